@@ -1,0 +1,77 @@
+"""Evaluation of constant expressions (global, table and segment initialisers).
+
+Constant expressions are tiny and run once per instantiation, so a direct
+evaluator is simpler and faster here than going through a tier.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UnsupportedFeature
+from ..syntax.module import Expr
+from .values import MASK32, MASK64, f32_from_bits, f64_from_bits
+
+if TYPE_CHECKING:
+    from .instance import ModuleInstance
+
+
+def _i32_add(a: int, b: int) -> int:
+    return (a + b) & MASK32
+
+
+def _i32_sub(a: int, b: int) -> int:
+    return (a - b) & MASK32
+
+
+def _i32_mul(a: int, b: int) -> int:
+    return (a * b) & MASK32
+
+
+def _i64_add(a: int, b: int) -> int:
+    return (a + b) & MASK64
+
+
+def _i64_sub(a: int, b: int) -> int:
+    return (a - b) & MASK64
+
+
+def _i64_mul(a: int, b: int) -> int:
+    return (a * b) & MASK64
+
+
+_BINARY = {
+    "i32.add": _i32_add, "i32.sub": _i32_sub, "i32.mul": _i32_mul,
+    "i64.add": _i64_add, "i64.sub": _i64_sub, "i64.mul": _i64_mul,
+}  # fmt: skip
+
+
+def eval_const(expr: Expr, inst: ModuleInstance) -> Any:
+    """Value of a validated constant expression in the context of ``inst``."""
+    stack: list[Any] = []
+    push = stack.append
+    for instr in expr:
+        name = instr[0].name
+        if name == "i32.const":
+            push(instr[1] & MASK32)
+        elif name == "i64.const":
+            push(instr[1] & MASK64)
+        elif name == "f32.const":
+            push(f32_from_bits(instr[1]))
+        elif name == "f64.const":
+            push(f64_from_bits(instr[1]))
+        elif name == "v128.const":
+            push(int.from_bytes(instr[1], "little"))
+        elif name == "global.get":
+            push(inst.globals[instr[1]].value)
+        elif name == "ref.null":
+            push(None)
+        elif name == "ref.func":
+            push(inst.funcs[instr[1]])
+        elif name in _BINARY:
+            b = stack.pop()
+            a = stack.pop()
+            push(_BINARY[name](a, b))
+        else:
+            raise UnsupportedFeature("gc", f"constant expression instruction {name}")
+    return stack[-1]

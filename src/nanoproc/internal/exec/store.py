@@ -1,0 +1,85 @@
+"""The store: everything one nanoprocess owns, and the limits its host set.
+
+Every runtime object (memory, table, global, function, instance) belongs to exactly
+one store; nothing is shared between stores, which is what isolates tenants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import WasmtimeError
+
+
+@dataclass
+class StoreLimits:
+    """Resource limits of a store; ``None`` means unlimited (wasmtime-py uses -1)."""
+
+    memory_size: int | None = None
+    """Largest size in bytes of any one linear memory."""
+    table_elements: int | None = None
+    """Largest number of elements of any one table."""
+    instances: int | None = None
+    tables: int | None = None
+    memories: int | None = None
+
+
+Limiter = Callable[[str, int, int, int | None], bool]
+"""Custom policy: ``limiter(kind, current, desired, maximum) -> allow``,
+``kind`` being ``"memory"`` (sizes in bytes) or ``"table"`` (elements)."""
+
+
+class StoreState:
+    """Internal store. The public ``Store`` wraps one."""
+
+    def __init__(self, engine: Any, data: Any = None) -> None:
+        self.engine = engine
+        self.data = data
+        self.limits = StoreLimits()
+        self.limiter: Limiter | None = None
+        self.instances: list[Any] = []
+        self.num_tables = 0
+        self.num_memories = 0
+        self.fuel: int | None = None
+        """Remaining fuel when the engine consumes fuel, else None."""
+        self.epoch_deadline: int = 0
+        self.wasi: Any = None
+        self.closed = False
+
+    # ------------------------------------------------------------ limit checks
+    def allow_memory(self, current: int, desired: int, maximum: int | None) -> bool:
+        """May a memory grow from ``current`` to ``desired`` bytes?"""
+        lim = self.limits.memory_size
+        if lim is not None and desired > lim:
+            return False
+        if self.limiter is not None and not self.limiter("memory", current, desired, maximum):
+            return False
+        return True
+
+    def allow_table(self, current: int, desired: int, maximum: int | None) -> bool:
+        lim = self.limits.table_elements
+        if lim is not None and desired > lim:
+            return False
+        if self.limiter is not None and not self.limiter("table", current, desired, maximum):
+            return False
+        return True
+
+    def add_instance(self, inst: Any) -> None:
+        lim = self.limits.instances
+        if lim is not None and len(self.instances) >= lim:
+            raise WasmtimeError("resource limit exceeded: instance count too high")
+        self.instances.append(inst)
+
+    def add_tables(self, n: int) -> None:
+        lim = self.limits.tables
+        if lim is not None and self.num_tables + n > lim:
+            raise WasmtimeError("resource limit exceeded: table count too high")
+        self.num_tables += n
+
+    def add_memories(self, n: int) -> None:
+        lim = self.limits.memories
+        if lim is not None and self.num_memories + n > lim:
+            raise WasmtimeError("resource limit exceeded: memory count too high")
+        self.num_memories += n

@@ -1,0 +1,107 @@
+"""Traps: how a nanoprocess stops abnormally, shared by every tier.
+
+Names follow wasmtime-py (``Trap``, ``TrapCode``, ``Frame``, ``ExitTrap``) so code
+written for it works unchanged. Messages use the spec's words ("out of bounds
+memory access", "integer divide by zero", ...), which the spec test suite checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ..errors import WasmtimeError
+
+
+class TrapCode(Enum):
+    """Why a trap happened (same members as wasmtime-py's TrapCode)."""
+
+    STACK_OVERFLOW = 0
+    MEMORY_OUT_OF_BOUNDS = 1
+    HEAP_MISALIGNED = 2
+    TABLE_OUT_OF_BOUNDS = 3
+    INDIRECT_CALL_TO_NULL = 4
+    BAD_SIGNATURE = 5
+    INTEGER_OVERFLOW = 6
+    INTEGER_DIVISION_BY_ZERO = 7
+    BAD_CONVERSION_TO_INTEGER = 8
+    UNREACHABLE = 9
+    INTERRUPT = 10
+    OUT_OF_FUEL = 11
+    ATOMIC_WAIT_NON_SHARED_MEMORY = 12
+    NULL_REFERENCE = 13
+    ARRAY_OUT_OF_BOUNDS = 14
+    ALLOCATION_TOO_LARGE = 15
+    CAST_FAILURE = 16
+
+
+MESSAGES: dict[TrapCode, str] = {
+    TrapCode.STACK_OVERFLOW: "call stack exhausted",
+    TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
+    TrapCode.HEAP_MISALIGNED: "unaligned atomic",
+    TrapCode.TABLE_OUT_OF_BOUNDS: "out of bounds table access",
+    TrapCode.INDIRECT_CALL_TO_NULL: "uninitialized element",
+    TrapCode.BAD_SIGNATURE: "indirect call type mismatch",
+    TrapCode.INTEGER_OVERFLOW: "integer overflow",
+    TrapCode.INTEGER_DIVISION_BY_ZERO: "integer divide by zero",
+    TrapCode.BAD_CONVERSION_TO_INTEGER: "invalid conversion to integer",
+    TrapCode.UNREACHABLE: "unreachable",
+    TrapCode.INTERRUPT: "interrupt",
+    TrapCode.OUT_OF_FUEL: "all fuel consumed by WebAssembly",
+    TrapCode.NULL_REFERENCE: "null reference",
+    TrapCode.ARRAY_OUT_OF_BOUNDS: "out of bounds array access",
+    TrapCode.ALLOCATION_TOO_LARGE: "allocation too large",
+    TrapCode.CAST_FAILURE: "cast failure",
+}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One Wasm frame of a trap's backtrace (wasmtime-py's Frame)."""
+
+    func_index: int
+    func_name: str | None
+    module_name: str | None
+    func_offset: int
+    """Offset of the trapping instruction from the start of the function's body."""
+    module_offset: int
+    """Offset of the trapping instruction in the module binary."""
+
+    def __str__(self) -> str:
+        mod = self.module_name or "<unknown>"
+        name = self.func_name or f"<wasm function {self.func_index}>"
+        return f"0x{self.module_offset:x} - {mod}!{name}"
+
+
+class Trap(Exception):
+    """A Wasm trap. ``trap_code`` is None for traps raised by hand (``Trap("msg")``)."""
+
+    def __init__(self, message: str, code: TrapCode | None = None) -> None:
+        super().__init__(message)
+        self._message = message
+        self.trap_code: TrapCode | None = code
+        self.frames: list[Frame] = []
+
+    @classmethod
+    def of(cls, code: TrapCode, detail: str | None = None) -> Trap:
+        msg = MESSAGES[code]
+        return cls(f"{msg}: {detail}" if detail else msg, code)
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    def __str__(self) -> str:
+        if not self.frames:
+            return self._message
+        lines = [self._message, "wasm backtrace:"]
+        lines += [f"  {i}: {f}" for i, f in enumerate(self.frames)]
+        return "\n".join(lines)
+
+
+class ExitTrap(WasmtimeError):
+    """Raised when a WASI program calls ``proc_exit``; ``code`` is its exit status."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"Exited with i32 exit status {code}")
+        self.code = code
