@@ -1,0 +1,120 @@
+"""Identifiers and strings for the printer.
+
+Names from the name section become ``$id`` identifiers when they consist of
+identifier characters, ``$"quoted"`` identifiers (Wasm 3.0) otherwise. A name used
+twice in one index space cannot be an identifier there (the parser would reject the
+duplicate), so those entities, like unnamed ones, are referred to by index.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+_IDCHARS = frozenset(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#$%&'*+-./:<=>?@\\^_`|~"
+)
+
+# Escapes for one byte of a string literal: printable ASCII stays as is.
+_BYTE_TEXT = tuple(
+    "\\" + chr(b) if b in (0x22, 0x5C) else chr(b) if 0x20 <= b < 0x7F else f"\\{b:02x}"
+    for b in range(256)
+)
+
+
+def string_literal(data: bytes) -> str:
+    """A text-format string for ``data``: printable ASCII as is, other bytes as ``\\hh``."""
+    if data.isascii() and data.isalnum():
+        return f'"{data.decode()}"'
+    return '"' + "".join(map(_BYTE_TEXT.__getitem__, data)) + '"'
+
+
+def name_literal(name: str) -> str:
+    """A string literal for a UTF-8 name (imports, exports, custom sections)."""
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogatepass")
+    return string_literal(raw)
+
+
+def is_plain_id(name: str) -> bool:
+    """Can ``name`` be written ``$name``, without quotes?"""
+    return bool(name) and all(c in _IDCHARS for c in name)
+
+
+def format_id(name: str) -> str:
+    """``$name``, or ``$"name"`` when it has characters an identifier cannot hold."""
+    return "$" + name if is_plain_id(name) else "$" + name_literal(name)
+
+
+class IdSpace:
+    """Identifiers of one index space (functions, locals of a function, ...)."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self, names: Mapping[int, str] | None = None, size: int | None = None) -> None:
+        self.ids: dict[int, str] = {}
+        if names:
+            usable = {
+                i: n
+                for i, n in names.items()
+                if n and (size is None or 0 <= i < size) and _encodable(n)
+            }
+            counts = Counter(usable.values())
+            self.ids = {i: format_id(n) for i, n in usable.items() if counts[n] == 1}
+
+    def ref(self, index: int) -> str:
+        """How a use refers to ``index``: its identifier, else the number."""
+        return self.ids.get(index) or str(index)
+
+    def decl(self, index: int) -> str:
+        """The identifier to declare for ``index`` followed by a space, or ''."""
+        ident = self.ids.get(index)
+        return ident + " " if ident else ""
+
+    def taken(self) -> set[str]:
+        return set(self.ids.values())
+
+
+EMPTY_SPACE = IdSpace()
+"""No identifiers: everything by index."""
+
+
+def _encodable(name: str) -> bool:
+    """Names with lone surrogates (undecodable bytes) cannot be text identifiers."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def label_ids(names: Mapping[int, str] | None, count: int) -> list[str]:
+    """An identifier for each of ``count`` labels of a function (block order).
+
+    Name-section names are used when usable; the others get ``$labelN``, made
+    distinct from every name in use so that each label is unique in the function.
+    """
+    space = IdSpace(names, count)
+    taken = space.taken()
+    out: list[str] = []
+    for i in range(count):
+        ident = space.ids.get(i)
+        if ident is None:
+            ident = f"$label{i}"
+            n = 0
+            while ident in taken:
+                n += 1
+                ident = f"$label{i}_{n}"
+            taken.add(ident)
+        out.append(ident)
+    return out
+
+
+def index_comment(index: int) -> str:
+    return f"(;{index};)"
+
+
+def join_nonempty(parts: Iterable[str]) -> str:
+    return " ".join(p for p in parts if p)
