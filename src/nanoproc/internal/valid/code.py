@@ -1,0 +1,79 @@
+"""Checking function bodies and constant expressions."""
+
+from __future__ import annotations
+
+from ..errors import ValidationError
+from ..syntax.module import Expr, Func
+from ..syntax.ops import BY_NAME, GLOBAL_GET
+from ..syntax.types import RefType, ValType
+from .context import Context, Invalid
+from .stack import Checker
+
+MAX_LOCALS = 50_000
+"""Implementation limit on a function's locals (as in wasmtime); the spec allows a limit."""
+
+CONST_OPS = frozenset(
+    BY_NAME[n]
+    for n in (
+        "i32.const i64.const f32.const f64.const v128.const ref.null ref.func ref.i31 "
+        "global.get i32.add i32.sub i32.mul i64.add i64.sub i64.mul struct.new "
+        "struct.new_default array.new array.new_default array.new_fixed "
+        "any.convert_extern extern.convert_any"
+    ).split()
+)
+"""Instructions allowed in constant expressions (Wasm 3.0, with extended constants)."""
+
+
+def defaultable(t: ValType) -> bool:
+    """Whether a local of type ``t`` starts with a default value (non-null refs do not)."""
+    return not isinstance(t, RefType) or t.nullable
+
+
+def check_const(ctx: Context, expr: Expr, t: ValType, nglobals: int) -> None:
+    """Check that ``expr`` is a constant expression of type ``t`` (canonical).
+
+    Only the first ``nglobals`` globals are visible; ``global.get`` must read an
+    immutable one. Raises Invalid.
+    """
+    for ins in expr:
+        op = ins[0]
+        if op not in CONST_OPS:
+            raise Invalid("constant expression required")
+        if op is GLOBAL_GET:
+            x = ins[1]
+            if isinstance(x, int) and 0 <= x < nglobals and ctx.globals[x][1]:
+                raise Invalid("constant expression required")
+    Checker(ctx, [], [], (t,), nglobals, return_ok=False).run(expr)
+
+
+def check_func(ctx: Context, index: int, func: Func) -> int:
+    """Check the body of function ``index``; return its instruction count.
+
+    Raises ValidationError (with the function index and the instruction's offset) or
+    the decoder's DecodeError from lazy body decoding.
+    """
+    ft = ctx.funcs[index]
+    locals_: list[ValType] = list(ft.params)
+    ok = [True] * len(locals_)
+    try:
+        total = len(locals_)
+        for count, t in func.locals:
+            total += count
+            if total > MAX_LOCALS:
+                raise Invalid("too many locals")
+            ct = ctx.val(t)
+            locals_.extend([ct] * count)
+            ok.extend([defaultable(ct)] * count)
+    except Invalid as e:
+        raise ValidationError(e.message, func=index) from None
+    instrs = func.instrs
+    try:
+        Checker(ctx, locals_, ok, ft.results, len(ctx.globals)).run(instrs)
+    except Invalid as e:
+        offsets = func.offsets
+        pos = e.pos
+        offset = None
+        if offsets is not None and pos is not None and 0 <= pos < len(offsets):
+            offset = offsets[pos]
+        raise ValidationError(e.message, func=index, offset=offset) from None
+    return len(instrs)

@@ -1,0 +1,319 @@
+"""Module-level validation (spec 3.4, "Modules"): types, imports, definitions,
+segments, exports and start, then every function body."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import DecodeError, ValidationError
+from ..syntax.module import Expr, Module
+from ..syntax.ops import REF_FUNC
+from ..syntax.types import (
+    ArrayType,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemType,
+    RecType,
+    RefType,
+    StructType,
+    SubType,
+    TableType,
+    TagType,
+    ValType,
+)
+from . import canon
+from .code import check_const, check_func
+from .context import Context, Invalid, TableInfo
+from .moduletypes import ModuleTypes
+from .subtyping import match_comptype, match_valtype
+
+
+def validate_module(module: Module) -> ModuleTypes:
+    """Validate ``module``; return its canonical types.
+
+    Raises ValidationError, or DecodeError if lazily decoding a function body fails.
+    """
+    try:
+        return _validate(module)
+    except (ValidationError, DecodeError):
+        raise
+    except Invalid as e:
+        raise ValidationError(e.message) from None
+    except RecursionError:
+        raise ValidationError("module too deeply nested to validate") from None
+    except Exception as e:  # a malformed tree must not surface as a Python error
+        raise ValidationError(f"invalid module ({type(e).__name__}: {e})") from e
+
+
+def _validate(module: Module) -> ModuleTypes:
+    ctx = Context(module)
+    _check_types(ctx, module.types)
+    _check_imports(ctx, module)
+    for f in module.funcs:
+        ctx.funcs.append(ctx.functype(f.typeidx))
+        ctx.func_type_ids.append(ctx.type_ids[f.typeidx])
+    nimported_globals = len(ctx.globals)
+    ctx.refs = frozenset(_declared_refs(module))
+    for table in module.tables:
+        info = _table_type(ctx, table.type)
+        if table.init is not None:
+            check_const(ctx, table.init, info.elem, nimported_globals)
+        elif not info.elem.nullable:
+            raise Invalid("type mismatch: table of non-nullable references needs an initializer")
+        ctx.tables.append(info)
+    for mem in module.memories:
+        ctx.mems.append(_mem_type(mem.type))
+    for tag in module.tags:
+        ctx.tags.append(_tag_type(ctx, tag.type))
+    for g in module.globals:
+        gt = _global_type(ctx, g.type)
+        check_const(ctx, g.init, gt[0], len(ctx.globals))
+        ctx.globals.append(gt)
+    _check_elems(ctx, module)
+    _check_datas(ctx, module)
+    _check_exports(ctx, module)
+    _check_start(ctx, module)
+    base = len(ctx.funcs) - len(module.funcs)
+    ninstrs = 0
+    for i, f in enumerate(module.funcs):
+        ninstrs += check_func(ctx, base + i, f)
+    return ModuleTypes(
+        type_ids=tuple(ctx.type_ids),
+        func_type_ids=tuple(ctx.func_type_ids),
+        func_types=tuple(ctx.funcs),
+        table_types=tuple(
+            TableType(t.elem, lim) for t, lim in zip(ctx.tables, _table_limits(module))
+        ),
+        global_types=tuple(GlobalType(t, m) for t, m in ctx.globals),
+        tag_type_ids=tuple(_tag_ids(ctx, module)),
+        elem_types=tuple(ctx.elems),
+        num_instrs=ninstrs,
+    )
+
+
+# ---------------------------------------------------------------- types
+def _heap_indices(st: SubType) -> Iterable[int]:
+    """Every concrete type index a type definition refers to (supertypes included)."""
+    yield from st.supers
+    ct = st.comp
+    if isinstance(ct, FuncType):
+        ts: Iterable[object] = ct.params + ct.results
+    elif isinstance(ct, StructType):
+        ts = [f.storage for f in ct.fields]
+    elif isinstance(ct, ArrayType):
+        ts = [ct.field.storage]
+    else:
+        raise Invalid(f"invalid composite type {ct!r}")
+    for t in ts:
+        if isinstance(t, RefType) and isinstance(t.heap, int):
+            yield t.heap
+
+
+def _check_types(ctx: Context, groups: list[RecType]) -> None:
+    for rec in groups:
+        first = len(ctx.type_ids)
+        end = first + len(rec.subtypes)
+        for k, st in enumerate(rec.subtypes):
+            for i in _heap_indices(st):
+                if not (isinstance(i, int) and 0 <= i < end):
+                    raise Invalid(f"unknown type {i}")
+            for t in _valtypes_of(st):
+                if isinstance(t, RefType) and isinstance(t.heap, str):
+                    ctx.heap(t.heap)
+            if len(st.supers) > 1:
+                raise Invalid(f"sub type {first + k} has more than one supertype")
+            if st.supers and st.supers[0] >= first + k:
+                raise Invalid(f"sub type {first + k} must be declared after its supertype")
+        ids = canon.canonicalize_group(rec, first, ctx.type_ids)
+        ctx.type_ids.extend(ids)
+        ctx.defs.extend(canon.definition(i) for i in ids)
+        for k, cid in enumerate(ids):
+            _check_supertype(first + k, cid)
+
+
+def _valtypes_of(st: SubType) -> Iterable[object]:
+    ct = st.comp
+    if isinstance(ct, FuncType):
+        return ct.params + ct.results
+    if isinstance(ct, StructType):
+        return [f.storage for f in ct.fields]
+    return [ct.field.storage]  # type: ignore[union-attr]
+
+
+def _check_supertype(index: int, cid: int) -> None:
+    sup = canon.supertype(cid)
+    if sup is None:
+        return
+    mine, theirs = canon.definition(cid), canon.definition(sup)
+    if theirs.final:
+        raise Invalid(f"sub type {index}: its supertype is final")
+    if not match_comptype(mine.comp, theirs.comp):
+        raise Invalid(f"sub type {index} does not match its supertype")
+
+
+# ---------------------------------------------------------------- entity types
+def _limits(lim: Limits, bound: int, what: str, bound_text: str) -> None:
+    if lim.min > bound or (lim.max is not None and lim.max > bound):
+        raise Invalid(f"{what} size must be at most {bound_text}")
+    if lim.max is not None and lim.min > lim.max:
+        raise Invalid("size minimum must not be greater than maximum")
+
+
+def _mem_type(mt: MemType) -> object:
+    if not isinstance(mt, MemType):
+        raise Invalid(f"invalid memory type {mt!r}")
+    lim = mt.limits
+    log = 16 if lim.page_size_log2 is None else lim.page_size_log2
+    if log not in (0, 16):
+        raise Invalid("invalid custom page size")
+    width = 64 if lim.addr64 else 32
+    pages = 1 << (width - log)
+    if lim.addr64:
+        text = f"2^{width - log} pages" if log else "2^64 bytes"
+    else:
+        text = "65536 pages (4GiB)" if log == 16 else f"{pages} pages (4GiB)"
+    _limits(lim, pages, "memory", text)
+    if lim.shared and lim.max is None:
+        raise Invalid("shared memory must have maximum")
+    return lim.addr_type
+
+
+def _table_type(ctx: Context, tt: TableType) -> TableInfo:
+    if not isinstance(tt, TableType):
+        raise Invalid(f"invalid table type {tt!r}")
+    elem = ctx.ref(tt.elem)
+    lim = tt.limits
+    _limits(lim, (1 << 64) - 1 if lim.addr64 else (1 << 32) - 1, "table",
+            "2^64-1" if lim.addr64 else "2^32-1")  # fmt: skip
+    return TableInfo(elem, lim.addr_type)
+
+
+def _table_limits(module: Module) -> list[Limits]:
+    return [t.limits for t in module.table_types()]
+
+
+def _global_type(ctx: Context, gt: GlobalType) -> tuple[ValType, bool]:
+    if not isinstance(gt, GlobalType):
+        raise Invalid(f"invalid global type {gt!r}")
+    return ctx.val(gt.type), bool(gt.mutable)
+
+
+def _tag_type(ctx: Context, tt: TagType) -> FuncType:
+    if not isinstance(tt, TagType):
+        raise Invalid(f"invalid tag type {tt!r}")
+    ft = ctx.functype(tt.typeidx)
+    if ft.results:
+        raise Invalid("non-empty tag result type")
+    return ft
+
+
+def _tag_ids(ctx: Context, module: Module) -> list[int]:
+    return [ctx.type_ids[t.typeidx] for t in module.tag_types()]
+
+
+def _check_imports(ctx: Context, module: Module) -> None:
+    for imp in module.imports:
+        d = imp.desc
+        if imp.kind == "func":
+            if not isinstance(d, int) or isinstance(d, bool):
+                raise Invalid(f"invalid function import {d!r}")
+            ctx.funcs.append(ctx.functype(d))
+            ctx.func_type_ids.append(ctx.type_ids[d])
+        elif imp.kind == "table":
+            ctx.tables.append(_table_type(ctx, d))  # type: ignore[arg-type]
+        elif imp.kind == "memory":
+            ctx.mems.append(_mem_type(d))  # type: ignore[arg-type]
+        elif imp.kind == "global":
+            ctx.globals.append(_global_type(ctx, d))  # type: ignore[arg-type]
+        elif imp.kind == "tag":
+            ctx.tags.append(_tag_type(ctx, d))  # type: ignore[arg-type]
+        else:
+            raise Invalid(f"invalid import kind {imp.kind!r}")
+
+
+# ---------------------------------------------------------------- segments, exports, start
+def _const_exprs(module: Module) -> Iterable[Expr]:
+    for t in module.tables:
+        if t.init is not None:
+            yield t.init
+    for g in module.globals:
+        yield g.init
+    for e in module.elems:
+        yield from e.init
+        if e.offset is not None:
+            yield e.offset
+    for d in module.datas:
+        if d.offset is not None:
+            yield d.offset
+
+
+def _declared_refs(module: Module) -> Iterable[int]:
+    """C.refs: function indices that occur in the module outside function bodies."""
+    for expr in _const_exprs(module):
+        for ins in expr:
+            if ins[0] is REF_FUNC:
+                yield ins[1]
+    for ex in module.exports:
+        if ex.kind == "func":
+            yield ex.index
+
+
+def _check_elems(ctx: Context, module: Module) -> None:
+    nglobals = len(ctx.globals)
+    for seg in module.elems:
+        rt = ctx.ref(seg.type)
+        for expr in seg.init:
+            check_const(ctx, expr, rt, nglobals)
+        if seg.mode == "active":
+            table = ctx.table(seg.table)
+            if not match_valtype(rt, table.elem):
+                raise Invalid("type mismatch: element segment does not match the table")
+            if seg.offset is None:
+                raise Invalid("active element segment without offset")
+            check_const(ctx, seg.offset, table.addr, nglobals)
+        elif seg.mode not in ("passive", "declarative"):
+            raise Invalid(f"invalid element segment mode {seg.mode!r}")
+        ctx.elems.append(rt)
+
+
+def _check_datas(ctx: Context, module: Module) -> None:
+    ctx.ndatas = len(module.datas)
+    for seg in module.datas:
+        if seg.mode == "active":
+            addr = ctx.mem(seg.memory)
+            if seg.offset is None:
+                raise Invalid("active data segment without offset")
+            check_const(ctx, seg.offset, addr, len(ctx.globals))
+        elif seg.mode != "passive":
+            raise Invalid(f"invalid data segment mode {seg.mode!r}")
+
+
+def _check_exports(ctx: Context, module: Module) -> None:
+    names: set[str] = set()
+    for ex in module.exports:
+        if ex.name in names:
+            raise Invalid("duplicate export name")
+        names.add(ex.name)
+        x = ex.index
+        if ex.kind == "func":
+            ctx.func(x)
+        elif ex.kind == "table":
+            ctx.table(x)
+        elif ex.kind == "memory":
+            ctx.mem(x)
+        elif ex.kind == "global":
+            if not (isinstance(x, int) and 0 <= x < len(ctx.globals)):
+                raise Invalid(f"unknown global {x}")
+        elif ex.kind == "tag":
+            ctx.tag(x)
+        else:
+            raise Invalid(f"invalid export kind {ex.kind!r}")
+
+
+def _check_start(ctx: Context, module: Module) -> None:
+    if module.start is None:
+        return
+    ft = ctx.func(module.start)
+    if ft.params or ft.results:
+        raise Invalid("start function must have type [] -> []")
