@@ -1,0 +1,1 @@
+"""The WebAssembly text format: lexer, WAT module parser, WAST script parser."""

@@ -1,0 +1,186 @@
+"""Numeric literals of the text format (spec 6.3.2, "Integers" and "Floating-Point").
+
+Every function returns ``None`` when the text is not a literal of the requested
+form (the caller then reports "unexpected token"), and raises :class:`OutOfRange`
+when it is one but its value does not fit ("constant out of range").
+
+Floats are rounded correctly from the exact rational value of the literal, with
+integer arithmetic only, so a decimal f32 literal is never rounded twice through
+f64. Results follow the ops.py conventions: integers signed, floats as bit patterns.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DEC = r"[0-9](?:_?[0-9])*"
+_HEX = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
+_UNSIGNED = re.compile(rf"(?:0x({_HEX})|({_DEC}))\Z")
+_SIGNED = re.compile(rf"([+-]?)(?:0x({_HEX})|({_DEC}))\Z")
+_DEC_FLOAT = re.compile(rf"([+-]?)({_DEC})(?:\.({_DEC})?)?(?:[eE]([+-]?{_DEC}))?\Z")
+_HEX_FLOAT = re.compile(rf"([+-]?)0x({_HEX})(?:\.({_HEX})?)?(?:[pP]([+-]?{_DEC}))?\Z")
+_SPECIAL = re.compile(rf"([+-]?)(inf|nan(?::0x({_HEX}))?)\Z")
+
+
+class OutOfRange(ValueError):
+    """A well-formed literal whose value does not fit its type."""
+
+
+class FloatFormat:
+    """An IEEE 754 binary format: ``mant`` stored fraction bits, ``exp`` exponent bits."""
+
+    __slots__ = ("mant", "exp", "bias", "inf_bits", "sign_bit")
+
+    def __init__(self, mant: int, exp: int) -> None:
+        self.mant = mant
+        self.exp = exp
+        self.bias = (1 << (exp - 1)) - 1
+        self.inf_bits = ((1 << exp) - 1) << mant
+        self.sign_bit = 1 << (mant + exp)
+
+
+F32 = FloatFormat(23, 8)
+F64 = FloatFormat(52, 11)
+FORMATS = {32: F32, 64: F64}
+
+
+def _digits(text: str, base: int) -> int:
+    return int(text.replace("_", ""), base)
+
+
+def parse_uint(text: str, bits: int) -> int | None:
+    """An unsigned literal (``uN``): decimal or hex, no sign."""
+    m = _UNSIGNED.match(text)
+    if m is None:
+        return None
+    h, d = m.groups()
+    v = _digits(h, 16) if h is not None else _digits(d, 10)
+    if v >= 1 << bits:
+        raise OutOfRange(text)
+    return v
+
+
+def parse_int(text: str, bits: int) -> int | None:
+    """An ``iN`` literal: unsigned up to 2^N-1 or signed from -2^(N-1), as a signed int.
+
+    With an explicit sign the value must fit ``sN`` (so ``+0xffffffff`` is out of
+    range for i32 while ``0xffffffff`` is -1).
+    """
+    m = _SIGNED.match(text)
+    if m is None:
+        return None
+    sign, h, d = m.groups()
+    v = _digits(h, 16) if h is not None else _digits(d, 10)
+    half = 1 << (bits - 1)
+    if sign == "-":
+        if v > half:
+            raise OutOfRange(text)
+        return -v
+    if sign == "+":
+        if v >= half:
+            raise OutOfRange(text)
+        return v
+    if v >= 1 << bits:
+        raise OutOfRange(text)
+    return v - (1 << bits) if v >= half else v
+
+
+def round_fraction(num: int, den: int, fmt: FloatFormat) -> int:
+    """Bits of the positive rational ``num/den`` rounded to nearest-even in ``fmt``.
+
+    Raises OutOfRange when it rounds to infinity.
+    """
+    if num == 0:
+        return 0
+    mant = fmt.mant
+    # e = floor(log2(num/den))
+    e = num.bit_length() - den.bit_length()
+    if (num << max(0, -e)) < (den << max(0, e)):
+        e -= 1
+    emin = 1 - fmt.bias
+    exp = max(e, emin)
+    shift = mant - exp
+    if shift >= 0:
+        q, r = divmod(num << shift, den)
+        den2 = den
+    else:
+        den2 = den << -shift
+        q, r = divmod(num, den2)
+    if 2 * r > den2 or (2 * r == den2 and q & 1):
+        q += 1
+    if q >> (mant + 1):
+        q >>= 1
+        exp += 1
+    if q < (1 << mant):
+        return q  # subnormal (or rounded into the smallest normal via q == 1 << mant)
+    biased = exp + fmt.bias
+    if biased >= (1 << fmt.exp) - 1:
+        raise OutOfRange("float overflow")
+    return (biased << mant) | (q - (1 << mant))
+
+
+def parse_float(text: str, bits: int) -> int | None:
+    """An ``fN`` literal (decimal, hex, ``inf``, ``nan``, ``nan:0x...``) as its bit pattern."""
+    fmt = FORMATS[bits]
+    m = _DEC_FLOAT.match(text)
+    if m is not None:
+        sign, whole, frac, exp = m.groups()
+        digits = (whole + (frac or "")).replace("_", "")
+        e10 = (_digits(exp, 10) if exp else 0) - len((frac or "").replace("_", ""))
+        mag = _decimal_bits(int(digits), e10, fmt)
+    else:
+        m = _HEX_FLOAT.match(text)
+        if m is not None:
+            sign, whole, frac, exp = m.groups()
+            f = (frac or "").replace("_", "")
+            e2 = (_digits(exp, 10) if exp else 0) - 4 * len(f)
+            mag = _binary_bits(int(whole.replace("_", "") + f, 16), e2, fmt)
+        else:
+            m = _SPECIAL.match(text)
+            if m is None:
+                return None
+            sign, word, payload = m.groups()
+            if word == "inf":
+                mag = fmt.inf_bits
+            elif payload is None:
+                mag = fmt.inf_bits | (1 << (fmt.mant - 1))
+            else:
+                p = _digits(payload, 16)
+                if not 1 <= p < (1 << fmt.mant):
+                    raise OutOfRange(text)
+                mag = fmt.inf_bits | p
+    return mag | fmt.sign_bit if sign == "-" else mag
+
+
+def _decimal_bits(d: int, e10: int, fmt: FloatFormat) -> int:
+    """Bits of d * 10^e10, exactly rounded; huge exponents are short-circuited."""
+    if d == 0:
+        return 0
+    magnitude = len(str(d)) + e10  # value < 10^magnitude
+    if magnitude > 400:
+        raise OutOfRange("float overflow")
+    if magnitude < -400:
+        return 0
+    if e10 >= 0:
+        return round_fraction(d * 10**e10, 1, fmt)
+    return round_fraction(d, 10**-e10, fmt)
+
+
+def _binary_bits(m: int, e2: int, fmt: FloatFormat) -> int:
+    """Bits of m * 2^e2, exactly rounded; huge exponents are short-circuited."""
+    if m == 0:
+        return 0
+    top = m.bit_length() + e2
+    if top > 2000:
+        raise OutOfRange("float overflow")
+    if top < -2000:
+        return 0
+    if e2 >= 0:
+        return round_fraction(m << e2, 1, fmt)
+    return round_fraction(m, 1 << -e2, fmt)
+
+
+def is_number(text: str) -> bool:
+    """Whether a keyword-like token is lexically a number (used to word error messages)."""
+    c = text[0]
+    return c.isdigit() or c in "+-" or text.startswith(("inf", "nan"))
