@@ -8,6 +8,7 @@ time, ``call_indirect``/``ref.cast``/``ref.test`` at run time).
 """
 
 from .canon import definition, is_subtype_canon
+from .canon import kind as canon_kind
 from .moduletypes import ModuleTypes
 from .subtyping import (
     match_comptype,
@@ -21,6 +22,7 @@ from .validate import validate_module
 
 __all__ = [
     "ModuleTypes",
+    "canon_kind",
     "definition",
     "is_subtype_canon",
     "match_comptype",

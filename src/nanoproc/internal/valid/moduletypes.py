@@ -43,6 +43,11 @@ class ModuleTypes:
     num_instrs: int = 0
     """Instructions checked in function bodies (for throughput figures)."""
 
+    @property
+    def canon(self) -> tuple[int, ...]:
+        """Alias of :attr:`type_ids` (type index -> canonical id)."""
+        return self.type_ids
+
     def canon_heap(self, h: HeapType) -> HeapType:
         """Canonical form of one of this module's heap types."""
         return self.type_ids[h] if isinstance(h, int) else h
