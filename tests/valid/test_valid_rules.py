@@ -64,9 +64,7 @@ def test_fixed_signature_and_mismatch_message() -> None:
     bad(func_module([I("i32.add")], results=(I32,)), "type mismatch")
     # Operands of an enclosing block are out of reach.
     bad(
-        func_module(
-            [I("i32.const", 1), I("block", I32), I("i32.eqz"), I("end")], results=(I32,)
-        ),
+        func_module([I("i32.const", 1), I("block", I32), I("i32.eqz"), I("end")], results=(I32,)),
         "type mismatch",
     )
     # Leftover values at the end.
@@ -505,7 +503,9 @@ def test_element_segments() -> None:
 
 # ---------------------------------------------------------------- error reporting
 def test_error_position() -> None:
-    f = Func(0, [], [I("nop"), I("i32.const", 1), I("i64.eqz"), I("drop")], offsets=[10, 11, 13, 14])
+    f = Func(
+        0, [], [I("nop"), I("i32.const", 1), I("i64.eqz"), I("drop")], offsets=[10, 11, 13, 14]
+    )
     with pytest.raises(ValidationError) as ei:
         validate_module(Module(types=[ft()], funcs=[Func(0, [], []), f]))
     assert ei.value.func == 1 and ei.value.offset == 13
@@ -535,7 +535,10 @@ def test_decode_errors_propagate() -> None:
 def test_module_types_result() -> None:
     m = Module(
         types=[ft((I32,)), rec(sub(StructType()))],
-        imports=[Import("m", "f", "func", 0), Import("m", "g", "global", GlobalType(RefType(True, 1)))],
+        imports=[
+            Import("m", "f", "func", 0),
+            Import("m", "g", "global", GlobalType(RefType(True, 1))),
+        ],
         funcs=[Func(0, [], [])],
         tags=[Tag(TagType(0))],
     )

@@ -89,8 +89,7 @@ class Checker:
     # ------------------------------------------------------------ operand stack
     def mismatch(self, want: Sequence[object], have: Sequence[object]) -> Invalid:
         return Invalid(
-            f"type mismatch: instruction requires {fmt_types(want)} "
-            f"but stack has {fmt_types(have)}"
+            f"type mismatch: instruction requires {fmt_types(want)} but stack has {fmt_types(have)}"
         )
 
     def pop_vals(self, want: Sequence[Any]) -> list[Any]:
