@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..syntax.module import Expr, Instr
-from ..syntax.ops import BY_NAME, CATCH_KINDS, END, ELSE, Catch, Op
+from ..syntax.ops import BY_NAME, CATCH_KINDS, ELSE, END, Catch, Op
 from .context import ModuleContext
 from .cursor import Cursor, uint_of
 from .lexer import ATOM, ID, Node, Tok
@@ -249,7 +249,7 @@ class BodyParser:
             offset = _keyword_uint(cur, word[7:], 64)
             word = cur.peek_keyword()
         if word is not None and word.startswith("align="):
-            align = _keyword_uint(cur, word[6:], 32)
+            align = _keyword_uint(cur, word[6:], 64)
             if align == 0 or align & (align - 1):
                 raise cur.error("alignment must be a power of two", cur.items[cur.i - 1])
         return (align.bit_length() - 1, offset, mem)

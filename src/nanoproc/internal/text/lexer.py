@@ -33,18 +33,28 @@ KIND_NAMES = {ATOM: "keyword", ID: "identifier", STRING: "string", RESERVED: "re
 
 _IDCHAR = r"0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~"
 _STRING = r'"(?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*"'
+_IDCHAR_NO_DOLLAR = _IDCHAR.replace("$", "")
+_TOKEN_END = r"(?=[ \t\n\r()]|;;|\Z)"
+# Whitespace and line comments are absorbed in front of every token, so the loop
+# in read_sexprs runs once per token. The first three token groups are the common,
+# unambiguous cases; "tok" is the general run of idchars and strings.
 _MASTER = re.compile(
-    r"(?P<ws>[ \t\n\r]+)"
-    r"|(?P<line>;;[^\n]*)"
+    r"(?:[ \t\n\r]+|;;[^\n]*)*(?:"
+    r"(?P<atom>[" + _IDCHAR_NO_DOLLAR + r"][" + _IDCHAR + r"]*)" + _TOKEN_END
+    + r"|(?P<id>\$[" + _IDCHAR + r"]+)" + _TOKEN_END
+    + r"|(?P<str>" + _STRING + r")" + _TOKEN_END
+    + r"|(?P<lp>\((?![;@]))"
+    r"|(?P<rp>\))"
     r"|(?P<block>\(;)"
     r"|(?P<annot>\(@(?:[" + _IDCHAR + r"]+|" + _STRING + r")?)"
-    r"|(?P<lp>\()"
-    r"|(?P<rp>\))"
-    r"|(?P<tok>(?:[" + _IDCHAR + r",\[\]{}]|" + _STRING + r")+)"
+    r"|(?P<tok>(?:[" + _IDCHAR + r",\[\]{}]|;(?!;)|" + _STRING + r")+)"
+    r"|(?P<eof>\Z))"
 )
 _PLAIN_ID = re.compile(r"\$[" + _IDCHAR + r"]+\Z")
 _QUOTED_ID = re.compile(r"\$" + _STRING + r"\Z")
 _ATOM = re.compile(r"[" + _IDCHAR + r"]+\Z")
+_WS = re.compile(r"(?:[ \t\n\r]+|;;[^\n]*)*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _COMMENT_DELIM = re.compile(r"\(;|;\)")
 _ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|u\{([0-9a-fA-F](?:_?[0-9a-fA-F])*)\}|(.))", re.S)
 _SIMPLE_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
@@ -199,54 +209,74 @@ def _bad_char(text: str, pos: int, src: Source) -> ParseError:
 def read_sexprs(src: Source) -> Node:
     """Parse the whole text into a root Node whose items are the top-level tokens/lists."""
     text = src.text
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        raise src.error("malformed UTF-8 encoding", bad.start())
     match = _MASTER.match
     root = Node([], 0)
     stack: list[Node] = [root]
     # For each open list: whether it is an annotation (dropped when closed).
     annot: list[bool] = [False]
+    in_annot = 0
     pos = 0
     n = len(text)
-    while pos < n:
+    while True:
         m = match(text, pos)
         if m is None:
             # A string that does not close, or a character outside the token set.
-            raise _bad_char(text, pos, src)
+            raise _bad_char(text, _skip_ws(text, pos), src)
         kind = m.lastgroup
         end = m.end()
-        if kind == "ws" or kind == "line":
-            pass
-        elif kind == "tok":
-            tok_text = m.group()
-            if end < n and text[end] == '"':
-                raise _bad_char(text, end, src)  # a glued string that does not close
-            stack[-1].items.append(_classify(tok_text, pos, src))
+        if kind == "atom":
+            t = m.group(kind)
+            stack[-1].items.append(Tok(ATOM, t, end - len(t), t))
         elif kind == "lp":
-            node = Node([], pos)
+            node = Node([], end - 1)
             stack[-1].items.append(node)
             stack.append(node)
             annot.append(False)
         elif kind == "rp":
             if len(stack) == 1:
-                raise src.error("unexpected token", pos)
+                raise src.error("unexpected token )", end - 1)
             node = stack.pop()
-            node.end = pos
+            node.end = end - 1
             if annot.pop():
-                parent = stack[-1].items
-                parent.pop()
+                stack[-1].items.pop()
+                in_annot -= 1
+        elif kind == "id":
+            t = m.group(kind)
+            stack[-1].items.append(Tok(ID, t, end - len(t), t[1:]))
+        elif kind == "str":
+            t = m.group(kind)
+            start = end - len(t)
+            stack[-1].items.append(Tok(STRING, t, start, decode_string(t[1:-1], src, start)))
+        elif kind == "tok":
+            t = m.group(kind)
+            if end < n and text[end] == '"':
+                raise _bad_char(text, end, src)  # a glued string that does not close
+            stack[-1].items.append(_classify(t, end - len(t), src))
         elif kind == "block":
-            end = _skip_block_comment(text, pos, src)
+            end = _skip_block_comment(text, end - 2, src)
+        elif kind == "eof":
+            break
         else:  # annotation
-            ident = m.group()[2:]
-            if not ident:
-                raise src.error("empty annotation id", pos)
-            if ident.startswith('"'):
-                name = decode_name(decode_string(ident[1:-1], src, pos + 2), src, pos + 2)
-                if not name:
-                    raise src.error("empty annotation id", pos)
-            node = Node([], pos)
+            start = m.start(kind)
+            ident = m.group(kind)[2:]
+            node = Node([], start)
             stack[-1].items.append(node)
             stack.append(node)
-            annot.append(True)
+            if in_annot:
+                # Inside an annotation, "(@" is just a parenthesis and a token.
+                annot.append(False)
+            else:
+                if not ident:
+                    raise src.error("empty annotation id", start)
+                if ident.startswith('"'):
+                    raw = decode_string(ident[1:-1], src, start + 2)
+                    if not decode_name(raw, src, start + 2):
+                        raise src.error("empty annotation id", start)
+                annot.append(True)
+                in_annot += 1
         pos = end
     if len(stack) > 1:
         if any(annot):
@@ -254,6 +284,11 @@ def read_sexprs(src: Source) -> Node:
             raise src.error("unclosed annotation", stack[first].pos)
         raise src.error("unexpected end of input", n)
     return root
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    m = _WS.match(text, pos)
+    return m.end() if m else pos
 
 
 def _unclosed(text: str, q: int) -> bool:

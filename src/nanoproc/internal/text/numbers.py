@@ -12,6 +12,20 @@ f64. Results follow the ops.py conventions: integers signed, floats as bit patte
 from __future__ import annotations
 
 import re
+import struct
+
+_INF = float("inf")
+_unpack_q = struct.Struct("<Q").unpack
+_pack_f32 = struct.Struct("<f").pack
+_unpack_i = struct.Struct("<I").unpack
+
+
+def _pack_d(x: float) -> int:  # type: ignore[no-redef]
+    return _unpack_q(struct.pack("<d", x))[0]
+
+
+def _pack_f(x: float) -> int:
+    return _unpack_i(_pack_f32(x))[0]
 
 _DEC = r"[0-9](?:_?[0-9])*"
 _HEX = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
@@ -122,19 +136,19 @@ def round_fraction(num: int, den: int, fmt: FloatFormat) -> int:
 def parse_float(text: str, bits: int) -> int | None:
     """An ``fN`` literal (decimal, hex, ``inf``, ``nan``, ``nan:0x...``) as its bit pattern."""
     fmt = FORMATS[bits]
-    m = _DEC_FLOAT.match(text)
-    if m is not None:
-        sign, whole, frac, exp = m.groups()
-        digits = (whole + (frac or "")).replace("_", "")
-        e10 = (_digits(exp, 10) if exp else 0) - len((frac or "").replace("_", ""))
-        mag = _decimal_bits(int(digits), e10, fmt)
-    else:
+    if "0x" in text and not text.startswith(("nan", "+nan", "-nan")):
         m = _HEX_FLOAT.match(text)
+        if m is None:
+            return None
+        sign, whole, frac, exp = m.groups()
+        f = (frac or "").replace("_", "")
+        e2 = (_digits(exp, 10) if exp else 0) - 4 * len(f)
+        mag = _binary_bits(int(whole.replace("_", "") + f, 16), e2, fmt)
+    else:
+        m = _DEC_FLOAT.match(text)
         if m is not None:
-            sign, whole, frac, exp = m.groups()
-            f = (frac or "").replace("_", "")
-            e2 = (_digits(exp, 10) if exp else 0) - 4 * len(f)
-            mag = _binary_bits(int(whole.replace("_", "") + f, 16), e2, fmt)
+            sign = m.group(1)
+            mag = _decimal_bits(text[len(sign) :].replace("_", ""), fmt)
         else:
             m = _SPECIAL.match(text)
             if m is None:
@@ -152,13 +166,33 @@ def parse_float(text: str, bits: int) -> int | None:
     return mag | fmt.sign_bit if sign == "-" else mag
 
 
-def _decimal_bits(d: int, e10: int, fmt: FloatFormat) -> int:
-    """Bits of d * 10^e10, exactly rounded; huge exponents are short-circuited."""
+_F32_MIDPOINT_BITS = (1 << 29) - 1  # the 29 f64 fraction bits below f32 precision
+
+
+def _decimal_bits(text: str, fmt: FloatFormat) -> int:
+    """Bits of an unsigned decimal literal (underscores removed), correctly rounded.
+
+    Python's float() rounds decimal strings correctly to f64. For f32, rounding that
+    f64 again is only wrong when it landed exactly on an f32 midpoint, or outside
+    the normal range: those cases take the exact rational path.
+    """
+    x = float(text)
+    if fmt is F64:
+        if x == _INF:
+            raise OutOfRange(text)
+        return _pack_d(x)
+    b64 = _pack_d(x)
+    if 1.1754943508222875e-38 <= x < 3.4e38 and (b64 & _F32_MIDPOINT_BITS) != 1 << 28:
+        return _pack_f(x)
+    mant, _, exp = text.lower().partition("e")
+    whole, _, frac = mant.partition(".")
+    e10 = (int(exp) if exp else 0) - len(frac)
+    d = int(whole + frac)
     if d == 0:
         return 0
     magnitude = len(str(d)) + e10  # value < 10^magnitude
     if magnitude > 400:
-        raise OutOfRange("float overflow")
+        raise OutOfRange(text)
     if magnitude < -400:
         return 0
     if e10 >= 0:
@@ -167,17 +201,30 @@ def _decimal_bits(d: int, e10: int, fmt: FloatFormat) -> int:
 
 
 def _binary_bits(m: int, e2: int, fmt: FloatFormat) -> int:
-    """Bits of m * 2^e2, exactly rounded; huge exponents are short-circuited."""
+    """Bits of m * 2^e2, correctly rounded with shifts only."""
     if m == 0:
         return 0
-    top = m.bit_length() + e2
-    if top > 2000:
+    mant = fmt.mant
+    e = m.bit_length() - 1 + e2  # floor(log2(value))
+    exp = max(e, 1 - fmt.bias)
+    shift = mant - exp + e2  # q = m * 2^shift
+    if shift >= 0:
+        q = m << shift
+    else:
+        q = m >> -shift
+        rest = m & ((1 << -shift) - 1)
+        half = 1 << (-shift - 1)
+        if rest > half or (rest == half and q & 1):
+            q += 1
+    if q >> (mant + 1):
+        q >>= 1
+        exp += 1
+    if q < (1 << mant):
+        return q
+    biased = exp + fmt.bias
+    if biased >= (1 << fmt.exp) - 1:
         raise OutOfRange("float overflow")
-    if top < -2000:
-        return 0
-    if e2 >= 0:
-        return round_fraction(m << e2, 1, fmt)
-    return round_fraction(m, 1 << -e2, fmt)
+    return (biased << mant) | (q - (1 << mant))
 
 
 def is_number(text: str) -> bool:

@@ -17,7 +17,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..errors import ParseError
-from ..syntax.module import Data, Elem, Export, Expr, Func, Global, Import, Memory, Module, Names, Table, Tag
+from ..syntax.module import (
+    Data,
+    Elem,
+    Export,
+    Expr,
+    Func,
+    Global,
+    Import,
+    Memory,
+    Module,
+    Names,
+    Table,
+    Tag,
+)
 from ..syntax.ops import I32_CONST, I64_CONST, REF_FUNC
 from ..syntax.types import (
     GlobalType,
@@ -249,7 +262,7 @@ class Builder:
         return p.out
 
     def limits(self, cur: Cursor, addr64: bool) -> tuple[int, int | None]:
-        bits = 64 if addr64 else 32
+        bits = 64  # wider than 32-bit limits are well-formed; the validator rejects them
         lo = cur.uint(bits)
         hi = None
         item = cur.peek()
