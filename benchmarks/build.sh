@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Rebuilds the benchmark modules and the native baselines.
+#
+#   programs/<name>.wasm   clang --target=wasm32, no libc, exports run(i32) -> i32
+#                          (committed, so tests and run.py need no compiler)
+#   programs/micro.wasm    from programs/micro.wat (wasm-tools or wabt's wat2wasm)
+#   native/<name>          gcc -O2 with programs/native_main.c (not committed)
+#
+# usage: benchmarks/build.sh [--wasm-only | --native-only]
+# Environment: CLANG (default clang), CC (default gcc).
+# Keep NATIVE_FLAGS in sync with NATIVE_CFLAGS in run.py.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+CLANG=${CLANG:-clang}
+CC=${CC:-gcc}
+WASM_FLAGS=(--target=wasm32 -O2 -ffreestanding -ffp-contract=off -nostdlib
+            -Wl,--no-entry -Wl,--export=run -Wl,--strip-all)
+NATIVE_FLAGS=(-O2 -ffp-contract=off)
+
+build_wasm=1
+build_native=1
+case "${1:-}" in
+    --wasm-only) build_native=0 ;;
+    --native-only) build_wasm=0 ;;
+    "") ;;
+    *) echo "usage: $0 [--wasm-only | --native-only]" >&2; exit 2 ;;
+esac
+
+mkdir -p native
+for src in programs/*.c; do
+    name=$(basename "$src" .c)
+    [ "$name" = native_main ] && continue
+    if [ $build_wasm = 1 ]; then
+        "$CLANG" "${WASM_FLAGS[@]}" -o "programs/$name.wasm" "$src"
+        chmod a-x "programs/$name.wasm"
+        echo "programs/$name.wasm ($(wc -c < "programs/$name.wasm") bytes)"
+    fi
+    if [ $build_native = 1 ]; then
+        "$CC" "${NATIVE_FLAGS[@]}" -o "native/$name" "$src" programs/native_main.c -lm
+        echo "native/$name"
+    fi
+done
+
+if [ $build_wasm = 1 ]; then
+    if command -v wasm-tools > /dev/null; then
+        wasm-tools parse programs/micro.wat -o programs/micro.wasm
+    else
+        wat2wasm programs/micro.wat -o programs/micro.wasm
+    fi
+    echo "programs/micro.wasm ($(wc -c < programs/micro.wasm) bytes)"
+fi

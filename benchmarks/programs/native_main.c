@@ -1,0 +1,35 @@
+/*
+ * Native driver for the benchmark programs: link with one program's .c file.
+ *
+ *     usage: PROGRAM N [REPEAT]
+ *
+ * Calls run(N) REPEAT times (default 1) and prints, one line per call,
+ *     checksum=<unsigned 32-bit checksum> ns=<wall time of the call>
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+int run(int n);
+
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: %s N [REPEAT]\n", argv[0]);
+        return 2;
+    }
+    int n = atoi(argv[1]);
+    int repeat = argc == 3 ? atoi(argv[2]) : 1;
+    for (int i = 0; i < repeat; i++) {
+        long long start = now_ns();
+        unsigned checksum = (unsigned)run(n);
+        long long elapsed = now_ns() - start;
+        printf("checksum=%u ns=%lld\n", checksum, elapsed);
+    }
+    return 0;
+}
