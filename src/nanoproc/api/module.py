@@ -1,0 +1,204 @@
+"""``Module``: a decoded, validated and tier-prepared WebAssembly module.
+
+Compiling is decode -> feature check -> validate -> the tier's ``prepare``; the
+result (an ``exec.compiled.CompiledModule``) is shared by every instance.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..internal.errors import WasmtimeError
+from ..internal.exec.compiled import CompiledModule
+from ..internal.syntax import types as T
+from ..internal.syntax.module import Import
+from .argcheck import expect
+from .artifact import read_artifact, write_artifact
+from .engine import Engine
+from .features import check_features
+from .managed import Closable
+from .types import (
+    AsExternType,
+    ExportType,
+    FuncType,
+    GlobalType,
+    ImportType,
+    MemoryType,
+    TableType,
+    TagType,
+    functype_of_canon,
+)
+from .wat import to_wasm_bytes
+
+
+def compile_binary(engine: Engine, wasm: bytes) -> CompiledModule:
+    """Decode, check and validate ``wasm``, and let the engine's tier prepare it."""
+    from ..internal.binary import decode_module
+    from ..internal.valid import validate_module
+
+    module = decode_module(wasm)
+    check_features(module, engine.features)
+    types = validate_module(module)
+    compiled = CompiledModule(module, types)
+    backend = engine.backend
+    artifact = backend.prepare(compiled)
+    if artifact is not None:
+        compiled.artifacts.setdefault(backend.name, artifact)
+    return compiled
+
+
+class Module(Closable):
+    """A compiled module, ready to be instantiated in stores of its engine.
+
+    ``wasm`` is a binary module (bytes, bytearray, memoryview) or module text (str,
+    or bytes not starting with NUL), as in wasmtime-py.
+    """
+
+    def __init__(self, engine: Engine, wasm: str | bytes | bytearray | memoryview) -> None:
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        engine._check_open()
+        data = to_wasm_bytes(wasm)
+        self._setup(engine, data, compile_binary(engine, data))
+
+    def _setup(self, engine: Engine, wasm: bytes, compiled: CompiledModule) -> None:
+        self._closed = False
+        self.engine = engine
+        self._wasm = wasm
+        self._compiled = compiled
+        self._imports: tuple[ImportType, ...] | None = None
+        self._exports: tuple[ExportType, ...] | None = None
+
+    @classmethod
+    def _of_binary(cls, engine: Engine, wasm: bytes) -> Module:
+        m = cls.__new__(cls)
+        m._setup(engine, wasm, compile_binary(engine, wasm))
+        return m
+
+    @classmethod
+    def from_file(cls, engine: Engine, path: str | bytes | os.PathLike[Any]) -> Module:
+        """Compile the module in file ``path`` (binary or text)."""
+        with open(path, "rb") as f:
+            contents = f.read()
+        return cls(engine, contents)
+
+    @classmethod
+    def validate(cls, engine: Engine, wasm: bytes | bytearray) -> None:
+        """Raise WasmtimeError unless ``wasm`` is a valid binary module for ``engine``."""
+        if not isinstance(wasm, (bytes, bytearray)):
+            raise TypeError("expected wasm bytes")
+        expect(engine, Engine, "an Engine")
+        from ..internal.binary import decode_module
+        from ..internal.valid import validate_module
+
+        module = decode_module(bytes(wasm))
+        check_features(module, engine.features)
+        validate_module(module)
+
+    # ------------------------------------------------------------ serialization
+    def serialize(self) -> bytearray:
+        """This module as a nanoproc artifact for ``Module.deserialize``."""
+        self._check_open()
+        return write_artifact(self.engine.tier, self._wasm)
+
+    @classmethod
+    def deserialize(cls, engine: Engine, encoded: bytes | bytearray) -> Module:
+        """A module from ``Module.serialize()`` output of this nanoproc version and
+        tier; WasmtimeError for anything else."""
+        if not isinstance(encoded, (bytes, bytearray)):
+            raise TypeError("expected bytes")
+        expect(engine, Engine, "an Engine")
+        artifact = read_artifact(bytes(encoded), engine.tier)
+        return cls._of_binary(engine, artifact.wasm)
+
+    @classmethod
+    def deserialize_file(cls, engine: Engine, path: str) -> Module:
+        """``Module.deserialize`` of the contents of file ``path``."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise WasmtimeError(f"failed to read serialized module `{path}`: {e}") from None
+        return cls.deserialize(engine, data)
+
+    # ------------------------------------------------------------ introspection
+    @property
+    def name(self) -> str | None:
+        """The module's name from its ``name`` section, if any."""
+        return self._compiled.name
+
+    def custom_sections(self, name: str) -> list[bytes]:
+        """The contents of every custom section called ``name``, in order."""
+        return [bytes(c.data) for c in self._compiled.module.customs if c.name == name]
+
+    @property
+    def imports(self) -> list[ImportType]:
+        """The module's imports, in order."""
+        if self._imports is None:
+            cm = self._compiled
+            self._imports = tuple(
+                ImportType(imp.module, imp.name, _import_type(cm, imp)) for imp in cm.module.imports
+            )
+        return list(self._imports)
+
+    @property
+    def exports(self) -> list[ExportType]:
+        """The module's exports, in order."""
+        if self._exports is None:
+            cm = self._compiled
+            self._exports = tuple(
+                ExportType(e.name, _export_type(cm, e.kind, e.index)) for e in cm.module.exports
+            )
+        return list(self._exports)
+
+    def __repr__(self) -> str:
+        return f"<Module {self.name or ''}>".replace(" >", ">")
+
+
+def _closed(cm: CompiledModule, t: T.ValType) -> T.ValType:
+    if isinstance(t, T.RefType) and isinstance(t.heap, int):
+        return T.RefType(t.nullable, cm.canon(t.heap))
+    return t
+
+
+def _table_type(cm: CompiledModule, t: T.TableType) -> TableType:
+    elem = _closed(cm, t.elem)
+    assert isinstance(elem, T.RefType)
+    return TableType._of(T.TableType(elem, t.limits))
+
+
+def _global_type(cm: CompiledModule, t: T.GlobalType) -> GlobalType:
+    return GlobalType._of(T.GlobalType(_closed(cm, t.type), t.mutable))
+
+
+def _func_type(cm: CompiledModule, typeidx: int) -> FuncType:
+    return functype_of_canon(cm.canon(typeidx))
+
+
+def _import_type(cm: CompiledModule, imp: Import) -> AsExternType:
+    desc = imp.desc
+    if imp.kind == "func":
+        assert isinstance(desc, int)
+        return _func_type(cm, desc)
+    if isinstance(desc, T.TableType):
+        return _table_type(cm, desc)
+    if isinstance(desc, T.MemType):
+        return MemoryType._of(desc)
+    if isinstance(desc, T.GlobalType):
+        return _global_type(cm, desc)
+    assert isinstance(desc, T.TagType)
+    return TagType(_func_type(cm, desc.typeidx))
+
+
+def _export_type(cm: CompiledModule, kind: str, index: int) -> AsExternType:
+    mod = cm.module
+    if kind == "func":
+        return _func_type(cm, mod.func_typeidxs()[index])
+    if kind == "table":
+        return _table_type(cm, mod.table_types()[index])
+    if kind == "memory":
+        return MemoryType._of(mod.memory_types()[index])
+    if kind == "global":
+        return _global_type(cm, mod.global_types()[index])
+    return TagType(_func_type(cm, mod.tag_types()[index].typeidx))

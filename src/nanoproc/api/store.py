@@ -1,0 +1,143 @@
+"""``Store``: the unit of isolation, owning every instance, memory, table and global.
+
+Wraps :class:`nanoproc.internal.exec.store.StoreState`. Every API call that takes a
+"storelike" (a ``Store`` or a ``Caller``) reads its ``_state``; a closed store or an
+expired caller has ``_state = None`` and refuses further use with ``ValueError``,
+as wasmtime-py does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Union
+
+from ..internal.errors import UnsupportedFeature, WasmtimeError
+from ..internal.exec.store import StoreLimits, StoreState
+from .engine import Engine
+from .managed import Closable
+
+if TYPE_CHECKING:
+    from .func import Caller
+    from .wasi import WasiConfig
+
+
+class Store(Closable):
+    """A collection of Wasm objects and the host data and limits that go with them."""
+
+    _dead_message = "already closed"
+
+    def __init__(self, engine: Engine | None = None, data: Any = None) -> None:
+        if engine is None:
+            engine = Engine()
+        elif not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        else:
+            engine._check_open()
+        self.engine = engine
+        st = StoreState(engine, data)
+        if engine.consume_fuel:
+            st.fuel = 0
+        self._state: StoreState | None = st
+        self._closed = False
+
+    def close(self) -> None:
+        """Drop everything this store owns; using it afterwards raises ValueError."""
+        st = self._state
+        if st is not None:
+            st.closed = True
+            st.instances.clear()
+            self._state = None
+        self._closed = True
+
+    def data(self) -> Any:
+        """The ``data`` given to the constructor."""
+        return state_of(self).data
+
+    def gc(self) -> None:
+        """Collect unreferenced ``externref`` values.
+
+        Nothing to do: an externref is the Python object itself, held only by the
+        tables, globals and frames that refer to it, so Python frees it as soon as
+        the last of those lets go.
+        """
+        state_of(self)
+
+    def set_fuel(self, fuel: int) -> None:
+        """Set the fuel left; WasmtimeError unless the engine consumes fuel."""
+        st = state_of(self)
+        if not self.engine.consume_fuel:
+            raise WasmtimeError("fuel is not configured in this store")
+        if not isinstance(fuel, int):
+            raise TypeError("expected an int")
+        if fuel < 0:
+            raise WasmtimeError("fuel must not be negative")
+        st.fuel = fuel
+
+    def get_fuel(self) -> int:
+        """The fuel left; WasmtimeError unless the engine consumes fuel."""
+        st = state_of(self)
+        if not self.engine.consume_fuel or st.fuel is None:
+            raise WasmtimeError("fuel is not configured in this store")
+        return int(st.fuel)
+
+    def set_wasi(self, wasi: WasiConfig) -> None:
+        """Give this store a WASI configuration (consumed: it cannot be reused)."""
+        st = state_of(self)
+        st.wasi = wasi._consume()
+
+    def set_wasi_http(self) -> None:
+        """wasi:http is part of the component model, which nanoproc does not run."""
+        state_of(self)
+        raise UnsupportedFeature("wasi:http")
+
+    def set_epoch_deadline(self, ticks_after_current: int) -> None:
+        """Trap Wasm code once the engine's epoch is ``ticks_after_current`` past now."""
+        st = state_of(self)
+        st.epoch_deadline = self.engine.epoch + ticks_after_current
+
+    def set_limits(
+        self,
+        memory_size: int = -1,
+        table_elements: int = -1,
+        instances: int = -1,
+        tables: int = -1,
+        memories: int = -1,
+    ) -> None:
+        """Replace this store's resource limits; a negative value means "no limit".
+
+        ``memory_size`` is the largest size in bytes of any one memory,
+        ``table_elements`` the most elements of any one table; ``instances``,
+        ``tables`` and ``memories`` count what modules create in this store.
+        """
+        st = state_of(self)
+
+        def limit(v: int) -> int | None:
+            return None if v < 0 else v
+
+        st.limits = StoreLimits(
+            limit(memory_size), limit(table_elements), limit(instances),
+            limit(tables), limit(memories),
+        )  # fmt: skip
+
+
+Storelike = Union[Store, "Caller"]
+"""What API calls accept as their ``store`` argument."""
+
+
+def state_of(store: Any) -> StoreState:
+    """The live StoreState behind a store or caller.
+
+    A non-store raises AttributeError (as in wasmtime-py); a closed store or an
+    expired caller raises ValueError.
+    """
+    st = store._state
+    if st is None:
+        raise ValueError(store._dead_message)
+    return st  # type: ignore[no-any-return]
+
+
+def check_same_store(store: Any, owner: StoreState) -> StoreState:
+    """``state_of(store)``, also refusing an object of another store."""
+    st = state_of(store)
+    if st is not owner:
+        raise WasmtimeError("object used with the wrong store")
+    return st

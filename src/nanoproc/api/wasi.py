@@ -1,0 +1,189 @@
+"""``WasiConfig``: what a WASI program may see (arguments, environment, stdio,
+directories). This class only records the configuration; ``Store.set_wasi`` hands
+a frozen copy (:class:`WasiSettings`) to the WASI host, ``internal/host``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Union
+
+from ..internal.errors import WasmtimeError
+from .managed import Closable, setter_property
+
+PathLike = Union[str, bytes, "os.PathLike[Any]"]
+CustomOutput = Callable[[bytes], int | None]
+"""Receives each write to stdout/stderr; returns the bytes taken (None: all)."""
+
+
+class DirPerms(Enum):
+    """What a program may do to a preopened directory itself."""
+
+    READ_ONLY = 1
+    WRITE_ONLY = 2
+    READ_WRITE = 3
+
+
+class FilePerms(Enum):
+    """What a program may do to the files in a preopened directory."""
+
+    READ_ONLY = 1
+    WRITE_ONLY = 2
+    READ_WRITE = 3
+
+
+@dataclass(frozen=True)
+class Preopen:
+    host_path: str
+    guest_path: str
+    dir_perms: DirPerms
+    file_perms: FilePerms
+
+
+@dataclass(frozen=True)
+class WasiSettings:
+    """A consumed WasiConfig. Streams are ``"inherit"``, ``None`` (closed/empty),
+    a host file path, or (stdout/stderr) a CustomOutput callable."""
+
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    stdin: str | None
+    stdout: str | CustomOutput | None
+    stderr: str | CustomOutput | None
+    preopens: tuple[Preopen, ...]
+
+
+def _path(path: PathLike) -> str:
+    p = os.fsdecode(os.fspath(path))
+    return p
+
+
+class WasiConfig(Closable):
+    """WASI configuration, set with wasmtime-py's write-only properties and methods."""
+
+    def __init__(self) -> None:
+        self._closed = False
+        self._argv: tuple[str, ...] = ()
+        self._env: tuple[tuple[str, str], ...] = ()
+        self._stdin: str | None = None
+        self._stdout: str | CustomOutput | None = None
+        self._stderr: str | CustomOutput | None = None
+        self._preopens: list[Preopen] = []
+
+    @setter_property
+    def argv(self, argv: list[str]) -> None:
+        """The program's arguments (``argv[0]`` is its name)."""
+        self._check_open()
+        self._argv = tuple(str(a) for a in argv)
+
+    def inherit_argv(self) -> None:
+        """Use this process's ``sys.argv``."""
+        self._check_open()
+        self._argv = tuple(sys.argv)
+
+    @setter_property
+    def env(self, pairs: Iterable[Iterable[str]]) -> None:
+        """Environment variables, as ``(name, value)`` pairs."""
+        self._check_open()
+        out = []
+        for name, value in pairs:
+            out.append((str(name), str(value)))
+        self._env = tuple(out)
+
+    def inherit_env(self) -> None:
+        """Use this process's environment."""
+        self._check_open()
+        self._env = tuple(os.environ.items())
+
+    @setter_property
+    def stdin_file(self, path: PathLike) -> None:
+        """Read stdin from ``path``, which must exist (else WasmtimeError)."""
+        self._check_open()
+        p = _path(path)
+        if not os.path.isfile(p):
+            raise WasmtimeError("failed to set stdin file")
+        self._stdin = p
+
+    def inherit_stdin(self) -> None:
+        self._check_open()
+        self._stdin = "inherit"
+
+    @setter_property
+    def stdout_file(self, path: PathLike) -> None:
+        """Write stdout to ``path``, created or truncated now (WasmtimeError if it
+        cannot be opened for writing)."""
+        self._check_open()
+        self._stdout = _writable(path, "stdout")
+
+    @setter_property
+    def stdout_custom(self, callback: CustomOutput) -> None:
+        """Call ``callback(data)`` with every write to stdout."""
+        self._check_open()
+        self._stdout = callback
+
+    def inherit_stdout(self) -> None:
+        self._check_open()
+        self._stdout = "inherit"
+
+    @setter_property
+    def stderr_file(self, path: PathLike) -> None:
+        """Write stderr to ``path``, created or truncated now."""
+        self._check_open()
+        self._stderr = _writable(path, "stderr")
+
+    @setter_property
+    def stderr_custom(self, callback: CustomOutput) -> None:
+        """Call ``callback(data)`` with every write to stderr."""
+        self._check_open()
+        self._stderr = callback
+
+    def inherit_stderr(self) -> None:
+        self._check_open()
+        self._stderr = "inherit"
+
+    def preopen_dir(
+        self,
+        path: str,
+        guest_path: str,
+        dir_perms: DirPerms | bool = DirPerms.READ_WRITE,
+        file_perms: FilePerms = FilePerms.READ_WRITE,
+    ) -> None:
+        """Let the program use host directory ``path`` as ``guest_path``.
+
+        ``dir_perms``/``file_perms`` limit what it may do there. A bool in place of
+        ``dir_perms`` is wasmtime-py 50's ``fs_mutable``: False means read-only.
+        """
+        self._check_open()
+        if isinstance(dir_perms, bool):
+            if not dir_perms:
+                dir_perms, file_perms = DirPerms.READ_ONLY, FilePerms.READ_ONLY
+            else:
+                dir_perms = DirPerms.READ_WRITE
+        if not isinstance(dir_perms, DirPerms) or not isinstance(file_perms, FilePerms):
+            raise TypeError("expected DirPerms and FilePerms")
+        host = _path(path)
+        if not os.path.isdir(host):
+            raise WasmtimeError("failed to add preopen dir")
+        self._preopens.append(Preopen(host, str(guest_path), dir_perms, file_perms))
+
+    def _consume(self) -> WasiSettings:
+        """Freeze the configuration for a store; the config cannot be used again."""
+        self._check_open()
+        self._closed = True
+        return WasiSettings(
+            self._argv, self._env, self._stdin, self._stdout, self._stderr, tuple(self._preopens)
+        )
+
+
+def _writable(path: PathLike, stream: str) -> str:
+    p = _path(path)
+    try:
+        with open(p, "wb"):
+            pass
+    except OSError:
+        raise WasmtimeError(f"failed to set {stream} file") from None
+    return p

@@ -1,0 +1,43 @@
+"""``wat2wasm`` and the text-or-binary rule of ``Module(engine, wasm)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..internal.errors import WasmtimeError
+
+
+def wat2wasm(wat: str | bytes | bytearray) -> bytearray:
+    """Translate the WebAssembly text format to the binary format.
+
+    Raises WasmtimeError (a ``ParseError``, with line and column) on malformed text.
+    """
+    if isinstance(wat, (bytes, bytearray)):
+        try:
+            wat = bytes(wat).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise WasmtimeError(f"input is not valid UTF-8: {e}") from None
+    if not isinstance(wat, str):
+        raise TypeError("expected a str or bytes")
+    from ..internal.binary import encode_module  # type: ignore[attr-defined]
+    from ..internal.text.wat import parse_wat
+
+    return bytearray(encode_module(parse_wat(wat)))
+
+
+def to_wasm_bytes(wasm: Any) -> bytes:
+    """The binary module for ``Module``'s ``wasm`` argument.
+
+    As in wasmtime-py, a ``str`` or bytes-like value whose first character is not
+    NUL is text and is translated; binary modules start with ``\\0asm``.
+    """
+    if isinstance(wasm, memoryview):
+        wasm = wasm.tobytes()
+    if isinstance(wasm, str):
+        if wasm and wasm[0] != "\0":
+            return bytes(wat2wasm(wasm))
+    elif isinstance(wasm, (bytes, bytearray)):
+        if wasm and wasm[0] != 0:
+            return bytes(wat2wasm(wasm))
+        return bytes(wasm)
+    raise TypeError("expected wasm bytes")
