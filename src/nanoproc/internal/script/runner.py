@@ -64,6 +64,13 @@ FEATURES = (
 """Config switches for Wasm 3.0 features, turned on where the API has them."""
 
 
+def unsupported_feature(message: str) -> str | None:
+    """The feature named by a "not supported yet: <feature> (detail)" message, else None."""
+    if UNSUPPORTED not in message:
+        return None
+    return message.split(UNSUPPORTED, 1)[1].split(" (")[0].strip() or "unnamed feature"
+
+
 class Fail(Exception):
     """The current command failed; the message says why."""
 
@@ -188,8 +195,9 @@ class ScriptRunner:
         if isinstance(e, self.api.Trap):
             return "trap", msg
         if isinstance(e, (self.api.WasmtimeError, InternalError)):
-            if UNSUPPORTED in msg:
-                raise Skip(msg.split(UNSUPPORTED, 1)[1].split(" (")[0].strip()) from None
+            feature = unsupported_feature(msg)
+            if feature is not None:
+                raise Skip(feature) from None
             return "error", msg
         return "python", _exc(e)
 
@@ -463,6 +471,12 @@ def run_wast(
         result.fail(line, describe(commands[done]) if left else "script",
                     f"timed out after {timeout:g}s; {left} commands not run", count=left or 1)
     except Exception as e:  # noqa: BLE001 - engine/store/spectest setup failed
-        result.fail(0, "setup", f"cannot set up the engine: {_exc(e)}", count=len(commands) - done)
+        feature = unsupported_feature(str(e))
+        if feature is not None:  # e.g. the chosen tier is not available here
+            for _ in commands[done:]:
+                result.skip(feature)
+        else:
+            result.fail(0, "setup", f"cannot set up the engine: {_exc(e)}",
+                        count=len(commands) - done)
     result.seconds = time.monotonic() - start
     return result

@@ -1,0 +1,257 @@
+"""The ``nanoproc`` command: run spec scripts, convert, print and validate modules.
+
+Every failure the user can cause (a missing, unreadable, malformed or invalid
+input) ends in one ``error: ...`` line on stderr and a non-zero exit, never a
+traceback; a bug in nanoproc ends in ``internal error: ...`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .internal.errors import WasmtimeError
+
+EXIT_FAILED = 1
+"""Bad input, an invalid module, or failed script commands."""
+EXIT_INTERNAL = 2
+"""A bug in nanoproc (and argparse's usage errors)."""
+
+
+class UserError(Exception):
+    """Bad input: reported as ``error: <message>``."""
+
+
+# ---------------------------------------------------------------- files
+
+
+def read_input(path: str, what: str) -> bytes:
+    """The bytes of an input file; UserError naming the file if it cannot be read."""
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{path}: is a directory, expected a {what} file")
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        raise UserError(f"{path}: {e.strerror or e}") from None
+
+
+def write_output(path: str | None, data: bytes | str) -> None:
+    """Write to ``path``, or to stdout when it is None or ``-``."""
+    if path is None or path == "-":
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        if isinstance(data, bytes):
+            Path(path).write_bytes(data)
+        else:
+            Path(path).write_text(data, encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"{path}: cannot write: {e.strerror or e}") from None
+
+
+def is_binary(data: bytes) -> bool:
+    return data[:4] == b"\0asm"
+
+
+def text_of(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (byte offset {e.start}) and not a Wasm binary") from None
+
+
+def load_module(path: str) -> object:
+    """A module tree from a binary or text file (function bodies fully decoded)."""
+    from .internal.binary import decode_module
+    from .internal.text.wat import parse_wat
+
+    data = read_input(path, "module")
+    if is_binary(data):
+        return decode_module(data, lazy=False)
+    return parse_wat(text_of(data, path), filename=path)
+
+
+# ---------------------------------------------------------------- subcommands
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """Text to binary (no validation: that is ``validate``'s job)."""
+    from .internal.binary.encode import encode_module
+    from .internal.text.wat import parse_wat
+
+    data = read_input(args.input, "WAT text")
+    if is_binary(data):
+        raise UserError(f"{args.input}: is already a Wasm binary, expected WAT text")
+    module = parse_wat(text_of(data, args.input), filename=args.input)
+    write_output(args.output, encode_module(module))
+    return 0
+
+
+def cmd_print(args: argparse.Namespace) -> int:
+    from .internal.binary import decode_module
+    from .internal.text.printer import print_module
+
+    data = read_input(args.input, "Wasm binary")
+    if not is_binary(data):
+        raise UserError(f"{args.input}: not a Wasm binary (no \\0asm header)")
+    text = print_module(decode_module(data, lazy=False), fold=args.fold)
+    write_output(args.output, text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .internal.errors import ValidationError
+    from .internal.valid import validate_module
+
+    module = load_module(args.input)
+    try:
+        validate_module(module)  # type: ignore[arg-type]
+    except ValidationError as e:
+        data = read_input(args.input, "module")
+        if e.func is None or is_binary(data):
+            raise
+        where = func_position(text_of(data, args.input), e.func - module.num_imported_funcs)  # type: ignore[attr-defined]
+        if where is None:
+            raise
+        raise UserError(f"{args.input}:{where[0]}:{where[1]}: {e}") from None
+    if args.verbose:
+        print(f"{args.input}: valid")
+    return 0
+
+
+def func_position(text: str, k: int) -> tuple[int, int] | None:
+    """line:column of the ``k``-th function defined (not imported) in WAT ``text``: the
+    validator knows function indices, text users want to know where to look."""
+    from .internal.text.lexer import Node, Source, read_sexprs
+
+    src = Source(text)
+    root = read_sexprs(src)
+    fields = root.items
+    if len(fields) == 1 and isinstance(fields[0], Node) and fields[0].head() == "module":
+        fields = fields[0].items
+    funcs = [f for f in fields if isinstance(f, Node) and f.head() == "func"
+             and not any(isinstance(i, Node) and i.head() == "import" for i in f.items)]
+    return src.line_col(funcs[k].pos) if 0 <= k < len(funcs) else None
+
+
+def cmd_wast(args: argparse.Namespace) -> int:
+    from .internal.script.pool import run_files
+    from .internal.script.report import FileResult, Totals
+
+    for path in args.files:
+        p = Path(path)
+        if p.is_dir():
+            raise UserError(f"{path}: is a directory, expected a .wast file")
+        if not p.is_file():
+            raise UserError(f"{path}: no such file")
+        if not os.access(p, os.R_OK):
+            raise UserError(f"{path}: permission denied")
+    totals = Totals()
+
+    def show(r: FileResult) -> None:
+        totals.add(r)
+        print(f"{r.summary()} [{r.seconds:.1f}s]", flush=True)
+        limit = None if args.all_failures else args.max_failures
+        for f in r.failures[:limit]:
+            print(f"  {_one_line(str(f))}")
+        if limit is not None and len(r.failures) > limit:
+            print(f"  ... and {len(r.failures) - limit} more failures (--all-failures shows them)")
+
+    run_files(args.files, jobs=args.jobs, api_name=args.api, strategy=args.engine,
+              timeout=args.timeout or None, on_result=show)
+    print(totals.summary())
+    return 0 if totals.failed == 0 else EXIT_FAILED
+
+
+def _one_line(text: str) -> str:
+    return " | ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+# ---------------------------------------------------------------- argument parsing
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="nanoproc", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    w = sub.add_parser("wast", help="run .wast spec scripts and count passed/failed/skipped")
+    w.add_argument("files", nargs="+", metavar="FILE.wast")
+    w.add_argument("--engine", choices=("interp", "llvm"), default=None,
+                   help="execution tier (default: nanoproc's automatic choice)")
+    w.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+                   help="run N files at a time, each in its own process")
+    w.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="time limit per file (default 600; 0 for none)")
+    w.add_argument("--max-failures", type=int, default=20, metavar="N",
+                   help="failures listed per file (default 20)")
+    w.add_argument("--all-failures", action="store_true", help="list every failure")
+    w.add_argument("--api", default="nanoproc", metavar="MODULE",
+                   help="wasmtime-py-shaped module to run against, e.g. wasmtime as a control")
+    w.set_defaults(func=cmd_wast)
+
+    p = sub.add_parser("parse", help="convert WAT text to a Wasm binary")
+    p.add_argument("input", metavar="IN.wat")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wasm", help="- for stdout")
+    p.set_defaults(func=cmd_parse)
+
+    r = sub.add_parser("print", help="print a Wasm binary as WAT text")
+    r.add_argument("input", metavar="IN.wasm")
+    r.add_argument("-o", "--output", default=None, metavar="OUT.wat",
+                   help="output file (default: stdout)")
+    r.add_argument("--fold", action="store_true", help="print bodies as folded expressions")
+    r.set_defaults(func=cmd_print)
+
+    v = sub.add_parser("validate", help="check a module (binary or text); exit 1 if invalid")
+    v.add_argument("input", metavar="IN.wasm|IN.wat")
+    v.add_argument("-v", "--verbose", action="store_true", help="say so when it is valid")
+    v.set_defaults(func=cmd_validate)
+    return ap
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a subcommand, turning every expected failure into one ``error:`` line."""
+    where = getattr(args, "input", None)
+    try:
+        return func(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+    except WasmtimeError as e:
+        prefix = f"{where}: " if where and not str(e).startswith(where) else ""
+        print(f"error: {prefix}{_one_line(str(e))}", file=sys.stderr)
+    except OSError as e:
+        name = f"{e.filename}: " if e.filename else ""
+        print(f"error: {name}{e.strerror or e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a bug: say so, without a traceback
+        print(f"internal error: {type(e).__name__}: {_one_line(str(e))}", file=sys.stderr)
+        return EXIT_INTERNAL
+    return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return _guarded(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
