@@ -33,6 +33,7 @@ from ..syntax.module import (
 )
 from ..syntax.ops import I32_CONST, I64_CONST, REF_FUNC
 from ..syntax.types import (
+    FUNCREF,
     GlobalType,
     Limits,
     MemType,
@@ -391,10 +392,11 @@ class Builder:
         if self.ctx.peek_is_reftype(cur):
             rt = self.ctx.reftype(cur)
             el = cur.list("elem")
-            if isinstance(el.peek(), Node):
-                etype, init, funcidx = rt, self.elem_exprs(el), False
-            else:
-                etype, init, funcidx = self.elemlist(el, legacy=True)
+            # The segment has the table's type; only a funcref table's index list
+            # can use the compact function-index encoding (as wasm-tools does).
+            exprs = isinstance(el.peek(), Node)
+            init = self.elem_exprs(el) if exprs else self.elemlist(el, legacy=True)[1]
+            etype, funcidx = rt, rt == FUNCREF and not exprs
             cur.expect_end()
             n = len(init)
             self.m.tables.append(Table(TableType(rt, Limits(n, n, addr64))))
@@ -518,8 +520,11 @@ class Builder:
             return
         offset = self.offset(cur)
         rt, init, funcidx = self.elemlist(cur, legacy=table_use is None)
+        # Without a table use, the binary can only leave the table implicit for
+        # function indices or funcref expressions (flags 0 and 4).
+        explicit = table_use is not None or not (funcidx or rt == FUNCREF)
         self.m.elems.append(
-            Elem("active", rt, init, table, offset, funcidx_encoding=funcidx, explicit_table=table_use is not None)
+            Elem("active", rt, init, table, offset, funcidx_encoding=funcidx, explicit_table=explicit)
         )
 
     def data(self, node: Node, idx: int) -> None:
