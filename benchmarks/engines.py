@@ -97,18 +97,48 @@ class WasmEngine:
         """Load a module from :meth:`serialize` output."""
         raise Unavailable(f"{self.name} has no serialized modules")
 
-    def time_program(self, wasm: bytes, program: str, n: int, repeat: int) -> list[tuple[int, float]]:
-        """Instantiate once, then time ``run(n)`` ``repeat`` times: [(checksum, seconds)]."""
-        gc.collect()  # once: collecting right before a call slows that call down
+    def prepare(self, wasm: bytes, program: str, n: int) -> Prepared:
+        """Compile and instantiate once; the result times one ``run(n)`` per call."""
+        gc.collect()  # here: collecting right before a call slows that call down
         instance = self.instantiate(self.compile(wasm))
         func, args = self.export_call(instance, "run", (n,))
-        results = []
-        for _ in range(repeat):
+
+        def once() -> tuple[int, float]:
             start = time.perf_counter()
             value = func(*args)
             elapsed = time.perf_counter() - start
-            results.append((to_checksum(value), elapsed))
-        return results
+            return to_checksum(value), elapsed
+
+        return Prepared(once)
+
+    def time_program(self, wasm: bytes, program: str, n: int, repeat: int) -> list[tuple[int, float]]:
+        """``run(n)`` ``repeat`` times on one instance: [(checksum, seconds)]."""
+        return self.prepare(wasm, program, n).repeat(repeat)
+
+
+class Prepared:
+    """A ready-to-time ``run(n)``: each call returns (checksum, seconds)."""
+
+    def __init__(self, once: Callable[[], tuple[int, float]],
+                 close: Callable[[], None] | None = None) -> None:
+        self.once = once
+        self._close = close
+
+    def __call__(self) -> tuple[int, float]:
+        return self.once()
+
+    def repeat(self, count: int) -> list[tuple[int, float]]:
+        """Time ``count`` calls, then release the instance (or process)."""
+        try:
+            return [self.once() for _ in range(count)]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release resources (the native server process); idempotent."""
+        if self._close is not None:
+            self._close()
+            self._close = None
 
 
 def to_checksum(value: Any) -> int:
@@ -270,17 +300,36 @@ class Native:
                 raise Unavailable(f"{' '.join(cmd)} failed: {done.stderr.strip()[:200]}")
         return target
 
-    def time_program(self, wasm: bytes, program: str, n: int, repeat: int) -> list[tuple[int, float]]:
-        """Run the native binary once, calling ``run(n)`` ``repeat`` times."""
-        out = subprocess.run([str(self.binary(program)), str(n), str(repeat)],
-                             capture_output=True, text=True, check=True).stdout
-        results = []
-        for line in out.splitlines():
+    def prepare(self, wasm: bytes, program: str, n: int) -> Prepared:
+        """Start ``native/<program> --serve``; each call times one ``run(n)`` in it."""
+        proc = subprocess.Popen([str(self.binary(program)), "--serve"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, bufsize=1)
+        assert proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout
+
+        def once() -> tuple[int, float]:
+            stdin.write(f"{n}\n")
+            stdin.flush()
+            line = stdout.readline()
+            if not line:
+                raise RuntimeError(f"native {program} exited with status {proc.wait()}")
             fields = dict(item.split("=", 1) for item in line.split())
-            results.append((int(fields["checksum"]) & MASK32, int(fields["ns"]) / 1e9))
-        if len(results) != repeat:
-            raise RuntimeError(f"native driver printed {len(results)} results, expected {repeat}")
-        return results
+            return int(fields["checksum"]) & MASK32, int(fields["ns"]) / 1e9
+
+        def close() -> None:
+            stdin.close()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            stdout.close()
+
+        return Prepared(once, close)
+
+    def time_program(self, wasm: bytes, program: str, n: int, repeat: int) -> list[tuple[int, float]]:
+        """``run(n)`` ``repeat`` times in one native process: [(checksum, seconds)]."""
+        return self.prepare(wasm, program, n).repeat(repeat)
 
 
 Engine = WasmEngine | Native

@@ -89,11 +89,26 @@ def fmt_time(seconds: float | None) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
+def fmt_count(value: float) -> str:
+    """3 significant digits with a k/M suffix: ``12.3``, ``4.56k``, ``1.2M``."""
+    for suffix, scale in (("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
 def fmt_ratio(ratio: float | None) -> str:
-    """A time ratio such as ``12.3x`` or ``0.045x``."""
+    """A time ratio: ``3.26x`` (that many times the time) or ``1/10.2k`` (a fraction)."""
     if ratio is None:
         return "-"
-    return f"{ratio:.3g}x"
+    return f"{fmt_count(ratio)}x" if ratio >= 1 else f"1/{fmt_count(1 / ratio)}"
+
+
+def fmt_compare(ratio: float) -> str:
+    """``3.26x the time`` or ``1/10.2k the time (10.2kx faster)``."""
+    if ratio >= 1:
+        return f"{fmt_ratio(ratio)} the time"
+    return f"{fmt_ratio(ratio)} the time ({fmt_count(1 / ratio)}x faster)"
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -157,20 +172,74 @@ def load_expected() -> dict[str, Any]:
     return data
 
 
-def measure(engine: eng.Engine, program: str, n: int, expected: int, repeat: int,
-            problems: Problems) -> Cell:
-    """Time one program on one engine and check every checksum."""
-    wasm = (eng.PROGRAMS_DIR / f"{program}.wasm").read_bytes()
-    try:
-        results = engine.time_program(wasm, program, n, repeat)
-    except Exception as exc:
-        return Cell("n/a", expected=expected, reason=eng.describe(exc))
+def finish_cell(name: str, program: str, n: int, expected: int,
+                results: list[tuple[int, float]], problems: Problems) -> Cell:
+    """Turn one engine's (checksum, seconds) results into a Cell, checking checksums."""
     cell = Cell("ok", [t for _, t in results], [c for c, _ in results], expected)
     wrong = sorted({c for c in cell.checksums if c != expected})
     if wrong:
         cell.status = "mismatch"
-        problems.add(f"{program} n={n} on {engine.name}: got {wrong}, expected {expected}")
+        problems.add(f"{program} n={n} on {name}: got {wrong}, expected {expected}")
     return cell
+
+
+WARM_UP_BELOW_S = 0.02
+
+
+def timed_call(run_once: eng.Prepared, earlier: list[tuple[int, float]]) -> tuple[int, float]:
+    """One timed call, preceded by an untimed warm-up call when calls are short.
+
+    Short calls are dominated by cache state, which the previous engine in the
+    round-robin has just trashed; a warm-up call costs little for them. Long
+    calls (>= WARM_UP_BELOW_S) are timed directly; the first call doubles as
+    the probe that tells which kind a program is.
+    """
+    if earlier and earlier[-1][1] >= WARM_UP_BELOW_S:
+        return run_once()
+    checksum, seconds = run_once()
+    if seconds >= WARM_UP_BELOW_S:
+        return checksum, seconds
+    return run_once()
+
+
+def run_program(engines: dict[str, eng.Engine], names: list[str], unavailable: dict[str, str],
+                program: str, size: str, spec: dict[str, int], repeat: int,
+                problems: Problems) -> dict[str, Cell]:
+    """One program on every engine; calls go round-robin so load drift hits all alike."""
+    wasm = (eng.PROGRAMS_DIR / f"{program}.wasm").read_bytes()
+    n, expected = spec["n"], spec["checksum"]
+    row = {name: Cell("n/a", expected=expected, reason=unavailable[name])
+           for name in names if name in unavailable}
+    prepared: dict[str, eng.Prepared] = {}
+    try:
+        for name in names:
+            if name in unavailable:
+                continue
+            try:
+                prepared[name] = engines[name].prepare(wasm, program, n)
+            except Exception as exc:
+                row[name] = Cell("n/a", expected=expected, reason=eng.describe(exc))
+        results: dict[str, list[tuple[int, float]]] = {name: [] for name in prepared}
+        for i in range(repeat):
+            for name, run_once in list(prepared.items()):
+                print(f"  {size} {program} #{i + 1} {name}:", end=" ", file=sys.stderr, flush=True)
+                try:
+                    checksum, seconds = timed_call(run_once, results[name])
+                except Exception as exc:
+                    row[name] = Cell("n/a", expected=expected, reason=eng.describe(exc))
+                    print(row[name].reason, file=sys.stderr, flush=True)
+                    prepared.pop(name).close()
+                    continue
+                results[name].append((checksum, seconds))
+                ok = checksum == expected
+                print(fmt_time(seconds) if ok else f"CHECKSUM MISMATCH! got {checksum}",
+                      file=sys.stderr, flush=True)
+    finally:
+        for run_once in prepared.values():
+            run_once.close()
+    for name in prepared:
+        row[name] = finish_cell(name, program, n, expected, results[name], problems)
+    return {name: row[name] for name in names}
 
 
 def run_programs(engines: dict[str, eng.Engine], unavailable: dict[str, str],
@@ -178,22 +247,9 @@ def run_programs(engines: dict[str, eng.Engine], unavailable: dict[str, str],
                  expected: dict[str, Any], problems: Problems) -> dict[str, dict[str, Cell]]:
     """Measure every (program, engine) pair at one size: {program: {engine: Cell}}."""
     names = engines_for_size(engines, size, explicit)
-    table: dict[str, dict[str, Cell]] = {}
-    for program in programs:
-        spec = expected["programs"][program]["sizes"][size]
-        row: dict[str, Cell] = {}
-        for name in names:
-            if name in unavailable:
-                row[name] = Cell("n/a", expected=spec["checksum"], reason=unavailable[name])
-                continue
-            print(f"  {size:5} {program:10} {name:16}", end=" ", file=sys.stderr, flush=True)
-            cell = measure(engines[name], program, spec["n"], spec["checksum"], repeat, problems)
-            note = {"ok": fmt_time(cell.median), "mismatch": "CHECKSUM MISMATCH!"}.get(
-                cell.status, cell.status)
-            print(note, cell.reason, file=sys.stderr, flush=True)
-            row[name] = cell
-        table[program] = row
-    return table
+    return {program: run_program(engines, names, unavailable, program, size,
+                                 expected["programs"][program]["sizes"][size], repeat, problems)
+            for program in programs}
 
 
 def ratio(table: dict[str, dict[str, Cell]], program: str, a: str, b: str) -> float | None:
@@ -221,9 +277,15 @@ def print_programs(table: dict[str, dict[str, Cell]], size: str, baseline: str,
         rows.append(row)
     print_table(["program", "n", *names], rows)
 
+    if baseline not in names:
+        fallback = next((n for n in ("wasmtime-py", "native", *names) if n in names), None)
+        if fallback is not None:
+            print(f"\n(baseline {baseline} did not run; using {fallback})")
+            baseline = fallback
     summary: dict[str, Any] = {"baseline": baseline, "geomean_vs_baseline": {}, "comparisons": {}}
     if baseline in names:
-        print(f"\ntime ratio vs {baseline} (engine time / {baseline} time; < 1 is faster)")
+        print(f"\ntime ratio vs {baseline}: engine time / {baseline} time "
+              "(1/10 = ten times faster)")
         rows = []
         for program in programs:
             rows.append([program] + [fmt_ratio(ratio(table, program, n, baseline)) for n in names])
@@ -249,8 +311,7 @@ def print_programs(table: dict[str, dict[str, Cell]], size: str, baseline: str,
         if g is None:
             lines.append(f"  {a} vs {b}: n/a")
         else:
-            lines.append(f"  {a} vs {b}: {fmt_ratio(g)} the time, geomean over "
-                         f"{len(values)} program(s)")
+            lines.append(f"  {a} vs {b}: {fmt_compare(g)}, over {len(values)} program(s)")
     if lines:
         print("\nkey comparisons (geometric mean of per-program time ratios):")
         print("\n".join(lines))
