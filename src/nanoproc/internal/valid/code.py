@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ..errors import ValidationError
-from ..syntax.module import Expr, Func
-from ..syntax.ops import BY_NAME, GLOBAL_GET
+from ..syntax.module import Expr, Func, Instr
+from ..syntax.ops import BY_NAME, GLOBAL_GET, REF_FUNC, REF_NULL
 from ..syntax.types import RefType, ValType
 from .context import Context, Invalid
 from .stack import Checker
+from .subtyping import match_valtype
 
 MAX_LOCALS = 50_000
 """Implementation limit on a function's locals (as in wasmtime); the spec allows a limit."""
@@ -43,7 +44,28 @@ def check_const(ctx: Context, expr: Expr, t: ValType, nglobals: int) -> None:
             x = ins[1]
             if isinstance(x, int) and 0 <= x < nglobals and ctx.globals[x][1]:
                 raise Invalid("constant expression required")
+    if len(expr) == 1:
+        # The common single-instruction case, without setting up a checker.
+        have = _single_const_type(ctx, expr[0])
+        if have is not None:
+            if not match_valtype(have, t):
+                raise Invalid(f"type mismatch: constant expression has type {have}, expected {t}")
+            return
     Checker(ctx, [], [], (t,), nglobals, return_ok=False).run(expr)
+
+
+def _single_const_type(ctx: Context, ins: Instr) -> ValType | None:
+    """Type of a lone ``t.const``, ``ref.null`` or ``ref.func``; None for anything else."""
+    op = ins[0]
+    if op is REF_FUNC:
+        x = ins[1]
+        ctx.func(x)
+        return RefType(False, ctx.func_type_ids[x])
+    if op is REF_NULL:
+        return RefType(True, ctx.heap(ins[1]))
+    if op.rule is None and not op.params and len(op.results) == 1:
+        return op.results[0]
+    return None
 
 
 def check_func(ctx: Context, index: int, func: Func) -> int:

@@ -31,6 +31,9 @@ def _unreachable(v: Checker, ins: Instr) -> None:
 
 @rule("block", "loop")
 def _block(v: Checker, ins: Instr) -> None:
+    if ins[1] is None:
+        v.push_ctrl(ins[0].name, (), ())
+        return
     params, results = block_type(v, ins[1])
     v.pop_vals(params)
     v.push_ctrl(ins[0].name, params, results)
@@ -94,6 +97,10 @@ def _br(v: Checker, ins: Instr) -> None:
 @rule("br_if")
 def _br_if(v: Checker, ins: Instr) -> None:
     labels = v.label(ins[1])
+    vals = v.vals
+    if not labels and vals[-1] is I32:
+        vals.pop()
+        return
     v.pop(I32)
     v.pop_vals(labels)
     v.push_vals(labels)
@@ -134,15 +141,17 @@ def _throw_ref(v: Checker, ins: Instr) -> None:
 # ---------------------------------------------------------------- calls
 @rule("call")
 def _call(v: Checker, ins: Instr) -> None:
-    ft = v.ctx.func(ins[1])
+    x = ins[1]
+    funcs = v.ctx.funcs
+    ft = funcs[x] if isinstance(x, int) and 0 <= x < len(funcs) else v.ctx.func(x)
     params = ft.params
     if params:
         vals = v.vals
-        k = len(vals) - len(params)
-        if k < v.ctrls[-1].height or tuple(vals[k:]) != params:
-            v.pop_vals(params)
+        n = len(params)
+        if tuple(vals[-n:]) == params:
+            del vals[-n:]
         else:
-            del vals[k:]
+            v.pop_vals(params)
     v.vals.extend(ft.results)
 
 
@@ -254,7 +263,7 @@ def _local_set(v: Checker, ins: Instr) -> None:
     x = ins[1]
     t = _local(v, x)
     vals = v.vals
-    if len(vals) > v.ctrls[-1].height and vals[-1] is t:
+    if vals[-1] is t:
         vals.pop()
     else:
         v.pop(t)

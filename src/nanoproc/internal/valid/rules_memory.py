@@ -21,7 +21,8 @@ _MEMARG: dict[int, tuple[int, list[object], list[object]]] = {
 def _memarg(v: Checker, ins: Instr) -> None:
     op = ins[0]
     align, offset, mem = ins[1]
-    addr = v.ctx.mem(mem)
+    mems = v.ctx.mems
+    addr = mems[mem] if isinstance(mem, int) and 0 <= mem < len(mems) else v.ctx.mem(mem)
     natural, want32, want64 = _MEMARG[op.idx]
     if align > natural:
         raise Invalid("alignment must not be larger than natural")
@@ -31,11 +32,11 @@ def _memarg(v: Checker, ins: Instr) -> None:
         raise Invalid("invalid lane index")
     want = want32 if addr is I32 else want64
     vals = v.vals
-    k = len(vals) - len(want)
-    if k < v.ctrls[-1].height or vals[k:] != want:
-        v.pop_vals(want)
+    n = len(want)
+    if vals[-n:] == want:
+        del vals[-n:]
     else:
-        del vals[k:]
+        v.pop_vals(want)
     vals.extend(op.results)
 
 

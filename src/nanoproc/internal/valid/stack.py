@@ -6,6 +6,10 @@ signature: the loop compares the top of the operand stack with its parameters in
 list comparison (identity of the singleton number types makes it cheap) and only
 falls back to :meth:`Checker.pop_vals` (subtyping, unreachable code, errors) when that
 fails. Every other op dispatches to the handler registered under its rule name.
+
+Each control frame's operands sit above a :data:`MARKER` that equals no type, so the
+fast comparisons need no height check: a slice reaching below the current frame
+contains the marker and fails, which sends the instruction to the careful path.
 """
 
 from __future__ import annotations
@@ -14,10 +18,29 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..syntax.module import Expr, Instr
-from ..syntax.ops import OPS, Op
-from ..syntax.types import RefType, ValType
+from ..syntax.ops import BY_NAME, OPS, Op
+from ..syntax.types import I32, I64, RefType, ValType
 from .context import Context, Invalid
 from .subtyping import BOT, BOT_HEAP, match_valtype
+
+LOCAL_GET = BY_NAME["local.get"]
+LOCAL_SET = BY_NAME["local.set"]
+LOCAL_TEE = BY_NAME["local.tee"]
+BR_IF = BY_NAME["br_if"]
+BLOCK = BY_NAME["block"]
+END = BY_NAME["end"]
+
+
+class _Marker:
+    """Bottom of a control frame's operands on the shared value stack."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<frame>"
+
+
+MARKER = _Marker()
 
 Handler = Callable[["Checker", Instr], None]
 RULES: dict[str, Handler] = {}
@@ -74,8 +97,8 @@ class Checker:
         return_ok: bool = True,
     ) -> None:
         self.ctx = ctx
-        self.vals: list[Any] = []
-        self.ctrls: list[Frame] = [Frame("func", (), results, 0, 0)]
+        self.vals: list[Any] = [MARKER]
+        self.ctrls: list[Frame] = [Frame("func", (), results, 1, 0)]
         self.locals = locals_
         self.local_ok = local_ok
         """Per local: initialised? (always True for defaultable locals)."""
@@ -158,17 +181,26 @@ class Checker:
 
     # ------------------------------------------------------------ control stack
     def push_ctrl(self, kind: str, start: tuple[Any, ...], end: tuple[Any, ...]) -> None:
-        self.ctrls.append(Frame(kind, start, end, len(self.vals), len(self.inits)))
-        self.vals.extend(start)
+        vals = self.vals
+        vals.append(MARKER)
+        self.ctrls.append(Frame(kind, start, end, len(vals), len(self.inits)))
+        vals.extend(start)
 
     def pop_ctrl(self) -> Frame:
         frame = self.ctrls[-1]
-        self.pop_vals(frame.end)
-        if len(self.vals) != frame.height:
-            raise Invalid(
-                f"type mismatch: block requires {fmt_types(frame.end)} but stack has "
-                f"{fmt_types(self.vals[frame.height :] + [t for t in frame.end])}"
-            )
+        vals = self.vals
+        h = frame.height
+        end = frame.end
+        if len(vals) - h == len(end) and (not end or tuple(vals[h:]) == end):
+            del vals[h - 1 :]
+        else:
+            self.pop_vals(end)
+            if len(vals) != h:
+                raise Invalid(
+                    f"type mismatch: block requires {fmt_types(end)} but stack has "
+                    f"{fmt_types(vals[h:] + list(end))}"
+                )
+            del vals[h - 1 :]
         inits = self.inits
         if len(inits) > frame.init_height:
             ok = self.local_ok
@@ -194,31 +226,80 @@ class Checker:
         """Check ``instrs``, then the implicit final ``end``.
 
         On failure the Invalid carries ``pos``, the index of the offending instruction
-        (``len(instrs)`` for the final ``end``).
+        (``len(instrs)`` for the final ``end``). The commonest variable instructions are
+        checked inline when their operand is exactly the local's type; anything else
+        (subtyping, errors, unreachable code) goes through the registered handler.
         """
         vals = self.vals
         ctrls = self.ctrls
-        fixed, handlers = _tables()
-        frame = ctrls[-1]
+        fixed, handlers, memtab = _tables()
+        locals_ = self.locals
+        local_ok = self.local_ok
+        nlocals = len(locals_)
+        mems = self.ctx.mems
+        nmems = len(mems)
         pos = -1
         try:
             for pos, ins in enumerate(instrs):  # noqa: B007 (pos is read on failure)
                 op = ins[0]
-                idx = op.idx
-                sig = fixed[idx]
+                sig = fixed[op.idx]
                 if sig is not None:
                     plist, n, res = sig
                     if n:
-                        k = len(vals) - n
-                        if k < frame.height or vals[k:] != plist:
-                            self.pop_vals(plist)
+                        if vals[-n:] == plist:
+                            del vals[-n:]
                         else:
-                            del vals[k:]
+                            self.pop_vals(plist)
                     if res:
                         vals += res
                     continue
-                handlers[idx](self, ins)
-                frame = ctrls[-1]
+                if op is LOCAL_GET:
+                    x = ins[1]
+                    if 0 <= x < nlocals and local_ok[x]:
+                        vals.append(locals_[x])
+                        continue
+                elif op is LOCAL_SET:
+                    x = ins[1]
+                    if 0 <= x < nlocals and vals[-1] is locals_[x] and local_ok[x]:
+                        vals.pop()
+                        continue
+                elif op is LOCAL_TEE:
+                    x = ins[1]
+                    if 0 <= x < nlocals and vals[-1] is locals_[x] and local_ok[x]:
+                        continue
+                elif op is END:
+                    frame = ctrls[-1]
+                    h = frame.height
+                    if len(vals) == h and not frame.end and len(ctrls) > 1:
+                        if frame.kind != "if" and len(self.inits) == frame.init_height:
+                            del vals[-1]  # the frame's marker
+                            ctrls.pop()
+                            continue
+                elif op is BLOCK:
+                    if ins[1] is None:
+                        vals.append(MARKER)
+                        ctrls.append(Frame("block", (), (), len(vals), len(self.inits)))
+                        continue
+                elif op is BR_IF:
+                    d = ins[1]
+                    if vals[-1] is I32 and 0 <= d < len(ctrls) and not ctrls[-1 - d].labels:
+                        vals.pop()
+                        continue
+                else:
+                    m = memtab[op.idx]
+                    if m is not None:
+                        # A plain load or store: the address type depends on the memory.
+                        align, offset, mem = ins[1]
+                        if 0 <= mem < nmems and align <= m[0]:
+                            if mems[mem] is I32:
+                                want = m[1] if offset < 4294967296 else None
+                            else:
+                                want = m[2]
+                            if want is not None and vals[-len(want) :] == want:
+                                del vals[-len(want) :]
+                                vals += m[3]
+                                continue
+                handlers[op.idx](self, ins)  # type: ignore[misc]
             pos = len(instrs)
             self.finish()
         except Invalid as e:
@@ -233,10 +314,12 @@ class Checker:
 
 
 _Sig = tuple[list[ValType], int, tuple[ValType, ...]]
-_TABLES: tuple[list[_Sig | None], list[Handler | None]] | None = None
+_Mem = tuple[int, list[ValType], list[ValType], tuple[ValType, ...]]
+_Tables = tuple[list[_Sig | None], list[Handler | None], list[_Mem | None]]
+_TABLES: _Tables | None = None
 
 
-def _tables() -> tuple[list[_Sig | None], list[Handler | None]]:
+def _tables() -> _Tables:
     """Per-op dispatch tables, built once all rule modules have registered."""
     global _TABLES
     if _TABLES is None:
@@ -244,6 +327,14 @@ def _tables() -> tuple[list[_Sig | None], list[Handler | None]]:
 
         fixed: list[_Sig | None] = []
         handlers: list[Handler | None] = []
+        # Plain loads and stores (no lane): natural alignment (log2), the operands
+        # for i32 and i64 addresses, the results.
+        memtab: list[_Mem | None] = [
+            (op.width.bit_length() - 1, [I32, *op.params], [I64, *op.params], op.results)
+            if op.rule == "memarg" and not op.lanes
+            else None
+            for op in OPS
+        ]
         for op in OPS:
             assert op.idx == len(fixed)
             if op.rule is None and not op.lanes:
@@ -252,7 +343,7 @@ def _tables() -> tuple[list[_Sig | None], list[Handler | None]]:
             else:
                 fixed.append(None)
                 handlers.append(RULES["lane" if op.rule is None else op.rule])
-        _TABLES = (fixed, handlers)
+        _TABLES = (fixed, handlers, memtab)
     return _TABLES
 
 
