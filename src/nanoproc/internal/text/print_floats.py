@@ -81,14 +81,13 @@ def _reads_back_f32(text: str, bits: int) -> bool:
     try:
         got = f32_bits(d)
     except OverflowError:
-        return False
-    if got != bits:
-        return False
+        return round_to_f32(Fraction(text)) == bits
     here = f32_value(got)
-    for neighbour in (got - 1, got + 1):
-        if 0 <= neighbour < 0x7F800000 and d == (here + f32_value(neighbour)) / 2:
-            return round_to_f32(Fraction(text)) == bits
-    return True
+    if d != here:
+        for neighbour in (got - 1, got + 1):
+            if 0 <= neighbour <= 0x7F800000 and d == (here + f32_value(neighbour)) / 2:
+                return round_to_f32(Fraction(text)) == bits
+    return got == bits
 
 
 def round_to_f32(q: Fraction) -> int:

@@ -21,12 +21,18 @@ class Scope:
     """What instructions of one function body refer to: module entities, the
     function's locals, and the labels of the enclosing blocks (innermost last)."""
 
-    __slots__ = ("ctx", "locals", "labels")
+    __slots__ = ("ctx", "locals", "labels", "cache", "local_cache")
 
-    def __init__(self, ctx: Context, locals: IdSpace = EMPTY_SPACE) -> None:
+    def __init__(
+        self, ctx: Context, locals: IdSpace = EMPTY_SPACE, cache: dict | None = None
+    ) -> None:
         self.ctx = ctx
         self.locals = locals
         self.labels: list[str | None] = []
+        self.cache: dict[Instr, str] = {} if cache is None else cache
+        """Text of instructions that depend on the module only (shared by functions)."""
+        self.local_cache = self.cache if locals is EMPTY_SPACE else {}
+        """Text of instructions naming locals, which depends on the function."""
 
     def label(self, depth: int) -> str:
         """A branch target: the label's identifier, or the depth when it has none
@@ -221,38 +227,80 @@ def instr_text(scope: Scope, instr: Instr) -> str:
     return _FORMATTERS[op.idx](scope, instr)
 
 
+# How body_lines treats each op: text cached module-wide, cached per function
+# (names a local), never cached (names a label), or block structure.
+_MODULE, _LOCAL, _LABEL, _OPEN, _END, _ELSE = range(6)
+_LABEL_KINDS = frozenset({"label", "labels", "brcast", "catches"})
+
+
+def _kind(op: Op) -> int:
+    if op in BLOCK_STARTS:
+        return _OPEN
+    if op is END:
+        return _END
+    if op is ELSE:
+        return _ELSE
+    if _LABEL_KINDS.intersection(op.imms):
+        return _LABEL
+    return _LOCAL if "local" in op.imms else _MODULE
+
+
+_KINDS = [_kind(op) for op in OPS]
+_CACHE_LIMIT = 1 << 16
+"""Entries per cache: repeated instructions are common, unique ones need no cache."""
+
+
 def body_lines(
     scope: Scope, instrs: Sequence[Instr], labels: Sequence[str | None], depth: int
 ) -> list[str]:
     """One line per instruction, indented two spaces per block level from ``depth``.
 
-    ``labels`` names the blocks in order of appearance.
+    ``labels`` names the blocks in order of appearance. Bodies can have millions
+    of instructions: the text of repeated ones comes from the scope's caches.
     """
     out: list[str] = []
+    append = out.append
     pads = ["  " * (depth + i) for i in range(16)]
     level = 0
+    pad = pads[0]
     opened = 0
     stack = scope.labels
     formatters = _FORMATTERS
+    kinds = _KINDS
     for instr in instrs:
-        op = instr[0]
-        if level + 1 >= len(pads):
-            pads.append("  " * (depth + len(pads)))
-        if op in BLOCK_STARTS:
+        idx = instr[0].idx
+        kind = kinds[idx]
+        if kind <= _LOCAL:
+            cache = scope.cache if kind == _MODULE else scope.local_cache
+            try:
+                text = cache.get(instr)
+            except TypeError:  # unhashable immediates: nothing to cache
+                append(pad + formatters[idx](scope, instr))
+                continue
+            if text is None:
+                text = formatters[idx](scope, instr)
+                if len(cache) < _CACHE_LIMIT:
+                    cache[instr] = text
+            append(pad + text)
+        elif kind == _LABEL:
+            append(pad + formatters[idx](scope, instr))
+        elif kind == _OPEN:
             label = labels[opened] if opened < len(labels) else None
             opened += 1
-            out.append(pads[level] + block_head(scope, instr, label))
+            append(pad + block_head(scope, instr, label))
             stack.append(label)
             level += 1
-        elif op is END:
+            if level >= len(pads):
+                pads.append("  " * (depth + level))
+            pad = pads[level]
+        elif kind == _END:
             if level:
                 stack.pop()
                 level -= 1
-            out.append(pads[level] + "end")
-        elif op is ELSE:
-            out.append(pads[max(level - 1, 0)] + "else")
+                pad = pads[level]
+            append(pad + "end")
         else:
-            out.append(pads[level] + formatters[op.idx](scope, instr))
+            append(pads[max(level - 1, 0)] + "else")
     if level:
         del stack[-level:]
     return out

@@ -8,6 +8,7 @@ duplicate), so those entities, like unnamed ones, are referred to by index.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
@@ -22,11 +23,29 @@ _BYTE_TEXT = tuple(
 )
 
 
+_PRINTABLE_RUN = re.compile(rb"[ !#-\[\]-~]{4,}")
+
+
 def string_literal(data: bytes) -> str:
-    """A text-format string for ``data``: printable ASCII as is, other bytes as ``\\hh``."""
-    if data.isascii() and data.isalnum():
-        return f'"{data.decode()}"'
-    return '"' + "".join(map(_BYTE_TEXT.__getitem__, data)) + '"'
+    """A text-format string for ``data``: printable ASCII as is, other bytes as ``\\hh``.
+
+    Long data (megabytes of it in real modules) is escaped run by run in C
+    (``bytes.hex``): there, printable runs shorter than 4 bytes are escaped too.
+    """
+    if len(data) < 256:
+        return '"' + "".join(map(_BYTE_TEXT.__getitem__, data)) + '"'
+    parts = ['"']
+    pos = 0
+    for match in _PRINTABLE_RUN.finditer(data):
+        start, end = match.span()
+        if start > pos:
+            parts.append("\\" + data[pos:start].hex("\\"))
+        parts.append(match.group().decode("ascii"))
+        pos = end
+    if pos < len(data):
+        parts.append("\\" + data[pos:].hex("\\"))
+    parts.append('"')
+    return "".join(parts)
 
 
 def name_literal(name: str) -> str:

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from ..syntax.module import Custom, Data, Elem, Expr, Func, Import, Instr, Module
 from ..syntax.ops import BLOCK_STARTS, REF_FUNC
 from ..syntax.types import (
-    FUNCREF,
     FuncType,
     GlobalType,
     MemType,
@@ -217,9 +216,10 @@ class _ModulePrinter:
             self.out.append(" ".join(p for p in parts if p) + ")")
 
     def _elem_list(self, e: Elem) -> str:
+        # The function-index form (elemkind 0x00) has type (ref func) in Wasm 3.0.
         if (
             e.funcidx_encoding
-            and e.type == FUNCREF
+            and e.type.heap == "func"
             and all(len(item) == 1 and item[0][0] is REF_FUNC for item in e.init)
         ):
             funcs = self.ctx.funcs
@@ -267,7 +267,7 @@ class _ModulePrinter:
         body = f.instrs
         label_names = ctx.names.labels.get(index) if ctx.names else None
         labels = label_ids(label_names, sum(1 for instr in body if instr[0] in BLOCK_STARTS))
-        scope = Scope(ctx, locals_)
+        scope = Scope(ctx, locals_, self.scope.cache)
         if self.fold:
             results = len(ft.results) if isinstance(ft, FuncType) else None
             self.out.extend(folded_body_lines(scope, m, body, labels, 2, results))
