@@ -36,7 +36,14 @@ FUNC_HEAPS = frozenset({"func", "nofunc"})
 
 
 def f32_round(x: float) -> float:
-    """``x`` rounded to the nearest f32 (infinite when out of range, as in C)."""
+    """``x`` rounded to the nearest f32 (infinite when out of range, as in C).
+
+    A NaN is kept as it is: its f32 payload already sits in the top mantissa bits
+    (see :mod:`nanoproc.internal.exec.values`), and converting through the hardware
+    would quiet a signalling NaN.
+    """
+    if x != x:
+        return x
     try:
         return _unpack_f(_pack_f(x))[0]  # type: ignore[no-any-return]
     except OverflowError:

@@ -28,16 +28,17 @@ def wat2wasm(wat: str | bytes | bytearray) -> bytearray:
 def to_wasm_bytes(wasm: Any) -> bytes:
     """The binary module for ``Module``'s ``wasm`` argument.
 
-    As in wasmtime-py, a ``str`` or bytes-like value whose first character is not
-    NUL is text and is translated; binary modules start with ``\\0asm``.
+    As in wasmtime-py, a ``str``, or ``bytes`` whose first byte is not NUL, is text
+    and is translated (binary modules start with ``\\0asm``); a ``bytearray`` or
+    ``memoryview`` is always a binary module.
     """
-    if isinstance(wasm, memoryview):
-        wasm = wasm.tobytes()
     if isinstance(wasm, str):
         if wasm and wasm[0] != "\0":
             return bytes(wat2wasm(wasm))
-    elif isinstance(wasm, (bytes, bytearray)):
+    elif isinstance(wasm, bytes):
         if wasm and wasm[0] != 0:
             return bytes(wat2wasm(wasm))
+        return wasm
+    elif isinstance(wasm, (bytearray, memoryview)):
         return bytes(wasm)
     raise TypeError("expected wasm bytes")
