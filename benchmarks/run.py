@@ -19,10 +19,13 @@ import io
 import json
 import math
 import platform
+import signal
 import statistics
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -186,6 +189,31 @@ def finish_cell(name: str, program: str, n: int, expected: int,
 WARM_UP_BELOW_S = 0.02
 
 
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in Python code running longer than ``seconds`` (0: no limit).
+
+    Uses SIGALRM, so it only works in the main thread on Unix, and code inside
+    a C extension is interrupted only when it returns to Python.
+    """
+    usable = (seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"call took longer than --timeout {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def timed_call(run_once: eng.Prepared, earlier: list[tuple[int, float]]) -> tuple[int, float]:
     """One timed call, preceded by an untimed warm-up call when calls are short.
 
@@ -203,7 +231,7 @@ def timed_call(run_once: eng.Prepared, earlier: list[tuple[int, float]]) -> tupl
 
 
 def run_program(engines: dict[str, eng.Engine], names: list[str], unavailable: dict[str, str],
-                program: str, size: str, spec: dict[str, int], repeat: int,
+                program: str, size: str, spec: dict[str, int], repeat: int, timeout: float,
                 problems: Problems) -> dict[str, Cell]:
     """One program on every engine; calls go round-robin so load drift hits all alike."""
     wasm = (eng.PROGRAMS_DIR / f"{program}.wasm").read_bytes()
@@ -224,7 +252,8 @@ def run_program(engines: dict[str, eng.Engine], names: list[str], unavailable: d
             for name, run_once in list(prepared.items()):
                 print(f"  {size} {program} #{i + 1} {name}:", end=" ", file=sys.stderr, flush=True)
                 try:
-                    checksum, seconds = timed_call(run_once, results[name])
+                    with time_limit(timeout):
+                        checksum, seconds = timed_call(run_once, results[name])
                 except Exception as exc:
                     row[name] = Cell("n/a", expected=expected, reason=eng.describe(exc))
                     print(row[name].reason, file=sys.stderr, flush=True)
@@ -243,12 +272,13 @@ def run_program(engines: dict[str, eng.Engine], names: list[str], unavailable: d
 
 
 def run_programs(engines: dict[str, eng.Engine], unavailable: dict[str, str],
-                 programs: list[str], size: str, repeat: int, explicit: bool,
+                 programs: list[str], size: str, repeat: int, timeout: float, explicit: bool,
                  expected: dict[str, Any], problems: Problems) -> dict[str, dict[str, Cell]]:
     """Measure every (program, engine) pair at one size: {program: {engine: Cell}}."""
     names = engines_for_size(engines, size, explicit)
     return {program: run_program(engines, names, unavailable, program, size,
-                                 expected["programs"][program]["sizes"][size], repeat, problems)
+                                 expected["programs"][program]["sizes"][size], repeat, timeout,
+                                 problems)
             for program in programs}
 
 
@@ -277,10 +307,13 @@ def print_programs(table: dict[str, dict[str, Cell]], size: str, baseline: str,
         rows.append(row)
     print_table(["program", "n", *names], rows)
 
-    if baseline not in names:
-        fallback = next((n for n in ("wasmtime-py", "native", *names) if n in names), None)
+    def measured(name: str) -> bool:
+        return name in names and any(table[p][name].status == "ok" for p in programs)
+
+    if not measured(baseline):
+        fallback = next((n for n in ("wasmtime-py", "native", *names) if measured(n)), None)
         if fallback is not None:
-            print(f"\n(baseline {baseline} did not run; using {fallback})")
+            print(f"\n(baseline {baseline} has no results; using {fallback})")
             baseline = fallback
     summary: dict[str, Any] = {"baseline": baseline, "geomean_vs_baseline": {}, "comparisons": {}}
     if baseline in names:
@@ -519,6 +552,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=3, metavar="K",
                    help="calls of run(n) per engine and program; the median is reported "
                    "(micro-benchmarks use max(K, 5) batches)")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                   help="give up on an engine for a program when one call takes longer than "
+                   "S seconds (pure-Python engines only; 0 = no limit; default 300)")
     p.add_argument("--baseline", help="engine the ratios are relative to (default: pywasm "
                    "for tiny/small, wasmtime-py for large)")
     p.add_argument("--micro", action="store_true",
@@ -579,7 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in sizes:
             gc.collect()
             table = run_programs(engines, unavailable, programs, size, args.repeat,
-                                 args.engines is not None, expected, problems)
+                                 args.timeout, args.engines is not None, expected, problems)
             baseline = args.baseline or DEFAULT_BASELINE[size]
             summary = print_programs(table, size, baseline, expected, args.repeat)
             report["programs"][size] = {
