@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import spec_dir, spec_files, wasm_tools
 
+from conftest import spec_dir, spec_files, wasm_tools
 from nanoproc.internal.errors import DecodeError, ValidationError
 from nanoproc.internal.syntax.module import Module
 from nanoproc.internal.valid import validate_module
