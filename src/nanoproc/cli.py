@@ -8,7 +8,6 @@ traceback; a bug in nanoproc ends in ``internal error: ...`` and exit status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -115,10 +114,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         validate_module(module)  # type: ignore[arg-type]
     except ValidationError as e:
-        data = read_input(args.input, "module")
-        if e.func is None or is_binary(data):
+        if e.func is None:
             raise
-        where = func_position(text_of(data, args.input), e.func - module.num_imported_funcs)  # type: ignore[attr-defined]
+        k = e.func - module.num_imported_funcs  # type: ignore[attr-defined]
+        data = read_input(args.input, "module")
+        if is_binary(data):
+            if e.offset is not None or not 0 <= k < len(module.funcs):  # type: ignore[attr-defined]
+                raise
+            body = module.funcs[k].code_offset  # type: ignore[attr-defined]
+            raise UserError(f"{args.input}: {e} (function body at offset 0x{body:x})") from None
+        where = func_position(text_of(data, args.input), k)
         if where is None:
             raise
         raise UserError(f"{args.input}:{where[0]}:{where[1]}: {e}") from None
@@ -146,14 +151,14 @@ def cmd_wast(args: argparse.Namespace) -> int:
     from .internal.script.pool import run_files
     from .internal.script.report import FileResult, Totals
 
-    for path in args.files:
-        p = Path(path)
-        if p.is_dir():
-            raise UserError(f"{path}: is a directory, expected a .wast file")
-        if not p.is_file():
-            raise UserError(f"{path}: no such file")
-        if not os.access(p, os.R_OK):
-            raise UserError(f"{path}: permission denied")
+    for path in args.files:  # check them all before spending minutes on the first
+        try:
+            with open(path, "rb"):
+                pass
+        except IsADirectoryError:
+            raise UserError(f"{path}: is a directory, expected a .wast file") from None
+        except OSError as e:
+            raise UserError(f"{path}: {e.strerror or e}") from None
     totals = Totals()
 
     def show(r: FileResult) -> None:
