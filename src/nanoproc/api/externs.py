@@ -3,6 +3,7 @@ public wrappers and the internal entities of :mod:`nanoproc.internal.exec`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Union
 
 from ..internal.exec.entities import FuncInst, GlobalInst, TableInst, TagInst
@@ -22,25 +23,32 @@ AsExtern = Union["Func", "Table", "Memory", "SharedMemory", "Global", "Tag"]
 Entity = FuncInst | TableInst | MemoryInst | GlobalInst | TagInst
 
 
+_WRAP: dict[type, Callable[[Any, StoreState], Any]] = {}
+"""Entity class -> the public class's ``_wrap`` (filled on first use: the public
+classes import this module)."""
+
+
 def wrap_extern(ext: Entity, st: StoreState) -> AsExtern:
     """The public object for internal entity ``ext`` of store ``st``."""
+    wrap = _WRAP.get(type(ext))
+    if wrap is None:
+        if not _WRAP:
+            _fill_wrappers()
+        wrap = _WRAP.get(type(ext))
+        if wrap is None:
+            raise TypeError(f"not an external value: {ext!r}")
+    return wrap(ext, st)  # type: ignore[no-any-return]
+
+
+def _fill_wrappers() -> None:
     from .func import Func
     from .globals import Global
     from .memory import Memory
     from .table import Table
     from .tag import Tag
 
-    if isinstance(ext, FuncInst):
-        return Func._wrap(ext, st)
-    if isinstance(ext, MemoryInst):
-        return Memory._wrap(ext, st)
-    if isinstance(ext, GlobalInst):
-        return Global._wrap(ext, st)
-    if isinstance(ext, TableInst):
-        return Table._wrap(ext, st)
-    if isinstance(ext, TagInst):
-        return Tag._wrap(ext, st)
-    raise TypeError(f"not an external value: {ext!r}")
+    _WRAP.update({FuncInst: Func._wrap, MemoryInst: Memory._wrap, GlobalInst: Global._wrap,
+                  TableInst: Table._wrap, TagInst: Tag._wrap})  # fmt: skip
 
 
 def unwrap_extern(item: Any) -> tuple[Entity, StoreState]:

@@ -19,7 +19,7 @@ def wat2wasm(wat: str | bytes | bytearray) -> bytearray:
             raise WasmtimeError(f"input is not valid UTF-8: {e}") from None
     if not isinstance(wat, str):
         raise TypeError("expected a str or bytes")
-    from ..internal.binary import encode_module  # type: ignore[attr-defined]
+    from ..internal.binary.encode import encode_module  # type: ignore[import-not-found,unused-ignore]
     from ..internal.text.wat import parse_wat
 
     return bytearray(encode_module(parse_wat(wat)))
