@@ -51,7 +51,7 @@ def check_const(ctx: Context, expr: Expr, t: ValType, nglobals: int) -> None:
             if not match_valtype(have, t):
                 raise Invalid(f"type mismatch: constant expression has type {have}, expected {t}")
             return
-    Checker(ctx, [], [], (t,), nglobals, return_ok=False).run(expr)
+    Checker(ctx, [], [], (t,), nglobals).run(expr)
 
 
 def _single_const_type(ctx: Context, ins: Instr) -> ValType | None:

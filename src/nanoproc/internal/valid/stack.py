@@ -84,8 +84,7 @@ class Frame:
 class Checker:
     """Type-checks one instruction sequence: a function body or a constant expression."""
 
-    __slots__ = ("ctx", "vals", "ctrls", "locals", "local_ok", "inits", "results",
-                 "nglobals", "return_ok")  # fmt: skip
+    __slots__ = ("ctx", "vals", "ctrls", "locals", "local_ok", "inits", "results", "nglobals")
 
     def __init__(
         self,
@@ -94,7 +93,6 @@ class Checker:
         local_ok: list[bool],
         results: tuple[ValType, ...],
         nglobals: int,
-        return_ok: bool = True,
     ) -> None:
         self.ctx = ctx
         self.vals: list[Any] = [MARKER]
@@ -107,7 +105,6 @@ class Checker:
         self.results = results
         self.nglobals = nglobals
         """Globals visible (constant expressions see only some)."""
-        self.return_ok = return_ok
 
     # ------------------------------------------------------------ operand stack
     def mismatch(self, want: Sequence[object], have: Sequence[object]) -> Invalid:

@@ -14,6 +14,7 @@ from ..syntax.types import (
     GlobalType,
     Limits,
     MemType,
+    NumType,
     RecType,
     RefType,
     StructType,
@@ -160,7 +161,7 @@ def _limits(lim: Limits, bound: int, what: str, bound_text: str) -> None:
         raise Invalid("size minimum must not be greater than maximum")
 
 
-def _mem_type(mt: MemType) -> object:
+def _mem_type(mt: MemType) -> NumType:
     if not isinstance(mt, MemType):
         raise Invalid(f"invalid memory type {mt!r}")
     lim = mt.limits
