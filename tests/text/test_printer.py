@@ -10,11 +10,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import random
 import re
+import shutil
 import struct
 import subprocess
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -692,22 +696,35 @@ _VALID_COMMANDS = ("module", "module_definition", "assert_unlinkable", "assert_u
 
 @pytest.fixture(scope="session")
 def oracle_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Per-session cache of wasm-tools outputs (json-from-wast of each script)."""
-    return tmp_path_factory.mktemp("printer-oracle")
+    """Per-session cache of wasm-tools outputs, shared by the xdist workers of a run."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's directory, above each worker's own
+    cache = base / "printer-oracle"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 def json_from_wast(wast: Path, out: Path) -> list[dict[str, Any]]:
-    """The commands of a script, its modules written to ``out`` (cached there)."""
-    script = out / "script.json"
-    if not script.exists():
-        out.mkdir(parents=True, exist_ok=True)
+    """The commands of a script, its modules written to ``out``.
+
+    Cached: ``out`` appears atomically (renamed into place), so concurrent workers
+    never see half of it; a worker that loses the race uses the winner's copy.
+    """
+    if not (out / "script.json").exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
         res = subprocess.run(
-            [wasm_tools(), "json-from-wast", str(wast), "-o", str(script), "--wasm-dir", str(out)],
-            capture_output=True,
-            text=True,
-        )
+            [wasm_tools(), "json-from-wast", str(wast), "-o", str(work / "script.json"),
+             "--wasm-dir", str(work)],
+            capture_output=True, text=True,
+        )  # fmt: skip
         assert res.returncode == 0, f"{wast}: {res.stderr}"
-    return json.loads(script.read_text())["commands"]
+        try:
+            work.rename(out)
+        except OSError:  # another worker was first
+            shutil.rmtree(work)
+    return json.loads((out / "script.json").read_text())["commands"]
 
 
 def spec_modules(wast: Path, cache: Path) -> list[tuple[str, bytes]]:
@@ -720,14 +737,46 @@ def spec_modules(wast: Path, cache: Path) -> list[tuple[str, bytes]]:
     return mods
 
 
-def parse_batch(texts: list[str], where: Path) -> list[bytes]:
-    """wasm-tools' binary for each module text: one process for all of them."""
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "batch.wast").write_text("\n".join(texts), encoding="utf-8")
-    commands = json_from_wast(where / "batch.wast", where)
-    files = [c["filename"] for c in commands if c["type"] == "module"]
+def _decode(wasm: bytes) -> Module:
+    from nanoproc.internal.binary.decode import decode_module
+
+    return decode_module(wasm, lazy=False)
+
+
+class Printed:
+    """One spec module: original bytes, decoded module, its texts, wasm-tools' reading."""
+
+    def __init__(self, where: str, wasm: bytes, module: Module) -> None:
+        self.where = where
+        self.wasm = wasm
+        self.module = module
+        self.flat = print_module(module)
+        self.folded = print_module(module, fold=True)
+        self.flat_wasm = b""
+        self.folded_wasm = b""
+
+
+def printed_spec_modules(script: str, cache: Path) -> list[Printed]:
+    """Every valid module of a script, printed, and parsed back by wasm-tools in one batch."""
+    wast = spec_dir() / script
+    cases = [Printed(where, wasm, _decode(wasm)) for where, wasm in spec_modules(wast, cache)]
+    if not cases:
+        return cases
+    batch = cache / "printed" / f"{wast.stem}.wast"
+    batch.parent.mkdir(parents=True, exist_ok=True)
+    texts = [t for c in cases for t in (c.flat, c.folded)]
+    if not batch.exists():
+        tmp = batch.with_name(f".{batch.name}.{os.getpid()}")
+        tmp.write_text("\n".join(texts), encoding="utf-8")
+        tmp.replace(batch)
+    commands = json_from_wast(batch, cache / "printed" / wast.stem)
+    files = [
+        cache / "printed" / wast.stem / c["filename"] for c in commands if c["type"] == "module"
+    ]
     assert len(files) == len(texts)
-    return [(where / f).read_bytes() for f in files]
+    for i, c in enumerate(cases):
+        c.flat_wasm, c.folded_wasm = files[2 * i].read_bytes(), files[2 * i + 1].read_bytes()
+    return cases
 
 
 def wasm_tools_round_trip(wasm: bytes, where: Path) -> bytes:
@@ -737,16 +786,12 @@ def wasm_tools_round_trip(wasm: bytes, where: Path) -> bytes:
     printed = subprocess.run(
         [wasm_tools(), "print", str(where / "orig.wasm")], capture_output=True, check=True
     ).stdout
-    return subprocess.run(
-        [wasm_tools(), "parse", "-", "-o", "/dev/stdout"], input=printed, capture_output=True,
-        check=True,
-    ).stdout  # fmt: skip
-
-
-def _decode(wasm: bytes) -> Module:
-    from nanoproc.internal.binary.decode import decode_module
-
-    return decode_module(wasm, lazy=False)
+    (where / "printed.wat").write_bytes(printed)
+    subprocess.run(
+        [wasm_tools(), "parse", str(where / "printed.wat"), "-o", str(where / "back.wasm")],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return (where / "back.wasm").read_bytes()
 
 
 def _script_ids() -> list[str]:
@@ -762,24 +807,48 @@ def test_spec_modules_round_trip_through_wasm_tools(script: str, oracle_cache: P
     text format cannot say it: wasm-tools' own print and parse must then give the
     same bytes as ours (overlong LEB128s, empty sections, split local groups, ...).
     """
-    wast = spec_dir() / script
-    mods = spec_modules(wast, oracle_cache)
-    if not mods:
-        return
-    texts = []
-    for _, wasm in mods:
-        module = _decode(wasm)
-        texts += [print_module(module), print_module(module, fold=True)]
-    work = oracle_cache / "printed" / wast.stem
-    binaries = parse_batch(texts, work)
     failures = []
-    for i, (where, wasm) in enumerate(mods):
-        flat, folded = binaries[2 * i], binaries[2 * i + 1]
-        if folded != flat:
-            failures.append(f"{where}: folded text gives other bytes than flat text")
-        if strip_customs(flat) == strip_customs(wasm):
+    for i, c in enumerate(printed_spec_modules(script, oracle_cache)):
+        if c.folded_wasm != c.flat_wasm:
+            failures.append(f"{c.where}: folded text gives other bytes than flat text")
+        if strip_customs(c.flat_wasm) == strip_customs(c.wasm):
             continue
-        reference = wasm_tools_round_trip(wasm, work / str(i))
-        if strip_customs(flat) != strip_customs(reference):
-            failures.append(f"{where}: bytes differ (and from wasm-tools' own round trip)")
+        work = oracle_cache / "reference" / f"{Path(script).stem}.{i}"
+        if strip_customs(c.flat_wasm) != strip_customs(wasm_tools_round_trip(c.wasm, work)):
+            failures.append(f"{c.where}: bytes differ (and from wasm-tools' own round trip)")
+    assert not failures, "\n".join(failures)
+
+
+def comparable(m: Module) -> dict[str, Any]:
+    """A module's content, without what text cannot keep: custom sections (names are
+    identifiers), local groups (text lists each local)."""
+    out = {}
+    for f in dataclasses.fields(Module):
+        if f.name not in ("customs", "names", "id", "_deftypes"):
+            out[f.name] = getattr(m, f.name)
+    out["funcs"] = [(f.typeidx, f.local_types(), f.instrs) for f in m.funcs]
+    return out
+
+
+@pytest.mark.parametrize("script", _script_ids())
+def test_spec_modules_round_trip_through_parse_wat(script: str, oracle_cache: Path) -> None:
+    """decode -> print -> our parse_wat gives the decoded module back.
+
+    Where it does not, the text cannot express the difference (a data count section
+    nothing needs, an explicit memory 0 in a data segment): then parse_wat must
+    agree with wasm-tools' reading of the same text.
+    """
+    from nanoproc.internal.text.wat import parse_wat
+
+    failures = []
+    for c in printed_spec_modules(script, oracle_cache):
+        want = comparable(c.module)
+        for kind, text, wasm in (
+            ("flat", c.flat, c.flat_wasm),
+            ("folded", c.folded, c.folded_wasm),
+        ):
+            got = comparable(parse_wat(text))
+            if got != want and got != comparable(_decode(wasm)):
+                fields = [k for k in want if want[k] != got[k]]
+                failures.append(f"{c.where} ({kind}): parse_wat differs in {fields}")
     assert not failures, "\n".join(failures)
