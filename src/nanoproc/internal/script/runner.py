@@ -234,7 +234,7 @@ class ScriptRunner:
         """``(module ...)``: compile, and unless it is a definition, instantiate."""
         try:
             module = self.compile(cmd)
-        except (Skip, Fail) as e:
+        except Exception as e:
             mark = Skipped(e.feature) if isinstance(e, Skip) else Broken(cmd.line)
             self._bind(cmd.name, mark, instance=False)
             self._bind(cmd.name, mark, instance=not cmd.definition)
@@ -244,7 +244,7 @@ class ScriptRunner:
             return
         try:
             inst = self.instantiate(module)
-        except (Skip, Fail) as e:
+        except Exception as e:
             mark = Skipped(e.feature) if isinstance(e, Skip) else Broken(cmd.line)
             self._bind(cmd.name, mark, instance=True)
             raise
@@ -263,7 +263,9 @@ class ScriptRunner:
         try:
             module = self._usable(module, f"module {cmd.module or '(latest)'}")
             inst = self.instantiate(module)
-        except Fail:
+        except Skip:
+            raise
+        except Exception:
             self._bind(cmd.instance, Broken(cmd.line), instance=True)
             raise
         self._bind(cmd.instance, inst, instance=True)
