@@ -169,3 +169,17 @@ def test_midpoints_between_all_f32_neighbours_round_to_even() -> None:
         text = f"{mid.numerator * 5**k}e-{k}"
         even = bits if bits % 2 == 0 else bits + 1
         assert parse_float(text, 32) == even
+
+
+def test_absurd_literals_stay_in_range_checks() -> None:
+    # Python refuses to convert very long decimal strings; we must not leak that.
+    with pytest.raises(OutOfRange):
+        parse_int("9" * 5000, 64)
+    assert parse_int("0" * 5000 + "7", 32) == 7
+    assert parse_float("1e-" + "9" * 2000, 32) == 0
+    assert parse_float("0x1p-" + "9" * 2000, 64) == 0
+    with pytest.raises(OutOfRange):
+        parse_float("0x1p" + "9" * 2000, 32)
+    # many digits: the sticky digit keeps rounding exact
+    assert parse_float("1." + "0" * 3000 + "1", 32) == 0x3F800000
+    assert parse_float("1.000000059604644775390625" + "0" * 3000 + "1", 32) == 0x3F800001

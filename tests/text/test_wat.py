@@ -411,3 +411,16 @@ def test_garbled_text_raises_only_parse_errors(data: st.DataObject) -> None:
         parse_wat(text)
     except ParseError:
         pass
+
+
+def test_mvp_segment_indices_page_sizes_and_empty_block_params() -> None:
+    m = parse_wat(
+        """(table 1 funcref) (table 1 funcref) (func $f) (elem 1 (i32.const 0) $f)
+           (memory 1) (data 0 (i32.const 0) "") (memory (pagesize 1) (data "ab"))
+           (func (block (param) (result i32) unreachable))"""
+    )
+    (e,) = m.elems
+    assert (e.table, e.funcidx_encoding, e.explicit_table) == (1, True, True)
+    assert m.datas[0].memory == 0
+    assert m.memories[1].type.limits == Limits(2, 2, page_size_log2=0)
+    assert m.funcs[1].instrs[0] == (op("block"), I32)

@@ -270,10 +270,10 @@ class ModuleContext:
         item = cur.peek()
         if not isinstance(item, Node) or item.head() not in ("type", "param", "result"):
             return None
-        if item.head() == "result":
+        if item.head() != "type":
             save = cur.i
             params, results, _, _ = self.params_results(cur, names=False)
-            if len(results) <= 1 and cur.peek_head() != "param":
+            if not params and len(results) <= 1:
                 return results[0] if results else None
             cur.i = save
         idx, _, _ = self.typeuse(cur, names=False)

@@ -58,8 +58,27 @@ F64 = FloatFormat(52, 11)
 FORMATS = {32: F32, 64: F64}
 
 
+_MAX_DIGITS = 1000
+"""Decimal digit strings longer than this (Python refuses to convert very long ones)
+are out of range as integers or exponents; float mantissas keep a sticky digit."""
+
+
 def _digits(text: str, base: int) -> int:
-    return int(text.replace("_", ""), base)
+    text = text.replace("_", "")
+    if base == 10:
+        text = text.lstrip("0") or "0"
+        if len(text) > _MAX_DIGITS:
+            raise OutOfRange("too many digits")
+    return int(text, base)
+
+
+def _exponent(text: str | None) -> int:
+    """A float exponent; absurdly long ones are clamped (the value is 0 or too big anyway)."""
+    if not text:
+        return 0
+    digits = text.lstrip("+-").replace("_", "").lstrip("0") or "0"
+    v = int(digits) if len(digits) <= 30 else 10**30
+    return -v if text.startswith("-") else v
 
 
 def parse_uint(text: str, bits: int) -> int | None:
@@ -142,7 +161,7 @@ def parse_float(text: str, bits: int) -> int | None:
             return None
         sign, whole, frac, exp = m.groups()
         f = (frac or "").replace("_", "")
-        e2 = (_digits(exp, 10) if exp else 0) - 4 * len(f)
+        e2 = _exponent(exp) - 4 * len(f)
         mag = _binary_bits(int(whole.replace("_", "") + f, 16), e2, fmt)
     else:
         m = _DEC_FLOAT.match(text)
@@ -186,8 +205,15 @@ def _decimal_bits(text: str, fmt: FloatFormat) -> int:
         return _pack_f(x)
     mant, _, exp = text.lower().partition("e")
     whole, _, frac = mant.partition(".")
-    e10 = (int(exp) if exp else 0) - len(frac)
-    d = int(whole + frac)
+    e10 = _exponent(exp) - len(frac)
+    digits = (whole + frac).lstrip("0")
+    if len(digits) > _MAX_DIGITS:
+        # Beyond ~770 significant digits no f32/f64 rounding decision changes, as
+        # long as dropped nonzero digits are remembered (a sticky 1).
+        e10 += len(digits) - _MAX_DIGITS
+        sticky = "1" if digits[_MAX_DIGITS:].strip("0") else "0"
+        digits = digits[: _MAX_DIGITS - 1] + sticky
+    d = int(digits or "0")
     if d == 0:
         return 0
     magnitude = len(str(d)) + e10  # value < 10^magnitude
@@ -210,6 +236,8 @@ def _binary_bits(m: int, e2: int, fmt: FloatFormat) -> int:
     shift = mant - exp + e2  # q = m * 2^shift
     if shift >= 0:
         q = m << shift
+    elif -shift > m.bit_length():
+        return 0  # below half of the smallest subnormal
     else:
         q = m >> -shift
         rest = m & ((1 << -shift) - 1)

@@ -286,16 +286,19 @@ class Builder:
         addr64 = self.addr64(cur)
         lo, hi = self.limits(cur, addr64)
         shared = cur.take_keyword("shared")
-        page_log2 = None
+        return MemType(Limits(lo, hi, addr64, shared, self.pagesize(cur)))
+
+    def pagesize(self, cur: Cursor) -> int | None:
+        """``(pagesize N)`` (custom-page-sizes) as log2 of N."""
         ps = cur.take_list("pagesize")
-        if ps is not None:
-            item = ps.peek()
-            size = ps.uint(64)
-            ps.expect_end()
-            if size == 0 or size & (size - 1):
-                raise ps.error("invalid custom page size", item)
-            page_log2 = size.bit_length() - 1
-        return MemType(Limits(lo, hi, addr64, shared, page_log2))
+        if ps is None:
+            return None
+        item = ps.peek()
+        size = ps.uint(64)
+        ps.expect_end()
+        if size == 0 or size & (size - 1):
+            raise ps.error("invalid custom page size", item)
+        return size.bit_length() - 1
 
     def globaltype(self, cur: Cursor) -> GlobalType:
         mut = cur.take_list("mut")
@@ -420,12 +423,15 @@ class Builder:
             return
         save = cur.i
         addr64 = self.addr64(cur)
+        page_log2 = self.pagesize(cur)
         data = cur.take_list("data")
         if data is not None:
             raw = b"".join(_strings(data))
             cur.expect_end()
-            pages = -(-len(raw) // 65536)
-            self.m.memories.append(Memory(MemType(Limits(pages, pages, addr64))))
+            size = 1 << (16 if page_log2 is None else page_log2)
+            pages = -(-len(raw) // size)
+            limits = Limits(pages, pages, addr64, page_size_log2=page_log2)
+            self.m.memories.append(Memory(MemType(limits)))
             zero = (I64_CONST, 0) if addr64 else (I32_CONST, 0)
             self.m.datas.append(Data("active", raw, idx, [zero], explicit_memory=idx != 0))
             return
@@ -510,16 +516,20 @@ class Builder:
             return
         table_use = cur.take_list("table")
         table = 0
+        bare = False
         if table_use is not None:
             table = self.ctx.index("table", table_use)
             table_use.expect_end()
+        elif _legacy_index(cur):
+            table_use, bare = cur, True  # MVP form: a bare table index before the offset
+            table = self.ctx.index("table", cur)
         item = cur.peek()
         if table_use is None and not (isinstance(item, Node) and item.head() != "ref"):
             rt, init, funcidx = self.elemlist(cur, legacy=False)
             self.m.elems.append(Elem("passive", rt, init, funcidx_encoding=funcidx))
             return
         offset = self.offset(cur)
-        rt, init, funcidx = self.elemlist(cur, legacy=table_use is None)
+        rt, init, funcidx = self.elemlist(cur, legacy=table_use is None or bare)
         # Without a table use, the binary can only leave the table implicit for
         # function indices or funcref expressions (flags 0 and 4).
         explicit = table_use is not None or not (funcidx or rt == FUNCREF)
@@ -537,6 +547,9 @@ class Builder:
         if mem_use is not None:
             mem = self.ctx.index("memory", mem_use)
             mem_use.expect_end()
+        elif _legacy_index(cur):
+            mem_use = cur  # MVP form: a bare memory index before the offset
+            mem = self.ctx.index("memory", cur)
         if mem_use is None and not isinstance(cur.peek(), Node):
             self.m.datas.append(Data("passive", b"".join(_strings(cur))))
             return
@@ -553,6 +566,17 @@ class Builder:
             (n.funcs, n.locals, n.labels, n.types, n.tables, n.memories, n.globals, n.elems, n.datas, n.fields, n.tags)
         ):
             self.m.names = n
+
+
+def _legacy_index(cur: Cursor) -> bool:
+    """A bare numeric index followed by a list (the offset) in elem/data fields."""
+    item = cur.peek()
+    return (
+        isinstance(item, Tok)
+        and item.kind == ATOM
+        and item.text[0].isdigit()
+        and isinstance(cur.peek_at(1), Node)
+    )
 
 
 def _strings(cur: Cursor) -> list[bytes]:
