@@ -12,7 +12,7 @@ blocks delimited by ``block``/``loop``/``if``/``try_table`` ... ``end``. The fin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -67,8 +67,9 @@ class Func:
     body: Expr | None = None
     code_offset: int = 0
     """Byte offset of this function's body (its locals vector) in the binary; 0 if from text."""
-    offsets: list[int] | None = None
-    """Byte offset of each instruction of ``body`` in the binary (None if from text)."""
+    offsets: Sequence[int] | None = None
+    """Byte offset of each instruction of ``body`` in the binary (None if from text).
+    The decoder stores an ``array('I')``: 4 bytes per instruction instead of ~36."""
     lazy: Callable[[Func], None] | None = None
     """Decoder hook that fills ``body`` (and ``offsets``) on first use."""
 

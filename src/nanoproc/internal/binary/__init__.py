@@ -1,0 +1,5 @@
+"""The binary format (spec chapter 5): decoder and encoder."""
+
+from .decode import decode_body, decode_const_expr, decode_module
+
+__all__ = ["decode_body", "decode_const_expr", "decode_module"]
