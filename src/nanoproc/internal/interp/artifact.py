@@ -1,0 +1,117 @@
+"""What the interp tier keeps per module: static facts and translated code.
+
+One :class:`ModuleArtifact` lives in ``CompiledModule.artifacts["interp"]`` and is
+shared by every instance of the module: functions are translated once, on their
+first call in any instance, and the code objects are reused by all instances
+(each binds them to its own globals).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any
+
+from ..exec.compiled import CompiledModule
+from ..syntax.ops import BY_NAME
+from ..syntax.types import FuncType
+from .features import unsupported_feature
+
+TAIL_OPS = frozenset(
+    BY_NAME[n] for n in ("return_call", "return_call_indirect", "return_call_ref")
+)
+
+TranslationOptions = tuple[Any, ...]
+"""Options that change generated code (fuel metering, epoch checks, ...): part of the
+code cache key. Empty today."""
+
+DEFAULT_OPTIONS: TranslationOptions = ()
+
+
+@dataclass(slots=True)
+class Translated:
+    """The result of translating one function."""
+
+    funcidx: int
+    source: str
+    code: CodeType
+    """Code of the function as called (the trampoline entry for tail-calling ones)."""
+    body_code: CodeType | None
+    """For functions that make tail calls: the body, which returns TailCall markers."""
+    consts: dict[str, Any]
+    """Extra globals the code needs (NaN constants, ...)."""
+    funcrefs: frozenset[int]
+    """Function indices whose FuncInst the code references (ref.func): ``F<idx>``."""
+    tail_targets: frozenset[int]
+    """Functions whose body ``b<idx>`` the code tail-calls directly."""
+
+
+class ModuleArtifact:
+    """Per-module state of the interp tier."""
+
+    def __init__(self, module: CompiledModule) -> None:
+        self.compiled = module
+        mod = module.module
+        self.module = mod
+        self.types = module.types
+        self.num_imported = module.num_imported_funcs
+        self.func_types: list[FuncType] = module.func_types
+        self.mem_addr64 = [m.limits.addr64 for m in mod.memory_types()]
+        self.table_addr64 = [t.limits.addr64 for t in mod.table_types()]
+        self.global_types = mod.global_types()
+        self.name = module.name
+        self.code: dict[tuple[int, TranslationOptions], Translated] = {}
+        self._tail: dict[int, bool] = {}
+        self._lock = threading.Lock()
+        self._unsupported: str | None | bool = False
+        """False: not scanned yet; None: fine; str: the missing feature."""
+
+    # ------------------------------------------------------------ features
+    def check_supported(self) -> None:
+        """Raise UnsupportedFeature if the module needs SIMD, GC or exceptions."""
+        from ..errors import UnsupportedFeature
+
+        if self._unsupported is False:
+            self._unsupported = unsupported_feature(self.module)
+        if self._unsupported:
+            raise UnsupportedFeature(str(self._unsupported), "in the interp tier")
+
+    # ------------------------------------------------------------ static facts
+    def block_arity(self, bt: Any) -> tuple[int, int]:
+        if bt is None:
+            return 0, 0
+        if isinstance(bt, int):
+            ft = self.module.functype(bt)
+            return len(ft.params), len(ft.results)
+        return 0, 1
+
+    def canon(self, typeidx: int) -> Any:
+        return self.compiled.canon(typeidx)
+
+    def makes_tail_calls(self, funcidx: int) -> bool:
+        """Whether defined function ``funcidx`` contains return_call* instructions."""
+        r = self._tail.get(funcidx)
+        if r is None:
+            body = self.module.funcs[funcidx - self.num_imported].instrs
+            r = any(ins[0] in TAIL_OPS for ins in body)
+            self._tail[funcidx] = r
+        return r
+
+    def func_name(self, funcidx: int) -> str | None:
+        return self.compiled.func_name(funcidx)
+
+    # ------------------------------------------------------------ code
+    def translated(self, funcidx: int, options: TranslationOptions = DEFAULT_OPTIONS) -> Translated:
+        """The translation of defined function ``funcidx`` (translating it if needed)."""
+        key = (funcidx, options)
+        t = self.code.get(key)
+        if t is None:
+            from .translate import translate_function
+
+            with self._lock:
+                t = self.code.get(key)
+                if t is None:
+                    t = translate_function(self, funcidx, options)
+                    self.code[key] = t
+        return t

@@ -1,0 +1,87 @@
+"""The interp tier: Wasm functions translated to Python source, run by CPython.
+
+Use::
+
+    backend = InterpBackend(max_wasm_stack=512 * 1024)
+    inst = instantiate(store, compiled, imports, backend)      # exec.instance
+    try:
+        result = inst.exports["run"].call(*args)               # FuncInst.call
+    except BaseException as e:
+        raise backend.convert_exception(e) from None
+
+``FuncInst.call`` is the fastest entry: after the first call it is the translated
+Python function itself, taking and returning values in the representation of
+:mod:`..exec.values` (None / value / tuple).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..exec.compiled import CompiledModule
+from ..exec.instance import ModuleInstance
+from .artifact import DEFAULT_OPTIONS, ModuleArtifact, TranslationOptions
+from .binding import InstanceState
+from .frames import convert_exception
+
+DEFAULT_MAX_WASM_STACK = 512 * 1024
+"""Bytes, as wasmtime's default ``max_wasm_stack``."""
+
+BYTES_PER_FRAME = 64
+"""How much of ``max_wasm_stack`` one Wasm call uses here: one Python frame per Wasm
+frame, counted as 64 bytes (a typical native Wasm frame), so the default 512 KiB
+allows 8192 nested Wasm calls."""
+
+HEADROOM = 1000
+"""Python frames left for the host program below the first Wasm call."""
+
+
+def frames_for(max_wasm_stack: int) -> int:
+    """Nested Wasm calls allowed by a ``max_wasm_stack`` of that many bytes."""
+    return max(max_wasm_stack // BYTES_PER_FRAME, 16)
+
+
+def ensure_recursion_limit(frames: int) -> None:
+    """Raise (never lower) Python's recursion limit to fit ``frames`` Wasm calls.
+
+    CPython 3.11+ runs Python-to-Python calls without using the C stack, and a direct
+    Wasm call is one of those, so a limit of tens of thousands is safe; going past
+    it raises RecursionError, which becomes the "call stack exhausted" trap.
+    """
+    want = frames + HEADROOM
+    if sys.getrecursionlimit() < want:
+        sys.setrecursionlimit(want)
+
+
+class InterpBackend:
+    """The ``interp`` execution tier (see the module docstring)."""
+
+    name = "interp"
+
+    def __init__(
+        self,
+        max_wasm_stack: int = DEFAULT_MAX_WASM_STACK,
+        options: TranslationOptions = DEFAULT_OPTIONS,
+    ) -> None:
+        self.max_wasm_stack = max_wasm_stack
+        self.options = options
+        ensure_recursion_limit(frames_for(max_wasm_stack))
+
+    def prepare(self, module: CompiledModule) -> ModuleArtifact:
+        """The module's interp artifact (created once; translation happens lazily)."""
+        art = module.artifacts.get("interp")
+        if art is None:
+            art = ModuleArtifact(module)
+            module.artifacts["interp"] = art
+        return art  # type: ignore[no-any-return]
+
+    def instantiate(self, inst: ModuleInstance) -> None:
+        """Give every function defined by ``inst`` a lazy ``FuncInst.call``."""
+        art = self.prepare(inst.module)
+        art.check_supported()
+        inst.tier_state = InstanceState(inst, art, self.options)
+
+    @staticmethod
+    def convert_exception(exc: BaseException) -> BaseException:
+        """See :func:`.frames.convert_exception`."""
+        return convert_exception(exc)

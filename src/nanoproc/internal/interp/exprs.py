@@ -1,0 +1,117 @@
+"""Symbolic operand-stack entries: Python expressions waiting to be evaluated.
+
+The translator keeps the Wasm operand stack at translation time as a list of
+:class:`Val`. An entry is Python source for the value plus what is needed to decide
+whether its evaluation may be deferred to where it is consumed (so that
+``local.get 0; local.get 1; i32.add`` becomes ``(l0 + l1)`` inline) or must be
+materialised into a temporary first: which Python variables it reads, whether it
+reads mutable Wasm state (memory, globals, tables) and whether it may trap.
+
+Integers may be *inexact*: congruent to the Wasm value modulo 2**width but not
+reduced (``l0 + l1`` before masking). Consumers that need the canonical value mask
+it; wrap-insensitive ones (add, sub, mul, and, or, xor, shl) do not, which saves
+most masks in address arithmetic and hash mixing.
+"""
+
+from __future__ import annotations
+
+NO_SLOT = 1 << 30
+"""``Val.minslot`` when the entry reads no block-result slot variable."""
+
+
+class Val:
+    """One symbolic stack entry."""
+
+    __slots__ = (
+        "code", "locals", "minslot", "state", "trap", "exact", "width", "bits",
+        "simple", "const", "depth", "isbool", "pc",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        locals: frozenset[int] = frozenset(),
+        minslot: int = NO_SLOT,
+        state: bool = False,
+        trap: bool = False,
+        exact: bool = True,
+        width: int = 0,
+        bits: int = 64,
+        simple: bool = False,
+        const: object = None,
+        depth: int = 0,
+        isbool: bool = False,
+        pc: int = -1,
+    ) -> None:
+        self.code = code
+        self.locals = locals
+        """Wasm local indices read by the expression."""
+        self.minslot = minslot
+        """Lowest block-result slot height (``s<h>``) the expression reads."""
+        self.state = state
+        """Reads memory, a mutable global or a table."""
+        self.trap = trap
+        """May raise (a trap) when evaluated."""
+        self.exact = exact
+        """For integers: already reduced to the canonical unsigned range."""
+        self.width = width
+        """Bit width of an integer entry (32 or 64; 0 when not known to be one)."""
+        self.bits = bits
+        """For inexact integers: a bound on the bit length of the magnitude."""
+        self.simple = simple
+        """A name or a literal: free to evaluate more than once."""
+        self.const = const
+        """The Python value when the entry is a constant, else None."""
+        self.depth = depth
+        """Nesting depth of the expression (bounded to keep the compiler happy)."""
+        self.isbool = isbool
+        """A Python bool (comparison result): usable directly as a condition."""
+        self.pc = pc
+        """Index of the first instruction in the expression that may trap."""
+
+    def __repr__(self) -> str:
+        return f"Val({self.code!r})"
+
+    @property
+    def pure(self) -> bool:
+        """Free of reads of anything that can change and of traps."""
+        return not (self.locals or self.state or self.trap) and self.minslot == NO_SLOT
+
+
+def const_val(code: str, value: object, bits: int = 64) -> Val:
+    return Val(code, simple=True, const=value, bits=bits)
+
+
+def name_val(name: str, *, local: int | None = None, slot: int | None = None) -> Val:
+    """A read of a Python variable (local, slot or temporary)."""
+    return Val(
+        name,
+        locals=frozenset((local,)) if local is not None else frozenset(),
+        minslot=slot if slot is not None else NO_SLOT,
+        simple=True,
+    )
+
+
+def combine(code: str, *parts: Val, **kw: object) -> Val:
+    """A compound expression over ``parts``: unions their dependencies."""
+    locs: frozenset[int] = frozenset()
+    minslot = NO_SLOT
+    state = trap = False
+    depth = 0
+    pc = -1
+    for p in parts:
+        if p.locals:
+            locs = locs | p.locals
+        if p.minslot < minslot:
+            minslot = p.minslot
+        state = state or p.state
+        if p.trap and not trap:
+            trap = True
+            pc = p.pc
+        if p.depth > depth:
+            depth = p.depth
+    v = Val(code, locals=locs, minslot=minslot, state=state, trap=trap, depth=depth + 1, pc=pc)
+    for k, x in kw.items():
+        setattr(v, k, x)
+    return v

@@ -1,0 +1,144 @@
+"""From Python exceptions back to Wasm traps with a Wasm backtrace.
+
+Generated code does not check what Python checks anyway: an out-of-bounds memory
+access raises struct.error or IndexError, an unsigned division by zero raises
+ZeroDivisionError, deep recursion raises RecursionError. :func:`convert_exception`
+runs only when something was raised (in the API's ``except`` clause, so a call that
+does not fail pays nothing) and turns those into the right Trap.
+
+Every generated code object is registered with its module, function index and a
+line -> instruction table, so the traceback gives each Wasm frame and the byte
+offset of the instruction that failed.
+"""
+
+from __future__ import annotations
+
+import struct
+import weakref
+from types import CodeType, TracebackType
+from typing import TYPE_CHECKING
+
+from ..exec.trap import Frame, Trap, TrapCode
+from .helpers import HELPER_CODES, HostError
+
+if TYPE_CHECKING:
+    from .artifact import ModuleArtifact
+
+
+class CodeInfo:
+    """What a generated code object came from."""
+
+    __slots__ = ("art", "funcidx", "line_pcs", "__weakref__")
+
+    def __init__(self, art: ModuleArtifact, funcidx: int, line_pcs: list[int]) -> None:
+        self.art = weakref.proxy(art)
+        self.funcidx = funcidx
+        self.line_pcs = line_pcs
+
+
+_REGISTRY: weakref.WeakKeyDictionary[CodeType, CodeInfo] = weakref.WeakKeyDictionary()
+
+
+def register_code(code: CodeType, art: ModuleArtifact, funcidx: int, line_pcs: list[int]) -> None:
+    _REGISTRY[code] = CodeInfo(art, funcidx, line_pcs)
+
+
+def is_generated(code: CodeType) -> bool:
+    return code in _REGISTRY
+
+
+def _frame(info: CodeInfo, lineno: int | None) -> Frame | None:
+    try:
+        art = info.art
+        pcs = info.line_pcs
+        pc = pcs[lineno] if lineno is not None and 0 <= lineno < len(pcs) else 0
+        func = art.module.funcs[info.funcidx - art.num_imported]
+        if func.offsets is not None and func.offsets:
+            module_offset = func.offsets[min(pc, len(func.offsets) - 1)]
+            func_offset = module_offset - func.code_offset
+        else:
+            module_offset = func_offset = pc
+        return Frame(info.funcidx, art.func_name(info.funcidx), art.name, func_offset,
+                     module_offset)
+    except ReferenceError:
+        return None
+
+
+def wasm_frames(tb: TracebackType | None) -> list[Frame]:
+    """The Wasm frames of a traceback, innermost first (wasmtime's order)."""
+    frames: list[Frame] = []
+    while tb is not None:
+        info = _REGISTRY.get(tb.tb_frame.f_code)
+        if info is not None:
+            f = _frame(info, tb.tb_lineno)
+            if f is not None:
+                frames.append(f)
+        tb = tb.tb_next
+    frames.reverse()
+    return frames
+
+
+def _raised_in_wasm(tb: TracebackType | None) -> bool:
+    """Whether the innermost Python frame is generated code or one of its helpers."""
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return False
+    code = last.tb_frame.f_code
+    return code in _REGISTRY or code in HELPER_CODES
+
+
+_IMPLICIT: dict[type[BaseException], TrapCode] = {
+    ZeroDivisionError: TrapCode.INTEGER_DIVISION_BY_ZERO,
+    struct.error: TrapCode.MEMORY_OUT_OF_BOUNDS,
+    IndexError: TrapCode.MEMORY_OUT_OF_BOUNDS,
+    OverflowError: TrapCode.MEMORY_OUT_OF_BOUNDS,
+}
+
+
+def convert_exception(exc: BaseException) -> BaseException:
+    """The exception to raise in place of ``exc`` at a Python -> Wasm boundary.
+
+    * a Trap: itself, with its Wasm backtrace;
+    * RecursionError: a STACK_OVERFLOW trap ("call stack exhausted");
+    * ZeroDivisionError, struct.error, IndexError, OverflowError raised by
+      generated code: the corresponding trap;
+    * HostError: the host function's original exception, with the Trap it caused
+      as its ``wasm_trap`` attribute and the Wasm backtrace in a note;
+    * anything else: unchanged.
+    """
+    tb = exc.__traceback__
+    if isinstance(exc, Trap):
+        exc.frames = wasm_frames(tb)
+        return exc
+    if isinstance(exc, HostError):
+        original = exc.error
+        frames = wasm_frames(tb)
+        trap = Trap(f"error while executing at wasm backtrace: {original!r}")
+        trap.frames = frames
+        try:
+            original.wasm_trap = trap  # type: ignore[attr-defined]
+        except AttributeError:  # pragma: no cover - exceptions with __slots__
+            pass
+        if frames:
+            note = "wasm backtrace:\n" + "\n".join(f"  {i}: {f}" for i, f in enumerate(frames))
+            original.add_note(note)
+        return original
+    if isinstance(exc, RecursionError):
+        trap = Trap.of(TrapCode.STACK_OVERFLOW)
+        trap.frames = wasm_frames(tb)
+        return _chain(trap, exc)
+    code = _IMPLICIT.get(type(exc))
+    if code is not None and _raised_in_wasm(tb):
+        trap = Trap.of(code)
+        trap.frames = wasm_frames(tb)
+        return _chain(trap, exc)
+    return exc
+
+
+def _chain(trap: Trap, cause: BaseException) -> Trap:
+    trap.__cause__ = None
+    trap.__suppress_context__ = True
+    return trap

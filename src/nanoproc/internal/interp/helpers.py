@@ -1,0 +1,301 @@
+"""Functions and constants that generated code calls through its globals.
+
+Everything in :data:`TEMPLATE` is copied into each instance's globals dict, under
+the name generated code uses. Hot operations are inlined by the translator; what is
+here is either rare (bulk memory, tables, traps) or needs several statements
+(f32 NaN-preserving loads and stores, indirect call checks).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any
+
+from ..exec import numerics as num
+from ..exec.trap import Trap, TrapCode
+from ..exec.values import MASK32, MASK64, f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
+from ..valid import is_subtype_canon
+
+_S_f = struct.Struct("<f")
+_S_I = struct.Struct("<I")
+_unpack_f = _S_f.unpack_from
+_unpack_I = _S_I.unpack_from
+_pack_f = _S_f.pack_into
+_pack_I = _S_I.pack_into
+
+
+class HostError(Exception):
+    """An exception raised by a host function, on its way out through Wasm frames.
+
+    Wrapping keeps a host's ZeroDivisionError (say) from being taken for a Wasm
+    integer division by zero; :func:`.frames.convert_exception` unwraps it again.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class TailCall(tuple):  # type: ignore[type-arg]
+    """``(callee, args)`` returned by a function body that ends in a tail call; the
+    trampoline in the function's entry point makes the call without growing the
+    Python stack."""
+
+    __slots__ = ()
+
+
+# ---------------------------------------------------------------- traps
+def trap(code: TrapCode) -> Trap:
+    return Trap.of(code)
+
+
+def trap_unreachable() -> Trap:
+    return Trap.of(TrapCode.UNREACHABLE)
+
+
+def trap_table_oob() -> Trap:
+    return Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
+
+
+def trap_memory_oob() -> Trap:
+    return Trap.of(TrapCode.MEMORY_OUT_OF_BOUNDS)
+
+
+def undefined_element() -> Any:
+    raise Trap("undefined element", TrapCode.TABLE_OUT_OF_BOUNDS)
+
+
+def null_reference() -> Any:
+    raise Trap.of(TrapCode.NULL_REFERENCE)
+
+
+# ---------------------------------------------------------------- host calls
+def host_caller(fi: Any, inst: Any) -> Any:
+    """A callable for Wasm code to call host function ``fi`` with: passes the caller
+    instance when the host asked for it, and wraps host exceptions in HostError."""
+    call = fi.call
+    if fi.needs_caller:
+
+        def host(*args: Any) -> Any:
+            try:
+                return call(inst, *args)
+            except (Trap, RecursionError, HostError):
+                raise
+            except Exception as e:
+                raise HostError(e) from e
+
+    else:
+
+        def host(*args: Any) -> Any:
+            try:
+                return call(*args)
+            except (Trap, RecursionError, HostError):
+                raise
+            except Exception as e:
+                raise HostError(e) from e
+
+    return host
+
+
+def indirect_target(fi: Any, canon: int, inst: Any) -> Any:
+    """Slow path of call_indirect: null, subtype match, host functions, mismatch."""
+    if fi is None:
+        raise Trap.of(TrapCode.INDIRECT_CALL_TO_NULL)
+    c = fi.canon
+    if c != canon and not (isinstance(c, int) and is_subtype_canon(c, canon)):
+        raise Trap.of(TrapCode.BAD_SIGNATURE)
+    if fi.host:
+        return host_caller(fi, inst)
+    return fi.call
+
+
+def ref_target(fi: Any, inst: Any) -> Any:
+    """Slow path of call_ref: null or host function."""
+    if fi is None:
+        raise Trap("null function reference", TrapCode.NULL_REFERENCE)
+    if fi.host:
+        return host_caller(fi, inst)
+    return fi.call
+
+
+def tail_body(fn: Any) -> Any:
+    """What a trampoline should call for a tail call to ``fn``: its body (which returns
+    TailCall markers instead of recursing) when it has one."""
+    return getattr(fn, "tail_body", fn)
+
+
+# ---------------------------------------------------------------- f32 memory access
+def load_f32(view: memoryview, addr: int) -> float:
+    x = _unpack_f(view, addr)[0]
+    if x == x:
+        return x
+    return f32_from_bits(_unpack_I(view, addr)[0])
+
+
+def store_f32(view: memoryview, addr: int, x: float) -> None:
+    if x == x:
+        _pack_f(view, addr, x)
+    else:
+        _pack_I(view, addr, f32_to_bits(x))
+
+
+# ---------------------------------------------------------------- bulk memory
+def memory_fill(view: memoryview, d: int, val: int, n: int) -> None:
+    if d + n > len(view):
+        raise Trap.of(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        view[d : d + n] = bytes((val & 0xFF,)) * n
+
+
+def memory_copy(dst: memoryview, d: int, src: memoryview, s: int, n: int) -> None:
+    if d + n > len(dst) or s + n > len(src):
+        raise Trap.of(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        dst[d : d + n] = src[s : s + n]
+
+
+def memory_init(inst: Any, seg: int, view: memoryview, d: int, s: int, n: int) -> None:
+    data = inst.datas[seg]
+    if s + n > len(data) or d + n > len(view):
+        raise Trap.of(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        view[d : d + n] = data[s : s + n]
+
+
+def data_drop(inst: Any, seg: int) -> None:
+    inst.datas[seg] = b""
+
+
+# ---------------------------------------------------------------- tables
+def table_get(elems: list[Any], i: int) -> Any:
+    if i >= len(elems):
+        raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
+    return elems[i]
+
+
+def table_set(elems: list[Any], i: int, v: Any) -> None:
+    if i >= len(elems):
+        raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
+    elems[i] = v
+
+
+def table_fill(elems: list[Any], i: int, v: Any, n: int) -> None:
+    if i + n > len(elems):
+        raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
+    if n:
+        elems[i : i + n] = [v] * n
+
+
+def table_copy(dst: list[Any], d: int, src: list[Any], s: int, n: int) -> None:
+    if d + n > len(dst) or s + n > len(src):
+        raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
+    if n:
+        dst[d : d + n] = src[s : s + n]
+
+
+def table_init(inst: Any, seg: int, elems: list[Any], d: int, s: int, n: int) -> None:
+    refs = inst.elems[seg]
+    if s + n > len(refs) or d + n > len(elems):
+        raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
+    if n:
+        elems[d : d + n] = refs[s : s + n]
+
+
+def elem_drop(inst: Any, seg: int) -> None:
+    inst.elems[seg] = []
+
+
+def table_grow(table: Any, init: Any, n: int, mask: int) -> int:
+    return table.grow(n, init) & mask
+
+
+def as_non_null(v: Any) -> Any:
+    if v is None:
+        raise Trap.of(TrapCode.NULL_REFERENCE)
+    return v
+
+
+_S_d = struct.Struct("<d")
+_S_Q = struct.Struct("<Q")
+_S_H = struct.Struct("<H")
+
+TEMPLATE: dict[str, Any] = {
+    "__builtins__": __builtins__,
+    # struct accessors (bounds-checked by the exactly-sized memoryview)
+    "LI32": _S_I.unpack_from,
+    "LI64": _S_Q.unpack_from,
+    "LU16": _S_H.unpack_from,
+    "LF64": _S_d.unpack_from,
+    "SI32": _S_I.pack_into,
+    "SI64": _S_Q.pack_into,
+    "SU16": _S_H.pack_into,
+    "SF64": _S_d.pack_into,
+    "LF32": load_f32,
+    "SF32": store_f32,
+    # numerics
+    "F32R": num.f32_round,
+    "F32I": num.f32_from_int,
+    "FDIV": num.fdiv,
+    "FMIN": num.fmin,
+    "FMAX": num.fmax,
+    "FSQRT": num.fsqrt,
+    "SQRT": math.sqrt,
+    "FCEIL": num.fceil,
+    "FFLOOR": num.ffloor,
+    "FTRUNC": num.ftrunc,
+    "FNEAREST": num.fnearest,
+    "COPYSIGN": math.copysign,
+    "DIVS32": num.i32_div_s,
+    "REMS32": num.i32_rem_s,
+    "DIVS64": num.i64_div_s,
+    "REMS64": num.i64_rem_s,
+    "ROTL32": num.i32_rotl,
+    "ROTR32": num.i32_rotr,
+    "ROTL64": num.i64_rotl,
+    "ROTR64": num.i64_rotr,
+    "CTZ32": num.i32_ctz,
+    "CTZ64": num.i64_ctz,
+    "TRS32": num.i32_trunc_s,
+    "TRU32": num.i32_trunc_u,
+    "TRS64": num.i64_trunc_s,
+    "TRU64": num.i64_trunc_u,
+    "TSS32": num.i32_trunc_sat_s,
+    "TSU32": num.i32_trunc_sat_u,
+    "TSS64": num.i64_trunc_sat_s,
+    "TSU64": num.i64_trunc_sat_u,
+    "F32BITS": f32_to_bits,
+    "F32FROM": f32_from_bits,
+    "F64BITS": f64_to_bits,
+    "F64FROM": f64_from_bits,
+    "INF": math.inf,
+    "MASK32": MASK32,
+    "MASK64": MASK64,
+    # control, traps, calls
+    "TailCall": TailCall,
+    "TAILBODY": tail_body,
+    "UNREACHABLE": trap_unreachable,
+    "UNDEFINED": undefined_element,
+    "ICALL": indirect_target,
+    "RCALL": ref_target,
+    "NONNULL": as_non_null,
+    # bulk memory and tables
+    "MFILL": memory_fill,
+    "MCOPY": memory_copy,
+    "MINIT": memory_init,
+    "DDROP": data_drop,
+    "TGET": table_get,
+    "TSET": table_set,
+    "TFILL": table_fill,
+    "TCOPY": table_copy,
+    "TINIT": table_init,
+    "EDROP": elem_drop,
+    "TGROW": table_grow,
+}
+"""Names every instance's globals start with."""
+
+HELPER_CODES = frozenset(
+    f.__code__ for f in TEMPLATE.values() if hasattr(f, "__code__")
+)
+"""Code objects of the helpers above: a Python error raised inside one of them is
+still a Wasm trap (e.g. IndexError from an out-of-bounds view)."""

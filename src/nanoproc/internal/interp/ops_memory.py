@@ -1,0 +1,345 @@
+"""Variables, parametric instructions, memory, tables and references.
+
+Memory ``m`` is the per-instance global ``M<m>``: a memoryview exactly as long as
+the memory, rebound after growth, so ``struct`` accessors and indexing raise on
+out-of-bounds addresses by themselves (the error becomes the trap at the API
+boundary). ``MEM<m>`` is the MemoryInst (size, grow), ``T<t>`` a table's element
+list and ``TAB<t>`` the TableInst, ``G<g>`` a mutable global's GlobalInst and
+``g<g>`` an immutable global's value.
+"""
+
+from __future__ import annotations
+
+from ..syntax.module import Instr
+from .exprs import Val, combine, name_val
+from .translate import HANDLERS, MASK, Translator
+
+
+def _reg(name: str):  # type: ignore[no-untyped-def]
+    def deco(fn):  # type: ignore[no-untyped-def]
+        HANDLERS[name] = fn
+        return fn
+
+    return deco
+
+
+# ---------------------------------------------------------------- variables
+@_reg("nop")
+def _nop(tr: Translator, ins: Instr) -> None:
+    pass
+
+
+def _width(t: object) -> int:
+    return {"i32": 32, "i64": 64}.get(getattr(t, "name", ""), 0)
+
+
+@_reg("local.get")
+def _local_get(tr: Translator, ins: Instr) -> None:
+    x = ins[1]
+    v = name_val(f"l{x}", local=x)
+    w = _width(tr.local_types[x])
+    if w:
+        v.width = v.bits = w
+    tr.push(v)
+
+
+def _set_local(tr: Translator, x: int, v: Val) -> None:
+    if v.width:
+        v = tr.exact(v)
+    tr.flush(traps=v.trap, writes=frozenset((x,)))
+    tr.out.emit(f"l{x} = {v.code}", v.pc if v.trap else -1)
+
+
+@_reg("local.set")
+def _local_set(tr: Translator, ins: Instr) -> None:
+    _set_local(tr, ins[1], tr.pop())
+
+
+@_reg("local.tee")
+def _local_tee(tr: Translator, ins: Instr) -> None:
+    x = ins[1]
+    v = tr.pop()
+    _set_local(tr, x, v)
+    out = name_val(f"l{x}", local=x)
+    out.isbool = v.isbool
+    if v.width:
+        out.width = v.width
+        out.bits = v.bits if v.exact else v.width
+    tr.push(out)
+
+
+@_reg("global.get")
+def _global_get(tr: Translator, ins: Instr) -> None:
+    g = ins[1]
+    gt = tr.art.global_types[g]
+    width = _width(gt.type)
+    if gt.mutable:
+        tr.push(Val(f"G{g}.value", state=True, width=width, bits=width or 64))
+    else:
+        tr.push(Val(f"g{g}", simple=True, width=width, bits=width or 64))
+
+
+@_reg("global.set")
+def _global_set(tr: Translator, ins: Instr) -> None:
+    v = tr.pop()
+    if v.width:
+        v = tr.exact(v)
+    tr.stmt(f"G{ins[1]}.value = {v.code}", traps=v.trap)
+
+
+@_reg("drop")
+def _drop(tr: Translator, ins: Instr) -> None:
+    v = tr.pop()
+    if v.trap:
+        tr.stmt(v.code, effects=False)
+
+
+@_reg("select")
+def _select(tr: Translator, ins: Instr) -> None:
+    c = tr.pop()
+    b = tr.pop()
+    a = tr.pop()
+    # Python evaluates only the chosen operand, after the condition: operands that
+    # may trap must be evaluated first, in order.
+    if a.trap or b.trap:
+        if a.trap:
+            a = tr.materialize(a)
+        if b.trap:
+            b = tr.materialize(b)
+    width = a.width or b.width
+    if width:
+        a = tr.exact(a)
+        b = tr.exact(b)
+    tr.push(combine(f"({a.code} if {tr.cond(c)} else {b.code})", a, b, c, width=width,
+                    bits=max(a.bits, b.bits), isbool=a.isbool and b.isbool))
+
+
+# ---------------------------------------------------------------- memory
+def _address(tr: Translator, ins: Instr) -> tuple[str, Val]:
+    """The effective address expression (base + offset) and the base entry."""
+    a = tr.exact(tr.pop())
+    off = ins[1][1]
+    if a.const is not None:
+        return str(a.const + off), a  # type: ignore[operator]
+    return (f"({a.code} + {off})" if off else a.code), a
+
+
+_LOADS = {
+    # name: (template, width, exact, bits)
+    "i32.load": ("LI32(M{m}, {ea})[0]", 32, True, 32),
+    "i64.load": ("LI64(M{m}, {ea})[0]", 64, True, 64),
+    "f32.load": ("LF32(M{m}, {ea})", 0, True, 64),
+    "f64.load": ("LF64(M{m}, {ea})[0]", 0, True, 64),
+    "i32.load8_u": ("M{m}[{ea}]", 32, True, 8),
+    "i32.load8_s": ("((M{m}[{ea}] ^ 0x80) - 0x80)", 32, False, 8),
+    "i32.load16_u": ("LU16(M{m}, {ea})[0]", 32, True, 16),
+    "i32.load16_s": ("((LU16(M{m}, {ea})[0] ^ 0x8000) - 0x8000)", 32, False, 16),
+    "i64.load8_u": ("M{m}[{ea}]", 64, True, 8),
+    "i64.load8_s": ("((M{m}[{ea}] ^ 0x80) - 0x80)", 64, False, 8),
+    "i64.load16_u": ("LU16(M{m}, {ea})[0]", 64, True, 16),
+    "i64.load16_s": ("((LU16(M{m}, {ea})[0] ^ 0x8000) - 0x8000)", 64, False, 16),
+    "i64.load32_u": ("LI32(M{m}, {ea})[0]", 64, True, 32),
+    "i64.load32_s": ("((LI32(M{m}, {ea})[0] ^ 0x80000000) - 0x80000000)", 64, False, 32),
+}
+
+
+def _make_load(template: str, width: int, exact: bool, bits: int):  # type: ignore[no-untyped-def]
+    def handler(tr: Translator, ins: Instr) -> None:
+        ea, a = _address(tr, ins)
+        code = template.format(m=ins[1][2], ea=ea)
+        v = combine(code, a, exact=exact, width=width, bits=bits)
+        v.state = True
+        if not v.trap:
+            v.trap = True
+            v.pc = tr.out.pc
+        tr.push(v)
+
+    return handler
+
+
+for _name, _spec in _LOADS.items():
+    HANDLERS[_name] = _make_load(*_spec)
+
+
+_STORES = {
+    # name: (template, value mask or None)
+    "i32.store": ("SI32(M{m}, {ea}, {v})", None),
+    "i64.store": ("SI64(M{m}, {ea}, {v})", None),
+    "f32.store": ("SF32(M{m}, {ea}, {v})", None),
+    "f64.store": ("SF64(M{m}, {ea}, {v})", None),
+    "i32.store8": ("M{m}[{ea}] = {v}", 0xFF),
+    "i64.store8": ("M{m}[{ea}] = {v}", 0xFF),
+    "i32.store16": ("SU16(M{m}, {ea}, {v})", 0xFFFF),
+    "i64.store16": ("SU16(M{m}, {ea}, {v})", 0xFFFF),
+    "i64.store32": ("SI32(M{m}, {ea}, {v})", 0xFFFFFFFF),
+}
+
+
+def _make_store(template: str, vmask: int | None):  # type: ignore[no-untyped-def]
+    subscript = "] = " in template
+
+    def handler(tr: Translator, ins: Instr) -> None:
+        v = tr.pop()
+        if vmask is not None:
+            code = v.code if v.exact and v.bits <= vmask.bit_length() else f"({v.code} & {vmask:#x})"
+        else:
+            if v.width:
+                v = tr.exact(v)
+            code = v.code
+        a = tr.pop()
+        if subscript and a.trap and v.trap:
+            # ``M[ea] = v`` evaluates v before ea: keep Wasm's order of traps.
+            a = tr.materialize(a)
+        tr.stack.append(a)
+        ea, _ = _address(tr, ins)
+        tr.flush(traps=True, effects=True)
+        tr.out.emit(template.format(m=ins[1][2], ea=ea, v=code))
+
+    return handler
+
+
+for _name, _spec in _STORES.items():
+    HANDLERS[_name] = _make_store(*_spec)
+
+
+def _mem_mask(tr: Translator, m: int) -> int:
+    return 64 if tr.art.mem_addr64[m] else 32
+
+
+@_reg("memory.size")
+def _memory_size(tr: Translator, ins: Instr) -> None:
+    m = ins[1]
+    w = _mem_mask(tr, m)
+    tr.push(Val(f"MEM{m}.pages", state=True, width=w, bits=w))
+
+
+@_reg("memory.grow")
+def _memory_grow(tr: Translator, ins: Instr) -> None:
+    m = ins[1]
+    w = _mem_mask(tr, m)
+    n = tr.exact(tr.pop())
+    tr.push(tr.result(f"(MEM{m}.grow({n.code}) & {MASK[w]})", width=w, bits=w))
+
+
+@_reg("memory.fill")
+def _memory_fill(tr: Translator, ins: Instr) -> None:
+    n = tr.exact(tr.pop())
+    val = tr.pop()
+    d = tr.exact(tr.pop())
+    tr.stmt(f"MFILL(M{ins[1]}, {d.code}, {val.code}, {n.code})")
+
+
+@_reg("memory.copy")
+def _memory_copy(tr: Translator, ins: Instr) -> None:
+    n = tr.exact(tr.pop())
+    s = tr.exact(tr.pop())
+    d = tr.exact(tr.pop())
+    tr.stmt(f"MCOPY(M{ins[1]}, {d.code}, M{ins[2]}, {s.code}, {n.code})")
+
+
+@_reg("memory.init")
+def _memory_init(tr: Translator, ins: Instr) -> None:
+    n = tr.exact(tr.pop())
+    s = tr.exact(tr.pop())
+    d = tr.exact(tr.pop())
+    tr.stmt(f"MINIT(INST, {ins[1]}, M{ins[2]}, {d.code}, {s.code}, {n.code})")
+
+
+@_reg("data.drop")
+def _data_drop(tr: Translator, ins: Instr) -> None:
+    tr.stmt(f"DDROP(INST, {ins[1]})", traps=False)
+
+
+# ---------------------------------------------------------------- tables
+def _table_width(tr: Translator, t: int) -> int:
+    return 64 if tr.art.table_addr64[t] else 32
+
+
+@_reg("table.get")
+def _table_get(tr: Translator, ins: Instr) -> None:
+    i = tr.exact(tr.pop())
+    v = combine(f"TGET(T{ins[1]}, {i.code})", i)
+    v.state = True
+    if not v.trap:
+        v.trap = True
+        v.pc = tr.out.pc
+    tr.push(v)
+
+
+@_reg("table.set")
+def _table_set(tr: Translator, ins: Instr) -> None:
+    v = tr.pop()
+    i = tr.exact(tr.pop())
+    tr.stmt(f"TSET(T{ins[1]}, {i.code}, {v.code})")
+
+
+@_reg("table.size")
+def _table_size(tr: Translator, ins: Instr) -> None:
+    w = _table_width(tr, ins[1])
+    tr.push(Val(f"len(T{ins[1]})", state=True, width=w, bits=w))
+
+
+@_reg("table.grow")
+def _table_grow(tr: Translator, ins: Instr) -> None:
+    t = ins[1]
+    w = _table_width(tr, t)
+    n = tr.exact(tr.pop())
+    init = tr.pop()
+    tr.push(tr.result(f"TGROW(TAB{t}, {init.code}, {n.code}, {MASK[w]})", width=w, bits=w))
+
+
+@_reg("table.fill")
+def _table_fill(tr: Translator, ins: Instr) -> None:
+    n = tr.exact(tr.pop())
+    v = tr.pop()
+    i = tr.exact(tr.pop())
+    tr.stmt(f"TFILL(T{ins[1]}, {i.code}, {v.code}, {n.code})")
+
+
+@_reg("table.copy")
+def _table_copy(tr: Translator, ins: Instr) -> None:
+    n = tr.exact(tr.pop())
+    s = tr.exact(tr.pop())
+    d = tr.exact(tr.pop())
+    tr.stmt(f"TCOPY(T{ins[1]}, {d.code}, T{ins[2]}, {s.code}, {n.code})")
+
+
+@_reg("table.init")
+def _table_init(tr: Translator, ins: Instr) -> None:
+    n = tr.exact(tr.pop())
+    s = tr.exact(tr.pop())
+    d = tr.exact(tr.pop())
+    tr.stmt(f"TINIT(INST, {ins[1]}, T{ins[2]}, {d.code}, {s.code}, {n.code})")
+
+
+@_reg("elem.drop")
+def _elem_drop(tr: Translator, ins: Instr) -> None:
+    tr.stmt(f"EDROP(INST, {ins[1]})", traps=False)
+
+
+# ---------------------------------------------------------------- references
+@_reg("ref.null")
+def _ref_null(tr: Translator, ins: Instr) -> None:
+    tr.push(Val("None", simple=True))
+
+
+@_reg("ref.is_null")
+def _ref_is_null(tr: Translator, ins: Instr) -> None:
+    v = tr.pop()
+    tr.push(combine(f"({v.code} is None)", v, width=32, bits=1, isbool=True))
+
+
+@_reg("ref.func")
+def _ref_func(tr: Translator, ins: Instr) -> None:
+    tr.funcrefs.add(ins[1])
+    tr.push(Val(f"F{ins[1]}", simple=True))
+
+
+@_reg("ref.as_non_null")
+def _ref_as_non_null(tr: Translator, ins: Instr) -> None:
+    v = tr.pop()
+    r = combine(f"NONNULL({v.code})", v)
+    if not r.trap:
+        r.trap = True
+        r.pc = tr.out.pc
+    tr.push(r)

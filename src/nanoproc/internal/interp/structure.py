@@ -1,0 +1,322 @@
+"""Control-flow analysis of one function body, done before emitting Python.
+
+Python has no goto, so the translator lowers Wasm's structured control flow to
+``while True:`` loops with ``break``/``continue``. This pass decides, for every
+block, loop and if, how its label is implemented:
+
+``none``      nothing branches to it except branches in *tail position* (the last
+              instruction of a chain of constructs ending together with the
+              target), which simply fall through: no Python construct at all.
+``wrap``      its own ``while True:`` loop (``break`` exits a block, ``continue``
+              restarts a loop).
+``delegate``  a block whose last instruction is a wrapped construct containing every
+              branch to it: ``break`` out of that construct's loop lands on the
+              block's end, so the block needs no loop of its own (the usual
+              ``block $exit (loop $continue ...))`` shape of compiled loops).
+``switch``    a case block of a recognised switch (nested blocks ending in one
+              ``br_table``, each case ending in a jump): the br_table becomes a
+              binary search whose leaves hold the case code.
+
+It also records, per construct, the locals it writes and whether it has side effects
+or may trap, which tells the translator which pending operand expressions must be
+materialised before entering it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..syntax.module import Instr
+from ..syntax.types import FuncType
+
+# Instructions after which the rest of the enclosing block is unreachable.
+UNCONDITIONAL = frozenset({
+    "br", "br_table", "return", "unreachable", "return_call", "return_call_indirect",
+    "return_call_ref", "throw", "throw_ref",
+})  # fmt: skip
+
+# Instructions with effects visible outside the function's locals.
+EFFECTS = frozenset({
+    "call", "call_indirect", "call_ref", "return_call", "return_call_indirect",
+    "return_call_ref", "global.set", "table.set", "table.grow", "table.fill", "table.copy",
+    "table.init", "elem.drop", "memory.grow", "memory.fill", "memory.copy", "memory.init",
+    "data.drop", "throw", "throw_ref",
+})  # fmt: skip
+
+# Instructions that may trap besides loads/stores (rule "memarg").
+TRAPPING = frozenset({
+    "unreachable", "call", "call_indirect", "call_ref", "return_call",
+    "return_call_indirect", "return_call_ref", "table.get", "table.set", "table.fill",
+    "table.copy", "table.init", "memory.fill", "memory.copy", "memory.init",
+    "i32.div_s", "i32.div_u", "i32.rem_s", "i32.rem_u",
+    "i64.div_s", "i64.div_u", "i64.rem_s", "i64.rem_u",
+    "i32.trunc_f32_s", "i32.trunc_f32_u", "i32.trunc_f64_s", "i32.trunc_f64_u",
+    "i64.trunc_f32_s", "i64.trunc_f32_u", "i64.trunc_f64_s", "i64.trunc_f64_u",
+    "ref.as_non_null", "throw", "throw_ref", "memory.grow", "table.grow",
+})  # fmt: skip
+
+BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null"})
+
+
+@dataclass(eq=False)
+class Construct:
+    """A block, loop, if, or the function body itself (kind ``func``)."""
+
+    kind: str
+    start: int
+    """Index of the block/loop/if instruction (-1 for the function)."""
+    end: int
+    """Index of the matching ``end`` (len(body) for the function)."""
+    nparams: int
+    nresults: int
+    parent: Construct | None
+    else_: int | None = None
+    depth: int = 0
+    """Nesting depth (the function is 0)."""
+    sources: list[tuple[int, bool]] = field(default_factory=list)
+    """Branches to this label: (instruction index, in tail position)."""
+    impl: str = "none"
+    delegate: Construct | None = None
+    writes: set[int] = field(default_factory=set)
+    effects: bool = False
+    may_trap: bool = False
+    switch: Switch | None = None
+    """For the outermost block of a recognised switch: its description."""
+
+    @property
+    def targeted(self) -> bool:
+        return bool(self.sources)
+
+    @property
+    def nontail_sources(self) -> list[int]:
+        return [pc for pc, tail in self.sources if not tail]
+
+    def contains(self, pc: int) -> bool:
+        return self.start < pc < self.end
+
+    def impl_construct(self) -> Construct:
+        """The construct whose Python loop implements this label (wrap/delegate)."""
+        c = self
+        while c.impl == "delegate":
+            assert c.delegate is not None
+            c = c.delegate
+        return c
+
+
+@dataclass(eq=False)
+class Switch:
+    """Nested blocks ``B0 ⊃ B1 ⊃ ... ⊃ Bn`` whose innermost body ends in a br_table."""
+
+    blocks: list[Construct]
+    """B0 .. Bn (outermost first)."""
+    br_table: int
+    """Index of the br_table instruction (the last instruction of Bn's body)."""
+
+    def segment(self, k: int) -> tuple[int, int]:
+        """Instruction range of the code that follows the end of ``B_k`` (k >= 1)."""
+        return self.blocks[k].end + 1, self.blocks[k - 1].end
+
+
+class Structure:
+    """The result of analysing one function body."""
+
+    def __init__(
+        self,
+        body: list[Instr],
+        ftype: FuncType,
+        block_arity: Callable[[object], tuple[int, int]],
+    ) -> None:
+        self.body = body
+        self.func = Construct("func", -1, len(body), 0, len(ftype.results), None)
+        self.at: dict[int, Construct] = {}
+        """Start index (block/loop/if) -> its construct."""
+        self.enclosing: list[Construct] = [self.func] * len(body)
+        """Instruction index -> innermost construct whose body contains it."""
+        self.tail_ok: set[tuple[int, int]] = set()
+        """(branch index, target start) pairs to lower as a fall-through."""
+        self.max_depth = 0
+        self._scan(block_arity)
+        self._find_switches()
+        self._decide()
+
+    # ------------------------------------------------------------ scanning
+    def _scan(self, block_arity: Callable[[object], tuple[int, int]]) -> None:
+        body = self.body
+        stack: list[Construct] = [self.func]
+        constructs: list[Construct] = []
+        for i, ins in enumerate(body):
+            name = ins[0].name
+            cur = stack[-1]
+            self.enclosing[i] = cur
+            if name in ("block", "loop", "if", "try_table"):
+                np_, nr = block_arity(ins[1])
+                c = Construct(name, i, -1, np_, nr, cur, depth=len(stack))
+                if c.depth > self.max_depth:
+                    self.max_depth = c.depth
+                self.at[i] = c
+                constructs.append(c)
+                stack.append(c)
+                continue
+            if name == "else":
+                cur.else_ = i
+                continue
+            if name == "end":
+                if len(stack) > 1:
+                    cur.end = i
+                    stack.pop()
+                    parent = stack[-1]
+                    parent.writes |= cur.writes
+                    parent.effects = parent.effects or cur.effects
+                    parent.may_trap = parent.may_trap or cur.may_trap
+                continue
+            if name in ("local.set", "local.tee"):
+                cur.writes.add(ins[1])
+            elif name in EFFECTS:
+                cur.effects = True
+            rule = ins[0].rule
+            if name in TRAPPING or rule == "memarg":
+                cur.may_trap = True
+            if rule == "memarg" and ins[0].results == ():
+                cur.effects = True  # stores
+            if name in BRANCHES:
+                if name == "br_table":
+                    labels = set(ins[1]) | {ins[2]}
+                else:
+                    labels = {ins[1]}
+                for depth in labels:
+                    stack[-1 - depth].sources.append((i, False))
+        self.constructs = constructs
+        self.by_end: dict[int, Construct] = {c.end: c for c in constructs}
+
+    # ------------------------------------------------------------ tails
+    def _chain_is_tail(self, pc: int, target: Construct) -> bool:
+        x = self.enclosing[pc]
+        pos = pc
+        while True:
+            if pos + 1 != x.end and pos + 1 != x.else_:
+                return False
+            if x is target:
+                return True
+            if x.nresults != target.nresults or x.kind == "func":
+                return False
+            pos = x.end
+            parent = x.parent
+            assert parent is not None
+            x = parent
+
+    # ------------------------------------------------------------ switches
+    def _find_switches(self) -> None:
+        body = self.body
+        used: set[int] = set()
+        for c in self.constructs:
+            if c.kind != "block" or c.nparams or c.nresults or c.start in used:
+                continue
+            last = c.end - 1
+            if last <= c.start or body[last][0].name != "br_table":
+                continue
+            if self.enclosing[last] is not c:
+                continue
+            # c is Bn; walk outwards while each block is the first instruction of its
+            # parent block.
+            chain = [c]
+            while True:
+                inner = chain[-1]
+                parent = inner.parent
+                if (
+                    parent is None
+                    or parent.kind != "block"
+                    or parent.nparams
+                    or parent.nresults
+                    or parent.start + 1 != inner.start
+                    or parent.start in used
+                ):
+                    break
+                chain.append(parent)
+            if len(chain) < 2:
+                continue
+            chain.reverse()  # B0 .. Bn
+            sw = Switch(chain, last)
+            if self._switch_is_clean(sw):
+                used.update(b.start for b in chain)
+                chain[0].switch = sw
+                for b in chain[1:]:
+                    b.impl = "switch"
+
+    def _switch_is_clean(self, sw: Switch) -> bool:
+        body = self.body
+        blocks = sw.blocks
+        for b in blocks[1:]:
+            if any(pc != sw.br_table for pc, _ in b.sources):
+                return False
+        n = len(blocks) - 1
+        for k in range(1, n + 1):
+            lo, hi = sw.segment(k)
+            if k == 1:
+                continue  # falls into the end of B0: fine
+            if hi <= lo:
+                return False
+            last = hi - 1
+            if body[last][0].name not in UNCONDITIONAL or self.enclosing[last] is not blocks[k - 1]:
+                return False
+        return True
+
+    # ------------------------------------------------------------ decisions
+    def _decide(self) -> None:
+        body = self.body
+        # Tail positions (structural), plus the switch-specific ones.
+        for c in [self.func, *self.constructs]:
+            new_sources = []
+            for pc, _ in c.sources:
+                name = body[pc][0].name
+                tail = (
+                    name in ("br", "br_table")
+                    and c.kind not in ("loop", "func")
+                    and self._chain_is_tail(pc, c)
+                )
+                new_sources.append((pc, tail))
+            c.sources = new_sources
+        for c in self.constructs:
+            sw = c.switch
+            if sw is None:
+                continue
+            b0 = sw.blocks[0]
+            n = len(sw.blocks) - 1
+            seg_ends = {sw.segment(k)[1] - 1 for k in range(1, n + 1)}
+            b0.sources = [
+                (pc, tail or pc == sw.br_table or (pc in seg_ends and body[pc][0].name == "br"))
+                for pc, tail in b0.sources
+            ]
+        for pc_target in ((pc, c.start) for c in self.constructs for pc, t in c.sources if t):
+            self.tail_ok.add(pc_target)
+        # Inner constructs first: a block may delegate to its last child.
+        for c in sorted(self.constructs, key=lambda c: -c.start):
+            if c.impl == "switch":
+                continue
+            if c.kind == "loop":
+                c.impl = "wrap" if c.sources else "none"
+                continue
+            nontail = c.nontail_sources
+            if not nontail:
+                c.impl = "none"
+                continue
+            if c.kind == "block":
+                last = self.at.get(self._last_child_start(c))
+                if (
+                    last is not None
+                    and last.end + 1 == c.end
+                    and last.nresults == c.nresults
+                    and last.impl in ("wrap", "delegate")
+                ):
+                    impl = last.impl_construct()
+                    if all(impl.contains(pc) for pc in nontail):
+                        c.impl = "delegate"
+                        c.delegate = last
+                        continue
+            c.impl = "wrap"
+        self.func.impl = "return"
+
+    def _last_child_start(self, c: Construct) -> int:
+        """Start index of the construct that ends right before ``c``'s end, or -1."""
+        child = self.by_end.get(c.end - 1)
+        return child.start if child is not None and child.start > c.start else -1

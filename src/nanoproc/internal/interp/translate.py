@@ -1,0 +1,842 @@
+"""Translation of one Wasm function into the source of one Python function.
+
+Wasm locals become Python locals (``l0``, ``l1``, ...; parameters are the Python
+parameters), the operand stack is resolved at translation time into inline
+expressions (see :mod:`.exprs`), block results travel in slot variables named
+after their stack height (``s3``), and structured control flow becomes ``while
+True:`` loops with ``break``/``continue`` as decided by :mod:`.structure`.
+Branches that must leave several Python loops at once set ``brk`` to the target
+label's id and break; each loop they cross dispatches on ``brk`` right after it.
+
+The instruction handlers live in :mod:`.ops_numeric`, :mod:`.ops_memory` and
+:mod:`.ops_call`; this module holds the stack discipline and control flow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UnsupportedFeature
+from ..syntax.module import Instr
+from ..syntax.types import F32, F64, I32, I64, V128, ValType
+from .emitter import Emitter
+from .exprs import NO_SLOT, Val, combine, name_val
+from .structure import Construct, Structure
+
+if TYPE_CHECKING:
+    from .artifact import ModuleArtifact, Translated, TranslationOptions
+
+MAX_EXPR_DEPTH = 24
+"""Deeper expressions are split into temporaries (CPython's parser and compiler
+recurse on nesting)."""
+MAX_PY_LOOPS = 19
+"""CPython allows 20 statically nested loops."""
+MAX_INDENT = 90
+"""CPython's tokenizer allows 100 indentation levels."""
+
+MASK = {32: "0xFFFFFFFF", 64: "0xFFFFFFFFFFFFFFFF"}
+MASKV = {32: 0xFFFF_FFFF, 64: 0xFFFF_FFFF_FFFF_FFFF}
+SIGN = {32: "0x80000000", 64: "0x8000000000000000"}
+
+Handler = Callable[["Translator", Instr], None]
+HANDLERS: dict[str, Handler] = {}
+"""Instruction name -> handler; filled by the ops_* modules."""
+
+
+class PyLoop:
+    """A ``while True:`` the translator has opened."""
+
+    __slots__ = ("ctl", "crossings")
+
+    def __init__(self, ctl: Ctl) -> None:
+        self.ctl = ctl
+        self.crossings: dict[int, Ctl] = {}
+        """Targets of branches that set ``brk`` and broke out of this loop."""
+
+
+class Ctl:
+    """An open construct during emission."""
+
+    __slots__ = ("c", "base", "id", "loop", "reached", "params", "mark", "indent", "in_else")
+
+    def __init__(self, c: Construct, base: int, label_id: int, indent: int) -> None:
+        self.c = c
+        self.base = base
+        """Operand stack height below the construct's parameters."""
+        self.id = label_id
+        self.loop: PyLoop | None = None
+        self.reached = False
+        """A branch to this label's end was emitted (its end is reachable)."""
+        self.params: list[Val] = []
+        """For ``if``: the parameter entries, for the else arm."""
+        self.mark = 0
+        self.indent = indent
+        self.in_else = False
+
+    @property
+    def kind(self) -> str:
+        return self.c.kind
+
+    def slots(self, n: int) -> list[str]:
+        return [f"s{self.base + i}" for i in range(n)]
+
+
+class Translator:
+    """Translates one defined function (see :func:`translate_function`)."""
+
+    def __init__(self, art: ModuleArtifact, funcidx: int) -> None:
+        self.art = art
+        self.funcidx = funcidx
+        func = art.module.funcs[funcidx - art.num_imported]
+        self.body: list[Instr] = func.instrs
+        self.ftype = art.func_types[funcidx]
+        self.nparams = len(self.ftype.params)
+        self.local_types: list[ValType] = list(self.ftype.params) + func.local_types()
+        self.st = Structure(self.body, self.ftype, art.block_arity)
+        self.out = Emitter()
+        self.stack: list[Val] = []
+        self.ctls: list[Ctl] = []
+        self.open: dict[int, Ctl] = {}
+        self.loops: list[PyLoop] = []
+        self.ntemps = 0
+        self.next_label = 1
+        self.uses_brk = False
+        self.reachable = True
+        self.consts: dict[str, Any] = {}
+        self.funcrefs: set[int] = set()
+        self.tail_targets: set[int] = set()
+        self.tail_caller = art.makes_tail_calls(funcidx)
+        self.self_tail = self.tail_caller and any(
+            ins[0].name == "return_call" and ins[1] == funcidx for ins in self.body
+        )
+        self.top: Ctl | None = None
+        """The synthetic loop around the whole body when the function tail-calls itself."""
+        self.leaf_mark = 0
+        self.line_pcs: list[int] = []
+
+    # ------------------------------------------------------------ stack
+    def push(self, v: Val) -> None:
+        if v.depth > MAX_EXPR_DEPTH:
+            v = self.materialize(v)
+        self.stack.append(v)
+
+    def pop(self) -> Val:
+        return self.stack.pop()
+
+    def popn(self, n: int) -> list[Val]:
+        if not n:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    def temp(self) -> str:
+        n = self.ntemps
+        self.ntemps = n + 1
+        return f"t{n}"
+
+    def materialize(self, v: Val) -> Val:
+        """Evaluate ``v`` now into a fresh temporary."""
+        name = self.temp()
+        self.out.emit(f"{name} = {v.code}", v.pc if v.trap else -1)
+        return Val(name, simple=True, exact=v.exact, width=v.width, bits=v.bits, isbool=v.isbool)
+
+    def simple(self, v: Val) -> Val:
+        """``v`` in a form that may be evaluated twice in one expression."""
+        return v if v.simple else self.materialize(v)
+
+    def exact(self, v: Val) -> Val:
+        """``v`` reduced to the canonical range (integers)."""
+        if v.exact:
+            return v
+        w = v.width
+        return combine(f"({v.code} & {MASK[w]})", v, exact=True, width=w, bits=w)
+
+    def cond(self, v: Val) -> str:
+        """Python condition code for an i32 used as a boolean."""
+        return v.code if v.isbool else self.exact(v).code
+
+    def flush(
+        self,
+        *,
+        traps: bool = False,
+        effects: bool = False,
+        writes: frozenset[int] | set[int] = frozenset(),
+        slot_from: int = NO_SLOT,
+    ) -> None:
+        """Materialise the pending entries a statement with these properties could
+        change the value or the trap order of."""
+        stack = self.stack
+        chosen: list[int] = []
+        last_trap = -1
+        for i, v in enumerate(stack):
+            if v.simple and not v.locals and v.minslot == NO_SLOT:
+                continue
+            if (
+                (v.trap and (traps or effects))
+                or (v.state and effects)
+                or (writes and v.locals and not v.locals.isdisjoint(writes))
+                or v.minslot >= slot_from
+            ):
+                chosen.append(i)
+                if v.trap:
+                    last_trap = i
+        if not chosen:
+            return
+        if last_trap > 0:
+            extra = [i for i in range(last_trap) if stack[i].trap and i not in chosen]
+            if extra:
+                chosen = sorted(chosen + extra)
+        for i in chosen:
+            stack[i] = self.materialize(stack[i])
+
+    def stmt(
+        self,
+        line: str,
+        *,
+        traps: bool = True,
+        effects: bool = True,
+        writes: frozenset[int] | set[int] = frozenset(),
+    ) -> None:
+        """Emit a statement, first materialising what it must not overtake."""
+        self.flush(traps=traps, effects=effects, writes=writes)
+        self.out.emit(line)
+
+    def result(self, code: str, *, exact: bool = True, width: int = 0, bits: int = 64,
+               isbool: bool = False, traps: bool = True, effects: bool = True) -> Val:
+        """Emit ``t = code`` as a statement and return the temporary's entry."""
+        self.flush(traps=traps, effects=effects)
+        name = self.temp()
+        self.out.emit(f"{name} = {code}")
+        return Val(name, simple=True, exact=exact, width=width, bits=bits, isbool=isbool)
+
+    # ------------------------------------------------------------ constants
+    def iconst(self, value: int, width: int) -> Val:
+        value &= MASKV[width]
+        return Val(str(value), simple=True, const=value, width=width, bits=value.bit_length())
+
+    def fconst(self, value: float) -> Val:
+        if value != value:
+            from ..exec.values import f64_to_bits
+
+            name = f"K{f64_to_bits(value):x}"
+            self.consts[name] = value
+            return Val(name, simple=True)
+        if value in (float("inf"), float("-inf")):
+            return Val("INF" if value > 0 else "(-INF)", simple=True, const=value)
+        r = repr(value)
+        return Val(f"({r})" if r.startswith("-") else r, simple=True, const=value)
+
+    # ------------------------------------------------------------ labels
+    def new_label(self) -> int:
+        n = self.next_label
+        self.next_label = n + 1
+        return n
+
+    def label(self, depth: int) -> Ctl:
+        return self.ctls[-1 - depth]
+
+    def innermost_loop(self) -> PyLoop | None:
+        return self.loops[-1] if self.loops else None
+
+    def open_loop(self, ctl: Ctl) -> None:
+        if len(self.loops) >= MAX_PY_LOOPS:
+            raise UnsupportedFeature(
+                "deeply nested control flow", "more nested loops than Python allows"
+            )
+        self.out.emit("while True:")
+        self.out.indent += 1
+        self.check_indent()
+        loop = PyLoop(ctl)
+        ctl.loop = loop
+        self.loops.append(loop)
+
+    def check_indent(self) -> None:
+        if self.out.indent > MAX_INDENT:
+            raise UnsupportedFeature(
+                "deeply nested control flow", "more nesting than Python allows"
+            )
+
+    def close_loop(self, ctl: Ctl) -> None:
+        """End a ``while True:`` and dispatch branches that crossed it."""
+        loop = ctl.loop
+        assert loop is not None and self.loops[-1] is loop
+        if not self.out.ends_with_jump():
+            self.out.emit("break")
+        self.out.indent -= 1
+        self.loops.pop()
+        if loop.crossings:
+            self.dispatch_crossings(loop)
+
+    def dispatch_crossings(self, loop: PyLoop) -> None:
+        outer = self.innermost_loop()
+        here: list[Ctl] = []
+        beyond: list[Ctl] = []
+        for target in loop.crossings.values():
+            impl = self.impl_loop(target)
+            if impl is outer:
+                here.append(target)
+            else:
+                beyond.append(target)
+                assert outer is not None
+                outer.crossings[target.id] = target
+        out = self.out
+        out.emit("if brk:")
+        out.indent += 1
+        for i, target in enumerate(here):
+            action = "continue" if target.kind == "loop" else "break"
+            if i == len(here) - 1 and not beyond:
+                out.emit("brk = 0")
+                out.emit(action)
+            else:
+                out.emit(f"if brk == {target.id}:")
+                out.indent += 1
+                out.emit("brk = 0")
+                out.emit(action)
+                out.indent -= 1
+        if beyond:
+            out.emit("break")
+        out.indent -= 1
+
+    def impl_loop(self, target: Ctl) -> PyLoop | None:
+        """The Python loop implementing a branch to ``target``."""
+        if target is self.top:
+            return target.loop
+        c = target.c.impl_construct()
+        ctl = self.open.get(c.start)
+        return ctl.loop if ctl is not None else None
+
+    # ------------------------------------------------------------ branches
+    def assign(self, names: list[str], vals: list[Val]) -> None:
+        """``names = vals`` in parallel, skipping no-op moves."""
+        pairs = [(n, v) for n, v in zip(names, vals) if n != v.code]
+        if not pairs:
+            return
+        codes = [self.exact(v).code if v.width else v.code for _, v in pairs]
+        if len(pairs) == 1:
+            self.out.emit(f"{pairs[0][0]} = {codes[0]}")
+        else:
+            self.out.emit(f"{', '.join(n for n, _ in pairs)} = {', '.join(codes)}")
+
+    def branch(self, target: Ctl, pc: int) -> None:
+        """Emit a jump to ``target`` carrying the stack's top values."""
+        c = target.c
+        if c.kind == "func":
+            self.emit_return()
+            return
+        n = c.nparams if c.kind == "loop" else c.nresults
+        vals = self.stack[-n:] if n else []
+        self.assign(target.slots(n), vals)
+        if c.kind != "loop":
+            target.reached = True
+            if (pc, c.start) in self.st.tail_ok:
+                return  # falls off a chain of constructs ending with the target
+        self.jump(target)
+
+    def jump(self, target: Ctl) -> None:
+        """``break``/``continue`` to ``target``'s loop, through others if needed."""
+        action = "continue" if target.kind == "loop" else "break"
+        dest = self.impl_loop(target)
+        cur = self.innermost_loop()
+        if dest is None or cur is None:
+            raise AssertionError(f"no Python loop implements label {target.c}")
+        if dest is cur:
+            self.out.emit(action)
+            return
+        self.uses_brk = True
+        self.out.emit(f"brk = {target.id}")
+        self.out.emit("break")
+        cur.crossings[target.id] = target
+
+    def emit_return(self) -> None:
+        n = len(self.ftype.results)
+        vals = self.popn(n)
+        self.flush(traps=True)
+        codes = [self.exact(v).code if v.width else v.code for v in vals]
+        if n == 0:
+            self.out.emit("return")
+        elif n == 1:
+            self.out.emit(f"return {codes[0]}")
+        else:
+            self.out.emit(f"return ({', '.join(codes)})")
+
+    def mark_unreachable(self) -> None:
+        self.reachable = False
+
+    # ------------------------------------------------------------ control handlers
+    def enter(self, c: Construct, pc: int) -> Ctl:
+        """Common entry of block/loop/if: params stay on the stack above ``base``."""
+        base = len(self.stack) - c.nparams
+        ctl = Ctl(c, base, self.new_label(), self.out.indent)
+        self.ctls.append(ctl)
+        self.open[c.start] = ctl
+        return ctl
+
+    def flush_for(self, c: Construct, base: int) -> None:
+        self.flush(
+            traps=c.may_trap or c.effects,
+            effects=c.effects,
+            writes=c.writes,
+            slot_from=base,
+        )
+
+    def do_block(self, ins: Instr, pc: int) -> int:
+        c = self.st.at[pc]
+        base = len(self.stack) - c.nparams
+        params = self.popn(c.nparams)
+        self.flush_for(c, base)
+        self.stack.extend(params)
+        ctl = self.enter(c, pc)
+        if c.impl == "wrap":
+            self.open_loop(ctl)
+        if c.switch is not None:
+            return self.do_switch(ctl, pc)
+        return pc + 1
+
+    def do_loop(self, ins: Instr, pc: int) -> int:
+        c = self.st.at[pc]
+        base = len(self.stack) - c.nparams
+        params = self.popn(c.nparams)
+        self.flush_for(c, base)
+        ctl = self.enter(c, pc)
+        if c.nparams:
+            names = ctl.slots(c.nparams)
+            self.assign(names, params)
+            self.stack.extend(name_val(n, slot=base + i) for i, n in enumerate(names))
+        if c.impl == "wrap":
+            self.open_loop(ctl)
+        return pc + 1
+
+    def do_if(self, ins: Instr, pc: int) -> int:
+        c = self.st.at[pc]
+        cond = self.pop()
+        base = len(self.stack) - c.nparams
+        params = self.popn(c.nparams)
+        self.flush(
+            traps=c.may_trap or c.effects or cond.trap,
+            effects=c.effects,
+            writes=c.writes,
+            slot_from=base,
+        )
+        if cond.trap and any(p.trap for p in params):
+            params = [self.materialize(p) if p.trap else p for p in params]
+        ctl = self.enter(c, pc)
+        ctl.params = list(params)
+        if c.impl == "wrap":
+            self.open_loop(ctl)
+        self.out.emit(f"if {self.cond(cond)}:")
+        self.out.indent += 1
+        self.check_indent()
+        ctl.mark = self.out.mark()
+        self.stack.extend(params)
+        return pc + 1
+
+    def end_arm(self, ctl: Ctl) -> None:
+        """Finish the current arm of an if: results into slots."""
+        c = ctl.c
+        if self.reachable:
+            vals = self.popn(c.nresults)
+            self.assign(ctl.slots(c.nresults), vals)
+            ctl.reached = True
+        if self.out.lines_since(ctl.mark) == 0:
+            self.out.emit("pass")
+        self.out.indent -= 1
+
+    def do_else(self, ins: Instr, pc: int) -> int:
+        ctl = self.ctls[-1]
+        self.end_arm(ctl)
+        del self.stack[ctl.base :]
+        self.out.emit("else:")
+        self.out.indent += 1
+        ctl.mark = self.out.mark()
+        ctl.in_else = True
+        self.stack.extend(ctl.params)
+        self.reachable = True
+        return pc + 1
+
+    def do_end(self, ins: Instr, pc: int) -> int:
+        ctl = self.ctls[-1]
+        c = ctl.c
+        if c.kind == "if":
+            self.end_arm(ctl)
+            if not ctl.in_else and c.nresults:
+                # The implicit else passes the parameters through as results.
+                names = ctl.slots(c.nresults)
+                if any(n != p.code for n, p in zip(names, ctl.params)):
+                    self.out.emit("else:")
+                    self.out.indent += 1
+                    self.assign(names, ctl.params)
+                    self.out.indent -= 1
+            elif not ctl.in_else:
+                ctl.reached = True  # the implicit else falls through
+            reachable = ctl.reached
+            results = [name_val(n, slot=ctl.base + i) for i, n in enumerate(ctl.slots(c.nresults))]
+        else:
+            fall = self.reachable
+            results = []
+            if c.kind == "loop":
+                reachable = fall
+                if fall:
+                    results = self.popn(c.nresults)
+            elif ctl.reached:
+                # Branches deliver results in slots: the fall-through must too.
+                if fall:
+                    vals = self.popn(c.nresults)
+                    self.assign(ctl.slots(c.nresults), vals)
+                reachable = True
+                results = [
+                    name_val(n, slot=ctl.base + i) for i, n in enumerate(ctl.slots(c.nresults))
+                ]
+            else:
+                reachable = fall
+                if fall:
+                    results = self.popn(c.nresults)
+        if ctl.loop is not None:
+            self.close_loop(ctl)
+        self.ctls.pop()
+        del self.open[c.start]
+        del self.stack[ctl.base :]
+        self.reachable = reachable
+        if reachable:
+            self.stack.extend(results)
+        return pc + 1
+
+    # ------------------------------------------------------------ switches
+    def do_switch(self, b0: Ctl, pc: int) -> int:
+        """Emit a recognised switch: the inner body, then the br_table as a binary
+        search whose leaves contain the case code (see Structure._find_switches)."""
+        sw = b0.c.switch
+        assert sw is not None
+        inner = sw.blocks[1:]
+        n = len(inner)
+        for b in inner:
+            self.enter(b, b.start)
+        bt_pc = sw.br_table
+        self.seq(sw.blocks[-1].start + 1, bt_pc)
+        if self.reachable:
+            self.out.pc = bt_pc
+            ins = self.body[bt_pc]
+            idx = self.simple(self.exact(self.pop()))
+            self.flush(traps=True)
+            at_table = list(self.stack)
+            all_ctls = list(self.ctls)
+
+            def leaf(depth: int) -> None:
+                # depth 0 is Bn, depth n is B0, deeper ones are outer labels.
+                self.reachable = True
+                if depth < n:
+                    k = n - depth
+                    self.ctls = all_ctls[: len(all_ctls) - depth - 1]  # inside B(k-1)
+                    self.stack = at_table[: b0.base]
+                    self.seq(*sw.segment(k))
+                    if self.reachable:
+                        b0.reached = True  # B1's case falls into B0's end
+                    self.ctls = all_ctls
+                else:
+                    self.stack = list(at_table)
+                    self.out.pc = bt_pc
+                    self.branch(self.ctls[-1 - depth], bt_pc)
+                if self.out.lines_since(self.leaf_mark) == 0:
+                    self.out.emit("pass")
+
+            self.table_tree(idx.code, list(ins[1]), ins[2], leaf)
+        for b in reversed(inner):
+            self.ctls.pop()
+            del self.open[b.start]
+        self.stack = self.stack[: b0.base]
+        self.reachable = False
+        return b0.c.end
+
+    def table_tree(self, idx: str, labels: list[int], default: int,
+                   leaf: Callable[[int], None]) -> None:
+        """Binary search on the br_table index over runs of equal targets."""
+        ranges: list[tuple[int, int]] = []  # (first index, target depth)
+        for i, d in enumerate(labels):
+            if not ranges or ranges[-1][1] != d:
+                ranges.append((i, d))
+        if not ranges or ranges[-1][1] != default:
+            ranges.append((len(labels), default))
+        out = self.out
+
+        def emit(lo: int, hi: int) -> None:
+            if hi - lo == 1:
+                self.leaf_mark = out.mark()
+                leaf(ranges[lo][1])
+                return
+            mid = (lo + hi) // 2
+            out.emit(f"if {idx} < {ranges[mid][0]}:")
+            out.indent += 1
+            self.check_indent()
+            emit(lo, mid)
+            out.indent -= 1
+            out.emit("else:")
+            out.indent += 1
+            emit(mid, hi)
+            out.indent -= 1
+
+        emit(0, len(ranges))
+
+    # ------------------------------------------------------------ driving
+    def seq(self, start: int, stop: int) -> None:
+        """Translate instructions ``start`` .. ``stop - 1``."""
+        body = self.body
+        at = self.st.at
+        pc = start
+        out = self.out
+        while pc < stop:
+            ins = body[pc]
+            name = ins[0].name
+            out.pc = pc
+            if not self.reachable and name not in ("else", "end"):
+                c = at.get(pc)
+                pc = c.end + 1 if c is not None else pc + 1
+                continue
+            special = _CONTROL.get(name)
+            if special is not None:
+                pc = special(self, ins, pc)
+                continue
+            handler = HANDLERS.get(name)
+            if handler is None:
+                raise UnsupportedFeature(name, "instruction not supported by the interp tier")
+            handler(self, ins)
+            pc += 1
+
+    def run(self) -> str:
+        """Translate the whole body; returns the function's Python source."""
+        func = Ctl(self.st.func, 0, 0, 1)
+        self.ctls.append(func)
+        prologue_at = 0
+        if self.self_tail:
+            self.top = Ctl(Construct("loop", -1, len(self.body), self.nparams, 0, None), 0,
+                           self.new_label(), 1)
+            self.open_loop(self.top)
+            prologue_at = self.out.mark()
+        self.seq(0, len(self.body))
+        self.out.pc = max(len(self.body) - 1, 0)
+        if self.reachable or func.reached:
+            self.emit_return()
+        if self.top is not None:
+            self.out.indent -= 1
+            self.loops.pop()
+        return self.assemble(prologue_at)
+
+    def assemble(self, prologue_at: int) -> str:
+        """Put the def line and local initialisation around the emitted body."""
+        indent = "        " if self.self_tail else "    "
+        init: list[str] = []
+        groups: dict[str, list[str]] = {}
+        for i, t in enumerate(self.local_types[self.nparams :], self.nparams):
+            groups.setdefault(_zero(t), []).append(f"l{i}")
+        for zero, names in groups.items():
+            init.append(f"{indent}{' = '.join(names)} = {zero}")
+        if self.uses_brk:
+            init.append(f"{indent}brk = 0")
+        lines = self.out.lines
+        pcs = self.out.pcs
+        lines[prologue_at:prologue_at] = init
+        pcs[prologue_at:prologue_at] = [0] * len(init)
+        if not lines:
+            lines.append("    return")
+            pcs.append(0)
+        params = ", ".join(f"l{i}" for i in range(self.nparams))
+        name = f"b{self.funcidx}" if self.tail_caller else f"f{self.funcidx}"
+        self.line_pcs = [0, *pcs]
+        return f"def {name}({params}):\n" + "\n".join(lines) + "\n"
+
+
+def _zero(t: ValType) -> str:
+    if t is I32 or t is I64 or t is V128:
+        return "0"
+    if t is F32 or t is F64:
+        return "0.0"
+    return "None"
+
+
+def _block(tr: Translator, ins: Instr, pc: int) -> int:
+    return tr.do_block(ins, pc)
+
+
+def _loop(tr: Translator, ins: Instr, pc: int) -> int:
+    return tr.do_loop(ins, pc)
+
+
+def _if(tr: Translator, ins: Instr, pc: int) -> int:
+    return tr.do_if(ins, pc)
+
+
+def _else(tr: Translator, ins: Instr, pc: int) -> int:
+    return tr.do_else(ins, pc)
+
+
+def _end(tr: Translator, ins: Instr, pc: int) -> int:
+    return tr.do_end(ins, pc)
+
+
+def _br(tr: Translator, ins: Instr, pc: int) -> int:
+    tr.flush(traps=True)
+    tr.branch(tr.label(ins[1]), pc)
+    tr.mark_unreachable()
+    return pc + 1
+
+
+def _br_if(tr: Translator, ins: Instr, pc: int) -> int:
+    cond = tr.pop()
+    target = tr.label(ins[1])
+    c = target.c
+    n = c.nparams if c.kind == "loop" else c.nresults
+    if c.kind == "func":
+        n = len(tr.ftype.results)
+    if n:
+        top = tr.popn(n)
+        tr.stack.extend(tr.simple(v) for v in top)
+    tr.flush(traps=True)
+    tr.out.emit(f"if {tr.cond(cond)}:")
+    tr.out.indent += 1
+    saved = list(tr.stack)
+    tr.branch(target, pc)
+    tr.stack = saved
+    tr.out.indent -= 1
+    return pc + 1
+
+
+def _br_table(tr: Translator, ins: Instr, pc: int) -> int:
+    idx = tr.simple(tr.exact(tr.pop()))
+    labels = list(ins[1])
+    default = ins[2]
+    arity = _arity(tr, tr.label(default))
+    if arity:
+        top = tr.popn(arity)
+        tr.stack.extend(tr.simple(v) for v in top)
+    tr.flush(traps=True)
+    saved = list(tr.stack)
+
+    def leaf(depth: int) -> None:
+        tr.stack = list(saved)
+        tr.branch(tr.label(depth), pc)
+        if tr.out.lines_since(tr.leaf_mark) == 0:
+            tr.out.emit("pass")
+
+    if all(d == default for d in labels):
+        leaf(default)
+    else:
+        tr.table_tree(idx.code, labels, default, leaf)
+    tr.stack = saved
+    tr.mark_unreachable()
+    return pc + 1
+
+
+def _arity(tr: Translator, target: Ctl) -> int:
+    c = target.c
+    if c.kind == "func":
+        return len(tr.ftype.results)
+    return c.nparams if c.kind == "loop" else c.nresults
+
+
+def _return(tr: Translator, ins: Instr, pc: int) -> int:
+    tr.emit_return()
+    tr.mark_unreachable()
+    return pc + 1
+
+
+def _unreachable(tr: Translator, ins: Instr, pc: int) -> int:
+    tr.flush(traps=True)
+    tr.out.emit("raise UNREACHABLE()")
+    tr.mark_unreachable()
+    return pc + 1
+
+
+def _br_on_null(tr: Translator, ins: Instr, pc: int) -> int:
+    ref = tr.simple(tr.pop())
+    target = tr.label(ins[1])
+    n = _arity(tr, target)
+    if n:
+        top = tr.popn(n)
+        tr.stack.extend(tr.simple(v) for v in top)
+    tr.flush(traps=True)
+    tr.out.emit(f"if {ref.code} is None:")
+    tr.out.indent += 1
+    saved = list(tr.stack)
+    tr.branch(target, pc)
+    tr.stack = saved
+    tr.out.indent -= 1
+    tr.push(ref)
+    return pc + 1
+
+
+def _br_on_non_null(tr: Translator, ins: Instr, pc: int) -> int:
+    ref = tr.simple(tr.pop())
+    target = tr.label(ins[1])
+    n = _arity(tr, target) - 1
+    if n:
+        top = tr.popn(n)
+        tr.stack.extend(tr.simple(v) for v in top)
+    tr.flush(traps=True)
+    tr.out.emit(f"if {ref.code} is not None:")
+    tr.out.indent += 1
+    saved = list(tr.stack)
+    tr.stack.append(ref)
+    tr.branch(target, pc)
+    tr.stack = saved
+    tr.out.indent -= 1
+    return pc + 1
+
+
+_CONTROL: dict[str, Callable[[Translator, Instr, int], int]] = {
+    "block": _block,
+    "loop": _loop,
+    "if": _if,
+    "else": _else,
+    "end": _end,
+    "br": _br,
+    "br_if": _br_if,
+    "br_table": _br_table,
+    "return": _return,
+    "unreachable": _unreachable,
+    "br_on_null": _br_on_null,
+    "br_on_non_null": _br_on_non_null,
+}
+
+
+# ---------------------------------------------------------------- entry point
+def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOptions) -> Translated:
+    """Translate and compile defined function ``funcidx`` of ``art``'s module."""
+    from . import ops_call, ops_memory, ops_numeric  # noqa: F401  (register handlers)
+    from .artifact import Translated
+    from .frames import register_code
+
+    tr = Translator(art, funcidx)
+    source = tr.run()
+    line_pcs = tr.line_pcs
+    if tr.tail_caller:
+        params = ", ".join(f"l{i}" for i in range(tr.nparams))
+        entry = (
+            f"def f{funcidx}({params}):\n"
+            f"    r = b{funcidx}({params})\n"
+            f"    while r.__class__ is TailCall:\n"
+            f"        r = r[0](*r[1])\n"
+            f"    return r\n"
+        )
+        source = source + entry
+        line_pcs = line_pcs + [0] * 5
+    filename = _filename(art, funcidx, source)
+    module_code = compile(source, filename, "exec")
+    codes = {c.co_name: c for c in module_code.co_consts if hasattr(c, "co_name")}
+    code = codes[f"f{funcidx}"]
+    body_code = codes.get(f"b{funcidx}")
+    for c in codes.values():
+        register_code(c, art, funcidx, line_pcs)
+    return Translated(funcidx, source, code, body_code, tr.consts, frozenset(tr.funcrefs),
+                      frozenset(tr.tail_targets))
+
+
+def _filename(art: ModuleArtifact, funcidx: int, source: str) -> str:
+    name = art.func_name(funcidx)
+    label = f"{art.name or 'module'}!{name or funcidx}"
+    dump = os.environ.get("NANOPROC_INTERP_DUMP")
+    if dump:
+        from .debug import dump_source
+
+        return dump_source(dump, art, funcidx, source)
+    return f"<wasm {label}>"
