@@ -147,7 +147,12 @@ def instantiate(
             inst.datas[i] = b""
 
     if mod.start is not None:
-        inst.funcs[mod.start].call()
+        start = inst.funcs[mod.start]
+        # An imported host function that wants its caller gets this instance.
+        if start.needs_caller:
+            start.call(inst)
+        else:
+            start.call()
     return inst
 
 
