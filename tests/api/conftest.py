@@ -18,10 +18,3 @@ import pytest
 def api(request: pytest.FixtureRequest) -> ModuleType:
     """The API under test: ``wasmtime`` or ``nanoproc``."""
     return importlib.import_module(request.param)
-
-
-def instantiate(api: ModuleType, wat: str, imports: list | None = None, store=None):
-    """(instance, store) for module text ``wat``."""
-    store = store if store is not None else api.Store()
-    module = api.Module(store.engine, wat)
-    return api.Instance(store, module, imports or []), store

@@ -10,12 +10,12 @@ The tiers read these attributes of the engine (``StoreState.engine`` is this obj
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..internal.errors import UnsupportedFeature
 from .config import Config, EngineSettings
 from .managed import Closable
-from .tiers import create_backend, exception_converter, pick_tier
+from .tiers import create_backend, execution_blocker, pick_tier
 
 if TYPE_CHECKING:
     from ..internal.exec.backend import Backend
@@ -44,6 +44,7 @@ class Engine(Closable):
         self.epoch = 0
         """The current epoch; code in a store past its deadline traps with INTERRUPT."""
         self._backend: Backend | None = None
+        self._blocker: str | None = None
         self._code_key = (self.tier, *settings.code_key()[1:])
 
     def increment_epoch(self) -> None:
@@ -60,12 +61,20 @@ class Engine(Closable):
         b = self._backend
         if b is None:
             b = self._backend = create_backend(self.tier, self)
+            self._blocker = execution_blocker(b, self)
         return b
 
-    @property
-    def convert_exception(self) -> Callable[[BaseException], BaseException]:
-        """The tier's converter for exceptions escaping Wasm code."""
-        return exception_converter(self.tier)
+    def check_can_run(self) -> None:
+        """Raise UnsupportedFeature if this engine's settings need what its tier
+        lacks (fuel metering, epoch checks): code must not run ignoring them."""
+        self.backend  # noqa: B018 - creating the backend computes the blocker
+        if self._blocker is not None:
+            raise UnsupportedFeature(self._blocker)
+
+    def convert_exception(self, exc: BaseException) -> BaseException:
+        """What the caller sees for ``exc`` escaping Wasm code: the tier turns it into
+        a Trap with a Wasm backtrace, or a host exception with ``wasm_trap``."""
+        return self.backend.convert_exception(exc)  # type: ignore[attr-defined,no-any-return]
 
     def _compatible(self, other: Engine) -> bool:
         """Whether modules compiled by ``other`` can run in stores of this engine."""

@@ -25,6 +25,7 @@ def instantiate_module(st: StoreState, module: Module, externs: list[Entity]) ->
     engine = st.engine
     if module.engine is not engine and not engine._compatible(module.engine):
         raise WasmtimeError("cross-`Engine` instantiation is not currently supported")
+    engine.check_can_run()
     try:
         return instantiate(st, module._compiled, externs, module.engine.backend)
     except LinkError:

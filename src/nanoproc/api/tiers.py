@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -70,44 +69,26 @@ def pick_tier(strategy: str) -> str:
 
 
 def create_backend(tier: str, engine: Any) -> Backend:
-    """A new backend of ``tier`` serving ``engine``."""
+    """A new backend of ``tier`` serving ``engine`` (which gives its stack size)."""
     if tier == "interp":
         try:
-            mod = importlib.import_module("nanoproc.internal.interp")
+            from ..internal.interp import InterpBackend
         except ImportError as e:
             raise UnsupportedFeature("interp tier", f"not part of this build yet: {e}") from None
-        return _construct(mod.InterpBackend, engine)
+        return InterpBackend(max_wasm_stack=engine.max_wasm_stack)
     mod = importlib.import_module("nanoproc.internal.llvm")
-    return _construct(mod.LLVMBackend, engine)
+    return mod.LLVMBackend(max_wasm_stack=engine.max_wasm_stack)  # type: ignore[no-any-return]
 
 
-def _construct(cls: Callable[..., Backend], engine: Any) -> Backend:
-    """Tiers take the engine (for fuel, epochs and stack settings) when they want it."""
-    try:
-        return cls(engine)
-    except TypeError:
-        return cls()
+def execution_blocker(backend: Any, engine: Any) -> str | None:
+    """Why code cannot run under ``engine``'s settings with this backend, or None.
 
-
-@cache
-def _convert_exception_impl(tier: str) -> Callable[[BaseException], BaseException]:
-    if tier == "interp":
-        try:
-            mod = importlib.import_module("nanoproc.internal.interp")
-        except ImportError:
-            return _identity
-    else:
-        mod = importlib.import_module("nanoproc.internal.llvm")
-    fn = getattr(mod, "convert_exception", None)
-    return fn if fn is not None else _identity
-
-
-def _identity(exc: BaseException) -> BaseException:
-    return exc
-
-
-def exception_converter(tier: str) -> Callable[[BaseException], BaseException]:
-    """The tier's ``convert_exception``: turns what escaped Wasm code into what the
-    caller of an export sees (a Trap with frames, or a host exception with
-    ``wasm_trap`` attached)."""
-    return _convert_exception_impl(tier)
+    Fuel metering and epoch checks are compiled into the code by the tier; a tier
+    advertises them with ``supports_fuel`` / ``supports_epochs``. Without that,
+    running code would silently ignore the limits, so it is refused instead.
+    """
+    if engine.consume_fuel and not getattr(backend, "supports_fuel", False):
+        return f"fuel metering in the {backend.name} tier"
+    if engine.epoch_interruption and not getattr(backend, "supports_epochs", False):
+        return f"epoch interruption in the {backend.name} tier"
+    return None
