@@ -226,8 +226,8 @@ for _b in (0x02, 0x03, 0x04):
     BLOCK_CACHE[_b << 8 | 0x40] = (OP[_b], None)
     for _t, _vt in VALTYPE_BY_BYTE.items():
         BLOCK_CACHE[_b << 8 | _t] = (OP[_b], _vt)
-MEM_CACHE: dict[int, tuple[Op, tuple[int, int, int]]] = {}
-"""``op << 13 | align << 7 | offset`` -> ``(op, memarg)``, filled as met (bounded: 23*64*128)."""
+MEM_CACHE: dict[int, tuple[Any, ...]] = {}
+"""``opcode << 13 | align << 7 | offset`` -> ``(op, memarg)``, filled as met (at most 4096)."""
 
 
 def decode_instrs(
@@ -287,7 +287,9 @@ def decode_instrs(
                     key = b << 13 | flags << 7 | off
                     t = mem_cache.get(key)
                     if t is None:
-                        t = mem_cache[key] = (op_of[b], (flags, off, 0))  # type: ignore[assignment]
+                        t = (op_of[b], (flags, off, 0))
+                        if len(mem_cache) < 4096:
+                            mem_cache[key] = t
                     append(t)
                     continue
             m, pos = read_memarg(data, pos + 1)

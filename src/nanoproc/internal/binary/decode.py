@@ -582,6 +582,7 @@ def _decode_stream(f: BinaryIO, lazy: bool) -> Module:
                 raise Malformed("section size mismatch", 0) from None  # not reached
             if sid == 10 and st.hook is not None:
                 trailing = st.hook.trailing
+        base = 0
         return st.finish(src.offset)
     except Malformed as e:
         raise DecodeError(e.message, base + e.pos) from None
