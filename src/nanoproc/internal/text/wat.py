@@ -399,7 +399,8 @@ class Builder:
             # can use the compact function-index encoding (as wasm-tools does).
             exprs = isinstance(el.peek(), Node)
             init = self.elem_exprs(el) if exprs else self.elemlist(el, legacy=True)[1]
-            etype, funcidx = rt, rt == FUNCREF and not exprs
+            funcidx = rt == FUNCREF and not exprs
+            etype = _FUNC_REF if funcidx else rt  # function indices are (ref func)
             cur.expect_end()
             n = len(init)
             self.m.tables.append(Table(TableType(rt, Limits(n, n, addr64))))
