@@ -120,3 +120,53 @@ def test_objects_of_another_store_are_refused():
         mem.size(b)
     with pytest.raises(nanoproc.WasmtimeError, match="wrong store"):
         f(b)
+
+
+LOOP = '(module (func (export "spin") (loop (br 0))))'
+
+
+def _limited_engine(api, option):
+    config = api.Config()
+    setattr(config, option, True)
+    return api.Engine(config)
+
+
+def _tier_enforces(api, engine, option):
+    """wasmtime enforces both; a nanoproc tier says so with supports_fuel/supports_epochs."""
+    if api.__name__ == "wasmtime":
+        return True
+    attr = "supports_fuel" if option == "consume_fuel" else "supports_epochs"
+    return bool(getattr(engine.backend, attr, False))
+
+
+def test_out_of_fuel_traps_or_is_refused(api):
+    engine = _limited_engine(api, "consume_fuel")
+    store = api.Store(engine)
+    module = api.Module(engine, LOOP)
+    store.set_fuel(10_000)
+    if not _tier_enforces(api, engine, "consume_fuel"):
+        with pytest.raises(api.WasmtimeError, match="not supported yet: fuel metering"):
+            api.Instance(store, module, [])
+        return
+    spin = api.Instance(store, module, []).exports(store)["spin"]
+    with pytest.raises(api.Trap) as info:
+        spin(store)
+    assert info.value.trap_code == api.TrapCode.OUT_OF_FUEL
+
+
+def test_epoch_deadline_interrupts_or_is_refused(api):
+    engine = _limited_engine(api, "epoch_interruption")
+    store = api.Store(engine)
+    module = api.Module(engine, """
+        (module (import "" "tick" (func $tick)) (func (export "run") (call $tick) (loop (br 0))))
+    """)
+    store.set_epoch_deadline(1)
+    tick = api.Func(store, api.FuncType([], []), engine.increment_epoch)
+    if not _tier_enforces(api, engine, "epoch_interruption"):
+        with pytest.raises(api.WasmtimeError, match="not supported yet: epoch interruption"):
+            api.Instance(store, module, [tick])
+        return
+    run = api.Instance(store, module, [tick]).exports(store)["run"]
+    with pytest.raises(api.Trap) as info:
+        run(store)
+    assert info.value.trap_code == api.TrapCode.INTERRUPT
