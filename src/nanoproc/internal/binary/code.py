@@ -207,7 +207,9 @@ PREFIXED: dict[int, dict[int, tuple[Op, tuple[Op] | None, tuple[Reader, ...]]]] 
     prefix: {code: (op, None if op.imms else (op,), _imm_readers(op)) for code, op in table.items()}
     for prefix, table in BY_PREFIX.items()
 }
-NEEDS_DATA_COUNT = frozenset(op for t in BY_PREFIX.values() for op in t.values() if "data" in op.imms)
+NEEDS_DATA_COUNT = frozenset(
+    op for t in BY_PREFIX.values() for op in t.values() if "data" in op.imms
+)
 """Instructions that name a data segment: the binary must then have a data count section."""
 
 
@@ -364,4 +366,3 @@ def decode_const(data: Buffer, pos: int) -> tuple[list[Any], int]:
         return [(OP[b], data[pos + 1])], pos + 3
     body, _, pos = decode_instrs(data, pos)
     return body, pos
-

@@ -57,7 +57,21 @@ from .typecodes import (
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
 
-SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
+SECTION_ORDER = {
+    1: 1,
+    2: 2,
+    3: 3,
+    4: 4,
+    5: 5,
+    13: 6,
+    6: 7,
+    7: 8,
+    8: 9,
+    9: 10,
+    12: 11,
+    10: 12,
+    11: 13,
+}
 """Section id -> rank: sections must appear at most once, in increasing rank."""
 
 REF_FUNC_NONNULL = RefType(False, "func")
@@ -590,9 +604,7 @@ def _decode_stream(f: BinaryIO, lazy: bool) -> Module:
         raise DecodeError(EOS, base + len(data)) from None
 
 
-def decode_module(
-    data: bytes | bytearray | memoryview | BinaryIO, *, lazy: bool = True
-) -> Module:
+def decode_module(data: bytes | bytearray | memoryview | BinaryIO, *, lazy: bool = True) -> Module:
     """Decode a binary module from bytes or a binary file object.
 
     With ``lazy`` (the default) function bodies are decoded on first access of
