@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from api_helpers import api_fixture  # noqa: F401 - the api fixture
 
 
 def test_new(api):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from api_helpers import instantiate
+from api_helpers import api_fixture, instantiate  # noqa: F401 - the api fixture
 
 import nanoproc
 

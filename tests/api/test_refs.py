@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 import pytest
-from api_helpers import instantiate
+from api_helpers import api_fixture, instantiate  # noqa: F401 - the api fixture
 
 
 class SetHitOnDrop:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from api_helpers import api_fixture  # noqa: F401 - the api fixture
 
 import nanoproc
 

@@ -8,6 +8,7 @@ function per store when first used there, so a linker can serve many stores.
 
 from __future__ import annotations
 
+import importlib
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -187,13 +188,26 @@ class Linker:
             self._defs[(name, export_name)] = d
 
     def define_wasi(self) -> None:
-        """Define the WASI preview1 functions (``wasi_snapshot_preview1``)."""
+        """Define the WASI preview1 functions (``wasi_snapshot_preview1``).
+
+        Each store gets its own functions, working on the settings given to
+        ``Store.set_wasi``. The WASI host (``internal/host/wasi``) provides them as
+        ``linker_functions() -> {(module, name): (FuncType, make)}`` where
+        ``make(store_state)`` returns the function's ``call(caller_instance, *args)``
+        in the internal calling convention.
+        """
         try:
-            from ..internal.host import wasi as host_wasi  # type: ignore[attr-defined]
+            host_wasi: Any = importlib.import_module("nanoproc.internal.host.wasi")
         except ImportError:
-            raise UnsupportedFeature("wasi", "the WASI host is not part of this build yet") from None
-        for (module, name), (ty, make) in host_wasi.linker_functions().items():
-            self._insert(module, name, _PerStoreFunc(_wasi_maker(ty, make)))
+            host_wasi = None
+        functions = getattr(host_wasi, "linker_functions", None)
+        if functions is None:
+            raise UnsupportedFeature("wasi", "the WASI host is not part of this build yet")
+        defs = [(key, _PerStoreFunc(_wasi_maker(ty, make))) for key, (ty, make) in functions().items()]
+        for (module, name), _ in defs:
+            self._check_free(module, name)
+        for key, d in defs:
+            self._defs[key] = d
 
     def define_unknown_imports_as_traps(self, module: Module) -> None:
         """Define each undefined function import of ``module`` as a function that
@@ -339,11 +353,13 @@ def _command_export(pre: InstancePre, export: str, ty: FuncType) -> Definition:
     return _PerStoreFunc(make)
 
 
-def _wasi_maker(ty: Any, make: Callable[[StoreState], Callable[..., Any]]) -> Callable[[StoreState], FuncInst]:
-    """A FuncInst factory for one WASI function (``make(st)`` gives its ``call``)."""
+def _wasi_maker(
+    ty: T.FuncType | FuncType, make: Callable[[StoreState], Callable[..., Any]]
+) -> Callable[[StoreState], FuncInst]:
+    """A FuncInst factory for one WASI function; it reaches memory through its caller."""
+    ft = ty if isinstance(ty, FuncType) else FuncType._of(ty)
 
     def build(st: StoreState) -> FuncInst:
-        ft = ty if isinstance(ty, FuncType) else FuncType._of(ty)
-        return FuncInst(ft._t, ft._canon_id(), make(st), host=True)
+        return FuncInst(ft._t, ft._canon_id(), make(st), host=True, needs_caller=True)
 
     return build
