@@ -424,3 +424,12 @@ def test_mvp_segment_indices_page_sizes_and_empty_block_params() -> None:
     assert m.datas[0].memory == 0
     assert m.memories[1].type.limits == Limits(2, 2, page_size_log2=0)
     assert m.funcs[1].instrs[0] == (op("block"), I32)
+
+
+def test_every_operator_has_a_text_reader() -> None:
+    from nanoproc.internal.syntax.ops import OPS
+    from nanoproc.internal.text.instrs import _IMM, _SPECIAL, BLOCK_WORDS
+
+    for o in OPS:
+        if o.name not in _SPECIAL and o.name not in BLOCK_WORDS:
+            assert all(k in _IMM for k in o.imms), o.name

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ParseError
 
@@ -91,7 +92,7 @@ class Tok:
     kind: int
     text: str
     pos: int
-    value: object
+    value: Any
 
     def __repr__(self) -> str:
         return f"Tok({KIND_NAMES[self.kind]}, {self.text!r})"
@@ -260,8 +261,8 @@ def read_sexprs(src: Source) -> Node:
         elif kind == "eof":
             break
         else:  # annotation
-            start = m.start(kind)
-            ident = m.group(kind)[2:]
+            start = m.start("annot")
+            ident = m.group("annot")[2:]
             node = Node([], start)
             stack[-1].items.append(node)
             stack.append(node)

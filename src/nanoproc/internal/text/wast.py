@@ -13,8 +13,8 @@ conventions: integers signed, floats as IEEE bit patterns (keeping NaN payloads)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
 from ..syntax.module import Module
 from ..syntax.types import ABSTRACT_HEAP_TYPES, F32, F64, I32, I64, HeapType, NumType
@@ -63,7 +63,13 @@ class RefHostValue:
     n: int
 
 
-Value = Union[NumValue, VecValue, RefNullValue, RefExternValue, RefHostValue]
+Value = (
+    NumValue
+    | VecValue
+    | RefNullValue
+    | RefExternValue
+    | RefHostValue
+)
 
 # ---------------------------------------------------------------- expected results
 
@@ -125,7 +131,12 @@ class EitherResult:
     options: tuple[Result, ...]
 
 
-Result = Union[NumResult, VecResult, RefResult, EitherResult]
+Result = (
+    NumResult
+    | VecResult
+    | RefResult
+    | EitherResult
+)
 
 # ---------------------------------------------------------------- actions
 
@@ -145,7 +156,10 @@ class Get:
     name: str
 
 
-Action = Union[Invoke, Get]
+Action = (
+    Invoke
+    | Get
+)
 
 # ---------------------------------------------------------------- commands
 
@@ -253,20 +267,20 @@ class AssertUninstantiable:
     message: str
 
 
-Command = Union[
-    ModuleCommand,
-    ModuleInstance,
-    Register,
-    ActionCommand,
-    AssertReturn,
-    AssertTrap,
-    AssertExhaustion,
-    AssertException,
-    AssertMalformed,
-    AssertInvalid,
-    AssertUnlinkable,
-    AssertUninstantiable,
-]
+Command = (
+    ModuleCommand
+    | ModuleInstance
+    | Register
+    | ActionCommand
+    | AssertReturn
+    | AssertTrap
+    | AssertExhaustion
+    | AssertException
+    | AssertMalformed
+    | AssertInvalid
+    | AssertUnlinkable
+    | AssertUninstantiable
+)
 
 # ---------------------------------------------------------------- parser
 
@@ -530,7 +544,7 @@ def _assert_exception(node: Node, src: Source) -> Command:
     return AssertException(_line(node, src), action)
 
 
-def _module_assert(cls: type) -> object:
+def _module_assert(cls: type) -> Callable[[Node, Source], Command]:
     def parse(node: Node, src: Source) -> Command:
         cur = Cursor(node, src, 1)
         mod = _module_arg(cur)
@@ -539,7 +553,7 @@ def _module_assert(cls: type) -> object:
     return parse
 
 
-_COMMANDS = {
+_COMMANDS: dict[str, Callable[[Node, Source], Command]] = {
     "register": _register,
     "invoke": _invoke_or_get,
     "get": _invoke_or_get,

@@ -39,6 +39,7 @@ from ..syntax.types import (
     MemType,
     RecType,
     RefType,
+    SubType,
     TableType,
     TagType,
     ValType,
@@ -215,7 +216,7 @@ class Builder:
             self._name_type(idx, name)
             ctx.add_types(RecType((st,), explicit=False))
             return
-        subs = []
+        subs: list[SubType] = []
         base = len(self.m.deftypes)
         while cur.more():
             sub = cur.list("type")
@@ -340,8 +341,8 @@ class Builder:
         typeidx, ft, pnames = ctx.typeuse(cur, names=True)
         local_ids: dict[str, int] = {}
         local_names: dict[int, str] = {}
-        for name, i in pnames:
-            self._bind_local(local_ids, local_names, name, i, node)
+        for pname, i in pnames:
+            self._bind_local(local_ids, local_names, pname, i, node)
         if imp is not None:
             cur.expect_end()
             self.m.imports.append(Import(imp[0], imp[1], "func", typeidx))
@@ -411,8 +412,7 @@ class Builder:
             return
         cur.i = save
         tt = self.tabletype(cur)
-        init = self.expr(cur) if cur.more() else None
-        self.m.tables.append(Table(tt, init))
+        self.m.tables.append(Table(tt, self.expr(cur) if cur.more() else None))
 
     def memory(self, node: Node, idx: int) -> None:
         cur = Cursor(node, self.src, 1)
