@@ -220,12 +220,16 @@ class ScriptRunner:
             raise Fail(f"text parser rejected module: {e}") from None
         try:
             return self.call_api(self.api.Module, self.engine, as_binary(data))
+        except (Skip, Fail):
+            raise
         except Exception as e:  # noqa: BLE001 - Trap or WasmtimeError
             raise Fail(f"module rejected: {self.classify(e)[1]}") from None
 
     def instantiate(self, module: Any) -> Any:
         try:
             return self.call_api(self.linker.instantiate, self.store, module)
+        except (Skip, Fail):
+            raise
         except Exception as e:  # noqa: BLE001
             kind, msg = self.classify(e)
             raise Fail(f"instantiation failed ({kind}): {msg}") from None
