@@ -645,6 +645,63 @@ def test_labels_without_names() -> None:
     assert "if $label3 (result i32)" in text
 
 
+def _one_func(body: list[tuple], fold: bool) -> list[str]:
+    """The body lines of a module whose only function has type [i32] -> [i32]."""
+    sig = RecType((SubType(FuncType((I32,), (I32,))),))
+    m = Module(types=[sig], funcs=[Func(0, [], body)])
+    lines = print_module(m, fold=fold).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  (func"))
+    return lines[start + 1 : lines.index("  )", start)]
+
+
+def test_fold_nests_operands() -> None:
+    c = BY_NAME
+    body = [
+        (c["local.get"], 0), (c["i32.const"], 1), (c["i32.add"],), (c["call"], 0),
+        (c["local.get"], 0),
+        (c["if"], I32), (c["i32.const"], 1), (c["else"],), (c["unreachable"],), (c["end"],),
+        (c["i32.add"],),
+    ]  # fmt: skip
+    assert _one_func(body, fold=True) == [
+        "    (i32.add",
+        "      (call 0 (i32.add (local.get 0) (i32.const 1)))",
+        "      (if $label0 (result i32)",
+        "        (local.get 0)",
+        "        (then",
+        "          (i32.const 1))",
+        "        (else",
+        "          (unreachable))))",
+    ]
+
+
+def test_fold_keeps_what_it_cannot_nest_flat() -> None:
+    """Block parameters, values under a polymorphic stack, unknown arities."""
+    c = BY_NAME
+    body = [
+        (c["i32.const"], 1), (c["block"], 0), (c["end"],),  # the block takes the 1
+        (c["unreachable"],), (c["i32.add"],),  # operands from the polymorphic stack
+        (c["call"], 7),  # no such function: arity unknown
+        (c["br"], 0),
+    ]  # fmt: skip
+    assert _one_func(body, fold=True) == [
+        "    (i32.const 1)",
+        "    (block $label0 (type 0))",
+        "    (unreachable)",
+        "    (i32.add)",
+        "    (call 7)",
+        "    (br 0)",
+    ]
+
+
+def test_unbalanced_body_still_prints() -> None:
+    """Malformed nesting (no validation here): printed flat, even when folding."""
+    c = BY_NAME
+    body = [(c["end"],), (c["else"],), (c["block"], None), (c["nop"],)]
+    expected = ["    end", "    else", "    block $label0", "      nop"]
+    assert _one_func(body, fold=False) == expected
+    assert _one_func(body, fold=True) == expected
+
+
 def test_data_string_escapes() -> None:
     m = Module(datas=[Data("passive", bytes(range(256)))])
     text = print_module(m)

@@ -123,7 +123,7 @@ class _Folder:
             return fixed
         name = op.name
         if name in ("call", "return_call"):
-            typeidxs = self.m.func_typeidxs()
+            typeidxs = self.scope.ctx.func_typeidxs
             ft = self._functype(typeidxs[instr[1]]) if 0 <= instr[1] < len(typeidxs) else None
             if ft is None:
                 return None
@@ -139,8 +139,8 @@ class _Folder:
             n = self._label_arity(len(self.arities) - 1)
             return None if n is None else (n, 0)
         if name == "throw":
-            tags = self.m.tag_types()
-            ft = self._functype(tags[instr[1]].typeidx) if 0 <= instr[1] < len(tags) else None
+            tags = self.scope.ctx.tag_typeidxs
+            ft = self._functype(tags[instr[1]]) if 0 <= instr[1] < len(tags) else None
             return None if ft is None else (len(ft.params), 0)
         if name in ("br", "br_if", "br_table", "br_on_null", "br_on_non_null"):
             n = self._label_arity(instr[-1])
@@ -192,9 +192,10 @@ class _Folder:
         arity = self._block_arity(instr[1])
         head = block_head(self.scope, instr, label)
         condition: list[_Node] = []
-        if op is IF and arity is not None and arity[0] == 0:
+        if op is IF:  # the condition is on top, above any block parameters
             condition = _take(nodes, 1)
-        _seal(nodes)
+        if arity is None or arity[0]:  # parameters are consumed unfolded
+            _seal(nodes)
         self.scope.labels.append(label)
         self.arities.append(None if arity is None else arity[0] if op is LOOP else arity[1])
         lines = [f"({head}"]

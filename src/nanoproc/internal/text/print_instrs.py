@@ -24,7 +24,7 @@ class Scope:
     __slots__ = ("ctx", "locals", "labels", "cache", "local_cache")
 
     def __init__(
-        self, ctx: Context, locals: IdSpace = EMPTY_SPACE, cache: dict | None = None
+        self, ctx: Context, locals: IdSpace = EMPTY_SPACE, cache: dict[Instr, str] | None = None
     ) -> None:
         self.ctx = ctx
         self.locals = locals
@@ -221,7 +221,7 @@ def block_head(scope: Scope, instr: Instr, label: str | None) -> str:
 
 def instr_text(scope: Scope, instr: Instr) -> str:
     """One instruction, without its label if it opens a block."""
-    op = instr[0]
+    op: Op = instr[0]
     if op in BLOCK_STARTS:
         return block_head(scope, instr, None)
     return _FORMATTERS[op.idx](scope, instr)

@@ -44,9 +44,19 @@ class Context:
     datas: IdSpace = _EMPTY
     fields: dict[int, IdSpace] = field(default_factory=dict)
     names: Names | None = None
+    func_typeidxs: list[int] = field(default_factory=list)
+    """Type index of each function (imports first), for folding."""
+    tag_typeidxs: list[int] = field(default_factory=list)
 
     @classmethod
     def for_module(cls, module: Module) -> Context:
+        ctx = cls._named(module)
+        ctx.func_typeidxs = module.func_typeidxs()
+        ctx.tag_typeidxs = [t.typeidx for t in module.tag_types()]
+        return ctx
+
+    @classmethod
+    def _named(cls, module: Module) -> Context:
         names = module.names
         if names is None:
             return cls(module)

@@ -19,10 +19,11 @@ from ..syntax.types import (
     MemType,
     TableType,
     TagType,
+    ValType,
 )
 from .print_fold import folded_body_lines
 from .print_instrs import Scope, body_lines, instr_text
-from .print_names import format_id, index_comment, label_ids, name_literal, string_literal
+from .print_names import IdSpace, format_id, index_comment, label_ids, name_literal, string_literal
 from .print_types import Context, func_sig, limits, rec_type_lines, ref_type, val_type
 
 __all__ = ["print_module", "print_instr"]
@@ -105,8 +106,9 @@ class _ModulePrinter:
         """``(type $t) (param i32) (result i32)``: the index, spelled out for readers."""
         text = f"(type {self.ctx.types.ref(typeidx)})"
         deftypes = self.m.deftypes
-        if 0 <= typeidx < len(deftypes) and isinstance(deftypes[typeidx].comp, FuncType):
-            text += func_sig(self.ctx, deftypes[typeidx].comp)
+        comp = deftypes[typeidx].comp if 0 <= typeidx < len(deftypes) else None
+        if isinstance(comp, FuncType):
+            text += func_sig(self.ctx, comp)
         return text
 
     def _table_type(self, tt: TableType) -> str:
@@ -276,7 +278,9 @@ class _ModulePrinter:
         self.out.append("  )")
 
 
-def _decls(ctx: Context, keyword: str, types: Sequence, first: int, ids) -> list[str]:
+def _decls(
+    ctx: Context, keyword: str, types: Sequence[ValType], first: int, ids: IdSpace
+) -> list[str]:
     """``(param $a i32) (param i64 f32)``: named ones alone, unnamed ones grouped."""
     out: list[str] = []
     group: list[str] = []
