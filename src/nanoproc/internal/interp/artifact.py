@@ -62,6 +62,8 @@ class ModuleArtifact:
         self.global_types = mod.global_types()
         self.name = module.name
         self.code: dict[tuple[int, TranslationOptions], Translated] = {}
+        self.code_infos: list[Any] = []
+        """Trap-frame records of the generated code (see frames.register_code)."""
         self._tail: dict[int, bool] = {}
         self._lock = threading.Lock()
         self._unsupported: str | None | bool = False

@@ -1,7 +1,7 @@
 """Looking at generated code.
 
 Set ``NANOPROC_INTERP_DUMP=<dir>`` to write every translated function's source to
-``<dir>/<module>/<funcidx>.py`` as it is translated; tracebacks then show the
+``<dir>/<module>-<id>/<funcidx>.py`` as it is translated; tracebacks then show the
 generated lines. :func:`source_of` returns the source of one function.
 """
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def dump_source(directory: str, art: ModuleArtifact, funcidx: int, source: str) -> str:
     """Write ``source`` under ``directory``; returns the file name to compile with."""
-    mod = re.sub(r"[^A-Za-z0-9_.-]", "_", art.name or f"module-{id(art):x}")
+    mod = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{art.name or 'module'}-{id(art):x}")
     folder = os.path.join(directory, mod)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{funcidx}.py")

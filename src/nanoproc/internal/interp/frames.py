@@ -8,7 +8,9 @@ does not fail pays nothing) and turns those into the right Trap.
 
 Every generated code object is registered with its module, function index and a
 line -> instruction table, so the traceback gives each Wasm frame and the byte
-offset of the instruction that failed.
+offset of the instruction that failed. The registry is keyed by the code's unique
+file name (hashing a code object hashes its whole body, far too slow for a deep
+backtrace); the artifact keeps the entries alive as long as the module lives.
 """
 
 from __future__ import annotations
@@ -36,15 +38,18 @@ class CodeInfo:
         self.line_pcs = line_pcs
 
 
-_REGISTRY: weakref.WeakKeyDictionary[CodeType, CodeInfo] = weakref.WeakKeyDictionary()
+_REGISTRY: weakref.WeakValueDictionary[str, CodeInfo] = weakref.WeakValueDictionary()
 
 
 def register_code(code: CodeType, art: ModuleArtifact, funcidx: int, line_pcs: list[int]) -> None:
-    _REGISTRY[code] = CodeInfo(art, funcidx, line_pcs)
+    """Record where ``code`` (compiled with a unique ``co_filename``) came from."""
+    info = CodeInfo(art, funcidx, line_pcs)
+    art.code_infos.append(info)
+    _REGISTRY[code.co_filename] = info
 
 
 def is_generated(code: CodeType) -> bool:
-    return code in _REGISTRY
+    return code.co_filename in _REGISTRY
 
 
 def _frame(info: CodeInfo, lineno: int | None) -> Frame | None:
@@ -68,7 +73,7 @@ def wasm_frames(tb: TracebackType | None) -> list[Frame]:
     """The Wasm frames of a traceback, innermost first (wasmtime's order)."""
     frames: list[Frame] = []
     while tb is not None:
-        info = _REGISTRY.get(tb.tb_frame.f_code)
+        info = _REGISTRY.get(tb.tb_frame.f_code.co_filename)
         if info is not None:
             f = _frame(info, tb.tb_lineno)
             if f is not None:
@@ -87,7 +92,7 @@ def _raised_in_wasm(tb: TracebackType | None) -> bool:
     if last is None:
         return False
     code = last.tb_frame.f_code
-    return code in _REGISTRY or code in HELPER_CODES
+    return code.co_filename in _REGISTRY or code in HELPER_CODES
 
 
 _IMPLICIT: dict[type[BaseException], TrapCode] = {

@@ -14,6 +14,7 @@ The instruction handlers live in :mod:`.ops_numeric`, :mod:`.ops_memory` and
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -164,10 +165,11 @@ class Translator:
         traps: bool = False,
         effects: bool = False,
         writes: frozenset[int] | set[int] = frozenset(),
-        slot_from: int = NO_SLOT,
+        slot_from: int = NO_SLOT + 1,
     ) -> None:
         """Materialise the pending entries a statement with these properties could
-        change the value or the trap order of."""
+        change the value or the trap order of (``slot_from``: the statement writes
+        slot variables from that height up)."""
         stack = self.stack
         chosen: list[int] = []
         last_trap = -1
@@ -366,9 +368,8 @@ class Translator:
         self.reachable = False
 
     # ------------------------------------------------------------ control handlers
-    def enter(self, c: Construct, pc: int) -> Ctl:
-        """Common entry of block/loop/if: params stay on the stack above ``base``."""
-        base = len(self.stack) - c.nparams
+    def enter(self, c: Construct, base: int) -> Ctl:
+        """Common entry of block/loop/if (``base``: stack height below the params)."""
         ctl = Ctl(c, base, self.new_label(), self.out.indent)
         self.ctls.append(ctl)
         self.open[c.start] = ctl
@@ -388,7 +389,7 @@ class Translator:
         params = self.popn(c.nparams)
         self.flush_for(c, base)
         self.stack.extend(params)
-        ctl = self.enter(c, pc)
+        ctl = self.enter(c, base)
         if c.impl == "wrap":
             self.open_loop(ctl)
         if c.switch is not None:
@@ -400,7 +401,7 @@ class Translator:
         base = len(self.stack) - c.nparams
         params = self.popn(c.nparams)
         self.flush_for(c, base)
-        ctl = self.enter(c, pc)
+        ctl = self.enter(c, base)
         if c.nparams:
             names = ctl.slots(c.nparams)
             self.assign(names, params)
@@ -422,7 +423,7 @@ class Translator:
         )
         if cond.trap and any(p.trap for p in params):
             params = [self.materialize(p) if p.trap else p for p in params]
-        ctl = self.enter(c, pc)
+        ctl = self.enter(c, base)
         ctl.params = list(params)
         if c.impl == "wrap":
             self.open_loop(ctl)
@@ -512,7 +513,7 @@ class Translator:
         inner = sw.blocks[1:]
         n = len(inner)
         for b in inner:
-            self.enter(b, b.start)
+            self.enter(b, b0.base)
         bt_pc = sw.br_table
         self.seq(sw.blocks[-1].start + 1, bt_pc)
         if self.reachable:
@@ -831,9 +832,13 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
                       frozenset(tr.tail_targets))
 
 
+_serial = itertools.count()
+
+
 def _filename(art: ModuleArtifact, funcidx: int, source: str) -> str:
+    """A unique file name for the code (it keys the trap-frame registry)."""
     name = art.func_name(funcidx)
-    label = f"{art.name or 'module'}!{name or funcidx}"
+    label = f"{art.name or 'module'}!{name or funcidx} #{next(_serial)}"
     dump = os.environ.get("NANOPROC_INTERP_DUMP")
     if dump:
         from .debug import dump_source
