@@ -51,6 +51,9 @@ _MASTER = re.compile(
     r"|(?P<tok>(?:[" + _IDCHAR + r",\[\]{}]|;(?!;)|" + _STRING + r")+)"
     r"|(?P<eof>\Z))"
 )
+_G_ATOM, _G_ID, _G_STR, _G_LP, _G_RP, _G_BLOCK, _G_ANNOT, _G_TOK, _G_EOF = (
+    _MASTER.groupindex[g] for g in ("atom", "id", "str", "lp", "rp", "block", "annot", "tok", "eof")
+)
 _PLAIN_ID = re.compile(r"\$[" + _IDCHAR + r"]+\Z")
 _QUOTED_ID = re.compile(r"\$" + _STRING + r"\Z")
 _ATOM = re.compile(r"[" + _IDCHAR + r"]+\Z")
@@ -216,6 +219,7 @@ def read_sexprs(src: Source) -> Node:
     match = _MASTER.match
     root = Node([], 0)
     stack: list[Node] = [root]
+    items = root.items  # the list being filled (that of stack[-1])
     # For each open list: whether it is an annotation (dropped when closed).
     annot: list[bool] = [False]
     in_annot = 0
@@ -226,46 +230,48 @@ def read_sexprs(src: Source) -> Node:
         if m is None:
             # A string that does not close, or a character outside the token set.
             raise _bad_char(text, _skip_ws(text, pos), src)
-        kind = m.lastgroup
+        k = m.lastindex  # group numbers: see _G_* (hot cases first)
         end = m.end()
-        if kind == "atom":
-            t = m.group(kind)
-            stack[-1].items.append(Tok(ATOM, t, end - len(t), t))
-        elif kind == "lp":
+        if k == _G_ATOM:
+            t = m.group(k)
+            items.append(Tok(ATOM, t, end - len(t), t))
+        elif k == _G_LP:
             node = Node([], end - 1)
-            stack[-1].items.append(node)
+            items.append(node)
             stack.append(node)
             annot.append(False)
-        elif kind == "rp":
+            items = node.items
+        elif k == _G_RP:
             if len(stack) == 1:
                 raise src.error("unexpected token )", end - 1)
-            node = stack.pop()
-            node.end = end - 1
+            stack.pop().end = end - 1
+            items = stack[-1].items
             if annot.pop():
-                stack[-1].items.pop()
+                items.pop()
                 in_annot -= 1
-        elif kind == "id":
-            t = m.group(kind)
-            stack[-1].items.append(Tok(ID, t, end - len(t), t[1:]))
-        elif kind == "str":
-            t = m.group(kind)
+        elif k == _G_ID:
+            t = m.group(k)
+            items.append(Tok(ID, t, end - len(t), t[1:]))
+        elif k == _G_STR:
+            t = m.group(k)
             start = end - len(t)
-            stack[-1].items.append(Tok(STRING, t, start, decode_string(t[1:-1], src, start)))
-        elif kind == "tok":
-            t = m.group(kind)
+            items.append(Tok(STRING, t, start, decode_string(t[1:-1], src, start)))
+        elif k == _G_TOK:
+            t = m.group(k)
             if end < n and text[end] == '"':
                 raise _bad_char(text, end, src)  # a glued string that does not close
-            stack[-1].items.append(_classify(t, end - len(t), src))
-        elif kind == "block":
+            items.append(_classify(t, end - len(t), src))
+        elif k == _G_BLOCK:
             end = _skip_block_comment(text, end - 2, src)
-        elif kind == "eof":
+        elif k == _G_EOF:
             break
         else:  # annotation
-            start = m.start("annot")
-            ident = m.group("annot")[2:]
+            start = m.start(k)
+            ident = m.group(k)[2:]
             node = Node([], start)
-            stack[-1].items.append(node)
+            items.append(node)
             stack.append(node)
+            items = node.items
             if in_annot:
                 # Inside an annotation, "(@" is just a parenthesis and a token.
                 annot.append(False)
