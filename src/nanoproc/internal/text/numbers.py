@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import struct
+from functools import lru_cache
 
 _INF = float("inf")
 _unpack_q = struct.Struct("<Q").unpack
@@ -93,6 +94,7 @@ def parse_uint(text: str, bits: int) -> int | None:
     return v
 
 
+@lru_cache(maxsize=8192)
 def parse_int(text: str, bits: int) -> int | None:
     """An ``iN`` literal: unsigned up to 2^N-1 or signed from -2^(N-1), as a signed int.
 
@@ -152,6 +154,7 @@ def round_fraction(num: int, den: int, fmt: FloatFormat) -> int:
     return (biased << mant) | (q - (1 << mant))
 
 
+@lru_cache(maxsize=8192)
 def parse_float(text: str, bits: int) -> int | None:
     """An ``fN`` literal (decimal, hex, ``inf``, ``nan``, ``nan:0x...``) as its bit pattern."""
     fmt = FORMATS[bits]
