@@ -1,0 +1,1 @@
+"""Host interfaces a nanoprocess can import; today WASI preview1 (``wasi/``)."""
