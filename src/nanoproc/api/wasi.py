@@ -6,6 +6,7 @@ a frozen copy (:class:`WasiSettings`) to the WASI host, ``internal/host``.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -47,14 +48,16 @@ class Preopen:
 @dataclass(frozen=True)
 class WasiSettings:
     """A consumed WasiConfig. Streams are ``"inherit"``, ``None`` (closed/empty),
-    a host file path, or (stdout/stderr) a CustomOutput callable."""
+    a host file path, (stdin) ``bytes`` to read, or (stdout/stderr) a CustomOutput
+    callable. ``sockets`` are host sockets handed to the program (nanoproc only)."""
 
     argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...]
-    stdin: str | None
+    stdin: str | bytes | None
     stdout: str | CustomOutput | None
     stderr: str | CustomOutput | None
     preopens: tuple[Preopen, ...]
+    sockets: tuple[socket.socket, ...] = ()
 
 
 def _path(path: PathLike) -> str:
@@ -69,10 +72,11 @@ class WasiConfig(Closable):
         self._closed = False
         self._argv: tuple[str, ...] = ()
         self._env: tuple[tuple[str, str], ...] = ()
-        self._stdin: str | None = None
+        self._stdin: str | bytes | None = None
         self._stdout: str | CustomOutput | None = None
         self._stderr: str | CustomOutput | None = None
         self._preopens: list[Preopen] = []
+        self._sockets: list[socket.socket] = []
 
     @setter_property
     def argv(self, argv: list[str]) -> None:
@@ -113,6 +117,14 @@ class WasiConfig(Closable):
         self._stdin = "inherit"
 
     @setter_property
+    def stdin_bytes(self, data: bytes) -> None:
+        """Read stdin from these bytes, then end of file (nanoproc extension)."""
+        self._check_open()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("expected bytes")
+        self._stdin = bytes(data)
+
+    @setter_property
     def stdout_file(self, path: PathLike) -> None:
         """Write stdout to ``path``, created or truncated now (WasmtimeError if it
         cannot be opened for writing)."""
@@ -124,6 +136,12 @@ class WasiConfig(Closable):
         """Call ``callback(data)`` with every write to stdout."""
         self._check_open()
         self._stdout = callback
+
+    @setter_property
+    def stdout_buffer(self, buffer: bytearray) -> None:
+        """Append everything written to stdout to ``buffer`` (nanoproc extension)."""
+        self._check_open()
+        self._stdout = _appender(buffer)
 
     def inherit_stdout(self) -> None:
         self._check_open()
@@ -140,6 +158,12 @@ class WasiConfig(Closable):
         """Call ``callback(data)`` with every write to stderr."""
         self._check_open()
         self._stderr = callback
+
+    @setter_property
+    def stderr_buffer(self, buffer: bytearray) -> None:
+        """Append everything written to stderr to ``buffer`` (nanoproc extension)."""
+        self._check_open()
+        self._stderr = _appender(buffer)
 
     def inherit_stderr(self) -> None:
         self._check_open()
@@ -170,13 +194,40 @@ class WasiConfig(Closable):
             raise WasmtimeError("failed to add preopen dir")
         self._preopens.append(Preopen(host, str(guest_path), dir_perms, file_perms))
 
+    def preopen_socket(self, sock: socket.socket) -> None:
+        """Let the program use host socket ``sock`` (nanoproc extension).
+
+        A listening socket lets the program accept connections (``sock_accept``);
+        a connected one, read, write and shut it down. Sockets take the descriptor
+        numbers after every preopened directory, in the order they were added. The
+        host keeps ownership: the program closing its descriptor does not close
+        ``sock``.
+        """
+        self._check_open()
+        if not isinstance(sock, socket.socket):
+            raise TypeError("expected a socket.socket")
+        if sock.type != socket.SOCK_STREAM:
+            raise WasmtimeError("only stream (TCP or Unix) sockets can be preopened")
+        self._sockets.append(sock)
+
     def _consume(self) -> WasiSettings:
         """Freeze the configuration for a store; the config cannot be used again."""
         self._check_open()
         self._closed = True
         return WasiSettings(
-            self._argv, self._env, self._stdin, self._stdout, self._stderr, tuple(self._preopens)
+            self._argv, self._env, self._stdin, self._stdout, self._stderr, tuple(self._preopens),
+            tuple(self._sockets),
         )
+
+
+def _appender(buffer: bytearray) -> CustomOutput:
+    if not isinstance(buffer, bytearray):
+        raise TypeError("expected a bytearray")
+
+    def append(data: bytes) -> None:
+        buffer.extend(data)
+
+    return append
 
 
 def _writable(path: PathLike, stream: str) -> str:

@@ -107,10 +107,11 @@ def linker_functions() -> dict[tuple[str, str], tuple[T.FuncType, Callable[[Any]
 
     The FuncInst built around it must have ``needs_caller=True``.
     """
-    out = {}
-    for name in SIGNATURES:
-        def make(st: Any, name: str = name) -> Callable[..., Any]:
-            return make_call(name, lambda: context_for(st))
+    return {(MODULE, name): (functype(name), _maker(name)) for name in SIGNATURES}
 
-        out[(MODULE, name)] = (functype(name), make)
-    return out
+
+def _maker(name: str) -> Callable[[Any], Callable[..., Any]]:
+    def make(st: Any) -> Callable[..., Any]:
+        return make_call(name, lambda: context_for(st))
+
+    return make

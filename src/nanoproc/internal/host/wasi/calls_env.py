@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from typing import Literal
 
 from ...exec.trap import ExitTrap, Trap
 from . import abi
@@ -54,15 +56,20 @@ def environ_get(ctx: WasiCtx, mem: GuestMemory, environ: int, environ_buf: int) 
 
 
 # ------------------------------------------------------------ clocks
-_CLOCKS = {
-    abi.CLOCK_REALTIME: (time.time_ns, "time"),
-    abi.CLOCK_MONOTONIC: (time.monotonic_ns, "monotonic"),
-    abi.CLOCK_PROCESS_CPUTIME_ID: (time.process_time_ns, "process_time"),
-    abi.CLOCK_THREAD_CPUTIME_ID: (time.thread_time_ns, "thread_time"),
+def _resolution(name: Literal["time", "monotonic", "process_time", "thread_time"]) -> int:
+    """A host clock's resolution in ns (at least 1)."""
+    return max(1, round(time.get_clock_info(name).resolution * 1e9))
+
+
+_CLOCKS: dict[int, tuple[Callable[[], int], int]] = {
+    abi.CLOCK_REALTIME: (time.time_ns, _resolution("time")),
+    abi.CLOCK_MONOTONIC: (time.monotonic_ns, _resolution("monotonic")),
+    abi.CLOCK_PROCESS_CPUTIME_ID: (time.process_time_ns, _resolution("process_time")),
+    abi.CLOCK_THREAD_CPUTIME_ID: (time.thread_time_ns, _resolution("thread_time")),
 }
 
 
-def _clock(clock_id: int) -> tuple[object, str]:
+def _clock(clock_id: int) -> tuple[Callable[[], int], int]:
     clock = _CLOCKS.get(clock_id)
     if clock is None:
         raise WasiError(Errno.INVAL)
@@ -71,15 +78,12 @@ def _clock(clock_id: int) -> tuple[object, str]:
 
 def now(clock_id: int) -> int:
     """The clock's time in nanoseconds (EINVAL for an unknown clock)."""
-    fn, _ = _clock(clock_id)
-    return fn()  # type: ignore[operator,no-any-return]
+    return _clock(clock_id)[0]()
 
 
 @wasi_function
 def clock_res_get(ctx: WasiCtx, mem: GuestMemory, clock_id: int, resolution: int) -> None:
-    _, name = _clock(clock_id)
-    res = time.get_clock_info(name).resolution
-    mem.set_u64(resolution, max(1, round(res * 1e9)))
+    mem.set_u64(resolution, _clock(clock_id)[1])
 
 
 @wasi_function

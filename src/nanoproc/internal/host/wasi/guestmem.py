@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 from . import abi
 from .errno import Errno, WasiError
@@ -51,7 +52,7 @@ class GuestMemory:
             raise WasiError(Errno.FAULT)
         self.view[ptr : ptr + n] = data
 
-    def load(self, layout: struct.Struct, ptr: int) -> tuple[int, ...]:
+    def load(self, layout: struct.Struct, ptr: int) -> tuple[Any, ...]:
         if ptr + layout.size > self.size:
             raise WasiError(Errno.FAULT)
         return layout.unpack_from(self.view, ptr)
