@@ -30,12 +30,14 @@ if TYPE_CHECKING:
 class CodeInfo:
     """What a generated code object came from."""
 
-    __slots__ = ("art", "funcidx", "line_pcs", "__weakref__")
+    __slots__ = ("art", "funcidx", "line_pcs", "frames", "__weakref__")
 
     def __init__(self, art: ModuleArtifact, funcidx: int, line_pcs: list[int]) -> None:
         self.art = weakref.proxy(art)
         self.funcidx = funcidx
         self.line_pcs = line_pcs
+        self.frames: dict[int, Frame | None] = {}
+        """Bytecode offset -> its Frame (deep recursion repeats the same few)."""
 
 
 _REGISTRY: weakref.WeakValueDictionary[str, CodeInfo] = weakref.WeakValueDictionary()
@@ -75,7 +77,12 @@ def wasm_frames(tb: TracebackType | None) -> list[Frame]:
     while tb is not None:
         info = _REGISTRY.get(tb.tb_frame.f_code.co_filename)
         if info is not None:
-            f = _frame(info, tb.tb_lineno)
+            lasti = tb.tb_lasti
+            if lasti in info.frames:
+                f = info.frames[lasti]
+            else:
+                # tb_lineno scans the code's line table: once per call site.
+                f = info.frames[lasti] = _frame(info, tb.tb_lineno)
             if f is not None:
                 frames.append(f)
         tb = tb.tb_next
