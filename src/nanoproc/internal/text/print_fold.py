@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..syntax.module import Instr, Module
-from ..syntax.ops import BLOCK_STARTS, ELSE, END, IF, LOOP
+from ..syntax.ops import BLOCK_STARTS, ELSE, END, IF, LOOP, OPS, Op
 from ..syntax.types import FuncType, StructType
-from .print_instrs import Scope, block_head, body_lines, instr_text
+from .print_instrs import Scope, block_head, body_lines, cached_text
 
 _WIDTH = 100
 """Fold onto one line while it stays this short."""
@@ -38,10 +38,24 @@ _FIXED: dict[str, tuple[int, int]] = {
     "array.fill": (4, 0), "array.copy": (5, 0), "array.init_data": (4, 0),
     "array.init_elem": (4, 0), "throw_ref": (1, 0),
 }  # fmt: skip
-_ENDS_CODE = frozenset(
+_ENDS_NAMES = frozenset(
     {"unreachable", "br", "br_table", "return", "throw", "throw_ref", "return_call",
      "return_call_indirect", "return_call_ref"}
 )  # fmt: skip
+_ENDS_CODE = [op.name in _ENDS_NAMES for op in OPS]
+"""Per op: is the stack polymorphic after it (nothing before it can be folded later)?"""
+
+
+def _static_effect(op: Op) -> tuple[int, int] | None:
+    if op.rule is None:
+        return len(op.params), len(op.results)
+    if op.rule == "memarg":
+        return 1 + len(op.params), len(op.results)
+    return _FIXED.get(op.rule)
+
+
+_STATIC_EFFECTS = [_static_effect(op) for op in OPS]
+"""Per op: its stack effect when the immediates do not matter, else None."""
 
 
 class _Node:
@@ -113,12 +127,7 @@ class _Folder:
     def _effect(self, instr: Instr) -> tuple[int, int] | None:
         """(inputs, outputs) of a non-block instruction, None when not known."""
         op = instr[0]
-        rule = op.rule
-        if rule is None:
-            return len(op.params), len(op.results)
-        if rule == "memarg":
-            return 1 + len(op.params), len(op.results)
-        fixed = _FIXED.get(rule)
+        fixed = _STATIC_EFFECTS[op.idx]
         if fixed is not None:
             return fixed
         name = op.name
@@ -164,7 +173,7 @@ class _Folder:
     def sequence(self) -> tuple[list[_Node], Instr | None]:
         """Nodes up to the next ``else``/``end`` (returned) or the end of the body."""
         nodes: list[_Node] = []
-        body = self.body
+        body, scope, effects, ends_code = self.body, self.scope, _STATIC_EFFECTS, _ENDS_CODE
         while self.pos < len(body):
             instr = body[self.pos]
             self.pos += 1
@@ -174,14 +183,17 @@ class _Folder:
             if op in BLOCK_STARTS:
                 self._block(instr, nodes)
                 continue
-            effect = self._effect(instr)
-            node = _Node(instr_text(self.scope, instr), effect[1] if effect else 0)
+            effect = effects[op.idx] or self._effect(instr)
             if effect is None:
                 _seal(nodes)
-            else:
-                _fold(node, nodes, effect[0])
-                if op.name in _ENDS_CODE:
-                    _seal(nodes)
+                nodes.append(_Node(cached_text(scope, instr), 0))
+                continue
+            node = _Node(cached_text(scope, instr), effect[1])
+            inputs = effect[0]
+            if inputs:
+                _fold(node, nodes, inputs)
+            if ends_code[op.idx]:
+                _seal(nodes)
             nodes.append(node)
         return nodes, None
 

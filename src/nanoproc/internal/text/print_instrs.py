@@ -250,6 +250,24 @@ _CACHE_LIMIT = 1 << 16
 """Entries per cache: repeated instructions are common, unique ones need no cache."""
 
 
+def cached_text(scope: Scope, instr: Instr) -> str:
+    """:func:`instr_text` of a non-block instruction, through the scope's caches."""
+    idx = instr[0].idx
+    kind = _KINDS[idx]
+    if kind > _LOCAL:
+        return _FORMATTERS[idx](scope, instr)
+    cache = scope.cache if kind == _MODULE else scope.local_cache
+    try:
+        text = cache.get(instr)
+    except TypeError:  # unhashable immediates: nothing to cache
+        return _FORMATTERS[idx](scope, instr)
+    if text is None:
+        text = _FORMATTERS[idx](scope, instr)
+        if len(cache) < _CACHE_LIMIT:
+            cache[instr] = text
+    return text
+
+
 def body_lines(
     scope: Scope, instrs: Sequence[Instr], labels: Sequence[str | None], depth: int
 ) -> list[str]:
