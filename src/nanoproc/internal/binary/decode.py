@@ -285,8 +285,10 @@ def _tables(st: _State, data: Buffer, pos: int, end: int) -> int:
                     raise Malformed("zero byte expected", pos + 1)
                 tt, pos = _tabletype(data, pos + 2)
                 init, pos = decode_const(data, pos)
-            except (Malformed, IndexError):
-                raise Malformed("malformed reference type", start) from None
+            except (Malformed, IndexError) as e:
+                # Running off the input may only mean a streamed section ended: retry.
+                retry = isinstance(e, IndexError) or e.retry
+                raise Malformed("malformed reference type", start, retry) from None
             out.append(Table(tt, init))
         else:
             tt, pos = _tabletype(data, pos)
