@@ -102,9 +102,10 @@ def to_api(value: Value, api: ModuleType) -> Any:
         return make(int.from_bytes(value.data, "little"))
     if isinstance(value, RefNullValue):
         return None
-    if isinstance(value, RefExternValue):
-        return api.Val.externref(HostRef(value.n))
-    if isinstance(value, RefHostValue):
+    if isinstance(value, (RefExternValue, RefHostValue)):
+        # A bare object, as wasmtime-py users pass externrefs: the API converts it to
+        # the parameter's type, which may be (ref extern), where a Val of the nullable
+        # externref type would not fit.
         return HostRef(value.n)
     raise TypeError(f"unknown script value {value!r}")
 
