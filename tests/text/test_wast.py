@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nanoproc.internal.errors import ParseError
 from nanoproc.internal.syntax.types import F32, F64, I32, I64
@@ -179,3 +181,33 @@ def test_errors_name_the_file() -> None:
     with pytest.raises(ParseError) as info:
         parse_wast("\n  (bogus)", filename="s.wast")
     assert (info.value.filename, info.value.line, info.value.column) == ("s.wast", 2, 3)
+
+
+_SCRIPT = """(module $M (func (export "f") (param i64) (result i64) (local.get 0)))
+(register "m" $M)
+(assert_return (invoke $M "f" (i64.const -1)) (i64.const 0xffff_ffff_ffff_ffff))
+(assert_return (invoke "g") (v128.const f32x4 nan:canonical 0x1p-149 -inf 1e38) (either (ref.null) (ref.func 1)))
+(assert_trap (module (func $s unreachable) (start $s)) "unreachable")
+(assert_malformed (module quote "(func" "(i32.const 0x))") "unknown operator")
+(assert_invalid (module binary "\\00asm\\01\\00\\00\\00") "x")
+(module instance $I $M)
+"""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_garbled_scripts_raise_only_parse_errors(data: st.DataObject) -> None:
+    text = _SCRIPT
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(text)))
+        action = data.draw(st.sampled_from(["cut", "insert", "delete"]))
+        if action == "cut":
+            text = text[:i]
+        elif action == "insert":
+            text = text[:i] + data.draw(st.sampled_from(list('()$";@\\ 0x.-_') + ["nan:", "(;"])) + text[i:]
+        else:
+            text = text[:i] + text[i + data.draw(st.integers(1, 8)) :]
+    try:
+        parse_wast(text)
+    except ParseError:
+        pass
