@@ -911,12 +911,14 @@ def comparable(m: Module) -> dict[str, Any]:
 
 @pytest.mark.parametrize("script", _script_ids())
 def test_spec_modules_round_trip_through_parse_wat(script: str, oracle_cache: Path) -> None:
-    """decode -> print -> our parse_wat gives the decoded module back.
+    """decode -> print -> our parse_wat -> our encode_module gives the module back.
 
-    Where it does not, the text cannot express the difference (a data count section
-    nothing needs, an explicit memory 0 in a data segment): then parse_wat must
-    agree with wasm-tools' reading of the same text.
+    Compared: the module trees, and the bytes without custom sections. Where they
+    differ, the text cannot express the difference (overlong LEB128s, a data count
+    section nothing needs, an explicit memory 0 in a data segment): then our
+    reading must agree with wasm-tools' reading of the same text.
     """
+    from nanoproc.internal.binary.encode import encode_module
     from nanoproc.internal.text.wat import parse_wat
 
     failures = []
@@ -926,8 +928,12 @@ def test_spec_modules_round_trip_through_parse_wat(script: str, oracle_cache: Pa
             ("flat", c.flat, c.flat_wasm),
             ("folded", c.folded, c.folded_wasm),
         ):
-            got = comparable(parse_wat(text))
+            parsed = parse_wat(text)
+            got = comparable(parsed)
             if got != want and got != comparable(_decode(wasm)):
                 fields = [k for k in want if want[k] != got[k]]
                 failures.append(f"{c.where} ({kind}): parse_wat differs in {fields}")
+            encoded = strip_customs(encode_module(parsed))
+            if encoded not in (strip_customs(c.wasm), strip_customs(wasm)):
+                failures.append(f"{c.where} ({kind}): encode_module(parse_wat) gives other bytes")
     assert not failures, "\n".join(failures)

@@ -126,7 +126,7 @@ class _Folder:
 
     def _effect(self, instr: Instr) -> tuple[int, int] | None:
         """(inputs, outputs) of a non-block instruction, None when not known."""
-        op = instr[0]
+        op: Op = instr[0]
         fixed = _STATIC_EFFECTS[op.idx]
         if fixed is not None:
             return fixed

@@ -252,7 +252,7 @@ _CACHE_LIMIT = 1 << 16
 
 def cached_text(scope: Scope, instr: Instr) -> str:
     """:func:`instr_text` of a non-block instruction, through the scope's caches."""
-    idx = instr[0].idx
+    idx: int = instr[0].idx
     kind = _KINDS[idx]
     if kind > _LOCAL:
         return _FORMATTERS[idx](scope, instr)
