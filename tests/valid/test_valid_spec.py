@@ -10,14 +10,12 @@ format can express (``module quote``) go through the WAT parser.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
+from valid_build import ScriptCache
 
-from conftest import spec_dir, spec_files, wasm_tools
+from conftest import spec_dir, spec_files
 from nanoproc.internal.errors import DecodeError, ValidationError
 from nanoproc.internal.syntax.module import Module
 from nanoproc.internal.valid import validate_module
@@ -27,29 +25,9 @@ INTERNAL = "invalid module ("
 """Prefix of the validator's wrapper for unexpected Python errors: never acceptable."""
 
 
-class ScriptCache:
-    """json-from-wast output per script, converted on first use (per test session)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def commands(self, wast: Path) -> tuple[Path, list[dict[str, Any]]]:
-        out = self.root / wast.stem
-        script = out / "script.json"
-        if not script.exists():
-            out.mkdir(parents=True, exist_ok=True)
-            res = subprocess.run(
-                [wasm_tools(), "json-from-wast", str(wast), "-o", str(script),
-                 "--wasm-dir", str(out)],
-                capture_output=True, text=True,
-            )  # fmt: skip
-            assert res.returncode == 0, f"{wast.name}: json-from-wast failed: {res.stderr}"
-        return out, json.loads(script.read_text())["commands"]
-
-
 @pytest.fixture(scope="session")
 def scripts(tmp_path_factory: pytest.TempPathFactory) -> ScriptCache:
-    return ScriptCache(tmp_path_factory.mktemp("valid-spec"))
+    return ScriptCache(tmp_path_factory.getbasetemp() / "valid-spec")
 
 
 def _load(kind: str, path: Path) -> Module:

