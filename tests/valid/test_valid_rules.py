@@ -192,6 +192,15 @@ def test_canonical_ids_across_modules() -> None:
     assert not is_subtype_canon(a.type_ids[0], b.type_ids[2])
     assert match_valtype(b.canon_valtype(RefType(False, 2)), a.canon_valtype(RefType(True, 0)))
     assert not match_valtype(a.canon_valtype(RefType(True, 1)), RefType(False, a.type_ids[0]))
+    # Global import matching: immutable globals are covariant, mutable ones invariant.
+    from nanoproc.internal.valid import match_globaltype
+
+    sub_t = b.canon_valtype(RefType(False, 2))
+    sup_t = a.canon_valtype(RefType(True, 0))
+    assert match_globaltype(GlobalType(sub_t), GlobalType(sup_t))
+    assert not match_globaltype(GlobalType(sub_t, True), GlobalType(sup_t, True))
+    assert match_globaltype(GlobalType(sup_t, True), GlobalType(sup_t, True))
+    assert not match_globaltype(GlobalType(sup_t), GlobalType(sup_t, True))
     # A final type of the same structure is a different type.
     c = ok(Module(types=[rec(sub(StructType((FieldType(I32),)), final=True))]))
     assert c.type_ids[0] != a.type_ids[0]

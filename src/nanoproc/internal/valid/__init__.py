@@ -13,6 +13,7 @@ from .moduletypes import ModuleTypes
 from .subtyping import (
     match_comptype,
     match_functype,
+    match_globaltype,
     match_heap,
     match_results,
     match_valtype,
@@ -27,6 +28,7 @@ __all__ = [
     "is_subtype_canon",
     "match_comptype",
     "match_functype",
+    "match_globaltype",
     "match_heap",
     "match_results",
     "match_valtype",

@@ -21,6 +21,7 @@ from ..syntax.types import (
     CompType,
     FieldType,
     FuncType,
+    GlobalType,
     HeapType,
     PackedType,
     RefType,
@@ -134,6 +135,16 @@ def match_comptype(a: CompType, b: CompType) -> bool:
 def match_functype(a: FuncType, b: FuncType) -> bool:
     """Structural ``a <: b`` for canonical function types."""
     return match_results(b.params, a.params) and match_results(a.results, b.results)
+
+
+def match_globaltype(a: GlobalType, b: GlobalType) -> bool:
+    """``a <: b`` for canonical global types (import matching): mutable globals are
+    invariant, immutable ones covariant."""
+    if a.mutable != b.mutable:
+        return False
+    if a.mutable:
+        return a.type == b.type
+    return match_valtype(a.type, b.type)
 
 
 def top_heap(h: HeapType) -> str:
