@@ -114,9 +114,10 @@ class RefResult:
     """An expected reference.
 
     ``kind``: ``null`` (``heap`` given, or None for any null), ``func`` (``index``: a
-    function index or None for any funcref), ``extern``/``host`` (``index``: the host
-    number, or None for any non-null one), or an abstract type any non-null value of
-    which matches: ``any``, ``eq``, ``i31``, ``struct``, ``array``, ``exn``.
+    function index, or ``heap`` a ``$name`` as written, or neither for any funcref),
+    ``extern``/``host`` (``index``: the host number, or None for any non-null one),
+    or an abstract type any non-null value of which matches: ``any``, ``eq``,
+    ``i31``, ``struct``, ``array``, ``exn``.
     """
 
     kind: str
