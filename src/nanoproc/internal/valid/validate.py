@@ -94,34 +94,39 @@ def _validate(module: Module) -> ModuleTypes:
 
 
 # ---------------------------------------------------------------- types
-def _heap_indices(st: SubType) -> Iterable[int]:
-    """Every concrete type index a type definition refers to (supertypes included)."""
-    yield from st.supers
+def _storage_types(st: SubType) -> list[object]:
+    """The value and packed types a type definition mentions."""
     ct = st.comp
     if isinstance(ct, FuncType):
-        ts: Iterable[object] = ct.params + ct.results
-    elif isinstance(ct, StructType):
-        ts = [f.storage for f in ct.fields]
-    elif isinstance(ct, ArrayType):
-        ts = [ct.field.storage]
-    else:
-        raise Invalid(f"invalid composite type {ct!r}")
-    for t in ts:
-        if isinstance(t, RefType) and isinstance(t.heap, int):
-            yield t.heap
+        return [*ct.params, *ct.results]
+    if isinstance(ct, StructType):
+        return [f.storage for f in ct.fields]
+    if isinstance(ct, ArrayType):
+        return [ct.field.storage]
+    raise Invalid(f"invalid composite type {ct!r}")
 
 
 def _check_types(ctx: Context, groups: list[RecType]) -> None:
+    """Check and canonicalise the type section, one recursion group at a time.
+
+    A group may refer to itself and to earlier groups; a supertype must come before
+    its subtype. References are checked before the group enters the process-wide
+    registry, so only well-scoped groups are ever registered.
+    """
     for rec in groups:
         first = len(ctx.type_ids)
         end = first + len(rec.subtypes)
         for k, st in enumerate(rec.subtypes):
-            for i in _heap_indices(st):
-                if not (isinstance(i, int) and 0 <= i < end):
-                    raise Invalid(f"unknown type {i}")
-            for t in _valtypes_of(st):
-                if isinstance(t, RefType) and isinstance(t.heap, str):
-                    ctx.heap(t.heap)
+            for t in _storage_types(st):
+                if isinstance(t, RefType):
+                    h = t.heap
+                    if isinstance(h, int) and not 0 <= h < end:
+                        raise Invalid(f"unknown type {h}")
+                    if not isinstance(h, int):
+                        ctx.heap(h)
+            for x in st.supers:
+                if not (isinstance(x, int) and 0 <= x < end):
+                    raise Invalid(f"unknown type {x}")
             if len(st.supers) > 1:
                 raise Invalid(f"sub type {first + k} has more than one supertype")
             if st.supers and st.supers[0] >= first + k:
@@ -131,15 +136,6 @@ def _check_types(ctx: Context, groups: list[RecType]) -> None:
         ctx.defs.extend(canon.definition(i) for i in ids)
         for k, cid in enumerate(ids):
             _check_supertype(first + k, cid)
-
-
-def _valtypes_of(st: SubType) -> Iterable[object]:
-    ct = st.comp
-    if isinstance(ct, FuncType):
-        return ct.params + ct.results
-    if isinstance(ct, StructType):
-        return [f.storage for f in ct.fields]
-    return [ct.field.storage]  # type: ignore[union-attr]
 
 
 def _check_supertype(index: int, cid: int) -> None:
