@@ -214,3 +214,13 @@ def test_funcref_of_another_store_is_refused():
     g = nanoproc.Func(b, nanoproc.FuncType([nanoproc.ValType.funcref()], []), lambda x: None)
     with pytest.raises(nanoproc.WasmtimeError, match="wrong store"):
         g(b, f)
+
+
+def test_calls_take_the_generated_path():
+    store = nanoproc.Store()
+    module = nanoproc.Module(store.engine, '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))')
+    add = nanoproc.Instance(store, module, []).exports(store)["add"]
+    call = type(add).__call__
+    assert call.__code__.co_filename == "<nanoproc __call__>"
+    assert "_ext" in call.__code__.co_names and "convert_exception" in call.__code__.co_names
+    assert add(store, -1, 0) == -1
