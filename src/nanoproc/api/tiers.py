@@ -30,13 +30,23 @@ def _module_exists(name: str) -> bool:
 
 @cache
 def llvm_unavailable_reason() -> str | None:
-    """Why the llvm tier cannot be used here, or None if it can."""
+    """Why the llvm tier cannot be used here, or None if it can.
+
+    It needs the tier's package with its ``LLVMBackend`` (not yet in every build)
+    and an importable llvmlite.
+    """
     if not _module_exists("nanoproc.internal.llvm"):
         return "the llvm tier is not part of this build yet"
     try:
         importlib.import_module("llvmlite")
     except Exception as e:  # ImportError, or a broken native library
         return f"llvmlite cannot be imported: {e}"
+    try:
+        tier = importlib.import_module("nanoproc.internal.llvm")
+    except Exception as e:  # a tier that is still being written may fail to import
+        return f"the llvm tier cannot be loaded: {e}"
+    if not hasattr(tier, "LLVMBackend"):
+        return "the llvm tier is not complete in this build yet"
     return None
 
 

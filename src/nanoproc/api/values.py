@@ -198,7 +198,7 @@ def _func_inst(f: Any, t: T.RefType, st: StoreState) -> FuncInst:
 
 def to_wasm(t: T.ValType) -> ToWasm:
     """The converter of a Python value to the internal value of type ``t``."""
-    if t is T.I32 or t == T.I32:
+    if t == T.I32:
         return _to_int(t, MASK32)
     if t == T.I64:
         return _to_int(t, MASK64)
@@ -247,7 +247,7 @@ def _to_extern(t: T.RefType) -> ToWasm:
     def conv(v: Any, st: StoreState) -> Any:
         if isinstance(v, Val):
             v = _unval(v, t)
-        if v is None and not t.nullable or v is not None and t.heap == "noextern":
+        if (v is None and not t.nullable) or (v is not None and t.heap == "noextern"):
             raise _cannot(v, t)
         return v
 
