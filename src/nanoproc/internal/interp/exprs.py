@@ -15,15 +15,15 @@ most masks in address arithmetic and hash mixing.
 
 from __future__ import annotations
 
-NO_SLOT = 1 << 30
-"""``Val.minslot`` when the entry reads no block-result slot variable."""
+NO_SLOT = -1
+"""``Val.maxslot`` when the entry reads no block-result slot variable."""
 
 
 class Val:
     """One symbolic stack entry."""
 
     __slots__ = (
-        "code", "locals", "minslot", "state", "trap", "exact", "width", "bits",
+        "code", "locals", "maxslot", "state", "trap", "exact", "width", "bits",
         "simple", "const", "depth", "isbool", "pc",
     )  # fmt: skip
 
@@ -32,7 +32,7 @@ class Val:
         code: str,
         *,
         locals: frozenset[int] = frozenset(),
-        minslot: int = NO_SLOT,
+        maxslot: int = NO_SLOT,
         state: bool = False,
         trap: bool = False,
         exact: bool = True,
@@ -47,8 +47,9 @@ class Val:
         self.code = code
         self.locals = locals
         """Wasm local indices read by the expression."""
-        self.minslot = minslot
-        """Lowest block-result slot height (``s<h>``) the expression reads."""
+        self.maxslot = maxslot
+        """Highest block-result slot height (``s<h>``) the expression reads: a block
+        whose results go to slots from height h up invalidates it when h <= maxslot."""
         self.state = state
         """Reads memory, a mutable global or a table."""
         self.trap = trap
@@ -76,7 +77,7 @@ class Val:
     @property
     def pure(self) -> bool:
         """Free of reads of anything that can change and of traps."""
-        return not (self.locals or self.state or self.trap) and self.minslot == NO_SLOT
+        return not (self.locals or self.state or self.trap) and self.maxslot == NO_SLOT
 
 
 def const_val(code: str, value: object, bits: int = 64) -> Val:
@@ -88,7 +89,7 @@ def name_val(name: str, *, local: int | None = None, slot: int | None = None) ->
     return Val(
         name,
         locals=frozenset((local,)) if local is not None else frozenset(),
-        minslot=slot if slot is not None else NO_SLOT,
+        maxslot=slot if slot is not None else NO_SLOT,
         simple=True,
     )
 
@@ -96,22 +97,22 @@ def name_val(name: str, *, local: int | None = None, slot: int | None = None) ->
 def combine(code: str, *parts: Val, **kw: object) -> Val:
     """A compound expression over ``parts``: unions their dependencies."""
     locs: frozenset[int] = frozenset()
-    minslot = NO_SLOT
+    maxslot = NO_SLOT
     state = trap = False
     depth = 0
     pc = -1
     for p in parts:
         if p.locals:
             locs = locs | p.locals
-        if p.minslot < minslot:
-            minslot = p.minslot
+        if p.maxslot > maxslot:
+            maxslot = p.maxslot
         state = state or p.state
         if p.trap and not trap:
             trap = True
             pc = p.pc
         if p.depth > depth:
             depth = p.depth
-    v = Val(code, locals=locs, minslot=minslot, state=state, trap=trap, depth=depth + 1, pc=pc)
+    v = Val(code, locals=locs, maxslot=maxslot, state=state, trap=trap, depth=depth + 1, pc=pc)
     for k, x in kw.items():
         setattr(v, k, x)
     return v

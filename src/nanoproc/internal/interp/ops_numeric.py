@@ -30,6 +30,11 @@ def _reg(name: str):  # type: ignore[no-untyped-def]
     return deco
 
 
+def _obj(v: Val) -> str:
+    """``v``'s code as the object of a method call (``5.bit_length()`` is a syntax error)."""
+    return f"({v.code})" if v.code[:1].isdigit() else v.code
+
+
 def _limit_bits(tr: Translator, a: Val, b: Val, w: int, grow: int) -> tuple[Val, Val]:
     """Mask the larger operand when the result could exceed a sane size."""
     cap = 2 * w + 8
@@ -325,7 +330,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         if a.const is not None:
             tr.push(tr.iconst(w - a.const.bit_length(), w))  # type: ignore[union-attr]
             return
-        tr.push(combine(f"({w} - {a.code}.bit_length())", a, exact=True, width=w, bits=7))
+        tr.push(combine(f"({w} - {_obj(a)}.bit_length())", a, exact=True, width=w, bits=7))
 
     def ctz(tr: Translator, ins: Instr) -> None:
         a = tr.exact(tr.pop())
@@ -340,7 +345,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         if a.const is not None:
             tr.push(tr.iconst(a.const.bit_count(), w))  # type: ignore[union-attr]
             return
-        tr.push(combine(f"{a.code}.bit_count()", a, exact=True, width=w, bits=7))
+        tr.push(combine(f"{_obj(a)}.bit_count()", a, exact=True, width=w, bits=7))
 
     def extend(bits_from: int):  # type: ignore[no-untyped-def]
         m = (1 << bits_from) - 1
@@ -372,7 +377,7 @@ def _wrap(tr: Translator, ins: Instr) -> None:
     a = tr.pop()
     if a.exact and a.bits <= 32:
         tr.push(combine(a.code, a, exact=True, width=32, bits=a.bits, simple=a.simple,
-                        isbool=a.isbool, depth=a.depth))
+                        isbool=a.isbool, depth=a.depth, const=a.const))
         return
     tr.push(combine(f"({a.code} & 0xFFFFFFFF)", a, exact=True, width=32, bits=32))
 

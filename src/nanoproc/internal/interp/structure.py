@@ -16,6 +16,9 @@ block, loop and if, how its label is implemented:
 ``switch``    a case block of a recognised switch (nested blocks ending in one
               ``br_table``, each case ending in a jump): the br_table becomes a
               binary search whose leaves hold the case code.
+``chain``     a block on a long spine of nested blocks, in a function whose loops
+              would otherwise nest deeper than CPython allows (20): the spine is
+              flattened into a sequence of guarded pieces (see :class:`Chain`).
 
 It also records, per construct, the locals it writes and whether it has side effects
 or may trap, which tells the translator which pending operand expressions must be
@@ -83,6 +86,9 @@ class Construct:
     may_trap: bool = False
     switch: Switch | None = None
     """For the outermost block of a recognised switch: its description."""
+    chain: Chain | None = None
+    """For a block flattened into a chain: the chain (B0 holds it too)."""
+    children: list[Construct] = field(default_factory=list)
 
     @property
     def targeted(self) -> bool:
@@ -118,6 +124,42 @@ class Switch:
         return self.blocks[k].end + 1, self.blocks[k - 1].end
 
 
+@dataclass(eq=False)
+class Piece:
+    """A stretch of a chain's code: ``pre`` (before B[k+1] in B[k]), ``inner`` (the
+    body of Bn) or ``post`` (after the end of B[k], in B[k-1])."""
+
+    kind: str
+    k: int
+    lo: int
+    hi: int
+    open: int
+    """How many chain blocks enclose the piece (B0 .. B[open-1])."""
+    wrap: bool = False
+    """Needs its own ``while True:`` (a branch in it must skip the rest of it)."""
+    guard: bool = False
+    """Runs only under a test of the chain's state variable."""
+
+
+@dataclass(eq=False)
+class Chain:
+    """Blocks ``B0 ⊃ B1 ⊃ ... ⊃ Bn`` (each inside the previous one), none with params or
+    results, emitted as one flat sequence of pieces: the pre-pieces, Bn's body, then
+    the code after each end, innermost first. A variable holds the index of the block
+    a branch left for (n + 1: none yet); a piece after the end of B[k] runs when it
+    is >= k, a pre-piece when no branch happened yet."""
+
+    blocks: list[Construct]
+    pieces: list[Piece]
+    ident: int
+
+
+CHAIN_MIN = 3
+"""Fewest blocks worth flattening into a chain."""
+MAX_WRAPPED_DEPTH = 17
+"""Loops nested deeper than this (plus a few the translator may add) trigger chains."""
+
+
 class Structure:
     """The result of analysing one function body."""
 
@@ -139,6 +181,9 @@ class Structure:
         self._scan(block_arity)
         self._find_switches()
         self._decide()
+        if self._wrapped_depth() > MAX_WRAPPED_DEPTH:
+            self._find_chains()
+            self._decide()
 
     # ------------------------------------------------------------ scanning
     def _scan(self, block_arity: Callable[[object], tuple[int, int]]) -> None:
@@ -152,6 +197,7 @@ class Structure:
             if name in ("block", "loop", "if", "try_table"):
                 np_, nr = block_arity(ins[1])
                 c = Construct(name, i, -1, np_, nr, cur, depth=len(stack))
+                cur.children.append(c)
                 if c.depth > self.max_depth:
                     self.max_depth = c.depth
                 self.at[i] = c
@@ -291,7 +337,7 @@ class Structure:
             self.tail_ok.add(pc_target)
         # Inner constructs first: a block may delegate to its last child.
         for c in sorted(self.constructs, key=lambda c: -c.start):
-            if c.impl == "switch":
+            if c.impl in ("switch", "chain"):
                 continue
             if c.kind == "loop":
                 c.impl = "wrap" if c.sources else "none"
@@ -307,6 +353,7 @@ class Structure:
                     and last.end + 1 == c.end
                     and last.nresults == c.nresults
                     and last.impl in ("wrap", "delegate")
+                    and last.chain is None
                 ):
                     impl = last.impl_construct()
                     if all(impl.contains(pc) for pc in nontail):
@@ -320,3 +367,65 @@ class Structure:
         """Start index of the construct that ends right before ``c``'s end, or -1."""
         child = self.by_end.get(c.end - 1)
         return child.start if child is not None and child.start > c.start else -1
+
+    # ------------------------------------------------------------ chains
+    def _wrapped_depth(self) -> int:
+        """Deepest nesting of constructs that get a Python loop."""
+        best = 0
+        depth: dict[int, int] = {}
+        for c in self.constructs:  # parents come before children
+            parent = c.parent
+            d = depth.get(parent.start, 0) if parent is not None and parent.kind != "func" else 0
+            if c.impl == "wrap" or c.chain is not None:
+                d += 1
+            depth[c.start] = d
+            best = max(best, d)
+        return best
+
+    def _find_chains(self) -> None:
+        """Flatten spines of nested blocks (deepest child first) into chains."""
+        height: dict[int, int] = {}
+        for c in sorted(self.constructs, key=lambda c: -c.start):
+            height[c.start] = 1 + max((height[x.start] for x in c.children), default=0)
+
+        def chainable(c: Construct) -> bool:
+            return (
+                c.kind == "block" and not c.nparams and not c.nresults
+                and c.impl != "switch" and c.switch is None and c.chain is None
+            )  # fmt: skip
+
+        idents = 0
+        for c in self.constructs:
+            if not chainable(c) or height[c.start] < CHAIN_MIN:
+                continue
+            blocks = [c]
+            while True:
+                kids = [x for x in blocks[-1].children if chainable(x)]
+                if not kids:
+                    break
+                blocks.append(max(kids, key=lambda x: height[x.start]))
+            if len(blocks) < CHAIN_MIN:
+                continue
+            chain = Chain(blocks, self._pieces(blocks), idents)
+            idents += 1
+            for b in blocks:
+                b.chain = chain
+                b.impl = "chain"
+
+    def _pieces(self, blocks: list[Construct]) -> list[Piece]:
+        n = len(blocks) - 1
+        pieces = [Piece("pre", k, blocks[k].start + 1, blocks[k + 1].start, k + 1)
+                  for k in range(n)]
+        pieces.append(Piece("inner", n, blocks[n].start + 1, blocks[n].end, n + 1))
+        pieces += [Piece("post", k, blocks[k].end + 1, blocks[k - 1].end, k)
+                   for k in range(n, 0, -1)]
+        pieces = [p for p in pieces if p.hi > p.lo]
+        jumps = [pc for b in blocks for pc, _ in b.sources]
+        nontail = [pc for b in blocks for pc, tail in b.sources if not tail]
+        jumped = False
+        for p in pieces:
+            p.guard = jumped
+            p.wrap = any(p.lo <= pc < p.hi for pc in nontail)
+            if any(p.lo <= pc < p.hi for pc in jumps):
+                jumped = True
+        return pieces

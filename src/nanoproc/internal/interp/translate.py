@@ -60,7 +60,8 @@ class PyLoop:
 class Ctl:
     """An open construct during emission."""
 
-    __slots__ = ("c", "base", "id", "loop", "reached", "params", "mark", "indent", "in_else")
+    __slots__ = ("c", "base", "id", "loop", "reached", "params", "mark", "indent", "in_else",
+                 "chain", "k")
 
     def __init__(self, c: Construct, base: int, label_id: int, indent: int) -> None:
         self.c = c
@@ -75,6 +76,10 @@ class Ctl:
         self.mark = 0
         self.indent = indent
         self.in_else = False
+        self.chain: ChainState | None = None
+        """For a block flattened into a chain: the chain's emission state."""
+        self.k = 0
+        """Its index in the chain."""
 
     @property
     def kind(self) -> str:
@@ -82,6 +87,18 @@ class Ctl:
 
     def slots(self, n: int) -> list[str]:
         return [f"s{self.base + i}" for i in range(n)]
+
+
+class ChainState:
+    """Emission state of a chain (see structure.Chain)."""
+
+    __slots__ = ("var", "loop")
+
+    def __init__(self, var: str) -> None:
+        self.var = var
+        """The Python variable holding the index of the block branched to."""
+        self.loop: PyLoop | None = None
+        """The loop of the piece being emitted, if it has one."""
 
 
 class Translator:
@@ -165,7 +182,7 @@ class Translator:
         traps: bool = False,
         effects: bool = False,
         writes: frozenset[int] | set[int] = frozenset(),
-        slot_from: int = NO_SLOT + 1,
+        slot_from: int = 1 << 30,
     ) -> None:
         """Materialise the pending entries a statement with these properties could
         change the value or the trap order of (``slot_from``: the statement writes
@@ -174,13 +191,13 @@ class Translator:
         chosen: list[int] = []
         last_trap = -1
         for i, v in enumerate(stack):
-            if v.simple and not v.locals and v.minslot == NO_SLOT:
+            if v.simple and not v.locals and v.maxslot == NO_SLOT:
                 continue
             if (
                 (v.trap and (traps or effects))
                 or (v.state and effects)
                 or (writes and v.locals and not v.locals.isdisjoint(writes))
-                or v.minslot >= slot_from
+                or v.maxslot >= slot_from
             ):
                 chosen.append(i)
                 if v.trap:
@@ -306,6 +323,8 @@ class Translator:
         """The Python loop implementing a branch to ``target``."""
         if target is self.top:
             return target.loop
+        if target.chain is not None:
+            return target.chain.loop
         c = target.c.impl_construct()
         ctl = self.open.get(c.start)
         return ctl.loop if ctl is not None else None
@@ -331,6 +350,8 @@ class Translator:
         n = c.nparams if c.kind == "loop" else c.nresults
         vals = self.stack[-n:] if n else []
         self.assign(target.slots(n), vals)
+        if target.chain is not None:
+            self.out.emit(f"{target.chain.var} = {target.k}")
         if c.kind != "loop":
             target.reached = True
             if (pc, c.start) in self.st.tail_ok:
@@ -376,12 +397,10 @@ class Translator:
         return ctl
 
     def flush_for(self, c: Construct, base: int) -> None:
-        self.flush(
-            traps=c.may_trap or c.effects,
-            effects=c.effects,
-            writes=c.writes,
-            slot_from=base,
-        )
+        """Before entering ``c``: nothing pending from outside may be materialised inside
+        it (that would happen on one path only), so evaluate now what ``c`` could
+        disturb. Trapping entries always go: any branch inside flushes them."""
+        self.flush(traps=True, effects=c.effects, writes=c.writes, slot_from=base)
 
     def do_block(self, ins: Instr, pc: int) -> int:
         c = self.st.at[pc]
@@ -389,6 +408,8 @@ class Translator:
         params = self.popn(c.nparams)
         self.flush_for(c, base)
         self.stack.extend(params)
+        if c.chain is not None:
+            return self.do_chain(c, base)
         ctl = self.enter(c, base)
         if c.impl == "wrap":
             self.open_loop(ctl)
@@ -415,12 +436,7 @@ class Translator:
         cond = self.pop()
         base = len(self.stack) - c.nparams
         params = self.popn(c.nparams)
-        self.flush(
-            traps=c.may_trap or c.effects or cond.trap,
-            effects=c.effects,
-            writes=c.writes,
-            slot_from=base,
-        )
+        self.flush(traps=True, effects=c.effects, writes=c.writes, slot_from=base)
         if cond.trap and any(p.trap for p in params):
             params = [self.materialize(p) if p.trap else p for p in params]
         ctl = self.enter(c, base)
@@ -549,6 +565,56 @@ class Translator:
         self.stack = self.stack[: b0.base]
         self.reachable = False
         return b0.c.end
+
+    # ------------------------------------------------------------ chains
+    def do_chain(self, b0: Construct, base: int) -> int:
+        """Emit a chain of nested blocks as a flat sequence of guarded pieces."""
+        chain = b0.chain
+        assert chain is not None and chain.blocks[0] is b0
+        n = len(chain.blocks) - 1
+        state = ChainState(f"c{chain.ident}")
+        ctls = []
+        for k, b in enumerate(chain.blocks):
+            ctl = Ctl(b, base, self.new_label(), self.out.indent)
+            ctl.chain = state
+            ctl.k = k
+            ctls.append(ctl)
+            self.open[b.start] = ctl
+        out = self.out
+        out.emit(f"{state.var} = {n + 1}")
+        base_stack = list(self.stack)
+        outer = list(self.ctls)
+        for piece in chain.pieces:
+            self.stack = list(base_stack)
+            self.ctls = outer + ctls[: piece.open]
+            self.reachable = True
+            if piece.guard:
+                test = f"{state.var} >= {piece.k}" if piece.kind == "post" else f"{state.var} > {n}"
+                out.emit(f"if {test}:")
+                out.indent += 1
+            mark = out.mark()
+            wrapper = None
+            if piece.wrap:
+                wrapper = Ctl(Construct("block", piece.lo, piece.hi, 0, 0, None), base,
+                              self.new_label(), out.indent)
+                self.open_loop(wrapper)
+                assert wrapper.loop is not None
+                state.loop = wrapper.loop
+            else:
+                state.loop = None
+            self.seq(piece.lo, piece.hi)
+            if wrapper is not None:
+                self.close_loop(wrapper)
+            if out.lines_since(mark) == 0:
+                out.emit("pass")
+            if piece.guard:
+                out.indent -= 1
+        self.ctls = outer
+        for b in chain.blocks:
+            del self.open[b.start]
+        self.stack = base_stack
+        self.reachable = True
+        return b0.end + 1
 
     def table_tree(self, idx: str, labels: list[int], default: int,
                    leaf: Callable[[int], None]) -> None:
