@@ -185,10 +185,6 @@ class FileCheck:
             self.invalid(cmd.module)
 
 
-class FormatCounts(UserWarning):
-    """The summary line; a warning, so pytest shows it even from an xdist worker."""
-
-
 def test_formats_of_every_spec_module() -> None:
     """One test for the whole suite: its point is the summary (the per-component tests
     give per-file detail). Failures are listed by script and line."""
@@ -204,5 +200,7 @@ def test_formats_of_every_spec_module() -> None:
     summary = ", ".join(f"{n} {what}" for what, n in sorted(totals.items()))
     summary = f"spec formats: {files} scripts, {summary}, {len(failures)} failures"
     print(summary)
-    warnings.warn(FormatCounts(summary), stacklevel=1)
+    # A warning, so pytest shows it even from an xdist worker; a plain UserWarning,
+    # because the xdist controller must be able to import the warning's class.
+    warnings.warn(UserWarning(summary), stacklevel=1)
     assert not failures, f"{summary}\n" + "\n".join(failures)
