@@ -4,8 +4,8 @@
 #ifndef RAW_H
 #define RAW_H
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
+#include "out.h"
 
 #define RAW(name) __attribute__((__import_module__("wasi_snapshot_preview1"), __import_name__(#name)))
 typedef int32_t I;
@@ -67,7 +67,7 @@ I raw_sock_shutdown(I fd, I how) RAW(sock_shutdown);
 #define OOB ((I)0xC0000000)
 
 /* Print "label: <errno>" (one line per check, compared across runtimes). */
-#define CHECK(label, expr) printf("%s: %d\n", (label), (int)(expr))
+#define CHECK(label, expr) out_kv((label), (int64_t)(expr))
 
 /* The first preopened directory's fd (wasi-libc numbers preopens from 3). */
 #define DIRFD 3
