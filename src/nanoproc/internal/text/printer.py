@@ -60,11 +60,13 @@ class _ModulePrinter:
         m = self.m
         name = m.names.module if m.names and m.names.module else m.id
         self.out.append(f"(module {format_id(name)}" if name else "(module")
+        # Custom sections by the section they follow (-1: unknown, put last). The
+        # name section is not among them: its names are the identifiers.
         customs: dict[int, list[Custom]] = {}
         for c in m.customs:
             if c.name != "name":
-                customs.setdefault(c.after if c.after in _SECTION_NAMES or c.after in (0, 12)
-                                   else -1, []).append(c)  # fmt: skip
+                known = c.after in _SECTION_NAMES or c.after in (0, _DATACOUNT)
+                customs.setdefault(c.after if known else -1, []).append(c)
         self._customs(customs.pop(0, []), "(before first)")
         sections = {
             1: self._types, 2: self._imports, 4: self._tables, 5: self._memories,
