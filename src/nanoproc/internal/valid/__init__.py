@@ -12,7 +12,6 @@ from .canon import kind as canon_kind
 from .moduletypes import ModuleTypes
 from .subtyping import (
     match_comptype,
-    match_functype,
     match_globaltype,
     match_heap,
     match_results,
@@ -27,7 +26,6 @@ __all__ = [
     "definition",
     "is_subtype_canon",
     "match_comptype",
-    "match_functype",
     "match_globaltype",
     "match_heap",
     "match_results",

@@ -145,8 +145,3 @@ def is_subtype_canon(a: int, b: int) -> bool:
     while depth[a] > d:
         a = parent[a]
     return a == b
-
-
-def count() -> int:
-    """Number of canonical types registered so far (for tests and diagnostics)."""
-    return len(_defs)

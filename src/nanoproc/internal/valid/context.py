@@ -19,9 +19,7 @@ from ..syntax.types import (
     FuncType,
     HeapType,
     NumType,
-    PackedType,
     RefType,
-    StorageType,
     StructType,
     SubType,
     ValType,
@@ -99,9 +97,6 @@ class Context:
         if not isinstance(t, RefType):
             raise Invalid(f"invalid reference type {t!r}")
         return self.val(t)  # type: ignore[return-value]
-
-    def storage(self, t: StorageType) -> StorageType:
-        return t if isinstance(t, PackedType) else self.val(t)
 
     def deftype(self, x: int) -> SubType:
         if isinstance(x, int) and 0 <= x < len(self.defs):

@@ -70,8 +70,6 @@ _CONCRETE_SUPERS: dict[str, frozenset[str]] = {
 _CONCRETE_BOTTOM = {"func": "nofunc", "struct": "none", "array": "none"}
 _TOP = {h: hier[0] for hier in (ANY_HIERARCHY, FUNC_HIERARCHY, EXTERN_HIERARCHY, EXN_HIERARCHY)
         for h in hier}  # fmt: skip
-_BOTTOM = {h: hier[-1] for hier in (ANY_HIERARCHY, FUNC_HIERARCHY, EXTERN_HIERARCHY, EXN_HIERARCHY)
-           for h in hier}  # fmt: skip
 
 
 def match_heap(a: HeapType, b: HeapType) -> bool:
@@ -132,11 +130,6 @@ def match_comptype(a: CompType, b: CompType) -> bool:
     return False
 
 
-def match_functype(a: FuncType, b: FuncType) -> bool:
-    """Structural ``a <: b`` for canonical function types."""
-    return match_results(b.params, a.params) and match_results(a.results, b.results)
-
-
 def match_globaltype(a: GlobalType, b: GlobalType) -> bool:
     """``a <: b`` for canonical global types (import matching): mutable globals are
     invariant, immutable ones covariant."""
@@ -152,13 +145,6 @@ def top_heap(h: HeapType) -> str:
     if isinstance(h, int):
         return "func" if canon.kind(h) == "func" else "any"
     return _TOP[h]
-
-
-def bottom_heap(h: HeapType) -> str:
-    """The bottom of ``h``'s hierarchy: ``none``, ``nofunc``, ``noextern`` or ``noexn``."""
-    if isinstance(h, int):
-        return _CONCRETE_BOTTOM[canon.kind(h)]
-    return _BOTTOM[h]
 
 
 def diff_reftype(a: RefType, b: RefType) -> RefType:
