@@ -145,3 +145,12 @@ def is_subtype_canon(a: int, b: int) -> bool:
     while depth[a] > d:
         a = parent[a]
     return a == b
+
+
+def count() -> int:
+    """Number of canonical ids handed out so far.
+
+    Host code registers a type written directly in canonical ids with
+    ``canonicalize_group(group, count(), range(count()))``.
+    """
+    return len(_defs)
