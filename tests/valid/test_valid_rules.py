@@ -36,6 +36,7 @@ from nanoproc.internal.syntax.types import (
     MemType,
     RefType,
     StructType,
+    SubType,
     TableType,
     TagType,
 )
@@ -201,6 +202,14 @@ def test_canonical_ids_across_modules() -> None:
     assert not match_globaltype(GlobalType(sub_t, True), GlobalType(sup_t, True))
     assert match_globaltype(GlobalType(sup_t, True), GlobalType(sup_t, True))
     assert not match_globaltype(GlobalType(sup_t), GlobalType(sup_t, True))
+    # Host types written in canonical ids intern to the same ids as module types.
+    from nanoproc.internal.valid.canon import intern_canonical
+
+    host = intern_canonical(SubType(FuncType((RefType(True, a.type_ids[1]),), (I32,))))
+    m = ok(Module(types=[base, derived, ft((RefType(True, 1),), (I32,))]))
+    assert host == m.type_ids[2]
+    with pytest.raises(ValueError):
+        intern_canonical(SubType(FuncType((RefType(True, 10**9),))))
     # A final type of the same structure is a different type.
     c = ok(Module(types=[rec(sub(StructType((FieldType(I32),)), final=True))]))
     assert c.type_ids[0] != a.type_ids[0]

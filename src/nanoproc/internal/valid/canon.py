@@ -98,6 +98,16 @@ def canonicalize_group(rec: RecType, first: int, prior: Sequence[int]) -> tuple[
         if len(st.supers) > 1 or any(s >= first + k for s in st.supers):
             raise ValueError("supertypes must be unique and declared earlier")
     key = tuple(_map_subtype(st, key_ref) for st in rec.subtypes)
+    base = _intern(key)
+    return tuple(range(base, base + n))
+
+
+def _intern(key: tuple[SubType, ...]) -> int:
+    """Canonical id of the first type of the group ``key`` (registered if new).
+
+    In ``key`` a reference ``-k-1`` is the group's own ``k``-th type; any other is a
+    canonical id.
+    """
     with _lock:
         base = _groups.get(key)
         if base is None:
@@ -108,11 +118,29 @@ def canonicalize_group(rec: RecType, first: int, prior: Sequence[int]) -> tuple[
                 _defs.append(canon)
                 _kinds.append(_KIND_OF[type(canon.comp)])
                 sup = canon.supers[0] if canon.supers else -1
+                assert sup < gid
                 _parent.append(sup)
                 _depth.append(_depth[sup] + 1 if sup >= 0 else 0)
-                assert sup < gid
             _groups[key] = base
-    return tuple(range(base, base + n))
+    return base
+
+
+def intern_canonical(st: SubType) -> int:
+    """Canonical id of a lone type definition written in canonical ids (host types).
+
+    The same as a module's ``(type ...)`` group of one with those references, so a
+    host function of type ``(func (param i32))`` links against modules declaring it.
+    """
+    refs = list(st.supers)
+
+    def note(i: int) -> int:
+        refs.append(i)
+        return i
+
+    map_comptype(st.comp, note)
+    if len(st.supers) > 1 or any(not 0 <= i < len(_defs) for i in refs):
+        raise ValueError("a canonical type may only refer to registered canonical ids")
+    return _intern((st,))
 
 
 def definition(cid: int) -> SubType:
