@@ -240,3 +240,23 @@ def test_define_wasi_defines_every_preview1_function_per_store():
     assert fd_write != linker.get(b, "wasi_snapshot_preview1", "fd_write")
     with pytest.raises(nanoproc.WasmtimeError, match="defined twice"):
         linker.define_wasi()
+
+
+def test_linker_keeps_no_store_alive():
+    import gc
+    import weakref
+
+    engine = nanoproc.Engine()
+    linker = nanoproc.Linker(engine)
+    linker.define_func("m", "f", nanoproc.FuncType([], []), lambda: None)
+    linker.define_wasi()
+    module = nanoproc.Module(engine, '(module (import "m" "f" (func)) (func (export "run") call 0))')
+    states = []
+    for _ in range(3):
+        store = nanoproc.Store(engine)
+        linker.instantiate(store, module).exports(store)["run"](store)
+        linker.get(store, "wasi_snapshot_preview1", "fd_write")
+        states.append(weakref.ref(store._state))
+        del store
+    gc.collect()
+    assert all(ref() is None for ref in states)

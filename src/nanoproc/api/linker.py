@@ -53,18 +53,28 @@ class _Bound(Definition):
 
 
 class _PerStoreFunc(Definition):
-    """A store-independent function: one FuncInst per store, made on first use."""
+    """A store-independent function: one FuncInst per store, made on first use.
+
+    The made FuncInst is held weakly: it refers to its store (a host function needs
+    it for its Caller), so holding it strongly under a weak store key would keep
+    every store alive. Instances that import it keep it alive; once none does, the
+    next use makes a fresh one.
+    """
 
     kind = "func"
 
     def __init__(self, make: Callable[[StoreState], FuncInst]) -> None:
         self.make = make
-        self.made: weakref.WeakKeyDictionary[StoreState, FuncInst] = weakref.WeakKeyDictionary()
+        self.made: weakref.WeakKeyDictionary[StoreState, weakref.ref[FuncInst]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def resolve(self, st: StoreState) -> Entity:
-        fi = self.made.get(st)
+        ref = self.made.get(st)
+        fi = ref() if ref is not None else None
         if fi is None:
-            fi = self.made[st] = self.make(st)
+            fi = self.make(st)
+            self.made[st] = weakref.ref(fi)
         return fi
 
 
