@@ -3,9 +3,9 @@
 Per root .wast file: the script parses; every ``module quote`` in an
 assert_malformed is rejected by parse_wat and every other quote parses; commands
 and their constants agree with ``wasm-tools json-from-wast``; and every text module
-agrees with wasm-tools' own binary for it, decoded by our decoder (names included; and
-after an encode/decode round trip of ours, without names), ignoring custom
-sections and names.
+agrees with wasm-tools' own binary for it, decoded by our decoder: directly (name
+section included) and after an encode/decode round trip of ours (other custom
+sections and names ignored).
 """
 
 from __future__ import annotations
