@@ -135,22 +135,26 @@ def make_call_method(ft: T.FuncType, needs_caller: bool) -> Callable[..., Any]:
     for i, t in enumerate(ft.params):
         lines += ["    " + s for s in _param_lines(i, t, f"a{i}", f"a{i}")]
     call_args = ", ".join((["None"] if needs_caller else []) + args)
+    # The converted exception is raised after the handler, so Python does not chain
+    # the tier's internal exception (e.g. the wrapper of a host error) as context.
     lines += [
         "    try:",
         f"        r = self._ext.call({call_args})",
         "    except BaseException as e:",
-        "        raise st.engine.convert_exception(e)",
+        "        exc = st.engine.convert_exception(e)",
+        "    else:",
     ]
     results = ft.results
     if not results:
-        lines.append("    return None")
+        lines.append("        return None")
     elif len(results) == 1:
-        lines.append(f"    return {_result_expr(0, results[0], 'r')}")
+        lines.append(f"        return {_result_expr(0, results[0], 'r')}")
     else:
         names = [f"r{i}" for i in range(len(results))]
-        lines.append(f"    {', '.join(names)} = r")
+        lines.append(f"        {', '.join(names)} = r")
         exprs = [_result_expr(i, t, names[i]) for i, t in enumerate(results)]
-        lines.append(f"    return [{', '.join(exprs)}]")
+        lines.append(f"        return [{', '.join(exprs)}]")
+    lines.append("    raise exc")
     ns = _converters(ft)
     ns.update(_bad_store=_bad_store, _arity_error=_arity_error, _arity_from=_arity_from,
               _f32=f32_round, _M=_MISSING)  # fmt: skip

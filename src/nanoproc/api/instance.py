@@ -31,8 +31,10 @@ def instantiate_module(st: StoreState, module: Module, externs: list[Entity]) ->
     except LinkError:
         raise
     except BaseException as e:
-        # Not "from": the result may be the host's own exception, whose cause is its own.
-        raise engine.convert_exception(e)  # noqa: B904
+        exc = engine.convert_exception(e)
+    # Raised outside the handler: no chaining of the tier's internal exception, and
+    # a host exception keeps its own cause and context.
+    raise exc
 
 
 class Instance:
