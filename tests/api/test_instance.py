@@ -245,3 +245,23 @@ def test_host_exception_carries_the_wasm_trap():
     assert isinstance(trap, nanoproc.Trap)
     assert [fr.func_name for fr in trap.frames] == ["outer"]
     assert any("wasm backtrace" in note or "outer" in note for note in getattr(info.value, "__notes__", []))
+
+
+def test_host_exception_keeps_its_own_context():
+    store = nanoproc.Store()
+    module = nanoproc.Module(store.engine, '(module (import "" "h" (func $h)) (func (export "f") (call $h)))')
+
+    def host():
+        try:
+            {}["missing"]
+        except KeyError:
+            raise ValueError("from the host") from None
+
+    def plain():
+        raise ValueError("plain")
+
+    for fn, context_type in ((host, KeyError), (plain, type(None))):
+        f = nanoproc.Instance(store, module, [nanoproc.Func(store, nanoproc.FuncType([], []), fn)]).exports(store)["f"]
+        with pytest.raises(ValueError) as info:
+            f(store)
+        assert type(info.value.__context__) is context_type
