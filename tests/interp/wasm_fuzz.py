@@ -69,7 +69,7 @@ class FuncGen:
                 f"call $f{callee}"
             ]
         if choice == 13:
-            return ["global.get $g"]
+            return ["global.get $g"] if r.random() < 0.5 else self.loop_expr(depth)
         return self.expr(depth + 1) + ["i64.extend_i32_s", "i64.const 3", "i64.mul",
                                        "i32.wrap_i64"]
 
@@ -92,6 +92,28 @@ class FuncGen:
         body += self.expr(depth + 1) + ["end"]
         self.labels.pop()
         return body
+
+    def loop_expr(self, depth: int) -> list[str]:
+        """``block (result i32) (loop (result i32) ...)`` with value-carrying exits, or a
+        block taking a parameter."""
+        r = self.rng
+        if r.random() < 0.3:
+            arg = self.expr(depth + 1)
+            self.labels.append(Label("block", 1))
+            body = self.stmts(depth + 1, 2) + self.expr(depth + 1) + ["i32.add"]
+            self.labels.pop()
+            return arg + ["block (param i32) (result i32)"] + body + ["end"]
+        fuel = ["global.get $fuel", "i32.eqz", "if", "unreachable", "end",
+                "global.get $fuel", "i32.const 1", "i32.sub", "global.set $fuel"]
+        self.labels.append(Label("block", 1))
+        self.labels.append(Label("loop", 0))
+        body = ["block (result i32)", "loop (result i32)"] + fuel + self.stmts(depth + 1, 2)
+        body += self.branch_to(depth, 1, "br_if")
+        body += self.expr(depth + 1) + ["br_if 0"]
+        body += self.expr(depth + 1)
+        self.labels.pop()
+        self.labels.pop()
+        return body + ["end", "end"]
 
     def if_expr(self, depth: int) -> list[str]:
         cond = self.expr(depth + 1)

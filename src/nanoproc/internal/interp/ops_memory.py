@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..syntax.module import Instr
 from .exprs import Val, combine, name_val
-from .translate import HANDLERS, MASK, Translator
+from .translate import HANDLERS, MASK, Translator, trap_pc
 
 
 def _reg(name: str):  # type: ignore[no-untyped-def]
@@ -84,14 +84,14 @@ def _global_set(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     if v.width:
         v = tr.exact(v)
-    tr.stmt(f"G{ins[1]}.value = {v.code}", traps=v.trap)
+    tr.stmt(f"G{ins[1]}.value = {v.code}", traps=v.trap, operands=[v])
 
 
 @_reg("drop")
 def _drop(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     if v.trap:
-        tr.stmt(v.code, effects=False)
+        tr.stmt(v.code, effects=False, operands=[v])
 
 
 @_reg("select")
@@ -193,7 +193,7 @@ def _make_store(template: str, vmask: int | None):  # type: ignore[no-untyped-de
         tr.stack.append(a)
         ea, _ = _address(tr, ins)
         tr.flush(traps=True, effects=True)
-        tr.out.emit(template.format(m=ins[1][2], ea=ea, v=code))
+        tr.out.emit(template.format(m=ins[1][2], ea=ea, v=code), trap_pc([a, v]))
 
     return handler
 

@@ -429,3 +429,21 @@ class Structure:
             if any(p.lo <= pc < p.hi for pc in jumps):
                 jumped = True
         return pieces
+
+    # ------------------------------------------------------------ queries
+    def ends_with(self, inner: Construct, outer: Construct) -> bool:
+        """Whether falling off the end of ``inner`` reaches ``outer``'s end with no code
+        in between: ``inner`` is the last instruction of each enclosing construct up to
+        ``outer``, and all of them have as many results as ``outer`` (so they share
+        its result slots)."""
+        if inner.parent is None:
+            return False
+        x = inner
+        while x is not outer:
+            parent = x.parent
+            if parent is None or x.nresults != outer.nresults:
+                return False
+            if x.end + 1 != parent.end and x.end + 1 != parent.else_:
+                return False
+            x = parent
+        return True

@@ -218,10 +218,12 @@ class Translator:
         traps: bool = True,
         effects: bool = True,
         writes: frozenset[int] | set[int] = frozenset(),
+        operands: list[Val] | None = None,
     ) -> None:
-        """Emit a statement, first materialising what it must not overtake."""
+        """Emit a statement, first materialising what it must not overtake
+        (``operands``: the entries it consumes, for the trap line table)."""
         self.flush(traps=traps, effects=effects, writes=writes)
-        self.out.emit(line)
+        self.out.emit(line, trap_pc(operands) if operands else -1)
 
     def result(self, code: str, *, exact: bool = True, width: int = 0, bits: int = 64,
                isbool: bool = False, traps: bool = True, effects: bool = True) -> Val:
@@ -320,12 +322,23 @@ class Translator:
         out.indent -= 1
 
     def impl_loop(self, target: Ctl) -> PyLoop | None:
-        """The Python loop implementing a branch to ``target``."""
+        """The Python loop to leave (block) or restart (loop) for a branch to ``target``.
+
+        For a block, that is the innermost open loop of a construct that ends together
+        with it (see Structure.ends_with), so leaving the loop lands on its end: the
+        block's own loop, the one it delegates to, or one nested closer to the branch.
+        """
         if target is self.top:
             return target.loop
         if target.chain is not None:
             return target.chain.loop
-        c = target.c.impl_construct()
+        c = target.c
+        if c.kind != "loop":
+            for loop in reversed(self.loops):
+                lc = loop.ctl.c
+                if loop.ctl is target or (lc.parent is not None and self.st.ends_with(lc, c)):
+                    return loop
+        c = c.impl_construct()
         ctl = self.open.get(c.start)
         return ctl.loop if ctl is not None else None
 
@@ -336,10 +349,11 @@ class Translator:
         if not pairs:
             return
         codes = [self.exact(v).code if v.width else v.code for _, v in pairs]
+        pc = trap_pc([v for _, v in pairs])
         if len(pairs) == 1:
-            self.out.emit(f"{pairs[0][0]} = {codes[0]}")
+            self.out.emit(f"{pairs[0][0]} = {codes[0]}", pc)
         else:
-            self.out.emit(f"{', '.join(n for n, _ in pairs)} = {', '.join(codes)}")
+            self.out.emit(f"{', '.join(n for n, _ in pairs)} = {', '.join(codes)}", pc)
 
     def branch(self, target: Ctl, pc: int) -> None:
         """Emit a jump to ``target`` carrying the stack's top values."""
@@ -378,12 +392,13 @@ class Translator:
         vals = self.popn(n)
         self.flush(traps=True)
         codes = [self.exact(v).code if v.width else v.code for v in vals]
+        pc = trap_pc(vals)
         if n == 0:
             self.out.emit("return")
         elif n == 1:
-            self.out.emit(f"return {codes[0]}")
+            self.out.emit(f"return {codes[0]}", pc)
         else:
-            self.out.emit(f"return ({', '.join(codes)})")
+            self.out.emit(f"return ({', '.join(codes)})", pc)
 
     def mark_unreachable(self) -> None:
         self.reachable = False
@@ -497,6 +512,12 @@ class Translator:
                 reachable = fall
                 if fall:
                     results = self.popn(c.nresults)
+                    if ctl.loop is not None and c.nresults:
+                        # Leave results in the slots, where the enclosing constructs
+                        # that end with this loop expect them.
+                        self.assign(ctl.slots(c.nresults), results)
+                        results = [name_val(n, slot=ctl.base + i)
+                                   for i, n in enumerate(ctl.slots(c.nresults))]
             elif ctl.reached:
                 # Branches deliver results in slots: the fall-through must too.
                 if fall:
@@ -709,8 +730,17 @@ class Translator:
             pcs.append(0)
         params = ", ".join(f"l{i}" for i in range(self.nparams))
         name = f"b{self.funcidx}" if self.tail_caller else f"f{self.funcidx}"
-        self.line_pcs = [0, *pcs]
+        self.line_pcs = [0, 0, *pcs]  # line numbers start at 1, and line 1 is the def
         return f"def {name}({params}):\n" + "\n".join(lines) + "\n"
+
+
+def trap_pc(vals: list[Val]) -> int:
+    """The instruction index a line evaluating ``vals`` should report when it traps:
+    the first operand that may trap, else (-1) the current instruction."""
+    for v in vals:
+        if v.trap:
+            return v.pc
+    return -1
 
 
 def _zero(t: ValType) -> str:
