@@ -40,3 +40,16 @@ class Emitter:
             return False
         body = last[len(prefix):]
         return body.startswith(("break", "continue", "return", "raise "))
+
+    def retarget_last(self, temp: str, name: str) -> bool:
+        """If the last line is ``temp = <expr>`` at the current indentation, make it
+        ``name = <expr>`` (saves a store and a load when a value goes straight into
+        a variable) and return True."""
+        if not self.lines:
+            return False
+        prefix = "    " * self.indent + temp + " = "
+        last = self.lines[-1]
+        if not last.startswith(prefix):
+            return False
+        self.lines[-1] = "    " * self.indent + name + " = " + last[len(prefix):]
+        return True

@@ -71,31 +71,38 @@ def null_reference() -> Any:
 
 
 # ---------------------------------------------------------------- host calls
+_HOST_CALLERS: dict[tuple[int, bool], Any] = {}
+
+
+def _host_caller_factory(arity: int, with_caller: bool) -> Any:
+    """Code for wrappers of one arity: exact parameters are cheaper than ``*args``."""
+    params = ", ".join(f"a{i}" for i in range(arity))
+    args = ", ".join((["inst"] if with_caller else []) + [f"a{i}" for i in range(arity)])
+    src = (
+        "def factory(call, inst):\n"
+        f"    def host({params}):\n"
+        "        try:\n"
+        f"            return call({args})\n"
+        "        except (Trap, RecursionError, HostError):\n"
+        "            raise\n"
+        "        except Exception as e:\n"
+        "            raise HostError(e) from e\n"
+        "    return host\n"
+    )
+    ns: dict[str, Any] = {"Trap": Trap, "HostError": HostError}
+    exec(compile(src, f"<nanoproc host call/{arity}>", "exec"), ns)
+    return ns["factory"]
+
+
 def host_caller(fi: Any, inst: Any) -> Any:
     """A callable for Wasm code to call host function ``fi`` with: passes the caller
-    instance when the host asked for it, and wraps host exceptions in HostError."""
-    call = fi.call
-    if fi.needs_caller:
-
-        def host(*args: Any) -> Any:
-            try:
-                return call(inst, *args)
-            except (Trap, RecursionError, HostError):
-                raise
-            except Exception as e:
-                raise HostError(e) from e
-
-    else:
-
-        def host(*args: Any) -> Any:
-            try:
-                return call(*args)
-            except (Trap, RecursionError, HostError):
-                raise
-            except Exception as e:
-                raise HostError(e) from e
-
-    return host
+    instance when the host asked for it, and wraps host exceptions in HostError
+    (traps, stack exhaustion and other instances' host errors pass through)."""
+    key = (len(fi.type.params), bool(fi.needs_caller))
+    factory = _HOST_CALLERS.get(key)
+    if factory is None:
+        factory = _HOST_CALLERS[key] = _host_caller_factory(*key)
+    return factory(fi.call, inst)
 
 
 def indirect_target(fi: Any, canon: int, inst: Any) -> Any:

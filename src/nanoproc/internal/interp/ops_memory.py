@@ -46,7 +46,10 @@ def _local_get(tr: Translator, ins: Instr) -> None:
 def _set_local(tr: Translator, x: int, v: Val) -> None:
     if v.width:
         v = tr.exact(v)
+    mark = tr.out.mark()
     tr.flush(traps=v.trap, writes=frozenset((x,)))
+    if tr.out.mark() == mark and tr.retarget(v, f"l{x}"):
+        return
     tr.out.emit(f"l{x} = {v.code}", v.pc if v.trap else -1)
 
 

@@ -14,7 +14,7 @@ import operator
 from ..exec.values import f32_from_bits, f64_from_bits
 from ..syntax.module import Instr
 from .exprs import Val, combine
-from .translate import HANDLERS, MASK, MASKV, SIGN, Translator
+from .translate import HANDLERS, MASKV, SIGN, Translator
 
 _PYOPS = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
@@ -237,8 +237,10 @@ def _make_int_binops(prefix: str, w: int) -> None:
                 if not left:
                     k = w - k
                 a = tr.simple(a)
-                tr.push(combine(f"((({a.code} << {k}) | ({a.code} >> {w - k})) & {MASK[w]})", a,
-                                exact=True, width=w, bits=w))
+                # Unmasked: congruent to the rotation modulo 2**w (the bits shifted
+                # out on the left are all above bit w); consumers mask when needed.
+                tr.push(combine(f"(({a.code} << {k}) | ({a.code} >> {w - k}))", a,
+                                exact=False, width=w, bits=w + k))
                 return
             tr.push(combine(f"{helper}({a.code}, {b.code})", a, b, exact=True, width=w, bits=w))
 

@@ -343,10 +343,22 @@ class Translator:
         return ctl.loop if ctl is not None else None
 
     # ------------------------------------------------------------ branches
+    def retarget(self, v: Val, name: str) -> bool:
+        """Assign ``v`` to ``name`` by renaming the temporary the previous line just
+        computed, when ``v`` is that temporary and nothing else refers to it."""
+        code = v.code
+        if not (v.simple and code.startswith("t") and code[1:].isdigit()):
+            return False
+        if any(code in e.code for e in self.stack):
+            return False
+        return self.out.retarget_last(code, name)
+
     def assign(self, names: list[str], vals: list[Val]) -> None:
         """``names = vals`` in parallel, skipping no-op moves."""
         pairs = [(n, v) for n, v in zip(names, vals) if n != v.code]
         if not pairs:
+            return
+        if len(pairs) == 1 and self.retarget(pairs[0][1], pairs[0][0]):
             return
         codes = [self.exact(v).code if v.width else v.code for _, v in pairs]
         pc = trap_pc([v for _, v in pairs])
