@@ -26,9 +26,13 @@ from .typecodes import VALTYPE_BY_BYTE, _ref, read_blocktype, read_heaptype, rea
 
 Reader = Callable[[Buffer, int], tuple[Any, int]]
 
-# Shapes of single-byte opcodes, roughly by frequency in real code.
+# Shapes of single-byte opcodes, roughly by frequency in real code. The loop in
+# decode_instrs tests them as literal ints: keep the two in step.
 S_INDEX, S_NONE, S_I32, S_MEMARG, S_END, S_BLOCK, S_INDEX2 = 0, 1, 2, 3, 4, 5, 6
 S_ELSE, S_PREFIX, S_GENERIC, S_TRY, S_ILLEGAL = 7, 8, 9, 10, 11
+assert (S_INDEX, S_NONE, S_I32, S_MEMARG, S_END, S_BLOCK, S_INDEX2, S_ELSE, S_PREFIX) == tuple(
+    range(9)
+)
 
 _INDEX_KINDS = frozenset(
     "label func type table memory global local data elem tag field u32".split()
@@ -261,7 +265,7 @@ def decode_instrs(
         b = data[pos]
         k = shape_of[b]
         oappend(pos)
-        if k == S_INDEX:
+        if not k:  # S_INDEX (literal ints: a global lookup per test costs ~5%)
             x = data[pos + 1]
             if x < 0x80:
                 pos += 2
@@ -269,7 +273,7 @@ def decode_instrs(
             else:
                 x, pos = read_uleb(data, pos + 1, 32)
                 append((op_of[b], x))
-        elif k == S_I32:
+        elif k == 2:  # S_I32
             x = data[pos + 1]
             if x < 0x80:
                 pos += 2
@@ -277,10 +281,10 @@ def decode_instrs(
             else:
                 x, pos = read_sleb(data, pos + 1, 32)
                 append((op_of[b], x))
-        elif k == S_NONE:
+        elif k == 1:  # S_NONE
             pos += 1
             append(single[b])
-        elif k == S_MEMARG:
+        elif k == 3:  # S_MEMARG
             flags = data[pos + 1]
             if flags < 0x40:
                 off = data[pos + 2]
@@ -296,7 +300,7 @@ def decode_instrs(
                     continue
             m, pos = read_memarg(data, pos + 1)
             append((op_of[b], m))
-        elif k == S_END:
+        elif k == 4:  # S_END
             if not blocks:
                 offsets.pop()
                 if base:
@@ -305,7 +309,7 @@ def decode_instrs(
             pop()
             pos += 1
             append(single[b])
-        elif k == S_BLOCK:
+        elif k == 5:  # S_BLOCK
             bt = block_cache.get(b << 8 | data[pos + 1])
             if bt is not None:
                 pos += 2
@@ -314,17 +318,17 @@ def decode_instrs(
                 blocktype, pos = read_blocktype(data, pos + 1)
                 append((op_of[b], blocktype))
             push(1 if b == 0x04 else 0)
-        elif k == S_INDEX2:
+        elif k == 6:  # S_INDEX2
             x, pos = read_u32(data, pos + 1)
             y, pos = read_u32(data, pos)
             append((op_of[b], x, y))
-        elif k == S_ELSE:
+        elif k == 7:  # S_ELSE
             if not blocks or blocks[-1] != 1:
                 raise Malformed("END opcode expected", pos)
             blocks[-1] = 2
             pos += 1
             append(single[b])
-        elif k == S_PREFIX:
+        elif k == 8:  # S_PREFIX
             start = pos
             sub = data[pos + 1]
             if sub < 0x80:
@@ -345,14 +349,14 @@ def decode_instrs(
                 v, pos = r(data, pos)
                 ins.append(v)
             append(tuple(ins))
-        elif k == S_GENERIC or k == S_TRY:
+        elif k == 9 or k == 10:  # S_GENERIC, S_TRY
             ins = [op_of[b]]
             pos += 1
             for r in IMM_READERS[b]:
                 v, pos = r(data, pos)
                 ins.append(v)
             append(tuple(ins))
-            if k == S_TRY:
+            if k == 10:
                 push(0)
         else:
             raise Malformed(f"illegal opcode {b:02x}", pos)

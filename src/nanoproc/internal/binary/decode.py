@@ -411,15 +411,31 @@ def _code(st: _State, data: Buffer, pos: int, end: int) -> int:
     data_count = st.module.data_count is not None
     hook = _LazyBodies(data, base, data_count) if st.lazy else None
     st.hook = hook
+    spans = hook.spans if hook is not None else {}
     func_types = st.func_types
     nft = len(func_types)
     funcs = st.module.funcs
     valtype_of = VALTYPE_BY_BYTE.get
+    size_limit = len(data)
     for i in range(n):
-        size, pos = read_len(data, pos)
-        body_start = pos
-        body_end = pos + size
-        ngroups, pos = read_len(data, pos)
+        # Body size (a len32: must fit in what is left), inlined for 1- and 2-byte sizes.
+        size = data[pos]
+        if size < 0x80:
+            body_start = pos + 1
+        elif data[pos + 1] < 0x80:
+            size = (size & 0x7F) | data[pos + 1] << 7
+            body_start = pos + 2
+        else:
+            size, body_start = read_u32(data, pos)
+        if size > size_limit - pos:
+            raise Malformed("length out of bounds", pos, retry=True)
+        body_end = body_start + size
+        pos = body_start
+        ngroups = data[pos]
+        if ngroups < 0x80 and ngroups <= size_limit - pos:
+            pos += 1
+        else:
+            ngroups, pos = read_len(data, pos)
         locals_ = []
         total = 0
         for _ in range(ngroups):
@@ -437,14 +453,13 @@ def _code(st: _State, data: Buffer, pos: int, end: int) -> int:
             locals_.append((c, t))
         if total >= 1 << 32:
             raise Malformed("too many locals", body_start)
-        f = Func(func_types[i] if i < nft else -1, locals_, code_offset=base + body_start)
+        f = Func(func_types[i] if i < nft else -1, locals_, None, base + body_start)
         if hook is not None and pos <= body_end:
-            hook.spans[f.code_offset] = (pos, body_end)
+            spans[base + body_start] = (pos, body_end)
             f.lazy = hook
-            pos = body_end
         else:
             f.body, f.offsets = _body(data, pos, body_end, body_start, base, data_count)
-            pos = body_end
+        pos = body_end
         funcs.append(f)
     return pos
 

@@ -21,10 +21,23 @@ _INDIRECT = {2: "locals", 3: "labels", 10: "fields"}
 def _read_namemap(data: Buffer, pos: int) -> tuple[dict[int, str], int]:
     n, pos = read_len(data, pos)
     out: dict[int, str] = {}
+    limit = len(data)
     for _ in range(n):
-        idx, pos = read_u32(data, pos)
-        name, pos = read_name(data, pos)
-        out[idx] = name
+        idx = data[pos]  # inline one-byte LEB128s: big modules have 10^5 names
+        if idx < 0x80:
+            pos += 1
+        else:
+            idx, pos = read_u32(data, pos)
+        size = data[pos]
+        if size < 0x80 and pos + 1 + size <= limit:
+            end = pos + 1 + size
+            try:
+                out[idx] = data[pos + 1 : end].decode("utf-8")
+            except UnicodeDecodeError:
+                raise Malformed("malformed UTF-8 encoding", pos) from None
+            pos = end
+        else:
+            out[idx], pos = read_name(data, pos)
     return out, pos
 
 
