@@ -5,9 +5,10 @@ cover yet (SIMD, relaxed SIMD, GC, exceptions; see EXCLUDED). Commands the engin
 reports as unsupported are skipped by the runner; each file's skips are shown as a
 warning so they never pass unnoticed.
 
-Scheduling: the known heavy scripts are spread evenly through the parameter list,
-so pytest-xdist's load scheduler (which hands out runs of consecutive tests) gives
-them to different workers instead of letting them cluster (``-n 2`` or ``-n auto``).
+Scheduling for pytest-xdist (``-n 2`` / ``-n auto``), whose load scheduler hands out
+runs of consecutive tests: the known heavy scripts are spread evenly through the
+parameter list, and the ``spec_spread`` plugin spreads these tests through the whole
+session's list, so they neither cluster on one worker nor pile up at the end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pytest
 import nanoproc
 from conftest import spec_dir, spec_files
 from nanoproc.internal.script import run_wast
+
+pytest_plugins = ["spec_spread"]
 
 EXCLUDED = (
     "simd_", "relaxed_", "i8x16_relaxed", "i16x8_relaxed", "i32x4_relaxed",
