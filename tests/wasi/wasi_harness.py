@@ -107,6 +107,8 @@ def _call_start(api: Any, exit_trap: type, store: Any, instance: Any) -> tuple[i
         return int(e.code), None  # type: ignore[attr-defined]
     except api.Trap as e:
         return 134, e.message
+    except api.WasmtimeError as e:  # wasmtime reports some host-call failures this way
+        return 134, str(e)
     return 0, None
 
 

@@ -142,9 +142,9 @@ def fd_allocate(ctx: WasiCtx, mem: GuestMemory, fd: int, offset: int, length: in
     entry = _plain_file(ctx, fd)
     if not entry.perms.file_write:
         raise WasiError(Errno.PERM)
-    entry.require(abi.RIGHT_FD_ALLOCATE)
     if not entry.writable:
         raise WasiError(Errno.BADF)
+    entry.require(abi.RIGHT_FD_ALLOCATE)
     end = check_offset(offset) + check_offset(length)
     if end > (1 << 63) - 1:
         raise WasiError(Errno.FBIG)
@@ -248,6 +248,8 @@ def fd_filestat_set_size(ctx: WasiCtx, mem: GuestMemory, fd: int, size: int) -> 
     entry = _plain_file(ctx, fd)
     if not entry.perms.file_write:
         raise WasiError(Errno.PERM)
+    if not entry.writable:  # what the host's ftruncate says for a read-only fd
+        raise WasiError(Errno.INVAL)
     entry.require(abi.RIGHT_FD_FILESTAT_SET_SIZE)
     os.ftruncate(entry.fd, check_offset(size))
 

@@ -16,9 +16,9 @@ from . import abi
 from .ctx import WasiCtx
 from .errno import Errno, WasiError
 from .fdtable import DirEntry, FileEntry, Perms, StreamEntry
-from .fs import resolve
+from .fs import readlink_or_none, resolve
 from .guestmem import GuestMemory
-from .registry import filestat_values, filetype_of, new_times, wasi_function
+from .registry import check_fstflags, filestat_values, filetype_of, new_times, wasi_function
 
 _READ_RIGHTS = abi.RIGHT_FD_READ | abi.RIGHT_FD_READDIR
 _WRITE_RIGHTS = (abi.RIGHT_FD_DATASYNC | abi.RIGHT_FD_WRITE | abi.RIGHT_FD_ALLOCATE
@@ -103,6 +103,7 @@ def path_filestat_set_times(ctx: WasiCtx, mem: GuestMemory, fd: int, flags: int,
                             path_len: int, atim: int, mtim: int, fst: int) -> None:  # fmt: skip
     entry = _dir(ctx, fd, abi.RIGHT_PATH_FILESTAT_SET_TIMES)
     follow = _lookup_flags(flags)
+    check_fstflags(fst)
     _writable(entry)
     with resolve(entry.fd, mem.path(path, path_len), follow) as w:
         name, dirfd = w.name, w.dirfd
@@ -246,6 +247,8 @@ def _open(base: int, path: bytes, flags: int, follow: bool) -> int:
             try:
                 return os.open(w.name, flags, 0o666, dir_fd=w.dirfd)
             except OSError as e:
+                if e.errno == os_errno.ENOTDIR and not follow and readlink_or_none(w.dirfd, w.name):
+                    raise WasiError(Errno.LOOP) from None  # O_DIRECTORY on a link: it is a link
                 # A link appeared after the walk looked: walk again and follow it.
                 if not (follow and e.errno == os_errno.ELOOP and not w.trailing):
                     raise

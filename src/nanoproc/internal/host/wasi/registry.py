@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -54,22 +55,27 @@ def filestat_values(st: os.stat_result) -> tuple[int, ...]:
             st.st_ctime_ns & U64_MASK)  # fmt: skip
 
 
-def new_times(fst: int, atim: int, mtim: int, current: Callable[[], os.stat_result]) -> tuple[int, int] | None:
-    """(atime, mtime) in ns for a set_times call, None if it changes nothing.
-
-    EINVAL for unknown flag bits or a time both given and "now". Python cannot
-    leave one time alone (UTIME_OMIT), so an untouched time is re-set to its value.
-    """
+def check_fstflags(fst: int) -> None:
+    """EINVAL for unknown flag bits or a time both given and "now"."""
     if fst & ~abi.FSTFLAGS_ALL:
         raise WasiError(Errno.INVAL)
     if (fst & abi.FST_ATIM and fst & abi.FST_ATIM_NOW) or (fst & abi.FST_MTIM and fst & abi.FST_MTIM_NOW):
         raise WasiError(Errno.INVAL)
+
+
+def new_times(fst: int, atim: int, mtim: int, current: Callable[[], os.stat_result]) -> tuple[int, int] | None:
+    """(atime, mtime) in ns for a set_times call, None if it changes nothing.
+
+    Python cannot leave one time alone (UTIME_OMIT), so an untouched time is set
+    again to its current value.
+    """
+    check_fstflags(fst)
     if not fst:
         return None
-    import time
-
     now = time.time_ns()
-    st = current() if not (fst & (abi.FST_ATIM | abi.FST_ATIM_NOW) and fst & (abi.FST_MTIM | abi.FST_MTIM_NOW)) else None
+    sets_a = fst & (abi.FST_ATIM | abi.FST_ATIM_NOW)
+    sets_m = fst & (abi.FST_MTIM | abi.FST_MTIM_NOW)
+    st = None if sets_a and sets_m else current()
     a = atim if fst & abi.FST_ATIM else now if fst & abi.FST_ATIM_NOW else st.st_atime_ns  # type: ignore[union-attr]
     m = mtim if fst & abi.FST_MTIM else now if fst & abi.FST_MTIM_NOW else st.st_mtime_ns  # type: ignore[union-attr]
     return _signed(a), _signed(m)
