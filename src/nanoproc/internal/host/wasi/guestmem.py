@@ -34,7 +34,8 @@ class GuestMemory:
         self.size = len(view)
 
     def check(self, ptr: int, n: int) -> None:
-        if ptr + n > self.size:
+        """EFAULT unless ``[ptr, ptr + n)`` is inside memory (nothing to check for n == 0)."""
+        if n and ptr + n > self.size:
             raise WasiError(Errno.FAULT)
 
     def slice(self, ptr: int, n: int) -> memoryview:
