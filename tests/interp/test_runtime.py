@@ -261,3 +261,16 @@ def test_convert_exception_leaves_foreign_errors_alone() -> None:
         raise IndexError("raised by Python code, not by Wasm")
     except IndexError as e:
         assert BACKEND.convert_exception(e) is e
+
+
+def test_dump_generated_sources(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("NANOPROC_INTERP_DUMP", str(tmp_path))
+    inst = new_instance('(module (func (export "f") (param i32) (result i32) local.get 0 i32.const 2 i32.mul))')
+    assert call(inst, "f", 21) == 42
+    files = list(tmp_path.rglob("*.py"))
+    assert len(files) == 1 and "def f0(l0):" in files[0].read_text()
+    # traps still map back to Wasm frames when the code is compiled from the dump file
+    trapping = new_instance('(module (func (export "t") unreachable))')
+    with pytest.raises(Trap) as info:
+        call(trapping, "t")
+    assert info.value.frames and info.value.frames[0].func_index == 0

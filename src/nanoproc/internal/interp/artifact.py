@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
+from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
 from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
@@ -60,6 +61,15 @@ class ModuleArtifact:
         self.mem_addr64 = [m.limits.addr64 for m in mod.memory_types()]
         self.table_addr64 = [t.limits.addr64 for t in mod.table_types()]
         self.global_types = mod.global_types()
+        nfuncs = len(module.func_types)
+        self.func_names = [f"f{i}" for i in range(nfuncs)]
+        """Global names of the functions (precomputed: instantiation is hot)."""
+        self.entity_names = (
+            [(f"M{m}", f"MEM{m}") for m in range(len(self.mem_addr64))],
+            [(f"T{t}", f"TAB{t}") for t in range(len(self.table_addr64))],
+            [(f"G{g}" if gt.mutable else f"g{g}", gt.mutable)
+             for g, gt in enumerate(self.global_types)],
+        )
         self.name = module.name
         self.code: dict[tuple[int, TranslationOptions], Translated] = {}
         self.code_infos: list[Any] = []
@@ -72,8 +82,8 @@ class ModuleArtifact:
     # ------------------------------------------------------------ features
     def check_supported(self) -> None:
         """Raise UnsupportedFeature if the module needs SIMD, GC or exceptions."""
-        from ..errors import UnsupportedFeature
-
+        if self._unsupported is None:
+            return
         if self._unsupported is False:
             self._unsupported = unsupported_feature(self.module)
         if self._unsupported:

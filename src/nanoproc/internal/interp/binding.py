@@ -26,7 +26,7 @@ from .helpers import TEMPLATE, host_caller
 class InstanceState:
     """What the interp tier keeps per instance (``ModuleInstance.tier_state``)."""
 
-    __slots__ = ("inst", "art", "options", "G", "unresolved", "importers", "listeners")
+    __slots__ = ("inst", "art", "options", "G", "importers", "listeners")
 
     def __init__(self, inst: ModuleInstance, art: ModuleArtifact,
                  options: TranslationOptions) -> None:
@@ -36,41 +36,43 @@ class InstanceState:
         G: dict[str, Any] = TEMPLATE.copy()
         self.G = G
         G["INST"] = inst
-        self.importers: dict[int, list[tuple[dict[str, Any], str]]] = {}
+        self.importers: dict[int, list[tuple[dict[str, Any], str]]] | None = None
         """Function index -> (globals, name) of importers bound to its stub."""
-        self.listeners: list[Callable[[memoryview], None]] = []
+        self.listeners: list[Callable[[memoryview], None]] | None = None
         funcs = inst.funcs
         nimp = art.num_imported
+        fnames = art.func_names
         for i in range(nimp):
             fi = funcs[i]
-            name = f"f{i}"
+            name = fnames[i]
             if fi.host:
                 G[name] = host_caller(fi, inst)
                 continue
-            G[name] = fi.call
-            owner = fi.instance.tier_state if fi.instance is not None else None
-            if isinstance(owner, InstanceState) and fi.index in owner.unresolved:
+            call = fi.call
+            G[name] = call
+            if getattr(call, "__code__", None) is _STUB_CODE:
+                owner = fi.instance.tier_state
+                if owner.importers is None:
+                    owner.importers = {}
                 owner.importers.setdefault(fi.index, []).append((G, name))
-        self.unresolved = set(range(nimp, len(funcs)))
         for i in range(nimp, len(funcs)):
             stub = _stub(self, i)
             funcs[i].call = stub
-            G[f"f{i}"] = stub
-        for m, mem in enumerate(inst.memories):
-            G[f"M{m}"] = mem.view
-            G[f"MEM{m}"] = mem
-            listener = _view_listener(G, f"M{m}")
-            self.listeners.append(listener)
+            G[fnames[i]] = stub
+        mem_names, table_names, global_names = art.entity_names
+        if inst.memories:
+            self.listeners = []
+        for mem, (view_name, mem_name) in zip(inst.memories, mem_names):
+            G[view_name] = mem.view
+            G[mem_name] = mem
+            listener = _view_listener(G, view_name)
+            self.listeners.append(listener)  # type: ignore[union-attr]
             mem.bind(listener)
-        for t, tab in enumerate(inst.tables):
-            G[f"T{t}"] = tab.elems
-            G[f"TAB{t}"] = tab
-        mutable = art.global_types
-        for g, gi in enumerate(inst.globals):
-            if mutable[g].mutable:
-                G[f"G{g}"] = gi
-            else:
-                G[f"g{g}"] = gi.value
+        for tab, (elems_name, tab_name) in zip(inst.tables, table_names):
+            G[elems_name] = tab.elems
+            G[tab_name] = tab
+        for gi, (name, mutable) in zip(inst.globals, global_names):
+            G[name] = gi if mutable else gi.value
 
     def resolve(self, idx: int) -> Callable[..., Any]:
         """Bind defined function ``idx`` (translating it if needed); returns it."""
@@ -90,12 +92,11 @@ class InstanceState:
             body = FunctionType(t.body_code, G)
             G[f"b{idx}"] = body
             fn.tail_body = body  # type: ignore[attr-defined]
-        name = f"f{idx}"
-        G[name] = fn
+        G[self.art.func_names[idx]] = fn
         funcs[idx].call = fn
-        for g, key in self.importers.pop(idx, ()):
-            g[key] = fn
-        self.unresolved.discard(idx)
+        if self.importers:
+            for g, key in self.importers.pop(idx, ()):
+                g[key] = fn
         return fn
 
 
@@ -104,6 +105,10 @@ def _stub(state: InstanceState, idx: int) -> Callable[..., Any]:
         return state.resolve(idx)(*args)
 
     return stub
+
+
+_STUB_CODE = _stub(None, 0).__code__  # type: ignore[arg-type]
+"""Code of every lazy stub: how an importer recognises a function not bound yet."""
 
 
 def _body_stub(state: InstanceState, idx: int) -> Callable[..., Any]:
