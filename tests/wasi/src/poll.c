@@ -97,9 +97,11 @@ int main(void) {
   fd_sub(0, 33, 2, 1);
   poll_case("stdout_writable", 1, -1);
   fd_sub(0, 34, 2, 2);
-  fd_sub(1, 35, 1, fd);
-  clock_sub(2, 36, 1, 500 * MS, 0);
-  poll_case("streams_before_clock", 3, -1);
+  clock_sub(1, 36, 1, 500 * MS, 0);
+  poll_case("stream_before_clock", 2, -1);
+  fd_sub(0, 35, 1, fd);
+  clock_sub(1, 39, 1, 500 * MS, 0);
+  poll_case("file_before_clock", 2, -1);
   fd_sub(0, 37, 1, 0);
   clock_sub(1, 38, 1, 2000 * MS, 0);
   poll_case("stdin_readable", 2, -1);
