@@ -21,7 +21,17 @@ from typing import Any
 
 from ..syntax.ops import BLOCK, BY_CODE, BY_PREFIX, ELSE, END, IF, LOOP, TRY_TABLE, Catch, Op
 from ..syntax.types import RefType
-from .reader import Buffer, Malformed, read_len, read_sleb, read_u32, read_uleb, take
+from .reader import (
+    Buffer,
+    Malformed,
+    read_len,
+    read_s32,
+    read_s64,
+    read_sleb,
+    read_u32,
+    read_uleb,
+    take,
+)
 from .typecodes import VALTYPE_BY_BYTE, _ref, read_blocktype, read_heaptype, read_valtypes
 
 Reader = Callable[[Buffer, int], tuple[Any, int]]
@@ -76,14 +86,6 @@ def _read_labels(data: Buffer, pos: int) -> tuple[tuple[int, ...], int]:
     return tuple(out), pos
 
 
-def _read_s32(data: Buffer, pos: int) -> tuple[int, int]:
-    return read_sleb(data, pos, 32)
-
-
-def _read_s64(data: Buffer, pos: int) -> tuple[int, int]:
-    return read_sleb(data, pos, 64)
-
-
 def _read_f32(data: Buffer, pos: int) -> tuple[int, int]:
     raw, pos = take(data, pos, 4)
     return int.from_bytes(raw, "little"), pos
@@ -135,8 +137,8 @@ _READERS: dict[str, Reader] = {
     "block": read_blocktype,
     "labels": _read_labels,
     "memarg": read_memarg,
-    "i32": _read_s32,
-    "i64": _read_s64,
+    "i32": read_s32,
+    "i64": read_s64,
     "f32": _read_f32,
     "f64": _read_f64,
     "v128": _read_16,

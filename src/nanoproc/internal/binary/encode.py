@@ -55,7 +55,7 @@ from .typecodes import (
     SUB_FINAL_TAG,
     SUB_TAG,
 )
-from .writer import sleb, uleb, write_bytes, write_name, write_s, write_section, write_u
+from .writer import uleb, write_bytes, write_name, write_s, write_section, write_u
 
 MAGIC_VERSION = b"\x00asm\x01\x00\x00\x00"
 REF_FUNC_NONNULL = RefType(False, "func")
@@ -252,7 +252,8 @@ for _k in "label func type table memory global local data elem tag field u32".sp
     _WRITERS[_k] = _w_u32
 
 # Per-op (by Op.idx) encoding: opcode bytes, shape, immediate writers.
-E_NONE, E_INDEX, E_I32, E_MEMARG, E_GENERIC, E_REFTYPE = 0, 1, 2, 3, 4, 5
+# write_instrs tests "0" and "< 5" (cached one-immediate shapes) as literals.
+E_NONE, E_INDEX, E_I32, E_MEMARG, E_BLOCK, E_GENERIC, E_REFTYPE = 0, 1, 2, 3, 4, 5, 6
 OPCODE: list[bytes] = [op.opcode_bytes for op in OPS]
 _ESHAPE: list[int] = []
 _EWRITERS: list[tuple[Writer, ...]] = []
@@ -268,6 +269,8 @@ for _op in OPS:
         _ESHAPE.append(E_INDEX)
     elif _im == ("reftype",):
         _ESHAPE.append(E_REFTYPE)
+    elif _im == ("block",):
+        _ESHAPE.append(E_BLOCK)
     else:
         _ESHAPE.append(E_GENERIC)
     _EWRITERS.append(tuple(_WRITERS[k] for k in _im))
@@ -279,40 +282,44 @@ def _reftype_opcode(op: Op, rt: RefType) -> bytes:
     return bytes([0xFB, base + rt.nullable])
 
 
+_ENCODED: dict[tuple[Any, ...], bytes] = {}
+"""Encodings of one-immediate instructions (index, integer, memarg, block type), as met.
+Decoded bodies share these tuples and repeat them constantly; bounded in size."""
+
+
+def _encode_simple(op: Op, k: int, imm: Any) -> bytes:
+    out = bytearray(OPCODE[op.idx])
+    if k == E_MEMARG:
+        _w_memarg(out, imm)
+    elif k == E_BLOCK:
+        _write_blocktype(out, imm)
+    elif k == E_I32:
+        write_s(out, imm)
+    else:
+        write_u(out, imm)
+    return bytes(out)
+
+
 def write_instrs(out: bytearray, instrs: Expr) -> None:
     """Append instructions, then the ``end`` that closes the sequence."""
     opcode = OPCODE
     shape_of = _ESHAPE
     writers = _EWRITERS
-    append = out.append
+    cache = _ENCODED
+    get = cache.get
     for ins in instrs:
         op = ins[0]
         i = op.idx
         k = shape_of[i]
-        if k == E_INDEX:
+        if k == 0:  # E_NONE
             out += opcode[i]
-            x = ins[1]
-            if 0 <= x < 0x80:
-                append(x)
-            else:
-                out += uleb(x)
-        elif k == E_NONE:
-            out += opcode[i]
-        elif k == E_I32:
-            out += opcode[i]
-            x = ins[1]
-            if -0x40 <= x < 0x40:
-                append(x & 0x7F)
-            else:
-                out += sleb(x)
-        elif k == E_MEMARG:
-            out += opcode[i]
-            align, offset, mem = ins[1]
-            if not mem and 0 <= align < 0x40 and 0 <= offset < 0x80:
-                append(align)
-                append(offset)
-            else:
-                _w_memarg(out, ins[1])
+        elif k < 5:  # E_INDEX, E_I32, E_MEMARG, E_BLOCK
+            enc = get(ins)
+            if enc is None:
+                enc = _encode_simple(op, k, ins[1])
+                if len(cache) < 65536:
+                    cache[ins] = enc
+            out += enc
         elif k == E_REFTYPE:
             out += _reftype_opcode(op, ins[1])
             write_heaptype(out, ins[1].heap)
@@ -320,7 +327,7 @@ def write_instrs(out: bytearray, instrs: Expr) -> None:
             out += opcode[i]
             for w, v in zip(writers[i], ins[1:], strict=True):
                 w(out, v)
-    append(0x0B)
+    out.append(0x0B)
 
 
 # ---------------------------------------------------------------- sections

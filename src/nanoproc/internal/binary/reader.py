@@ -16,9 +16,6 @@ too large").
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 Buffer = bytes
 """Decoding always runs over ``bytes`` (fast indexing, slices that copy cheaply)."""
 
@@ -105,10 +102,6 @@ def read_s32(data: Buffer, pos: int) -> tuple[int, int]:
     return read_sleb(data, pos, 32)
 
 
-def read_s33(data: Buffer, pos: int) -> tuple[int, int]:
-    return read_sleb(data, pos, 33)
-
-
 def read_s64(data: Buffer, pos: int) -> tuple[int, int]:
     b = data[pos]
     if b < 0x40:
@@ -152,15 +145,3 @@ def read_name(data: Buffer, pos: int) -> tuple[str, int]:
         return raw.decode("utf-8"), end
     except UnicodeDecodeError:
         raise Malformed("malformed UTF-8 encoding", pos) from None
-
-
-def read_vec(
-    data: Buffer, pos: int, item: Callable[[Buffer, int], tuple[Any, int]]
-) -> tuple[list[Any], int]:
-    """A length-prefixed vector of ``item``s."""
-    n, pos = read_len(data, pos)
-    out = []
-    for _ in range(n):
-        x, pos = item(data, pos)
-        out.append(x)
-    return out, pos

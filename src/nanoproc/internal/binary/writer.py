@@ -6,9 +6,6 @@ small ``bytes`` objects to concatenate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
 _SMALL = [bytes([i]) for i in range(128)]
 
 
@@ -62,12 +59,6 @@ def write_bytes(out: bytearray, b: bytes | bytearray) -> None:
 
 def write_name(out: bytearray, s: str) -> None:
     write_bytes(out, s.encode("utf-8"))
-
-
-def write_vec(out: bytearray, items: Sequence[Any], item: Callable[[bytearray, Any], None]) -> None:
-    write_u(out, len(items))
-    for x in items:
-        item(out, x)
 
 
 def write_section(out: bytearray, section_id: int, payload: bytes | bytearray) -> None:
