@@ -274,3 +274,35 @@ def test_dump_generated_sources(tmp_path: Any, monkeypatch: Any) -> None:
     with pytest.raises(Trap) as info:
         call(trapping, "t")
     assert info.value.frames and info.value.frames[0].func_index == 0
+
+
+def test_threads_run_f32_code_independently() -> None:
+    import threading
+
+    cm = compile_wat("""(module (func (export "f") (param f32 f32) (result f32)
+      local.get 0 local.get 1 f32.mul local.get 0 f32.add local.get 1 f32.div))""")
+    inputs = [(1.5 + i, 0.25 * (i + 1)) for i in range(64)]
+    reference = new_instance(cm)
+    expected = [call(reference, "f", a, b) for a, b in inputs]
+    errors: list[str] = []
+
+    def worker() -> None:
+        inst = new_instance(cm)
+        for _ in range(300):
+            for (a, b), want in zip(inputs, expected):
+                got = call(inst, "f", a, b)
+                if got != want:
+                    errors.append(f"{a} {b}: {got} != {want}")
+                    return
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not errors, errors[:3]

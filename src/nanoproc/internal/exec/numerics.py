@@ -17,7 +17,7 @@ NaN when the inputs are canonical, as the spec requires.
 from __future__ import annotations
 
 import math
-from array import array
+import struct
 
 from .trap import Trap, TrapCode
 from .values import (
@@ -37,9 +37,9 @@ _ceil = math.ceil
 _trunc = math.trunc
 _sqrt = math.sqrt
 
-_F32_CELL = array("f", [0.0])
-"""array('f') item assignment converts with a plain C cast: round-to-nearest-even,
-infinity on overflow, NaN kept quiet with its top payload bits (no OverflowError)."""
+_S_f = struct.Struct("<f")
+_pack_f = _S_f.pack
+_unpack_f = _S_f.unpack
 
 
 # ---------------------------------------------------------------- traps
@@ -150,10 +150,15 @@ def i64_ctz(a: int) -> int:
 
 # ---------------------------------------------------------------- f32 rounding
 def f32_round(x: float) -> float:
-    """The f32 nearest to ``x`` (ties to even; infinity beyond the f32 range)."""
-    cell = _F32_CELL
-    cell[0] = x
-    return cell[0]
+    """The f32 nearest to ``x`` (ties to even; infinity beyond the f32 range).
+
+    ``struct`` packs with a C cast (round to nearest even, NaNs stay NaNs), but raises
+    OverflowError where the cast gives infinity: that case is Wasm's infinity.
+    """
+    try:
+        return _unpack_f(_pack_f(x))[0]
+    except OverflowError:
+        return INF if x > 0.0 else -INF
 
 
 def f32_from_int(v: int) -> float:
