@@ -277,6 +277,8 @@ def test_dump_generated_sources(tmp_path: Any, monkeypatch: Any) -> None:
 
 
 def test_threads_run_f32_code_independently() -> None:
+    """Instances in several threads share code objects and helpers (f32 rounding
+    included) but no mutable state: results must not depend on interleaving."""
     import threading
 
     cm = compile_wat("""(module (func (export "f") (param f32 f32) (result f32)
