@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
+import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -35,8 +36,12 @@ def _work(conn: Connection, path: str, api_name: str, strategy: str | None,
 
 
 def _context() -> Any:
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else "spawn")
+    """Fork (fast) when this process has a single thread; otherwise spawn, since a
+    child forked while another thread holds a lock can hang forever (as under
+    pytest-xdist, whose workers run an I/O thread)."""
+    if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
 
 
 def run_files(
