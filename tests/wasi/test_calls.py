@@ -428,3 +428,67 @@ def test_preopen_socket_refuses_datagrams() -> None:
     with pytest.raises(nanoproc.WasmtimeError):
         nanoproc.WasiConfig().preopen_socket(udp)
     udp.close()
+
+
+# ---------------------------------------------------------------- rights (spec semantics)
+FD_READ, FD_WRITE, PATH_OPEN, FD_READDIR = 1 << 1, 1 << 6, 1 << 13, 1 << 14
+ALL_RIGHTS = (1 << 30) - 1
+
+
+def fdstat_rights(d: Driver, fd: int) -> tuple[int, int]:
+    assert d.call("fd_fdstat_get", fd, 128) == 0
+    base, inheriting = struct.unpack("<QQ", d.read(136, 16))
+    return base, inheriting
+
+
+def test_rights_are_inherited_and_only_shrink(tmp_path: Path) -> None:
+    """path_open grants what was asked *and* the directory passes on; a
+    descriptor's rights can be dropped, never regained (nanoproc follows the
+    spec here; wasmtime 50 neither tracks nor enforces rights)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "f.txt").write_bytes(b"data")
+    config = nanoproc.WasiConfig()
+    config.preopen_dir(str(tmp_path), "/d")
+    d = np_driver(config)
+    d.write(100, b"sub")
+    d.write(200, b"f.txt")
+    # a directory (asked without write rights: those would open it for writing,
+    # EISDIR) whose descendants may only be read
+    no_write = ALL_RIGHTS & ~(1 << 0 | FD_WRITE | 1 << 8 | 1 << 22)
+    assert d.call("path_open", 3, 0, 100, 3, 2, no_write, FD_READ, 0, 64) == 0
+    sub = struct.unpack("<I", d.read(64, 4))[0]
+    base, inheriting = fdstat_rights(d, sub)
+    assert base == no_write & 0xFF7FFFF and inheriting == FD_READ
+    assert d.call("path_open", sub, 0, 200, 5, 0, ALL_RIGHTS, ALL_RIGHTS, 0, 64) == 0
+    f = struct.unpack("<I", d.read(64, 4))[0]
+    assert fdstat_rights(d, f) == (FD_READ, FD_READ)
+    assert read_iov(d, 10, fd=f) == b"data"
+    assert write_iov(d, b"x", fd=f) == EBADF  # opened for reading only
+    assert d.call("fd_seek", f, 0, 0, 64) == 76  # no FD_SEEK: ENOTCAPABLE
+    # dropping PATH_OPEN from the directory stops opens through it
+    assert d.call("fd_fdstat_set_rights", sub, FD_READDIR, FD_READ) == 0
+    assert d.call("path_open", sub, 0, 200, 5, 0, FD_READ, 0, 0, 64) == 76
+    assert d.call("fd_fdstat_set_rights", sub, FD_READDIR | PATH_OPEN, FD_READ) == 76
+    assert d.call("fd_fdstat_set_rights", sub, FD_READDIR, FD_READ | FD_WRITE) == 76
+    assert fdstat_rights(d, sub) == (FD_READDIR, FD_READ)
+
+
+def test_wasi_imports_for_embedders() -> None:
+    """internal.host.wasi.wasi_imports: every function as a FuncInst that takes
+    its caller, usable without a Linker."""
+    from nanoproc.internal.exec.store import StoreState
+    from nanoproc.internal.host.wasi import WasiCtx, wasi_imports
+    from nanoproc.internal.host.wasi.signatures import SIGNATURES
+
+    ctx = WasiCtx([b"prog", b"arg"], [b"A=1"])
+    funcs = wasi_imports(StoreState(None), ctx)
+    assert set(funcs) == set(SIGNATURES) and len(funcs) == 46
+    assert all(f.host and f.needs_caller for f in funcs.values())
+
+    class Caller:
+        exports: dict[str, Any] = {}
+
+    assert funcs["sched_yield"].call(Caller()) == 0
+    assert funcs["fd_close"].call(Caller(), 9) == EBADF
+    with pytest.raises(nanoproc.Trap, match="missing required memory export"):
+        funcs["args_sizes_get"].call(Caller(), 0, 4)

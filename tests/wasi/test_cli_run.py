@@ -251,3 +251,13 @@ def test_tcplisten_echo_server() -> None:
     assert reply == b"HELLO, SOCKET"
     assert out.decode().splitlines() == ["accept: 0", "received: 13", "sent: 13", "shutdown: 0", "close: 0"]
     assert proc.returncode == 0, err
+
+
+def test_engine_choice() -> None:
+    p = nanoproc_run("--engine", "interp", TRAP, "exit", "5")
+    assert (p.returncode, p.stdout) == (5, "started\n")
+    p = nanoproc_run("--engine", "llvm", TRAP)
+    if p.returncode != 0:  # the llvm tier is optional: when it cannot run, one clear line
+        one_error_line(p, "llvm")
+    p = nanoproc_run("--engine", "jit", TRAP)
+    assert p.returncode == 2 and "invalid choice" in p.stderr

@@ -193,8 +193,12 @@ def path_open(ctx: WasiCtx, mem: GuestMemory, fd: int, dirflags: int, path: int,
         raise WasiError(Errno.INVAL)
     creat = bool(oflags & abi.OFLAG_CREAT)
     entry.require(abi.RIGHT_PATH_OPEN | (abi.RIGHT_PATH_CREATE_FILE if creat else 0))
-    read = bool(rights_base & _READ_RIGHTS)
-    write = bool(rights_base & _WRITE_RIGHTS)
+    # Rights granted: those asked for that the directory passes on; they decide
+    # whether the host file is opened for reading, writing or both.
+    base = rights_base & entry.rights_inheriting
+    inheriting = rights_inheriting & entry.rights_inheriting
+    read = bool(base & _READ_RIGHTS)
+    write = bool(base & _WRITE_RIGHTS)
     perms = entry.perms
     if not perms.dir_read or (write and not perms.file_write) or (read and not perms.file_read):
         raise WasiError(Errno.PERM)
@@ -210,8 +214,6 @@ def path_open(ctx: WasiCtx, mem: GuestMemory, fd: int, dirflags: int, path: int,
     host_fd = _open(entry.fd, name, flags, follow)
     try:
         st = os.fstat(host_fd)
-        base = rights_base & entry.rights_inheriting
-        inheriting = rights_inheriting & entry.rights_inheriting
         new: DirEntry | FileEntry
         if stat.S_ISDIR(st.st_mode):
             new = DirEntry(host_fd, perms, base, inheriting)
