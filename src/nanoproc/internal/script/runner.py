@@ -10,11 +10,7 @@ runner: any exception is a failure of that command, and a time limit bounds the 
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,12 +37,11 @@ from ..text.wast import (
 from .describe import describe
 from .messages import message_matches
 from .modules import TextRejected, decode_error, module_bytes
+from .outcomes import Broken, Fail, Skip, Skipped, Timeout, unsupported_feature
 from .report import FileResult
 from .spectest import define_spectest
+from .timelimit import time_limit
 from .values import ApiLimit, results_mismatch, to_api
-
-UNSUPPORTED = "not supported yet: "
-"""How an engine says it recognises a feature but cannot run it (errors.UnsupportedFeature)."""
 
 FEATURES = (
     "wasm_reference_types",
@@ -62,43 +57,6 @@ FEATURES = (
     "wasm_exceptions",
 )
 """Config switches for Wasm 3.0 features, turned on where the API has them."""
-
-
-def unsupported_feature(message: str) -> str | None:
-    """The feature named by a "not supported yet: <feature> (detail)" message, else None."""
-    if UNSUPPORTED not in message:
-        return None
-    return message.split(UNSUPPORTED, 1)[1].split(" (")[0].strip() or "unnamed feature"
-
-
-class Fail(Exception):
-    """The current command failed; the message says why."""
-
-
-class Skip(Exception):
-    """The current command needs a feature the engine does not support yet."""
-
-    def __init__(self, feature: str) -> None:
-        super().__init__(feature)
-        self.feature = feature
-
-
-class Timeout(BaseException):
-    """The file's time limit ran out (a BaseException, so API code cannot swallow it)."""
-
-
-class Skipped:
-    """Stands for a module whose compilation or instantiation was skipped."""
-
-    def __init__(self, feature: str) -> None:
-        self.feature = feature
-
-
-class Broken:
-    """Stands for a module that failed to load, so later failures can point at it."""
-
-    def __init__(self, line: int) -> None:
-        self.line = line
 
 
 def make_engine(api: ModuleType, strategy: str | None = None) -> Any:
@@ -133,10 +91,6 @@ class ScriptRunner:
         """Instances (or Skipped) by script name; None is the current one."""
 
     # ------------------------------------------------------------ driving
-    def run(self, commands: list[Command]) -> None:
-        for cmd in commands:
-            self.step(cmd)
-
     def step(self, cmd: Command) -> None:
         """Run one command and count its outcome."""
         try:
@@ -412,26 +366,6 @@ def _exc(e: BaseException) -> str:
 # ---------------------------------------------------------------- entry point
 
 
-@contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise Timeout in this thread after ``seconds`` (only possible in the main thread:
-    elsewhere the caller must bound the run, e.g. by running it in a subprocess)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise Timeout()
-
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def run_wast(
     path: str | Path,
     api: ModuleType | None = None,
@@ -464,7 +398,7 @@ def run_wast(
         return result
     done = 0
     try:
-        with _time_limit(timeout):
+        with time_limit(timeout):
             if engine is None:
                 engine = make_engine(api, strategy)
             runner = ScriptRunner(api, engine, result, check_phase=check_phase)
