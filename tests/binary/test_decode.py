@@ -578,3 +578,22 @@ def test_huge_declared_section_from_a_stream() -> None:
     data = HEADER + b"\x0b\xff\xff\xff\xff\x0f"
     assert error_stream(data).reason == "length out of bounds"
     assert error(data).reason == "length out of bounds"
+
+
+def test_two_byte_immediates() -> None:
+    # The body loop inlines one- and two-byte LEB128s; check both, padded ones included.
+    code = b"".join([
+        b"\x41\xc8\x01\x1a",  # i32.const 200
+        b"\x41\xb8\x7e\x1a",  # i32.const -200
+        b"\x41\xff\x7f\x1a",  # i32.const -1 (padded)
+        b"\x41\x80\x00\x1a",  # i32.const 0 (padded)
+        b"\x41\x00\x28\x02\xac\x02\x1a",  # i32.load offset=300
+        b"\x41\x00\x28\x02\x80\x00\x1a",  # i32.load offset=0 (padded)
+        b"\x10\x80\x00",  # call 0 (padded)
+    ])  # fmt: skip
+    got = instrs(code)
+    load = BY_NAME["i32.load"]
+    assert [ins for ins in got if ins[0] is not BY_NAME["drop"]] == [
+        (ops.I32_CONST, 200), (ops.I32_CONST, -200), (ops.I32_CONST, -1), (ops.I32_CONST, 0),
+        (ops.I32_CONST, 0), (load, (2, 300, 0)), (ops.I32_CONST, 0), (load, (2, 0, 0)), (ops.CALL, 0),
+    ]  # fmt: skip

@@ -273,7 +273,12 @@ def decode_instrs(
                 pos += 2
                 append(idx_cache[b][x])  # type: ignore[index]
             else:
-                x, pos = read_uleb(data, pos + 1, 32)
+                y = data[pos + 2]
+                if y < 0x80:  # two-byte index (call 1000): no call
+                    x = (x & 0x7F) | y << 7
+                    pos += 3
+                else:
+                    x, pos = read_uleb(data, pos + 1, 32)
                 append((op_of[b], x))
         elif k == 2:  # S_I32
             x = data[pos + 1]
@@ -281,7 +286,14 @@ def decode_instrs(
                 pos += 2
                 append(i32_cache[x])
             else:
-                x, pos = read_sleb(data, pos + 1, 32)
+                y = data[pos + 2]
+                if y < 0x80:  # two-byte constant
+                    x = (x & 0x7F) | y << 7
+                    if y & 0x40:
+                        x -= 0x4000
+                    pos += 3
+                else:
+                    x, pos = read_sleb(data, pos + 1, 32)
                 append((op_of[b], x))
         elif k == 1:  # S_NONE
             pos += 1
@@ -299,6 +311,11 @@ def decode_instrs(
                         if len(mem_cache) < 4096:
                             mem_cache[key] = t
                     append(t)
+                    continue
+                y = data[pos + 3]
+                if y < 0x80:  # two-byte offset
+                    pos += 4
+                    append((op_of[b], (flags, (off & 0x7F) | y << 7, 0)))
                     continue
             m, pos = read_memarg(data, pos + 1)
             append((op_of[b], m))
