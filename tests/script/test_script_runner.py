@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 import wasmtime
 
+import nanoproc
 from nanoproc.internal.script import FileResult, run_wast
 from nanoproc.internal.text.wast import parse_wast
 
@@ -56,7 +57,16 @@ def only_failure(r: FileResult) -> str:
 # ---------------------------------------------------------------- passing scripts
 
 
-def test_every_command_kind_passes_on_a_correct_script(tmp_path: Path) -> None:
+ENGINES: dict[str, tuple[ModuleType, dict[str, object]]] = {
+    "wasmtime": (wasmtime, {}),
+    "nanoproc-interp": (nanoproc, {"strategy": "interp"}),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_command_kind_passes_on_a_correct_script(tmp_path: Path, engine: str) -> None:
+    """Also an integration check of nanoproc's API with the runner."""
+    api, options = ENGINES[engine]
     script = GOOD_MODULE + """
 (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
 (assert_return (invoke "add" (i32.const -1) (i32.const 0)) (i32.const 0xffffffff))
@@ -98,7 +108,7 @@ def test_every_command_kind_passes_on_a_correct_script(tmp_path: Path) -> None:
 (module quote "(func (export \\"q\\") (result i32) (i32.const 9))")
 (assert_return (invoke "q") (i32.const 9))
 """
-    r = run(tmp_path, script)
+    r = run(tmp_path, script, api, **options)
     assert r.failures == []
     n = len(parse_wast(script))
     assert n == 39
