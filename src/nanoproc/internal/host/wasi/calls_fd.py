@@ -82,8 +82,16 @@ def fd_pread(ctx: WasiCtx, mem: GuestMemory, fd: int, iovs: int, iovs_len: int, 
     entry.require(abi.RIGHT_FD_READ | abi.RIGHT_FD_SEEK)
     check_offset(offset)
     buf = mem.first_iovec(iovs, iovs_len)
-    n = os.preadv(entry.fd, [buf], offset) if len(buf) else 0
+    n = _pread_into(entry.fd, buf, offset) if len(buf) else 0
     mem.set_u32(nread, n)
+
+
+def _pread_into(fd: int, buf: memoryview, offset: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [buf], offset)
+    data = os.pread(fd, len(buf), offset)
+    buf[: len(data)] = data
+    return len(data)
 
 
 @wasi_function
@@ -134,7 +142,10 @@ def fd_advise(ctx: WasiCtx, mem: GuestMemory, fd: int, offset: int, length: int,
     if advice > abi.ADVICE_MAX:
         raise WasiError(Errno.INVAL)
     entry.require(abi.RIGHT_FD_ADVISE)
-    os.posix_fadvise(entry.fd, check_offset(offset), check_offset(length), _ADVICE[advice])
+    check_offset(offset)
+    check_offset(length)
+    if hasattr(os, "posix_fadvise"):  # advice is only a hint: nothing to do without it
+        os.posix_fadvise(entry.fd, offset, length, _ADVICE[advice])
 
 
 @wasi_function
@@ -151,11 +162,13 @@ def fd_allocate(ctx: WasiCtx, mem: GuestMemory, fd: int, offset: int, length: in
     if length == 0:
         raise WasiError(Errno.INVAL)
     try:
+        if not hasattr(os, "posix_fallocate"):
+            raise OSError(errno.EOPNOTSUPP, "posix_fallocate")
         os.posix_fallocate(entry.fd, offset, length)
     except OSError as e:
         if e.errno != errno.EOPNOTSUPP:
             raise
-        if os.fstat(entry.fd).st_size < end:  # the file system cannot preallocate
+        if os.fstat(entry.fd).st_size < end:  # no preallocation here: at least the size
             os.ftruncate(entry.fd, end)
 
 
@@ -163,7 +176,7 @@ def fd_allocate(ctx: WasiCtx, mem: GuestMemory, fd: int, offset: int, length: in
 def fd_datasync(ctx: WasiCtx, mem: GuestMemory, fd: int) -> None:
     entry = _plain_file(ctx, fd)
     entry.require(abi.RIGHT_FD_DATASYNC)
-    os.fdatasync(entry.fd)
+    getattr(os, "fdatasync", os.fsync)(entry.fd)
 
 
 @wasi_function

@@ -235,7 +235,8 @@ def _host_flags(oflags: int, fdflags: int, read: bool, write: bool) -> int:
         if oflags & bit:
             flags |= host
     for bit, host in ((abi.FDFLAG_APPEND, os.O_APPEND), (abi.FDFLAG_DSYNC, os.O_DSYNC),
-                      (abi.FDFLAG_NONBLOCK, os.O_NONBLOCK), (abi.FDFLAG_RSYNC, os.O_RSYNC),
+                      (abi.FDFLAG_NONBLOCK, os.O_NONBLOCK),
+                      (abi.FDFLAG_RSYNC, getattr(os, "O_RSYNC", os.O_SYNC)),
                       (abi.FDFLAG_SYNC, os.O_SYNC)):  # fmt: skip
         if fdflags & bit:
             flags |= host
