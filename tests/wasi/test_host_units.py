@@ -211,3 +211,34 @@ def test_record_layouts() -> None:
     assert (abi.FDSTAT.size, abi.FILESTAT.size, abi.DIRENT.size, abi.PRESTAT.size,
             abi.SUBSCRIPTION.size, abi.EVENT.size, abi.IOVEC.size) == (24, 64, 24, 8, 48, 32, 8)  # fmt: skip
     assert abi.RIGHTS_ALL == 0x3FFFFFFF and abi.RIGHT_SOCK_ACCEPT == 1 << 29
+
+
+def test_sleep_obeys_the_epoch_deadline() -> None:
+    """A guest sleeping in poll_oneoff traps with INTERRUPT once its store's epoch
+    deadline passes (context_for wires the check when the engine has epochs on)."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from nanoproc.internal.exec.trap import Trap, TrapCode
+    from nanoproc.internal.host.wasi.ctx import context_for
+
+    class StoreState:  # the fields context_for reads (weak-referenceable, as the real one)
+        def __init__(self, engine: object) -> None:
+            self.engine = engine
+            self.epoch_deadline = 1
+            self.wasi = nanoproc.WasiConfig()._consume()
+
+    engine = SimpleNamespace(epoch_interruption=True, epoch=0)
+    st = StoreState(engine)
+    ctx = context_for(st)
+    assert ctx.interrupted is not None and not ctx.interrupted()
+    mem = memory()
+    mem.store(abi.SUBSCRIPTION, 0, 7, abi.EVENTTYPE_CLOCK,
+              abi.SUB_CLOCK.pack(abi.CLOCK_MONOTONIC, 10 * 10**9, 0, 0))  # fmt: skip
+    threading.Timer(0.1, lambda: setattr(engine, "epoch", 1)).start()
+    start = time.monotonic()
+    with pytest.raises(Trap) as info:
+        FUNCTIONS["poll_oneoff"](ctx, mem, 0, 64, 1, 200)
+    assert info.value.trap_code == TrapCode.INTERRUPT
+    assert time.monotonic() - start < 5

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from . import abi
@@ -53,6 +54,9 @@ class WasiCtx:
         self.env = env
         """``NAME=VALUE`` strings."""
         self.table = FdTable()
+        self.interrupted: Callable[[], bool] | None = None
+        """When set, long waits (poll_oneoff) check it and trap with INTERRUPT once
+        it is true: the store's epoch deadline, so a sleeping guest obeys it too."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> WasiCtx:
@@ -114,6 +118,15 @@ def context_for(store_state: Any) -> WasiCtx:
     if cached is not None:
         cached[1].close()
     ctx = WasiCtx.from_settings(settings)
+    engine = store_state.engine
+    if getattr(engine, "epoch_interruption", False):
+        st_ref = weakref.ref(store_state)  # no cycle: the context must not keep its store alive
+
+        def interrupted() -> bool:
+            st = st_ref()
+            return st is not None and engine.epoch >= st.epoch_deadline
+
+        ctx.interrupted = interrupted
     _CONTEXTS[store_state] = (settings, ctx)
     weakref.finalize(store_state, ctx.close)
     return ctx

@@ -12,6 +12,7 @@ import select
 import time
 from dataclasses import dataclass
 
+from ...exec.trap import Trap, TrapCode
 from . import abi
 from .calls_env import now
 from .ctx import WasiCtx
@@ -19,6 +20,9 @@ from .errno import Errno, WasiError
 from .fdtable import Entry, FileEntry, SocketEntry, StreamEntry
 from .guestmem import GuestMemory
 from .registry import wasi_function
+
+INTERRUPT_SLICE = 20_000_000
+"""Longest stretch (ns) a wait goes without checking for an epoch interrupt."""
 
 MAX_SUBSCRIPTIONS = 1 << 16
 """Most subscriptions one call may pass (EINVAL beyond; keeps host memory bounded)."""
@@ -111,6 +115,10 @@ def poll_oneoff(ctx: WasiCtx, mem: GuestMemory, in_ptr: int, out_ptr: int, nsubs
         wait = None if first is None else first - time.monotonic_ns()
         if wait is not None and wait <= 0:
             break
+        if ctx.interrupted is not None:
+            if ctx.interrupted():
+                raise Trap.of(TrapCode.INTERRUPT)
+            wait = INTERRUPT_SLICE if wait is None else min(wait, INTERRUPT_SLICE)
         if hosted:
             _poll_host(subs, wait)
         elif wait is None:
