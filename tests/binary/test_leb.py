@@ -155,3 +155,27 @@ def test_sleb_round_trip(v: int) -> None:
     assert read_sleb(raw, 0, 64) == (v, len(raw))
     bits = (v if v >= 0 else ~v).bit_length() + 1  # with the sign bit
     assert len(raw) == -(-bits // 7)
+
+
+def _outcome(fn: object, data: bytes) -> object:
+    try:
+        return fn(data, 0)  # type: ignore[operator]
+    except Malformed as e:
+        return ("malformed", e.message, e.pos)
+    except IndexError:
+        return "end"
+
+
+@given(st.binary(min_size=1, max_size=7))
+def test_unrolled_readers_agree_with_the_generic_ones(data: bytes) -> None:
+    assert _outcome(read_u32, data) == _outcome(lambda d, p: read_uleb(d, p, 32), data)
+    assert _outcome(read_s32, data) == _outcome(lambda d, p: read_sleb(d, p, 32), data)
+    assert _outcome(read_u64, data) == _outcome(lambda d, p: read_uleb(d, p, 64), data)
+    assert _outcome(read_s64, data) == _outcome(lambda d, p: read_sleb(d, p, 64), data)
+
+
+@given(st.lists(st.integers(0, 127), min_size=4, max_size=4), st.integers(0, 255))
+def test_unrolled_readers_on_five_byte_encodings(low: list[int], last: int) -> None:
+    data = bytes(b | 0x80 for b in low) + bytes([last])
+    assert _outcome(read_u32, data) == _outcome(lambda d, p: read_uleb(d, p, 32), data)
+    assert _outcome(read_s32, data) == _outcome(lambda d, p: read_sleb(d, p, 32), data)

@@ -27,7 +27,6 @@ from .reader import (
     read_len,
     read_s32,
     read_s64,
-    read_sleb,
     read_u32,
     read_uleb,
     take,
@@ -278,7 +277,7 @@ def decode_instrs(
                     x = (x & 0x7F) | y << 7
                     pos += 3
                 else:
-                    x, pos = read_uleb(data, pos + 1, 32)
+                    x, pos = read_u32(data, pos + 1)
                 append((op_of[b], x))
         elif k == 2:  # S_I32
             x = data[pos + 1]
@@ -293,7 +292,7 @@ def decode_instrs(
                         x -= 0x4000
                     pos += 3
                 else:
-                    x, pos = read_sleb(data, pos + 1, 32)
+                    x, pos = read_s32(data, pos + 1)
                 append((op_of[b], x))
         elif k == 1:  # S_NONE
             pos += 1

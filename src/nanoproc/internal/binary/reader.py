@@ -80,10 +80,27 @@ def read_sleb(data: Buffer, pos: int, bits: int) -> tuple[int, int]:
 
 
 def read_u32(data: Buffer, pos: int) -> tuple[int, int]:
-    b = data[pos]
+    """A u32, unrolled: padded five-byte encodings are common in linked code."""
+    x = data[pos]
+    if x < 0x80:
+        return x, pos + 1
+    x &= 0x7F
+    b = data[pos + 1]
+    x |= (b & 0x7F) << 7
     if b < 0x80:
-        return b, pos + 1
-    return read_uleb(data, pos, 32)
+        return x, pos + 2
+    b = data[pos + 2]
+    x |= (b & 0x7F) << 14
+    if b < 0x80:
+        return x, pos + 3
+    b = data[pos + 3]
+    x |= (b & 0x7F) << 21
+    if b < 0x80:
+        return x, pos + 4
+    b = data[pos + 4]
+    if b < 0x10:
+        return x | b << 28, pos + 5
+    return read_uleb(data, pos, 32)  # reports the error
 
 
 def read_u64(data: Buffer, pos: int) -> tuple[int, int]:
@@ -94,12 +111,29 @@ def read_u64(data: Buffer, pos: int) -> tuple[int, int]:
 
 
 def read_s32(data: Buffer, pos: int) -> tuple[int, int]:
-    b = data[pos]
-    if b < 0x40:
-        return b, pos + 1
+    """An s32, unrolled like :func:`read_u32`."""
+    x = data[pos]
+    if x < 0x80:
+        return (x - 0x80 if x & 0x40 else x), pos + 1
+    x &= 0x7F
+    b = data[pos + 1]
+    x |= (b & 0x7F) << 7
     if b < 0x80:
-        return b - 0x80, pos + 1
-    return read_sleb(data, pos, 32)
+        return (x - (1 << 14) if b & 0x40 else x), pos + 2
+    b = data[pos + 2]
+    x |= (b & 0x7F) << 14
+    if b < 0x80:
+        return (x - (1 << 21) if b & 0x40 else x), pos + 3
+    b = data[pos + 3]
+    x |= (b & 0x7F) << 21
+    if b < 0x80:
+        return (x - (1 << 28) if b & 0x40 else x), pos + 4
+    b = data[pos + 4]
+    if b < 0x08:
+        return x | b << 28, pos + 5
+    if 0x78 <= b < 0x80:
+        return (x | b << 28) - (1 << 35), pos + 5
+    return read_sleb(data, pos, 32)  # reports the error
 
 
 def read_s64(data: Buffer, pos: int) -> tuple[int, int]:
