@@ -19,7 +19,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..syntax.module import Custom, Data, Elem, Expr, Func, Global, Import, Module, Table
+from ..syntax.module import (
+    Custom,
+    Data,
+    Elem,
+    Export,
+    Expr,
+    Func,
+    Global,
+    Import,
+    Memory,
+    Module,
+    Table,
+    Tag,
+)
 from ..syntax.ops import OPS, REF_FUNC, Catch, Op
 from ..syntax.types import (
     FUNCREF,
@@ -41,6 +54,7 @@ from ..syntax.types import (
     TagType,
     ValType,
 )
+from .decode import SECTION_ORDER
 from .names import encode_names
 from .typecodes import (
     ARRAY_TAG,
@@ -430,39 +444,45 @@ def _vec_section(items: list[Any], item: Callable[[bytearray, Any], None]) -> by
     return out
 
 
+def _export(out: bytearray, ex: Export) -> None:
+    write_name(out, ex.name)
+    out.append(EXTERN_KIND_BYTE[ex.kind])
+    write_u(out, ex.index)
+
+
+def _memory(out: bytearray, mem: Memory) -> None:
+    _write_limits(out, mem.type.limits)
+
+
+def _tag(out: bytearray, tag: Tag) -> None:
+    _write_tagtype(out, tag.type)
+
+
+def _typeidx(out: bytearray, f: Func) -> None:
+    write_u(out, f.typeidx)
+
+
+def _u32_section(v: int | None) -> bytearray | None:
+    return None if v is None else bytearray(uleb(v))
+
+
 def _sections(m: Module) -> list[tuple[int, Callable[[], bytearray | None]]]:
     """Section id and payload builder, in binary order (tags between memories and globals)."""
-
-    def start() -> bytearray | None:
-        return None if m.start is None else bytearray(uleb(m.start))
-
-    def datacount() -> bytearray | None:
-        return None if m.data_count is None else bytearray(uleb(m.data_count))
-
-    def exports() -> bytearray | None:
-        def one(out: bytearray, ex: Any) -> None:
-            write_name(out, ex.name)
-            out.append(EXTERN_KIND_BYTE[ex.kind])
-            write_u(out, ex.index)
-
-        return _vec_section(m.exports, one)
-
     return [
         (1, lambda: _vec_section(m.types, _write_rectype)),
         (2, lambda: _vec_section(m.imports, _import)),
-        (3, lambda: _vec_section([f.typeidx for f in m.funcs], write_u)),
+        (3, lambda: _vec_section(m.funcs, _typeidx)),
         (4, lambda: _vec_section(m.tables, _table)),
-        (5, lambda: _vec_section([mem.type for mem in m.memories],
-                                 lambda o, t: _write_limits(o, t.limits))),
-        (13, lambda: _vec_section([t.type for t in m.tags], _write_tagtype)),
+        (5, lambda: _vec_section(m.memories, _memory)),
+        (13, lambda: _vec_section(m.tags, _tag)),
         (6, lambda: _vec_section(m.globals, _global)),
-        (7, exports),
-        (8, start),
+        (7, lambda: _vec_section(m.exports, _export)),
+        (8, lambda: _u32_section(m.start)),
         (9, lambda: _vec_section(m.elems, _elem)),
-        (12, datacount),
+        (12, lambda: _u32_section(m.data_count)),
         (10, lambda: _vec_section(m.funcs, _func)),
         (11, lambda: _vec_section(m.datas, _data)),
-    ]  # fmt: skip
+    ]
 
 
 def _write_tagtype(out: bytearray, t: TagType) -> None:
@@ -470,7 +490,7 @@ def _write_tagtype(out: bytearray, t: TagType) -> None:
     write_u(out, t.typeidx)
 
 
-_RANK = {sid: i + 1 for i, sid in enumerate((1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11))}
+_RANK = SECTION_ORDER
 
 
 def _custom_rank(c: Custom) -> int:
