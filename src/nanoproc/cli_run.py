@@ -241,6 +241,8 @@ def _execute(np: Any, linker: Any, store: Any, module: Any, args: argparse.Names
             return _invoke(np, store, exports, args.invoke, args.args)
         start = exports.get("_start") or exports.get("")
         if isinstance(start, np.Func):
+            if start.type(store).params:
+                raise RunError("the module's `_start` takes parameters: use --invoke")
             start(store)
         return 0
     except np.ExitTrap as e:

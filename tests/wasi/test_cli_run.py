@@ -164,6 +164,7 @@ def test_invoke_errors(wat_file: str, args: list[str], fragment: str) -> None:
     ("garbage", [], ""),
     ("invalid", [], ""),
     ("needs_import", [], "unknown import"),
+    ("start_with_params", [], "takes parameters"),
     (None, ["--dir", "/nonexistent::/x", TRAP], "is not a directory"),
     (None, ["--dir", "/tmp::/x::writable", TRAP], "unknown option"),
     (None, ["-W", "bogus=1", TRAP], "unknown option"),
@@ -184,6 +185,7 @@ def test_bad_input_is_one_error_line(make: str | None, args: list[str], fragment
             "garbage": b"\x7fELF this is not a module",
             "invalid": b"\0asm\x01\0\0\0\x03\x02\x01\x05",  # a function of an unknown type
             "needs_import": b'(module (import "env" "f" (func)))',
+            "start_with_params": b'(module (func (export "_start") (param i32)))',
         }[make]
         path.write_bytes(content)
         args = [str(path)]
