@@ -13,6 +13,7 @@ from .errno import Errno, WasiError
 from .fdtable import DirEntry, FileEntry, SocketEntry, StreamEntry
 from .guestmem import GuestMemory
 from .registry import check_offset, file_entry, filestat_values, new_times, wasi_function
+from .sockets import recv_into, send
 
 _SYNC_FLAGS = abi.FDFLAG_DSYNC | abi.FDFLAG_RSYNC | abi.FDFLAG_SYNC
 _ADVICE = [getattr(os, n, 0) for n in ("POSIX_FADV_NORMAL", "POSIX_FADV_SEQUENTIAL",
@@ -38,8 +39,6 @@ def fd_read(ctx: WasiCtx, mem: GuestMemory, fd: int, iovs: int, iovs_len: int, n
         buf = mem.first_iovec(iovs, iovs_len)
         n = stream.readinto(buf) if len(buf) else 0
     elif isinstance(entry, SocketEntry):
-        from .sockets import recv_into
-
         entry.require(abi.RIGHT_FD_READ)
         n = recv_into(entry, mem.first_iovec(iovs, iovs_len), 0)
     else:
@@ -64,8 +63,6 @@ def fd_write(ctx: WasiCtx, mem: GuestMemory, fd: int, iovs: int, iovs_len: int, 
         buf = mem.first_iovec(iovs, iovs_len)
         n = stream.write(buf) if len(buf) else 0
     elif isinstance(entry, SocketEntry):
-        from .sockets import send
-
         entry.require(abi.RIGHT_FD_WRITE)
         n = send(entry, mem.first_iovec(iovs, iovs_len), 0)
     else:
