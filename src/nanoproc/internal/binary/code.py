@@ -4,9 +4,10 @@ This is the decoder's hot loop (a large module is mostly code), so it trades som
 elegance for speed: every single-byte opcode is classified once, from the operator
 table, into a small "shape" code; the loop dispatches on the shape with the common
 cases inlined (no immediate, one index, memarg, i32.const, block starts), reads
-one-byte LEB128s without a call, and reuses one ``(op,)`` tuple per immediate-free
-opcode. Everything else goes through per-op immediate reader lists derived from
-``op.imms``, so the table stays the single source of truth.
+one- and two-byte LEB128s without a call, and shares instruction tuples for the
+commonest immediates. Everything else goes through per-op immediate reader lists
+derived from ``op.imms``, so the table stays the single source of truth.
+Offsets go into an ``array('I')`` (4 bytes per instruction instead of ~36).
 
 Nesting is tracked with a stack so that the final ``end`` is found without a
 second pass, and ``else`` outside an ``if`` (or twice in one) is rejected as the
@@ -34,6 +35,7 @@ from .reader import (
 from .typecodes import VALTYPE_BY_BYTE, _ref, read_blocktype, read_heaptype, read_valtypes
 
 Reader = Callable[[Buffer, int], tuple[Any, int]]
+assert array("I").itemsize >= 4, "offsets need 32-bit array items"
 
 # Shapes of single-byte opcodes, roughly by frequency in real code. The loop in
 # decode_instrs tests them as literal ints: keep the two in step.
