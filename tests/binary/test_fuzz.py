@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from functools import cache
 
-from binary_spec_cases import VALID_TYPES, all_cases
+from binary_spec_cases import VALID_TYPES, all_cases, json_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +71,7 @@ def test_random_sections_after_a_valid_header(data: bytes) -> None:
 @cache
 def seeds() -> list[bytes]:
     """Small well-formed suite binaries to mutate (small keeps shrinking fast)."""
+    json_dir()  # skips (or fails under NANOPROC_REQUIRE_SPEC=1) without the suite
     out = [c.data() for c in all_cases() if c.type in (*VALID_TYPES, "assert_invalid")]
     return sorted({d for d in out if len(d) <= 400})
 
@@ -109,4 +110,4 @@ def _mutations(pool: list[bytes], data: st.DataObject) -> None:
 
 
 def test_mutated_suite_binaries() -> None:
-    _mutations(seeds())  # seeds() skips (or fails under NANOPROC_REQUIRE_SPEC=1) without the suite
+    _mutations(seeds())
