@@ -171,7 +171,7 @@ def cmd_wast(args: argparse.Namespace) -> int:
             print(f"  ... and {len(r.failures) - limit} more failures (--all-failures shows them)")
 
     run_files(args.files, jobs=args.jobs, api_name=args.api, strategy=args.engine,
-              timeout=args.timeout or None, on_result=show)
+              timeout=args.timeout or None, on_result=show, start_method="forkserver")
     print(totals.summary())
     return 0 if totals.failed == 0 else EXIT_FAILED
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
-import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -35,13 +34,16 @@ def _work(conn: Connection, path: str, api_name: str, strategy: str | None,
     conn.close()
 
 
-def _context() -> Any:
-    """Fork (fast) when this process has a single thread; otherwise spawn, since a
-    child forked while another thread holds a lock can hang forever (as under
-    pytest-xdist, whose workers run an I/O thread)."""
-    if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
-        return mp.get_context("fork")
-    return mp.get_context("spawn")
+def _context(start_method: str) -> Any:
+    """The multiprocessing context; plain ``fork`` is never used: a child forked from a
+    process with other (even native) threads can hang on a lock one of them held, as
+    happens under pytest-xdist. ``forkserver`` forks from a clean server process."""
+    if start_method not in mp.get_all_start_methods():
+        start_method = "spawn"
+    ctx = mp.get_context(start_method)
+    if start_method == "forkserver":
+        ctx.set_forkserver_preload(["nanoproc.internal.script.runner"])
+    return ctx
 
 
 def run_files(
@@ -52,10 +54,14 @@ def run_files(
     strategy: str | None = None,
     timeout: float | None = 600.0,
     on_result: Callable[[FileResult], None] | None = None,
+    start_method: str = "spawn",
 ) -> list[FileResult]:
     """Run ``paths`` with up to ``jobs`` worker processes; ``on_result`` sees each result
-    as it finishes. A worker that dies or outlives ``timeout + GRACE`` is a failed file."""
-    ctx = _context()
+    as it finishes. A worker that dies or outlives ``timeout + GRACE`` is a failed file.
+
+    ``spawn`` (the default) starts each worker afresh and sees this process's current
+    ``sys.path``; ``forkserver`` starts workers faster (the command line uses it)."""
+    ctx = _context(start_method)
     pending = list(enumerate(paths))
     running: dict[int, tuple[Any, Connection, float]] = {}
     results: dict[int, FileResult] = {}
