@@ -8,6 +8,8 @@ first call in any instance, and the code objects are reused by all instances
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from dataclasses import dataclass
 from types import CodeType
@@ -18,6 +20,8 @@ from ..exec.compiled import CompiledModule
 from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
 from .features import unsupported_feature
+
+CAST_VIEWS = sys.byteorder == "little" and os.environ.get("NANOPROC_INTERP_CAST", "1") != "0"
 
 TAIL_OPS = frozenset(
     BY_NAME[n] for n in ("return_call", "return_call_indirect", "return_call_ref")
@@ -59,6 +63,11 @@ class ModuleArtifact:
         self.num_imported = module.num_imported_funcs
         self.func_types: list[FuncType] = module.func_types
         self.mem_addr64 = [m.limits.addr64 for m in mod.memory_types()]
+        self.mem_castable = [
+            CAST_VIEWS and m.page_size % 8 == 0 for m in mod.memory_types()
+        ]
+        """Memories whose views can be cast to 4- and 8-byte items (sizes are multiples
+        of 8 and the machine is little-endian): aligned loads then index the cast."""
         self.table_addr64 = [t.limits.addr64 for t in mod.table_types()]
         self.global_types = mod.global_types()
         nfuncs = len(module.func_types)

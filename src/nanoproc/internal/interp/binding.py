@@ -62,10 +62,11 @@ class InstanceState:
         mem_names, table_names, global_names = art.entity_names
         if inst.memories:
             self.listeners = []
-        for mem, (view_name, mem_name) in zip(inst.memories, mem_names):
-            G[view_name] = mem.view
+        castable = art.mem_castable
+        for m, (mem, (view_name, mem_name)) in enumerate(zip(inst.memories, mem_names)):
             G[mem_name] = mem
-            listener = _view_listener(G, view_name)
+            listener = _view_listener(G, m) if castable[m] else _plain_listener(G, view_name)
+            listener(mem.view)
             self.listeners.append(listener)  # type: ignore[union-attr]
             mem.bind(listener)
         for tab, (elems_name, tab_name) in zip(inst.tables, table_names):
@@ -121,8 +122,21 @@ def _body_stub(state: InstanceState, idx: int) -> Callable[..., Any]:
     return body
 
 
-def _view_listener(G: dict[str, Any], key: str) -> Callable[[memoryview], None]:
+def _plain_listener(G: dict[str, Any], key: str) -> Callable[[memoryview], None]:
     def listener(view: memoryview) -> None:
         G[key] = view
+
+    return listener
+
+
+def _view_listener(G: dict[str, Any], m: int) -> Callable[[memoryview], None]:
+    """Rebinds memory ``m``'s view and its 4- and 8-byte casts (after growth)."""
+    names = (f"M{m}", f"MI{m}", f"MQ{m}", f"MD{m}")
+
+    def listener(view: memoryview) -> None:
+        G[names[0]] = view
+        G[names[1]] = view.cast("I")
+        G[names[2]] = view.cast("Q")
+        G[names[3]] = view.cast("d")
 
     return listener

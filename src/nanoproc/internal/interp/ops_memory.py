@@ -146,10 +146,34 @@ _LOADS = {
 }
 
 
-def _make_load(template: str, width: int, exact: bool, bits: int):  # type: ignore[no-untyped-def]
+_CAST_LOADS = {
+    # name: (cast view prefix, log2 of the width, struct accessor)
+    "i32.load": ("MI", 2, "LI32"),
+    "i64.load": ("MQ", 3, "LI64"),
+    "f64.load": ("MD", 3, "LF64"),
+}
+
+
+def _make_load(template: str, width: int, exact: bool, bits: int, name: str):  # type: ignore[no-untyped-def]
+    cast = _CAST_LOADS.get(name)
+
     def handler(tr: Translator, ins: Instr) -> None:
         ea, a = _address(tr, ins)
-        code = template.format(m=ins[1][2], ea=ea)
+        m = ins[1][2]
+        if cast is not None and tr.art.mem_castable[m]:
+            # Aligned accesses index a cast view (one subscript instead of a struct
+            # call and a tuple); others fall back to struct.
+            view, shift, accessor = cast
+            align = (1 << shift) - 1
+            if a.simple and not ins[1][1] and a.const is None:
+                code = (f"({view}{m}[{ea} >> {shift}] if not {ea} & {align} "
+                        f"else {accessor}(M{m}, {ea})[0])")
+            else:
+                t = tr.temp()
+                code = (f"({view}{m}[{t} >> {shift}] if not ({t} := {ea}) & {align} "
+                        f"else {accessor}(M{m}, {t})[0])")
+        else:
+            code = template.format(m=m, ea=ea)
         v = combine(code, a, exact=exact, width=width, bits=bits)
         v.state = True
         if not v.trap:
@@ -161,7 +185,7 @@ def _make_load(template: str, width: int, exact: bool, bits: int):  # type: igno
 
 
 for _name, _spec in _LOADS.items():
-    HANDLERS[_name] = _make_load(*_spec)
+    HANDLERS[_name] = _make_load(*_spec, _name)
 
 
 _STORES = {
@@ -196,7 +220,9 @@ def _make_store(template: str, vmask: int | None):  # type: ignore[no-untyped-de
         tr.stack.append(a)
         ea, _ = _address(tr, ins)
         tr.flush(traps=True, effects=True)
-        tr.out.emit(template.format(m=ins[1][2], ea=ea, v=code), trap_pc([a, v]))
+        m = ins[1][2]
+        pc = trap_pc([a, v])
+        tr.out.emit(template.format(m=m, ea=ea, v=code), pc)
 
     return handler
 
