@@ -119,6 +119,10 @@ class ModuleArtifact:
             self._tail[funcidx] = r
         return r
 
+    def note_tail_calls(self, funcidx: int, makes_them: bool) -> None:
+        """Record what a translation's structure scan found (saves a pass later)."""
+        self._tail[funcidx] = makes_them
+
     def func_name(self, funcidx: int) -> str | None:
         return self.compiled.func_name(funcidx)
 

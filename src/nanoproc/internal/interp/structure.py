@@ -27,6 +27,7 @@ materialised before entering it.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -178,6 +179,8 @@ class Structure:
         self.tail_ok: set[tuple[int, int]] = set()
         """(branch index, target start) pairs to lower as a fall-through."""
         self.max_depth = 0
+        self.tail_calls: list[int] = []
+        """Indices of return_call* instructions."""
         self._scan(block_arity)
         self._find_switches()
         self._decide()
@@ -220,6 +223,8 @@ class Structure:
                 cur.writes.add(ins[1])
             elif name in EFFECTS:
                 cur.effects = True
+                if name.startswith("return_call"):
+                    self.tail_calls.append(i)
             rule = ins[0].rule
             if name in TRAPPING or rule == "memarg":
                 cur.may_trap = True
@@ -420,13 +425,18 @@ class Structure:
         pieces += [Piece("post", k, blocks[k].end + 1, blocks[k - 1].end, k)
                    for k in range(n, 0, -1)]
         pieces = [p for p in pieces if p.hi > p.lo]
-        jumps = [pc for b in blocks for pc, _ in b.sources]
-        nontail = [pc for b in blocks for pc, tail in b.sources if not tail]
+        jumps = sorted(pc for b in blocks for pc, _ in b.sources)
+        nontail = sorted(pc for b in blocks for pc, tail in b.sources if not tail)
+
+        def any_in(pcs: list[int], lo: int, hi: int) -> bool:
+            i = bisect.bisect_left(pcs, lo)
+            return i < len(pcs) and pcs[i] < hi
+
         jumped = False
         for p in pieces:
             p.guard = jumped
-            p.wrap = any(p.lo <= pc < p.hi for pc in nontail)
-            if any(p.lo <= pc < p.hi for pc in jumps):
+            p.wrap = any_in(nontail, p.lo, p.hi)
+            if any_in(jumps, p.lo, p.hi):
                 jumped = True
         return pieces
 

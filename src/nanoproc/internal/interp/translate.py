@@ -113,6 +113,7 @@ class Translator:
         self.nparams = len(self.ftype.params)
         self.local_types: list[ValType] = list(self.ftype.params) + func.local_types()
         self.st = Structure(self.body, self.ftype, art.block_arity)
+        art.note_tail_calls(funcidx, bool(self.st.tail_calls))
         self.out = Emitter()
         self.stack: list[Val] = []
         self.ctls: list[Ctl] = []
@@ -126,8 +127,9 @@ class Translator:
         self.funcrefs: set[int] = set()
         self.tail_targets: set[int] = set()
         self.tail_caller = art.makes_tail_calls(funcidx)
-        self.self_tail = self.tail_caller and any(
-            ins[0].name == "return_call" and ins[1] == funcidx for ins in self.body
+        self.self_tail = any(
+            self.body[i][0].name == "return_call" and self.body[i][1] == funcidx
+            for i in self.st.tail_calls
         )
         self.top: Ctl | None = None
         """The synthetic loop around the whole body when the function tail-calls itself."""
