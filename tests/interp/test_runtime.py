@@ -308,3 +308,18 @@ def test_threads_run_f32_code_independently() -> None:
     finally:
         sys.setswitchinterval(old)
     assert not errors, errors[:3]
+
+
+def test_large_memory_fill_in_chunks() -> None:
+    from nanoproc.internal.interp.helpers import FILL_CHUNK
+
+    inst = new_instance("""(module (memory 40)
+      (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "at") (param i32) (result i32) (i32.load8_u (local.get 0))))""")
+    n = 2 * FILL_CHUNK + 12345
+    call(inst, "fill", 3, 0x1AB, n)
+    view = inst.memories[0].view
+    assert view[2] == 0 and view[3] == 0xAB and view[3 + n - 1] == 0xAB and view[3 + n] == 0
+    assert bytes(view[3 : 3 + n]) == b"\xab" * n
+    with pytest.raises(Trap):
+        call(inst, "fill", 40 * 65536 - 10, 1, 11)

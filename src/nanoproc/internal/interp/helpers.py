@@ -148,11 +148,24 @@ def store_f32(view: memoryview, addr: int, x: float) -> None:
 
 
 # ---------------------------------------------------------------- bulk memory
+FILL_CHUNK = 1 << 20
+"""memory.fill writes at most this many bytes per slice assignment (so filling a
+large memory does not allocate a pattern as large as the memory)."""
+
+
 def memory_fill(view: memoryview, d: int, val: int, n: int) -> None:
     if d + n > len(view):
         raise Trap.of(TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if n:
-        view[d : d + n] = bytes((val & 0xFF,)) * n
+    if n <= FILL_CHUNK:
+        if n:
+            view[d : d + n] = bytes((val & 0xFF,)) * n
+        return
+    pattern = memoryview(bytes((val & 0xFF,)) * FILL_CHUNK)
+    end = d + n
+    while d < end:
+        k = min(FILL_CHUNK, end - d)
+        view[d : d + k] = pattern[:k]
+        d += k
 
 
 def memory_copy(dst: memoryview, d: int, src: memoryview, s: int, n: int) -> None:
