@@ -50,6 +50,8 @@ class Translated:
     """Function indices whose FuncInst the code references (ref.func): ``F<idx>``."""
     tail_targets: frozenset[int]
     """Functions whose body ``b<idx>`` the code tail-calls directly."""
+    cast_memories: frozenset[int]
+    """Memories whose cast views (``MI<m>``, ``MQ<m>``, ``MD<m>``) the code reads."""
 
 
 class ModuleArtifact:

@@ -62,11 +62,10 @@ class InstanceState:
         mem_names, table_names, global_names = art.entity_names
         if inst.memories:
             self.listeners = []
-        castable = art.mem_castable
         for m, (mem, (view_name, mem_name)) in enumerate(zip(inst.memories, mem_names)):
             G[mem_name] = mem
-            listener = _view_listener(G, m) if castable[m] else _plain_listener(G, view_name)
-            listener(mem.view)
+            G[view_name] = mem.view
+            listener = _view_listener(G, m)
             self.listeners.append(listener)  # type: ignore[union-attr]
             mem.bind(listener)
         for tab, (elems_name, tab_name) in zip(inst.tables, table_names):
@@ -81,6 +80,9 @@ class InstanceState:
         G = self.G
         if t.consts:
             G.update(t.consts)
+        for m in t.cast_memories:
+            if f"MI{m}" not in G:
+                _install_casts(G, m, self.inst.memories[m].view)
         funcs = self.inst.funcs
         for f in t.funcrefs:
             G[f"F{f}"] = funcs[f]
@@ -122,21 +124,21 @@ def _body_stub(state: InstanceState, idx: int) -> Callable[..., Any]:
     return body
 
 
-def _plain_listener(G: dict[str, Any], key: str) -> Callable[[memoryview], None]:
-    def listener(view: memoryview) -> None:
-        G[key] = view
-
-    return listener
+def _install_casts(G: dict[str, Any], m: int, view: memoryview) -> None:
+    """Memory ``m``'s view cast to 4- and 8-byte items, for aligned loads."""
+    G[f"MI{m}"] = view.cast("I")
+    G[f"MQ{m}"] = view.cast("Q")
+    G[f"MD{m}"] = view.cast("d")
 
 
 def _view_listener(G: dict[str, Any], m: int) -> Callable[[memoryview], None]:
-    """Rebinds memory ``m``'s view and its 4- and 8-byte casts (after growth)."""
-    names = (f"M{m}", f"MI{m}", f"MQ{m}", f"MD{m}")
+    """Rebinds memory ``m``'s view, and its casts once code uses them (after growth)."""
+    name = f"M{m}"
+    cast_name = f"MI{m}"
 
     def listener(view: memoryview) -> None:
-        G[names[0]] = view
-        G[names[1]] = view.cast("I")
-        G[names[2]] = view.cast("Q")
-        G[names[3]] = view.cast("d")
+        G[name] = view
+        if cast_name in G:
+            _install_casts(G, m, view)
 
     return listener

@@ -240,8 +240,7 @@ _S_d = struct.Struct("<d")
 _S_Q = struct.Struct("<Q")
 _S_H = struct.Struct("<H")
 
-TEMPLATE: dict[str, Any] = {
-    "__builtins__": __builtins__,
+HELPERS: dict[str, Any] = {
     # struct accessors (bounds-checked by the exactly-sized memoryview)
     "LI32": _S_I.unpack_from,
     "LI64": _S_Q.unpack_from,
@@ -312,10 +311,19 @@ TEMPLATE: dict[str, Any] = {
     "EDROP": elem_drop,
     "TGROW": table_grow,
 }
-"""Names every instance's globals start with."""
+"""Names generated code uses besides the instance's own entities."""
+
+BUILTINS: dict[str, Any] = {**(__builtins__ if isinstance(__builtins__, dict) else vars(__builtins__)), **HELPERS}  # type: ignore[arg-type]
+"""The builtins of generated code: Python's plus the helpers. Shared by every instance
+(CPython looks up a global name in the function's globals, then in
+``globals["__builtins__"]``, both with specialised caches), so an instance's own
+globals dict holds only the instance's entities and is cheap to build."""
+
+TEMPLATE: dict[str, Any] = {"__builtins__": BUILTINS}
+"""What every instance's globals dict starts as."""
 
 HELPER_CODES = frozenset(
-    f.__code__ for f in TEMPLATE.values() if hasattr(f, "__code__")
+    f.__code__ for f in HELPERS.values() if hasattr(f, "__code__")
 )
 """Code objects of the helpers above: a Python error raised inside one of them is
 still a Wasm trap (e.g. IndexError from an out-of-bounds view)."""

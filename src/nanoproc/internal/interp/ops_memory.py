@@ -165,6 +165,7 @@ def _make_load(template: str, width: int, exact: bool, bits: int, name: str):  #
             # call and a tuple); others fall back to struct.
             view, shift, accessor = cast
             align = (1 << shift) - 1
+            tr.cast_memories.add(m)
             if a.simple and not ins[1][1] and a.const is None:
                 code = (f"({view}{m}[{ea} >> {shift}] if not {ea} & {align} "
                         f"else {accessor}(M{m}, {ea})[0])")

@@ -126,6 +126,7 @@ class Translator:
         self.consts: dict[str, Any] = {}
         self.funcrefs: set[int] = set()
         self.tail_targets: set[int] = set()
+        self.cast_memories: set[int] = set()
         self.tail_caller = art.makes_tail_calls(funcidx)
         self.self_tail = any(
             self.body[i][0].name == "return_call" and self.body[i][1] == funcidx
@@ -939,7 +940,7 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
     for c in codes.values():
         register_code(c, art, funcidx, line_pcs)
     return Translated(funcidx, source, code, body_code, tr.consts, frozenset(tr.funcrefs),
-                      frozenset(tr.tail_targets))
+                      frozenset(tr.tail_targets), frozenset(tr.cast_memories))
 
 
 _serial = itertools.count()
