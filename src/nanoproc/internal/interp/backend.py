@@ -73,7 +73,7 @@ class InterpBackend:
         if art is None:
             art = ModuleArtifact(module)
             module.artifacts["interp"] = art
-        return art  # type: ignore[no-any-return]
+        return art
 
     def instantiate(self, inst: ModuleInstance) -> None:
         """Give every function defined by ``inst`` a lazy ``FuncInst.call``."""

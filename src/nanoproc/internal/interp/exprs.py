@@ -15,6 +15,8 @@ most masks in address arithmetic and hash mixing.
 
 from __future__ import annotations
 
+from typing import Any
+
 NO_SLOT = -1
 """``Val.maxslot`` when the entry reads no block-result slot variable."""
 
@@ -39,7 +41,7 @@ class Val:
         width: int = 0,
         bits: int = 64,
         simple: bool = False,
-        const: object = None,
+        const: Any = None,
         depth: int = 0,
         isbool: bool = False,
         pc: int = -1,

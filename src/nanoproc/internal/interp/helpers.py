@@ -8,6 +8,7 @@ here is either rare (bulk memory, tables, traps) or needs several statements
 
 from __future__ import annotations
 
+import builtins
 import math
 import struct
 from typing import Any
@@ -37,7 +38,7 @@ class HostError(Exception):
         self.error = error
 
 
-class TailCall(tuple):  # type: ignore[type-arg]
+class TailCall(tuple[Any, Any]):
     """``(callee, args)`` returned by a function body that ends in a tail call; the
     trampoline in the function's entry point makes the call without growing the
     Python stack."""
@@ -313,7 +314,7 @@ HELPERS: dict[str, Any] = {
 }
 """Names generated code uses besides the instance's own entities."""
 
-BUILTINS: dict[str, Any] = {**(__builtins__ if isinstance(__builtins__, dict) else vars(__builtins__)), **HELPERS}  # type: ignore[arg-type]
+BUILTINS: dict[str, Any] = {**vars(builtins), **HELPERS}
 """The builtins of generated code: Python's plus the helpers. Shared by every instance
 (CPython looks up a global name in the function's globals, then in
 ``globals["__builtins__"]``, both with specialised caches), so an instance's own

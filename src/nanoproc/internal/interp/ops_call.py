@@ -16,15 +16,7 @@ from __future__ import annotations
 from ..syntax.module import Instr
 from ..syntax.types import FuncType
 from .exprs import Val
-from .translate import HANDLERS, Translator, _zero
-
-
-def _reg(name: str):  # type: ignore[no-untyped-def]
-    def deco(fn):  # type: ignore[no-untyped-def]
-        HANDLERS[name] = fn
-        return fn
-
-    return deco
+from .translate import Translator, _zero, register
 
 
 def _width(t: object) -> int:
@@ -78,7 +70,7 @@ def _ref_callable(tr: Translator, ref: Val) -> str:
     return fn
 
 
-@_reg("call")
+@register("call")
 def _call(tr: Translator, ins: Instr) -> None:
     f = ins[1]
     ft = tr.art.func_types[f]
@@ -86,7 +78,7 @@ def _call(tr: Translator, ins: Instr) -> None:
     _emit_call(tr, f"f{f}({', '.join(codes)})", ft)
 
 
-@_reg("call_indirect")
+@register("call_indirect")
 def _call_indirect(tr: Translator, ins: Instr) -> None:
     typeidx, table = ins[1], ins[2]
     ft = tr.art.module.functype(typeidx)
@@ -96,7 +88,7 @@ def _call_indirect(tr: Translator, ins: Instr) -> None:
     _emit_call(tr, f"{fn}({', '.join(codes)})", ft)
 
 
-@_reg("call_ref")
+@register("call_ref")
 def _call_ref(tr: Translator, ins: Instr) -> None:
     ft = tr.art.module.functype(ins[1])
     ref = tr.pop()
@@ -111,7 +103,7 @@ def _tail(tr: Translator, callee: str, codes: list[str]) -> None:
     tr.mark_unreachable()
 
 
-@_reg("return_call")
+@register("return_call")
 def _return_call(tr: Translator, ins: Instr) -> None:
     f = ins[1]
     ft = tr.art.func_types[f]
@@ -137,7 +129,7 @@ def _return_call(tr: Translator, ins: Instr) -> None:
     _tail(tr, callee, codes)
 
 
-@_reg("return_call_indirect")
+@register("return_call_indirect")
 def _return_call_indirect(tr: Translator, ins: Instr) -> None:
     typeidx, table = ins[1], ins[2]
     ft = tr.art.module.functype(typeidx)
@@ -147,7 +139,7 @@ def _return_call_indirect(tr: Translator, ins: Instr) -> None:
     _tail(tr, f"TAILBODY({fn})", codes)
 
 
-@_reg("return_call_ref")
+@register("return_call_ref")
 def _return_call_ref(tr: Translator, ins: Instr) -> None:
     ft = tr.art.module.functype(ins[1])
     ref = tr.pop()

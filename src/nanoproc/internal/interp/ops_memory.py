@@ -12,19 +12,11 @@ from __future__ import annotations
 
 from ..syntax.module import Instr
 from .exprs import Val, combine, name_val
-from .translate import HANDLERS, MASK, Translator, trap_pc
-
-
-def _reg(name: str):  # type: ignore[no-untyped-def]
-    def deco(fn):  # type: ignore[no-untyped-def]
-        HANDLERS[name] = fn
-        return fn
-
-    return deco
+from .translate import HANDLERS, MASK, Handler, Translator, register, trap_pc
 
 
 # ---------------------------------------------------------------- variables
-@_reg("nop")
+@register("nop")
 def _nop(tr: Translator, ins: Instr) -> None:
     pass
 
@@ -33,7 +25,7 @@ def _width(t: object) -> int:
     return {"i32": 32, "i64": 64}.get(getattr(t, "name", ""), 0)
 
 
-@_reg("local.get")
+@register("local.get")
 def _local_get(tr: Translator, ins: Instr) -> None:
     x = ins[1]
     v = name_val(f"l{x}", local=x)
@@ -53,12 +45,12 @@ def _set_local(tr: Translator, x: int, v: Val) -> None:
     tr.out.emit(f"l{x} = {v.code}", v.pc if v.trap else -1)
 
 
-@_reg("local.set")
+@register("local.set")
 def _local_set(tr: Translator, ins: Instr) -> None:
     _set_local(tr, ins[1], tr.pop())
 
 
-@_reg("local.tee")
+@register("local.tee")
 def _local_tee(tr: Translator, ins: Instr) -> None:
     x = ins[1]
     v = tr.pop()
@@ -71,7 +63,7 @@ def _local_tee(tr: Translator, ins: Instr) -> None:
     tr.push(out)
 
 
-@_reg("global.get")
+@register("global.get")
 def _global_get(tr: Translator, ins: Instr) -> None:
     g = ins[1]
     gt = tr.art.global_types[g]
@@ -82,7 +74,7 @@ def _global_get(tr: Translator, ins: Instr) -> None:
         tr.push(Val(f"g{g}", simple=True, width=width, bits=width or 64))
 
 
-@_reg("global.set")
+@register("global.set")
 def _global_set(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     if v.width:
@@ -90,14 +82,14 @@ def _global_set(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"G{ins[1]}.value = {v.code}", traps=v.trap, operands=[v])
 
 
-@_reg("drop")
+@register("drop")
 def _drop(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     if v.trap:
         tr.stmt(v.code, effects=False, operands=[v])
 
 
-@_reg("select")
+@register("select")
 def _select(tr: Translator, ins: Instr) -> None:
     c = tr.pop()
     b = tr.pop()
@@ -123,7 +115,7 @@ def _address(tr: Translator, ins: Instr) -> tuple[str, Val]:
     a = tr.exact(tr.pop())
     off = ins[1][1]
     if a.const is not None:
-        return str(a.const + off), a  # type: ignore[operator]
+        return str(a.const + off), a
     return (f"({a.code} + {off})" if off else a.code), a
 
 
@@ -154,7 +146,7 @@ _CAST_LOADS = {
 }
 
 
-def _make_load(template: str, width: int, exact: bool, bits: int, name: str):  # type: ignore[no-untyped-def]
+def _make_load(template: str, width: int, exact: bool, bits: int, name: str) -> Handler:
     cast = _CAST_LOADS.get(name)
 
     def handler(tr: Translator, ins: Instr) -> None:
@@ -203,7 +195,7 @@ _STORES = {
 }
 
 
-def _make_store(template: str, vmask: int | None):  # type: ignore[no-untyped-def]
+def _make_store(template: str, vmask: int | None) -> Handler:
     subscript = "] = " in template
 
     def handler(tr: Translator, ins: Instr) -> None:
@@ -228,22 +220,22 @@ def _make_store(template: str, vmask: int | None):  # type: ignore[no-untyped-de
     return handler
 
 
-for _name, _spec in _STORES.items():
-    HANDLERS[_name] = _make_store(*_spec)
+for _name, _store in _STORES.items():
+    HANDLERS[_name] = _make_store(*_store)
 
 
 def _mem_mask(tr: Translator, m: int) -> int:
     return 64 if tr.art.mem_addr64[m] else 32
 
 
-@_reg("memory.size")
+@register("memory.size")
 def _memory_size(tr: Translator, ins: Instr) -> None:
     m = ins[1]
     w = _mem_mask(tr, m)
     tr.push(Val(f"MEM{m}.pages", state=True, width=w, bits=w))
 
 
-@_reg("memory.grow")
+@register("memory.grow")
 def _memory_grow(tr: Translator, ins: Instr) -> None:
     m = ins[1]
     w = _mem_mask(tr, m)
@@ -251,7 +243,7 @@ def _memory_grow(tr: Translator, ins: Instr) -> None:
     tr.push(tr.result(f"(MEM{m}.grow({n.code}) & {MASK[w]})", width=w, bits=w))
 
 
-@_reg("memory.fill")
+@register("memory.fill")
 def _memory_fill(tr: Translator, ins: Instr) -> None:
     n = tr.exact(tr.pop())
     val = tr.pop()
@@ -259,7 +251,7 @@ def _memory_fill(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"MFILL(M{ins[1]}, {d.code}, {val.code}, {n.code})")
 
 
-@_reg("memory.copy")
+@register("memory.copy")
 def _memory_copy(tr: Translator, ins: Instr) -> None:
     n = tr.exact(tr.pop())
     s = tr.exact(tr.pop())
@@ -267,7 +259,7 @@ def _memory_copy(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"MCOPY(M{ins[1]}, {d.code}, M{ins[2]}, {s.code}, {n.code})")
 
 
-@_reg("memory.init")
+@register("memory.init")
 def _memory_init(tr: Translator, ins: Instr) -> None:
     n = tr.exact(tr.pop())
     s = tr.exact(tr.pop())
@@ -275,7 +267,7 @@ def _memory_init(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"MINIT(INST, {ins[1]}, M{ins[2]}, {d.code}, {s.code}, {n.code})")
 
 
-@_reg("data.drop")
+@register("data.drop")
 def _data_drop(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"DDROP(INST, {ins[1]})", traps=False)
 
@@ -285,7 +277,7 @@ def _table_width(tr: Translator, t: int) -> int:
     return 64 if tr.art.table_addr64[t] else 32
 
 
-@_reg("table.get")
+@register("table.get")
 def _table_get(tr: Translator, ins: Instr) -> None:
     i = tr.exact(tr.pop())
     v = combine(f"TGET(T{ins[1]}, {i.code})", i)
@@ -296,20 +288,20 @@ def _table_get(tr: Translator, ins: Instr) -> None:
     tr.push(v)
 
 
-@_reg("table.set")
+@register("table.set")
 def _table_set(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     i = tr.exact(tr.pop())
     tr.stmt(f"TSET(T{ins[1]}, {i.code}, {v.code})")
 
 
-@_reg("table.size")
+@register("table.size")
 def _table_size(tr: Translator, ins: Instr) -> None:
     w = _table_width(tr, ins[1])
     tr.push(Val(f"len(T{ins[1]})", state=True, width=w, bits=w))
 
 
-@_reg("table.grow")
+@register("table.grow")
 def _table_grow(tr: Translator, ins: Instr) -> None:
     t = ins[1]
     w = _table_width(tr, t)
@@ -318,7 +310,7 @@ def _table_grow(tr: Translator, ins: Instr) -> None:
     tr.push(tr.result(f"TGROW(TAB{t}, {init.code}, {n.code}, {MASK[w]})", width=w, bits=w))
 
 
-@_reg("table.fill")
+@register("table.fill")
 def _table_fill(tr: Translator, ins: Instr) -> None:
     n = tr.exact(tr.pop())
     v = tr.pop()
@@ -326,7 +318,7 @@ def _table_fill(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"TFILL(T{ins[1]}, {i.code}, {v.code}, {n.code})")
 
 
-@_reg("table.copy")
+@register("table.copy")
 def _table_copy(tr: Translator, ins: Instr) -> None:
     n = tr.exact(tr.pop())
     s = tr.exact(tr.pop())
@@ -334,7 +326,7 @@ def _table_copy(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"TCOPY(T{ins[1]}, {d.code}, T{ins[2]}, {s.code}, {n.code})")
 
 
-@_reg("table.init")
+@register("table.init")
 def _table_init(tr: Translator, ins: Instr) -> None:
     n = tr.exact(tr.pop())
     s = tr.exact(tr.pop())
@@ -342,30 +334,30 @@ def _table_init(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"TINIT(INST, {ins[1]}, T{ins[2]}, {d.code}, {s.code}, {n.code})")
 
 
-@_reg("elem.drop")
+@register("elem.drop")
 def _elem_drop(tr: Translator, ins: Instr) -> None:
     tr.stmt(f"EDROP(INST, {ins[1]})", traps=False)
 
 
 # ---------------------------------------------------------------- references
-@_reg("ref.null")
+@register("ref.null")
 def _ref_null(tr: Translator, ins: Instr) -> None:
     tr.push(Val("None", simple=True))
 
 
-@_reg("ref.is_null")
+@register("ref.is_null")
 def _ref_is_null(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     tr.push(combine(f"({v.code} is None)", v, width=32, bits=1, isbool=True))
 
 
-@_reg("ref.func")
+@register("ref.func")
 def _ref_func(tr: Translator, ins: Instr) -> None:
     tr.funcrefs.add(ins[1])
     tr.push(Val(f"F{ins[1]}", simple=True))
 
 
-@_reg("ref.as_non_null")
+@register("ref.as_non_null")
 def _ref_as_non_null(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     r = combine(f"NONNULL({v.code})", v)

@@ -14,7 +14,7 @@ import operator
 from ..exec.values import f32_from_bits, f64_from_bits
 from ..syntax.module import Instr
 from .exprs import Val, combine
-from .translate import HANDLERS, MASKV, SIGN, Translator
+from .translate import HANDLERS, MASKV, SIGN, Handler, Translator, register
 
 _PYOPS = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
@@ -22,12 +22,6 @@ _PYOPS = {
 }  # fmt: skip
 
 
-def _reg(name: str):  # type: ignore[no-untyped-def]
-    def deco(fn):  # type: ignore[no-untyped-def]
-        HANDLERS[name] = fn
-        return fn
-
-    return deco
 
 
 def _obj(v: Val) -> str:
@@ -51,22 +45,22 @@ def _limit_bits(tr: Translator, a: Val, b: Val, w: int, grow: int) -> tuple[Val,
 
 
 # ---------------------------------------------------------------- constants
-@_reg("i32.const")
+@register("i32.const")
 def _i32_const(tr: Translator, ins: Instr) -> None:
     tr.push(tr.iconst(ins[1], 32))
 
 
-@_reg("i64.const")
+@register("i64.const")
 def _i64_const(tr: Translator, ins: Instr) -> None:
     tr.push(tr.iconst(ins[1], 64))
 
 
-@_reg("f32.const")
+@register("f32.const")
 def _f32_const(tr: Translator, ins: Instr) -> None:
     tr.push(tr.fconst(f32_from_bits(ins[1])))
 
 
-@_reg("f64.const")
+@register("f64.const")
 def _f64_const(tr: Translator, ins: Instr) -> None:
     tr.push(tr.fconst(f64_from_bits(ins[1])))
 
@@ -90,7 +84,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.pop()
         if fold(a, b):
-            tr.push(tr.iconst(a.const + b.const, w))  # type: ignore[operator]
+            tr.push(tr.iconst(a.const + b.const, w))
             return
         if b.const == 0:
             tr.push(a)
@@ -107,7 +101,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.pop()
         if fold(a, b):
-            tr.push(tr.iconst(a.const - b.const, w))  # type: ignore[operator]
+            tr.push(tr.iconst(a.const - b.const, w))
             return
         if b.const == 0:
             tr.push(a)
@@ -124,7 +118,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.pop()
         if fold(a, b):
-            tr.push(tr.iconst(a.const * b.const, w))  # type: ignore[operator]
+            tr.push(tr.iconst(a.const * b.const, w))
             return
         a, b = _limit_bits(tr, a, b, w, w)
         tr.push(_int_result(f"({a.code} * {b.code})", w, a.bits + b.bits, a, b))
@@ -133,7 +127,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.pop()
         if fold(a, b):
-            tr.push(tr.iconst(a.const & b.const, w))  # type: ignore[operator]
+            tr.push(tr.iconst(a.const & b.const, w))
             return
         if b.const == mask:
             tr.push(tr.exact(a))
@@ -147,7 +141,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.pop()
         if fold(a, b):
-            tr.push(tr.iconst(a.const | b.const, w))  # type: ignore[operator]
+            tr.push(tr.iconst(a.const | b.const, w))
             return
         if b.const == 0:
             tr.push(a)
@@ -160,7 +154,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.pop()
         if fold(a, b):
-            tr.push(tr.iconst(a.const ^ b.const, w))  # type: ignore[operator]
+            tr.push(tr.iconst(a.const ^ b.const, w))
             return
         if b.const == 0:
             tr.push(a)
@@ -173,9 +167,9 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.pop()
         if b.const is not None:
-            k = b.const & (w - 1)  # type: ignore[operator]
+            k = b.const & (w - 1)
             if a.const is not None:
-                tr.push(tr.iconst(a.const << k, w))  # type: ignore[operator]
+                tr.push(tr.iconst(a.const << k, w))
                 return
             if k == 0:
                 tr.push(a)
@@ -193,9 +187,9 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.exact(tr.pop())
         if b.const is not None:
-            k = b.const & (w - 1)  # type: ignore[operator]
+            k = b.const & (w - 1)
             if a.const is not None:
-                tr.push(tr.iconst(a.const >> k, w))  # type: ignore[operator]
+                tr.push(tr.iconst(a.const >> k, w))
                 return
             if k == 0:
                 tr.push(a)
@@ -209,7 +203,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
         b = tr.pop()
         a = tr.exact(tr.pop())
         if b.const is not None:
-            k = b.const & (w - 1)  # type: ignore[operator]
+            k = b.const & (w - 1)
             if k == 0:
                 tr.push(a)
                 return
@@ -223,14 +217,14 @@ def _make_int_binops(prefix: str, w: int) -> None:
         tr.push(combine(f"((({a.code} ^ {sign}) - {sign}) >> ({b.code} & {w - 1}))", a, b,
                         exact=False, width=w, bits=w))
 
-    def rot(left: bool):  # type: ignore[no-untyped-def]
+    def rot(left: bool) -> Handler:
         helper = f"ROT{'L' if left else 'R'}{w}"
 
         def handler(tr: Translator, ins: Instr) -> None:
             b = tr.pop()
             a = tr.exact(tr.pop())
             if b.const is not None:
-                k = b.const & (w - 1)  # type: ignore[operator]
+                k = b.const & (w - 1)
                 if k == 0:
                     tr.push(a)
                     return
@@ -246,17 +240,17 @@ def _make_int_binops(prefix: str, w: int) -> None:
 
         return handler
 
-    def divu(op: str):  # type: ignore[no-untyped-def]
+    def divu(op: str) -> Handler:
         def handler(tr: Translator, ins: Instr) -> None:
             b = tr.exact(tr.pop())
             a = tr.exact(tr.pop())
             if b.const:
                 if a.const is not None:
-                    r = a.const // b.const if op == "//" else a.const % b.const  # type: ignore[operator]
+                    r = a.const // b.const if op == "//" else a.const % b.const
                     tr.push(tr.iconst(r, w))
                     return
-                if b.const & (b.const - 1) == 0:  # type: ignore[operator]
-                    k = b.const.bit_length() - 1  # type: ignore[union-attr]
+                if b.const & (b.const - 1) == 0:
+                    k = b.const.bit_length() - 1
                     if op == "//":
                         tr.push(combine(f"({a.code} >> {k})", a, exact=True, width=w,
                                         bits=max(a.bits - k, 1)))
@@ -273,7 +267,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
 
         return handler
 
-    def divs(helper: str):  # type: ignore[no-untyped-def]
+    def divs(helper: str) -> Handler:
         def handler(tr: Translator, ins: Instr) -> None:
             b = tr.exact(tr.pop())
             a = tr.exact(tr.pop())
@@ -284,20 +278,20 @@ def _make_int_binops(prefix: str, w: int) -> None:
 
         return handler
 
-    def cmp(pyop: str, signed: bool):  # type: ignore[no-untyped-def]
+    def cmp(pyop: str, signed: bool) -> Handler:
         def handler(tr: Translator, ins: Instr) -> None:
             b = tr.exact(tr.pop())
             a = tr.exact(tr.pop())
             if fold(a, b):
                 x, y = a.const, b.const
                 if signed:
-                    x, y = x ^ half, y ^ half  # type: ignore[operator]
+                    x, y = x ^ half, y ^ half
                 tr.push(tr.iconst(int(_PYOPS[pyop](x, y)), 32))
                 return
             if signed and not (a.bits < w and b.bits < w):
                 # Compare the signed values by flipping the sign bit of both sides.
-                ac = str(a.const ^ half) if a.const is not None else f"({a.code} ^ {sign})"  # type: ignore[operator]
-                bc = str(b.const ^ half) if b.const is not None else f"({b.code} ^ {sign})"  # type: ignore[operator]
+                ac = str(a.const ^ half) if a.const is not None else f"({a.code} ^ {sign})"
+                bc = str(b.const ^ half) if b.const is not None else f"({b.code} ^ {sign})"
             else:
                 ac, bc = a.code, b.code
             tr.push(combine(f"({ac} {pyop} {bc})", a, b, exact=True, width=32, bits=1,
@@ -330,7 +324,7 @@ def _make_int_binops(prefix: str, w: int) -> None:
     def clz(tr: Translator, ins: Instr) -> None:
         a = tr.exact(tr.pop())
         if a.const is not None:
-            tr.push(tr.iconst(w - a.const.bit_length(), w))  # type: ignore[union-attr]
+            tr.push(tr.iconst(w - a.const.bit_length(), w))
             return
         tr.push(combine(f"({w} - {_obj(a)}.bit_length())", a, exact=True, width=w, bits=7))
 
@@ -338,18 +332,18 @@ def _make_int_binops(prefix: str, w: int) -> None:
         a = tr.exact(tr.pop())
         if a.const is not None:
             c = a.const
-            tr.push(tr.iconst((c & -c).bit_length() - 1 if c else w, w))  # type: ignore[operator]
+            tr.push(tr.iconst((c & -c).bit_length() - 1 if c else w, w))
             return
         tr.push(combine(f"CTZ{w}({a.code})", a, exact=True, width=w, bits=7))
 
     def popcnt(tr: Translator, ins: Instr) -> None:
         a = tr.exact(tr.pop())
         if a.const is not None:
-            tr.push(tr.iconst(a.const.bit_count(), w))  # type: ignore[union-attr]
+            tr.push(tr.iconst(a.const.bit_count(), w))
             return
         tr.push(combine(f"{_obj(a)}.bit_count()", a, exact=True, width=w, bits=7))
 
-    def extend(bits_from: int):  # type: ignore[no-untyped-def]
+    def extend(bits_from: int) -> Handler:
         m = (1 << bits_from) - 1
         s = 1 << (bits_from - 1)
 
@@ -374,7 +368,7 @@ _make_int_binops("i32", 32)
 _make_int_binops("i64", 64)
 
 
-@_reg("i32.wrap_i64")
+@register("i32.wrap_i64")
 def _wrap(tr: Translator, ins: Instr) -> None:
     a = tr.pop()
     if a.exact and a.bits <= 32:
@@ -384,14 +378,14 @@ def _wrap(tr: Translator, ins: Instr) -> None:
     tr.push(combine(f"({a.code} & 0xFFFFFFFF)", a, exact=True, width=32, bits=32))
 
 
-@_reg("i64.extend_i32_u")
+@register("i64.extend_i32_u")
 def _extend_u(tr: Translator, ins: Instr) -> None:
     a = tr.exact(tr.pop())
     tr.push(combine(a.code, a, exact=True, width=64, bits=a.bits, simple=a.simple,
                     isbool=a.isbool, depth=a.depth, const=a.const))
 
 
-@_reg("i64.extend_i32_s")
+@register("i64.extend_i32_s")
 def _extend_s(tr: Translator, ins: Instr) -> None:
     a = tr.exact(tr.pop())
     if a.bits < 32:
@@ -407,7 +401,7 @@ def _make_float_ops(prefix: str, f32: bool) -> None:
     def rounded(code: str) -> str:
         return f"F32R({code})" if f32 else code
 
-    def arith(pyop: str):  # type: ignore[no-untyped-def]
+    def arith(pyop: str) -> Handler:
         def handler(tr: Translator, ins: Instr) -> None:
             b = tr.pop()
             a = tr.pop()
@@ -426,7 +420,7 @@ def _make_float_ops(prefix: str, f32: bool) -> None:
         tr.push(combine(rounded(f"({a.code} / {b.code} if {b.code} else FDIV({a.code}, {b.code}))"),
                         a, b))
 
-    def minmax(lt: str, helper: str):  # type: ignore[no-untyped-def]
+    def minmax(lt: str, helper: str) -> Handler:
         def handler(tr: Translator, ins: Instr) -> None:
             b = tr.simple(tr.pop())
             a = tr.simple(tr.pop())
@@ -436,7 +430,7 @@ def _make_float_ops(prefix: str, f32: bool) -> None:
 
         return handler
 
-    def cmp(pyop: str):  # type: ignore[no-untyped-def]
+    def cmp(pyop: str) -> Handler:
         def handler(tr: Translator, ins: Instr) -> None:
             b = tr.pop()
             a = tr.pop()
@@ -444,7 +438,7 @@ def _make_float_ops(prefix: str, f32: bool) -> None:
 
         return handler
 
-    def unary(template: str, need_simple: bool = False):  # type: ignore[no-untyped-def]
+    def unary(template: str, need_simple: bool = False) -> Handler:
         def handler(tr: Translator, ins: Instr) -> None:
             a = tr.pop()
             if need_simple:

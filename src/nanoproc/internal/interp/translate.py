@@ -46,6 +46,16 @@ HANDLERS: dict[str, Handler] = {}
 """Instruction name -> handler; filled by the ops_* modules."""
 
 
+def register(name: str) -> Callable[[Handler], Handler]:
+    """Decorator: ``fn`` handles instruction ``name``."""
+
+    def deco(fn: Handler) -> Handler:
+        HANDLERS[name] = fn
+        return fn
+
+    return deco
+
+
 class PyLoop:
     """A ``while True:`` the translator has opened."""
 
