@@ -36,7 +36,15 @@ def wrap_extern(ext: Entity, st: StoreState) -> AsExtern:
             _fill_wrappers()
         wrap = _WRAP.get(type(ext))
         if wrap is None:
-            raise TypeError(f"not an external value: {ext!r}")
+            # A tier's subclass of an entity class (the llvm tier's natively stored
+            # globals) wraps like its base.
+            for base in type(ext).__mro__[1:]:
+                wrap = _WRAP.get(base)
+                if wrap is not None:
+                    _WRAP[type(ext)] = wrap
+                    break
+            else:
+                raise TypeError(f"not an external value: {ext!r}")
     return wrap(ext, st)  # type: ignore[no-any-return]
 
 

@@ -47,6 +47,8 @@ class StoreState:
         self.epoch_deadline: int = 0
         self.wasi: Any = None
         self.closed = False
+        self.tier_state: Any = None
+        """Whatever the execution tier keeps per store (llvm: the native store context)."""
 
     # ------------------------------------------------------------ limit checks
     def allow_memory(self, current: int, desired: int, maximum: int | None) -> bool:

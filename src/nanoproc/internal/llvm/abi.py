@@ -1,0 +1,159 @@
+"""The native ABI that generated code and the Python runtime agree on.
+
+Generated code addresses every runtime structure by byte offsets from this module,
+and the runtime builds the same structures with ctypes, so the two can never
+disagree on a layout. Nothing here holds a process-specific address or type id:
+compiled objects stay valid across processes (the compile cache, AOT artifacts).
+
+Structures (all fields 8 bytes unless noted):
+
+* ``StoreCtx``, one per store: trap state, the jump buffer of the innermost entry
+  from Python, the stack limit, the helper callback, results and backtrace buffers.
+* ``vmctx``, one per instance: a pointer to the StoreCtx, then arrays whose sizes
+  the module fixes (see :class:`VMLayout`).
+* ``FuncRecord``: what a funcref points to; calling it is ``code(ctx, args...)``.
+* ``MemCell`` (base, byte size) per memory, ``TableCell`` (data, size) per table,
+  an 8-byte cell per global.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+
+RESULTS_CAP = 128
+"""Most results a function may have (multi-value results travel in StoreCtx.results)."""
+BACKTRACE_CAP = 4096
+"""Most return addresses a trap records."""
+
+
+class StoreCtx(ctypes.Structure):
+    """Per-store state shared with native code."""
+
+    _fields_ = [
+        ("exit_flags", ctypes.c_int32),  # EXIT_* bits, checked by Python after a call
+        ("trap_kind", ctypes.c_int32),
+        ("trap_pc", ctypes.c_int32),
+        ("host_error", ctypes.c_int32),  # set by a Python helper: the trap kind to raise
+        ("jmpbuf", ctypes.c_void_p),
+        ("entry_fp", ctypes.c_void_p),
+        ("stack_limit", ctypes.c_uint64),
+        ("depth", ctypes.c_int64),
+        ("owner", ctypes.c_uint64),  # pthread_self() of the thread described by stack_low
+        ("stack_low", ctypes.c_uint64),  # lowest usable stack address (its end + a margin)
+        ("max_stack", ctypes.c_uint64),
+        ("caller", ctypes.c_void_p),  # vmctx of the code calling an import or indirectly
+        ("helper", ctypes.c_void_p),
+        ("bt_len", ctypes.c_int64),
+        ("results", ctypes.c_uint64 * RESULTS_CAP),
+        ("bt", ctypes.c_uint64 * BACKTRACE_CAP),
+    ]
+
+
+def _offsets(struct: type[ctypes.Structure]) -> dict[str, int]:
+    return {name: getattr(struct, name).offset for name, *_ in struct._fields_}
+
+
+SC = _offsets(StoreCtx)
+"""Byte offset of each StoreCtx field."""
+
+# FuncRecord: {code, ctx, type_id, spare}
+REC_CODE = 0
+REC_CTX = 8
+REC_TYPE = 16
+REC_SIZE = 32
+# MemCell: {base, size in bytes}
+MEM_BASE = 0
+MEM_SIZE = 8
+# TableCell: {data (array of 8-byte handles), size}
+TAB_DATA = 0
+TAB_SIZE = 8
+# HostCtx (a host function's record ``ctx``): {Python callback, StoreCtx}
+HOST_CALLBACK = 0
+HOST_SC = 8
+
+# exit_flags bits
+EXIT_TRAP = 1
+"""A trap (trap_kind, trap_pc, bt) ended the call."""
+EXIT_THREAD = 2
+"""The entry needs this thread's stack bounds before it can run."""
+EXIT_CONCURRENT = 4
+"""Another thread is running code of this store."""
+EXIT_PINNED = 8
+"""Objects were pinned while native frames could hold them; release at depth 0."""
+
+# Trap kinds (StoreCtx.trap_kind): small ints compiled into code.
+TRAP_STACK_OVERFLOW = 1
+TRAP_MEMORY_OOB = 2
+TRAP_TABLE_OOB = 3
+TRAP_UNDEFINED_ELEMENT = 4
+TRAP_INDIRECT_NULL = 5
+TRAP_BAD_SIGNATURE = 6
+TRAP_INT_OVERFLOW = 7
+TRAP_DIV_ZERO = 8
+TRAP_BAD_CONVERSION = 9
+TRAP_UNREACHABLE = 10
+TRAP_NULL_REFERENCE = 11
+TRAP_NULL_FUNCTION = 12
+TRAP_HOST = 13
+"""A Python exception is pending (raised by a host function or a helper)."""
+
+# Helper operations (the ``op`` argument of the helper callback).
+H_MEMORY_GROW = 1
+H_TABLE_SET = 2
+H_TABLE_GROW = 3
+H_TABLE_FILL = 4
+H_TABLE_COPY = 5
+H_TABLE_INIT = 6
+H_ELEM_DROP = 7
+H_SUBTYPE = 8
+H_GLOBAL_SET = 9
+
+HELPER_PROTO = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32,
+    ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+)  # fmt: skip
+"""``helper(vmctx, op, a, b, c, d) -> i64``; sets StoreCtx.host_error on failure."""
+
+
+@dataclass(frozen=True)
+class VMLayout:
+    """Byte offsets of one module's vmctx arrays (sizes from the module)."""
+
+    memories: int
+    tables: int
+    globals: int
+    funcs: int
+    types: int
+    datas: int
+
+    SC_PTR = 0
+
+    @property
+    def mem_off(self) -> int:
+        return 16
+
+    @property
+    def table_off(self) -> int:
+        return self.mem_off + 8 * self.memories
+
+    @property
+    def global_off(self) -> int:
+        return self.table_off + 8 * self.tables
+
+    @property
+    def func_off(self) -> int:
+        return self.global_off + 8 * self.globals
+
+    @property
+    def type_off(self) -> int:
+        return self.func_off + 8 * self.funcs
+
+    @property
+    def data_off(self) -> int:
+        """Per data segment: {pointer, length}."""
+        return self.type_off + 8 * self.types
+
+    @property
+    def size(self) -> int:
+        return self.data_off + 16 * self.datas

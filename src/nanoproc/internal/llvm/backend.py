@@ -1,0 +1,114 @@
+"""The llvm tier: Wasm functions compiled to machine code through LLVM (llvmlite).
+
+Use::
+
+    backend = LLVMBackend(max_wasm_stack=512 * 1024)
+    inst = instantiate(store, compiled, imports, backend)      # exec.instance
+    try:
+        result = inst.exports["run"].call(*args)               # FuncInst.call
+    except BaseException as e:
+        raise backend.convert_exception(e) from None
+
+It shares every runtime object with the interp tier (stores, memories, tables,
+globals, host functions, traps) and runs the same modules: those needing SIMD,
+GC or exception handling are refused with UnsupportedFeature, as there.
+
+A module is compiled on its first instantiation (or by ``compile_module``, for
+AOT artifacts), from the compile cache when possible; every instance shares the
+loaded code.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..errors import UnsupportedFeature
+from ..exec.compiled import CompiledModule
+from ..exec.instance import ModuleInstance
+from ..interp.features import unsupported_feature
+from .code import LoadedCode
+from .compiler import Progress, load_code, module_objects, opt_level_from_env
+from .instance import InstanceState
+from .nativestore import NativeStore
+from .traps import convert_exception
+
+DEFAULT_MAX_WASM_STACK = 512 * 1024
+
+
+class ModuleArtifact:
+    """The llvm tier's per-module state: its object code and, once linked, its code."""
+
+    def __init__(self, module: CompiledModule, opt_level: int) -> None:
+        self.module = module
+        self.opt_level = opt_level
+        self.objects: list[bytes] | None = None
+        self.code: LoadedCode | None = None
+        self._lock = threading.Lock()
+        self._unsupported: str | None | bool = False
+
+    def check_supported(self) -> None:
+        if self._unsupported is False:
+            self._unsupported = unsupported_feature(self.module.module)
+        if self._unsupported:
+            raise UnsupportedFeature(str(self._unsupported), "in the llvm tier")
+
+    def compile(self, progress: Progress | None = None, jobs: int | None = None) -> list[bytes]:
+        """The module's object code (compiling it, or reading the compile cache)."""
+        self.check_supported()
+        with self._lock:
+            if self.objects is None:
+                self.objects = module_objects(self.module, self.opt_level, progress, jobs)
+            return self.objects
+
+    def install(self, objects: list[bytes]) -> None:
+        """Use precompiled object code (an AOT artifact's) instead of compiling."""
+        with self._lock:
+            self.objects = objects
+
+    def load(self) -> LoadedCode:
+        code = self.code
+        if code is None:
+            objects = self.compile()
+            with self._lock:
+                if self.code is None:
+                    self.code = load_code(self.module, objects)
+                code = self.code
+        return code
+
+
+class LLVMBackend:
+    """The ``llvm`` execution tier (see the module docstring)."""
+
+    name = "llvm"
+
+    def __init__(self, max_wasm_stack: int = DEFAULT_MAX_WASM_STACK,
+                 opt_level: int | None = None) -> None:
+        self.max_wasm_stack = max_wasm_stack
+        self.opt_level = opt_level_from_env() if opt_level is None else opt_level
+
+    def prepare(self, module: CompiledModule) -> ModuleArtifact:
+        """The module's llvm artifact (compilation happens on first use)."""
+        art = module.artifacts.get("llvm")
+        if art is None or art.opt_level != self.opt_level:
+            art = ModuleArtifact(module, self.opt_level)
+            module.artifacts["llvm"] = art
+        return art  # type: ignore[no-any-return]
+
+    def instantiate(self, inst: ModuleInstance) -> None:
+        art = self.prepare(inst.module)
+        code = art.load()
+        ns = NativeStore.of(inst.store, self.max_wasm_stack)
+        inst.tier_state = InstanceState(inst, code, ns)
+
+    @staticmethod
+    def convert_exception(exc: BaseException) -> BaseException:
+        """See :func:`.traps.convert_exception`."""
+        return convert_exception(exc)
+
+    def __repr__(self) -> str:
+        return f"<LLVMBackend opt={self.opt_level}>"
+
+
+def artifact_of(module: CompiledModule) -> Any:
+    return module.artifacts.get("llvm")

@@ -1,0 +1,141 @@
+"""The compile cache: object code of compiled modules, on disk and in memory.
+
+Entries live in platformdirs' user cache directory (``NANOPROC_CACHE_DIR``
+overrides it; ``NANOPROC_LLVM_CACHE=0`` turns the disk cache off), one file per
+key. The key covers everything the code depends on: the module's bytes, the
+nanoproc version, a hash of this tier's own source (the code generator), the LLVM
+and llvmlite versions, the CPU and its features, and the optimisation level.
+
+Safe under concurrent processes: an entry is written to a temporary file in the
+same directory and renamed into place (atomic on POSIX), so a reader sees a whole
+entry or none. A truncated or corrupt entry (its checksum does not match) is
+ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+import threading
+from functools import cache
+from pathlib import Path
+
+MAGIC = b"npllvm\0\1"
+_HEADER = struct.Struct("<8s32sI")  # magic, sha256 of the payload, object count
+
+_memory: dict[str, list[bytes]] = {}
+_memory_lock = threading.Lock()
+MEMORY_ENTRIES = 256
+"""Compiled modules kept in memory per process (a test session reuses many)."""
+
+
+@cache
+def generator_hash() -> str:
+    """A hash of this tier's source files: code from another generator is never reused."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_dir() -> Path | None:
+    """Where entries live, or None when the disk cache is off."""
+    if os.environ.get("NANOPROC_LLVM_CACHE", "1") == "0":
+        return None
+    override = os.environ.get("NANOPROC_CACHE_DIR")
+    if override:
+        return Path(override) / "llvm"
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    return Path(platformdirs.user_cache_dir("nanoproc")) / "llvm"
+
+
+def cache_key(module_digest: str, config: str) -> str:
+    from ...api.artifact import nanoproc_version
+    from .jit import host_target
+
+    parts = (module_digest, nanoproc_version(), generator_hash(), host_target().key(), config)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _path(key: str) -> Path | None:
+    d = cache_dir()
+    return None if d is None else d / key[:2] / f"{key}.obj"
+
+
+def encode(objects: list[bytes]) -> bytes:
+    payload = b"".join(struct.pack("<Q", len(o)) + o for o in objects)
+    return _HEADER.pack(MAGIC, hashlib.sha256(payload).digest(), len(objects)) + payload
+
+
+def decode(data: bytes) -> list[bytes] | None:
+    """The objects of an entry, or None if it is not a whole, intact entry."""
+    if len(data) < _HEADER.size:
+        return None
+    magic, digest, count = _HEADER.unpack_from(data)
+    payload = data[_HEADER.size :]
+    if magic != MAGIC or hashlib.sha256(payload).digest() != digest:
+        return None
+    out = []
+    pos = 0
+    for _ in range(count):
+        if pos + 8 > len(payload):
+            return None
+        (n,) = struct.unpack_from("<Q", payload, pos)
+        pos += 8
+        out.append(payload[pos : pos + n])
+        pos += n
+    return out if pos == len(payload) else None
+
+
+def load(key: str) -> list[bytes] | None:
+    with _memory_lock:
+        got = _memory.get(key)
+    if got is not None:
+        return got
+    path = _path(key)
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    objects = decode(data)
+    if objects is not None:
+        _remember(key, objects)
+    return objects
+
+
+def store(key: str, objects: list[bytes]) -> None:
+    _remember(key, objects)
+    path = _path(key)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".obj")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(encode(objects))
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError:
+        pass  # a read-only or full cache directory only costs a recompile
+
+
+def _remember(key: str, objects: list[bytes]) -> None:
+    with _memory_lock:
+        if len(_memory) >= MEMORY_ENTRIES:
+            _memory.pop(next(iter(_memory)))
+        _memory[key] = objects

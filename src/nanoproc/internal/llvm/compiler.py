@@ -1,0 +1,144 @@
+"""From a validated module to loaded native code: IR generation, LLVM, the cache.
+
+``module_objects`` produces a module's object code (from the compile cache when it
+can), ``load_code`` links it. Large modules are split into partitions compiled in
+parallel by worker processes (see :mod:`.parallel`); a progress callback reports
+partitions as they finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+
+from ..exec.compiled import CompiledModule
+from . import cache, jit
+from .code import LoadedCode
+from .irgen.module import ModuleInfo, Partition, glue_only_text, partition_text
+from .irgen.types import Shape
+
+DEFAULT_OPT = 2
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: partitions compiled so far."""
+
+PARALLEL_THRESHOLD = 20_000
+"""Instructions from which a module is compiled by several worker processes."""
+PARTITION_SIZE = 8_000
+"""Target instructions per partition."""
+
+
+def opt_level_from_env(default: int = DEFAULT_OPT) -> int:
+    """``NANOPROC_LLVM_OPT`` (0-3) overrides the optimisation level."""
+    text = os.environ.get("NANOPROC_LLVM_OPT")
+    if text is None:
+        return default
+    try:
+        level = int(text)
+    except ValueError:
+        return default
+    return min(max(level, 0), 3)
+
+
+def module_digest(cm: CompiledModule) -> str:
+    binary = getattr(cm, "binary", None)
+    if binary is None:
+        from ..binary import encode_module
+
+        binary = encode_module(cm.module)
+    return hashlib.sha256(binary).hexdigest()
+
+
+def partitions(cm: CompiledModule, jobs: int) -> list[Partition]:
+    """Split the defined functions into partitions of similar instruction counts."""
+    mod = cm.module
+    nimp = cm.num_imported_funcs
+    funcs = list(range(nimp, nimp + len(mod.funcs)))
+    sizes = [_size(cm, f) for f in funcs]
+    total = sum(sizes)
+    if jobs <= 1 or total < PARALLEL_THRESHOLD:
+        return [Partition(0, funcs, True)]
+    count = max(2, min(jobs * 4, total // PARTITION_SIZE))
+    target = total / count
+    parts: list[Partition] = []
+    current: list[int] = []
+    acc = 0
+    for f, n in zip(funcs, sizes):
+        current.append(f)
+        acc += n
+        if acc >= target:
+            parts.append(Partition(len(parts), current, not parts))
+            current, acc = [], 0
+    if current or not parts:
+        parts.append(Partition(len(parts), current, not parts))
+    return parts
+
+
+def _size(cm: CompiledModule, f: int) -> int:
+    func = cm.module.funcs[f - cm.num_imported_funcs]
+    return len(func.instrs) + 1
+
+
+def compile_partition(cm: CompiledModule, part: Partition, opt: int) -> bytes:
+    target = jit.host_target()
+    info = ModuleInfo(cm.module, cm.func_types, opt)
+    return jit.compile_ir(partition_text(info, part, target.triple, target.datalayout), opt)
+
+
+def module_objects(cm: CompiledModule, opt: int, progress: Progress | None = None,
+                   jobs: int | None = None) -> list[bytes]:
+    """Object code of ``cm`` (cached, or compiled now)."""
+    key = cache.cache_key(module_digest(cm), f"opt={opt}")
+    objects = cache.load(key)
+    if objects is not None:
+        if progress is not None:
+            progress(1, 1)
+        return objects
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    parts = partitions(cm, jobs)
+    if len(parts) == 1:
+        objects = [compile_partition(cm, parts[0], opt)]
+        if progress is not None:
+            progress(1, 1)
+    else:
+        from .parallel import compile_parallel
+
+        objects = compile_parallel(cm, parts, opt, jobs, progress)
+    cache.store(key, objects)
+    return objects
+
+
+def load_code(cm: CompiledModule, objects: list[bytes]) -> LoadedCode:
+    """Link ``objects`` (of ``cm``) into memory."""
+    from .hostcall import register_thunks
+
+    info = ModuleInfo(cm.module, cm.func_types, 0)
+    code = LoadedCode(cm, objects, info.shapes())
+    register_thunks(code)
+    return code
+
+
+class GlueLibrary:
+    """Entries and thunks compiled on their own (for host functions' shapes)."""
+
+    def __init__(self, shapes: list[Shape]) -> None:
+        from .irgen.module import entry_symbol, host_symbol
+
+        target = jit.host_target()
+        key = cache.cache_key("glue:" + ";".join(f"{p}_{r}" for p, r in shapes), "opt=2")
+        objects = cache.load(key)
+        if objects is None:
+            objects = [jit.compile_ir(glue_only_text(shapes, target.triple,
+                                                     target.datalayout), 2)]  # fmt: skip
+            cache.store(key, objects)
+        syms = [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in shapes]
+        self.library = jit.link(objects, syms)
+        addr = self.library.addresses
+        self.entries = {s: addr[entry_symbol(s)] for s in shapes}
+        self.thunks = {s: addr[host_symbol(s)] for s in shapes}
+
+
+def glue_library(shapes: list[Shape]) -> GlueLibrary:
+    return GlueLibrary(shapes)

@@ -1,0 +1,99 @@
+"""Calls from Python into native code: the ``FuncInst.call`` of compiled functions.
+
+Each is a small Python function generated once per signature and closed over one
+function: it calls the module's entry trampoline for that shape through a ctypes
+prototype (arguments converted by ctypes itself: i32/i64 as unsigned integers,
+f32/f64 as doubles, references as handles), checks the store's exit_flags word,
+and returns the result. Only when that word is nonzero does it call into the
+NativeStore (trap, pinned objects, a new thread), so a call costs one ctypes call
+and one index.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from typing import Any
+
+from .nativestore import NativeStore
+
+_CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctypes.c_double,
+          "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.c_void_p}  # fmt: skip
+
+_PROTOS: dict[tuple[str, str], Any] = {}
+_FACTORIES: dict[tuple[str, str], Callable[..., Callable[..., Any]]] = {}
+
+
+def prototype(pshape: tuple[str, str]) -> Any:
+    """The ctypes prototype of the entry trampoline of a signature."""
+    proto = _PROTOS.get(pshape)
+    if proto is None:
+        params, results = pshape
+        restype = _CTYPE[results] if len(results) == 1 else None
+        proto = ctypes.CFUNCTYPE(restype, ctypes.c_void_p, ctypes.c_void_p,
+                                 *[_CTYPE[k] for k in params])  # fmt: skip
+        _PROTOS[pshape] = proto
+    return proto
+
+
+def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
+    params, results = pshape
+    args = [f"a{i}" for i in range(len(params))]
+    conv = []
+    for i, k in enumerate(params):
+        if k == "r":
+            conv.append(f"func_handle(a{i})")
+        elif k == "x":
+            conv.append(f"obj_handle(a{i})")
+        else:
+            conv.append(f"a{i}")
+    call = f"entry(vm, fn{''.join(', ' + c for c in conv)})"
+    sig = ", ".join(args)
+    lines = [f"def call({sig}):"]
+    if len(results) == 1:
+        lines.append(f"    r = {call}")
+        lines.append("    if flags[0] and not after():")
+        lines.append(f"        return call({sig})")
+        k = results
+        if k == "r":
+            lines.append("    return func_of(r)")
+        elif k == "x":
+            lines.append("    return obj_of(r)")
+        else:
+            lines.append("    return r")
+    else:
+        lines.append(f"    {call}")
+        lines.append("    if flags[0] and not after():")
+        lines.append(f"        return call({sig})")
+        if results:
+            vals = []
+            for i, k in enumerate(results):
+                if k == "i":
+                    vals.append(f"ures[{i}] & 0xFFFFFFFF")
+                elif k == "I":
+                    vals.append(f"ures[{i}]")
+                elif k in "fF":
+                    vals.append(f"fres[{i}]")
+                elif k == "r":
+                    vals.append(f"func_of(ures[{i}])")
+                else:
+                    vals.append(f"obj_of(ures[{i}])")
+            lines.append(f"    return ({', '.join(vals)},)")
+    src = ("def factory(entry, vm, fn, ns):\n"
+           "    flags, after, ures, fres = ns.flags, ns.after_call, ns.ures, ns.fres\n"
+           "    func_handle, obj_handle = ns.func_handle, ns.obj_handle\n"
+           "    func_of, obj_of = ns.func_of, ns.obj_of\n"
+           + "\n".join("    " + line for line in lines) + "\n    return call\n")  # fmt: skip
+    g: dict[str, Any] = {}
+    exec(compile(src, f"<nanoproc llvm entry {pshape}>", "exec"), g)
+    return g["factory"]  # type: ignore[no-any-return]
+
+
+def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
+              ns: NativeStore) -> Callable[..., Any]:
+    """The ``FuncInst.call`` of the compiled function at ``fn`` of the instance ``vmctx``."""
+    factory = _FACTORIES.get(pshape)
+    if factory is None:
+        factory = _FACTORIES[pshape] = _factory(pshape)
+    entry = prototype(pshape)(entry_address)
+    return factory(entry, vmctx, fn, ns)

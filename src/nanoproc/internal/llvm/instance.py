@@ -1,0 +1,190 @@
+"""Per-instance state: the vmctx native code runs with, and the helper operations.
+
+Binding an instance fills its vmctx (see abi.VMLayout): the StoreCtx, every
+memory's and table's cell, every global's cell, the canonical id of every type,
+a FuncRecord pointer for every function (imports' records from the store, the
+instance's own in one array made here), and the passive data segments. Its
+functions' ``FuncInst.call`` become lazy: the first call builds the ctypes entry.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..exec.instance import ModuleInstance
+from ..exec.values import MASK32
+from . import abi
+from .cells import global_cell, mem_cell
+from .entry import make_call
+from .hostcall import INSTANCES, subtype
+from .irgen.types import shape_of
+from .nativestore import NativeStore
+from .refs import py_shape
+from .tables import table_cell
+
+if TYPE_CHECKING:
+    from .code import LoadedCode
+
+class InstanceState:
+    """What the llvm tier keeps per instance (``ModuleInstance.tier_state``)."""
+
+    def __init__(self, inst: ModuleInstance, code: LoadedCode, ns: NativeStore) -> None:
+        self.inst = inst
+        self.code = code
+        self.ns = ns
+        cm = inst.module
+        mod = cm.module
+        layout = code.layout
+        self.vm = (ctypes.c_uint64 * (layout.size // 8 or 1))()
+        self.vmctx = vm_addr = ctypes.addressof(self.vm)
+        vm = self.vm
+        vm[0] = ns.sc_addr
+        nimp = cm.num_imported_funcs
+        funcs = inst.funcs
+        ndef = len(funcs) - nimp
+        # Own function records first: tables and globals may refer to them.
+        self.records = (ctypes.c_uint64 * max(1, ndef * (abi.REC_SIZE // 8)))()
+        rec_base = ctypes.addressof(self.records)
+        step = abi.REC_SIZE // 8
+        for i in range(ndef):
+            fi = funcs[nimp + i]
+            self.records[i * step] = code.func_addr[nimp + i]
+            self.records[i * step + 1] = vm_addr
+            self.records[i * step + 2] = fi.canon
+            ns.add_record(fi, rec_base + abi.REC_SIZE * i)
+        ns.keep.append(self.records)
+        off = layout.func_off // 8
+        for f, fi in enumerate(funcs):
+            vm[off + f] = ns.func_handle(fi)
+        off = layout.type_off // 8
+        for t in range(len(mod.deftypes)):
+            vm[off + t] = cm.canon(t)
+        off = layout.mem_off // 8
+        for m, mem in enumerate(inst.memories):
+            vm[off + m] = mem_cell(ns, mem)
+        off = layout.table_off // 8
+        for t, tab in enumerate(inst.tables):
+            vm[off + t] = table_cell(ns, tab)
+        off = layout.global_off // 8
+        for g, gi in enumerate(inst.globals):
+            vm[off + g] = global_cell(ns, gi)
+        off = layout.data_off // 8
+        self.datas = []
+        for d, seg in enumerate(mod.datas):
+            if seg.mode == "passive" and seg.init:
+                buf = ctypes.create_string_buffer(bytes(seg.init), len(seg.init))
+                self.datas.append(buf)
+                vm[off + 2 * d] = ctypes.addressof(buf)
+                vm[off + 2 * d + 1] = len(seg.init)
+        INSTANCES[vm_addr] = self
+        for i in range(ndef):
+            funcs[nimp + i].call = self._lazy(nimp + i)
+
+    # ------------------------------------------------------------ calls from Python
+    def _lazy(self, f: int) -> Callable[..., Any]:
+        def first_call(*args: Any) -> Any:
+            return self.bind_call(f)(*args)
+
+        return first_call
+
+    def bind_call(self, f: int) -> Callable[..., Any]:
+        """Make (and install) the ctypes entry of function ``f``."""
+        fi = self.inst.funcs[f]
+        ft = fi.type
+        shape = shape_of(ft)
+        call = make_call(py_shape(ft), self.code.entries[shape], self.vmctx,
+                         self.code.func_addr[f], self.ns)  # fmt: skip
+        fi.call = call
+        return call
+
+    # ------------------------------------------------------------ helper operations
+    def helper(self, op: int, a: int, b: int, c: int, d: int) -> int:
+        return _OPS[op](self, a, b, c, d)
+
+    def trap(self, kind: int) -> int:
+        self.ns.sc.host_error = kind
+        return 0
+
+    def ref_of(self, h: int, funcref: bool) -> Any:
+        return self.ns.func_of(h) if funcref else self.ns.obj_of(h)
+
+
+def _memory_grow(st: InstanceState, m: int, delta: int, _c: int, _d: int) -> int:
+    return st.inst.memories[m].grow(delta)  # old size or -1 (the callback returns an i64)
+
+
+def _table_elems(st: InstanceState, t: int) -> tuple[list[Any], bool]:
+    tab = st.inst.tables[t]
+    return tab.elems, tab.elems.mirror.funcref  # type: ignore[attr-defined]
+
+
+def _table_set(st: InstanceState, t: int, i: int, h: int, _d: int) -> int:
+    elems, funcref = _table_elems(st, t)
+    if i >= len(elems):
+        return st.trap(abi.TRAP_TABLE_OOB)
+    elems[i] = st.ref_of(h, funcref)
+    return 0
+
+
+def _table_grow(st: InstanceState, t: int, h: int, n: int, _d: int) -> int:
+    tab = st.inst.tables[t]
+    _, funcref = _table_elems(st, t)
+    return tab.grow(n, st.ref_of(h, funcref))
+
+
+def _table_fill(st: InstanceState, t: int, i: int, h: int, n: int) -> int:
+    elems, funcref = _table_elems(st, t)
+    if i + n > len(elems):
+        return st.trap(abi.TRAP_TABLE_OOB)
+    if n:
+        elems[i : i + n] = [st.ref_of(h, funcref)] * n
+    return 0
+
+
+def _table_copy(st: InstanceState, which: int, d: int, s: int, n: int) -> int:
+    dst, _ = _table_elems(st, which >> 32)
+    src, _ = _table_elems(st, which & MASK32)
+    if d + n > len(dst) or s + n > len(src):
+        return st.trap(abi.TRAP_TABLE_OOB)
+    if n:
+        dst[d : d + n] = src[s : s + n]
+    return 0
+
+
+def _table_init(st: InstanceState, which: int, d: int, s: int, n: int) -> int:
+    refs = st.inst.elems[which >> 32]
+    dst, _ = _table_elems(st, which & MASK32)
+    if s + n > len(refs) or d + n > len(dst):
+        return st.trap(abi.TRAP_TABLE_OOB)
+    if n:
+        dst[d : d + n] = refs[s : s + n]
+    return 0
+
+
+def _elem_drop(st: InstanceState, seg: int, _b: int, _c: int, _d: int) -> int:
+    st.inst.elems[seg] = []
+    return 0
+
+
+def _subtype(st: InstanceState, have: int, want: int, _c: int, _d: int) -> int:
+    return subtype(have, want)
+
+
+def _global_set(st: InstanceState, g: int, h: int, _c: int, _d: int) -> int:
+    st.inst.globals[g].value = st.ns.obj_of(h)
+    return 0
+
+
+_OPS: dict[int, Callable[[InstanceState, int, int, int, int], int]] = {
+    abi.H_MEMORY_GROW: _memory_grow,
+    abi.H_TABLE_SET: _table_set,
+    abi.H_TABLE_GROW: _table_grow,
+    abi.H_TABLE_FILL: _table_fill,
+    abi.H_TABLE_COPY: _table_copy,
+    abi.H_TABLE_INIT: _table_init,
+    abi.H_ELEM_DROP: _elem_drop,
+    abi.H_SUBTYPE: _subtype,
+    abi.H_GLOBAL_SET: _global_set,
+}

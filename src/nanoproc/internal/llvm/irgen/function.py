@@ -1,0 +1,374 @@
+"""Translation of one Wasm function into the text of one LLVM IR function.
+
+The operand stack is resolved at translation time: it holds SSA names (or constant
+literals) with their LLVM types, so the IR has no stack at all. Locals are allocas,
+which LLVM's SROA turns into SSA registers at -O1 and above. Structured control
+flow becomes basic blocks: values carried by branches meet in phi nodes at a
+block's end (or, for a loop, at its header, whose phis are written when the loop's
+``end`` is reached and every back edge is known).
+
+Code after an unconditional branch is unreachable; it is skipped, only counting
+nested constructs to find the ``else``/``end`` that makes code reachable again.
+
+Every call is followed by a stackmap record whose id is ``(funcidx << 32) | pc``:
+a trap's backtrace maps each return address to the Wasm instruction that made the
+call (see :mod:`..objfile`). Instruction handlers live in the ``ops_*`` modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ...errors import UnsupportedFeature
+from ...syntax.module import Instr
+from ...syntax.types import FuncType
+from .. import abi
+from .types import lltype, ret_type, zero_literal
+
+if TYPE_CHECKING:
+    from .module import ModuleInfo
+
+TBAA_MEM = "!3"
+"""Access tag of linear-memory loads and stores."""
+TBAA_CTX = "!4"
+"""Access tag of runtime state (vmctx, cells, records, tables)."""
+INVARIANT = "!5"
+LIKELY = "!6"
+"""Branch weights: the first successor is (almost) always taken."""
+
+Value = tuple[str, str]
+"""(LLVM type, operand text): an SSA name or a constant literal."""
+
+Handler = Callable[["FunctionGen", Instr], None]
+HANDLERS: dict[str, Handler] = {}
+"""Instruction name -> handler; filled by the ops_* modules."""
+
+
+def handler(*names: str) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        for n in names:
+            HANDLERS[n] = fn
+        return fn
+
+    return deco
+
+
+@dataclass(slots=True)
+class Ctl:
+    """An open construct (or the function itself)."""
+
+    kind: str
+    params: list[str]
+    results: list[str]
+    height: int
+    """Operand stack height below the construct's parameters."""
+    end: str
+    end_in: list[tuple[str, list[str]]] = field(default_factory=list)
+    """Branches to the end: (predecessor block, values)."""
+    head: str = ""
+    head_slot: int = -1
+    """Index in the emitted lines where the loop header's phis go."""
+    head_phis: list[str] = field(default_factory=list)
+    head_in: list[tuple[str, list[str]]] = field(default_factory=list)
+    else_label: str = ""
+    else_seen: bool = False
+    if_params: list[Value] = field(default_factory=list)
+
+    @property
+    def label_types(self) -> list[str]:
+        """Types a branch to this label carries."""
+        return self.params if self.kind == "loop" else self.results
+
+
+class FunctionGen:
+    """Translates one defined function (see :meth:`run`)."""
+
+    def __init__(self, info: ModuleInfo, funcidx: int) -> None:
+        self.info = info
+        self.funcidx = funcidx
+        func = info.module.funcs[funcidx - info.nimports]
+        self.body: list[Instr] = func.instrs
+        self.ftype: FuncType = info.func_types[funcidx]
+        self.params = [lltype(t) for t in self.ftype.params]
+        self.results = [lltype(t) for t in self.ftype.results]
+        self.ret = ret_type("".join(_letters(self.results)))
+        self.local_types = self.params + [lltype(t) for t in func.local_types()]
+        self.lines: list[str] = []
+        self.prelude: list[str] = []
+        self.cached: dict[Any, str] = {}
+        self.ntmp = 0
+        self.nlabel = 0
+        self.stack: list[Value] = []
+        self.ctls: list[Ctl] = []
+        self.dead = False
+        self.skip = 0
+        self.block = "body"
+        self.pc = 0
+        self.calls: set[int] = set()
+        """Defined functions called directly (other partitions must declare them)."""
+
+    # ------------------------------------------------------------ emission
+    def emit(self, line: str) -> None:
+        self.lines.append("  " + line)
+
+    def tmp(self) -> str:
+        n = self.ntmp
+        self.ntmp = n + 1
+        return f"%t{n}"
+
+    def value(self, expr: str) -> str:
+        """Emit ``%tN = expr``; returns ``%tN``."""
+        name = self.tmp()
+        self.lines.append(f"  {name} = {expr}")
+        return name
+
+    def new_label(self) -> str:
+        n = self.nlabel
+        self.nlabel = n + 1
+        return f"L{n}"
+
+    def start(self, label: str) -> None:
+        self.lines.append(f"{label}:")
+        self.block = label
+
+    def intrinsic(self, decl: str) -> None:
+        self.info.declare(decl)
+
+    # ------------------------------------------------------------ operand stack
+    def push(self, ty: str, v: str) -> None:
+        self.stack.append((ty, v))
+
+    def pop(self) -> str:
+        return self.stack.pop()[1]
+
+    def popn(self, n: int) -> list[Value]:
+        if not n:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    # ------------------------------------------------------------ context values
+    def ctx_load(self, key: Any, ty: str, offset: int, invariant: bool = True) -> str:
+        """A value loaded from vmctx at ``offset`` in the entry block (once per function)."""
+        name = self.cached.get(key)
+        if name is None:
+            name = f"%c{len(self.cached)}"
+            self.cached[key] = name
+            p = f"{name}.p"
+            self.prelude.append(f"  {p} = getelementptr inbounds i8, ptr %vmctx, i64 {offset}")
+            inv = f", !invariant.load {INVARIANT}" if invariant else ""
+            self.prelude.append(f"  {name} = load {ty}, ptr {p}, align 8, !tbaa {TBAA_CTX}{inv}")
+        return name
+
+    def field_ptr(self, base: str, offset: int) -> str:
+        if offset == 0:
+            return base
+        return self.value(f"getelementptr inbounds i8, ptr {base}, i64 {offset}")
+
+    def load_field(self, ty: str, base: str, offset: int, invariant: bool = False) -> str:
+        p = self.field_ptr(base, offset)
+        inv = f", !invariant.load {INVARIANT}" if invariant else ""
+        return self.value(f"load {ty}, ptr {p}, align 8, !tbaa {TBAA_CTX}{inv}")
+
+    def store_field(self, ty: str, v: str, base: str, offset: int) -> None:
+        p = self.field_ptr(base, offset)
+        self.emit(f"store {ty} {v}, ptr {p}, align 8, !tbaa {TBAA_CTX}")
+
+    def mem_cell(self, m: int) -> str:
+        return self.ctx_load(("mem", m), "ptr", self.info.layout.mem_off + 8 * m)
+
+    def table_cell(self, t: int) -> str:
+        return self.ctx_load(("table", t), "ptr", self.info.layout.table_off + 8 * t)
+
+    def global_cell(self, g: int) -> str:
+        return self.ctx_load(("global", g), "ptr", self.info.layout.global_off + 8 * g)
+
+    def func_record(self, f: int) -> str:
+        return self.ctx_load(("func", f), "ptr", self.info.layout.func_off + 8 * f)
+
+    def type_id(self, typeidx: int) -> str:
+        return self.ctx_load(("type", typeidx), "i64", self.info.layout.type_off + 8 * typeidx)
+
+    # ------------------------------------------------------------ traps and calls
+    def trap_unless(self, ok: str, kind: int | str) -> None:
+        """Continue when ``ok`` (an i1) holds, else trap with ``kind``."""
+        cont = self.new_label()
+        bad = self.new_label()
+        self.emit(f"br i1 {ok}, label %{cont}, label %{bad}, !prof {LIKELY}")
+        self.start(bad)
+        self.emit_trap(kind)
+        self.start(cont)
+
+    def trap_now(self, kind: int) -> None:
+        self.emit_trap(kind)
+        self.dead = True
+
+    def emit_trap(self, kind: int | str) -> None:
+        """Call the trap routine and end the block.
+
+        The routine never returns (it longjmps), but it is called through a volatile
+        pointer and followed by a return, so LLVM cannot infer that a function that
+        always traps never returns: it would then drop the stackmap after calls to it,
+        and a backtrace through such a call would lose its instruction.
+        """
+        fn = self.value("load volatile ptr, ptr @np_trap_ptr, align 8")
+        self.emit(f"call void {fn}(ptr %sc, i32 {kind}, i32 {self.pc})")
+        self.emit(f"ret {self.ret} poison" if self.ret != "void" else "ret void")
+
+    def stackmap(self) -> None:
+        sid = (self.funcidx << 32) | self.pc
+        self.emit(f"call void (i64, i32, ...) @llvm.experimental.stackmap(i64 {sid}, i32 0)")
+
+    def call_helper(self, op: int, *args: str) -> str:
+        """Call the runtime's Python helper ``op`` (i64 arguments); traps if it failed."""
+        fn = self.load_field("ptr", "%sc", abi.SC["helper"], invariant=True)
+        a = [f"i64 {x}" for x in args] + ["i64 0"] * (4 - len(args))
+        r = self.value(f"call i64 {fn}(ptr %vmctx, i32 {op}, {', '.join(a)})")
+        self.stackmap()
+        err = self.load_field("i32", "%sc", abi.SC["host_error"])
+        ok = self.value(f"icmp eq i32 {err}, 0")
+        self.trap_unless(ok, err)
+        return r
+
+    def set_caller(self) -> None:
+        """Record this instance as the caller (host functions may ask for it)."""
+        self.store_field("ptr", "%vmctx", "%sc", abi.SC["caller"])
+
+    def push_results(self, r: str, types: list[str]) -> None:
+        if len(types) == 1:
+            self.push(types[0], r)
+        elif types:
+            for i, t in enumerate(types):
+                self.push(t, self.value(f"extractvalue {ret_type(''.join(_letters(types)))} {r}, {i}"))
+
+    def emit_return(self, vals: list[Value]) -> None:
+        if not vals:
+            self.emit("ret void")
+        elif len(vals) == 1:
+            self.emit(f"ret {vals[0][0]} {vals[0][1]}")
+        else:
+            agg = "undef"
+            for i, (t, v) in enumerate(vals):
+                agg = self.value(f"insertvalue {self.ret} {agg}, {t} {v}, {i}")
+            self.emit(f"ret {self.ret} {agg}")
+
+    # ------------------------------------------------------------ labels
+    def block_type(self, bt: Any) -> tuple[list[str], list[str]]:
+        if bt is None:
+            return [], []
+        if isinstance(bt, int):
+            ft = self.info.module.functype(bt)
+            return [lltype(t) for t in ft.params], [lltype(t) for t in ft.results]
+        return [], [lltype(bt)]
+
+    def label(self, depth: int) -> Ctl:
+        return self.ctls[-1 - depth]
+
+    def branch_to(self, target: Ctl, vals: list[str]) -> str:
+        """Record an edge from the current block to ``target``; returns its block label,
+        or "" when the target is the function (the caller then emits a return)."""
+        if target.kind == "func":
+            return ""
+        if target.kind == "loop":
+            target.head_in.append((self.block, vals))
+            return target.head
+        target.end_in.append((self.block, vals))
+        return target.end
+
+    def jump(self, target: Ctl) -> None:
+        """``br`` to ``target`` with the values on top of the stack."""
+        n = len(target.label_types)
+        vals = self.stack[-n:] if n else []
+        dest = self.branch_to(target, [v for _, v in vals])
+        if dest:
+            self.emit(f"br label %{dest}")
+        else:
+            self.emit_return(vals)
+
+    def mark_dead(self) -> None:
+        self.dead = True
+        self.skip = 0
+
+    # ------------------------------------------------------------ driving
+    def run(self) -> str:
+        """The function's IR definition."""
+        ft = self.ftype
+        func = Ctl("func", [], self.results, 0, "")
+        self.ctls.append(func)
+        self.start("body")
+        body = self.body
+        n = len(body)
+        pc = 0
+        while pc < n:
+            ins = body[pc]
+            self.pc = pc
+            name = ins[0].name
+            if self.dead:
+                self.skip_dead(name)
+            else:
+                h = HANDLERS.get(name)
+                if h is None:
+                    raise UnsupportedFeature(name, "instruction not supported by the llvm tier")
+                h(self, ins)
+            pc += 1
+        self.pc = max(n - 1, 0)
+        if not self.dead:
+            self.emit_return(self.popn(len(self.results)))
+        return self.assemble(ft)
+
+    def skip_dead(self, name: str) -> None:
+        """Dead code: only find the ``else``/``end`` where code is reachable again."""
+        if name in ("block", "loop", "if", "try_table"):
+            self.skip += 1
+        elif name == "end":
+            if self.skip:
+                self.skip -= 1
+            else:
+                HANDLERS["end"](self, self.body[self.pc])
+        elif name == "else" and not self.skip:
+            HANDLERS["else"](self, self.body[self.pc])
+
+    def frame_estimate(self) -> int:
+        """Bytes this function's frame may need beyond its frame address (checked against
+        the stack limit in the prologue; generous, since -O0 spills every value)."""
+        nvals = len(self.local_types) + len(self.body)
+        per = 16 if self.info.opt_level == 0 else 8
+        return 512 + per * nvals
+
+    def assemble(self, ft: FuncType) -> str:
+        args = ", ".join(["ptr %vmctx"] + [f"{t} %p{i}" for i, t in enumerate(self.params)])
+        head = [f"define dso_local tailcc {self.ret} @{self.info.func_symbol(self.funcidx)}"
+                f"({args}) #0 {{", "entry:"]
+        head.append(f"  %sc = load ptr, ptr %vmctx, align 8, !tbaa {TBAA_CTX}, "
+                    f"!invariant.load {INVARIANT}")
+        head.extend(self.prelude)
+        for i, t in enumerate(self.local_types):
+            head.append(f"  %l{i} = alloca {t}, align 8")
+        for i, t in enumerate(self.params):
+            head.append(f"  store {t} %p{i}, ptr %l{i}, align 8")
+        for i in range(len(self.params), len(self.local_types)):
+            t = self.local_types[i]
+            head.append(f"  store {t} {zero_literal(t)}, ptr %l{i}, align 8")
+        lim = abi.SC["stack_limit"]
+        head += [
+            "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",
+            "  %fai = ptrtoint ptr %fa to i64",
+            f"  %limp = getelementptr inbounds i8, ptr %sc, i64 {lim}",
+            f"  %lim = load i64, ptr %limp, align 8, !tbaa {TBAA_CTX}",
+            f"  %need = add i64 %lim, {self.frame_estimate()}",
+            "  %stk = icmp uge i64 %fai, %need",
+            f"  br i1 %stk, label %body, label %overflow, !prof {LIKELY}",
+            "overflow:",
+            "  %trapfn = load volatile ptr, ptr @np_trap_ptr, align 8",
+            f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_STACK_OVERFLOW}, i32 0)",
+            f"  ret {self.ret} poison" if self.ret != "void" else "  ret void",
+        ]
+        return "\n".join(head + self.lines) + "\n}\n"
+
+
+def _letters(types: list[str]) -> list[str]:
+    inv = {"i32": "i", "i64": "I", "float": "f", "double": "F", "ptr": "r"}
+    return [inv[t] for t in types]

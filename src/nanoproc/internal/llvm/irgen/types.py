@@ -1,0 +1,83 @@
+"""Wasm value types as LLVM IR types, signature shapes, and constant literals.
+
+A *shape* is a signature reduced to what the native ABI sees (one letter per value:
+``i`` i32, ``I`` i64, ``f`` f32, ``F`` f64, ``r`` any reference): entry trampolines
+and host-call thunks are generated once per shape, whatever the Wasm types' names.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ...syntax.types import F32, F64, I32, I64, V128, FuncType, RefType, ValType
+
+LLTYPE = {"i": "i32", "I": "i64", "f": "float", "F": "double", "r": "ptr"}
+"""Shape letter -> LLVM type."""
+
+
+def letter(t: ValType) -> str:
+    if t is I32:
+        return "i"
+    if t is I64:
+        return "I"
+    if t is F32:
+        return "f"
+    if t is F64:
+        return "F"
+    if isinstance(t, RefType):
+        return "r"
+    if t is V128:
+        raise AssertionError("v128 values reach the llvm tier only in refused modules")
+    raise AssertionError(f"unknown value type {t!r}")
+
+
+def lltype(t: ValType) -> str:
+    return LLTYPE[letter(t)]
+
+
+Shape = tuple[str, str]
+"""(parameter letters, result letters)."""
+
+
+def shape_of(ft: FuncType) -> Shape:
+    return "".join(letter(t) for t in ft.params), "".join(letter(t) for t in ft.results)
+
+
+def shape_name(shape: Shape) -> str:
+    """A symbol-safe name: ``P<params>_R<results>``."""
+    return f"P{shape[0]}_R{shape[1]}"
+
+
+def ret_type(results: str) -> str:
+    """The LLVM return type of a function with these result letters."""
+    if not results:
+        return "void"
+    if len(results) == 1:
+        return LLTYPE[results]
+    return "{" + ", ".join(LLTYPE[c] for c in results) + "}"
+
+
+def f64_literal(bits: int) -> str:
+    """An LLVM double constant with exactly these bits (NaN payloads included)."""
+    return f"0x{bits & 0xFFFF_FFFF_FFFF_FFFF:016X}"
+
+
+def f32_is_nan(bits: int) -> bool:
+    return bits & 0x7F80_0000 == 0x7F80_0000 and bits & 0x007F_FFFF != 0
+
+
+def f32_literal(bits: int) -> str:
+    """An LLVM float constant (written as the double of equal value) for a non-NaN f32."""
+    (value,) = struct.unpack("<f", struct.pack("<I", bits & 0xFFFF_FFFF))
+    (dbits,) = struct.unpack("<Q", struct.pack("<d", value))
+    return f"0x{dbits:016X}"
+
+
+def zero_literal(t: str) -> str:
+    if t in ("i32", "i64"):
+        return "0"
+    if t in ("float", "double"):
+        return "0.0"
+    if t == "ptr":
+        return "null"
+    raise AssertionError(t)

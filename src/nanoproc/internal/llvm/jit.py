@@ -1,0 +1,153 @@
+"""LLVM through llvmlite: IR text to object code, and object code into memory.
+
+Objects are compiled for the host CPU (every feature it has) with position-
+independent code and the small code model, and linked by ORC's LLJIT with
+JITLink. (RuntimeDyld with the small code model can abort the process once large
+address ranges are reserved; JITLink builds GOT/PLT stubs for far targets.)
+Compiling to an object first, rather than handing IR to the JIT, is what makes
+the compile cache and AOT artifacts possible: loading is linking only.
+
+llvmlite serialises all LLVM work behind one process-wide lock, so parallel
+compilation uses worker processes (see :mod:`.parallel`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import llvmlite
+import llvmlite.binding as llvm
+
+_lock = threading.Lock()
+_names = itertools.count()
+
+
+@cache
+def _init() -> None:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    triple: str
+    cpu: str
+    features: str
+    datalayout: str
+    llvm_version: str
+    llvmlite_version: str
+
+    def key(self) -> str:
+        """What compiled code depends on besides the IR: part of cache keys."""
+        return "|".join((self.triple, self.cpu, self.features, self.llvm_version,
+                         self.llvmlite_version))  # fmt: skip
+
+
+@cache
+def host_target() -> HostTarget:
+    _init()
+    triple = llvm.get_process_triple()
+    cpu = llvm.get_host_cpu_name()
+    features = llvm.get_host_cpu_features().flatten()
+    tm = _target_machine(2)
+    version = ".".join(map(str, llvm.llvm_version_info))
+    return HostTarget(triple, cpu, features, str(tm.target_data), version,
+                      llvmlite.__version__)  # fmt: skip
+
+
+@cache
+def _target_machine(opt: int) -> Any:
+    _init()
+    target = llvm.Target.from_triple(llvm.get_process_triple())
+    return target.create_target_machine(
+        cpu=llvm.get_host_cpu_name(),
+        features=llvm.get_host_cpu_features().flatten(),
+        opt=opt, reloc="pic", codemodel="small",
+    )  # fmt: skip
+
+
+def compile_ir(text: str, opt: int) -> bytes:
+    """Parse, verify, optimise (``opt`` 0-3) and compile IR text to an ELF object."""
+    _init()
+    tm = _target_machine(opt)
+    mod = llvm.parse_assembly(text)
+    mod.verify()
+    if opt > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+        pb = llvm.create_pass_builder(tm, pto)
+        pb.getModulePassManager().run(mod, pb)
+        if "@llvm.canonicalize" in text:
+            pruned = prune_canonicalize(str(mod))
+            if pruned is not None:
+                mod = llvm.parse_assembly(pruned)
+    return bytes(tm.emit_object(mod))
+
+
+_CANON = re.compile(
+    r"^(\s+%[-\w.$]+ = )(?:tail |notail )?call (?:[a-z]+ )*(float|double) "
+    r"@llvm\.canonicalize\.f(?:32|64)\((?:float|double) (%[-\w.$]+)\)(.*)$")
+_DEF = re.compile(r"^\s+(%[-\w.$]+) = (?:tail |notail )?(\w+)(.*)$")
+_QUIETING = frozenset({"fadd", "fsub", "fmul", "fdiv"})
+"""Arithmetic whose NaN results are always quiet on the host (x86-64, AArch64).
+Conversions are not listed: code generation folds fptrunc(fpext x) to x."""
+_IDENTITY = re.compile(r"[ ,]-?(?:0|1)\.0+e\+00\b|[ ,]0x(?:[0-9A-F]*[^0-9A-F])?"
+                       r"(?:3FF0000000000000|BFF0000000000000|8000000000000000|0000000000000000)\b")
+"""An operand of 0.0, -0.0, 1.0 or -1.0: code generation may still fold the
+arithmetic away (x * 1.0 -> x), so its canonicalize must stay."""
+
+
+def prune_canonicalize(ir: str) -> str | None:
+    """Optimised IR with every ``llvm.canonicalize`` of a value an arithmetic
+    instruction produced replaced by a no-op: the instruction survived optimisation,
+    so the hardware quiets its NaNs. (Calls of folded-away arithmetic remain.)
+    None if nothing changed."""
+    lines = ir.split("\n")
+    defs: dict[str, str] = {}
+    changed = False
+    for i, line in enumerate(lines):
+        if line.startswith("define "):
+            defs = {}
+            continue
+        m = _DEF.match(line)
+        if m is None:
+            continue
+        op = m.group(2)
+        defs[m.group(1)] = "" if op in _QUIETING and _IDENTITY.search(m.group(3)) else op
+        c = _CANON.match(line)
+        if c is not None and defs.get(c.group(3)) in _QUIETING:
+            lines[i] = f"{c.group(1)}bitcast {c.group(2)} {c.group(3)} to {c.group(2)}"
+            changed = True
+    return "\n".join(lines) if changed else None
+
+
+@cache
+def _jit() -> Any:
+    _init()
+    return llvm.create_lljit_compiler(_target_machine(2), use_jit_link=True)
+
+
+class Library:
+    """Linked objects in memory; the code stays valid while this object lives."""
+
+    def __init__(self, tracker: Any, addresses: dict[str, int]) -> None:
+        self._tracker = tracker
+        self.addresses = addresses
+
+
+def link(objects: list[bytes], symbols: list[str]) -> Library:
+    """Link ``objects`` into a new JIT library and look up ``symbols`` in it."""
+    builder = llvm.JITLibraryBuilder()
+    for obj in objects:
+        builder.add_object_img(obj)
+    builder.add_current_process()
+    for s in symbols:
+        builder.export_symbol(s)
+    with _lock:
+        name = f"nanoproc{next(_names)}"
+        tracker = builder.link(_jit(), name)
+    return Library(tracker, {s: tracker[s] for s in symbols})

@@ -1,0 +1,50 @@
+"""How references look to native code, and the letters Python-side glue is keyed by.
+
+Natively every reference is a pointer: null is null, a funcref is the address of
+its FuncRecord, and any other reference (externref, and the null-only GC types a
+module may declare) is the address of the Python object itself. Whether a value is
+a funcref is decided by its static type, so the two kinds never mix.
+
+An object's address is only valid while the object lives: Python references keep
+it alive (the caller's arguments, the table lists, the globals' keep-alive slots),
+and whatever could lose its last Python reference while native frames might still
+hold its address is *pinned* until the outermost call returns (see NativeStore).
+"""
+
+from __future__ import annotations
+
+from ..syntax.module import Module
+from ..syntax.types import F32, F64, FUNC_HIERARCHY, I32, I64, FuncType, RefType, ValType
+
+
+def is_funcref(t: RefType, module: Module | None = None) -> bool:
+    """Whether values of ``t`` are funcrefs. ``module`` resolves a type index; without
+    it a concrete heap type is a canonical id (a runtime entity's closed type)."""
+    heap = t.heap
+    if isinstance(heap, str):
+        return heap in FUNC_HIERARCHY
+    if module is not None:
+        return isinstance(module.deftypes[heap].comp, FuncType)
+    from ..valid import canon_kind
+
+    return bool(canon_kind(heap) == "func")
+
+
+def py_letter(t: ValType, module: Module | None = None) -> str:
+    """``i I f F`` for numbers, ``r`` for funcrefs, ``x`` for other references."""
+    if t is I32:
+        return "i"
+    if t is I64:
+        return "I"
+    if t is F32:
+        return "f"
+    if t is F64:
+        return "F"
+    if isinstance(t, RefType):
+        return "r" if is_funcref(t, module) else "x"
+    raise AssertionError(f"no native representation for {t}")
+
+
+def py_shape(ft: FuncType, module: Module | None = None) -> tuple[str, str]:
+    return ("".join(py_letter(t, module) for t in ft.params),
+            "".join(py_letter(t, module) for t in ft.results))  # fmt: skip
