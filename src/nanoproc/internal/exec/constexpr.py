@@ -6,6 +6,7 @@ evaluator is simpler and faster here than going through a tier.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UnsupportedFeature
@@ -75,3 +76,22 @@ def eval_const(expr: Expr, inst: ModuleInstance) -> Any:
         else:
             raise UnsupportedFeature("gc", f"constant expression instruction {name}")
     return stack[-1]
+
+
+def compile_const(expr: Expr) -> Callable[[ModuleInstance], Any]:
+    """A function computing ``expr`` for an instance, specialised for the common
+    single-instruction forms so instantiation does no interpretation for them."""
+    if len(expr) == 1:
+        instr = expr[0]
+        name = instr[0].name
+        if name in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const",
+                    "ref.null"):  # fmt: skip
+            value = eval_const(expr, None)  # type: ignore[arg-type]
+            return lambda inst: value
+        if name == "ref.func":
+            idx = instr[1]
+            return lambda inst: inst.funcs[idx]
+        if name == "global.get":
+            gidx = instr[1]
+            return lambda inst: inst.globals[gidx].value
+    return lambda inst: eval_const(expr, inst)

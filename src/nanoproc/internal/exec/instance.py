@@ -15,7 +15,7 @@ from ..errors import LinkError, WasmtimeError
 from ..syntax.types import FuncType, GlobalType, MemType, TableType, TagType
 from .backend import Backend
 from .compiled import CompiledModule
-from .constexpr import eval_const
+from .constexpr import compile_const
 from .entities import FuncInst, GlobalInst, TableInst, TagInst
 from .link import check_import, close_global, close_table
 from .memory import MemoryInst
@@ -67,87 +67,136 @@ def _entity_kind(ext: Any) -> str:
     raise LinkError(f"not an external value: {ext!r}")
 
 
+_SPACE = {"func": "funcs", "table": "tables", "memory": "memories", "global": "globals",
+          "tag": "tags"}  # fmt: skip
+_KIND_OF = {FuncInst: "func", TableInst: "table", MemoryInst: "memory", GlobalInst: "global",
+            TagInst: "tag"}  # fmt: skip
+
+
+class _Plan:
+    """Everything instantiation needs that depends only on the module, computed once.
+
+    Instantiating a small module many times (one store per request) is a hot path;
+    the plan keeps per-instance work to allocation and the module's own constants.
+    """
+
+    def __init__(self, module: CompiledModule) -> None:
+        mod = module.module
+        types = mod.deftypes
+        self.imports = [(imp, _SPACE[imp.kind]) for imp in mod.imports]
+        n_imp = module.num_imported_funcs
+        self.funcs = [
+            (module.func_types[n_imp + i], module.canon(f.typeidx)) for i, f in enumerate(mod.funcs)
+        ]
+        self.first_func = n_imp
+        self.tags = []
+        for tag in mod.tags:
+            ft = types[tag.type.typeidx].comp
+            self.tags.append((tag.type, ft, module.canon(tag.type.typeidx)))
+        self.globals = [(close_global(g.type, module), compile_const(g.init)) for g in mod.globals]
+        self.tables = [
+            (close_table(t.type, module), compile_const(t.init) if t.init is not None else None)
+            for t in mod.tables
+        ]
+        self.memories = [m.type for m in mod.memories]
+        self.exports = [(e.name, _SPACE[e.kind], e.index) for e in mod.exports]
+        self.elems = [
+            (seg.mode, seg.table, compile_const(seg.offset) if seg.offset is not None else None,
+             [compile_const(x) for x in seg.init])
+            for seg in mod.elems
+        ]  # fmt: skip
+        self.datas = [
+            (seg.mode, seg.memory, compile_const(seg.offset) if seg.offset is not None else None,
+             seg.init)
+            for seg in mod.datas
+        ]  # fmt: skip
+        self.start = mod.start
+
+
+def _plan(module: CompiledModule) -> _Plan:
+    plan = module.artifacts.get("plan")
+    if plan is None:
+        plan = module.artifacts["plan"] = _Plan(module)
+    return plan  # type: ignore[no-any-return]
+
+
 def instantiate(
     store: StoreState, module: CompiledModule, imports: list[Any], backend: Backend
 ) -> ModuleInstance:
     """Instantiate ``module`` with ``imports`` (one entity per import, in order)."""
-    mod = module.module
-    if len(imports) != len(mod.imports):
-        raise LinkError(
-            f"expected {len(mod.imports)} imports, found {len(imports)}"
-        )
+    plan = _plan(module)
+    if len(imports) != len(plan.imports):
+        raise LinkError(f"expected {len(plan.imports)} imports, found {len(imports)}")
     inst = ModuleInstance(module, store)
-    for imp, ext in zip(mod.imports, imports):
-        kind = _entity_kind(ext)
+    for (imp, space), ext in zip(plan.imports, imports):
+        kind = _KIND_OF.get(type(ext)) or _entity_kind(ext)
         if kind != imp.kind:
             raise LinkError(
                 f"incompatible import type for `{imp.module}::{imp.name}`: "
                 f"expected {imp.kind}, found {kind}"
             )
         check_import(module, imp, ext)
-        getattr(inst, {"func": "funcs", "table": "tables", "memory": "memories",
-                       "global": "globals", "tag": "tags"}[kind]).append(ext)  # fmt: skip
+        getattr(inst, space).append(ext)
 
     store.add_instance(inst)
-    store.add_tables(len(mod.tables))
-    store.add_memories(len(mod.memories))
+    if plan.tables:
+        store.add_tables(len(plan.tables))
+    if plan.memories:
+        store.add_memories(len(plan.memories))
 
-    n_imp = len(inst.funcs)
-    for i, f in enumerate(mod.funcs):
-        idx = n_imp + i
-        ft = mod.functype(f.typeidx)
-        inst.funcs.append(FuncInst(ft, module.canon(f.typeidx), None, inst, idx))
-    for tag in mod.tags:
-        ft = mod.functype(tag.type.typeidx)
-        inst.tags.append(TagInst(tag.type, ft, module.canon(tag.type.typeidx)))
-    for g in mod.globals:
-        inst.globals.append(GlobalInst(close_global(g.type, module), eval_const(g.init, inst)))
-    for t in mod.tables:
-        init = eval_const(t.init, inst) if t.init is not None else None
-        inst.tables.append(TableInst(close_table(t.type, module), init, store))
-    for m in mod.memories:
-        inst.memories.append(MemoryInst(m.type, store))
+    funcs = inst.funcs
+    idx = plan.first_func
+    for ft, canon in plan.funcs:
+        funcs.append(FuncInst(ft, canon, None, inst, idx))
+        idx += 1
+    for ttype, ft, canon in plan.tags:
+        inst.tags.append(TagInst(ttype, ft, canon))
+    for gtype, init in plan.globals:
+        inst.globals.append(GlobalInst(gtype, init(inst)))
+    for ttype, tinit in plan.tables:
+        inst.tables.append(TableInst(ttype, tinit(inst) if tinit is not None else None, store))
+    for mtype in plan.memories:
+        inst.memories.append(MemoryInst(mtype, store))
 
-    for e in mod.exports:
-        space = {"func": inst.funcs, "table": inst.tables, "memory": inst.memories,
-                 "global": inst.globals, "tag": inst.tags}[e.kind]  # fmt: skip
-        ext = space[e.index]
-        inst.exports[e.name] = ext
-        inst.export_list.append((e.name, ext))
+    exports = inst.exports
+    for name, space, index in plan.exports:
+        exports[name] = getattr(inst, space)[index]
+    inst.export_list = list(exports.items())
 
     backend.instantiate(inst)
 
-    # Element segments: evaluate, then apply active ones in order.
-    for seg in mod.elems:
-        inst.elems.append([eval_const(x, inst) for x in seg.init])
-    for i, seg in enumerate(mod.elems):
-        if seg.mode == "active":
-            assert seg.offset is not None
-            offset = eval_const(seg.offset, inst)
-            table = inst.tables[seg.table]
-            refs = inst.elems[i]
+    # Element segments: evaluate all, then apply active ones in order.
+    elems = inst.elems
+    for _mode, _t, _o, init in plan.elems:
+        elems.append([f(inst) for f in init])
+    for i, (mode, tidx, offset_fn, _init) in enumerate(plan.elems):
+        if mode == "active":
+            assert offset_fn is not None
+            offset = offset_fn(inst)
+            table = inst.tables[tidx]
+            refs = elems[i]
             if offset + len(refs) > len(table.elems):
                 raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
             table.elems[offset : offset + len(refs)] = refs
-            inst.elems[i] = []
-        elif seg.mode == "declarative":
-            inst.elems[i] = []
+            elems[i] = []
+        elif mode == "declarative":
+            elems[i] = []
 
-    for seg in mod.datas:
-        inst.datas.append(seg.init)
-    for i, seg in enumerate(mod.datas):
-        if seg.mode == "active":
-            assert seg.offset is not None
-            offset = eval_const(seg.offset, inst)
-            mem = inst.memories[seg.memory]
-            data = seg.init
+    datas = inst.datas
+    for mode, midx, offset_fn, data in plan.datas:
+        if mode == "active":
+            assert offset_fn is not None
+            offset = offset_fn(inst)
+            mem = inst.memories[midx]
             if offset + len(data) > mem.data_len:
                 raise Trap.of(TrapCode.MEMORY_OUT_OF_BOUNDS)
             mem.view[offset : offset + len(data)] = data
-            inst.datas[i] = b""
+            datas.append(b"")
+        else:
+            datas.append(data)
 
-    if mod.start is not None:
-        start = inst.funcs[mod.start]
+    if plan.start is not None:
+        start = inst.funcs[plan.start]
         # An imported host function that wants its caller gets this instance.
         if start.needs_caller:
             start.call(inst)
