@@ -171,7 +171,8 @@ def cmd_wast(args: argparse.Namespace) -> int:
             print(f"  ... and {len(r.failures) - limit} more failures (--all-failures shows them)")
 
     run_files(args.files, jobs=args.jobs, api_name=args.api, strategy=args.engine,
-              timeout=args.timeout or None, on_result=show, start_method="forkserver")
+              timeout=args.timeout or None, on_result=show, start_method="forkserver",
+              malformed_messages=args.malformed_messages)
     print(totals.summary())
     return 0 if totals.failed == 0 else EXIT_FAILED
 
@@ -198,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--max-failures", type=int, default=20, metavar="N",
                    help="failures listed per file (default 20)")
     w.add_argument("--all-failures", action="store_true", help="list every failure")
+    w.add_argument("--malformed-messages", action="store_true",
+                   help="also compare assert_malformed messages with the spec's wording")
     w.add_argument("--api", default="nanoproc", metavar="MODULE",
                    help="wasmtime-py-shaped module to run against, e.g. wasmtime as a control")
     w.set_defaults(func=cmd_wast)

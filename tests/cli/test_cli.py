@@ -247,3 +247,11 @@ def test_internal_errors_are_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch
     assert cli.main(["validate", str(files["valid.wat"])]) == 2
     err = capsys.readouterr().err
     assert err == "internal error: KeyError: 'boom'\n"
+
+
+def test_wast_malformed_messages_flag(tmp_path: Path) -> None:
+    script = tmp_path / "m.wast"
+    script.write_text('(assert_malformed (module quote "(func (unknownop))") "duplicate func")\n')
+    assert nanoproc("wast", "--api", "wasmtime", script).returncode == 0
+    strict = nanoproc("wast", "--api", "wasmtime", "--malformed-messages", script)
+    assert strict.returncode == 1 and "expected malformed 'duplicate func'" in strict.stdout

@@ -20,13 +20,12 @@ GRACE = 30.0
 """Seconds past the in-process time limit before a worker is killed."""
 
 
-def _work(conn: Connection, path: str, api_name: str, strategy: str | None,
-          timeout: float | None) -> None:
+def _work(conn: Connection, path: str, api_name: str, options: dict[str, Any]) -> None:
     from .runner import run_wast
 
     try:
         api = importlib.import_module(api_name)
-        result = run_wast(path, api, strategy=strategy, timeout=timeout)
+        result = run_wast(path, api, **options)
     except BaseException as e:  # noqa: BLE001 - report anything to the parent
         result = FileResult(path)
         result.fail(0, "worker", f"{type(e).__name__}: {e}")
@@ -55,6 +54,7 @@ def run_files(
     timeout: float | None = 600.0,
     on_result: Callable[[FileResult], None] | None = None,
     start_method: str = "spawn",
+    malformed_messages: bool = False,
 ) -> list[FileResult]:
     """Run ``paths`` with up to ``jobs`` worker processes; ``on_result`` sees each result
     as it finishes. A worker that dies or outlives ``timeout + GRACE`` is a failed file.
@@ -62,6 +62,7 @@ def run_files(
     ``spawn`` (the default) starts each worker afresh and sees this process's current
     ``sys.path``; ``forkserver`` starts workers faster (the command line uses it)."""
     ctx = _context(start_method)
+    options = {"strategy": strategy, "timeout": timeout, "malformed_messages": malformed_messages}
     pending = list(enumerate(paths))
     running: dict[int, tuple[Any, Connection, float]] = {}
     results: dict[int, FileResult] = {}
@@ -75,7 +76,7 @@ def run_files(
         while pending and len(running) < max(1, jobs):
             i, path = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_work, args=(child, path, api_name, strategy, timeout))
+            proc = ctx.Process(target=_work, args=(child, path, api_name, options))
             proc.start()
             child.close()
             running[i] = (proc, parent, time.monotonic())
