@@ -405,6 +405,9 @@ def run_wast(
     except InternalError as e:
         result.fail(0, "parse", f"script does not parse: {e}")
         return result
+    except Exception as e:  # noqa: BLE001 - a bug in the script parser
+        result.fail(0, "parse", f"script parser crashed: {_exc(e)}")
+        return result
     done = 0
     try:
         with time_limit(timeout):
