@@ -92,6 +92,12 @@ def test_comments_are_whitespace() -> None:
     assert [t.kind for t in lex("a ;x")] == [ATOM, RESERVED]  # type: ignore[union-attr]
 
 
+def test_line_comment_ends_at_a_lone_carriage_return() -> None:
+    """Wasm 3.0: a line comment ends at a newline *or* a carriage return."""
+    assert flat("a ;; comment\rb") == [(ATOM, "a"), (ATOM, "b")]
+    assert flat("a ;; comment\r\nb") == [(ATOM, "a"), (ATOM, "b")]
+
+
 def test_annotations_are_dropped_in_balanced_form() -> None:
     (node,) = lex('(module (@a (b "(" ) (@c)) (@"n" x) (func))')
     assert isinstance(node, Node)

@@ -40,7 +40,7 @@ _TOKEN_END = r"(?=[ \t\n\r()]|;;|\Z)"
 # in read_sexprs runs once per token. The first three token groups are the common,
 # unambiguous cases; "tok" is the general run of idchars and strings.
 _MASTER = re.compile(
-    r"(?:[ \t\n\r]+|;;[^\n]*)*(?:"
+    r"(?:[ \t\n\r]+|;;[^\n\r]*)*(?:"
     r"(?P<atom>[" + _IDCHAR_NO_DOLLAR + r"][" + _IDCHAR + r"]*)" + _TOKEN_END
     + r"|(?P<id>\$[" + _IDCHAR + r"]+)" + _TOKEN_END
     + r"|(?P<str>" + _STRING + r")" + _TOKEN_END
@@ -57,7 +57,7 @@ _G_ATOM, _G_ID, _G_STR, _G_LP, _G_RP, _G_BLOCK, _G_ANNOT, _G_TOK, _G_EOF = (
 _PLAIN_ID = re.compile(r"\$[" + _IDCHAR + r"]+\Z")
 _QUOTED_ID = re.compile(r"\$" + _STRING + r"\Z")
 _ATOM = re.compile(r"[" + _IDCHAR + r"]+\Z")
-_WS = re.compile(r"(?:[ \t\n\r]+|;;[^\n]*)*")
+_WS = re.compile(r"(?:[ \t\n\r]+|;;[^\n\r]*)*")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _COMMENT_DELIM = re.compile(r"\(;|;\)")
 _ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|u\{([0-9a-fA-F](?:_?[0-9a-fA-F])*)\}|(.))", re.S)

@@ -109,26 +109,15 @@ def _encodable(name: str) -> bool:
     return True
 
 
-def label_ids(names: Mapping[int, str] | None, count: int) -> list[str]:
+def label_ids(names: Mapping[int, str] | None, count: int) -> list[str | None]:
     """An identifier for each of ``count`` labels of a function (block order).
 
-    Name-section names are used when usable; the others get ``$labelN``, made
-    distinct from every name in use so that each label is unique in the function.
+    Only name-section names become identifiers; a label without one stays unnamed
+    and branches to it print as relative depths, so printing never invents names
+    that a parser would then record in the name section.
     """
     space = IdSpace(names, count)
-    taken = space.taken()
-    out: list[str] = []
-    for i in range(count):
-        ident = space.ids.get(i)
-        if ident is None:
-            ident = f"$label{i}"
-            n = 0
-            while ident in taken:
-                n += 1
-                ident = f"$label{i}_{n}"
-            taken.add(ident)
-        out.append(ident)
-    return out
+    return [space.ids.get(i) for i in range(count)]
 
 
 def index_comment(index: int) -> str:
