@@ -1,4 +1,4 @@
-"""The ``nanoproc`` command: run spec scripts, convert, print and validate modules.
+"""The ``nanoproc`` command: run modules and spec scripts, convert, print and validate modules.
 
 Every failure the user can cause (a missing, unreadable, malformed or invalid
 input) ends in one ``error: ...`` line on stderr and a non-zero exit, never a
@@ -187,6 +187,10 @@ def _one_line(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="nanoproc", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    from .cli_run import add_run_parser, cmd_run
+
+    add_run_parser(sub).set_defaults(func=cmd_run)
 
     w = sub.add_parser("wast", help="run .wast spec scripts and count passed/failed/skipped")
     w.add_argument("files", nargs="+", metavar="FILE.wast")
