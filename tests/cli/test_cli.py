@@ -227,14 +227,15 @@ def test_wast_bad_inputs(files: dict[str, Path], tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the command itself
 
 
-def test_usage_errors_and_no_run_or_compile() -> None:
+def test_usage_errors_and_subcommands() -> None:
     assert nanoproc().returncode == 2
-    for sub in ("run", "compile"):
-        proc = nanoproc(sub, "x.wasm")
-        assert proc.returncode == 2 and "invalid choice" in proc.stderr
+    proc = nanoproc("frobnicate", "x.wasm")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
     helptext = nanoproc("--help").stdout
-    for sub in ("wast", "parse", "print", "validate"):
+    for sub in ("run", "wast", "parse", "print", "validate"):
         assert sub in helptext
+    proc = nanoproc("run", "missing.wasm")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
 
 
 def test_internal_errors_are_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch,
