@@ -73,11 +73,14 @@ class Store(Closable):
         st.fuel = fuel
 
     def get_fuel(self) -> int:
-        """The fuel left; WasmtimeError unless the engine consumes fuel."""
+        """The fuel left; WasmtimeError unless the engine consumes fuel.
+
+        Wasm code may overdraw by the straight-line cost since its last check; the
+        overdraft reads as 0, as in wasmtime (docs/fuel.md)."""
         st = state_of(self)
         if not self.engine.consume_fuel or st.fuel is None:
             raise WasmtimeError("fuel is not configured in this store")
-        return int(st.fuel)
+        return max(int(st.fuel), 0)
 
     def set_wasi(self, wasi: WasiConfig) -> None:
         """Give this store a WASI configuration (consumed: it cannot be reused)."""

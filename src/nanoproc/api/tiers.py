@@ -85,9 +85,24 @@ def create_backend(tier: str, engine: Any) -> Backend:
             from ..internal.interp import InterpBackend
         except ImportError as e:
             raise UnsupportedFeature("interp tier", f"not part of this build yet: {e}") from None
-        return InterpBackend(max_wasm_stack=engine.max_wasm_stack)
+        return InterpBackend(max_wasm_stack=engine.max_wasm_stack,
+                             consume_fuel=engine.consume_fuel,
+                             epoch_interruption=engine.epoch_interruption)
     mod = importlib.import_module("nanoproc.internal.llvm")
-    return mod.LLVMBackend(max_wasm_stack=engine.max_wasm_stack)  # type: ignore[no-any-return]
+    cls = mod.LLVMBackend
+    return cls(max_wasm_stack=engine.max_wasm_stack, **_metering_args(cls, engine))  # type: ignore[no-any-return]
+
+
+def _metering_args(cls: Any, engine: Any) -> dict[str, bool]:
+    """``consume_fuel``/``epoch_interruption`` for a backend class that advertises the
+    matching ``supports_fuel``/``supports_epochs`` (docs/fuel.md: the tier contract);
+    a tier without them gets neither and the engine refuses to run code."""
+    args = {}
+    if getattr(cls, "supports_fuel", False):
+        args["consume_fuel"] = bool(engine.consume_fuel)
+    if getattr(cls, "supports_epochs", False):
+        args["epoch_interruption"] = bool(engine.epoch_interruption)
+    return args
 
 
 def execution_blocker(backend: Any, engine: Any) -> str | None:

@@ -13,7 +13,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
@@ -27,11 +27,23 @@ TAIL_OPS = frozenset(
     BY_NAME[n] for n in ("return_call", "return_call_indirect", "return_call_ref")
 )
 
-TranslationOptions = tuple[Any, ...]
-"""Options that change generated code (fuel metering, epoch checks, ...): part of the
-code cache key. Empty today."""
+DEFAULT_STACK_FRAMES = 8192
+"""Nested recursive Wasm calls allowed per entry by default (512 KiB / 64 bytes)."""
 
-DEFAULT_OPTIONS: TranslationOptions = ()
+
+class TranslationOptions(NamedTuple):
+    """What changes generated code: part of the code cache key, so one module can be
+    translated several ways (engines with and without metering) side by side."""
+
+    fuel: bool = False
+    """Meter fuel (docs/fuel.md): a local counter, synced with ``StoreState.fuel``."""
+    epochs: bool = False
+    """Check the engine's epoch against the store's deadline at entries and loops."""
+    stack_frames: int = DEFAULT_STACK_FRAMES
+    """Depth budget of recursive functions per entry from the host (see callgraph)."""
+
+
+DEFAULT_OPTIONS = TranslationOptions()
 
 
 @dataclass(slots=True)
@@ -86,6 +98,7 @@ class ModuleArtifact:
         self.code_infos: list[Any] = []
         """Trap-frame records of the generated code (see frames.register_code)."""
         self._tail: dict[int, bool] = {}
+        self._recursive: frozenset[int] | None = None
         self._lock = threading.Lock()
         self._unsupported: str | None | bool = False
         """False: not scanned yet; None: fine; str: the missing feature."""
@@ -127,6 +140,16 @@ class ModuleArtifact:
 
     def func_name(self, funcidx: int) -> str | None:
         return self.compiled.func_name(funcidx)
+
+    @property
+    def recursive(self) -> frozenset[int]:
+        """Defined functions that may take part in a recursion (they count depth)."""
+        r = self._recursive
+        if r is None:
+            from .callgraph import recursive_functions
+
+            r = self._recursive = recursive_functions(self.module)
+        return r
 
     # ------------------------------------------------------------ code
     def translated(self, funcidx: int, options: TranslationOptions = DEFAULT_OPTIONS) -> Translated:

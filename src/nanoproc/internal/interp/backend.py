@@ -20,7 +20,7 @@ import sys
 
 from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
-from .artifact import DEFAULT_OPTIONS, ModuleArtifact, TranslationOptions
+from .artifact import ModuleArtifact, TranslationOptions
 from .binding import InstanceState
 from .frames import convert_exception
 
@@ -30,7 +30,9 @@ DEFAULT_MAX_WASM_STACK = 512 * 1024
 BYTES_PER_FRAME = 64
 """How much of ``max_wasm_stack`` one Wasm call uses here: one Python frame per Wasm
 frame, counted as 64 bytes (a typical native Wasm frame), so the default 512 KiB
-allows 8192 nested Wasm calls."""
+allows 8192 nested Wasm calls. Each engine's limit is enforced by a depth budget in
+the code (see callgraph); Python's recursion limit, raised to fit the largest
+engine, is only the backstop."""
 
 HEADROOM = 1000
 """Python frames left for the host program below the first Wasm call."""
@@ -54,18 +56,28 @@ def ensure_recursion_limit(frames: int) -> None:
 
 
 class InterpBackend:
-    """The ``interp`` execution tier (see the module docstring)."""
+    """The ``interp`` execution tier (see the module docstring).
+
+    ``consume_fuel`` and ``epoch_interruption`` compile fuel metering and epoch
+    checks into the code (see :mod:`.metering` and docs/fuel.md); code translated
+    without them never pays for them. All instances in one store must come from
+    backends with equal settings (the API ensures it: one engine per store).
+    """
 
     name = "interp"
+    supports_fuel = True
+    supports_epochs = True
 
     def __init__(
         self,
         max_wasm_stack: int = DEFAULT_MAX_WASM_STACK,
-        options: TranslationOptions = DEFAULT_OPTIONS,
+        consume_fuel: bool = False,
+        epoch_interruption: bool = False,
     ) -> None:
         self.max_wasm_stack = max_wasm_stack
-        self.options = options
-        ensure_recursion_limit(frames_for(max_wasm_stack))
+        frames = frames_for(max_wasm_stack)
+        self.options = TranslationOptions(consume_fuel, epoch_interruption, frames)
+        ensure_recursion_limit(frames)
 
     def prepare(self, module: CompiledModule) -> ModuleArtifact:
         """The module's interp artifact (created once; translation happens lazily)."""

@@ -36,6 +36,9 @@ class InstanceState:
         G: dict[str, Any] = TEMPLATE.copy()
         self.G = G
         G["INST"] = inst
+        if options.fuel or options.epochs:
+            G["ST"] = inst.store
+            G["ENG"] = inst.store.engine
         self.importers: dict[int, list[tuple[dict[str, Any], str]]] | None = None
         """Function index -> (globals, name) of importers bound to its stub."""
         self.listeners: list[Callable[[memoryview], None]] | None = None
@@ -90,9 +93,10 @@ class InstanceState:
             key = f"b{f}"
             if key not in G:
                 G[key] = _body_stub(self, f)
-        fn = FunctionType(t.code, G)
+        defaults = (self.options.stack_frames,)  # the trailing ``dp`` (see callgraph)
+        fn = FunctionType(t.code, G, None, defaults)
         if t.body_code is not None:
-            body = FunctionType(t.body_code, G)
+            body = FunctionType(t.body_code, G, None, defaults)
             G[f"b{idx}"] = body
             fn.tail_body = body  # type: ignore[attr-defined]
         G[self.art.func_names[idx]] = fn

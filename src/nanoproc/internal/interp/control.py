@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import UnsupportedFeature
 from ..syntax.module import Instr
 from .exprs import Val, name_val
+from .metering import Metering
 from .stackbase import StackMachine, trap_pc
 from .structure import Construct, Structure
 
@@ -41,7 +42,7 @@ class Ctl:
     """An open construct during emission."""
 
     __slots__ = ("c", "base", "id", "loop", "reached", "params", "mark", "indent", "in_else",
-                 "chain", "k")
+                 "chain", "k", "fuel_carry")
 
     def __init__(self, c: Construct, base: int, label_id: int, indent: int) -> None:
         self.c = c
@@ -60,6 +61,9 @@ class Ctl:
         """For a block flattened into a chain: the chain's emission state."""
         self.k = 0
         """Its index in the chain."""
+        self.fuel_carry = 0
+        """For an ``if`` with an else arm: the fuel both arms still owe for the code
+        before the ``if`` (subtracted in each arm, merged with the arm's own cost)."""
 
     @property
     def kind(self) -> str:
@@ -81,7 +85,7 @@ class ChainState:
         """The loop of the piece being emitted, if it has one."""
 
 
-class ControlFlow(StackMachine):
+class ControlFlow(Metering, StackMachine):
     """Control-flow emission; :class:`.translate.Translator` drives it."""
 
     st: Structure
@@ -255,10 +259,18 @@ class ControlFlow(StackMachine):
         self.out.emit("break")
         cur.crossings[target.id] = target
 
+    def paid_branch(self, target: Ctl, pc: int) -> None:
+        """:meth:`branch`, paying the pending fuel first (a return folds it into the
+        store instead)."""
+        if target.c.kind != "func":
+            self.flush_fuel()
+        self.branch(target, pc)
+
     def emit_return(self) -> None:
         n = len(self.ftype.results)
         vals = self.popn(n)
         self.flush(traps=True)
+        self.sync_fuel()
         codes = [self.exact(v).code if v.width else v.code for v in vals]
         pc = trap_pc(vals)
         if n == 0:
@@ -269,6 +281,7 @@ class ControlFlow(StackMachine):
             self.out.emit(f"return ({', '.join(codes)})", pc)
 
     def mark_unreachable(self) -> None:
+        assert not self.fuel_pending, "fuel cost left unpaid before unreachable code"
         self.reachable = False
 
     # ------------------------------------------------------------ control handlers
@@ -305,6 +318,7 @@ class ControlFlow(StackMachine):
         base = len(self.stack) - c.nparams
         params = self.popn(c.nparams)
         self.flush_for(c, base)
+        self.flush_fuel()
         ctl = self.enter(c, base)
         if c.nparams:
             names = ctl.slots(c.nparams)
@@ -312,6 +326,7 @@ class ControlFlow(StackMachine):
             self.stack.extend(name_val(n, slot=base + i) for i, n in enumerate(names))
         if c.impl == "wrap":
             self.open_loop(ctl)
+        self.loop_checks()
         return pc + 1
 
     def do_if(self, ins: Instr, pc: int) -> int:
@@ -322,8 +337,14 @@ class ControlFlow(StackMachine):
         self.flush(traps=True, effects=c.effects, writes=c.writes, slot_from=base)
         if cond.trap and any(p.trap for p in params):
             params = [self.materialize(p) if p.trap else p for p in params]
+        carry = 0
+        if c.else_ is None:
+            self.flush_fuel()  # the implicit else arm has no code to pay it in
+        else:
+            carry = self.fuel_pending
         ctl = self.enter(c, base)
         ctl.params = list(params)
+        ctl.fuel_carry = carry
         if c.impl == "wrap":
             self.open_loop(ctl)
         self.out.emit(f"if {self.cond(cond)}:")
@@ -346,7 +367,9 @@ class ControlFlow(StackMachine):
 
     def do_else(self, ins: Instr, pc: int) -> int:
         ctl = self.ctls[-1]
+        self.flush_fuel()
         self.end_arm(ctl)
+        self.fuel_pending = ctl.fuel_carry
         del self.stack[ctl.base :]
         self.out.emit("else:")
         self.out.indent += 1
@@ -359,6 +382,7 @@ class ControlFlow(StackMachine):
     def do_end(self, ins: Instr, pc: int) -> int:
         ctl = self.ctls[-1]
         c = ctl.c
+        self.flush_fuel()
         if c.kind == "if":
             self.end_arm(ctl)
             if not ctl.in_else and c.nresults:
@@ -424,26 +448,31 @@ class ControlFlow(StackMachine):
         if self.reachable:
             self.out.pc = bt_pc
             ins = self.body[bt_pc]
+            if self.fuel:
+                self.charge(ins[0].name)  # seq does not see this br_table
             idx = self.simple(self.exact(self.pop()))
             self.flush(traps=True)
+            carry = self.fuel_pending  # every leaf pays it, with its own cost
             at_table = list(self.stack)
             all_ctls = list(self.ctls)
 
             def leaf(depth: int) -> None:
                 # depth 0 is Bn, depth n is B0, deeper ones are outer labels.
                 self.reachable = True
+                self.fuel_pending = carry
                 if depth < n:
                     k = n - depth
                     self.ctls = all_ctls[: len(all_ctls) - depth - 1]  # inside B(k-1)
                     self.stack = at_table[: b0.base]
                     self.seq(*sw.segment(k))
                     if self.reachable:
+                        self.flush_fuel()
                         b0.reached = True  # B1's case falls into B0's end
                     self.ctls = all_ctls
                 else:
                     self.stack = list(at_table)
                     self.out.pc = bt_pc
-                    self.branch(self.ctls[-1 - depth], bt_pc)
+                    self.paid_branch(self.ctls[-1 - depth], bt_pc)
                 if self.out.lines_since(self.leaf_mark) == 0:
                     self.out.emit("pass")
 
@@ -452,6 +481,7 @@ class ControlFlow(StackMachine):
             self.ctls.pop()
             del self.open[b.start]
         self.stack = self.stack[: b0.base]
+        assert not self.fuel_pending, "a switch case left fuel unpaid"
         self.reachable = False
         return b0.c.end
 
@@ -470,6 +500,7 @@ class ControlFlow(StackMachine):
             ctls.append(ctl)
             self.open[b.start] = ctl
         out = self.out
+        self.flush_fuel()
         out.emit(f"{state.var} = {n + 1}")
         base_stack = list(self.stack)
         outer = list(self.ctls)
@@ -492,6 +523,8 @@ class ControlFlow(StackMachine):
             else:
                 state.loop = None
             self.seq(piece.lo, piece.hi)
+            if self.reachable:
+                self.flush_fuel()  # the next piece may be guarded
             if wrapper is not None:
                 self.close_loop(wrapper)
             if out.lines_since(mark) == 0:
@@ -557,7 +590,7 @@ def _end(tr: ControlFlow, ins: Instr, pc: int) -> int:
 
 def _br(tr: ControlFlow, ins: Instr, pc: int) -> int:
     tr.flush(traps=True)
-    tr.branch(tr.label(ins[1]), pc)
+    tr.paid_branch(tr.label(ins[1]), pc)
     tr.mark_unreachable()
     return pc + 1
 
@@ -576,7 +609,9 @@ def _br_if(tr: ControlFlow, ins: Instr, pc: int) -> int:
     tr.out.emit(f"if {tr.cond(cond)}:")
     tr.out.indent += 1
     saved = list(tr.stack)
-    tr.branch(target, pc)
+    carry = tr.fuel_pending  # paid in the taken branch; the fall-through still owes it
+    tr.paid_branch(target, pc)
+    tr.fuel_pending = carry
     tr.stack = saved
     tr.out.indent -= 1
     return pc + 1
@@ -592,10 +627,12 @@ def _br_table(tr: ControlFlow, ins: Instr, pc: int) -> int:
         tr.stack.extend(tr.simple(v) for v in top)
     tr.flush(traps=True)
     saved = list(tr.stack)
+    carry = tr.fuel_pending
 
     def leaf(depth: int) -> None:
         tr.stack = list(saved)
-        tr.branch(tr.label(depth), pc)
+        tr.fuel_pending = carry
+        tr.paid_branch(tr.label(depth), pc)
         if tr.out.lines_since(tr.leaf_mark) == 0:
             tr.out.emit("pass")
 
@@ -623,6 +660,7 @@ def _return(tr: ControlFlow, ins: Instr, pc: int) -> int:
 
 def _unreachable(tr: ControlFlow, ins: Instr, pc: int) -> int:
     tr.flush(traps=True)
+    tr.sync_fuel()
     tr.out.emit("raise UNREACHABLE()")
     tr.mark_unreachable()
     return pc + 1
@@ -636,6 +674,7 @@ def _br_on_null(tr: ControlFlow, ins: Instr, pc: int) -> int:
         top = tr.popn(n)
         tr.stack.extend(tr.simple(v) for v in top)
     tr.flush(traps=True)
+    tr.flush_fuel()
     tr.out.emit(f"if {ref.code} is None:")
     tr.out.indent += 1
     saved = list(tr.stack)
@@ -654,6 +693,7 @@ def _br_on_non_null(tr: ControlFlow, ins: Instr, pc: int) -> int:
         top = tr.popn(n)
         tr.stack.extend(tr.simple(v) for v in top)
     tr.flush(traps=True)
+    tr.flush_fuel()
     tr.out.emit(f"if {ref.code} is not None:")
     tr.out.indent += 1
     saved = list(tr.stack)

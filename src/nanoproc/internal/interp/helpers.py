@@ -71,13 +71,36 @@ def null_reference() -> Any:
     raise Trap.of(TrapCode.NULL_REFERENCE)
 
 
+# ---------------------------------------------------------------- metering (metering.py)
+def out_of_fuel(store: Any, fuel: int) -> Any:
+    """A failed fuel check: the store keeps what is left (<= 0, read as 0)."""
+    store.fuel = fuel
+    raise Trap.of(TrapCode.OUT_OF_FUEL)
+
+
+def epoch_expired(store: Any) -> int:
+    """The cached deadline was reached: trap, unless the store's deadline moved on
+    (a host function may have extended it); then the new deadline to cache."""
+    deadline: int = store.epoch_deadline
+    if store.engine.epoch >= deadline:
+        raise Trap.of(TrapCode.INTERRUPT)
+    return deadline
+
+
+def stack_overflow() -> Any:
+    """The depth budget of a recursion is used up (see callgraph)."""
+    raise Trap.of(TrapCode.STACK_OVERFLOW)
+
+
 # ---------------------------------------------------------------- host calls
 _HOST_CALLERS: dict[tuple[int, bool], Any] = {}
 
 
 def _host_caller_factory(arity: int, with_caller: bool) -> Any:
     """Code for wrappers of one arity: exact parameters are cheaper than ``*args``."""
-    params = ", ".join(f"a{i}" for i in range(arity))
+    # ``dp``: Wasm code passes its depth budget to imports and indirect callees (which
+    # may be Wasm functions that count depth); a host function has no use for it.
+    params = ", ".join([*(f"a{i}" for i in range(arity)), "dp=None"])
     args = ", ".join((["inst"] if with_caller else []) + [f"a{i}" for i in range(arity)])
     src = (
         "def factory(call, inst):\n"
@@ -295,6 +318,9 @@ HELPERS: dict[str, Any] = {
     "TailCall": TailCall,
     "TAILBODY": tail_body,
     "UNREACHABLE": trap_unreachable,
+    "OUTOFFUEL": out_of_fuel,
+    "EPOCHCHECK": epoch_expired,
+    "STACKOVERFLOW": stack_overflow,
     "UNDEFINED": undefined_element,
     "ICALL": indirect_target,
     "RCALL": ref_target,

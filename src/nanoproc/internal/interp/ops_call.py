@@ -28,13 +28,16 @@ def _arg_codes(tr: Translator, args: list[Val]) -> list[str]:
 
 
 def _emit_call(tr: Translator, call: str, ft: FuncType) -> None:
-    """Emit the call statement and push its results."""
+    """Emit the call statement and push its results (fuel is stored before the call
+    by the caller of this function, and reloaded after it here)."""
     n = len(ft.results)
     if n == 0:
         tr.out.emit(call)
+        tr.reload_fuel()
         return
     names = [tr.temp() for _ in range(n)]
     tr.out.emit(f"{', '.join(names)} = {call}")
+    tr.reload_fuel()
     for name, t in zip(names, ft.results):
         w = _width(t)
         tr.stack.append(Val(name, simple=True, width=w, bits=w or 64))
@@ -49,8 +52,11 @@ def _prepare_args(tr: Translator, n: int) -> list[str]:
 
 
 def _indirect_callable(tr: Translator, typeidx: int, table: int, index: Val) -> str:
-    """Emit the table lookup and type check; returns the temp holding the callable."""
+    """Emit the table lookup and type check; returns the temp holding the callable.
+
+    Fuel is stored first: in wasmtime a trap of the lookup sees the call counted."""
     i = tr.simple(index)
+    tr.sync_fuel()
     canon = tr.art.canon(typeidx)
     fn = tr.temp()
     t = f"T{table}"
@@ -64,17 +70,25 @@ def _indirect_callable(tr: Translator, typeidx: int, table: int, index: Val) -> 
 
 def _ref_callable(tr: Translator, ref: Val) -> str:
     r = tr.simple(ref)
+    tr.sync_fuel()
     fn = tr.temp()
     tr.out.emit(f"{fn} = {r.code}.call if {r.code} is not None and not {r.code}.host "
                 f"else RCALL({r.code}, INST)")
     return fn
 
 
+def _counts_depth(tr: Translator, f: int) -> bool:
+    """Whether a direct call to ``f`` passes the depth budget: ``f`` may recurse, or
+    is an import (perhaps another instance's function: cross-instance recursion)."""
+    return f < tr.art.num_imported or f in tr.art.recursive
+
+
 @register("call")
 def _call(tr: Translator, ins: Instr) -> None:
     f = ins[1]
     ft = tr.art.func_types[f]
-    codes = _prepare_args(tr, len(ft.params))
+    codes = _prepare_args(tr, len(ft.params)) + tr.budget_arg(_counts_depth(tr, f))
+    tr.sync_fuel()
     _emit_call(tr, f"f{f}({', '.join(codes)})", ft)
 
 
@@ -83,7 +97,7 @@ def _call_indirect(tr: Translator, ins: Instr) -> None:
     typeidx, table = ins[1], ins[2]
     ft = tr.art.module.functype(typeidx)
     index = tr.exact(tr.pop())
-    codes = _prepare_args(tr, len(ft.params))
+    codes = _prepare_args(tr, len(ft.params)) + tr.budget_arg(True)
     fn = _indirect_callable(tr, typeidx, table, index)
     _emit_call(tr, f"{fn}({', '.join(codes)})", ft)
 
@@ -92,13 +106,18 @@ def _call_indirect(tr: Translator, ins: Instr) -> None:
 def _call_ref(tr: Translator, ins: Instr) -> None:
     ft = tr.art.module.functype(ins[1])
     ref = tr.pop()
-    codes = _prepare_args(tr, len(ft.params))
+    codes = _prepare_args(tr, len(ft.params)) + tr.budget_arg(True)
     fn = _ref_callable(tr, ref)
     _emit_call(tr, f"{fn}({', '.join(codes)})", ft)
 
 
-def _tail(tr: Translator, callee: str, codes: list[str]) -> None:
+def _tail(tr: Translator, callee: str, codes: list[str], synced: bool = False) -> None:
+    """Return a TailCall marker; the callee replaces this frame, so it gets ``dp``
+    (``synced``: the fuel was stored already, before an indirect lookup)."""
+    codes = [*codes, "dp"]
     args = ", ".join(codes) + ("," if len(codes) == 1 else "")
+    if not synced:
+        tr.sync_fuel()
     tr.out.emit(f"return TailCall(({callee}, ({args})))")
     tr.mark_unreachable()
 
@@ -116,6 +135,7 @@ def _return_call(tr: Translator, ins: Instr) -> None:
             zeros.setdefault(_zero(t), []).append(f"l{i}")
         for zero, names in zeros.items():
             tr.out.emit(f"{' = '.join(names)} = {zero}")
+        tr.sync_fuel()  # the prologue at the top of the loop loads it again
         tr.jump(tr.top)
         tr.mark_unreachable()
         return
@@ -136,7 +156,7 @@ def _return_call_indirect(tr: Translator, ins: Instr) -> None:
     index = tr.exact(tr.pop())
     codes = _prepare_args(tr, len(ft.params))
     fn = _indirect_callable(tr, typeidx, table, index)
-    _tail(tr, f"TAILBODY({fn})", codes)
+    _tail(tr, f"TAILBODY({fn})", codes, synced=True)
 
 
 @register("return_call_ref")
@@ -145,4 +165,4 @@ def _return_call_ref(tr: Translator, ins: Instr) -> None:
     ref = tr.pop()
     codes = _prepare_args(tr, len(ft.params))
     fn = _ref_callable(tr, ref)
-    _tail(tr, f"TAILBODY({fn})", codes)
+    _tail(tr, f"TAILBODY({fn})", codes, synced=True)

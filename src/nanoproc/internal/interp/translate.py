@@ -52,10 +52,16 @@ def register(name: str) -> Callable[[Handler], Handler]:
 class Translator(ControlFlow):
     """Translates one defined function (see :func:`translate_function`)."""
 
-    def __init__(self, art: ModuleArtifact, funcidx: int) -> None:
+    def __init__(self, art: ModuleArtifact, funcidx: int,
+                 options: TranslationOptions | None = None) -> None:
         super().__init__()
         self.art = art
         self.funcidx = funcidx
+        if options is None:
+            from .artifact import DEFAULT_OPTIONS
+
+            options = DEFAULT_OPTIONS
+        self.init_metering(options, funcidx in art.recursive)
         func = art.module.funcs[funcidx - art.num_imported]
         self.body: list[Instr] = func.instrs
         self.ftype = art.func_types[funcidx]
@@ -88,6 +94,8 @@ class Translator(ControlFlow):
                 c = at.get(pc)
                 pc = c.end + 1 if c is not None else pc + 1
                 continue
+            if self.fuel:
+                self.charge(name)
             special = CONTROL.get(name)
             if special is not None:
                 pc = special(self, ins, pc)
@@ -128,6 +136,8 @@ class Translator(ControlFlow):
             init.append(f"{indent}{' = '.join(names)} = {zero}")
         if self.uses_brk:
             init.append(f"{indent}brk = 0")
+        has_loops = any(c.kind == "loop" for c in self.st.constructs)
+        init[:0] = self.entry_lines(indent, has_loops)
         lines = self.out.lines
         pcs = self.out.pcs
         lines[prologue_at:prologue_at] = init
@@ -135,7 +145,7 @@ class Translator(ControlFlow):
         if not lines:
             lines.append("    return")
             pcs.append(0)
-        params = ", ".join(f"l{i}" for i in range(self.nparams))
+        params = ", ".join([*(f"l{i}" for i in range(self.nparams)), f"dp={self.frames}"])
         name = f"b{self.funcidx}" if self.tail_caller else f"f{self.funcidx}"
         self.line_pcs = [0, 0, *pcs]  # line numbers start at 1, and line 1 is the def
         return f"def {name}({params}):\n" + "\n".join(lines) + "\n"
@@ -156,13 +166,13 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
     from .artifact import Translated
     from .frames import register_code
 
-    tr = Translator(art, funcidx)
+    tr = Translator(art, funcidx, options)
     source = tr.run()
     line_pcs = tr.line_pcs
     if tr.tail_caller:
-        params = ", ".join(f"l{i}" for i in range(tr.nparams))
+        params = ", ".join([*(f"l{i}" for i in range(tr.nparams)), "dp"])
         entry = (
-            f"def f{funcidx}({params}):\n"
+            f"def f{funcidx}({params}={tr.frames}):\n"
             f"    r = b{funcidx}({params})\n"
             f"    while r.__class__ is TailCall:\n"
             f"        r = r[0](*r[1])\n"
