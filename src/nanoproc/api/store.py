@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Union
 
 from ..internal.errors import UnsupportedFeature, WasmtimeError
-from ..internal.exec.store import StoreLimits, StoreState
+from ..internal.exec.store import Limiter, StoreLimits, StoreState
 from .engine import Engine
 from .managed import Closable
 
@@ -96,6 +96,49 @@ class Store(Closable):
         """Trap Wasm code once the engine's epoch is ``ticks_after_current`` past now."""
         st = state_of(self)
         st.epoch_deadline = self.engine.epoch + ticks_after_current
+
+    def set_timeout(self, seconds: float | None) -> None:
+        """Trap Wasm code in this store with INTERRUPT once ``seconds`` have passed.
+
+        A nanoproc extra built on epoch interruption (the engine needs
+        ``Config.epoch_interruption``): it sets the epoch deadline and has a
+        background thread advance the engine's epoch until then (see
+        :mod:`.timeout`), so other stores of the engine see their epochs advance too.
+        ``None`` removes the deadline. The timeout covers everything this store runs
+        from now on, not one call: set it again before each call to time calls alone.
+        """
+        st = state_of(self)
+        engine = self.engine
+        if not engine.epoch_interruption:
+            raise WasmtimeError("set_timeout needs Config.epoch_interruption = True")
+        if seconds is None:
+            st.epoch_deadline = engine.epoch + (1 << 62)
+            return
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError("expected a number of seconds")
+        if not seconds >= 0:
+            raise WasmtimeError("timeout must not be negative")
+        from .timeout import ticker_of, ticks_for
+
+        deadline = engine.epoch + ticks_for(seconds)
+        st.epoch_deadline = deadline
+        ticker_of(engine).extend(deadline)
+
+    def set_limiter(self, limiter: Limiter | None) -> None:
+        """Decide every growth of a memory or table with ``limiter`` (a nanoproc extra).
+
+        ``limiter(kind, current, desired, maximum) -> bool`` is called with ``kind``
+        ``"memory"`` (sizes in bytes) or ``"table"`` (elements), when a memory or
+        table is created (``current`` 0) and before it grows; ``maximum`` is the
+        declared maximum or None. Returning False makes ``memory.grow``/``table.grow``
+        return -1, and instantiation fail with WasmtimeError. It runs after the
+        limits of :meth:`set_limits`, which it cannot loosen. An exception it raises
+        propagates (from Wasm code, as a host error). ``None`` removes it.
+        """
+        st = state_of(self)
+        if limiter is not None and not callable(limiter):
+            raise TypeError("expected a callable or None")
+        st.limiter = limiter
 
     def set_limits(
         self,

@@ -139,24 +139,18 @@ def instantiate(
         getattr(inst, space).append(ext)
 
     store.add_instance(inst)
-    if plan.tables:
-        store.add_tables(len(plan.tables))
-    if plan.memories:
-        store.add_memories(len(plan.memories))
-
-    funcs = inst.funcs
-    idx = plan.first_func
-    for ft, canon in plan.funcs:
-        funcs.append(FuncInst(ft, canon, None, inst, idx))
-        idx += 1
-    for ttype, ft, canon in plan.tags:
-        inst.tags.append(TagInst(ttype, ft, canon))
-    for gtype, init in plan.globals:
-        inst.globals.append(GlobalInst(gtype, init(inst)))
-    for ttype, tinit in plan.tables:
-        inst.tables.append(TableInst(ttype, tinit(inst) if tinit is not None else None, store))
-    for mtype in plan.memories:
-        inst.memories.append(MemoryInst(mtype, store))
+    tables = memories = 0
+    try:
+        if plan.tables:
+            store.add_tables(len(plan.tables))
+            tables = len(plan.tables)
+        if plan.memories:
+            store.add_memories(len(plan.memories))
+            memories = len(plan.memories)
+        _allocate(inst, plan, store)
+    except BaseException:
+        store.remove_instance(inst, tables, memories)
+        raise
 
     exports = inst.exports
     for name, space, index in plan.exports:
@@ -203,6 +197,24 @@ def instantiate(
         else:
             start.call()
     return inst
+
+
+def _allocate(inst: ModuleInstance, plan: _Plan, store: StoreState) -> None:
+    """The instance's own functions, tags, globals, tables and memories (the step
+    where store limits and the limiter can refuse)."""
+    funcs = inst.funcs
+    idx = plan.first_func
+    for ft, canon in plan.funcs:
+        funcs.append(FuncInst(ft, canon, None, inst, idx))
+        idx += 1
+    for ttype, ft, canon in plan.tags:
+        inst.tags.append(TagInst(ttype, ft, canon))
+    for gtype, init in plan.globals:
+        inst.globals.append(GlobalInst(gtype, init(inst)))
+    for ttype, tinit in plan.tables:
+        inst.tables.append(TableInst(ttype, tinit(inst) if tinit is not None else None, store))
+    for mtype in plan.memories:
+        inst.memories.append(MemoryInst(mtype, store))
 
 
 def entity_type(ext: Any) -> FuncType | TableType | MemType | GlobalType | TagType:

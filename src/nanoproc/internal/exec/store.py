@@ -71,17 +71,34 @@ class StoreState:
     def add_instance(self, inst: Any) -> None:
         lim = self.limits.instances
         if lim is not None and len(self.instances) >= lim:
-            raise WasmtimeError("resource limit exceeded: instance count too high")
+            raise WasmtimeError(
+                f"resource limit exceeded: instance count too high at {len(self.instances) + 1}"
+            )
         self.instances.append(inst)
 
     def add_tables(self, n: int) -> None:
         lim = self.limits.tables
         if lim is not None and self.num_tables + n > lim:
-            raise WasmtimeError("resource limit exceeded: table count too high")
+            raise WasmtimeError(
+                f"resource limit exceeded: table count too high at {self.num_tables + n}"
+            )
         self.num_tables += n
 
     def add_memories(self, n: int) -> None:
         lim = self.limits.memories
         if lim is not None and self.num_memories + n > lim:
-            raise WasmtimeError("resource limit exceeded: memory count too high")
+            raise WasmtimeError(
+                f"resource limit exceeded: memory count too high at {self.num_memories + n}"
+            )
         self.num_memories += n
+
+    def remove_instance(self, inst: Any, tables: int, memories: int) -> None:
+        """Undo :meth:`add_instance` and the counts of an instantiation that failed
+        before its instance existed (a limit, an allocation), so failed attempts
+        neither use up the limits nor keep their partial allocations alive."""
+        if self.instances and self.instances[-1] is inst:
+            self.instances.pop()
+        elif inst in self.instances:
+            self.instances.remove(inst)
+        self.num_tables -= tables
+        self.num_memories -= memories

@@ -77,6 +77,12 @@ class ModuleArtifact:
         self.num_imported = module.num_imported_funcs
         self.func_types: list[FuncType] = module.func_types
         self.mem_addr64 = [m.limits.addr64 for m in mod.memory_types()]
+        self.mem_max_bytes = [
+            m.limits.max * m.page_size if m.limits.max is not None
+            else 1 << (64 if m.limits.addr64 else 32)
+            for m in mod.memory_types()
+        ]
+        """The most bytes each memory can ever hold (what an access can never pass)."""
         self.mem_castable = [
             CAST_VIEWS and m.page_size % 8 == 0 for m in mod.memory_types()
         ]

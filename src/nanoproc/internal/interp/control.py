@@ -270,6 +270,9 @@ class ControlFlow(Metering, StackMachine):
         n = len(self.ftype.results)
         vals = self.popn(n)
         self.flush(traps=True)
+        if self.fuel:
+            # A result that traps must trap before the fuel is stored, as in wasmtime.
+            vals = [self.materialize(v) if v.trap else v for v in vals]
         self.sync_fuel()
         codes = [self.exact(v).code if v.width else v.code for v in vals]
         pc = trap_pc(vals)

@@ -26,12 +26,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .artifact import TranslationOptions
     from .emitter import Emitter
+    from .exprs import Val
 
 FREE_OPS = frozenset({"nop", "drop", "block", "loop", "unreachable", "return", "else", "end"})
 """Instructions that cost no fuel (as in wasmtime); every other one costs 1."""
 
 ENTRY_COST = 1
 """Fuel charged on entry to every Wasm function (wasmtime does the same)."""
+
+GROW_FREE_FAILURE = 128
+"""Largest literal delta a failed ``memory.grow``/``table.grow`` is still charged for
+(measured on wasmtime 50: docs/fuel.md)."""
 
 
 def fuel_cost(name: str) -> int:
@@ -78,6 +83,24 @@ class Metering:
         """After a call: the callee may have used or changed the store's fuel."""
         if self.fuel:
             self.out.emit("fu = ST.fuel")
+
+    def charge_dynamic(self, amount: str) -> None:
+        """Charge ``amount`` (code of a length operand) after a bulk memory or table
+        operation: they cost their length too (docs/fuel.md)."""
+        if self.fuel:
+            self.out.emit(f"fu -= {amount}")
+
+    def charge_growth(self, delta: Val, result: str, minus_one: str, literal: bool) -> None:
+        """Charge a ``memory.grow``/``table.grow`` by ``delta``: when it succeeded; also
+        when it failed if the delta is a literal ``const`` of at most
+        GROW_FREE_FAILURE (wasmtime 50 charges those up front; docs/fuel.md)."""
+        if not self.fuel:
+            return
+        if literal and delta.const is not None and delta.const <= GROW_FREE_FAILURE:
+            if delta.const:
+                self.out.emit(f"fu -= {delta.const}")
+        else:
+            self.out.emit(f"if {result} != {minus_one}: fu -= {delta.code}")
 
     def loop_checks(self) -> None:
         """The checks at a loop header (run on every iteration)."""

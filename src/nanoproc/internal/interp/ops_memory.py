@@ -146,10 +146,28 @@ _CAST_LOADS = {
 }
 
 
+def _always_traps(tr: Translator, ins: Instr) -> bool:
+    """Whether the access is out of bounds whatever the address: its offset and width
+    pass the largest size the memory can ever have. wasmtime compiles such an access
+    as a trap and stores the fuel before it, like ``unreachable`` (docs/fuel.md)."""
+    _, offset, m = ins[1]
+    return bool(tr.fuel) and offset + ins[0].width > tr.art.mem_max_bytes[m]
+
+
+def _sync_before_trap(tr: Translator) -> None:
+    """Evaluate what may trap earlier, then store the fuel (an access that always traps
+    comes next)."""
+    tr.flush(traps=True)
+    tr.sync_fuel()
+
+
 def _make_load(template: str, width: int, exact: bool, bits: int, name: str) -> Handler:
     cast = _CAST_LOADS.get(name)
 
     def handler(tr: Translator, ins: Instr) -> None:
+        always = _always_traps(tr, ins)
+        if always:
+            _sync_before_trap(tr)
         ea, a = _address(tr, ins)
         m = ins[1][2]
         if cast is not None and tr.art.mem_castable[m]:
@@ -172,7 +190,7 @@ def _make_load(template: str, width: int, exact: bool, bits: int, name: str) -> 
         if not v.trap:
             v.trap = True
             v.pc = tr.out.pc
-        tr.push(v)
+        tr.push(tr.materialize(v) if always else v)
 
     return handler
 
@@ -199,6 +217,8 @@ def _make_store(template: str, vmask: int | None) -> Handler:
     subscript = "] = " in template
 
     def handler(tr: Translator, ins: Instr) -> None:
+        if _always_traps(tr, ins):
+            _sync_before_trap(tr)
         v = tr.pop()
         if vmask is not None:
             code = v.code if v.exact and v.bits <= vmask.bit_length() else f"({v.code} & {vmask:#x})"
@@ -224,6 +244,19 @@ for _name, _store in _STORES.items():
     HANDLERS[_name] = _make_store(*_store)
 
 
+def _counted(tr: Translator, n: Val) -> Val:
+    """The length operand of a bulk operation, evaluated once when fuel needs it too
+    (these operations cost their length in fuel: docs/fuel.md)."""
+    return tr.simple(n) if tr.fuel else n
+
+
+def _literal_operand(tr: Translator) -> bool:
+    """Whether the instruction before the current one is a constant (which then is
+    the current instruction's last operand)."""
+    pc = tr.out.pc
+    return pc > 0 and tr.body[pc - 1][0].name in ("i32.const", "i64.const")
+
+
 def _mem_mask(tr: Translator, m: int) -> int:
     return 64 if tr.art.mem_addr64[m] else 32
 
@@ -239,32 +272,37 @@ def _memory_size(tr: Translator, ins: Instr) -> None:
 def _memory_grow(tr: Translator, ins: Instr) -> None:
     m = ins[1]
     w = _mem_mask(tr, m)
-    n = tr.exact(tr.pop())
-    tr.push(tr.result(f"(MEM{m}.grow({n.code}) & {MASK[w]})", width=w, bits=w))
+    n = _counted(tr, tr.exact(tr.pop()))
+    r = tr.result(f"(MEM{m}.grow({n.code}) & {MASK[w]})", width=w, bits=w)
+    tr.charge_growth(n, r.code, MASK[w], _literal_operand(tr))
+    tr.push(r)
 
 
 @register("memory.fill")
 def _memory_fill(tr: Translator, ins: Instr) -> None:
-    n = tr.exact(tr.pop())
+    n = _counted(tr, tr.exact(tr.pop()))
     val = tr.pop()
     d = tr.exact(tr.pop())
     tr.stmt(f"MFILL(M{ins[1]}, {d.code}, {val.code}, {n.code})")
+    tr.charge_dynamic(n.code)
 
 
 @register("memory.copy")
 def _memory_copy(tr: Translator, ins: Instr) -> None:
-    n = tr.exact(tr.pop())
+    n = _counted(tr, tr.exact(tr.pop()))
     s = tr.exact(tr.pop())
     d = tr.exact(tr.pop())
     tr.stmt(f"MCOPY(M{ins[1]}, {d.code}, M{ins[2]}, {s.code}, {n.code})")
+    tr.charge_dynamic(n.code)
 
 
 @register("memory.init")
 def _memory_init(tr: Translator, ins: Instr) -> None:
-    n = tr.exact(tr.pop())
+    n = _counted(tr, tr.exact(tr.pop()))
     s = tr.exact(tr.pop())
     d = tr.exact(tr.pop())
     tr.stmt(f"MINIT(INST, {ins[1]}, M{ins[2]}, {d.code}, {s.code}, {n.code})")
+    tr.charge_dynamic(n.code)
 
 
 @register("data.drop")
@@ -305,33 +343,38 @@ def _table_size(tr: Translator, ins: Instr) -> None:
 def _table_grow(tr: Translator, ins: Instr) -> None:
     t = ins[1]
     w = _table_width(tr, t)
-    n = tr.exact(tr.pop())
+    n = _counted(tr, tr.exact(tr.pop()))
     init = tr.pop()
-    tr.push(tr.result(f"TGROW(TAB{t}, {init.code}, {n.code}, {MASK[w]})", width=w, bits=w))
+    r = tr.result(f"TGROW(TAB{t}, {init.code}, {n.code}, {MASK[w]})", width=w, bits=w)
+    tr.charge_growth(n, r.code, MASK[w], _literal_operand(tr))
+    tr.push(r)
 
 
 @register("table.fill")
 def _table_fill(tr: Translator, ins: Instr) -> None:
-    n = tr.exact(tr.pop())
+    n = _counted(tr, tr.exact(tr.pop()))
     v = tr.pop()
     i = tr.exact(tr.pop())
     tr.stmt(f"TFILL(T{ins[1]}, {i.code}, {v.code}, {n.code})")
+    tr.charge_dynamic(n.code)
 
 
 @register("table.copy")
 def _table_copy(tr: Translator, ins: Instr) -> None:
-    n = tr.exact(tr.pop())
+    n = _counted(tr, tr.exact(tr.pop()))
     s = tr.exact(tr.pop())
     d = tr.exact(tr.pop())
     tr.stmt(f"TCOPY(T{ins[1]}, {d.code}, T{ins[2]}, {s.code}, {n.code})")
+    tr.charge_dynamic(n.code)
 
 
 @register("table.init")
 def _table_init(tr: Translator, ins: Instr) -> None:
-    n = tr.exact(tr.pop())
+    n = _counted(tr, tr.exact(tr.pop()))
     s = tr.exact(tr.pop())
     d = tr.exact(tr.pop())
     tr.stmt(f"TINIT(INST, {ins[1]}, T{ins[2]}, {d.code}, {s.code}, {n.code})")
+    tr.charge_dynamic(n.code)
 
 
 @register("elem.drop")

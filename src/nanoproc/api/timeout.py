@@ -1,0 +1,70 @@
+"""Wall-clock timeouts built on epoch interruption (``Store.set_timeout``).
+
+Wasm code checks the engine's epoch against its store's deadline at every function
+entry and loop header, so advancing the epoch is all it takes to stop it, even in a
+tight loop that makes no calls. A timeout is a deadline some ticks ahead plus a
+background thread that advances the engine's epoch every :data:`TICK` seconds until
+the last pending deadline has passed; then the thread ends. One ticker serves every
+store of an engine.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+TICK = 0.005
+"""Seconds between epoch increments while a timeout is pending. A timeout fires
+between ``seconds`` and ``seconds + TICK`` (plus the wait for Python's GIL, which
+a running thread hands over every 5 ms)."""
+
+_lock = threading.Lock()
+
+
+class EpochTicker:
+    """Advances ``engine``'s epoch every :data:`TICK` s until it reaches ``until``."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.until = 0
+        self.thread: threading.Thread | None = None
+
+    def extend(self, epoch: int) -> None:
+        """Keep ticking at least until the engine's epoch is ``epoch``."""
+        with _lock:
+            self.until = max(self.until, epoch)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="nanoproc-epoch-ticker",
+                                               daemon=True)
+                self.thread.start()
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        ticks = 0
+        while True:
+            ticks += 1
+            # Sleep to the next multiple of TICK, so late wake-ups do not add up.
+            delay = start + ticks * TICK - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            with _lock:
+                self.engine.increment_epoch()
+                if self.engine.epoch >= self.until:
+                    self.thread = None
+                    return
+
+
+def ticks_for(seconds: float) -> int:
+    """Epoch ticks a timeout of ``seconds`` waits for (at least one)."""
+    return max(1, math.ceil(seconds / TICK))
+
+
+def ticker_of(engine: Any) -> EpochTicker:
+    """The engine's ticker (made on first use)."""
+    with _lock:
+        ticker = getattr(engine, "_ticker", None)
+        if ticker is None:
+            ticker = engine._ticker = EpochTicker(engine)
+        return ticker  # type: ignore[no-any-return]

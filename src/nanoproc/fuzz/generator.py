@@ -1,0 +1,147 @@
+"""A random module generator of nanoproc's own (the role of wasm-smith), driven by a seed.
+
+``generate(seed)`` returns a valid module tree (:class:`..internal.syntax.module.Module`)
+that uses what both tiers run: numerics with float edge cases, locals, globals, one
+memory with loads and stores (in and out of bounds) and bulk operations, data
+segments, multi-value blocks, counted loops, br_table, direct calls, call_indirect
+through a funcref table filled by an element segment, and traps. Everything is
+exported: functions ``f0``..., globals ``g0``..., ``memory``, ``table`` and the call
+budget ``budget``; :func:`call_plan` picks the argument lists to call them with.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from ..internal.syntax.module import Data, Elem, Export, Func, Global, Memory, Module, Table
+from ..internal.syntax.ops import BY_NAME
+from ..internal.syntax.types import (
+    FUNCREF,
+    I32,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemType,
+    RecType,
+    RefType,
+    SubType,
+    TableType,
+    ValType,
+)
+from .codegen import NUM, FuncGen
+from .values import argument, const_imm
+
+CALL_BUDGET = 300
+"""Function entries an instance may make before every further call traps: bounds
+recursion depth (well below any tier's stack limit) and run time."""
+
+
+@dataclass
+class ModuleGen:
+    """The module-level state the body generator consults."""
+
+    rng: random.Random
+    func_types: list[FuncType] = field(default_factory=list)
+    types: list[FuncType] = field(default_factory=list)
+    global_types: list[GlobalType] = field(default_factory=list)
+    budget_global: int = 0
+    table_size: int = 0
+    passive_data: int | None = None
+
+    def typeidx(self, ft: FuncType) -> int:
+        if ft not in self.types:
+            self.types.append(ft)
+        return self.types.index(ft)
+
+    def globals_of(self, t: ValType, mutable: bool = False) -> list[int]:
+        return [i for i, g in enumerate(self.global_types)
+                if g.type is t and (g.mutable or not mutable) and i != self.budget_global]
+
+
+def _functype(rng: random.Random) -> FuncType:
+    params = tuple(rng.choice(NUM) for _ in range(rng.choice([0, 1, 1, 2, 3])))
+    results = tuple(rng.choice(NUM) for _ in range(rng.choice([0, 1, 1, 1, 2])))
+    return FuncType(params, results)
+
+
+def _const(t: ValType, rng: random.Random) -> list[tuple[object, ...]]:
+    return [(BY_NAME[f"{t}.const"], const_imm(rng, t))]
+
+
+def generate(seed: int, size: int = 60) -> Module:
+    """A valid module from ``seed`` (``size``: instruction budget per function)."""
+    rng = random.Random(seed)
+    mg = ModuleGen(rng)
+    nfuncs = rng.randint(1, 5)
+    mg.func_types = [_functype(rng) for _ in range(nfuncs)]
+    for ft in mg.func_types:
+        mg.typeidx(ft)
+
+    globals_: list[Global] = []
+    mg.global_types.append(GlobalType(I32, True))
+    globals_.append(Global(GlobalType(I32, True), [(BY_NAME["i32.const"], CALL_BUDGET)]))
+    for _ in range(rng.randint(1, 4)):
+        t = rng.choice(NUM)
+        gt = GlobalType(t, rng.random() < 0.8)
+        mg.global_types.append(gt)
+        globals_.append(Global(gt, _const(t, rng)))
+
+    pages = rng.choice([0, 1, 1, 1, 2])
+    memory = Memory(MemType(Limits(pages, pages + rng.choice([0, 1, 2]))))
+    mg.table_size = nfuncs + rng.randint(0, 3)
+    table = Table(TableType(FUNCREF, Limits(mg.table_size, mg.table_size + 4)))
+
+    datas = []
+    if pages and rng.random() < 0.8:
+        offset = rng.choice([0, 8, 100, 65000])
+        blob = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+        datas.append(Data("active", blob, 0, [(BY_NAME["i32.const"], offset)]))
+    if rng.random() < 0.7:
+        mg.passive_data = len(datas)
+        datas.append(Data("passive", bytes(rng.randrange(256) for _ in range(16))))
+
+    slots = rng.randint(0, mg.table_size)
+    elem = Elem("active", FUNCREF,
+                [[(BY_NAME["ref.func"], rng.randrange(nfuncs))] for _ in range(slots)],
+                0, [(BY_NAME["i32.const"], 0)])  # fmt: skip
+
+    funcs = []
+    for ft in mg.func_types:
+        fg = FuncGen(mg, rng, ft, size)
+        body = fg.body()
+        funcs.append(Func(mg.typeidx(ft), [(1, t) for t in fg.locals], body))
+
+    exports = [Export(f"f{i}", "func", i) for i in range(nfuncs)]
+    exports += [Export("memory", "memory", 0), Export("table", "table", 0),
+                Export("budget", "global", 0)]  # fmt: skip
+    exports += [Export(f"g{i}", "global", i) for i in range(1, len(globals_))]
+    return Module(
+        types=[RecType((SubType(ft),)) for ft in mg.types],
+        funcs=funcs,
+        tables=[table],
+        memories=[memory],
+        globals=globals_,
+        exports=exports,
+        elems=[elem],
+        datas=datas,
+        data_count=len(datas),
+    )
+
+
+def call_plan(module: Module, seed: int, per_export: int = 3) -> list[tuple[str, list[object]]]:
+    """The calls a run makes: every exported function ``per_export`` times, with
+    edge-case arguments, in a seeded random order."""
+    rng = random.Random(seed ^ 0x5EED)
+    types = module.func_typeidxs()
+    plan = []
+    for e in module.exports:
+        if e.kind != "func":
+            continue
+        ft = module.functype(types[e.index])
+        if not all(p in NUM or isinstance(p, RefType) for p in ft.params):
+            continue  # v128 parameters: not generated here
+        for _ in range(per_export):
+            plan.append((e.name, [argument(rng, p) if p in NUM else None for p in ft.params]))
+    rng.shuffle(plan)
+    return plan

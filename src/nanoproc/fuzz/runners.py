@@ -1,0 +1,143 @@
+"""Running one module on one engine through the wasmtime-py-shaped API, and comparing.
+
+An :class:`Outcome` records everything observable: whether the module compiled and
+instantiated, then for every planned call its results or trap code and the fuel left,
+followed by a fingerprint of the exported memories, globals and tables. Both
+nanoproc's tiers and wasmtime-py run through the same code, so any difference
+between two outcomes is a difference between engines.
+
+Fuel is always on: it ends runaway loops identically everywhere and checks that
+nanoproc counts exactly as wasmtime does. After an OUT_OF_FUEL trap the store is
+refuelled, so later calls still run (and refuelling is exercised too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from .values import same_value
+
+FUEL = 300_000
+"""Fuel per run (and per refill after OUT_OF_FUEL)."""
+
+
+@dataclass
+class Outcome:
+    """What one engine did with one module and one call plan."""
+
+    engine: str
+    setup: str = "ok"
+    """``ok``, ``invalid``, ``unsupported: ...``, ``trap: CODE`` or ``error: ...``."""
+    steps: list[tuple[str, Any]] = field(default_factory=list)
+    """(what, observation): calls and state fingerprints, in order."""
+    crash: str | None = None
+    """A Python exception of a kind the API must never raise (a nanoproc bug)."""
+
+
+def _trap_name(api: ModuleType, exc: BaseException) -> str:
+    code = getattr(exc, "trap_code", None)
+    return code.name if code is not None else f"no code: {str(exc).splitlines()[0]}"
+
+
+def _normalise(api: ModuleType, value: Any) -> Any:
+    """Results as comparable data (references as their kind, or None)."""
+    if isinstance(value, list | tuple):
+        return [_normalise(api, v) for v in value]
+    if value is None or isinstance(value, int | float):
+        return value
+    if isinstance(value, api.Func):
+        return "funcref"
+    return "externref"
+
+
+def _fingerprint(api: ModuleType, store: Any, instance: Any, module: Any) -> list[Any]:
+    """Exported memories (hash of the bytes), globals and tables (null or not)."""
+    exports = instance.exports(store)
+    out: list[Any] = []
+    for et in module.exports:
+        ext = exports[et.name]
+        if isinstance(ext, api.Memory):
+            data = bytes(ext.read(store, 0, ext.data_len(store)))
+            out.append((et.name, ext.size(store), hashlib.sha1(data).hexdigest()))
+        elif isinstance(ext, api.Global):
+            out.append((et.name, _normalise(api, ext.value(store))))
+        elif isinstance(ext, api.Table):
+            size = ext.size(store)
+            nulls = tuple(ext.get(store, i) is None for i in range(min(size, 64)))
+            out.append((et.name, size, nulls))
+    return out
+
+
+def run(api: ModuleType, engine: Any, name: str, wasm: bytes,
+        plan: list[tuple[str, list[Any]]]) -> Outcome:
+    """Compile, instantiate and call ``wasm`` per ``plan`` on ``engine``."""
+    out = Outcome(name)
+    try:
+        _run(api, engine, wasm, plan, out)
+    except Exception as e:  # noqa: BLE001 - anything else is a crash of the engine
+        if isinstance(e, api.WasmtimeError | api.Trap):
+            out.setup = f"error: {type(e).__name__}"
+        else:
+            out.crash = f"{type(e).__name__}: {e}"
+    return out
+
+
+def _run(api: ModuleType, engine: Any, wasm: bytes, plan: list[tuple[str, list[Any]]],
+         out: Outcome) -> None:
+    try:
+        module = api.Module(engine, wasm)
+    except api.WasmtimeError as e:
+        out.setup = "unsupported" if "not supported yet" in str(e) else "invalid"
+        return
+    store = api.Store(engine)
+    store.set_fuel(FUEL)
+    try:
+        instance = api.Instance(store, module, [])
+    except api.Trap as e:
+        out.setup = f"trap: {_trap_name(api, e)}"
+        return
+    except api.WasmtimeError as e:
+        msg = str(e).splitlines()[0]
+        out.setup = "unsupported" if "not supported yet" in msg else f"error: {msg}"
+        return
+    # Instantiation fuel is not compared: wasmtime also charges for evaluating some
+    # constant expressions (docs/fuel.md). Calls start from a full tank everywhere.
+    store.set_fuel(FUEL)
+    exports = instance.exports(store)
+    for export, args in plan:
+        func = exports[export]
+        try:
+            result: Any = ("ok", _normalise(api, func(store, *args)))
+        except api.Trap as e:
+            result = ("trap", _trap_name(api, e))
+        fuel = store.get_fuel()
+        out.steps.append((f"{export}{tuple(args)}", (result, fuel)))
+        out.steps.append(("state", _fingerprint(api, store, instance, module)))
+        if result == ("trap", "OUT_OF_FUEL"):
+            store.set_fuel(FUEL)
+
+
+def difference(a: Outcome, b: Outcome) -> str | None:
+    """A description of the first observable difference, or None."""
+    if a.crash or b.crash:
+        return f"crash: {a.engine}: {a.crash}; {b.engine}: {b.crash}"
+    if a.setup != b.setup:
+        return f"setup: {a.engine}: {a.setup}; {b.engine}: {b.setup}"
+    for (wa, xa), (wb, xb) in zip(a.steps, b.steps):
+        if wa != wb:
+            return f"plan diverged: {wa} / {wb}"
+        if not same_value(_floats(xa), _floats(xb)):
+            return f"{wa}: {a.engine}: {xa!r}; {b.engine}: {xb!r}"
+    if len(a.steps) != len(b.steps):
+        return f"steps: {len(a.steps)} / {len(b.steps)}"
+    return None
+
+
+def _floats(x: Any) -> Any:
+    """Nested tuples as lists (so same_value compares them element-wise)."""
+    if isinstance(x, tuple | list):
+        return [_floats(v) for v in x]
+    return x
