@@ -62,7 +62,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                         "(its fd follows the preopened directories)")
     p.add_argument("--engine", choices=("interp", "llvm"), default=None,
                    help="execution tier (default: nanoproc's automatic choice)")
-    p.add_argument("file", metavar="FILE.wasm|FILE.wat")
+    p.add_argument("file", metavar="FILE.wasm|FILE.wat|FILE.cwasm")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="the program's arguments (or --invoke's parameters)")  # fmt: skip
     p.set_defaults(func=cmd_run)
@@ -210,7 +210,7 @@ def _run(args: argparse.Namespace) -> int:
         wasi.preopen_socket(sock)
     store.set_wasi(wasi)
 
-    module = nanoproc.Module(engine, data)
+    module = _load_module(nanoproc, engine, data)
     linker = nanoproc.Linker(engine)
     linker.define_wasi()
 
@@ -228,6 +228,15 @@ def _run(args: argparse.Namespace) -> int:
         for sock in sockets:
             sock.close()
         _flush()
+
+
+def _load_module(np: Any, engine: Any, data: bytes) -> Any:
+    """A module from Wasm or WAT, or from a ``nanoproc compile`` artifact (.cwasm)."""
+    from .api.artifact import MAGIC
+
+    if data.startswith(MAGIC):
+        return np.Module.deserialize(engine, data)
+    return np.Module(engine, data)
 
 
 def _execute(np: Any, linker: Any, store: Any, module: Any, args: argparse.Namespace) -> int:

@@ -7,10 +7,12 @@ Layout (integers little-endian)::
     version   u16 length + UTF-8   the nanoproc version that wrote it
     tier      u16 length + UTF-8   the execution tier it was compiled for
     wasm      u64 length + bytes   the module's binary
+    code      u64 length + bytes   format 2 only: the tier's compiled code
 
 Artifacts are refused unless every field matches this build and engine, as
-wasmtime refuses artifacts of another version or configuration. Tiers that keep
-compiled code (llvm) will add sections after ``wasm`` under a new format version.
+wasmtime refuses artifacts of another version or configuration. A tier that keeps
+compiled code (llvm) writes format 2, with its ``code`` section, which the tier
+itself checks (CPU, LLVM version) when loading; format 1 has no code section.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from ..internal.errors import WasmtimeError
 
 MAGIC = b"\0nanoproc-cwasm\0"
 FORMAT_VERSION = 1
+"""Artifacts without compiled code."""
+FORMAT_WITH_CODE = 2
+"""Artifacts with a tier's compiled code after the Wasm binary."""
 
 
 @cache
@@ -39,6 +44,8 @@ def nanoproc_version() -> str:
 class Artifact:
     tier: str
     wasm: bytes
+    code: bytes | None = None
+    """The tier's compiled code (format 2), or None."""
 
 
 def _text(s: str) -> bytes:
@@ -46,13 +53,16 @@ def _text(s: str) -> bytes:
     return struct.pack("<H", len(b)) + b
 
 
-def write_artifact(tier: str, wasm: bytes) -> bytearray:
+def write_artifact(tier: str, wasm: bytes, code: bytes | None = None) -> bytearray:
     out = bytearray(MAGIC)
-    out += struct.pack("<I", FORMAT_VERSION)
+    out += struct.pack("<I", FORMAT_VERSION if code is None else FORMAT_WITH_CODE)
     out += _text(nanoproc_version())
     out += _text(tier)
     out += struct.pack("<Q", len(wasm))
     out += wasm
+    if code is not None:
+        out += struct.pack("<Q", len(code))
+        out += code
     return out
 
 
@@ -88,10 +98,10 @@ def read_artifact(data: bytes, tier: str) -> Artifact:
     r = _Reader(data)
     r.take(len(MAGIC))
     fmt = r.unpack("<I")
-    if fmt != FORMAT_VERSION:
+    if fmt not in (FORMAT_VERSION, FORMAT_WITH_CODE):
         raise WasmtimeError(
             f"serialized module has format version {fmt}; this nanoproc reads "
-            f"version {FORMAT_VERSION}"
+            f"versions {FORMAT_VERSION} and {FORMAT_WITH_CODE}"
         )
     made_by = r.text()
     if made_by != nanoproc_version():
@@ -106,6 +116,7 @@ def read_artifact(data: bytes, tier: str) -> Artifact:
             f"the {tier} tier"
         )
     wasm = r.take(r.unpack("<Q"))
+    code = r.take(r.unpack("<Q")) if fmt == FORMAT_WITH_CODE else None
     if r.pos != len(data):
         raise WasmtimeError("serialized module has trailing bytes")
-    return Artifact(made_for, wasm)
+    return Artifact(made_for, wasm, code)

@@ -41,6 +41,7 @@ def compile_binary(engine: Engine, wasm: bytes) -> CompiledModule:
     check_features(module, engine.features)
     types = validate_module(module)
     compiled = CompiledModule(module, types)
+    compiled.binary = wasm
     backend = engine.backend
     artifact = backend.prepare(compiled)
     if artifact is not None:
@@ -100,7 +101,9 @@ class Module(Closable):
     def serialize(self) -> bytearray:
         """This module as a nanoproc artifact for ``Module.deserialize``."""
         self._check_open()
-        return write_artifact(self.engine.tier, self._wasm)
+        serialize_code = getattr(self.engine.backend, "serialize_code", None)
+        code = serialize_code(self._compiled) if serialize_code is not None else None
+        return write_artifact(self.engine.tier, self._wasm, code)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: bytes | bytearray) -> Module:
@@ -110,7 +113,13 @@ class Module(Closable):
             raise TypeError("expected bytes")
         expect(engine, Engine, "an Engine")
         artifact = read_artifact(bytes(encoded), engine.tier)
-        return cls._of_binary(engine, artifact.wasm)
+        module = cls._of_binary(engine, artifact.wasm)
+        if artifact.code is not None:
+            load = getattr(engine.backend, "load_serialized", None)
+            if load is None:
+                raise WasmtimeError(f"the {engine.tier} tier cannot load compiled code")
+            load(module._compiled, artifact.code)
+        return module
 
     @classmethod
     def deserialize_file(cls, engine: Engine, path: str) -> Module:

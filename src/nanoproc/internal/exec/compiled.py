@@ -21,6 +21,8 @@ class CompiledModule:
         self.types = types
         self.name = name if name is not None else (module.names.module if module.names else None)
         self.artifacts: dict[str, Any] = {}
+        self.binary: bytes | None = None
+        """The module's binary when the API compiled it from bytes (tiers key caches by it)."""
         self.func_types: list[FuncType] = [module.functype(i) for i in module.func_typeidxs()]
         self.num_imported_funcs = module.num_imported_funcs
 

@@ -4,9 +4,6 @@ Importing this package needs llvmlite; the API reports why the tier is unavailab
 when it cannot be imported.
 """
 
-import os as _os
+from .backend import LLVMBackend
 
-if _os.environ.get("NANOPROC_LLVM_DEV") == "1":  # development gate, removed when complete
-    from .backend import LLVMBackend
-
-    __all__ = ["LLVMBackend"]
+__all__ = ["LLVMBackend"]

@@ -43,6 +43,7 @@ class StoreCtx(ctypes.Structure):
         ("stack_low", ctypes.c_uint64),  # lowest usable stack address (its end + a margin)
         ("max_stack", ctypes.c_uint64),
         ("caller", ctypes.c_void_p),  # vmctx of the code calling an import or indirectly
+        ("host_fp", ctypes.c_void_p),  # frame of the innermost host thunk (re-entry)
         ("helper", ctypes.c_void_p),
         ("bt_len", ctypes.c_int64),
         ("results", ctypes.c_uint64 * RESULTS_CAP),

@@ -21,12 +21,12 @@ loaded code.
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
 from ..interp.features import unsupported_feature
+from .artifact import decode_payload, encode_payload
 from .code import LoadedCode
 from .compiler import Progress, load_code, module_objects, opt_level_from_env
 from .instance import InstanceState
@@ -90,7 +90,7 @@ class LLVMBackend:
     def prepare(self, module: CompiledModule) -> ModuleArtifact:
         """The module's llvm artifact (compilation happens on first use)."""
         art = module.artifacts.get("llvm")
-        if art is None or art.opt_level != self.opt_level:
+        if art is None:
             art = ModuleArtifact(module, self.opt_level)
             module.artifacts["llvm"] = art
         return art  # type: ignore[no-any-return]
@@ -101,6 +101,20 @@ class LLVMBackend:
         ns = NativeStore.of(inst.store, self.max_wasm_stack)
         inst.tier_state = InstanceState(inst, code, ns)
 
+    # ------------------------------------------------------------ AOT artifacts
+    def serialize_code(self, module: CompiledModule) -> bytes:
+        """The compiled code of ``module`` for an artifact (compiling it if needed)."""
+        art = self.prepare(module)
+        return encode_payload(art.compile(), art.opt_level)
+
+    def load_serialized(self, module: CompiledModule, payload: bytes) -> None:
+        """Give ``module`` the compiled code of an artifact (refused unless it was made
+        for this machine and build)."""
+        objects, opt_level = decode_payload(payload)
+        art = ModuleArtifact(module, opt_level)
+        art.install(objects)
+        module.artifacts["llvm"] = art
+
     @staticmethod
     def convert_exception(exc: BaseException) -> BaseException:
         """See :func:`.traps.convert_exception`."""
@@ -108,7 +122,3 @@ class LLVMBackend:
 
     def __repr__(self) -> str:
         return f"<LLVMBackend opt={self.opt_level}>"
-
-
-def artifact_of(module: CompiledModule) -> Any:
-    return module.artifacts.get("llvm")

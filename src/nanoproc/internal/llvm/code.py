@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from ..exec.trap import Frame
 from . import jit
-from .irgen.module import entry_symbol, host_symbol, vm_layout
 from .irgen.types import Shape
 from .objfile import read_object
+from .symbols import entry_symbol, func_symbol, host_symbol, vm_layout
 
 if TYPE_CHECKING:
     from ..exec.compiled import CompiledModule
@@ -67,7 +67,7 @@ class LoadedCode:
         nimp = module.num_imported_funcs
         nfuncs = len(module.func_types)
         infos = [read_object(o) for o in objects]
-        fsyms = {f: f"w_f{f}" for f in range(nimp, nfuncs)}
+        fsyms = {f: func_symbol(f) for f in range(nimp, nfuncs)}
         symbols = list(fsyms.values())
         symbols += [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in shapes]
         self.library = jit.link(objects, symbols)

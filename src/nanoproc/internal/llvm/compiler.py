@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..exec.compiled import CompiledModule
 from . import cache, jit
 from .code import LoadedCode
-from .irgen.module import ModuleInfo, Partition, glue_only_text, partition_text
 from .irgen.types import Shape
+from .symbols import entry_symbol, host_symbol, module_shapes
+
+if TYPE_CHECKING:
+    from .irgen.module import Partition
 
 DEFAULT_OPT = 2
 
@@ -41,17 +45,25 @@ def opt_level_from_env(default: int = DEFAULT_OPT) -> int:
     return min(max(level, 0), 3)
 
 
-def module_digest(cm: CompiledModule) -> str:
-    binary = getattr(cm, "binary", None)
+def module_binary(cm: CompiledModule) -> bytes:
+    """The module's bytes (as given to the API, or re-encoded from its tree)."""
+    binary = cm.binary
     if binary is None:
         from ..binary import encode_module
 
-        binary = encode_module(cm.module)
-    return hashlib.sha256(binary).hexdigest()
+        binary = bytes(encode_module(cm.module))
+        cm.binary = binary
+    return binary
+
+
+def module_digest(cm: CompiledModule) -> str:
+    return hashlib.sha256(module_binary(cm)).hexdigest()
 
 
 def partitions(cm: CompiledModule, jobs: int) -> list[Partition]:
     """Split the defined functions into partitions of similar instruction counts."""
+    from .irgen.module import Partition
+
     mod = cm.module
     nimp = cm.num_imported_funcs
     funcs = list(range(nimp, nimp + len(mod.funcs)))
@@ -59,7 +71,7 @@ def partitions(cm: CompiledModule, jobs: int) -> list[Partition]:
     total = sum(sizes)
     if jobs <= 1 or total < PARALLEL_THRESHOLD:
         return [Partition(0, funcs, True)]
-    count = max(2, min(jobs * 4, total // PARTITION_SIZE))
+    count = max(2, min(jobs * 2, total // PARTITION_SIZE))
     target = total / count
     parts: list[Partition] = []
     current: list[int] = []
@@ -81,6 +93,8 @@ def _size(cm: CompiledModule, f: int) -> int:
 
 
 def compile_partition(cm: CompiledModule, part: Partition, opt: int) -> bytes:
+    from .irgen.module import ModuleInfo, partition_text
+
     target = jit.host_target()
     info = ModuleInfo(cm.module, cm.func_types, opt)
     return jit.compile_ir(partition_text(info, part, target.triple, target.datalayout), opt)
@@ -114,8 +128,7 @@ def load_code(cm: CompiledModule, objects: list[bytes]) -> LoadedCode:
     """Link ``objects`` (of ``cm``) into memory."""
     from .hostcall import register_thunks
 
-    info = ModuleInfo(cm.module, cm.func_types, 0)
-    code = LoadedCode(cm, objects, info.shapes())
+    code = LoadedCode(cm, objects, module_shapes(cm.module))
     register_thunks(code)
     return code
 
@@ -124,7 +137,7 @@ class GlueLibrary:
     """Entries and thunks compiled on their own (for host functions' shapes)."""
 
     def __init__(self, shapes: list[Shape]) -> None:
-        from .irgen.module import entry_symbol, host_symbol
+        from .irgen.module import glue_only_text
 
         target = jit.host_target()
         key = cache.cache_key("glue:" + ";".join(f"{p}_{r}" for p, r in shapes), "opt=2")

@@ -1,10 +1,10 @@
 """Calls from Python into native code: the ``FuncInst.call`` of compiled functions.
 
 Each is a small Python function generated once per signature and closed over one
-function: it calls the module's entry trampoline for that shape through a ctypes
-prototype (arguments converted by ctypes itself: i32/i64 as unsigned integers,
-f32/f64 as doubles, references as handles), checks the store's exit_flags word,
-and returns the result. Only when that word is nonzero does it call into the
+function: it writes the arguments into the function's argument block (i32/i64 as
+unsigned integers, f32/f64 as doubles, references as handles), calls the module's
+entry trampoline for that shape with the block's address, checks the store's
+exit_flags word, and returns the result. Only when that word is nonzero does it call into the
 NativeStore (trap, pinned objects, a new thread), so a call costs one ctypes call
 and one index.
 """
@@ -25,13 +25,13 @@ _FACTORIES: dict[tuple[str, str], Callable[..., Callable[..., Any]]] = {}
 
 
 def prototype(pshape: tuple[str, str]) -> Any:
-    """The ctypes prototype of the entry trampoline of a signature."""
+    """The ctypes prototype of the entry trampoline of a signature: one pointer (the
+    argument block), called with the GIL held (the trampoline releases it)."""
     proto = _PROTOS.get(pshape)
     if proto is None:
-        params, results = pshape
+        results = pshape[1]
         restype = _CTYPE[results] if len(results) == 1 else None
-        proto = ctypes.CFUNCTYPE(restype, ctypes.c_void_p, ctypes.c_void_p,
-                                 *[_CTYPE[k] for k in params])  # fmt: skip
+        proto = ctypes.PYFUNCTYPE(restype, ctypes.c_void_p)
         _PROTOS[pshape] = proto
     return proto
 
@@ -39,19 +39,20 @@ def prototype(pshape: tuple[str, str]) -> Any:
 def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
     params, results = pshape
     args = [f"a{i}" for i in range(len(params))]
-    conv = []
+    lines = [f"def call({', '.join(args)}):"]
     for i, k in enumerate(params):
-        if k == "r":
-            conv.append(f"func_handle(a{i})")
-        elif k == "x":
-            conv.append(f"obj_handle(a{i})")
+        slot = i + 2
+        if k in "iI":
+            lines.append(f"    ub[{slot}] = a{i}")
+        elif k in "fF":
+            lines.append(f"    fb[{slot}] = a{i}")
+        elif k == "r":
+            lines.append(f"    ub[{slot}] = func_handle(a{i})")
         else:
-            conv.append(f"a{i}")
-    call = f"entry(vm, fn{''.join(', ' + c for c in conv)})"
+            lines.append(f"    ub[{slot}] = obj_handle(a{i})")
     sig = ", ".join(args)
-    lines = [f"def call({sig}):"]
     if len(results) == 1:
-        lines.append(f"    r = {call}")
+        lines.append("    r = entry(argv)")
         lines.append("    if flags[0] and not after():")
         lines.append(f"        return call({sig})")
         k = results
@@ -62,7 +63,7 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
         else:
             lines.append("    return r")
     else:
-        lines.append(f"    {call}")
+        lines.append("    entry(argv)")
         lines.append("    if flags[0] and not after():")
         lines.append(f"        return call({sig})")
         if results:
@@ -79,7 +80,7 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
                 else:
                     vals.append(f"obj_of(ures[{i}])")
             lines.append(f"    return ({', '.join(vals)},)")
-    src = ("def factory(entry, vm, fn, ns):\n"
+    src = ("def factory(entry, ub, fb, argv, ns):\n"
            "    flags, after, ures, fres = ns.flags, ns.after_call, ns.ures, ns.fres\n"
            "    func_handle, obj_handle = ns.func_handle, ns.obj_handle\n"
            "    func_of, obj_of = ns.func_of, ns.obj_of\n"
@@ -91,9 +92,18 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
 
 def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
               ns: NativeStore) -> Callable[..., Any]:
-    """The ``FuncInst.call`` of the compiled function at ``fn`` of the instance ``vmctx``."""
+    """The ``FuncInst.call`` of the compiled function at ``fn`` of the instance ``vmctx``.
+
+    Its argument block (vmctx, fn, then the arguments) belongs to the function: the
+    trampoline reads the arguments before anything else can run, so nested and
+    recursive calls may reuse it."""
     factory = _FACTORIES.get(pshape)
     if factory is None:
         factory = _FACTORIES[pshape] = _factory(pshape)
     entry = prototype(pshape)(entry_address)
-    return factory(entry, vmctx, fn, ns)
+    n = 2 + len(pshape[0])
+    ub = (ctypes.c_uint64 * n)(vmctx, fn)
+    fb = (ctypes.c_double * n).from_buffer(ub)
+    call = factory(entry, ub, fb, ctypes.addressof(ub), ns)
+    call.argv = ub  # type: ignore[attr-defined]  # keeps the block alive with the function
+    return call

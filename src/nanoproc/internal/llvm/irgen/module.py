@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from ...syntax.module import Module
 from ...syntax.types import FuncType, GlobalType
 from .. import abi
+from ..symbols import entry_symbol, func_symbol, host_symbol, module_shapes, vm_layout
 
 # Importing the handler modules registers the instruction handlers.
 from . import ops_call, ops_control, ops_memory, ops_numeric, ops_vars  # noqa: F401, E402, I001
 from .function import FunctionGen
-from .types import LLTYPE, Shape, lltype, ret_type, shape_name
+from .types import LLTYPE, Shape, lltype, ret_type
 
 
 @dataclass(frozen=True)
@@ -66,26 +67,10 @@ class ModuleInfo:
     def global_lltype(self, g: int) -> str:
         return lltype(self.globals[g].type)
 
-    @staticmethod
-    def func_symbol(f: int) -> str:
-        return f"w_f{f}"
+    func_symbol = staticmethod(func_symbol)
 
     def shapes(self) -> list[Shape]:
-        """Shapes of every function type the module defines (entries and thunks)."""
-        out: dict[Shape, None] = {}
-        for st in self.module.deftypes:
-            if isinstance(st.comp, FuncType):
-                out[_shape(st.comp)] = None
-        return list(out)
-
-
-def vm_layout(module: Module) -> abi.VMLayout:
-    """The vmctx layout of instances of ``module``."""
-    return abi.VMLayout(
-        memories=len(module.memory_types()), tables=len(module.table_types()),
-        globals=len(module.global_types()), funcs=len(module.func_typeidxs()),
-        types=len(module.deftypes), datas=len(module.datas),
-    )  # fmt: skip
+        return module_shapes(self.module)
 
 
 def _shape(ft: FuncType) -> Shape:
@@ -100,6 +85,8 @@ HEADER_DECLS = (
     "declare i32 @_setjmp(ptr) returns_twice",
     "declare void @longjmp(ptr, i32) noreturn nounwind",
     "declare i64 @pthread_self() nounwind",
+    "declare ptr @PyEval_SaveThread() nounwind",
+    "declare void @PyEval_RestoreThread(ptr) nounwind",
 )
 
 METADATA = """\
@@ -210,47 +197,52 @@ _C_TYPE = {"i": "i32", "I": "i64", "f": "double", "F": "double", "r": "ptr"}
 """How each shape letter crosses the C ABI to and from Python."""
 
 
-def entry_symbol(shape: Shape) -> str:
-    return f"w_entry_{shape_name(shape)}"
-
-
-def host_symbol(shape: Shape) -> str:
-    return f"w_host_{shape_name(shape)}"
-
-
 def _c_ret(results: str) -> str:
     return _C_TYPE[results] if len(results) == 1 else "void"
 
 
 def entry_trampoline(shape: Shape) -> str:
+    """``RET w_entry_<shape>(ptr argv)``, argv = [vmctx, fn, args...] (8 bytes each).
+
+    Called through ``ctypes.PYFUNCTYPE`` with the GIL held: arguments are read and
+    the store claimed for this thread (depth, owner) while no other Python thread
+    can run, then the GIL is released for the Wasm code and taken back before
+    returning (host callbacks take it themselves). Passing the arguments in memory
+    rather than as C arguments avoids ctypes' per-argument conversion costs.
+    """
     params, results = shape
     sc = abi.SC
     cret = _c_ret(results)
     zero = {"i32": "0", "i64": "0", "double": "0.0", "ptr": "null", "void": ""}[cret]
     ret_zero = f"ret {cret} {zero}" if cret != "void" else "ret void"
-    args = "".join(f", {_C_TYPE[c]} %a{i}" for i, c in enumerate(params))
-    conv = []
+    loads = [
+        "  %vmctx = load ptr, ptr %argv, align 8",
+        "  %fnp = getelementptr inbounds i8, ptr %argv, i64 8",
+        "  %fn = load ptr, ptr %fnp, align 8",
+    ]
     call_args = []
     for i, c in enumerate(params):
+        loads.append(f"  %ap{i} = getelementptr inbounds i8, ptr %argv, i64 {16 + 8 * i}")
         if c == "f":
-            conv.append(f"  %n{i} = call float @np_narrow(double %a{i})")
-            call_args.append(f"float %n{i}")
+            loads.append(f"  %ad{i} = load double, ptr %ap{i}, align 8")
+            loads.append(f"  %a{i} = call float @np_narrow(double %ad{i})")
         else:
-            call_args.append(f"{LLTYPE[c]} %a{i}")
+            loads.append(f"  %a{i} = load {LLTYPE[c]}, ptr %ap{i}, align 8")
+        call_args.append(f"{LLTYPE[c]} %a{i}")
     wret = ret_type(results)
     call = f"call tailcc {wret} %fn(ptr %vmctx{''.join(', ' + a for a in call_args)})"
-    out = []
-    if wret == "void":
-        out.append(f"  {call}")
-    else:
-        out.append(f"  %r = {call}")
+    out = [f"  {call}" if wret == "void" else f"  %r = {call}"]
     restore = """\
+  %ots = load volatile ptr, ptr %save3, align 8
+  call void @PyEval_RestoreThread(ptr %ots)
   %oj = load volatile ptr, ptr %save0, align 8
   store ptr %oj, ptr %jbp, align 8
   %of = load volatile ptr, ptr %save1, align 8
   store ptr %of, ptr %efp, align 8
   %od = load volatile i64, ptr %save2, align 8
-  store i64 %od, ptr %dp, align 8"""
+  store i64 %od, ptr %dp, align 8
+  %ol = load volatile i64, ptr %save4, align 8
+  store i64 %ol, ptr %limp, align 8"""
     out.append(restore)
     if len(results) == 1:
         if results == "f":
@@ -274,15 +266,20 @@ def entry_trampoline(shape: Shape) -> str:
         out.append("  ret void")
     else:
         out.append("  ret void")
-    body = "\n".join(conv + out)
-    restore2 = restore.replace("%oj", "%cj").replace("%of", "%cf").replace("%od", "%cd")
+    body = "\n".join(out)
+    restore2 = (restore.replace("%ots", "%cts").replace("%oj", "%cj").replace("%of", "%cf")
+                .replace("%od", "%cd").replace("%ol", "%cl"))  # fmt: skip
+    head = "\n".join(loads)
     return f"""\
-define dso_local {cret} @{entry_symbol(shape)}(ptr %vmctx, ptr %fn{args}) #1 {{
+define dso_local {cret} @{entry_symbol(shape)}(ptr %argv) #1 {{
 entry:
   %jb = alloca [40 x i64], align 16
   %save0 = alloca ptr, align 8
   %save1 = alloca ptr, align 8
   %save2 = alloca i64, align 8
+  %save3 = alloca ptr, align 8
+  %save4 = alloca i64, align 8
+{head}
   %sc = load ptr, ptr %vmctx, align 8
   %dp = getelementptr inbounds i8, ptr %sc, i64 {sc["depth"]}
   %depth = load i64, ptr %dp, align 8
@@ -301,19 +298,37 @@ foreign:
 owned:
   %fa = call ptr @llvm.frameaddress.p0(i32 0)
   %fai = ptrtoint ptr %fa to i64
-  %outer = icmp eq i64 %depth, 0
-  br i1 %outer, label %setlimit, label %go
-setlimit:
+  %limp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_limit"]}
+  %oldlim = load i64, ptr %limp, align 8
+  store volatile i64 %oldlim, ptr %save4, align 8
   %lowp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_low"]}
   %low = load i64, ptr %lowp, align 8
+  %outer = icmp eq i64 %depth, 0
+  br i1 %outer, label %firstlimit, label %nestedlimit
+firstlimit:
+  ; Wasm may use max_stack bytes below this entry.
   %maxp = getelementptr inbounds i8, ptr %sc, i64 {sc["max_stack"]}
   %max = load i64, ptr %maxp, align 8
   %roomy = icmp ugt i64 %fai, %max
   %cand0 = sub i64 %fai, %max
-  %cand = select i1 %roomy, i64 %cand0, i64 0
+  %cand1 = select i1 %roomy, i64 %cand0, i64 0
+  br label %setlimit
+nestedlimit:
+  ; Re-entry from a host function: the host's frames (Python, ctypes) do not count
+  ; against max_wasm_stack, so the limit moves down by their size.
+  %hfpp = getelementptr inbounds i8, ptr %sc, i64 {sc["host_fp"]}
+  %hfp = load i64, ptr %hfpp, align 8
+  %above = icmp ugt i64 %hfp, %fai
+  %used0 = sub i64 %hfp, %fai
+  %used = select i1 %above, i64 %used0, i64 0
+  %fits = icmp ugt i64 %oldlim, %used
+  %cand2 = sub i64 %oldlim, %used
+  %cand3 = select i1 %fits, i64 %cand2, i64 0
+  br label %setlimit
+setlimit:
+  %cand = phi i64 [ %cand1, %firstlimit ], [ %cand3, %nestedlimit ]
   %higher = icmp ugt i64 %cand, %low
   %lim = select i1 %higher, i64 %cand, i64 %low
-  %limp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_limit"]}
   store i64 %lim, ptr %limp, align 8
   br label %go
 go:
@@ -328,6 +343,8 @@ go:
   store ptr %fa, ptr %efp, align 8
   %d1 = add i64 %depth, 1
   store i64 %d1, ptr %dp, align 8
+  %ts = call ptr @PyEval_SaveThread()
+  store volatile ptr %ts, ptr %save3, align 8
   %sj = call i32 @_setjmp(ptr %jb) #4
   %trapped = icmp ne i32 %sj, 0
   br i1 %trapped, label %caught, label %run
@@ -361,6 +378,9 @@ def host_thunk(shape: Shape) -> str:
         "  %sc = load ptr, ptr %scp, align 8",
         f"  %cp = getelementptr inbounds i8, ptr %sc, i64 {sc['caller']}",
         "  %caller = load ptr, ptr %cp, align 8",
+        "  %hfa = call ptr @llvm.frameaddress.p0(i32 0)",
+        f"  %hfpp = getelementptr inbounds i8, ptr %sc, i64 {sc['host_fp']}",
+        "  store ptr %hfa, ptr %hfpp, align 8",
         *conv,
         f"  %ok = call i32 %cb(ptr %caller{''.join(', ' + a for a in cargs)})",
         "  %bad = icmp eq i32 %ok, 0",
