@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .types import (
     CompType,
@@ -33,7 +33,7 @@ Instr = tuple[Any, ...]
 """``(op, *immediates)``; see :mod:`nanoproc.internal.syntax.ops`."""
 Expr = list[Instr]
 
-ImportDesc = Union[int, TableType, MemType, GlobalType, TagType]
+ImportDesc = int | TableType | MemType | GlobalType | TagType
 """For ``func`` imports: the type index; ``tag``: a TagType; otherwise the entity type."""
 
 

@@ -10,7 +10,6 @@ type section.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +42,7 @@ ABSTRACT_HEAP_TYPES = frozenset(
     FUNC_HIERARCHY + EXTERN_HIERARCHY + ANY_HIERARCHY + EXN_HIERARCHY
 )
 
-HeapType = Union[str, int]
+HeapType = str | int
 """An abstract heap type name, or a concrete type index."""
 
 
@@ -63,7 +62,7 @@ class RefType:
         return f"(ref {'null ' if self.nullable else ''}{ht})"
 
 
-ValType = Union[NumType, RefType]
+ValType = NumType | RefType
 
 FUNCREF = RefType(True, "func")
 EXTERNREF = RefType(True, "extern")
@@ -114,7 +113,7 @@ class PackedType:
 I8 = PackedType("i8")
 I16 = PackedType("i16")
 
-StorageType = Union[NumType, RefType, PackedType]
+StorageType = NumType | RefType | PackedType
 
 
 def unpacked(t: StorageType) -> ValType:
@@ -149,7 +148,7 @@ class ArrayType:
     field: FieldType
 
 
-CompType = Union[FuncType, StructType, ArrayType]
+CompType = FuncType | StructType | ArrayType
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +220,7 @@ class TagType:
     typeidx: int
 
 
-BlockType = Union[None, NumType, RefType, int]
+BlockType = NumType | RefType | int | None
 """Block type: None (empty), a single result value type, or a type index."""
 
 
