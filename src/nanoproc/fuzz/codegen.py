@@ -54,7 +54,7 @@ STORES = {
 }
 NAN_ESCAPES = {"i32.reinterpret_f32", "i64.reinterpret_f64"}
 """Operators that expose a float's bits (their operand is canonicalised)."""
-OFFSETS = [0, 0, 0, 1, 2, 4, 8, 100, 65535, 65536, 0xFFFFFFFF]
+OFFSETS = [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 100, 100, 1000, 65535, 65536, 0xFFFFFFFF]
 
 
 @dataclass
@@ -161,7 +161,7 @@ class FuncGen:
             if r.random() < 0.5:
                 self.emit("memory.size", 0)
             else:
-                self.expr(I32, depth + 1)
+                self.grow_delta(depth)
                 self.emit("memory.grow", 0)
         else:
             return self.leaf(t)
@@ -204,15 +204,25 @@ class FuncGen:
         self.emit(f"{t}.eq")
         self.emit("select")
 
+    def grow_delta(self, depth: int) -> None:
+        """A literal delta, or one no compiler can know (wasmtime charges fuel for a
+        failed growth by a compile-time constant, not for a computed one)."""
+        if self.rng.random() < 0.5:
+            self.emit("i32.const", self.rng.choice([0, 1, 2, 3, 200, -1]))
+        else:
+            self.expr(I32, depth + 1)
+            self.emit("i32.const", 3)
+            self.emit("i32.and")
+
     def address(self, depth: int) -> None:
         r = self.rng
-        k = r.randrange(10)
-        if k < 4:
-            self.emit("i32.const", r.choice([0, 4, 8, 13, 100, 1000, 65528, 65532, 65535,
-                                             65536, 131068, -1, -4]))
-        elif k < 8:
+        k = r.randrange(20)
+        if k < 8:
+            self.emit("i32.const", r.choice([0, 4, 8, 13, 100, 1000, 4096, 65528, 65532,
+                                             65535, 65536, 131068, -1, -4]))
+        elif k < 19:
             self.expr(I32, depth + 1)
-            self.emit("i32.const", r.choice([0xFF, 0xFFF, 0xFFFF, 0x1FFFF]))
+            self.emit("i32.const", r.choice([0xFF, 0xFFF, 0xFFF, 0xFFFF, 0x1FFFF]))
             self.emit("i32.and")
         else:
             self.expr(I32, depth + 1)
@@ -466,7 +476,7 @@ class FuncGen:
             self.emit("table.set", 0)
         elif k == 1:
             self.emit("ref.null", "func")
-            self.emit("i32.const", r.choice([0, 1, 2, 100]))
+            self.grow_delta(depth)
             self.emit("table.grow", 0)
             self.emit("drop")
         else:

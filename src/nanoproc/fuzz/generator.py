@@ -32,7 +32,7 @@ from ..internal.syntax.types import (
 from .codegen import NUM, FuncGen
 from .values import argument, const_imm
 
-CALL_BUDGET = 300
+CALL_BUDGET = 1000
 """Function entries an instance may make before every further call traps: bounds
 recursion depth (well below any tier's stack limit) and run time."""
 

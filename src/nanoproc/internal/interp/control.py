@@ -27,6 +27,16 @@ MAX_INDENT = 90
 """CPython's tokenizer allows 100 indentation levels."""
 
 
+class ChainUnsafe(Exception):
+    """A chain block starts with operands pending below it (``x; block ... end; use
+    x``), which the flat pieces of a chain cannot carry; ``start`` is that block.
+    The function is translated again without chaining it."""
+
+    def __init__(self, start: int) -> None:
+        super().__init__(start)
+        self.start = start
+
+
 class PyLoop:
     """A ``while True:`` the translator has opened."""
 
@@ -507,7 +517,19 @@ class ControlFlow(Metering, StackMachine):
         out.emit(f"{state.var} = {n + 1}")
         base_stack = list(self.stack)
         outer = list(self.ctls)
+        fall = True
+        """Whether control can reach the start of the next piece (dead pieces are not
+        translated: dead code may pop operands that are not there)."""
+        ended = n + 1
+        """Blocks B[ended:] have had their ``end`` passed."""
         for piece in chain.pieces:
+            if piece.kind == "post":
+                # reaching the code after B[k]'s end: falling through it, or a branch
+                # to it or to a block whose (empty) post piece was dropped
+                fall = fall or any(ctls[j].reached for j in range(piece.k, ended))
+                ended = piece.k
+            if not fall:
+                continue
             self.stack = list(base_stack)
             self.ctls = outer + ctls[: piece.open]
             self.reachable = True
@@ -526,6 +548,8 @@ class ControlFlow(Metering, StackMachine):
             else:
                 state.loop = None
             self.seq(piece.lo, piece.hi)
+            if piece.kind == "pre" and self.reachable and len(self.stack) != len(base_stack):
+                raise ChainUnsafe(chain.blocks[piece.k + 1].start)
             if self.reachable:
                 self.flush_fuel()  # the next piece may be guarded
             if wrapper is not None:
@@ -534,11 +558,12 @@ class ControlFlow(Metering, StackMachine):
                 out.emit("pass")
             if piece.guard:
                 out.indent -= 1
+            fall = self.reachable
         self.ctls = outer
         for b in chain.blocks:
             del self.open[b.start]
         self.stack = base_stack
-        self.reachable = True
+        self.reachable = fall or any(ctls[j].reached for j in range(ended))
         return b0.end + 1
 
     def table_tree(self, idx: str, labels: list[int], default: int,

@@ -35,8 +35,8 @@ ENTRY_COST = 1
 """Fuel charged on entry to every Wasm function (wasmtime does the same)."""
 
 GROW_FREE_FAILURE = 128
-"""Largest literal delta a failed ``memory.grow``/``table.grow`` is still charged for
-(measured on wasmtime 50: docs/fuel.md)."""
+"""Longest length wasmtime 50 charges up front when it knows it at compile time
+(measured: docs/fuel.md); longer or computed ones are charged and checked after."""
 
 
 def fuel_cost(name: str) -> int:
@@ -84,23 +84,30 @@ class Metering:
         if self.fuel:
             self.out.emit("fu = ST.fuel")
 
-    def charge_dynamic(self, amount: str) -> None:
-        """Charge ``amount`` (code of a length operand) after a bulk memory or table
-        operation: they cost their length too (docs/fuel.md)."""
-        if self.fuel:
-            self.out.emit(f"fu -= {amount}")
+    def charge_length(self, n: Val, known: int | None, grow: str | None = None) -> None:
+        """Charge the length ``n`` of a bulk memory/table operation or the delta of a
+        grow, after the operation (docs/fuel.md):
 
-    def charge_growth(self, delta: Val, result: str, minus_one: str, literal: bool) -> None:
-        """Charge a ``memory.grow``/``table.grow`` by ``delta``: when it succeeded; also
-        when it failed if the delta is a literal ``const`` of at most
-        GROW_FREE_FAILURE (wasmtime 50 charges those up front; docs/fuel.md)."""
+        * a length ``known`` at compile time and at most GROW_FREE_FAILURE is charged
+          as is, with no check (for a grow, whether it succeeded or not);
+        * any other is charged once the operation succeeded, followed by a check: the
+          one place besides entries and loop headers where fuel can run out.
+
+        ``grow``: the grow's result and its -1, as code (a failed grow costs nothing)."""
         if not self.fuel:
             return
-        if literal and delta.const is not None and delta.const <= GROW_FREE_FAILURE:
-            if delta.const:
-                self.out.emit(f"fu -= {delta.const}")
-        else:
-            self.out.emit(f"if {result} != {minus_one}: fu -= {delta.code}")
+        if known is not None and 0 <= known <= GROW_FREE_FAILURE:
+            if known:
+                self.out.emit(f"fu -= {known}")
+            return
+        self.flush_fuel()  # the check sees everything before it, as in wasmtime
+        if grow is not None:
+            self.out.emit(f"if {grow}:")
+            self.out.indent += 1
+        self.out.emit(f"fu -= {n.code}")
+        self.out.emit("if fu <= 0: OUTOFFUEL(ST, fu)")
+        if grow is not None:
+            self.out.indent -= 1
 
     def loop_checks(self) -> None:
         """The checks at a loop header (run on every iteration)."""

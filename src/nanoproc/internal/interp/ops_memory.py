@@ -151,7 +151,12 @@ def _always_traps(tr: Translator, ins: Instr) -> bool:
     pass the largest size the memory can ever have. wasmtime compiles such an access
     as a trap and stores the fuel before it, like ``unreachable`` (docs/fuel.md)."""
     _, offset, m = ins[1]
-    return bool(tr.fuel) and offset + ins[0].width > tr.art.mem_max_bytes[m]
+    if not tr.fuel:
+        return False
+    most = tr.art.mem_max_bytes[m]
+    # wasmtime decides this only for offsets of 32 bits (memory64 ones above go the
+    # dynamic way), except that nothing can ever be in a memory of at most 0 bytes
+    return most == 0 or (offset <= 0xFFFFFFFF and offset + ins[0].width > most)
 
 
 def _sync_before_trap(tr: Translator) -> None:
@@ -250,11 +255,25 @@ def _counted(tr: Translator, n: Val) -> Val:
     return tr.simple(n) if tr.fuel else n
 
 
-def _literal_operand(tr: Translator) -> bool:
-    """Whether the instruction before the current one is a constant (which then is
-    the current instruction's last operand)."""
+def _literal_operand(tr: Translator) -> int | None:
+    """The current instruction's last operand when wasmtime knows it at compile time:
+    a ``const`` right before, or a ``global.get`` of an immutable global of this
+    module initialised by a ``const`` (wasmtime folds those). Else None."""
     pc = tr.out.pc
-    return pc > 0 and tr.body[pc - 1][0].name in ("i32.const", "i64.const")
+    if pc == 0:
+        return None
+    prev = tr.body[pc - 1]
+    name = prev[0].name
+    if name in ("i32.const", "i64.const"):
+        return int(prev[1])
+    if name == "global.get":
+        mod = tr.art.module
+        g = prev[1] - sum(1 for i in mod.imports if i.kind == "global")
+        if 0 <= g < len(mod.globals) and not mod.globals[g].type.mutable:
+            init = mod.globals[g].init
+            if len(init) == 1 and init[0][0].name in ("i32.const", "i64.const"):
+                return int(init[0][1])
+    return None
 
 
 def _mem_mask(tr: Translator, m: int) -> int:
@@ -272,9 +291,10 @@ def _memory_size(tr: Translator, ins: Instr) -> None:
 def _memory_grow(tr: Translator, ins: Instr) -> None:
     m = ins[1]
     w = _mem_mask(tr, m)
+    known = _literal_operand(tr)
     n = _counted(tr, tr.exact(tr.pop()))
     r = tr.result(f"(MEM{m}.grow({n.code}) & {MASK[w]})", width=w, bits=w)
-    tr.charge_growth(n, r.code, MASK[w], _literal_operand(tr))
+    tr.charge_length(n, known, grow=f"{r.code} != {MASK[w]}")
     tr.push(r)
 
 
@@ -284,7 +304,7 @@ def _memory_fill(tr: Translator, ins: Instr) -> None:
     val = tr.pop()
     d = tr.exact(tr.pop())
     tr.stmt(f"MFILL(M{ins[1]}, {d.code}, {val.code}, {n.code})")
-    tr.charge_dynamic(n.code)
+    tr.charge_length(n, _literal_operand(tr))
 
 
 @register("memory.copy")
@@ -293,7 +313,7 @@ def _memory_copy(tr: Translator, ins: Instr) -> None:
     s = tr.exact(tr.pop())
     d = tr.exact(tr.pop())
     tr.stmt(f"MCOPY(M{ins[1]}, {d.code}, M{ins[2]}, {s.code}, {n.code})")
-    tr.charge_dynamic(n.code)
+    tr.charge_length(n, _literal_operand(tr))
 
 
 @register("memory.init")
@@ -302,7 +322,7 @@ def _memory_init(tr: Translator, ins: Instr) -> None:
     s = tr.exact(tr.pop())
     d = tr.exact(tr.pop())
     tr.stmt(f"MINIT(INST, {ins[1]}, M{ins[2]}, {d.code}, {s.code}, {n.code})")
-    tr.charge_dynamic(n.code)
+    tr.charge_length(n, _literal_operand(tr))
 
 
 @register("data.drop")
@@ -343,10 +363,11 @@ def _table_size(tr: Translator, ins: Instr) -> None:
 def _table_grow(tr: Translator, ins: Instr) -> None:
     t = ins[1]
     w = _table_width(tr, t)
+    known = _literal_operand(tr)
     n = _counted(tr, tr.exact(tr.pop()))
     init = tr.pop()
     r = tr.result(f"TGROW(TAB{t}, {init.code}, {n.code}, {MASK[w]})", width=w, bits=w)
-    tr.charge_growth(n, r.code, MASK[w], _literal_operand(tr))
+    tr.charge_length(n, known, grow=f"{r.code} != {MASK[w]}")
     tr.push(r)
 
 
@@ -356,7 +377,7 @@ def _table_fill(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     i = tr.exact(tr.pop())
     tr.stmt(f"TFILL(T{ins[1]}, {i.code}, {v.code}, {n.code})")
-    tr.charge_dynamic(n.code)
+    tr.charge_length(n, _literal_operand(tr))
 
 
 @register("table.copy")
@@ -365,7 +386,7 @@ def _table_copy(tr: Translator, ins: Instr) -> None:
     s = tr.exact(tr.pop())
     d = tr.exact(tr.pop())
     tr.stmt(f"TCOPY(T{ins[1]}, {d.code}, T{ins[2]}, {s.code}, {n.code})")
-    tr.charge_dynamic(n.code)
+    tr.charge_length(n, _literal_operand(tr))
 
 
 @register("table.init")
@@ -374,7 +395,7 @@ def _table_init(tr: Translator, ins: Instr) -> None:
     s = tr.exact(tr.pop())
     d = tr.exact(tr.pop())
     tr.stmt(f"TINIT(INST, {ins[1]}, T{ins[2]}, {d.code}, {s.code}, {n.code})")
-    tr.charge_dynamic(n.code)
+    tr.charge_length(n, _literal_operand(tr))
 
 
 @register("elem.drop")

@@ -64,7 +64,12 @@ class StackMachine:
         return f"t{n}"
 
     def materialize(self, v: Val) -> Val:
-        """Evaluate ``v`` now into a fresh temporary."""
+        """Evaluate ``v`` now into a fresh temporary.
+
+        A popped ``v`` that may trap comes after everything still on the stack, so
+        what on the stack may trap is evaluated first (Wasm's order of traps)."""
+        if v.trap and all(e is not v for e in self.stack):
+            self.flush(traps=True)
         name = self.temp()
         self.out.emit(f"{name} = {v.code}", v.pc if v.trap else -1)
         return Val(name, simple=True, exact=v.exact, width=v.width, bits=v.bits, isbool=v.isbool)

@@ -169,8 +169,12 @@ class Structure:
         body: list[Instr],
         ftype: FuncType,
         block_arity: Callable[[object], tuple[int, int]],
+        no_chain: frozenset[int] = frozenset(),
     ) -> None:
         self.body = body
+        self.no_chain = no_chain
+        """Blocks (start indices) that must not be flattened into a chain: the
+        translator found operands pending under them (see ChainUnsafe)."""
         self.func = Construct("func", -1, len(body), 0, len(ftype.results), None)
         self.at: dict[int, Construct] = {}
         """Start index (block/loop/if) -> its construct."""
@@ -397,6 +401,7 @@ class Structure:
             return (
                 c.kind == "block" and not c.nparams and not c.nresults
                 and c.impl != "switch" and c.switch is None and c.chain is None
+                and c.start not in self.no_chain
             )  # fmt: skip
 
         idents = 0

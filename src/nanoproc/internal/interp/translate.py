@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from ..errors import UnsupportedFeature
 from ..syntax.module import Instr
 from ..syntax.types import F32, F64, I32, I64, V128, ValType
-from .control import CONTROL, ControlFlow, Ctl
+from .control import CONTROL, ChainUnsafe, ControlFlow, Ctl
 from .stackbase import MASK, MASKV, SIGN, trap_pc
 from .structure import Construct, Structure
 
@@ -53,7 +53,8 @@ class Translator(ControlFlow):
     """Translates one defined function (see :func:`translate_function`)."""
 
     def __init__(self, art: ModuleArtifact, funcidx: int,
-                 options: TranslationOptions | None = None) -> None:
+                 options: TranslationOptions | None = None,
+                 no_chain: frozenset[int] = frozenset()) -> None:
         super().__init__()
         self.art = art
         self.funcidx = funcidx
@@ -67,7 +68,7 @@ class Translator(ControlFlow):
         self.ftype = art.func_types[funcidx]
         self.nparams = len(self.ftype.params)
         self.local_types: list[ValType] = list(self.ftype.params) + func.local_types()
-        self.st = Structure(self.body, self.ftype, art.block_arity)
+        self.st = Structure(self.body, self.ftype, art.block_arity, no_chain)
         art.note_tail_calls(funcidx, bool(self.st.tail_calls))
         self.funcrefs: set[int] = set()
         self.tail_targets: set[int] = set()
@@ -166,8 +167,14 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
     from .artifact import Translated
     from .frames import register_code
 
-    tr = Translator(art, funcidx, options)
-    source = tr.run()
+    no_chain: frozenset[int] = frozenset()
+    while True:
+        tr = Translator(art, funcidx, options, no_chain)
+        try:
+            source = tr.run()
+            break
+        except ChainUnsafe as e:
+            no_chain |= {e.start}
     line_pcs = tr.line_pcs
     if tr.tail_caller:
         params = ", ".join([*(f"l{i}" for i in range(tr.nparams)), "dp"])

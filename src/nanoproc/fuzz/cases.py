@@ -1,0 +1,214 @@
+"""One fuzz case: build its module from (path, seed), run it everywhere, judge it.
+
+Paths: ``gen`` (our generator), ``smith`` (wasm-tools smith) and ``mutate`` (a
+mutated generator or smith module, checked for robustness rather than compared).
+Every case is reproducible from its path and seed alone.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..internal.binary import decode_module
+from ..internal.binary.encode import encode_module
+from ..internal.syntax.module import Module
+from .generator import call_plan, generate
+from .minimize import Plan, minimize
+from .mutate import exercise, mutate
+from .runners import Outcome, difference, run
+from .smith import smith_module, wasm_tools
+
+PATHS = ("gen", "smith", "mutate")
+
+
+@dataclass
+class Engine:
+    """An engine to run cases on: the API module, the engine, a display name."""
+
+    name: str
+    api: Any
+    engine: Any
+
+
+def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine], list[str]]:
+    """Fuel-consuming engines for ``tiers`` (+ wasmtime-py as the reference, first);
+    also notes on what could not take part and why."""
+    import nanoproc
+    from nanoproc.api.tiers import llvm_unavailable_reason
+
+    out: list[Engine] = []
+    notes: list[str] = []
+    if with_wasmtime:
+        try:
+            import wasmtime
+
+            config = wasmtime.Config()
+            config.consume_fuel = True
+            out.append(Engine("wasmtime", wasmtime, wasmtime.Engine(config)))
+        except ImportError:
+            notes.append("wasmtime-py is not installed: tiers are only compared with each other")
+    for tier in tiers:
+        if tier == "llvm" and llvm_unavailable_reason() is not None:
+            notes.append(f"llvm skipped: {llvm_unavailable_reason()}")
+            continue
+        config = nanoproc.Config()
+        config.strategy = tier
+        config.consume_fuel = True
+        engine = nanoproc.Engine(config)
+        if not getattr(engine.backend, "supports_fuel", False):
+            notes.append(f"{tier} skipped: the tier does not meter fuel yet")
+            continue
+        out.append(Engine(tier, nanoproc, engine))
+    return out, notes
+
+
+@dataclass
+class Built:
+    """A case's module: binary, tree (when decodable) and the calls to make."""
+
+    wasm: bytes
+    tree: Module | None
+    plan: Plan = field(default_factory=list)
+
+
+def build(path: str, seed: int) -> Built | None:
+    """The module of case (path, seed); None when wasm-smith declines the seed."""
+    if path == "gen":
+        tree = generate(seed)
+        return Built(encode_module(tree), tree, call_plan(tree, seed))
+    if path == "smith":
+        exe = wasm_tools()
+        if exe is None:
+            return None
+        data = smith_module(seed, exe)
+        if data is None:
+            return None
+        try:
+            tree = decode_module(data, lazy=False)
+        except Exception:  # noqa: BLE001 - the engines will say what is wrong with it
+            return Built(data, None, [])
+        return Built(data, tree, call_plan(tree, seed))
+    rng = random.Random(seed)
+    base = build("smith" if rng.random() < 0.3 and wasm_tools() else "gen", seed)
+    if base is None:
+        base = build("gen", seed)
+    assert base is not None
+    return Built(mutate(base.wasm, rng), None, [])
+
+
+@dataclass
+class Verdict:
+    """What a case showed."""
+
+    status: str
+    """``ok``, ``difference``, ``crash``, ``hang``, ``declined``, ``unsupported``; for
+    mutants ``rejected``, ``not instantiated`` or ``ran``."""
+    detail: str = ""
+    files: list[str] = field(default_factory=list)
+
+
+def judge(path: str, seed: int, runs: list[Engine], out_dir: Path | None,
+          shrink: bool = True) -> Verdict:
+    """Run case (path, seed) on every engine and compare (or, for ``mutate``, check
+    that only API exceptions come out)."""
+    built = build(path, seed)
+    if built is None:
+        return Verdict("declined")
+    if path == "mutate":
+        return _judge_mutant(built, seed, runs, out_dir)
+    outcomes = [run(e.api, e.engine, e.name, built.wasm, built.plan) for e in runs]
+    for e, o in zip(runs, outcomes):
+        if o.crash:
+            files = []
+            if out_dir is not None:
+                files = _write(out_dir, f"crash-{path}-{seed}", built.wasm, built.tree,
+                               {"path": path, "seed": seed, "engine": e.name, "error": o.crash,
+                                "plan": built.plan})
+            return Verdict("crash", f"{e.name}: {o.crash}", files)
+    if all(o.setup == "unsupported" for o in outcomes[1:]):
+        return Verdict("unsupported")
+    ref = outcomes[0]
+    for e, o in zip(runs[1:], outcomes[1:]):
+        diff = difference(ref, o)
+        if diff is None:
+            continue
+        files = []
+        if out_dir is not None:
+            files = save(out_dir, f"difference-{path}-{seed}", built, [ref, o], diff,
+                         runs[0], e, shrink)
+        return Verdict("difference", diff, files)
+    return Verdict("ok")
+
+
+def _judge_mutant(built: Built, seed: int, runs: list[Engine], out_dir: Path | None) -> Verdict:
+    rng = random.Random(seed)
+    for e in runs:
+        if e.name == "wasmtime":
+            continue
+        try:
+            what = exercise(e.api, e.engine, built.wasm, rng)
+        except Exception as exc:  # noqa: BLE001 - exactly what this path looks for
+            detail = f"{e.name}: {type(exc).__name__}: {exc}"
+            files = []
+            if out_dir is not None:
+                files = _write(out_dir, f"crash-mutate-{seed}", built.wasm, None,
+                               {"path": "mutate", "seed": seed, "engine": e.name,
+                                "error": detail})
+            return Verdict("crash", detail, files)
+        if what != "ran":
+            return Verdict(what)
+    return Verdict("ran")
+
+
+def save(out_dir: Path, stem: str, built: Built, outcomes: list[Outcome], diff: str,
+         ref: Engine, other: Engine, shrink: bool) -> list[str]:
+    """Write the reproducer, minimized when the module tree is at hand."""
+    tree, plan = built.tree, built.plan
+    wasm = built.wasm
+    if shrink and tree is not None:
+
+        def differs(m: Module, p: Plan) -> bool:
+            data = encode_module(m)
+            a = run(ref.api, ref.engine, ref.name, data, p)
+            b = run(other.api, other.engine, other.name, data, p)
+            return difference(a, b) is not None
+
+        tree, plan = minimize(tree, plan, differs)
+        wasm = encode_module(tree)
+        diff = difference(run(ref.api, ref.engine, ref.name, wasm, plan),
+                          run(other.api, other.engine, other.name, wasm, plan)) or diff
+    meta = {"difference": diff, "engines": [ref.name, other.name], "plan": plan,
+            "minimized": bool(shrink and built.tree is not None),
+            "outcomes": [{"engine": o.engine, "setup": o.setup, "crash": o.crash,
+                          "steps": o.steps} for o in outcomes]}  # fmt: skip
+    return _write(out_dir, stem, wasm, tree, meta)
+
+
+def load_reproducer(json_path: str | Path) -> tuple[bytes, Plan]:
+    """A saved reproducer: the module (the .wasm beside the .json) and its calls."""
+    meta = json.loads(Path(json_path).read_text())
+    wasm = Path(json_path).with_suffix(".wasm").read_bytes()
+    plan = [(name, list(args)) for name, args in meta.get("plan", [])]
+    return wasm, plan
+
+
+def _write(out_dir: Path, stem: str, wasm: bytes, tree: Module | None,
+           meta: dict[str, Any]) -> list[str]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [out_dir / f"{stem}.wasm", out_dir / f"{stem}.json"]
+    files[0].write_bytes(wasm)
+    files[1].write_text(json.dumps(meta, indent=1, default=repr) + "\n")
+    if tree is not None:
+        try:
+            from ..internal.text.printer import print_module
+
+            wat = out_dir / f"{stem}.wat"
+            wat.write_text(print_module(tree))
+            files.append(wat)
+        except Exception:  # noqa: BLE001, S110 - the .wasm is the reproducer; .wat is a courtesy
+            pass
+    return [str(f) for f in files]
