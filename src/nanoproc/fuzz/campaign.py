@@ -50,7 +50,7 @@ class Report:
     def add(self, path: str, seed: int, verdict: Verdict) -> None:
         self.cases[path] += 1
         self.statuses[(path, verdict.status)] += 1
-        if verdict.status in ("difference", "crash", "hang"):
+        if verdict.status in ("difference", "crash", "hang", "validation"):
             self.findings.append({"path": path, "seed": seed, "status": verdict.status,
                                   "detail": verdict.detail[:500], "files": verdict.files})
 
@@ -66,7 +66,7 @@ class Report:
         lines += [f"note: {n}" for n in self.notes]
         counts = Counter(f["status"] for f in self.findings)
         lines.append(f"differences: {counts['difference']}  host crashes: {counts['crash']}  "
-                     f"hangs: {counts['hang']}")
+                     f"hangs: {counts['hang']}  validation disagreements: {counts['validation']}")
         for f in self.findings:
             lines.append(f"  {f['status']} {f['path']}:{f['seed']}: {f['detail'][:200]}")
             lines += [f"    {x}" for x in f["files"]]

@@ -146,6 +146,13 @@ def judge(path: str, seed: int, runs: list[Engine], out_dir: Path | None,
 
 def _judge_mutant(built: Built, seed: int, runs: list[Engine], out_dir: Path | None) -> Verdict:
     rng = random.Random(seed)
+    mismatch = _validation_mismatch(built.wasm, runs)
+    if mismatch:
+        files = []
+        if out_dir is not None:
+            files = _write(out_dir, f"validation-mutate-{seed}", built.wasm, None,
+                           {"path": "mutate", "seed": seed, "difference": mismatch})
+        return Verdict("validation", mismatch, files)
     for e in runs:
         if e.name == "wasmtime":
             continue
@@ -162,6 +169,19 @@ def _judge_mutant(built: Built, seed: int, runs: list[Engine], out_dir: Path | N
         if what != "ran":
             return Verdict(what)
     return Verdict("ran")
+
+
+def _validation_mismatch(wasm: bytes, runs: list[Engine]) -> str | None:
+    """Whether nanoproc and wasmtime-py disagree on the binary's validity."""
+    verdicts = []
+    for e in runs:
+        try:
+            e.api.Module.validate(e.engine, wasm)
+            verdicts.append((e.name, "valid"))
+        except e.api.WasmtimeError as exc:
+            verdicts.append((e.name, f"invalid: {str(exc).splitlines()[0][:120]}"))
+    kinds = {v.split(":")[0] for _, v in verdicts}
+    return None if len(kinds) <= 1 else "; ".join(f"{n}: {v}" for n, v in verdicts)
 
 
 def save(out_dir: Path, stem: str, built: Built, outcomes: list[Outcome], diff: str,

@@ -23,13 +23,45 @@ NUMERIC = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
 INTERESTING = [0x00, 0x01, 0x40, 0x60, 0x7F, 0x80, 0xFF, 0x0B, 0x41, 0x70, 0x6F]
 
 
-def mutate(data: bytes, rng: random.Random) -> bytes:
-    """``data`` with one to four random mutations (never the 8-byte header alone)."""
-    out = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        if len(out) <= 8:
+def _leb(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while pos < len(data):
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
             break
-        pos = rng.randrange(8, len(out))
+    return value, pos
+
+
+def code_section(data: bytes) -> tuple[int, int] | None:
+    """The byte range of the code section's contents, if the module has one."""
+    pos = 8
+    while pos < len(data):
+        sid = data[pos]
+        size, start = _leb(data, pos + 1)
+        if sid == 10:
+            return start, min(start + size, len(data))
+        pos = start + size
+    return None
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    """``data`` with one to four random mutations (never the 8-byte header alone).
+
+    Half the time they stay inside the code section, where function sizes keep the
+    rest of the module decodable: that reaches the validator and the tiers, not only
+    the decoder."""
+    out = bytearray(data)
+    lo, hi = 8, len(out)
+    code = code_section(data)
+    if code is not None and code[1] - code[0] > 4 and rng.random() < 0.5:
+        lo, hi = code
+    for _ in range(rng.randint(1, 4)):
+        if hi <= lo or len(out) <= lo:
+            break
+        pos = rng.randrange(lo, min(hi, len(out)))
         k = rng.randrange(8)
         if k == 0:
             out[pos] ^= 1 << rng.randrange(8)

@@ -66,9 +66,14 @@ def _fingerprint(api: ModuleType, store: Any, instance: Any, module: Any) -> lis
             out.append((et.name, _normalise(api, ext.value(store))))
         elif isinstance(ext, api.Table):
             size = ext.size(store)
-            nulls = tuple(ext.get(store, i) is None for i in range(min(size, 64)))
+            nulls = tuple(_is_null(api, ext.get(store, i)) for i in range(min(size, 64)))
             out.append((et.name, size, nulls))
     return out
+
+
+def _is_null(api: ModuleType, ref: Any) -> bool:
+    """A table element is null (both APIs give a ``Val`` holding None for it)."""
+    return ref is None or (isinstance(ref, api.Val) and ref.value is None)
 
 
 def run(api: ModuleType, engine: Any, name: str, wasm: bytes,

@@ -38,9 +38,18 @@ HEADROOM = 1000
 """Python frames left for the host program below the first Wasm call."""
 
 
+MAX_FRAMES = 9000
+"""Deepest Wasm recursion allowed whatever ``max_wasm_stack`` says. Most Wasm calls
+are Python calls CPython runs without the C stack, but some are not (a tail-call
+trampoline's call, a host function calling back into Wasm), and CPython 3.11 has
+no guard for the C stack: about 11,000 such nested calls overflow an 8 MiB thread
+stack and crash the process. Python's recursion limit (at most MAX_FRAMES +
+HEADROOM here) keeps them well below that."""
+
+
 def frames_for(max_wasm_stack: int) -> int:
     """Nested Wasm calls allowed by a ``max_wasm_stack`` of that many bytes."""
-    return max(max_wasm_stack // BYTES_PER_FRAME, 16)
+    return min(max(max_wasm_stack // BYTES_PER_FRAME, 16), MAX_FRAMES)
 
 
 def ensure_recursion_limit(frames: int) -> None:

@@ -1,0 +1,128 @@
+"""Epoch interruption and the wall-clock timeout built on it.
+
+Code checks the epoch at every function entry and loop header, so an infinite loop
+stops whether or not it makes calls (and endless tail calls, which have no loop); ``Store.set_timeout`` and ``-W timeout=`` must
+stop one within twice the deadline.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sandbox_helpers import engine, instance, outcome, tier_fixture  # noqa: F401
+
+import nanoproc
+
+LOOPS = '''(module
+  (import "" "tick" (func $tick))
+  (func (export "tight") (loop (br 0)))
+  (func (export "counting") (local i32)
+    (loop (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br_if 0 (i32.const 1))))
+  (func $rec (export "tail_calling") (return_call $rec))
+  (func (export "ticking") (call $tick) (loop (br 0)))
+  (func (export "seven") (result i32) i32.const 7))'''
+
+
+def _setup(tier: str, tick: object = None) -> tuple[nanoproc.Store, dict[str, object]]:
+    eng = engine(tier, epoch_interruption=True)
+    store = nanoproc.Store(eng)
+    func = nanoproc.Func(store, nanoproc.FuncType([], []), tick or (lambda: None))
+    inst = nanoproc.Instance(store, nanoproc.Module(eng, LOOPS), [func])
+    return store, inst.exports(store)  # type: ignore[return-value]
+
+
+def test_default_deadline_traps_at_once(tier: str) -> None:
+    store, ex = _setup(tier)
+    assert outcome(nanoproc, store, ex["seven"]) == ("trap", "INTERRUPT")
+    store.set_epoch_deadline(1)
+    assert ex["seven"](store) == 7  # type: ignore[operator]
+
+
+def test_epoch_increment_from_a_host_function_stops_a_loop(tier: str) -> None:
+    store, ex = _setup(tier, tick=lambda: store.engine.increment_epoch())
+    store.set_epoch_deadline(1)
+    assert outcome(nanoproc, store, ex["ticking"]) == ("trap", "INTERRUPT")
+
+
+def test_host_can_move_the_deadline(tier: str) -> None:
+    """A cached deadline that was extended by a host function does not trap."""
+    calls = []
+
+    def tick() -> None:
+        calls.append(1)
+        store.engine.increment_epoch()
+        if len(calls) < 3:
+            store.set_epoch_deadline(1)
+
+    eng = engine(tier, epoch_interruption=True)
+    store = nanoproc.Store(eng)
+    wat = '''(module (import "" "tick" (func $tick))
+      (func (export "f") (result i32) (local i32)
+        (loop (call $tick) (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+              (br_if 0 (i32.lt_u (local.get 0) (i32.const 10))))
+        (local.get 0)))'''
+    func = nanoproc.Func(store, nanoproc.FuncType([], []), tick)
+    f = nanoproc.Instance(store, nanoproc.Module(eng, wat), [func]).exports(store)["f"]
+    store.set_epoch_deadline(1)
+    assert outcome(nanoproc, store, f) == ("trap", "INTERRUPT")
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("name", ["tight", "counting", "tail_calling"])
+def test_timeout_stops_an_infinite_loop_within_twice_the_deadline(tier: str, name: str) -> None:
+    store, ex = _setup(tier)
+    deadline = 0.4
+    store.set_timeout(deadline)
+    start = time.monotonic()
+    result = outcome(nanoproc, store, ex[name])
+    elapsed = time.monotonic() - start
+    assert result == ("trap", "INTERRUPT")
+    assert deadline <= elapsed < 2 * deadline, elapsed
+
+
+def test_timeout_is_per_call_when_set_per_call(tier: str) -> None:
+    store, ex = _setup(tier)
+    for _ in range(3):
+        store.set_timeout(0.05)
+        assert outcome(nanoproc, store, ex["tight"]) == ("trap", "INTERRUPT")
+    store.set_timeout(None)
+    assert ex["seven"](store) == 7  # type: ignore[operator]
+
+
+def test_ticker_thread_ends_after_the_deadline(tier: str) -> None:
+    store, ex = _setup(tier)
+    store.set_timeout(0.05)
+    assert outcome(nanoproc, store, ex["tight"]) == ("trap", "INTERRUPT")
+    for _ in range(100):
+        if not any(t.name == "nanoproc-epoch-ticker" for t in threading.enumerate()):
+            break
+        time.sleep(0.01)
+    assert not any(t.name == "nanoproc-epoch-ticker" for t in threading.enumerate())
+
+
+def test_set_timeout_needs_epoch_interruption() -> None:
+    store = nanoproc.Store(nanoproc.Engine())
+    with pytest.raises(nanoproc.WasmtimeError, match="epoch_interruption"):
+        store.set_timeout(1.0)
+    eng = engine("interp", epoch_interruption=True)
+    with pytest.raises(nanoproc.WasmtimeError):
+        nanoproc.Store(eng).set_timeout(-1)
+
+
+@pytest.mark.parametrize("option", ["timeout=1s", "fuel=100000"])
+def test_cli_stops_an_infinite_loop(tier: str, option: str, tmp_path: Path) -> None:
+    wat = tmp_path / "spin.wat"
+    wat.write_text('(module (func (export "_start") (loop (br 0))))')
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "nanoproc", "run", "--engine", tier,
+                           "-W", option, str(wat)], capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 134, proc.stderr
+    assert ("interrupt" if option.startswith("timeout") else "all fuel consumed") in proc.stderr
+    if option.startswith("timeout"):
+        assert elapsed < 2 * 1.0 + 1.0  # the deadline twice, plus Python's start-up

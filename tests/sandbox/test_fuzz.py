@@ -1,0 +1,141 @@
+"""The fuzzing tools, the bugs they found, and a short campaign (CI).
+
+The campaign runs ``python -m nanoproc.fuzz`` on fixed seeds (the same cases every
+run) plus one new seed per run, against wasmtime-py and every tier that can run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sandbox_helpers import engine, tier_fixture  # noqa: F401
+
+import nanoproc
+from nanoproc.fuzz.cases import Engine, engines, judge, load_reproducer
+from nanoproc.fuzz.generator import call_plan, generate
+from nanoproc.fuzz.minimize import is_valid, minimize
+from nanoproc.fuzz.mutate import exercise, mutate
+from nanoproc.fuzz.runners import difference, run
+from nanoproc.internal.binary.encode import encode_module
+
+wasmtime = pytest.importorskip("wasmtime")
+
+REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+
+
+def _runs(tier: str) -> list[Engine]:
+    runs, _ = engines([tier])
+    assert [r.name for r in runs] == ["wasmtime", tier], "the tier must meter fuel"
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generator_makes_valid_modules(seed: int) -> None:
+    module = generate(seed)
+    assert is_valid(module)
+    wasm = encode_module(module)
+    wasmtime.Module.validate(wasmtime.Engine(), wasm)
+    assert call_plan(module, seed)
+
+
+@pytest.mark.parametrize("seed", range(0, 240, 8))
+def test_generated_modules_run_as_in_wasmtime(tier: str, seed: int) -> None:
+    runs = _runs(tier)
+    for s in range(seed, seed + 8):
+        verdict = judge("gen", s, runs, None)
+        assert verdict.status == "ok", f"gen:{s}: {verdict.detail}"
+
+
+@pytest.mark.parametrize("seed", range(0, 48, 8))
+def test_smith_modules_run_as_in_wasmtime(tier: str, seed: int) -> None:
+    runs = _runs(tier)
+    for s in range(seed, seed + 8):
+        verdict = judge("smith", s, runs, None)
+        assert verdict.status in ("ok", "declined"), f"smith:{s}: {verdict.detail}"
+
+
+def test_mutants_raise_only_api_errors(tier: str) -> None:
+    eng = engine(tier, consume_fuel=True)
+    rng = random.Random(7)
+    seen = set()
+    for seed in range(150):
+        wasm = mutate(encode_module(generate(seed)), rng)
+        seen.add(exercise(nanoproc, eng, wasm, rng))
+    assert "rejected" in seen
+
+
+@pytest.mark.parametrize("case", sorted(p.stem for p in REGRESSIONS.glob("*.json")))
+def test_fuzz_regressions(tier: str, case: str) -> None:
+    """Every case the campaigns found, replayed: no difference from wasmtime-py."""
+    wasm, plan = load_reproducer(REGRESSIONS / f"{case}.json")
+    ref, ours = _runs(tier)
+    a = run(ref.api, ref.engine, ref.name, wasm, plan)
+    b = run(ours.api, ours.engine, ours.name, wasm, plan)
+    assert difference(a, b) is None, json.loads((REGRESSIONS / f"{case}.json").read_text())
+
+
+def _chained(depth: int, pending_at: int = -1, dead_at: int = -1) -> str:
+    """Blocks nested deeper than Python's loops allow (so they become a chain), with
+    an operand pending under one of them, or dead code in one."""
+    s = ""
+    for i in range(depth):
+        if i == pending_at:
+            s += "i32.const 5\n"
+        s += "block\nlocal.get 0\nbr_if 0\n"
+        if i == dead_at:
+            s += "br 0\ni32.add\ndrop\n"
+    s += "local.get 0\ni32.const 1\ni32.add\nlocal.set 0\n"
+    for i in reversed(range(depth)):
+        s += "end\n"
+        if i == pending_at:
+            s += "local.get 0\ni32.add\nlocal.set 0\n"
+    return f'(module (func (export "f") (param i32) (result i32) {s} local.get 0))'
+
+
+@pytest.mark.parametrize(("pending_at", "dead_at"), [(1, -1), (5, -1), (-1, 1), (-1, 5)])
+def test_deep_block_chains(tier: str, pending_at: int, dead_at: int) -> None:
+    wat = _chained(22, pending_at, dead_at)
+    results = []
+    for api, eng in ((wasmtime, wasmtime.Engine()), (nanoproc, engine(tier))):
+        store = api.Store(eng)
+        f = api.Instance(store, api.Module(eng, wat), []).exports(store)["f"]
+        results.append([f(store, x) for x in (0, 1, 2)])
+    assert results[1] == results[0]
+
+
+def test_minimizer_keeps_the_property_and_shrinks() -> None:
+    module = generate(11)
+    plan = call_plan(module, 11)
+    name = "i32.eqz"  # every generated function starts with one (the call budget)
+
+    def has_add(m: object, p: object) -> bool:
+        return any(ins[0].name == name for f in m.funcs for ins in f.instrs)  # type: ignore[attr-defined]
+
+    small, small_plan = minimize(module, plan, has_add)
+    size = sum(len(f.instrs) for f in small.funcs)
+    assert has_add(small, small_plan) and is_valid(small)
+    assert size < sum(len(f.instrs) for f in module.funcs) // 2
+    assert len(small_plan) == 1
+
+
+def _campaign(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nanoproc.fuzz", "--jobs", "2", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_short_campaign_fixed_seed(tmp_path: Path) -> None:
+    proc = _campaign("--seed", "20260101", "--count", "150", "--out", str(tmp_path),
+                     timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "differences: 0  host crashes: 0  hangs: 0" in proc.stdout
+
+
+def test_short_campaign_new_seed(tmp_path: Path) -> None:
+    seed = random.randrange(1 << 31)
+    proc = _campaign("--seed", str(seed), "--time", "40", "--out", str(tmp_path), timeout=600)
+    assert proc.returncode == 0, f"campaign seed {seed}:\n{proc.stdout}{proc.stderr}"
