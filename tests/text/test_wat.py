@@ -371,9 +371,22 @@ def test_names_and_locals() -> None:
 
 
 def test_deep_nesting_is_a_parse_error() -> None:
+    """A fixed nesting limit, whatever Python's recursion limit is in this process."""
+    import sys
+
     depth = 20000
-    with pytest.raises(ParseError):
-        parse_wat("(module (func " + "(block " * depth + ")" * depth + "))")
+    old = sys.getrecursionlimit()
+    for limit in (old, 200_000):
+        sys.setrecursionlimit(limit)
+        try:
+            with pytest.raises(ParseError, match="nesting too deep"):
+                parse_wat("(module (func " + "(block " * depth + ")" * depth + "))")
+        finally:
+            sys.setrecursionlimit(old)
+    # just under the limit parses, with Python's default recursion limit
+    ok = 990
+    m = parse_wat("(module (func " + "(block " * ok + ")" * ok + "))")
+    assert len(m.funcs[0].instrs) == 2 * ok  # each block and its end
     # flat blocks are iterative: deep nesting is fine
     m = parse_wat("(func " + "block " * 5000 + "end " * 5000 + ")")
     assert len(m.funcs[0].instrs) == 10000

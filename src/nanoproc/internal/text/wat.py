@@ -13,6 +13,7 @@ explicit table index), ``(memory (data ...))`` (an active segment, sized exactly
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -47,7 +48,7 @@ from ..syntax.types import (
 from .context import ModuleContext
 from .cursor import Cursor
 from .instrs import BodyParser
-from .lexer import ATOM, Node, Source, Tok, read_sexprs
+from .lexer import ATOM, MAX_NESTING, Node, Source, Tok, read_sexprs
 
 T = TypeVar("T")
 _DEFINES = ("func", "table", "memory", "global", "tag")
@@ -75,11 +76,32 @@ def parse_wat(text: str, *, filename: str | None = None) -> Module:
 
 
 def guarded(src: Source, fn: Callable[[], T]) -> T:
-    """Run a parse, turning Python stack exhaustion on absurd nesting into a ParseError."""
+    """Run a parse with room for :data:`MAX_NESTING` levels of recursion.
+
+    The lexer refuses deeper input; the recursion limit is raised for the parse so
+    that accepted input never fails for lack of Python stack (Python-to-Python calls
+    use no C stack on 3.11+). A RecursionError left over is still a ParseError.
+    """
+    need = _stack_depth() + 8 * MAX_NESTING + 200
+    old = sys.getrecursionlimit()
+    if old < need:
+        sys.setrecursionlimit(need)
     try:
         return fn()
     except RecursionError:
         raise ParseError("nesting too deep", 1, 1, src.filename) from None
+    finally:
+        if old < need:
+            sys.setrecursionlimit(old)
+
+
+def _stack_depth() -> int:
+    frame = sys._getframe()
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    return depth
 
 
 def parse_module(cur: Cursor) -> Module:
