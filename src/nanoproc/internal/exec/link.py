@@ -13,10 +13,6 @@ from typing import TYPE_CHECKING, Any
 from ..errors import LinkError
 from ..syntax.module import Import
 from ..syntax.types import (
-    ANY_HIERARCHY,
-    EXN_HIERARCHY,
-    EXTERN_HIERARCHY,
-    FUNC_HIERARCHY,
     GlobalType,
     Limits,
     MemType,
@@ -24,30 +20,10 @@ from ..syntax.types import (
     TableType,
     ValType,
 )
+from ..valid.subtyping import match_heap, match_valtype
 
 if TYPE_CHECKING:
     from .compiled import CompiledModule
-
-_BOTTOM = {"func": "nofunc", "struct": "none", "array": "none"}
-_TOP_OF: dict[str, str] = {}
-for _h in (FUNC_HIERARCHY, EXTERN_HIERARCHY, ANY_HIERARCHY, EXN_HIERARCHY):
-    for _n in _h:
-        _TOP_OF[_n] = _h[0]
-_ABSTRACT_SUPERS: dict[str, frozenset[str]] = {
-    "func": frozenset({"func"}),
-    "nofunc": frozenset(FUNC_HIERARCHY),
-    "extern": frozenset({"extern"}),
-    "noextern": frozenset(EXTERN_HIERARCHY),
-    "exn": frozenset({"exn"}),
-    "noexn": frozenset(EXN_HIERARCHY),
-    "any": frozenset({"any"}),
-    "eq": frozenset({"any", "eq"}),
-    "i31": frozenset({"any", "eq", "i31"}),
-    "struct": frozenset({"any", "eq", "struct"}),
-    "array": frozenset({"any", "eq", "array"}),
-    "none": frozenset(ANY_HIERARCHY),
-}
-
 
 def close_valtype(t: ValType, module: CompiledModule) -> ValType:
     """Replace concrete type indices by canonical identities."""
@@ -66,41 +42,14 @@ def close_global(t: GlobalType, module: CompiledModule) -> GlobalType:
     return GlobalType(close_valtype(t.type, module), t.mutable)
 
 
-def _canon_kind(c: Any) -> str:
-    """``func``, ``struct`` or ``array`` for a canonical type identity."""
-    from ..valid import canon_kind
-
-    return canon_kind(c)
-
-
 def heap_subtype(a: Any, b: Any) -> bool:
-    """Closed heap type ``a`` <: ``b``."""
-    if a is b or a == b:
-        return True
-    a_abs = isinstance(a, str)
-    b_abs = isinstance(b, str)
-    if a_abs and b_abs:
-        return b in _ABSTRACT_SUPERS[a]
-    if a_abs:
-        # Only a bottom type is below a concrete type.
-        return a == _BOTTOM.get(_canon_kind(b))
-    if b_abs:
-        kind = _canon_kind(a)
-        return b in _ABSTRACT_SUPERS[kind]
-    from ..valid import is_subtype_canon
-
-    return bool(is_subtype_canon(a, b))
+    """Closed heap type ``a`` <: ``b`` (the validator's canonical subtyping)."""
+    return match_heap(a, b)
 
 
 def valtype_subtype(a: ValType, b: ValType) -> bool:
     """Closed value type ``a`` <: ``b``."""
-    if a is b or a == b:
-        return True
-    if isinstance(a, RefType) and isinstance(b, RefType):
-        if a.nullable and not b.nullable:
-            return False
-        return heap_subtype(a.heap, b.heap)
-    return False
+    return match_valtype(a, b)
 
 
 def _limits_match(actual_min: int, actual_max: int | None, expected: Limits) -> bool:
