@@ -119,7 +119,10 @@ def _compile(args: argparse.Namespace) -> int:
     backend = engine.backend
     if args.opt_level is not None:
         backend.opt_level = args.opt_level  # type: ignore[attr-defined]
-    module = nanoproc.Module(engine, data)
+    from .api.wat import to_wasm_bytes
+
+    # Not Module(): it would compile before the progress bar and job count apply.
+    module = nanoproc.Module._of_binary(engine, to_wasm_bytes(data))
     show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
     bar = ProgressBar(sys.stderr, show, delay=0.0 if args.progress == "always" else 0.5)
     art = backend.prepare(module._compiled)

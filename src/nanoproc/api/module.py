@@ -61,7 +61,12 @@ class Module(Closable):
             raise TypeError("expected an Engine")
         engine._check_open()
         data = to_wasm_bytes(wasm)
-        self._setup(engine, data, compile_binary(engine, data))
+        compiled = compile_binary(engine, data)
+        # A compiling tier does its work here, as wasmtime does (deserialize skips it).
+        precompile = getattr(engine.backend, "precompile", None)
+        if precompile is not None:
+            precompile(compiled)
+        self._setup(engine, data, compiled)
 
     def _setup(self, engine: Engine, wasm: bytes, compiled: CompiledModule) -> None:
         self._closed = False

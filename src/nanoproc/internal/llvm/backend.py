@@ -95,6 +95,15 @@ class LLVMBackend:
             module.artifacts["llvm"] = art
         return art  # type: ignore[no-any-return]
 
+    def precompile(self, module: CompiledModule) -> None:
+        """Compile ``module`` now (``Module()`` does, as in wasmtime). A module this tier
+        cannot run is refused at instantiation instead, as by the interp tier."""
+        art = self.prepare(module)
+        try:
+            art.compile()
+        except UnsupportedFeature:
+            pass
+
     def instantiate(self, inst: ModuleInstance) -> None:
         art = self.prepare(inst.module)
         code = art.load()

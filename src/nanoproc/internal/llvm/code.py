@@ -18,7 +18,14 @@ from ..exec.trap import Frame
 from . import jit
 from .irgen.types import Shape
 from .objfile import read_object
-from .symbols import entry_symbol, func_symbol, host_symbol, vm_layout
+from .symbols import (
+    entry_symbol,
+    func_symbol,
+    held_entry_symbol,
+    host_symbol,
+    runs_briefly,
+    vm_layout,
+)
 
 if TYPE_CHECKING:
     from ..exec.compiled import CompiledModule
@@ -70,10 +77,12 @@ class LoadedCode:
         fsyms = {f: func_symbol(f) for f in range(nimp, nfuncs)}
         symbols = list(fsyms.values())
         symbols += [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in shapes]
+        symbols += [held_entry_symbol(s) for s in shapes]
         self.library = jit.link(objects, symbols)
         addr = self.library.addresses
         self.func_addr = {f: addr[s] for f, s in fsyms.items()}
         self.entries = {s: addr[entry_symbol(s)] for s in shapes}
+        self.held_entries = {s: addr[held_entry_symbol(s)] for s in shapes}
         self.thunks = {s: addr[host_symbol(s)] for s in shapes}
         sizes: dict[str, int] = {}
         self.call_sites: dict[int, list[tuple[int, int]]] = {}
@@ -82,8 +91,18 @@ class LoadedCode:
             self.call_sites.update(info.call_sites)
         self.ranges = {f: (self.func_addr[f], sizes.get(s, 1)) for f, s in fsyms.items()}
         self._frames: dict[tuple[int, int], Frame] = {}
+        self._brief: dict[int, bool] = {}
         _register(self)
         weakref.finalize(self, _unregister, [start for start, _ in self.ranges.values()])
+
+    def runs_briefly(self, funcidx: int) -> bool:
+        """Whether calls from Python may keep the GIL (see symbols.runs_briefly)."""
+        brief = self._brief.get(funcidx)
+        if brief is None:
+            cm = self.module
+            body = cm.module.funcs[funcidx - cm.num_imported_funcs].instrs
+            brief = self._brief[funcidx] = runs_briefly(body)
+        return brief
 
     def call_site_pc(self, funcidx: int, offset: int) -> int:
         """The pc of the call whose return address is at ``offset`` in ``funcidx``."""

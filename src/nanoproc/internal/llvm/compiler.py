@@ -17,7 +17,7 @@ from ..exec.compiled import CompiledModule
 from . import cache, jit
 from .code import LoadedCode
 from .irgen.types import Shape
-from .symbols import entry_symbol, host_symbol, module_shapes
+from .symbols import entry_symbol, held_entry_symbol, host_symbol, module_shapes
 
 if TYPE_CHECKING:
     from .irgen.module import Partition
@@ -147,6 +147,7 @@ class GlueLibrary:
                                                      target.datalayout), 2)]  # fmt: skip
             cache.store(key, objects)
         syms = [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in shapes]
+        syms += [held_entry_symbol(s) for s in shapes]
         self.library = jit.link(objects, syms)
         addr = self.library.addresses
         self.entries = {s: addr[entry_symbol(s)] for s in shapes}

@@ -81,7 +81,7 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
                     vals.append(f"obj_of(ures[{i}])")
             lines.append(f"    return ({', '.join(vals)},)")
     src = ("def factory(entry, ub, fb, argv, ns):\n"
-           "    flags, after, ures, fres = ns.flags, ns.after_call, ns.ures, ns.fres\n"
+           "    flags, after, ures, fres = ns.flags_view, ns.after_call, ns.ures, ns.fres\n"
            "    func_handle, obj_handle = ns.func_handle, ns.obj_handle\n"
            "    func_of, obj_of = ns.func_of, ns.obj_of\n"
            + "\n".join("    " + line for line in lines) + "\n    return call\n")  # fmt: skip
@@ -102,8 +102,10 @@ def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
         factory = _FACTORIES[pshape] = _factory(pshape)
     entry = prototype(pshape)(entry_address)
     n = 2 + len(pshape[0])
-    ub = (ctypes.c_uint64 * n)(vmctx, fn)
-    fb = (ctypes.c_double * n).from_buffer(ub)
-    call = factory(entry, ub, fb, ctypes.addressof(ub), ns)
-    call.argv = ub  # type: ignore[attr-defined]  # keeps the block alive with the function
+    block = (ctypes.c_uint64 * n)(vmctx, fn)
+    # memoryviews: item assignment is cheaper than on ctypes arrays
+    ub = memoryview(block).cast("B").cast("Q")
+    fb = memoryview(block).cast("B").cast("d")
+    call = factory(entry, ub, fb, ctypes.addressof(block), ns)
+    call.argv = block  # type: ignore[attr-defined]  # keeps the block alive with the function
     return call

@@ -94,8 +94,10 @@ class InstanceState:
         fi = self.inst.funcs[f]
         ft = fi.type
         shape = shape_of(ft)
-        call = make_call(py_shape(ft), self.code.entries[shape], self.vmctx,
-                         self.code.func_addr[f], self.ns)  # fmt: skip
+        code = self.code
+        entries = code.held_entries if code.runs_briefly(f) else code.entries
+        call = make_call(py_shape(ft), entries[shape], self.vmctx, code.func_addr[f],
+                         self.ns)  # fmt: skip
         fi.call = call
         return call
 

@@ -95,10 +95,17 @@ _DEF = re.compile(r"^\s+(%[-\w.$]+) = (?:tail |notail )?(\w+)(.*)$")
 _QUIETING = frozenset({"fadd", "fsub", "fmul", "fdiv"})
 """Arithmetic whose NaN results are always quiet on the host (x86-64, AArch64).
 Conversions are not listed: code generation folds fptrunc(fpext x) to x."""
-_IDENTITY = re.compile(r"[ ,]-?(?:0|1)\.0+e\+00\b|[ ,]0x(?:[0-9A-F]*[^0-9A-F])?"
-                       r"(?:3FF0000000000000|BFF0000000000000|8000000000000000|0000000000000000)\b")
-"""An operand of 0.0, -0.0, 1.0 or -1.0: code generation may still fold the
-arithmetic away (x * 1.0 -> x), so its canonicalize must stay."""
+_ZERO = r"-?0\.0+e\+00|0x(?:8|0)000000000000000"
+_ONE = r"-?1\.0+e\+00|0x(?:3FF|BFF)0000000000000"
+_IDENTITY = {
+    "fadd": re.compile(rf"[ ,](?:{_ZERO})\b"),
+    "fsub": re.compile(rf"[ ,](?:{_ZERO})\b"),
+    "fmul": re.compile(rf"[ ,](?:{_ONE})\b"),
+    "fdiv": re.compile(rf"[ ,](?:{_ONE})\b"),
+}
+"""Operands that make the instruction an identity (or a negation): x + -0.0, x - 0.0,
+-0.0 - x, x * 1.0, x * -1.0, x / 1.0, x / -1.0. Code generation may still fold such
+an instruction away, so its canonicalize must stay."""
 
 
 def prune_canonicalize(ir: str) -> str | None:
@@ -117,7 +124,8 @@ def prune_canonicalize(ir: str) -> str | None:
         if m is None:
             continue
         op = m.group(2)
-        defs[m.group(1)] = "" if op in _QUIETING and _IDENTITY.search(m.group(3)) else op
+        identity = _IDENTITY.get(op)
+        defs[m.group(1)] = "" if identity is not None and identity.search(m.group(3)) else op
         c = _CANON.match(line)
         if c is not None and defs.get(c.group(3)) in _QUIETING:
             lines[i] = f"{c.group(1)}bitcast {c.group(2)} {c.group(3)} to {c.group(2)}"

@@ -44,6 +44,8 @@ class NativeStore:
         self.sc.helper = HELPER_ADDRESS
         self.flags = (ctypes.c_int32 * 1).from_address(self.sc_addr)
         """The exit_flags word, for the one-index check after every call."""
+        self.flags_view = memoryview(self.flags).cast("B").cast("i")
+        """The same word as a memoryview (cheaper to index)."""
         res = self.sc_addr + abi.SC["results"]
         self.ures = (ctypes.c_uint64 * abi.RESULTS_CAP).from_address(res)
         self.fres = (ctypes.c_double * abi.RESULTS_CAP).from_address(res)

@@ -6,6 +6,8 @@ imports it: a process that finds its code in the cache does no IR work at all.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..syntax.module import Module
 from ..syntax.types import FuncType
 from . import abi
@@ -21,6 +23,11 @@ def entry_symbol(shape: Shape) -> str:
     return f"w_entry_{shape_name(shape)}"
 
 
+def held_entry_symbol(shape: Shape) -> str:
+    """The entry that keeps the GIL (for functions that run in bounded time)."""
+    return f"w_entry_held_{shape_name(shape)}"
+
+
 def host_symbol(shape: Shape) -> str:
     return f"w_host_{shape_name(shape)}"
 
@@ -32,6 +39,20 @@ def vm_layout(module: Module) -> abi.VMLayout:
         globals=len(module.global_types()), funcs=len(module.func_typeidxs()),
         types=len(module.deftypes), datas=len(module.datas),
     )  # fmt: skip
+
+
+BOUNDED_FREE = frozenset({
+    "loop", "call", "call_indirect", "call_ref", "return_call", "return_call_indirect",
+    "return_call_ref", "memory.grow", "memory.fill", "memory.copy", "memory.init",
+    "table.grow", "table.fill", "table.copy", "table.init",
+})  # fmt: skip
+"""Instructions that can make a function run for long (or call out)."""
+
+
+def runs_briefly(body: list[Any]) -> bool:
+    """Whether a function body runs in bounded, short time: straight-line code and
+    forward branches only (no loops, calls or bulk operations)."""
+    return not any(ins[0].name in BOUNDED_FREE for ins in body)
 
 
 def module_shapes(module: Module) -> list[Shape]:

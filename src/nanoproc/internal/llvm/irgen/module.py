@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from ...syntax.module import Module
 from ...syntax.types import FuncType, GlobalType
 from .. import abi
-from ..symbols import entry_symbol, func_symbol, host_symbol, module_shapes, vm_layout
+from ..symbols import (
+    entry_symbol,
+    func_symbol,
+    held_entry_symbol,
+    host_symbol,
+    module_shapes,
+    vm_layout,
+)
 
 # Importing the handler modules registers the instruction handlers.
 from . import ops_call, ops_control, ops_memory, ops_numeric, ops_vars  # noqa: F401, E402, I001
@@ -201,7 +208,7 @@ def _c_ret(results: str) -> str:
     return _C_TYPE[results] if len(results) == 1 else "void"
 
 
-def entry_trampoline(shape: Shape) -> str:
+def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
     """``RET w_entry_<shape>(ptr argv)``, argv = [vmctx, fn, args...] (8 bytes each).
 
     Called through ``ctypes.PYFUNCTYPE`` with the GIL held: arguments are read and
@@ -209,6 +216,10 @@ def entry_trampoline(shape: Shape) -> str:
     can run, then the GIL is released for the Wasm code and taken back before
     returning (host callbacks take it themselves). Passing the arguments in memory
     rather than as C arguments avoids ctypes' per-argument conversion costs.
+
+    Without ``release_gil`` (symbol ``w_entry_held_<shape>``) the GIL stays held: for
+    functions that run in bounded time (no loops, no calls, no bulk operations),
+    where releasing and retaking it would cost more than the call itself.
     """
     params, results = shape
     sc = abi.SC
@@ -233,9 +244,7 @@ def entry_trampoline(shape: Shape) -> str:
     call = f"call tailcc {wret} %fn(ptr %vmctx{''.join(', ' + a for a in call_args)})"
     out = [f"  {call}" if wret == "void" else f"  %r = {call}"]
     restore = """\
-  %ots = load volatile ptr, ptr %save3, align 8
-  call void @PyEval_RestoreThread(ptr %ots)
-  %oj = load volatile ptr, ptr %save0, align 8
+{restore_gil}  %oj = load volatile ptr, ptr %save0, align 8
   store ptr %oj, ptr %jbp, align 8
   %of = load volatile ptr, ptr %save1, align 8
   store ptr %of, ptr %efp, align 8
@@ -243,6 +252,9 @@ def entry_trampoline(shape: Shape) -> str:
   store i64 %od, ptr %dp, align 8
   %ol = load volatile i64, ptr %save4, align 8
   store i64 %ol, ptr %limp, align 8"""
+    restore_gil = ("  %ots = load volatile ptr, ptr %save3, align 8\n"
+                   "  call void @PyEval_RestoreThread(ptr %ots)\n") if release_gil else ""
+    restore = restore.replace("{restore_gil}", restore_gil)
     out.append(restore)
     if len(results) == 1:
         if results == "f":
@@ -270,8 +282,11 @@ def entry_trampoline(shape: Shape) -> str:
     restore2 = (restore.replace("%ots", "%cts").replace("%oj", "%cj").replace("%of", "%cf")
                 .replace("%od", "%cd").replace("%ol", "%cl"))  # fmt: skip
     head = "\n".join(loads)
+    release = ("  %ts = call ptr @PyEval_SaveThread()\n"
+               "  store volatile ptr %ts, ptr %save3, align 8") if release_gil else ""
+    symbol = entry_symbol(shape) if release_gil else held_entry_symbol(shape)
     return f"""\
-define dso_local {cret} @{entry_symbol(shape)}(ptr %argv) #1 {{
+define dso_local {cret} @{symbol}(ptr %argv) #1 {{
 entry:
   %jb = alloca [40 x i64], align 16
   %save0 = alloca ptr, align 8
@@ -343,9 +358,7 @@ go:
   store ptr %fa, ptr %efp, align 8
   %d1 = add i64 %depth, 1
   store i64 %d1, ptr %dp, align 8
-  %ts = call ptr @PyEval_SaveThread()
-  store volatile ptr %ts, ptr %save3, align 8
-  %sj = call i32 @_setjmp(ptr %jb) #4
+{release}  %sj = call i32 @_setjmp(ptr %jb) #4
   %trapped = icmp ne i32 %sj, 0
   br i1 %trapped, label %caught, label %run
 run:
@@ -443,6 +456,7 @@ def partition_text(info: ModuleInfo, part: Partition, triple: str, datalayout: s
     if part.glue:
         for shape in shapes if shapes is not None else info.shapes():
             glue.append(entry_trampoline(shape))
+            glue.append(entry_trampoline(shape, release_gil=False))
             glue.append(host_thunk(shape))
     header = [
         f'target datalayout = "{datalayout}"',
@@ -471,6 +485,7 @@ def glue_only_text(shapes: list[Shape], triple: str, datalayout: str) -> str:
     glue = []
     for shape in shapes:
         glue.append(entry_trampoline(shape))
+        glue.append(entry_trampoline(shape, release_gil=False))
         glue.append(host_thunk(shape))
     return ("\n".join(header) + "\n" + "\n".join(glue) + "\n" + ATTRIBUTES
             + 'attributes #4 = { returns_twice }\n' + METADATA)

@@ -59,45 +59,46 @@ def to_i64(g: FunctionGen, t: str, v: str) -> str:
 
 
 def effective_address(g: FunctionGen, m: int, offset: int, width: int) -> str:
-    """Pop an address, check ``[addr + offset, +width)`` is in bounds; returns a pointer."""
+    """Pop an address, check ``[addr + offset, +width)`` is in bounds; returns a pointer.
+
+    The check is ``addr < usub.sat(size + 1, offset + width)``: one compare of the
+    address with a bound that only changes with the memory's size, so LLVM computes
+    the bound once per loop (or function) rather than ``addr + offset + width`` per
+    access. It holds for memory64 too: an address so large that ``addr + offset``
+    would wrap is above any bound (sizes stay far below 2**64).
+    """
     t, a = g.stack.pop()
     mem = g.info.memories[m]
     ea = to_i64(g, t, a)
     end = offset + width
+    if end > MASK64 or (ea.isdigit() and int(ea) + end > MASK64):
+        g.trap_now(abi.TRAP_MEMORY_OOB)
+        g.start(g.new_label())  # unreachable continuation keeps the code well formed
+        g.dead = False
+        return "null"
     if ea.isdigit():
-        if int(ea) + end > MASK64:
-            g.trap_now(abi.TRAP_MEMORY_OOB)
-            g.start(g.new_label())  # unreachable continuation keeps the code well formed
-            g.dead = False
-            return "null"
         if int(ea) + end > mem.min_bytes:
-            size = size_bytes(g, m)
-            ok = g.value(f"icmp ule i64 {int(ea) + end}, {size}")
+            ok = g.value(f"icmp ule i64 {int(ea) + end}, {size_bytes(g, m)}")
             g.trap_unless(ok, abi.TRAP_MEMORY_OOB)
         addr = str(int(ea) + offset)
-    elif not mem.addr64:
-        size = size_bytes(g, m)
-        last = g.value(f"add nuw i64 {ea}, {end}")
-        ok = g.value(f"icmp ule i64 {last}, {size}")
-        g.trap_unless(ok, abi.TRAP_MEMORY_OOB)
-        addr = g.value(f"add nuw i64 {ea}, {offset}") if offset else ea
     else:
-        if end > MASK64:
-            g.trap_now(abi.TRAP_MEMORY_OOB)
-            g.start(g.new_label())
-            g.dead = False
-            return "null"
-        g.intrinsic("declare {i64, i1} @llvm.uadd.with.overflow.i64(i64, i64)")
-        size = size_bytes(g, m)
-        r = g.value(f"call {{i64, i1}} @llvm.uadd.with.overflow.i64(i64 {ea}, i64 {end})")
-        last = g.value(f"extractvalue {{i64, i1}} {r}, 0")
-        over = g.value(f"extractvalue {{i64, i1}} {r}, 1")
-        inside = g.value(f"icmp ule i64 {last}, {size}")
-        ok = g.value(f"select i1 {over}, i1 false, i1 {inside}")
+        ok = g.value(f"icmp ult i64 {ea}, {bound(g, m, end)}")
         g.trap_unless(ok, abi.TRAP_MEMORY_OOB)
-        addr = g.value(f"add i64 {ea}, {offset}") if offset else ea
+        if not offset:
+            addr = ea
+        elif mem.addr64:
+            addr = g.value(f"add i64 {ea}, {offset}")
+        else:
+            addr = g.value(f"add nuw i64 {ea}, {offset}")
     base = base_ptr(g, m)
     return g.value(f"getelementptr i8, ptr {base}, i64 {addr}")
+
+
+def bound(g: FunctionGen, m: int, end: int) -> str:
+    """``usub.sat(size + 1, end)``: addresses below it can access ``end`` bytes."""
+    g.intrinsic("declare i64 @llvm.usub.sat.i64(i64, i64)")
+    size1 = g.value(f"add nuw i64 {size_bytes(g, m)}, 1")
+    return g.value(f"call i64 @llvm.usub.sat.i64(i64 {size1}, i64 {end})")
 
 
 def _load(vt: str, mt: str, ext: str):  # type: ignore[no-untyped-def]
