@@ -126,3 +126,28 @@ def test_cli_stops_an_infinite_loop(tier: str, option: str, tmp_path: Path) -> N
     assert ("interrupt" if option.startswith("timeout") else "all fuel consumed") in proc.stderr
     if option.startswith("timeout"):
         assert elapsed < 2 * 1.0 + 1.0  # the deadline twice, plus Python's start-up
+
+
+SLEEPER = '''(module
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "sleep") (result i32)
+    ;; one clock subscription at 0: tag 0 (clock), clock id 1 (monotonic), 10 s, relative
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 10000000000))
+    (call $poll (i32.const 0) (i32.const 100) (i32.const 1) (i32.const 200))))'''
+
+
+def test_timeout_stops_a_wasi_sleep(tier: str) -> None:
+    eng = engine(tier, epoch_interruption=True)
+    store = nanoproc.Store(eng)
+    store.set_wasi(nanoproc.WasiConfig())
+    linker = nanoproc.Linker(eng)
+    linker.define_wasi()
+    sleep = linker.instantiate(store, nanoproc.Module(eng, SLEEPER)).exports(store)["sleep"]
+    store.set_timeout(0.3)
+    start = time.monotonic()
+    assert outcome(nanoproc, store, sleep) == ("trap", "INTERRUPT")
+    assert time.monotonic() - start < 0.6
