@@ -74,8 +74,9 @@ class Report:
 
 
 # ---------------------------------------------------------------- workers
-class _SoftTimeout(Exception):
-    pass
+class _SoftTimeout(BaseException):
+    """Raised by the alarm; a BaseException, so that no ``except Exception`` in the
+    code under test swallows it."""
 
 
 def _alarm(signum: int, frame: Any) -> None:

@@ -22,6 +22,8 @@ from .values import same_value
 
 FUEL = 300_000
 """Fuel per run (and per refill after OUT_OF_FUEL)."""
+MEMORY_LIMIT = 16 << 20
+TABLE_LIMIT = 100_000
 
 
 @dataclass
@@ -99,6 +101,9 @@ def _run(api: ModuleType, engine: Any, wasm: bytes, plan: list[tuple[str, list[A
         return
     store = api.Store(engine)
     store.set_fuel(FUEL)
+    # Growth past these fails in every engine alike (-1), and keeps a run's memory
+    # (hashed after every call) small: memory.grow costs only a page per 64 KiB.
+    store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
     try:
         instance = api.Instance(store, module, [])
     except api.Trap as e:
