@@ -27,10 +27,6 @@ TAIL_OPS = frozenset(
     BY_NAME[n] for n in ("return_call", "return_call_indirect", "return_call_ref")
 )
 
-DEFAULT_STACK_FRAMES = 8192
-"""Nested recursive Wasm calls allowed per entry by default (512 KiB / 64 bytes)."""
-
-
 class TranslationOptions(NamedTuple):
     """What changes generated code: part of the code cache key, so one module can be
     translated several ways (engines with and without metering) side by side."""
@@ -39,8 +35,9 @@ class TranslationOptions(NamedTuple):
     """Meter fuel (docs/fuel.md): a local counter, synced with ``StoreState.fuel``."""
     epochs: bool = False
     """Check the engine's epoch against the store's deadline at entries and loops."""
-    stack_frames: int = DEFAULT_STACK_FRAMES
-    """Depth budget of recursive functions per entry from the host (see callgraph)."""
+    stack_frames: int = 0
+    """Depth budget of recursive functions per entry from the host (see callgraph);
+    0 for none (the engines allowed the most rely on Python's recursion limit)."""
 
 
 DEFAULT_OPTIONS = TranslationOptions()

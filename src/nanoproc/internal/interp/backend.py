@@ -38,13 +38,13 @@ HEADROOM = 1000
 """Python frames left for the host program below the first Wasm call."""
 
 
-MAX_FRAMES = 9000
-"""Deepest Wasm recursion allowed whatever ``max_wasm_stack`` says. Most Wasm calls
-are Python calls CPython runs without the C stack, but some are not (a tail-call
-trampoline's call, a host function calling back into Wasm), and CPython 3.11 has
-no guard for the C stack: about 11,000 such nested calls overflow an 8 MiB thread
-stack and crash the process. Python's recursion limit (at most MAX_FRAMES +
-HEADROOM here) keeps them well below that."""
+MAX_FRAMES = 8192
+"""Deepest Wasm recursion allowed whatever ``max_wasm_stack`` says (what the default
+512 KiB gives). Most Wasm calls are Python calls CPython runs without the C stack,
+but some are not (a tail-call trampoline's call, a host function calling back into
+Wasm), and CPython 3.11 has no guard for the C stack: about 11,000 such nested calls
+overflow an 8 MiB thread stack and crash the process. Python's recursion limit (at
+most MAX_FRAMES + HEADROOM here) keeps them well below that."""
 
 
 def frames_for(max_wasm_stack: int) -> int:
@@ -85,7 +85,10 @@ class InterpBackend:
     ) -> None:
         self.max_wasm_stack = max_wasm_stack
         frames = frames_for(max_wasm_stack)
-        self.options = TranslationOptions(consume_fuel, epoch_interruption, frames)
+        # Python's recursion limit (raised to fit MAX_FRAMES at most) bounds an engine
+        # allowed the most; one allowed fewer counts depth in its recursive functions.
+        budget = frames if frames < MAX_FRAMES else 0
+        self.options = TranslationOptions(consume_fuel, epoch_interruption, budget)
         ensure_recursion_limit(frames)
 
     def prepare(self, module: CompiledModule) -> ModuleArtifact:

@@ -93,7 +93,8 @@ class InstanceState:
             key = f"b{f}"
             if key not in G:
                 G[key] = _body_stub(self, f)
-        defaults = (self.options.stack_frames,)  # the trailing ``dp`` (see callgraph)
+        # the trailing ``dp``, when the engine has a depth budget (see callgraph)
+        defaults = (self.options.stack_frames,) if self.options.stack_frames else None
         fn = FunctionType(t.code, G, None, defaults)
         if t.body_code is not None:
             body = FunctionType(t.body_code, G, None, defaults)

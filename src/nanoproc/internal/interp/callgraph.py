@@ -1,11 +1,12 @@
 """Which functions of a module can recurse: the ones that count call depth.
 
 Python's recursion limit is one number for the whole process, so it cannot give each
-engine its own ``max_wasm_stack``. Instead every generated function takes a trailing
-depth budget ``dp`` (default: the engine's budget, so each entry from the host starts
-afresh) and the functions that can recurse check it and pass ``dp - 1`` on. Deep
-nesting needs a cycle in the call graph, so only functions on one pay for the check;
-straight-line call chains are bounded by the module's size anyway.
+engine its own ``max_wasm_stack``. It bounds the engines allowed the most (see
+backend.MAX_FRAMES); under an engine allowed fewer, every generated function takes a
+trailing depth budget ``dp`` (default: the engine's budget, so each entry from the
+host starts afresh) and the functions that can recurse check it and pass ``dp - 1``
+on. Deep nesting needs a cycle in the call graph, so only functions on one pay for
+the check; straight-line call chains are bounded by the module's size anyway.
 
 The graph is conservative: a function that calls indirectly (``call_indirect``,
 ``call_ref``, their tail forms) or calls an import may reach any function that

@@ -53,7 +53,9 @@ class Metering:
         self.fuel = options.fuel
         self.epochs = options.epochs
         self.frames = options.stack_frames
-        self.recursive = recursive
+        """Depth budget of a call from the host; 0: no budget (Python's recursion
+        limit is the bound, see backend.frames_for)."""
+        self.recursive = recursive and self.frames > 0
         """This function checks the depth budget (it may take part in a recursion)."""
         self.fuel_pending = 0
         """Cost of the instructions translated since the last subtraction."""
@@ -135,4 +137,8 @@ class Metering:
     # ------------------------------------------------------------ depth budget
     def budget_arg(self, callee_counts: bool) -> list[str]:
         """The depth argument of a call (none when the callee does not count depth)."""
-        return ["dp - 1"] if callee_counts else []
+        return ["dp - 1"] if callee_counts and self.frames else []
+
+    def budget_params(self) -> list[str]:
+        """The depth budget parameter, when the engine has one."""
+        return [f"dp={self.frames}"] if self.frames else []

@@ -114,7 +114,8 @@ def _call_ref(tr: Translator, ins: Instr) -> None:
 def _tail(tr: Translator, callee: str, codes: list[str], synced: bool = False) -> None:
     """Return a TailCall marker; the callee replaces this frame, so it gets ``dp``
     (``synced``: the fuel was stored already, before an indirect lookup)."""
-    codes = [*codes, "dp"]
+    if tr.frames:
+        codes = [*codes, "dp"]
     args = ", ".join(codes) + ("," if len(codes) == 1 else "")
     if not synced:
         tr.sync_fuel()

@@ -146,7 +146,7 @@ class Translator(ControlFlow):
         if not lines:
             lines.append("    return")
             pcs.append(0)
-        params = ", ".join([*(f"l{i}" for i in range(self.nparams)), f"dp={self.frames}"])
+        params = ", ".join([*(f"l{i}" for i in range(self.nparams)), *self.budget_params()])
         name = f"b{self.funcidx}" if self.tail_caller else f"f{self.funcidx}"
         self.line_pcs = [0, 0, *pcs]  # line numbers start at 1, and line 1 is the def
         return f"def {name}({params}):\n" + "\n".join(lines) + "\n"
@@ -177,10 +177,11 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
             no_chain |= {e.start}
     line_pcs = tr.line_pcs
     if tr.tail_caller:
-        params = ", ".join([*(f"l{i}" for i in range(tr.nparams)), "dp"])
+        args = ", ".join([*(f"l{i}" for i in range(tr.nparams)), *(["dp"] if tr.frames else [])])
+        params = ", ".join([*(f"l{i}" for i in range(tr.nparams)), *tr.budget_params()])
         entry = (
-            f"def f{funcidx}({params}={tr.frames}):\n"
-            f"    r = b{funcidx}({params})\n"
+            f"def f{funcidx}({params}):\n"
+            f"    r = b{funcidx}({args})\n"
             f"    while r.__class__ is TailCall:\n"
             f"        r = r[0](*r[1])\n"
             f"    return r\n"
