@@ -46,9 +46,9 @@ def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine],
         try:
             import wasmtime
 
-            config = wasmtime.Config()
-            config.consume_fuel = True
-            out.append(Engine("wasmtime", wasmtime, wasmtime.Engine(config)))
+            wconfig = wasmtime.Config()
+            wconfig.consume_fuel = True
+            out.append(Engine("wasmtime", wasmtime, wasmtime.Engine(wconfig)))
         except ImportError:
             notes.append("wasmtime-py is not installed: tiers are only compared with each other")
     for tier in tiers:

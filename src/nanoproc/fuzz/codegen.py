@@ -39,14 +39,14 @@ for _op in BY_NAME.values():
         OPS_BY_RESULT[_op.results[0]].append(_op)
 del _op
 
-LOADS = {
+LOADS: dict[ValType, list[str]] = {
     I32: ["i32.load", "i32.load8_s", "i32.load8_u", "i32.load16_s", "i32.load16_u"],
     I64: ["i64.load", "i64.load8_s", "i64.load8_u", "i64.load16_s", "i64.load16_u",
           "i64.load32_s", "i64.load32_u"],
     F32: ["f32.load"],
     F64: ["f64.load"],
 }  # fmt: skip
-STORES = {
+STORES: dict[ValType, list[str]] = {
     I32: ["i32.store", "i32.store8", "i32.store16"],
     I64: ["i64.store", "i64.store8", "i64.store16", "i64.store32"],
     F32: ["f32.store"],

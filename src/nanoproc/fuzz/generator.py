@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..internal.syntax.module import Data, Elem, Export, Func, Global, Memory, Module, Table
 from ..internal.syntax.ops import BY_NAME
@@ -129,7 +130,7 @@ def generate(seed: int, size: int = 60) -> Module:
     )
 
 
-def call_plan(module: Module, seed: int, per_export: int = 3) -> list[tuple[str, list[object]]]:
+def call_plan(module: Module, seed: int, per_export: int = 3) -> list[tuple[str, list[Any]]]:
     """The calls a run makes: every exported function ``per_export`` times, with
     edge-case arguments, in a seeded random order."""
     rng = random.Random(seed ^ 0x5EED)
