@@ -121,7 +121,8 @@ def test_parallel_compilation_in_worker_processes(cache_dir: Path,
     parts = compiler.partitions(cm, jobs=2)
     assert len(parts) > 1 and sum(len(p.funcs) for p in parts) == 24
     seen = []
-    objects = compiler.module_objects(cm, 1, progress=lambda d, t: seen.append((d, t)), jobs=2)
+    objects = compiler.module_objects(cm, compiler.CodeOptions(1), jobs=2,
+                                      progress=lambda d, t: seen.append((d, t)))
     assert len(objects) == len(parts)
     assert seen[-1] == (len(parts), len(parts))
     backend = LLVMBackend(opt_level=1)

@@ -50,6 +50,10 @@ class Engine(Closable):
     def increment_epoch(self) -> None:
         """Advance the epoch (safe to call from another thread or a signal handler)."""
         self.epoch += 1
+        # A compiling tier keeps the epoch where running native code reads it.
+        notify = getattr(self._backend, "epoch_changed", None)
+        if notify is not None:
+            notify(self.epoch)
 
     def is_pulley(self) -> bool:
         """Whether code runs on wasmtime's Pulley interpreter: never here."""

@@ -44,6 +44,9 @@ class StoreCtx(ctypes.Structure):
         ("max_stack", ctypes.c_uint64),
         ("caller", ctypes.c_void_p),  # vmctx of the code calling an import or indirectly
         ("host_fp", ctypes.c_void_p),  # frame of the innermost host thunk (re-entry)
+        ("fuel", ctypes.c_int64),  # fuel left (mirrors StoreState.fuel around calls)
+        ("epoch_deadline", ctypes.c_uint64),  # mirrors StoreState.epoch_deadline
+        ("epoch_ptr", ctypes.c_void_p),  # the engine's epoch counter (8 bytes)
         ("helper", ctypes.c_void_p),
         ("bt_len", ctypes.c_int64),
         ("results", ctypes.c_uint64 * RESULTS_CAP),
@@ -98,6 +101,8 @@ TRAP_NULL_REFERENCE = 11
 TRAP_NULL_FUNCTION = 12
 TRAP_HOST = 13
 """A Python exception is pending (raised by a host function or a helper)."""
+TRAP_OUT_OF_FUEL = 14
+TRAP_INTERRUPT = 15
 
 # Helper operations (the ``op`` argument of the helper callback).
 H_MEMORY_GROW = 1
@@ -109,6 +114,8 @@ H_TABLE_INIT = 6
 H_ELEM_DROP = 7
 H_SUBTYPE = 8
 H_GLOBAL_SET = 9
+H_EPOCH = 10
+"""The engine's epoch reached the cached deadline: trap, or the store's new deadline."""
 
 HELPER_PROTO = ctypes.CFUNCTYPE(
     ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32,

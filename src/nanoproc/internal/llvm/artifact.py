@@ -7,7 +7,7 @@ optimisation or code generation). Layout (integers little-endian)::
     magic      8 bytes   b"npllvmA1"
     target     u16 length + UTF-8   triple|cpu|features|LLVM version|llvmlite version
     generator  u16 length + UTF-8   hash of the code generator's source
-    opt level  u8
+    options    u8 opt level, u8 flags (1: fuel metering, 2: epoch checks)
     objects    u32 count, then per object: u64 length + bytes
 
 Code compiled for another CPU (or its features), another LLVM or another build of
@@ -21,6 +21,7 @@ import struct
 
 from ..errors import WasmtimeError
 from .cache import generator_hash
+from .compiler import CodeOptions
 from .jit import HostTarget, host_target
 
 MAGIC = b"npllvmA1"
@@ -31,11 +32,12 @@ def _text(s: str) -> bytes:
     return struct.pack("<H", len(b)) + b
 
 
-def encode_payload(objects: list[bytes], opt_level: int) -> bytes:
+def encode_payload(objects: list[bytes], options: CodeOptions) -> bytes:
     out = bytearray(MAGIC)
     out += _text(host_target().key())
     out += _text(generator_hash())
-    out += struct.pack("<BI", opt_level, len(objects))
+    flags = (1 if options.fuel else 0) | (2 if options.epochs else 0)
+    out += struct.pack("<BBI", options.opt_level, flags, len(objects))
     for o in objects:
         out += struct.pack("<Q", len(o)) + o
     return bytes(out)
@@ -69,8 +71,8 @@ def _describe(key: str) -> str:
     return f"{triple}, CPU {cpu}, LLVM {llvm_version} (llvmlite {llvmlite_version})"
 
 
-def decode_payload(data: bytes) -> tuple[list[bytes], int]:
-    """(objects, opt level) of a payload made for this machine; WasmtimeError otherwise."""
+def decode_payload(data: bytes) -> tuple[list[bytes], CodeOptions]:
+    """(objects, options) of a payload made for this machine; WasmtimeError otherwise."""
     if not data.startswith(MAGIC):
         raise WasmtimeError("serialized module has no llvm code section (bad magic)")
     r = _Reader(data)
@@ -85,14 +87,14 @@ def decode_payload(data: bytes) -> tuple[list[bytes], int]:
             "serialized module was compiled by a different build of nanoproc's llvm tier "
             f"(code generator {generator}, this one is {generator_hash()}): recompile it"
         )
-    opt_level, count = r.unpack("<BI")
+    opt_level, flags, count = r.unpack("<BBI")
     objects = []
     for _ in range(count):
         (n,) = r.unpack("<Q")
         objects.append(r.take(n))
     if r.pos != len(data):
         raise WasmtimeError("serialized module has trailing bytes in its llvm code section")
-    return objects, opt_level
+    return objects, CodeOptions(opt_level, bool(flags & 1), bool(flags & 2))
 
 
 def _mismatch(made_for: str, here: HostTarget) -> str:

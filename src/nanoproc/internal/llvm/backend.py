@@ -20,15 +20,17 @@ loaded code.
 
 from __future__ import annotations
 
+import ctypes
 import threading
+from dataclasses import replace
 
-from ..errors import UnsupportedFeature
+from ..errors import UnsupportedFeature, WasmtimeError
 from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
 from ..interp.features import unsupported_feature
 from .artifact import decode_payload, encode_payload
 from .code import LoadedCode
-from .compiler import Progress, load_code, module_objects, opt_level_from_env
+from .compiler import CodeOptions, Progress, load_code, module_objects, opt_level_from_env
 from .instance import InstanceState
 from .nativestore import NativeStore
 from .traps import convert_exception
@@ -39,13 +41,17 @@ DEFAULT_MAX_WASM_STACK = 512 * 1024
 class ModuleArtifact:
     """The llvm tier's per-module state: its object code and, once linked, its code."""
 
-    def __init__(self, module: CompiledModule, opt_level: int) -> None:
+    def __init__(self, module: CompiledModule, options: CodeOptions) -> None:
         self.module = module
-        self.opt_level = opt_level
+        self.options = options
         self.objects: list[bytes] | None = None
         self.code: LoadedCode | None = None
         self._lock = threading.Lock()
         self._unsupported: str | None | bool = False
+
+    @property
+    def opt_level(self) -> int:
+        return self.options.opt_level
 
     def check_supported(self) -> None:
         if self._unsupported is False:
@@ -58,7 +64,7 @@ class ModuleArtifact:
         self.check_supported()
         with self._lock:
             if self.objects is None:
-                self.objects = module_objects(self.module, self.opt_level, progress, jobs)
+                self.objects = module_objects(self.module, self.options, progress, jobs)
             return self.objects
 
     def install(self, objects: list[bytes]) -> None:
@@ -78,21 +84,44 @@ class ModuleArtifact:
 
 
 class LLVMBackend:
-    """The ``llvm`` execution tier (see the module docstring)."""
+    """The ``llvm`` execution tier (see the module docstring).
+
+    ``consume_fuel`` and ``epoch_interruption`` compile fuel metering and epoch
+    checks into the code, counted as the interp tier counts them (see
+    :mod:`.irgen.metering`); code compiled without them never pays for them.
+    """
 
     name = "llvm"
+    supports_fuel = True
+    supports_epochs = True
 
     def __init__(self, max_wasm_stack: int = DEFAULT_MAX_WASM_STACK,
-                 opt_level: int | None = None) -> None:
+                 opt_level: int | None = None, consume_fuel: bool = False,
+                 epoch_interruption: bool = False) -> None:
         self.max_wasm_stack = max_wasm_stack
-        self.opt_level = opt_level_from_env() if opt_level is None else opt_level
+        level = opt_level_from_env() if opt_level is None else opt_level
+        self.options = CodeOptions(level, consume_fuel, epoch_interruption)
+        self.epoch_counter = (ctypes.c_uint64 * 1)()
+        """The engine's epoch as native code reads it (see :meth:`epoch_changed`)."""
+
+    @property
+    def opt_level(self) -> int:
+        return self.options.opt_level
+
+    def epoch_changed(self, epoch: int) -> None:
+        """The engine's epoch advanced (called by ``Engine.increment_epoch``)."""
+        self.epoch_counter[0] = epoch & 0xFFFF_FFFF_FFFF_FFFF
+
+    def _key(self) -> str:
+        return "llvm:" + self.options.key()
 
     def prepare(self, module: CompiledModule) -> ModuleArtifact:
-        """The module's llvm artifact (compilation happens on first use)."""
-        art = module.artifacts.get("llvm")
+        """The module's llvm artifact for this backend's options (compiled on first use)."""
+        key = self._key()
+        art = module.artifacts.get(key)
         if art is None:
-            art = ModuleArtifact(module, self.opt_level)
-            module.artifacts["llvm"] = art
+            art = ModuleArtifact(module, self.options)
+            module.artifacts[key] = art
         return art  # type: ignore[no-any-return]
 
     def precompile(self, module: CompiledModule) -> None:
@@ -107,22 +136,28 @@ class LLVMBackend:
     def instantiate(self, inst: ModuleInstance) -> None:
         art = self.prepare(inst.module)
         code = art.load()
-        ns = NativeStore.of(inst.store, self.max_wasm_stack)
+        ns = NativeStore.of(inst.store, self)
         inst.tier_state = InstanceState(inst, code, ns)
 
     # ------------------------------------------------------------ AOT artifacts
     def serialize_code(self, module: CompiledModule) -> bytes:
         """The compiled code of ``module`` for an artifact (compiling it if needed)."""
         art = self.prepare(module)
-        return encode_payload(art.compile(), art.opt_level)
+        return encode_payload(art.compile(), art.options)
 
     def load_serialized(self, module: CompiledModule, payload: bytes) -> None:
         """Give ``module`` the compiled code of an artifact (refused unless it was made
-        for this machine and build)."""
-        objects, opt_level = decode_payload(payload)
-        art = ModuleArtifact(module, opt_level)
+        for this machine, build and engine settings)."""
+        objects, options = decode_payload(payload)
+        for what, theirs, ours in (("fuel metering", options.fuel, self.options.fuel),
+                                   ("epoch interruption", options.epochs, self.options.epochs)):
+            if theirs != ours:
+                state = "with" if theirs else "without"
+                raise WasmtimeError(f"serialized module was compiled {state} {what}, "
+                                    "which this engine's configuration does not match")
+        art = ModuleArtifact(module, replace(self.options, opt_level=options.opt_level))
         art.install(objects)
-        module.artifacts["llvm"] = art
+        module.artifacts[self._key()] = art
 
     @staticmethod
     def convert_exception(exc: BaseException) -> BaseException:
@@ -130,4 +165,4 @@ class LLVMBackend:
         return convert_exception(exc)
 
     def __repr__(self) -> str:
-        return f"<LLVMBackend opt={self.opt_level}>"
+        return f"<LLVMBackend {self.options.key()}>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..exec.compiled import CompiledModule
@@ -23,6 +24,20 @@ if TYPE_CHECKING:
     from .irgen.module import Partition
 
 DEFAULT_OPT = 2
+
+
+@dataclass(frozen=True)
+class CodeOptions:
+    """What shapes generated code besides the module: part of cache keys and artifacts."""
+
+    opt_level: int = DEFAULT_OPT
+    fuel: bool = False
+    """Fuel metering compiled in (Config.consume_fuel)."""
+    epochs: bool = False
+    """Epoch checks compiled in (Config.epoch_interruption)."""
+
+    def key(self) -> str:
+        return f"opt={self.opt_level};fuel={int(self.fuel)};epochs={int(self.epochs)}"
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: partitions compiled so far."""
@@ -92,18 +107,19 @@ def _size(cm: CompiledModule, f: int) -> int:
     return len(func.instrs) + 1
 
 
-def compile_partition(cm: CompiledModule, part: Partition, opt: int) -> bytes:
+def compile_partition(cm: CompiledModule, part: Partition, options: CodeOptions) -> bytes:
     from .irgen.module import ModuleInfo, partition_text
 
     target = jit.host_target()
-    info = ModuleInfo(cm.module, cm.func_types, opt)
-    return jit.compile_ir(partition_text(info, part, target.triple, target.datalayout), opt)
+    info = ModuleInfo(cm.module, cm.func_types, options.opt_level, options.fuel, options.epochs)
+    text = partition_text(info, part, target.triple, target.datalayout)
+    return jit.compile_ir(text, options.opt_level)
 
 
-def module_objects(cm: CompiledModule, opt: int, progress: Progress | None = None,
+def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress | None = None,
                    jobs: int | None = None) -> list[bytes]:
     """Object code of ``cm`` (cached, or compiled now)."""
-    key = cache.cache_key(module_digest(cm), f"opt={opt}")
+    key = cache.cache_key(module_digest(cm), options.key())
     objects = cache.load(key)
     if objects is not None:
         if progress is not None:
@@ -113,13 +129,13 @@ def module_objects(cm: CompiledModule, opt: int, progress: Progress | None = Non
         jobs = os.cpu_count() or 1
     parts = partitions(cm, jobs)
     if len(parts) == 1:
-        objects = [compile_partition(cm, parts[0], opt)]
+        objects = [compile_partition(cm, parts[0], options)]
         if progress is not None:
             progress(1, 1)
     else:
         from .parallel import compile_parallel
 
-        objects = compile_parallel(cm, parts, opt, jobs, progress)
+        objects = compile_parallel(cm, parts, options, jobs, progress)
     cache.store(key, objects)
     return objects
 

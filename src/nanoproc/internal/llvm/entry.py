@@ -21,7 +21,7 @@ _CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctype
           "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.c_void_p}  # fmt: skip
 
 _PROTOS: dict[tuple[str, str], Any] = {}
-_FACTORIES: dict[tuple[str, str], Callable[..., Callable[..., Any]]] = {}
+_FACTORIES: dict[tuple[str, str, bool], Callable[..., Callable[..., Any]]] = {}
 
 
 def prototype(pshape: tuple[str, str]) -> Any:
@@ -36,10 +36,14 @@ def prototype(pshape: tuple[str, str]) -> Any:
     return proto
 
 
-def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
+def _factory(pshape: tuple[str, str], metered: bool) -> Callable[..., Callable[..., Any]]:
+    """Code of the calls of one signature; ``metered``: the store's fuel and epoch
+    deadline move into the StoreCtx before the call and the fuel back after it."""
     params, results = pshape
     args = [f"a{i}" for i in range(len(params))]
     lines = [f"def call({', '.join(args)}):"]
+    if metered:
+        lines.append("    meter_in()")
     for i, k in enumerate(params):
         slot = i + 2
         if k in "iI":
@@ -51,8 +55,10 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
         else:
             lines.append(f"    ub[{slot}] = obj_handle(a{i})")
     sig = ", ".join(args)
+    out = ["    meter_out()"] if metered else []
     if len(results) == 1:
         lines.append("    r = entry(argv)")
+        lines.extend(out)
         lines.append("    if flags[0] and not after():")
         lines.append(f"        return call({sig})")
         k = results
@@ -64,6 +70,7 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
             lines.append("    return r")
     else:
         lines.append("    entry(argv)")
+        lines.extend(out)
         lines.append("    if flags[0] and not after():")
         lines.append(f"        return call({sig})")
         if results:
@@ -84,6 +91,7 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
            "    flags, after, ures, fres = ns.flags_view, ns.after_call, ns.ures, ns.fres\n"
            "    func_handle, obj_handle = ns.func_handle, ns.obj_handle\n"
            "    func_of, obj_of = ns.func_of, ns.obj_of\n"
+           "    meter_in, meter_out = ns.metering_in, ns.metering_out\n"
            + "\n".join("    " + line for line in lines) + "\n    return call\n")  # fmt: skip
     g: dict[str, Any] = {}
     exec(compile(src, f"<nanoproc llvm entry {pshape}>", "exec"), g)
@@ -97,9 +105,11 @@ def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
     Its argument block (vmctx, fn, then the arguments) belongs to the function: the
     trampoline reads the arguments before anything else can run, so nested and
     recursive calls may reuse it."""
-    factory = _FACTORIES.get(pshape)
+    metered = ns.fuel or ns.epochs
+    key = (*pshape, metered)
+    factory = _FACTORIES.get(key)
     if factory is None:
-        factory = _FACTORIES[pshape] = _factory(pshape)
+        factory = _FACTORIES[key] = _factory(pshape, metered)
     entry = prototype(pshape)(entry_address)
     n = 2 + len(pshape[0])
     block = (ctypes.c_uint64 * n)(vmctx, fn)

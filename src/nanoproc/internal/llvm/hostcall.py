@@ -45,10 +45,13 @@ THUNKS: dict[tuple[str, str], tuple[int, Any]] = {}
 
 
 # ---------------------------------------------------------------- host functions
-_FACTORIES: dict[tuple[str, str, bool], Callable[..., Callable[..., int]]] = {}
+_FACTORIES: dict[tuple[str, str, bool, bool], Callable[..., Callable[..., int]]] = {}
 
 
-def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callable[..., int]]:
+def _factory(shape: tuple[str, str], with_caller: bool,
+             metered: bool) -> Callable[..., Callable[..., int]]:
+    """Code of host callbacks of one signature; ``metered``: the host function sees the
+    store's fuel as Wasm code left it, and Wasm code continues from what it leaves."""
     params, results = shape
     args = [f"a{i}" for i in range(len(params))]
     conv = []
@@ -63,8 +66,17 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
     lines = [
         f"def cb(caller{''.join(', ' + a for a in args)}):",
         "    try:",
-        f"        r = call({', '.join(call_args)})",
     ]
+    if metered:
+        lines += [
+            "        meter_out()",
+            "        try:",
+            f"            r = call({', '.join(call_args)})",
+            "        finally:",
+            "            meter_in()",
+        ]
+    else:
+        lines.append(f"        r = call({', '.join(call_args)})")
     names = ["r"] if len(results) == 1 else [f"r{i}" for i in range(len(results))]
     if len(results) > 1:
         lines.append(f"        {', '.join(names)} = r")
@@ -87,6 +99,7 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
            "    ures, fres, fail = ns.ures, ns.fres, ns.fail\n"
            "    func_of, obj_of = ns.func_of, ns.obj_of\n"
            "    func_handle, pinned_handle = ns.func_handle, ns.pinned_handle\n"
+           "    meter_in, meter_out = ns.metering_in, ns.metering_out\n"
            + "\n".join("    " + line for line in lines) + "\n    return cb\n")  # fmt: skip
     ns_: dict[str, Any] = {}
     exec(compile(src, f"<nanoproc llvm host call {shape}>", "exec"), ns_)
@@ -102,10 +115,11 @@ def host_record(ns: NativeStore, fi: FuncInst) -> int:
     """Create the FuncRecord of host function ``fi`` in ``ns``; returns its address."""
     shape = shape_of(fi.type)
     pshape = py_shape(fi.type)
-    key = (*pshape, bool(fi.needs_caller))
+    metered = ns.fuel or ns.epochs
+    key = (*pshape, bool(fi.needs_caller), metered)
     factory = _FACTORIES.get(key)
     if factory is None:
-        factory = _FACTORIES[key] = _factory(pshape, bool(fi.needs_caller))
+        factory = _FACTORIES[key] = _factory(pshape, bool(fi.needs_caller), metered)
     proto = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p,
                              *[_CTYPE[k] for k in pshape[0]])  # fmt: skip
     callback = proto(factory(fi.call, ns, _instance_of))

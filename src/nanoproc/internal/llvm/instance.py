@@ -174,6 +174,16 @@ def _subtype(st: InstanceState, have: int, want: int, _c: int, _d: int) -> int:
     return subtype(have, want)
 
 
+def _epoch(st: InstanceState, _a: int, _b: int, _c: int, _d: int) -> int:
+    """The engine's epoch reached the deadline native code cached: trap, unless the
+    store's deadline moved on (a host function may have extended it)."""
+    store = st.inst.store
+    deadline = store.epoch_deadline
+    if store.engine.epoch >= deadline:
+        return st.trap(abi.TRAP_INTERRUPT)
+    return min(deadline, (1 << 63) - 1)
+
+
 def _global_set(st: InstanceState, g: int, h: int, _c: int, _d: int) -> int:
     st.inst.globals[g].value = st.ns.obj_of(h)
     return 0
@@ -189,4 +199,5 @@ _OPS: dict[int, Callable[[InstanceState, int, int, int, int], int]] = {
     abi.H_ELEM_DROP: _elem_drop,
     abi.H_SUBTYPE: _subtype,
     abi.H_GLOBAL_SET: _global_set,
+    abi.H_EPOCH: _epoch,
 }

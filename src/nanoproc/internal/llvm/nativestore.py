@@ -31,17 +31,31 @@ if TYPE_CHECKING:
 
 _py_object = ctypes.py_object
 
+FUEL_CAP = (1 << 63) - 1
+"""Fuel native code can count (more is cut to it while code runs)."""
+EPOCH_CAP = (1 << 64) - 1
+
 
 class NativeStore:
     """Native state of one store (see the module docstring)."""
 
-    def __init__(self, st: StoreState, max_stack: int) -> None:
+    def __init__(self, st: StoreState, backend: Any) -> None:
         from .hostcall import HELPER_ADDRESS
 
+        self.st = st
         self.sc = abi.StoreCtx()
         self.sc_addr = ctypes.addressof(self.sc)
-        self.sc.max_stack = max_stack
+        self.sc.max_stack = backend.max_wasm_stack
         self.sc.helper = HELPER_ADDRESS
+        self.fuel = backend.options.fuel
+        self.epochs = backend.options.epochs
+        self.backend = backend
+        """Kept alive for its epoch counter, which StoreCtx.epoch_ptr points to."""
+        self.sc.epoch_ptr = ctypes.addressof(backend.epoch_counter)
+        self.fuel_view = memoryview(self.sc).cast("B")[abi.SC["fuel"] : abi.SC["fuel"] + 8].cast("q")
+        d = abi.SC["epoch_deadline"]
+        self.deadline_view = memoryview(self.sc).cast("B")[d : d + 8].cast("Q")
+        self.epoch_view = memoryview(backend.epoch_counter).cast("B").cast("Q")
         self.flags = (ctypes.c_int32 * 1).from_address(self.sc_addr)
         """The exit_flags word, for the one-index check after every call."""
         self.flags_view = memoryview(self.flags).cast("B").cast("i")
@@ -60,11 +74,27 @@ class NativeStore:
         self.instances: dict[int, InstanceState] = {}
 
     @staticmethod
-    def of(st: StoreState, max_stack: int) -> NativeStore:
+    def of(st: StoreState, backend: Any) -> NativeStore:
         ns = st.tier_state
         if ns is None:
-            ns = st.tier_state = NativeStore(st, max_stack)
+            ns = st.tier_state = NativeStore(st, backend)
         return ns  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------ fuel and epochs
+    def metering_in(self) -> None:
+        """Before native code runs: the store's fuel and deadline, the engine's epoch."""
+        st = self.st
+        if self.fuel:
+            fuel = st.fuel or 0
+            self.fuel_view[0] = min(fuel, FUEL_CAP)
+        if self.epochs:
+            self.deadline_view[0] = min(st.epoch_deadline, EPOCH_CAP)
+            self.epoch_view[0] = min(st.engine.epoch, EPOCH_CAP)
+
+    def metering_out(self) -> None:
+        """After native code ran (or before a host function runs): what it left."""
+        if self.fuel:
+            self.st.fuel = self.fuel_view[0]
 
     # ------------------------------------------------------------ references
     def add_record(self, fi: FuncInst, address: int) -> None:

@@ -15,25 +15,26 @@ from typing import TYPE_CHECKING
 from ..exec.compiled import CompiledModule
 
 if TYPE_CHECKING:
-    from .compiler import Progress
+    from .compiler import CodeOptions, Progress
     from .irgen.module import Partition
 
 
-def _compile_in_worker(wasm: bytes, funcs: list[int], glue: bool, index: int, opt: int) -> bytes:
+def _compile_in_worker(wasm: bytes, funcs: list[int], glue: bool, index: int,
+                       options: CodeOptions) -> bytes:
     from ..binary import decode_module
     from . import jit
     from .irgen.module import ModuleInfo, Partition, partition_text
 
     module = decode_module(wasm)
     func_types = [module.functype(i) for i in module.func_typeidxs()]
-    info = ModuleInfo(module, func_types, opt)
+    info = ModuleInfo(module, func_types, options.opt_level, options.fuel, options.epochs)
     target = jit.host_target()
     text = partition_text(info, Partition(index, funcs, glue), target.triple, target.datalayout)
-    return jit.compile_ir(text, opt)
+    return jit.compile_ir(text, options.opt_level)
 
 
-def compile_parallel(cm: CompiledModule, parts: list[Partition], opt: int, jobs: int,
-                     progress: Progress | None) -> list[bytes]:
+def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOptions,
+                     jobs: int, progress: Progress | None) -> list[bytes]:
     """Object code of every partition, in partition order."""
     from .compiler import module_binary
 
@@ -42,7 +43,7 @@ def compile_parallel(cm: CompiledModule, parts: list[Partition], opt: int, jobs:
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(parts)), mp_context=ctx) as pool:
         futures = {
-            pool.submit(_compile_in_worker, wasm, p.funcs, p.glue, p.index, opt): p.index
+            pool.submit(_compile_in_worker, wasm, p.funcs, p.glue, p.index, options): p.index
             for p in parts
         }
         done = 0

@@ -41,6 +41,9 @@ LIKELY = "!6"
 Value = tuple[str, str]
 """(LLVM type, operand text): an SSA name or a constant literal."""
 
+FREE_OPS = frozenset({"nop", "drop", "block", "loop", "unreachable", "return", "else", "end"})
+"""Instructions that cost no fuel (as in wasmtime); every other one costs 1."""
+
 Handler = Callable[["FunctionGen", Instr], None]
 HANDLERS: dict[str, Handler] = {}
 """Instruction name -> handler; filled by the ops_* modules."""
@@ -108,6 +111,10 @@ class FunctionGen:
         self.pc = 0
         self.calls: set[int] = set()
         """Defined functions called directly (other partitions must declare them)."""
+        self.fuel = info.fuel
+        self.epochs = info.epochs
+        self.fuel_pending = 0
+        """Fuel cost of the instructions translated since the last subtraction."""
 
     # ------------------------------------------------------------ emission
     def emit(self, line: str) -> None:
@@ -189,6 +196,15 @@ class FunctionGen:
     def func_record(self, f: int) -> str:
         return self.ctx_load(("func", f), "ptr", self.info.layout.func_off + 8 * f)
 
+    def ctx_epoch_counter(self) -> str:
+        """The engine's epoch counter (its address is invariant; its value is not)."""
+        if "epoch" not in self.cached:
+            self.cached["epoch"] = "%epc"
+            from .metering import epoch_counter_load
+
+            self.prelude.append(epoch_counter_load(self))
+        return "%epc"
+
     def type_id(self, typeidx: int) -> str:
         return self.ctx_load(("type", typeidx), "i64", self.info.layout.type_off + 8 * typeidx)
 
@@ -244,7 +260,12 @@ class FunctionGen:
             for i, t in enumerate(types):
                 self.push(t, self.value(f"extractvalue {ret_type(''.join(_letters(types)))} {r}, {i}"))
 
-    def emit_return(self, vals: list[Value]) -> None:
+    def emit_return(self, vals: list[Value], keep_pending: bool = False) -> None:
+        """Return ``vals`` (storing the fuel counter first; ``keep_pending``: another
+        path still owes the pending cost)."""
+        from .metering import store_fuel
+
+        store_fuel(self, keep_pending)
         if not vals:
             self.emit("ret void")
         elif len(vals) == 1:
@@ -279,7 +300,12 @@ class FunctionGen:
         return target.end
 
     def jump(self, target: Ctl) -> None:
-        """``br`` to ``target`` with the values on top of the stack."""
+        """``br`` to ``target`` with the values on top of the stack (the pending fuel
+        cost is paid first)."""
+        from .metering import flush
+
+        if target.kind != "func":
+            flush(self)
         n = len(target.label_types)
         vals = self.stack[-n:] if n else []
         dest = self.branch_to(target, [v for _, v in vals])
@@ -289,6 +315,7 @@ class FunctionGen:
             self.emit_return(vals)
 
     def mark_dead(self) -> None:
+        assert not self.fuel_pending, "fuel cost left unpaid before unreachable code"
         self.dead = True
         self.skip = 0
 
@@ -299,9 +326,14 @@ class FunctionGen:
         func = Ctl("func", [], self.results, 0, "")
         self.ctls.append(func)
         self.start("body")
+        from .metering import check_epoch, check_fuel
+
+        check_fuel(self)
+        check_epoch(self)
         body = self.body
         n = len(body)
         pc = 0
+        fuel = self.fuel
         while pc < n:
             ins = body[pc]
             self.pc = pc
@@ -312,6 +344,8 @@ class FunctionGen:
                 h = HANDLERS.get(name)
                 if h is None:
                     raise UnsupportedFeature(name, "instruction not supported by the llvm tier")
+                if fuel and name not in FREE_OPS:
+                    self.fuel_pending += 1
                 h(self, ins)
             pc += 1
         self.pc = max(n - 1, 0)
@@ -352,6 +386,9 @@ class FunctionGen:
         for i in range(len(self.params), len(self.local_types)):
             t = self.local_types[i]
             head.append(f"  store {t} {zero_literal(t)}, ptr %l{i}, align 8")
+        from .metering import prologue
+
+        head.extend(prologue(self))
         lim = abi.SC["stack_limit"]
         head += [
             "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",

@@ -49,20 +49,27 @@ class MemInfo:
     addr64: bool
     page_log2: int
     min_bytes: int
+    max_bytes: int
+    """The most bytes the memory can ever hold."""
 
 
 class ModuleInfo:
     """What translating a module's functions needs to know about the module."""
 
-    def __init__(self, module: Module, func_types: list[FuncType], opt_level: int) -> None:
+    def __init__(self, module: Module, func_types: list[FuncType], opt_level: int,
+                 fuel: bool = False, epochs: bool = False) -> None:
         self.module = module
         self.func_types = func_types
         self.nimports = module.num_imported_funcs
         self.opt_level = opt_level
+        self.fuel = fuel
+        self.epochs = epochs
         self.memories = [
-            MemInfo(m.limits.addr64, (m.page_size - 1).bit_length(), m.limits.min * m.page_size)
+            MemInfo(m.limits.addr64, (m.page_size - 1).bit_length(), m.limits.min * m.page_size,
+                    m.limits.max * m.page_size if m.limits.max is not None
+                    else 1 << (64 if m.limits.addr64 else 32))
             for m in module.memory_types()
-        ]
+        ]  # fmt: skip
         self.table_addr64 = [t.limits.addr64 for t in module.table_types()]
         self.globals: list[GlobalType] = module.global_types()
         self.layout = vm_layout(module)

@@ -18,6 +18,7 @@ from ...syntax.module import Instr
 from ...syntax.types import FuncType
 from .. import abi
 from .function import INVARIANT, TBAA_CTX, FunctionGen, handler
+from .metering import reload_fuel, store_fuel
 from .ops_memory import to_i64
 from .ops_vars import table_bounds, table_entry
 from .types import lltype, ret_type, shape_of
@@ -41,6 +42,8 @@ def _record_target(g: FunctionGen, rec: str, invariant: bool) -> tuple[str, str]
 
 
 def _call(g: FunctionGen, callee: str, ctx: str, ft: FuncType, args: str, tail: bool) -> None:
+    """The call itself (the fuel counter was stored before it: the callee continues
+    from it) and its results (the counter reloaded after it)."""
     ret, results = _signature(ft)
     call = f"call tailcc {ret} {callee}(ptr {ctx}{args})"
     if tail:
@@ -54,18 +57,20 @@ def _call(g: FunctionGen, callee: str, ctx: str, ft: FuncType, args: str, tail: 
         return
     if ret == "void":
         g.emit(call)
+        g.stackmap()
+        reload_fuel(g)
     else:
         r = g.value(call)
         g.stackmap()
+        reload_fuel(g)
         g.push_results(r, results)
-        return
-    g.stackmap()
 
 
 def _direct(g: FunctionGen, ins: Instr, tail: bool) -> None:
     f = ins[1]
     ft = g.info.func_types[f]
     args = _args(g, ft)
+    store_fuel(g)
     if f < g.info.nimports:
         code, ctx = _record_target(g, g.func_record(f), invariant=True)
         g.set_caller()
@@ -80,6 +85,7 @@ def _indirect(g: FunctionGen, ins: Instr, tail: bool) -> None:
     ft = g.info.module.functype(typeidx)
     ti, i = g.stack.pop()
     args = _args(g, ft)
+    store_fuel(g)  # a trap of the lookup sees the call counted, as in wasmtime
     cell, idx = table_bounds(g, t, to_i64(g, ti, i), abi.TRAP_UNDEFINED_ELEMENT)
     rec = table_entry(g, cell, idx)
     nonnull = g.value(f"icmp ne ptr {rec}, null")
@@ -105,6 +111,7 @@ def _by_ref(g: FunctionGen, ins: Instr, tail: bool) -> None:
     ft = g.info.module.functype(ins[1])
     _, ref = g.stack.pop()
     args = _args(g, ft)
+    store_fuel(g)
     nonnull = g.value(f"icmp ne ptr {ref}, null")
     g.trap_unless(nonnull, abi.TRAP_NULL_FUNCTION)
     code, ctx = _record_target(g, ref, invariant=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...syntax.module import Instr
 from .. import abi
 from .function import Ctl, FunctionGen, handler
+from .metering import flush, loop_header, store_fuel
 
 
 @handler("nop")
@@ -29,6 +30,7 @@ def _select(g: FunctionGen, ins: Instr) -> None:
 
 @handler("unreachable")
 def _unreachable(g: FunctionGen, ins: Instr) -> None:
+    store_fuel(g)
     g.trap_now(abi.TRAP_UNREACHABLE)
     g.mark_dead()
 
@@ -46,6 +48,7 @@ def _loop(g: FunctionGen, ins: Instr) -> None:
     ctl = Ctl("loop", params, results, len(g.stack) - len(params), "", head=head)
     n = len(params)
     entry_vals = [v for _, v in g.stack[-n:]] if n else []
+    flush(g)
     ctl.head_in.append((g.block, entry_vals))
     g.emit(f"br label %{head}")
     g.start(head)
@@ -57,6 +60,7 @@ def _loop(g: FunctionGen, ins: Instr) -> None:
             ctl.head_phis.append(name)
             g.push(t, name)
     g.ctls.append(ctl)
+    loop_header(g)
 
 
 @handler("if")
@@ -69,6 +73,7 @@ def _if(g: FunctionGen, ins: Instr) -> None:
     then = g.new_label()
     ctl.else_label = g.new_label()
     cond = g.value(f"icmp ne i32 {c}, 0")
+    flush(g)
     g.emit(f"br i1 {cond}, label %{then}, label %{ctl.else_label}")
     g.start(then)
     g.ctls.append(ctl)
@@ -118,6 +123,8 @@ def _end(g: FunctionGen, ins: Instr) -> None:
 def _end_loop(g: FunctionGen, ctl: Ctl) -> None:
     """A loop's end is only reached by falling through: results stay as they are. Its
     header phis are complete now that every back edge has been seen."""
+    if not g.dead:
+        flush(g)
     phis = []
     for i, (name, t) in enumerate(zip(ctl.head_phis, ctl.params)):
         incoming = ", ".join(f"[ {vals[i]}, %{pred} ]" for pred, vals in ctl.head_in)
@@ -142,11 +149,12 @@ def _conditional(g: FunctionGen, target: Ctl, cond: str, carried: int) -> None:
     """Branch to ``target`` when ``cond`` (i1) holds, carrying the top ``carried`` values."""
     vals = [v for _, v in g.stack[-carried:]] if carried else []
     cont = g.new_label()
+    flush(g)
     if target.kind == "func":
         ret = g.new_label()
         g.emit(f"br i1 {cond}, label %{ret}, label %{cont}")
         g.start(ret)
-        g.emit_return(g.stack[-carried:] if carried else [])
+        g.emit_return(g.stack[-carried:] if carried else [], keep_pending=True)
     else:
         dest = g.branch_to(target, vals)
         g.emit(f"br i1 {cond}, label %{dest}, label %{cont}")
@@ -166,6 +174,7 @@ def _br_table(g: FunctionGen, ins: Instr) -> None:
     idx = g.pop()
     labels: tuple[int, ...] = ins[1]
     default: int = ins[2]
+    flush(g)
     pads: dict[int, str] = {}
     for d in (*labels, default):
         if d not in pads:

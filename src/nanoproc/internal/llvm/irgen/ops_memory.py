@@ -18,6 +18,7 @@ from __future__ import annotations
 from ...syntax.module import Instr
 from .. import abi
 from .function import TBAA_CTX, TBAA_MEM, FunctionGen, handler
+from .metering import charge_length, literal_operand, store_fuel
 
 MASK64 = (1 << 64) - 1
 
@@ -101,10 +102,25 @@ def bound(g: FunctionGen, m: int, end: int) -> str:
     return g.value(f"call i64 @llvm.usub.sat.i64(i64 {size1}, i64 {end})")
 
 
+def always_traps(g: FunctionGen, m: int, offset: int, width: int) -> bool:
+    """Whether an access is out of bounds whatever the address (its offset and width
+    pass the most the memory can ever hold): wasmtime compiles it as a trap and stores
+    the fuel before it, like ``unreachable``. As wasmtime, only for 32-bit offsets
+    (and any access to a memory that can never hold a byte)."""
+    most = g.info.memories[m].max_bytes
+    return most == 0 or (offset <= 0xFFFFFFFF and offset + width > most)
+
+
+def _sync_if_always_traps(g: FunctionGen, m: int, offset: int, width: int) -> None:
+    if g.fuel and always_traps(g, m, offset, width):
+        store_fuel(g)
+
+
 def _load(vt: str, mt: str, ext: str):  # type: ignore[no-untyped-def]
     def h(g: FunctionGen, ins: Instr) -> None:
         _, offset, m = ins[1]
         width = _width(mt)
+        _sync_if_always_traps(g, m, offset, width)
         p = effective_address(g, m, offset, width)
         v = g.value(f"load {mt}, ptr {p}, align 1, !tbaa {TBAA_MEM}")
         if ext:
@@ -117,6 +133,7 @@ def _load(vt: str, mt: str, ext: str):  # type: ignore[no-untyped-def]
 def _store(mt: str):  # type: ignore[no-untyped-def]
     def h(g: FunctionGen, ins: Instr) -> None:
         _, offset, m = ins[1]
+        _sync_if_always_traps(g, m, offset, _width(mt))
         vt, v = g.stack.pop()
         if mt != vt:
             v = g.value(f"trunc {vt} {v} to {mt}")
@@ -150,8 +167,11 @@ def _memory_size(g: FunctionGen, ins: Instr) -> None:
 @handler("memory.grow")
 def _memory_grow(g: FunctionGen, ins: Instr) -> None:
     m = ins[1]
+    known = literal_operand(g)
     t, n = g.stack.pop()
-    r = g.call_helper(abi.H_MEMORY_GROW, str(m), to_i64(g, t, n))
+    n64 = to_i64(g, t, n)
+    r = g.call_helper(abi.H_MEMORY_GROW, str(m), n64)
+    charge_length(g, n64, known, grow_result=r)
     if g.info.memories[m].addr64:
         g.push("i64", r)
     else:
@@ -186,6 +206,7 @@ def _memory_fill(g: FunctionGen, ins: Instr) -> None:
     dst = g.value(f"getelementptr i8, ptr {base_ptr(g, m)}, i64 {d64}")
     byte = g.value(f"trunc i32 {val} to i8")
     g.emit(f"call void @llvm.memset.p0.i64(ptr {dst}, i8 {byte}, i64 {n64}, i1 false)")
+    charge_length(g, n64, literal_operand(g))
 
 
 @handler("memory.copy")
@@ -201,6 +222,7 @@ def _memory_copy(g: FunctionGen, ins: Instr) -> None:
     src = g.value(f"getelementptr i8, ptr {base_ptr(g, ms)}, i64 {s64}")
     dst = g.value(f"getelementptr i8, ptr {base_ptr(g, md)}, i64 {d64}")
     g.emit(f"call void @llvm.memmove.p0.p0.i64(ptr {dst}, ptr {src}, i64 {n64}, i1 false)")
+    charge_length(g, n64, literal_operand(g))
 
 
 def data_slot(g: FunctionGen, seg: int) -> str:
@@ -224,6 +246,7 @@ def _memory_init(g: FunctionGen, ins: Instr) -> None:
     src = g.value(f"getelementptr i8, ptr {seg_ptr}, i64 {s64}")
     dst = g.value(f"getelementptr i8, ptr {base_ptr(g, m)}, i64 {d64}")
     g.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr {src}, i64 {n64}, i1 false)")
+    charge_length(g, n64, literal_operand(g))
 
 
 @handler("data.drop")

@@ -15,6 +15,7 @@ from ...syntax.types import RefType
 from .. import abi
 from ..refs import is_funcref
 from .function import INVARIANT, TBAA_CTX, FunctionGen, handler
+from .metering import charge_length, literal_operand
 from .ops_memory import to_i64
 
 
@@ -107,10 +108,13 @@ def _table_size(g: FunctionGen, ins: Instr) -> None:
 @handler("table.grow")
 def _table_grow(g: FunctionGen, ins: Instr) -> None:
     t = ins[1]
+    known = literal_operand(g)
     tn, n = g.stack.pop()
     _, init = g.stack.pop()
     h = g.value(f"ptrtoint ptr {init} to i64")
-    r = g.call_helper(abi.H_TABLE_GROW, str(t), h, to_i64(g, tn, n))
+    n64 = to_i64(g, tn, n)
+    r = g.call_helper(abi.H_TABLE_GROW, str(t), h, n64)
+    charge_length(g, n64, known, grow_result=r)
     if g.info.table_addr64[t]:
         g.push("i64", r)
     else:
@@ -123,7 +127,9 @@ def _table_fill(g: FunctionGen, ins: Instr) -> None:
     _, v = g.stack.pop()
     ti, i = g.stack.pop()
     h = g.value(f"ptrtoint ptr {v} to i64")
-    g.call_helper(abi.H_TABLE_FILL, str(ins[1]), to_i64(g, ti, i), h, to_i64(g, tn, n))
+    n64 = to_i64(g, tn, n)
+    g.call_helper(abi.H_TABLE_FILL, str(ins[1]), to_i64(g, ti, i), h, n64)
+    charge_length(g, n64, literal_operand(g))
 
 
 @handler("table.copy")
@@ -132,8 +138,9 @@ def _table_copy(g: FunctionGen, ins: Instr) -> None:
     ts, s = g.stack.pop()
     td, d = g.stack.pop()
     tables = str((ins[1] << 32) | ins[2])
-    g.call_helper(abi.H_TABLE_COPY, tables, to_i64(g, td, d), to_i64(g, ts, s),
-                  to_i64(g, tn, n))  # fmt: skip
+    n64 = to_i64(g, tn, n)
+    g.call_helper(abi.H_TABLE_COPY, tables, to_i64(g, td, d), to_i64(g, ts, s), n64)
+    charge_length(g, n64, literal_operand(g))
 
 
 @handler("table.init")
@@ -143,8 +150,9 @@ def _table_init(g: FunctionGen, ins: Instr) -> None:
     ts, s = g.stack.pop()
     td, d = g.stack.pop()
     which = str((seg << 32) | t)
-    g.call_helper(abi.H_TABLE_INIT, which, to_i64(g, td, d), to_i64(g, ts, s),
-                  to_i64(g, tn, n))  # fmt: skip
+    n64 = to_i64(g, tn, n)
+    g.call_helper(abi.H_TABLE_INIT, which, to_i64(g, td, d), to_i64(g, ts, s), n64)
+    charge_length(g, n64, literal_operand(g))
 
 
 @handler("elem.drop")

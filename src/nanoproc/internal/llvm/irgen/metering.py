@@ -1,0 +1,173 @@
+"""Fuel metering and epoch checks in generated code, counted as the interp tier
+counts them (which follows wasmtime to the unit; see the interp tier's metering).
+
+Fuel: every instruction except nop, drop, block, loop, unreachable, return, else and
+end costs 1, and entering a function costs 1. Costs are added up while translating
+and subtracted from the function's counter (``%fu``, an alloca that LLVM keeps in a
+register) where control may leave a straight line: before blocks' ends, branches,
+``if``, ``else`` and loop headers. The counter is loaded from StoreCtx.fuel on
+entry, stored back (pending costs included) before every call, return and
+always-trapping instruction, and reloaded after calls (a host function may read or
+change it). It is checked (``<= 0`` traps OUT_OF_FUEL, storing what is left) on
+entry, at every loop header, and after bulk operations whose length is not a small
+constant, which cost their length. Any other trap leaves the store with the value
+of the last synchronisation, as in wasmtime.
+
+Epochs: the store's deadline is cached in ``%ed`` on entry; the entry and every loop
+header compare the engine's epoch counter (read fresh: another thread advances it)
+with it and, when it is reached, ask the helper, which traps with INTERRUPT or
+returns the store's new deadline (a host function may have moved it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import abi
+from .function import INVARIANT, LIKELY, TBAA_CTX
+
+if TYPE_CHECKING:
+    from .function import FunctionGen
+
+ENTRY_COST = 1
+SMALL_LENGTH = 128
+"""Constant lengths up to this are charged as they are, with no check (wasmtime 50)."""
+
+
+def flush(g: FunctionGen) -> None:
+    """Subtract the pending cost from the counter."""
+    if g.fuel and g.fuel_pending:
+        cur = g.value("load i64, ptr %fu, align 8")
+        g.emit(f"store i64 {g.value(f'sub i64 {cur}, {g.fuel_pending}')}, ptr %fu, align 8")
+        g.fuel_pending = 0
+
+
+def store_fuel(g: FunctionGen, keep_pending: bool = False) -> None:
+    """Store the counter, pending cost included, in StoreCtx.fuel (control leaves the
+    frame next). ``keep_pending``: another path still owes the cost (br_if's)."""
+    if not g.fuel:
+        return
+    cur = g.value("load i64, ptr %fu, align 8")
+    left = g.value(f"sub i64 {cur}, {g.fuel_pending}") if g.fuel_pending else cur
+    g.store_field("i64", left, "%sc", abi.SC["fuel"])
+    if not keep_pending:
+        g.fuel_pending = 0
+
+
+def reload_fuel(g: FunctionGen) -> None:
+    """After a call: the callee used (or a host function changed) the store's fuel."""
+    if g.fuel:
+        g.emit(f"store i64 {g.load_field('i64', '%sc', abi.SC['fuel'])}, ptr %fu, align 8")
+
+
+def check_fuel(g: FunctionGen) -> None:
+    """Trap OUT_OF_FUEL (storing what is left) when the counter is not positive."""
+    if not g.fuel:
+        return
+    cur = g.value("load i64, ptr %fu, align 8")
+    ok = g.value(f"icmp sgt i64 {cur}, 0")
+    cont = g.new_label()
+    bad = g.new_label()
+    g.emit(f"br i1 {ok}, label %{cont}, label %{bad}, !prof {LIKELY}")
+    g.start(bad)
+    g.store_field("i64", cur, "%sc", abi.SC["fuel"])
+    g.emit_trap(abi.TRAP_OUT_OF_FUEL)
+    g.start(cont)
+
+
+def check_epoch(g: FunctionGen) -> None:
+    """Compare the engine's epoch with the cached deadline; ask the helper when due."""
+    if not g.epochs:
+        return
+    counter = g.ctx_epoch_counter()
+    epoch = g.value(f"load atomic i64, ptr {counter} monotonic, align 8")
+    deadline = g.value("load i64, ptr %ed, align 8")
+    ok = g.value(f"icmp ult i64 {epoch}, {deadline}")
+    cont = g.new_label()
+    due = g.new_label()
+    g.emit(f"br i1 {ok}, label %{cont}, label %{due}, !prof {LIKELY}")
+    g.start(due)
+    new = g.call_helper(abi.H_EPOCH)
+    g.emit(f"store i64 {new}, ptr %ed, align 8")
+    g.emit(f"br label %{cont}")
+    g.start(cont)
+
+
+def loop_header(g: FunctionGen) -> None:
+    check_fuel(g)
+    check_epoch(g)
+
+
+def prologue(g: FunctionGen) -> list[str]:
+    """Entry code (in the entry block, after the stack check's block is set up)."""
+    lines = []
+    if g.fuel:
+        f = abi.SC["fuel"]
+        lines += [
+            "  %fu = alloca i64, align 8",
+            f"  %fu.p = getelementptr inbounds i8, ptr %sc, i64 {f}",
+            f"  %fu.0 = load i64, ptr %fu.p, align 8, !tbaa {TBAA_CTX}",
+            f"  %fu.1 = sub i64 %fu.0, {ENTRY_COST}",
+            "  store i64 %fu.1, ptr %fu, align 8",
+        ]
+    if g.epochs:
+        d = abi.SC["epoch_deadline"]
+        lines += [
+            "  %ed = alloca i64, align 8",
+            f"  %ed.p = getelementptr inbounds i8, ptr %sc, i64 {d}",
+            f"  %ed.0 = load i64, ptr %ed.p, align 8, !tbaa {TBAA_CTX}",
+            "  store i64 %ed.0, ptr %ed, align 8",
+        ]
+    return lines
+
+
+def epoch_counter_load(g: FunctionGen) -> str:
+    p = abi.SC["epoch_ptr"]
+    return (f"  %epc.p = getelementptr inbounds i8, ptr %sc, i64 {p}\n"
+            f"  %epc = load ptr, ptr %epc.p, align 8, !tbaa {TBAA_CTX}, !invariant.load {INVARIANT}")
+
+
+def literal_operand(g: FunctionGen) -> int | None:
+    """The instruction's last operand when it is known at compile time, as wasmtime
+    knows it: a ``const`` right before, or a ``global.get`` of an immutable global of
+    this module initialised by a ``const``. Else None."""
+    pc = g.pc
+    if pc == 0:
+        return None
+    prev = g.body[pc - 1]
+    name = prev[0].name
+    if name in ("i32.const", "i64.const"):
+        return int(prev[1])
+    if name == "global.get":
+        mod = g.info.module
+        gi = prev[1] - sum(1 for i in mod.imports if i.kind == "global")
+        if 0 <= gi < len(mod.globals) and not mod.globals[gi].type.mutable:
+            init = mod.globals[gi].init
+            if len(init) == 1 and init[0][0].name in ("i32.const", "i64.const"):
+                return int(init[0][1])
+    return None
+
+
+def charge_length(g: FunctionGen, n: str, known: int | None, grow_result: str | None = None) -> None:
+    """Charge the length ``n`` (an unsigned i64) of a bulk operation, or the delta of a
+    grow, after the operation: a small constant as it is, anything else followed by a
+    check (``grow_result``: the grow's i64 result; a failed grow costs nothing)."""
+    if not g.fuel:
+        return
+    if known is not None and 0 <= known <= SMALL_LENGTH:
+        g.fuel_pending += known
+        return
+    flush(g)
+    done = None
+    if grow_result is not None:
+        grew = g.value(f"icmp ne i64 {grow_result}, -1")
+        pay = g.new_label()
+        done = g.new_label()
+        g.emit(f"br i1 {grew}, label %{pay}, label %{done}")
+        g.start(pay)
+    cur = g.value("load i64, ptr %fu, align 8")
+    g.emit(f"store i64 {g.value(f'sub i64 {cur}, {n}')}, ptr %fu, align 8")
+    check_fuel(g)
+    if done is not None:
+        g.emit(f"br label %{done}")
+        g.start(done)
