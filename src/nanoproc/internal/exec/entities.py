@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import WasmtimeError
 from ..syntax.types import FuncType, GlobalType, TableType, TagType
 from .store import StoreState
 
@@ -81,8 +82,6 @@ class TableInst:
     __slots__ = ("type", "elems", "max", "store", "__weakref__")
 
     def __init__(self, ttype: TableType, init: Any = None, store: StoreState | None = None) -> None:
-        from ..errors import WasmtimeError
-
         lim = ttype.limits
         spec_max = MAX_TABLE_64 if lim.addr64 else MAX_TABLE_32
         self.type = ttype

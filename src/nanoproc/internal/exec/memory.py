@@ -17,8 +17,10 @@ import mmap
 import sys
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 from ..syntax.types import MemType
+from . import reservation
 from .store import StoreState
 
 WASM_PAGE = 65536
@@ -34,6 +36,7 @@ _USE_MMAP = sys.platform != "win32" and hasattr(mmap, "MAP_ANONYMOUS")
 
 
 def _reserve(nbytes: int) -> mmap.mmap | None:
+    """Python's own mmap: where the pooled reservations do not apply."""
     if not _USE_MMAP or nbytes == 0:
         return None
     flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
@@ -48,7 +51,7 @@ class MemoryInst:
 
     __slots__ = (
         "type", "page_size", "pages", "max_pages", "addr64", "store",
-        "_mm", "_buf", "view", "_listeners", "__weakref__",
+        "_mm", "_res", "_buf", "view", "_listeners", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, mtype: MemType, store: StoreState | None = None) -> None:
@@ -72,7 +75,12 @@ class MemoryInst:
             from ..errors import WasmtimeError
 
             raise WasmtimeError(f"memory of {lim.min} pages is larger than nanoproc can reserve")
-        self._mm = _reserve(reserve)
+        self._res = reservation.reserve(reserve)
+        if self._res is not None:
+            self._res.high_water[0] = initial
+            self._mm: Any = self._res.buffer
+        else:
+            self._mm = _reserve(reserve)
         self._buf: bytearray | None = None if self._mm is not None else bytearray(initial)
         self.view = self._make_view()
         self._listeners: list[weakref.ReferenceType[Callable[[memoryview], None]]] = []
@@ -83,7 +91,7 @@ class MemoryInst:
     def _make_view(self) -> memoryview:
         size = self.pages * self.page_size
         if self._mm is not None:
-            return memoryview(self._mm)[:size]
+            return memoryview(self._mm).cast("B")[:size]
         assert self._buf is not None
         return memoryview(self._buf)
 
@@ -123,6 +131,8 @@ class MemoryInst:
             grown[: len(self._buf)] = self._buf
             self._buf = grown
         self.pages = new
+        if self._res is not None and new_bytes > self._res.high_water[0]:
+            self._res.high_water[0] = new_bytes
         self.view = self._make_view()
         self._notify()
         return old
@@ -159,6 +169,8 @@ class MemoryInst:
         """
         import ctypes
 
+        if self._res is not None:
+            return self._res.address
         if self._mm is not None:
             return ctypes.addressof(ctypes.c_char.from_buffer(self._mm))
         assert self._buf is not None

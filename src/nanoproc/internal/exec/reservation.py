@@ -1,0 +1,122 @@
+"""Address-space reservations for linear memories, recycled through a small pool.
+
+A memory reserves its whole range once (``mmap`` with MAP_NORESERVE: virtual
+space only, zero pages committed on first touch), so its base never moves. On
+Linux, mapping and unmapping 4 GiB costs two system calls and the page tables'
+teardown, about half of what creating a store and a small instance costs, so a
+released reservation goes back to a pool instead: ``madvise(MADV_DONTNEED)``
+first drops every page it touched, and Linux guarantees that a private anonymous
+page read after that is zero. The next memory of the same size starts from that
+range, as clean as a fresh ``mmap``.
+
+A reservation is released only when nothing can reach its bytes any more: the
+memory's views are exported by a ctypes array over the range, and the range
+returns to the pool from that array's weak-reference callback, which runs only
+after the memory object and every ``memoryview`` derived from it (the host's
+included) have gone. Elsewhere than Linux the module answers None and memories
+use Python's ``mmap`` directly, without a pool.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import sys
+import weakref
+from typing import Any
+
+POOL_PER_SIZE = 32
+"""Released reservations kept per size; more are unmapped."""
+
+ZERO_BY_WRITING = 256 * 1024
+"""Up to this many touched bytes, a released range is zeroed by writing zeros (its
+pages stay committed, at most this much per pooled range)."""
+
+_MADV_DONTNEED = 4
+_MAP_NORESERVE = 0x4000
+_ENABLED = sys.platform.startswith("linux") and hasattr(mmap, "MAP_ANONYMOUS")
+
+_libc: Any = None
+_pool: dict[int, list[int]] = {}
+_live: dict[int, tuple[weakref.ReferenceType[Any], int, int, list[int]]] = {}
+"""id(weakref) -> (weakref, address, size, [high-water bytes]) of every reservation
+in use (holding the weak reference keeps its callback alive)."""
+_types: dict[int, type] = {}
+
+
+def _load_libc() -> Any:
+    global _libc
+    if _libc is None:
+        lib = ctypes.CDLL(None, use_errno=True)
+        lib.mmap.restype = ctypes.c_void_p
+        lib.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                             ctypes.c_int, ctypes.c_long]  # fmt: skip
+        lib.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        lib.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        _libc = lib
+    return _libc
+
+
+def _arena_type(size: int) -> type:
+    t = _types.get(size)
+    if t is None:
+        # A subclass, because ctypes' own array types take no weak references.
+        t = _types[size] = type(f"Reservation{size}", (ctypes.c_char * size,), {})
+    return t
+
+
+class Reservation:
+    """A reserved range: ``buffer`` exports its bytes, ``address`` is its base."""
+
+    __slots__ = ("buffer", "address", "high_water")
+
+    def __init__(self, buffer: Any, address: int, high_water: list[int]) -> None:
+        self.buffer = buffer
+        self.address = address
+        self.high_water = high_water
+        """One-element list: bytes that may have been touched (the memory's largest size)."""
+
+
+def reserve(nbytes: int) -> Reservation | None:
+    """A zero-filled range of ``nbytes`` (from the pool when one is free), or None
+    where this module does not apply or the address space is exhausted."""
+    if not _ENABLED or nbytes <= 0:
+        return None
+    free = _pool.get(nbytes)
+    if free:
+        address = free.pop()
+    else:
+        libc = _load_libc()
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
+        address = libc.mmap(None, nbytes, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
+        if address is None or address == ctypes.c_void_p(-1).value:
+            return None
+    buffer = _arena_type(nbytes).from_address(address)
+    high_water = [0]
+    ref = weakref.ref(buffer, _release)
+    _live[id(ref)] = (ref, address, nbytes, high_water)  # keeps the callback alive
+    return Reservation(buffer, address, high_water)
+
+
+def _release(ref: weakref.ReferenceType[Any]) -> None:
+    entry = _live.pop(id(ref), None)
+    if entry is None:  # interpreter shutdown: the process unmaps everything
+        return
+    _, address, nbytes, high_water = entry
+    libc = _libc
+    free = _pool.setdefault(nbytes, [])
+    used = high_water[0]
+    if len(free) >= POOL_PER_SIZE:
+        libc.munmap(address, nbytes)
+    elif used <= ZERO_BY_WRITING:
+        ctypes.memset(address, 0, used)  # cheaper than dropping pages and faulting them in
+        free.append(address)
+    elif libc.madvise(address, used, _MADV_DONTNEED) == 0:
+        free.append(address)
+    else:
+        libc.munmap(address, nbytes)
+
+
+def pooled() -> int:
+    """Reservations waiting in the pool (for tests)."""
+    return sum(len(v) for v in _pool.values())
