@@ -41,7 +41,7 @@ _pool: dict[int, list[int]] = {}
 _live: dict[int, tuple[weakref.ReferenceType[Any], int, int, list[int]]] = {}
 """id(weakref) -> (weakref, address, size, [high-water bytes]) of every reservation
 in use (holding the weak reference keeps its callback alive)."""
-_types: dict[int, type] = {}
+_types: dict[int, Any] = {}
 
 
 def _load_libc() -> Any:
@@ -57,7 +57,7 @@ def _load_libc() -> Any:
     return _libc
 
 
-def _arena_type(size: int) -> type:
+def _arena_type(size: int) -> Any:
     t = _types.get(size)
     if t is None:
         # A subclass, because ctypes' own array types take no weak references.
