@@ -115,7 +115,7 @@ H_ELEM_DROP = 7
 H_SUBTYPE = 8
 H_GLOBAL_SET = 9
 H_EPOCH = 10
-"""The engine's epoch reached the cached deadline: trap, or the store's new deadline."""
+"""The engine's epoch reached the cached deadline: the store's new deadline, or 0 (trap)."""
 
 HELPER_PROTO = ctypes.CFUNCTYPE(
     ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32,
