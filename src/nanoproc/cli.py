@@ -192,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_parser(sub).set_defaults(func=cmd_run)
 
+    from .cli_compile import add_compile_parser
+
+    add_compile_parser(sub)
+
     w = sub.add_parser("wast", help="run .wast spec scripts and count passed/failed/skipped")
     w.add_argument("files", nargs="+", metavar="FILE.wast")
     w.add_argument("--engine", choices=("interp", "llvm"), default=None,

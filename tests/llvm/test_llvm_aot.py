@@ -131,10 +131,10 @@ def test_compile_then_run(tmp_path: Path) -> None:
     src.write_bytes(wat2wasm('(module (func (export "add") (param i32 i32) (result i32)'
                              ' local.get 0 local.get 1 i32.add))'))  # fmt: skip
     out = tmp_path / "add.cwasm"
-    proc = _cli("nanoproc.cli_compile", src, "-o", out)
+    proc = _cli("nanoproc.cli", "compile", src, "-o", out)
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes().startswith(MAGIC)
-    run = _cli("nanoproc.cli_run", "--invoke", "add", out, "40", "2")
+    run = _cli("nanoproc.cli", "run", "--invoke", "add", out, "40", "2")
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "42"
     wrong = _cli("nanoproc.cli_run", "--engine", "interp", "--invoke", "add", out, "1", "2")
