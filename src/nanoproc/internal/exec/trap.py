@@ -99,6 +99,36 @@ class Trap(Exception):
         return "\n".join(lines)
 
 
+class HostError(Exception):
+    """An exception raised by a host function, on its way out through Wasm frames.
+
+    Wrapping keeps a host's ZeroDivisionError (say) from being taken for a Wasm
+    integer division by zero; each tier's ``convert_exception`` unwraps it again
+    with :func:`host_error_result`.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def host_error_result(exc: HostError, frames: list[Frame]) -> BaseException:
+    """What the host sees for a host function's exception that crossed Wasm frames:
+    the original exception, with a Trap carrying the backtrace as ``wasm_trap`` and
+    the backtrace as a note (wasmtime-py's behaviour)."""
+    original = exc.error
+    trap = Trap(f"error while executing at wasm backtrace: {original!r}")
+    trap.frames = frames
+    try:
+        original.wasm_trap = trap  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - exceptions with __slots__
+        pass
+    if frames:
+        note = "wasm backtrace:\n" + "\n".join(f"  {i}: {f}" for i, f in enumerate(frames))
+        original.add_note(note)
+    return original
+
+
 class ExitTrap(WasmtimeError):
     """Raised when a WASI program calls ``proc_exit``; ``code`` is its exit status."""
 

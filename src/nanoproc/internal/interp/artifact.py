@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 
 from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
+from ..exec.features import unsupported_feature
 from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
-from .features import unsupported_feature
 
 CAST_VIEWS = sys.byteorder == "little" and os.environ.get("NANOPROC_INTERP_CAST", "1") != "0"
 

@@ -20,8 +20,8 @@ import weakref
 from types import CodeType, TracebackType
 from typing import TYPE_CHECKING
 
-from ..exec.trap import Frame, Trap, TrapCode
-from .helpers import HELPER_CODES, HostError
+from ..exec.trap import Frame, HostError, Trap, TrapCode, host_error_result
+from .helpers import HELPER_CODES
 
 if TYPE_CHECKING:
     from .artifact import ModuleArtifact
@@ -126,18 +126,7 @@ def convert_exception(exc: BaseException) -> BaseException:
         exc.frames = wasm_frames(tb)
         return exc
     if isinstance(exc, HostError):
-        original = exc.error
-        frames = wasm_frames(tb)
-        trap = Trap(f"error while executing at wasm backtrace: {original!r}")
-        trap.frames = frames
-        try:
-            original.wasm_trap = trap  # type: ignore[attr-defined]
-        except AttributeError:  # pragma: no cover - exceptions with __slots__
-            pass
-        if frames:
-            note = "wasm backtrace:\n" + "\n".join(f"  {i}: {f}" for i, f in enumerate(frames))
-            original.add_note(note)
-        return original
+        return host_error_result(exc, wasm_frames(tb))
     if isinstance(exc, RecursionError):
         trap = Trap.of(TrapCode.STACK_OVERFLOW)
         trap.frames = wasm_frames(tb)

@@ -14,7 +14,7 @@ import struct
 from typing import Any
 
 from ..exec import numerics as num
-from ..exec.trap import Trap, TrapCode
+from ..exec.trap import HostError, Trap, TrapCode
 from ..exec.values import MASK32, MASK64, f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..valid import is_subtype_canon
 
@@ -24,18 +24,6 @@ _unpack_f = _S_f.unpack_from
 _unpack_I = _S_I.unpack_from
 _pack_f = _S_f.pack_into
 _pack_I = _S_I.pack_into
-
-
-class HostError(Exception):
-    """An exception raised by a host function, on its way out through Wasm frames.
-
-    Wrapping keeps a host's ZeroDivisionError (say) from being taken for a Wasm
-    integer division by zero; :func:`.frames.convert_exception` unwraps it again.
-    """
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(error)
-        self.error = error
 
 
 class TailCall(tuple[Any, Any]):

@@ -10,6 +10,7 @@ list and ``TAB<t>`` the TableInst, ``G<g>`` a mutable global's GlobalInst and
 
 from __future__ import annotations
 
+from ..exec.fuelrules import known_operand
 from ..syntax.module import Instr
 from .exprs import Val, combine, name_val
 from .translate import HANDLERS, MASK, Handler, Translator, register, trap_pc
@@ -256,24 +257,7 @@ def _counted(tr: Translator, n: Val) -> Val:
 
 
 def _literal_operand(tr: Translator) -> int | None:
-    """The current instruction's last operand when wasmtime knows it at compile time:
-    a ``const`` right before, or a ``global.get`` of an immutable global of this
-    module initialised by a ``const`` (wasmtime folds those). Else None."""
-    pc = tr.out.pc
-    if pc == 0:
-        return None
-    prev = tr.body[pc - 1]
-    name = prev[0].name
-    if name in ("i32.const", "i64.const"):
-        return int(prev[1])
-    if name == "global.get":
-        mod = tr.art.module
-        g = prev[1] - sum(1 for i in mod.imports if i.kind == "global")
-        if 0 <= g < len(mod.globals) and not mod.globals[g].type.mutable:
-            init = mod.globals[g].init
-            if len(init) == 1 and init[0][0].name in ("i32.const", "i64.const"):
-                return int(init[0][1])
-    return None
+    return known_operand(tr.art.module, tr.body, tr.out.pc)
 
 
 def _mem_mask(tr: Translator, m: int) -> int:

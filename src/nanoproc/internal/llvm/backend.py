@@ -26,8 +26,8 @@ from dataclasses import replace
 
 from ..errors import UnsupportedFeature, WasmtimeError
 from ..exec.compiled import CompiledModule
+from ..exec.features import unsupported_feature
 from ..exec.instance import ModuleInstance
-from ..interp.features import unsupported_feature
 from .artifact import decode_payload, encode_payload
 from .code import LoadedCode
 from .compiler import CodeOptions, Progress, load_code, module_objects, opt_level_from_env

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import WasmtimeError
 from ..exec.entities import FuncInst
 from ..exec.store import StoreState
-from ..exec.trap import Trap
-from ..interp.helpers import HostError
+from ..exec.trap import HostError, Trap
 from . import abi
 from .stack import usable_low
 from .traps import backtrace, trap_of_kind

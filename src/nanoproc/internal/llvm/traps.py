@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..exec.trap import Frame, Trap, TrapCode
-from ..interp.helpers import HostError
+from ..exec.trap import Frame, HostError, Trap, TrapCode, host_error_result
 from . import abi
 from .code import lookup
 
@@ -71,17 +70,7 @@ def convert_exception(exc: BaseException) -> BaseException:
     """
     frames: list[Frame] = getattr(exc, "wasm_frames", [])
     if isinstance(exc, HostError):
-        original = exc.error
-        trap = Trap(f"error while executing at wasm backtrace: {original!r}")
-        trap.frames = frames
-        try:
-            original.wasm_trap = trap  # type: ignore[attr-defined]
-        except AttributeError:  # pragma: no cover - exceptions with __slots__
-            pass
-        if frames:
-            note = "wasm backtrace:\n" + "\n".join(f"  {i}: {f}" for i, f in enumerate(frames))
-            original.add_note(note)
-        return original
+        return host_error_result(exc, frames)
     if isinstance(exc, RecursionError):
         trap = Trap.of(TrapCode.STACK_OVERFLOW)
         trap.frames = frames

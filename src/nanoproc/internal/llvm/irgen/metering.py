@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...exec.fuelrules import known_operand
 from .. import abi
 from .function import INVARIANT, LIKELY, TBAA_CTX
 
@@ -135,24 +136,7 @@ def epoch_counter_load(g: FunctionGen) -> str:
 
 
 def literal_operand(g: FunctionGen) -> int | None:
-    """The instruction's last operand when it is known at compile time, as wasmtime
-    knows it: a ``const`` right before, or a ``global.get`` of an immutable global of
-    this module initialised by a ``const``. Else None."""
-    pc = g.pc
-    if pc == 0:
-        return None
-    prev = g.body[pc - 1]
-    name = prev[0].name
-    if name in ("i32.const", "i64.const"):
-        return int(prev[1])
-    if name == "global.get":
-        mod = g.info.module
-        gi = prev[1] - sum(1 for i in mod.imports if i.kind == "global")
-        if 0 <= gi < len(mod.globals) and not mod.globals[gi].type.mutable:
-            init = mod.globals[gi].init
-            if len(init) == 1 and init[0][0].name in ("i32.const", "i64.const"):
-                return int(init[0][1])
-    return None
+    return known_operand(g.info.module, g.body, g.pc)
 
 
 def charge_length(g: FunctionGen, n: str, known: int | None, grow_result: str | None = None) -> None:

@@ -1,6 +1,6 @@
-"""Which modules the interp tier can run.
+"""Which modules the execution tiers can run (both tiers share this rule).
 
-SIMD, GC and exception handling are not implemented in this tier yet. A module
+SIMD, GC and exception handling are not implemented in the tiers yet. A module
 whose code uses their instructions, or that passes v128 values around, is refused
 at instantiation with UnsupportedFeature, so it can never run with a wrong result.
 Merely declaring GC types, tags or GC reference types is fine: without GC or
@@ -23,7 +23,7 @@ def _has_v128(ft: FuncType) -> bool:
 
 
 def unsupported_feature(module: Module) -> str | None:
-    """The first feature ``module`` needs that the interp tier lacks, or None."""
+    """The first feature ``module`` needs that the tiers lack, or None."""
     for st in module.deftypes:
         if isinstance(st.comp, FuncType) and _has_v128(st.comp):
             return "simd"
