@@ -40,6 +40,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="LLVM optimisation level (default 2)")
     p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help="compile with up to N processes (default: one per CPU)")
+    p.add_argument("-W", dest="wasm_options", action="append", default=[], metavar="OPT",
+                   help="compile in fuel metering (consume-fuel, or run's fuel=N) or epoch "
+                        "checks (epoch-interruption, or run's timeout=D), so the artifact "
+                        "runs under those `nanoproc run -W` options")
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="show a progress bar (auto: on a terminal, for long compiles)")
     p.set_defaults(func=cmd_compile)
@@ -115,6 +119,16 @@ def _compile(args: argparse.Namespace) -> int:
 
     config = nanoproc.Config()
     config.strategy = "llvm"
+    for spec in args.wasm_options:
+        key = spec.partition("=")[0]
+        if key in ("consume-fuel", "fuel"):
+            config.consume_fuel = True
+        elif key in ("epoch-interruption", "timeout"):
+            config.epoch_interruption = True
+        else:
+            print(f"error: -W {spec}: unknown option (consume-fuel, epoch-interruption, "
+                  "fuel=N, timeout=D)", file=sys.stderr)
+            return EXIT_FAILED
     engine = nanoproc.Engine(config)
     backend = engine.backend
     if args.opt_level is not None:

@@ -141,6 +141,24 @@ def test_compile_then_run(tmp_path: Path) -> None:
     assert wrong.returncode == 1 and "llvm tier" in wrong.stderr
 
 
+def test_compile_with_metering_for_run_with_limits(tmp_path: Path) -> None:
+    src = tmp_path / "spin.wat"
+    src.write_text('(module (func (export "spin") (loop (br 0))))')
+    plain, fuel, epochs = (tmp_path / f"{n}.cwasm" for n in ("plain", "fuel", "epochs"))
+    assert _cli("nanoproc.cli", "compile", src, "-o", plain).returncode == 0
+    assert _cli("nanoproc.cli", "compile", "-W", "fuel=1", src, "-o", fuel).returncode == 0
+    assert _cli("nanoproc.cli", "compile", "-W", "epoch-interruption", src,
+                "-o", epochs).returncode == 0  # fmt: skip
+    refused = _cli("nanoproc.cli", "run", "-W", "fuel=1000", "--invoke", "spin", plain)
+    assert refused.returncode != 0 and "fuel metering" in refused.stderr, refused.stderr
+    ran = _cli("nanoproc.cli", "run", "-W", "fuel=1000", "--invoke", "spin", fuel)
+    assert ran.returncode != 0 and "all fuel consumed" in ran.stderr, ran.stderr
+    stopped = _cli("nanoproc.cli", "run", "-W", "timeout=200ms", "--invoke", "spin", epochs)
+    assert stopped.returncode != 0 and "interrupt" in stopped.stderr, stopped.stderr
+    bad = _cli("nanoproc.cli", "compile", "-W", "bogus", src)
+    assert bad.returncode != 0 and "unknown option" in bad.stderr
+
+
 def test_compile_shows_progress_for_long_compiles(tmp_path: Path) -> None:
     funcs = "\n".join(
         f'(func (export "f{i}") (param i32) (result i32) '

@@ -154,7 +154,9 @@ class LLVMBackend:
             if theirs != ours:
                 state = "with" if theirs else "without"
                 raise WasmtimeError(f"serialized module was compiled {state} {what}, "
-                                    "which this engine's configuration does not match")
+                                    "which this engine's configuration does not match "
+                                    "(`nanoproc compile -W consume-fuel` / "
+                                    "`-W epoch-interruption` compile them in)")
         art = ModuleArtifact(module, replace(self.options, opt_level=options.opt_level))
         art.install(objects)
         module.artifacts[self._key()] = art
