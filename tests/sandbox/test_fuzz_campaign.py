@@ -70,8 +70,10 @@ def test_mutants_raise_only_api_errors(tier: str) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(p.stem for p in REGRESSIONS.glob("*.json")))
-def test_fuzz_regressions(tier: str, case: str) -> None:
-    """Every case the campaigns found, replayed: no difference from wasmtime-py."""
+def test_fuzz_regressions(tier: str, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case the campaigns found, replayed: no difference from wasmtime-py.
+    (At -O0 in the llvm tier, as long campaigns run: its frames are the largest.)"""
+    monkeypatch.setenv("NANOPROC_LLVM_OPT", "0")
     wasm, plan = load_reproducer(REGRESSIONS / f"{case}.json")
     ref, ours = _runs(tier)
     a = run(ref.api, ref.engine, ref.name, wasm, plan)

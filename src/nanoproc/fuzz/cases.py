@@ -34,6 +34,10 @@ class Engine:
     engine: Any
 
 
+LLVM_FUZZ_STACK = 4 << 20
+"""``max_wasm_stack`` of the llvm engine in campaigns (see :func:`engines`)."""
+
+
 def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine], list[str]]:
     """Fuel-consuming engines for ``tiers`` (+ wasmtime-py as the reference, first);
     also notes on what could not take part and why."""
@@ -58,6 +62,11 @@ def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine],
         config = nanoproc.Config()
         config.strategy = tier
         config.consume_fuel = True
+        if tier == "llvm":
+            # Unoptimised (-O0) code has frames several times Cranelift's: the generator's
+            # recursion budget (1,000 calls) must fit as it does in wasmtime's 512 KiB,
+            # so that only unbounded recursion overflows, in every engine alike.
+            config.max_wasm_stack = LLVM_FUZZ_STACK
         engine = nanoproc.Engine(config)
         if not getattr(engine.backend, "supports_fuel", False):
             notes.append(f"{tier} skipped: the tier does not meter fuel yet")

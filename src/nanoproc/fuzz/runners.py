@@ -131,6 +131,7 @@ def _run(api: ModuleType, engine: Any, wasm: bytes, plan: list[tuple[str, list[A
 
 
 _OVERFLOW = ("trap", "STACK_OVERFLOW")
+_EXHAUSTED = {_OVERFLOW, ("trap", "OUT_OF_FUEL")}
 
 
 def difference(a: Outcome, b: Outcome) -> str | None:
@@ -142,10 +143,11 @@ def difference(a: Outcome, b: Outcome) -> str | None:
     for (wa, xa), (wb, xb) in zip(a.steps, b.steps):
         if wa != wb:
             return f"plan diverged: {wa} / {wb}"
-        if wa != "state" and xa[0] == xb[0] == _OVERFLOW:
+        if wa != "state" and _OVERFLOW in (xa[0], xb[0]) and {xa[0], xb[0]} <= _EXHAUSTED:
             # How deep a call stack may grow is the engine's choice (the spec leaves
             # exhaustion open), and so are the fuel spent and the state left on the
-            # way down: past a stack overflow in both, nothing more is comparable.
+            # way down: once one engine's stack overflowed and the other's stack or
+            # fuel ran out too, nothing more is comparable.
             return None
         if not same_value(_floats(xa), _floats(xb)):
             return f"{wa}: {a.engine}: {xa!r}; {b.engine}: {xb!r}"
