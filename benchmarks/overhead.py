@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The cost of fuel metering and epoch checks, per tier, on the benchmark programs.
 
-    python benchmarks/overhead.py                       # interp at small n, llvm at large n
+    python benchmarks/overhead.py                       # interp small n, llvm + wasmtime large n
     python benchmarks/overhead.py --tiers interp --size tiny --repeat 3
     python benchmarks/overhead.py --json overhead.json
 
@@ -10,7 +10,8 @@ For each tier and program, ``run(n)`` runs on four engines that differ only in
 reach), interleaved call by call so load changes hit them alike; each column is the
 best of ``--repeat`` calls (CPU time of this process), and the overhead is relative
 to the plain engine. The checksum of every call is checked. Issue 6's targets are
-for the llvm tier: epochs at most 15%, fuel at most 30%.
+for the llvm tier: epochs at most 15%, fuel at most 30%. The ``wasmtime`` row is
+wasmtime-py with the same settings: what Cranelift's own checks cost, for scale.
 """
 
 from __future__ import annotations
@@ -36,25 +37,37 @@ MODES = {
     "epoch": {"epoch_interruption": True},
     "both": {"consume_fuel": True, "epoch_interruption": True},
 }
-DEFAULT_SIZE = {"interp": "small", "llvm": "large"}
+DEFAULT_SIZE = {"interp": "small", "llvm": "large", "wasmtime": "large"}
 
 
-def _engine(tier: str, settings: dict[str, bool]) -> nanoproc.Engine:
-    config = nanoproc.Config()
-    config.strategy = tier
+def _api(tier: str) -> Any:
+    """nanoproc, or wasmtime-py for the ``wasmtime`` anchor (what Cranelift's checks cost)."""
+    if tier == "wasmtime":
+        import wasmtime
+
+        return wasmtime
+    return nanoproc
+
+
+def _engine(tier: str, settings: dict[str, bool]) -> Any:
+    api = _api(tier)
+    config = api.Config()
+    if api is nanoproc:
+        config.strategy = tier
     for key, value in settings.items():
         setattr(config, key, value)
-    return nanoproc.Engine(config)
+    return api.Engine(config)
 
 
 def _prepare(tier: str, settings: dict[str, bool], wasm: bytes) -> tuple[Any, Any]:
+    api = _api(tier)
     eng = _engine(tier, settings)
-    store = nanoproc.Store(eng)
+    store = api.Store(eng)
     if settings.get("consume_fuel"):
         store.set_fuel(1 << 62)
     if settings.get("epoch_interruption"):
         store.set_epoch_deadline(1 << 62)
-    inst = nanoproc.Instance(store, nanoproc.Module(eng, wasm), [])
+    inst = api.Instance(store, api.Module(eng, wasm), [])
     return inst.exports(store)["run"], store
 
 
@@ -93,7 +106,8 @@ def _geomean(xs: list[float]) -> float:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tiers", default="interp,llvm")
+    p.add_argument("--tiers", default="interp,llvm,wasmtime",
+                   help="interp, llvm, and wasmtime (wasmtime-py, as an anchor)")
     p.add_argument("--size", choices=("tiny", "small", "large"), default=None,
                    help="n values (default: small for interp, large for llvm)")
     p.add_argument("--repeat", type=int, default=5)
@@ -108,8 +122,10 @@ def main() -> int:
             print(f"llvm: n/a ({llvm_unavailable_reason()})")
             continue
         try:
-            _engine(tier, MODES["both"]).check_can_run()
-        except nanoproc.WasmtimeError as e:
+            engine = _engine(tier, MODES["both"])
+            if tier != "wasmtime":
+                engine.check_can_run()
+        except (ImportError, nanoproc.WasmtimeError) as e:
             print(f"{tier}: n/a ({e})")
             continue
         tier_rows = measure(tier, args.size or DEFAULT_SIZE[tier], args.repeat, programs)
