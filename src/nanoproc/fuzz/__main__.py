@@ -79,9 +79,10 @@ def _replay(spec: str, tiers: tuple[str, ...]) -> int:
         print(f"== {o.engine}: {o.setup}{' CRASH ' + o.crash if o.crash else ''}")
         for what, obs in o.steps:
             print(f"  {what}: {obs}")
-    diffs = [difference(outcomes[0], o) for o in outcomes[1:]]
-    for d in diffs:
-        print("difference:", d)
+    diffs = [None if o.setup == "unsupported" else difference(outcomes[0], o)
+             for o in outcomes[1:]]  # fmt: skip
+    for o, d in zip(outcomes[1:], diffs):
+        print(f"difference ({o.engine}):", d if o.setup != "unsupported" else "not compared")
     return 1 if any(diffs) else 0
 
 
