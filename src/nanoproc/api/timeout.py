@@ -57,8 +57,10 @@ class EpochTicker:
 
 
 def ticks_for(seconds: float) -> int:
-    """Epoch ticks a timeout of ``seconds`` waits for (at least one)."""
-    return max(1, math.ceil(seconds / TICK))
+    """Epoch ticks a timeout of ``seconds`` waits for: one more than ``seconds``
+    spans, because a ticker already running may tick at once (the timeout must not
+    fire early; it may fire up to one tick late)."""
+    return math.ceil(seconds / TICK) + 1
 
 
 def ticker_of(engine: Any) -> EpochTicker:

@@ -61,16 +61,22 @@ def reload_fuel(g: FunctionGen) -> None:
         g.emit(f"store i64 {g.load_field('i64', '%sc', abi.SC['fuel'])}, ptr %fu, align 8")
 
 
+def _cold_unless(g: FunctionGen, ok: str) -> str:
+    """Branch on ``ok`` (likely) and start the cold block; returns the label to
+    continue at, which the cold block must reach or end with a trap."""
+    cont = g.new_label()
+    cold = g.new_label()
+    g.emit(f"br i1 {ok}, label %{cont}, label %{cold}, !prof {LIKELY}")
+    g.start(cold)
+    return cont
+
+
 def check_fuel(g: FunctionGen) -> None:
     """Trap OUT_OF_FUEL (storing what is left) when the counter is not positive."""
     if not g.fuel:
         return
     cur = g.value("load i64, ptr %fu, align 8")
-    ok = g.value(f"icmp sgt i64 {cur}, 0")
-    cont = g.new_label()
-    bad = g.new_label()
-    g.emit(f"br i1 {ok}, label %{cont}, label %{bad}, !prof {LIKELY}")
-    g.start(bad)
+    cont = _cold_unless(g, g.value(f"icmp sgt i64 {cur}, 0"))
     g.store_field("i64", cur, "%sc", abi.SC["fuel"])
     g.emit_trap(abi.TRAP_OUT_OF_FUEL)
     g.start(cont)
@@ -83,11 +89,7 @@ def check_epoch(g: FunctionGen) -> None:
     counter = g.ctx_epoch_counter()
     epoch = g.value(f"load atomic i64, ptr {counter} monotonic, align 8")
     deadline = g.value("load i64, ptr %ed, align 8")
-    ok = g.value(f"icmp ult i64 {epoch}, {deadline}")
-    cont = g.new_label()
-    due = g.new_label()
-    g.emit(f"br i1 {ok}, label %{cont}, label %{due}, !prof {LIKELY}")
-    g.start(due)
+    cont = _cold_unless(g, g.value(f"icmp ult i64 {epoch}, {deadline}"))
     # Not call_helper: its call may write any memory, and even on this cold path that
     # keeps LLVM from hoisting loads out of the loop or vectorising it (matmul ran
     # ~60% slower). This helper touches nothing the code can see: it reads Python's
