@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import types
 
 import pytest
 
@@ -57,3 +58,20 @@ def test_pool_is_bounded() -> None:
     gc.collect()
     assert reservation.pooled() <= reservation.POOL_PER_SIZE * len(reservation._pool)
     assert len(reservation._pool[7 * 65536]) == reservation.POOL_PER_SIZE
+
+
+def test_release_needs_no_python_frame() -> None:
+    """The release callback runs inside allocations, also at the recursion limit
+    (the interp tier's stack overflow), where calling a Python function raises: it
+    must be C code (a list's append), and the queue is emptied by the next reserve."""
+    m = _mem(1, 3)
+    address = m.address()
+    ref = next(entry[0] for entry in reservation._live.values() if entry[1] == address)
+    assert isinstance(ref.__callback__, types.BuiltinMethodType)
+    m.view[:4] = b"\x01\x02\x03\x04"
+    del m
+    gc.collect()
+    assert any(r is ref for r in reservation._released)
+    again = _mem(1, 3)
+    assert again.address() == address
+    assert again.view[:4].tobytes() == bytes(4)

@@ -10,10 +10,14 @@ page read after that is zero. The next memory of the same size starts from that
 range, as clean as a fresh ``mmap``.
 
 A reservation is released only when nothing can reach its bytes any more: the
-memory's views are exported by a ctypes array over the range, and the range
-returns to the pool from that array's weak-reference callback, which runs only
-after the memory object and every ``memoryview`` derived from it (the host's
-included) have gone. Elsewhere than Linux the module answers None and memories
+memory's views are exported by a ctypes array over the range, and the range is
+queued for release by that array's weak-reference callback, which runs only after
+the memory object and every ``memoryview`` derived from it (the host's included)
+have gone. The callback is ``list.append`` (C code, no Python frame): it may run
+inside any allocation, also at the bottom of a recursion at Python's limit (the
+interp tier's stack overflow), where calling a Python function fails. The queue
+is emptied (pages dropped, ranges pooled) by the next :func:`reserve` and by
+:func:`drain`, which every new store calls. Elsewhere than Linux the module answers None and memories
 use Python's ``mmap`` directly, without a pool.
 """
 
@@ -82,6 +86,8 @@ def reserve(nbytes: int) -> Reservation | None:
     where this module does not apply or the address space is exhausted."""
     if not _ENABLED or nbytes <= 0:
         return None
+    if _released:
+        drain()
     free = _pool.get(nbytes)
     if free:
         address = free.pop()
@@ -93,14 +99,25 @@ def reserve(nbytes: int) -> Reservation | None:
             return None
     buffer = _arena_type(nbytes).from_address(address)
     high_water = [0]
-    ref = weakref.ref(buffer, _release)
+    ref = weakref.ref(buffer, _released.append)
     _live[id(ref)] = (ref, address, nbytes, high_water)  # keeps the callback alive
     return Reservation(buffer, address, high_water)
 
 
+_released: list[weakref.ReferenceType[Any]] = []
+"""Weak references whose buffers died, waiting for :func:`drain`."""
+
+
+def drain() -> None:
+    """Release every reservation whose memory has gone: zero it and pool it (or
+    unmap it when the pool is full)."""
+    while _released:
+        _release(_released.pop())
+
+
 def _release(ref: weakref.ReferenceType[Any]) -> None:
     entry = _live.pop(id(ref), None)
-    if entry is None:  # interpreter shutdown: the process unmaps everything
+    if entry is None:
         return
     _, address, nbytes, high_water = entry
     libc = _libc
@@ -119,4 +136,5 @@ def _release(ref: weakref.ReferenceType[Any]) -> None:
 
 def pooled() -> int:
     """Reservations waiting in the pool (for tests)."""
+    drain()
     return sum(len(v) for v in _pool.values())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import WasmtimeError
+from . import reservation
 
 
 @dataclass
@@ -35,6 +36,7 @@ class StoreState:
     """Internal store. The public ``Store`` wraps one."""
 
     def __init__(self, engine: Any, data: Any = None) -> None:
+        reservation.drain()  # memories of stores that have gone give back their pages
         self.engine = engine
         self.data = data
         self.limits = StoreLimits()
