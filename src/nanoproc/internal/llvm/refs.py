@@ -14,7 +14,8 @@ hold its address is *pinned* until the outermost call returns (see NativeStore).
 from __future__ import annotations
 
 from ..syntax.module import Module
-from ..syntax.types import F32, F64, FUNC_HIERARCHY, I32, I64, FuncType, RefType, ValType
+from ..syntax.types import FUNC_HIERARCHY, FuncType, RefType, ValType
+from .irgen.types import letter
 
 
 def is_funcref(t: RefType, module: Module | None = None) -> bool:
@@ -31,18 +32,11 @@ def is_funcref(t: RefType, module: Module | None = None) -> bool:
 
 
 def py_letter(t: ValType, module: Module | None = None) -> str:
-    """``i I f F`` for numbers, ``r`` for funcrefs, ``x`` for other references."""
-    if t is I32:
-        return "i"
-    if t is I64:
-        return "I"
-    if t is F32:
-        return "f"
-    if t is F64:
-        return "F"
-    if isinstance(t, RefType):
-        return "r" if is_funcref(t, module) else "x"
-    raise AssertionError(f"no native representation for {t}")
+    """``i I f F`` for numbers, ``r`` for funcrefs, ``x`` for other references:
+    the code generator's letter (:func:`.irgen.types.letter`), references split."""
+    if isinstance(t, RefType) and not is_funcref(t, module):
+        return "x"
+    return letter(t)
 
 
 def py_shape(ft: FuncType, module: Module | None = None) -> tuple[str, str]:
