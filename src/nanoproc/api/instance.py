@@ -116,7 +116,7 @@ class InstanceExports(Mapping[str, AsExtern]):
         return iter(self._inst.exports)
 
     def __len__(self) -> int:
-        return len(self._inst.export_list)
+        return len(self._inst.exports)
 
     def __repr__(self) -> str:
         return f"<InstanceExports {list(self._inst.exports)}>"

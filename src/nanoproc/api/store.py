@@ -44,9 +44,16 @@ class Store(Closable):
         st = self._state
         if st is not None:
             st.closed = True
-            st.instances.clear()
+            st.release()
             self._state = None
         self._closed = True
+
+    def __del__(self) -> None:
+        # Nothing can reach this store's instances any more (every API call needs
+        # the store), so their cycles are broken now and refcounting frees them.
+        st = getattr(self, "_state", None)
+        if st is not None:
+            st.release()
 
     def data(self) -> Any:
         """The ``data`` given to the constructor."""

@@ -26,6 +26,10 @@ class FuncInst:
     (one result) or a tuple (several). Tiers install and replace ``call`` (lazy
     translation swaps in the real code on first use).
 
+    A defined function's ``call`` may be left unset: the first read then asks its
+    instance's tier (``tier_state.resolve(index)``) for the code, which sets it, so
+    instantiation creates no per-function stand-in.
+
     ``canon`` is the canonical identity of the function's type, compared across
     modules by call_indirect, ref.cast and linking.
 
@@ -53,13 +57,24 @@ class FuncInst:
     ) -> None:
         self.type = ftype
         self.canon = canon
-        self.call = call if call is not None else _uninitialised
+        if call is not None:
+            self.call = call
         self.instance = instance
         self.index = index
         self.host = host
         self.hostfn = hostfn
         self.needs_caller = needs_caller
         """For host functions: the user's Python callable (for introspection)."""
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached while ``call`` is unset (a defined function not bound yet).
+        if name != "call":
+            raise AttributeError(name)
+        inst = self.instance
+        state = inst.tier_state if inst is not None else None
+        if state is None:
+            return _uninitialised
+        return state.resolve(self.index)
 
     @property
     def name(self) -> str | None:
@@ -70,6 +85,10 @@ class FuncInst:
 
     def __repr__(self) -> str:
         return f"<FuncInst {self.name or self.index} {self.type}>"
+
+
+CALL_SLOT = FuncInst.call.__get__  # type: ignore[attr-defined]
+"""``CALL_SLOT(fi)`` reads ``fi.call`` without resolving it (AttributeError if unset)."""
 
 
 def _uninitialised(*args: Any) -> Any:

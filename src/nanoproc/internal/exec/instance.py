@@ -18,7 +18,7 @@ from .compiled import CompiledModule
 from .constexpr import compile_const
 from .entities import FuncInst, GlobalInst, TableInst, TagInst
 from .link import check_import, close_global, close_table
-from .memory import MemoryInst
+from .memory import MemoryInst, memory_facts
 from .store import StoreState
 from .trap import Trap, TrapCode
 
@@ -41,13 +41,32 @@ class ModuleInstance:
         self.datas: list[bytes] = []
         """Data segments' bytes; empty once dropped."""
         self.exports: dict[str, Extern] = {}
-        self.export_list: list[tuple[str, Extern]] = []
         self.tier_state: Any = None
         """Whatever the tier keeps per instance (interp: the translated functions' globals)."""
 
     @property
     def name(self) -> str | None:
         return self.module.name
+
+    @property
+    def export_list(self) -> list[tuple[str, Extern]]:
+        """The exports in export order (names are unique, so the dict keeps it)."""
+        return list(self.exports.items())
+
+    def release(self) -> None:
+        """Drop this instance's links to its entities and tier state (see
+        ``StoreState.release``); the entities themselves stay intact."""
+        state = self.tier_state
+        self.tier_state = None
+        if state is not None and hasattr(state, "release"):
+            state.release()
+        self.funcs = []
+        self.tables = []
+        self.memories = []
+        self.globals = []
+        self.tags = []
+        self.elems = []
+        self.exports = {}
 
     def func_name(self, funcidx: int) -> str | None:
         return self.module.func_name(funcidx)
@@ -98,7 +117,7 @@ class _Plan:
             (close_table(t.type, module), compile_const(t.init) if t.init is not None else None)
             for t in mod.tables
         ]
-        self.memories = [m.type for m in mod.memories]
+        self.memories = [(m.type, memory_facts(m.type)) for m in mod.memories]
         self.exports = [(e.name, _SPACE[e.kind], e.index) for e in mod.exports]
         self.elems = [
             (seg.mode, seg.table, compile_const(seg.offset) if seg.offset is not None else None,
@@ -155,7 +174,6 @@ def instantiate(
     exports = inst.exports
     for name, space, index in plan.exports:
         exports[name] = getattr(inst, space)[index]
-    inst.export_list = list(exports.items())
 
     backend.instantiate(inst)
 
@@ -213,8 +231,8 @@ def _allocate(inst: ModuleInstance, plan: _Plan, store: StoreState) -> None:
         inst.globals.append(GlobalInst(gtype, init(inst)))
     for ttype, tinit in plan.tables:
         inst.tables.append(TableInst(ttype, tinit(inst) if tinit is not None else None, store))
-    for mtype in plan.memories:
-        inst.memories.append(MemoryInst(mtype, store))
+    for mtype, facts in plan.memories:
+        inst.memories.append(MemoryInst(mtype, store, facts))
 
 
 def entity_type(ext: Any) -> FuncType | TableType | MemType | GlobalType | TagType:

@@ -46,50 +46,67 @@ def _reserve(nbytes: int) -> mmap.mmap | None:
         return None
 
 
+def memory_facts(mtype: MemType) -> tuple[int, int, int]:
+    """(page size, most pages, bytes to reserve) of a memory type: what every
+    instance of it needs, computed once per module by instantiation's plan."""
+    lim = mtype.limits
+    page_size = mtype.page_size
+    spec_max = (MAX_PAGES_64 if lim.addr64 else MAX_PAGES_32) * WASM_PAGE // page_size
+    max_pages = spec_max if lim.max is None else min(lim.max, spec_max)
+    return page_size, max_pages, min(max_pages * page_size, RESERVE_CAP)
+
+
 class MemoryInst:
     """A linear memory instance."""
 
     __slots__ = (
         "type", "page_size", "pages", "max_pages", "addr64", "store",
-        "_mm", "_res", "_buf", "view", "_listeners", "__weakref__",
+        "_mm", "_res", "_buf", "view", "_listeners", "_held", "__weakref__",
     )  # fmt: skip
 
-    def __init__(self, mtype: MemType, store: StoreState | None = None) -> None:
+    def __init__(self, mtype: MemType, store: StoreState | None = None,
+                 facts: tuple[int, int, int] | None = None) -> None:
+        if facts is None:
+            facts = memory_facts(mtype)
+        page_size, max_pages, reserve = facts
         lim = mtype.limits
         self.type = mtype
-        self.page_size = mtype.page_size
+        self.page_size = page_size
         self.addr64 = lim.addr64
         self.store = store
-        spec_max = (MAX_PAGES_64 if lim.addr64 else MAX_PAGES_32) * WASM_PAGE // self.page_size
-        self.max_pages = spec_max if lim.max is None else min(lim.max, spec_max)
+        self.max_pages = max_pages
         self.pages = lim.min
-        initial = lim.min * self.page_size
-        if store is not None and not store.allow_memory(0, initial, self._max_bytes()):
+        initial = lim.min * page_size
+        if store is not None and not store.allow_memory(0, initial, max_pages * page_size):
             from ..errors import WasmtimeError
 
             raise WasmtimeError(
                 f"memory minimum size of {lim.min} pages exceeds memory limits"
             )
-        reserve = min(self.max_pages * self.page_size, RESERVE_CAP)
         if initial > reserve:
             from ..errors import WasmtimeError
 
             raise WasmtimeError(f"memory of {lim.min} pages is larger than nanoproc can reserve")
-        self._res = reservation.reserve(reserve)
-        if self._res is not None:
-            self._res.high_water[0] = initial
-            self._mm: Any = self._res.buffer
-        else:
-            self._mm = _reserve(reserve)
-        self._buf: bytearray | None = None if self._mm is not None else bytearray(initial)
-        self.view = self._make_view()
         self._listeners: list[weakref.ReferenceType[Callable[[memoryview], None]]] = []
+        self._held: Callable[[memoryview], None] | None = None
+        res = self._res = reservation.reserve(reserve)
+        if res is not None:
+            res.high_water[0] = initial
+            self._mm: Any = res.buffer
+            self._buf: bytearray | None = None
+            self.view = res.view[:initial]
+            return
+        self._mm = _reserve(reserve)
+        self._buf = None if self._mm is not None else bytearray(initial)
+        self.view = self._make_view()
 
     def _max_bytes(self) -> int:
         return self.max_pages * self.page_size
 
     def _make_view(self) -> memoryview:
         size = self.pages * self.page_size
+        if self._res is not None:
+            return self._res.view[:size]
         if self._mm is not None:
             return memoryview(self._mm).cast("B")[:size]
         assert self._buf is not None
@@ -138,12 +155,17 @@ class MemoryInst:
         return old
 
     # ------------------------------------------------------------ listeners
-    def bind(self, listener: Callable[[memoryview], None]) -> None:
+    def bind(self, listener: Callable[[memoryview], None], owner: bool = False) -> None:
         """Call ``listener(view)`` after every growth.
 
         Held weakly (bound methods through WeakMethod), so an instance that imported
-        this memory and died does not keep receiving updates.
+        this memory and died does not keep receiving updates. The instance that
+        defines the memory (``owner``) lives as long as it, so its one listener is
+        held strongly, which saves a weak reference per instantiation.
         """
+        if owner and self._held is None:
+            self._held = listener
+            return
         ref: weakref.ReferenceType[Callable[[memoryview], None]]
         if hasattr(listener, "__self__"):
             ref = weakref.WeakMethod(listener)  # type: ignore[arg-type]
@@ -152,6 +174,8 @@ class MemoryInst:
         self._listeners.append(ref)
 
     def _notify(self) -> None:
+        if self._held is not None:
+            self._held(self.view)
         alive = []
         for ref in self._listeners:
             fn = ref()

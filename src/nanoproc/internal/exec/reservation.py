@@ -4,10 +4,12 @@ A memory reserves its whole range once (``mmap`` with MAP_NORESERVE: virtual
 space only, zero pages committed on first touch), so its base never moves. On
 Linux, mapping and unmapping 4 GiB costs two system calls and the page tables'
 teardown, about half of what creating a store and a small instance costs, so a
-released reservation goes back to a pool instead: ``madvise(MADV_DONTNEED)``
-first drops every page it touched, and Linux guarantees that a private anonymous
-page read after that is zero. The next memory of the same size starts from that
-range, as clean as a fresh ``mmap``.
+released reservation goes back to a pool instead. A range whose memory touched
+at most ZERO_BY_WRITING bytes keeps its pages and is zeroed when handed out again
+(a copy from the zero page, cheaper than faulting pages back in); a larger one
+has its touched pages dropped at once with ``madvise(MADV_DONTNEED)``, after which
+Linux guarantees a private anonymous page reads zero. Either way the next memory
+of that size starts as clean as from a fresh ``mmap``.
 
 A reservation is released only when nothing can reach its bytes any more: the
 memory's views are exported by a ctypes array over the range, and the range is
@@ -41,7 +43,8 @@ _MAP_NORESERVE = 0x4000
 _ENABLED = sys.platform.startswith("linux") and hasattr(mmap, "MAP_ANONYMOUS")
 
 _libc: Any = None
-_pool: dict[int, list[int]] = {}
+_pool: dict[int, list[tuple[int, int]]] = {}
+"""size -> [(address, bytes still to zero)] of released ranges."""
 _live: dict[int, tuple[weakref.ReferenceType[Any], int, int, list[int]]] = {}
 """id(weakref) -> (weakref, address, size, [high-water bytes]) of every reservation
 in use (holding the weak reference keeps its callback alive)."""
@@ -70,15 +73,31 @@ def _arena_type(size: int) -> Any:
 
 
 class Reservation:
-    """A reserved range: ``buffer`` exports its bytes, ``address`` is its base."""
+    """A reserved range: ``buffer`` exports its bytes, ``view`` is all of them as
+    unsigned bytes, ``address`` is its base."""
 
-    __slots__ = ("buffer", "address", "high_water")
+    __slots__ = ("buffer", "view", "address", "high_water")
 
-    def __init__(self, buffer: Any, address: int, high_water: list[int]) -> None:
+    def __init__(self, buffer: Any, view: memoryview, address: int,
+                 high_water: list[int]) -> None:
         self.buffer = buffer
+        self.view = view
         self.address = address
         self.high_water = high_water
         """One-element list: bytes that may have been touched (the memory's largest size)."""
+
+
+_zeros: memoryview | None = None
+"""ZERO_BY_WRITING bytes of a private anonymous mapping never written: every read
+of it is the kernel's shared zero page, so copying from it reads no real memory."""
+
+
+def _zero_source() -> memoryview:
+    global _zeros
+    if _zeros is None:
+        _zeros = memoryview(mmap.mmap(-1, ZERO_BY_WRITING, flags=mmap.MAP_PRIVATE
+                                      | mmap.MAP_ANONYMOUS, prot=mmap.PROT_READ))
+    return _zeros
 
 
 def reserve(nbytes: int) -> Reservation | None:
@@ -89,8 +108,9 @@ def reserve(nbytes: int) -> Reservation | None:
     if _released:
         drain()
     free = _pool.get(nbytes)
+    dirty = 0
     if free:
-        address = free.pop()
+        address, dirty = free.pop()
     else:
         libc = _load_libc()
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
@@ -98,10 +118,16 @@ def reserve(nbytes: int) -> Reservation | None:
         if address is None or address == ctypes.c_void_p(-1).value:
             return None
     buffer = _arena_type(nbytes).from_address(address)
+    view = memoryview(buffer).cast("B")
+    if dirty:
+        # A pooled range keeps the bytes its last memory wrote until handed out
+        # again (nothing can reach them meanwhile); zeroed here, through the view
+        # the memory uses anyway, a plain copy from the zero page.
+        view[:dirty] = (_zeros or _zero_source())[:dirty]
     high_water = [0]
     ref = weakref.ref(buffer, _released.append)
     _live[id(ref)] = (ref, address, nbytes, high_water)  # keeps the callback alive
-    return Reservation(buffer, address, high_water)
+    return Reservation(buffer, view, address, high_water)
 
 
 _released: list[weakref.ReferenceType[Any]] = []
@@ -126,10 +152,9 @@ def _release(ref: weakref.ReferenceType[Any]) -> None:
     if len(free) >= POOL_PER_SIZE:
         libc.munmap(address, nbytes)
     elif used <= ZERO_BY_WRITING:
-        ctypes.memset(address, 0, used)  # cheaper than dropping pages and faulting them in
-        free.append(address)
+        free.append((address, used))  # zeroed by reserve: cheaper than faulting pages in
     elif libc.madvise(address, used, _MADV_DONTNEED) == 0:
-        free.append(address)
+        free.append((address, 0))
     else:
         libc.munmap(address, nbytes)
 

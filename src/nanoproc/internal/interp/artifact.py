@@ -61,6 +61,8 @@ class Translated:
     """Functions whose body ``b<idx>`` the code tail-calls directly."""
     cast_memories: frozenset[int]
     """Memories whose cast views (``MI<m>``, ``MQ<m>``, ``MD<m>``) the code reads."""
+    callees: tuple[int, ...]
+    """Functions the code calls by name (``f<idx>``)."""
 
 
 class ModuleArtifact:
@@ -72,6 +74,7 @@ class ModuleArtifact:
         self.module = mod
         self.types = module.types
         self.num_imported = module.num_imported_funcs
+        self.num_imported_mems = sum(1 for imp in mod.imports if imp.kind == "memory")
         self.func_types: list[FuncType] = module.func_types
         self.mem_addr64 = [m.limits.addr64 for m in mod.memory_types()]
         self.mem_max_bytes = [

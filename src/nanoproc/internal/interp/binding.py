@@ -6,10 +6,12 @@ functions ``f<idx>`` (its own, and imported ones bound directly, so a call into
 another instance is a plain Python call), memory views ``M<m>`` (rebound by a
 listener after growth), tables' element lists ``T<t>``, globals, and the helpers.
 
-Instantiation translates nothing: every defined function starts as a stub that,
-on its first call, gets the translated code (translating it if no instance did
-yet), binds it, and replaces itself in ``G``, in ``FuncInst.call`` and in the
-globals of instances that imported it.
+Instantiation translates nothing and makes nothing per function: a defined
+function's ``FuncInst.call`` is unset until first read, which binds the translated
+code (translating it if no instance did yet). Binding a function puts a stub for
+each function it calls into ``G``; a stub's first call binds its function, which
+then replaces it in ``G``, in ``FuncInst.call`` and in the globals of instances
+that imported it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from types import FunctionType
 from typing import Any
 
+from ..exec.entities import CALL_SLOT
 from ..exec.instance import ModuleInstance
 from .artifact import ModuleArtifact, TranslationOptions
 from .helpers import TEMPLATE, host_caller
@@ -42,40 +45,63 @@ class InstanceState:
         self.importers: dict[int, list[tuple[dict[str, Any], str]]] | None = None
         """Function index -> (globals, name) of importers bound to its stub."""
         self.listeners: list[Callable[[memoryview], None]] | None = None
+        """Listeners of imported memories (which hold them weakly)."""
         funcs = inst.funcs
-        nimp = art.num_imported
         fnames = art.func_names
-        for i in range(nimp):
+        for i in range(art.num_imported):
             fi = funcs[i]
             name = fnames[i]
             if fi.host:
                 G[name] = host_caller(fi, inst)
                 continue
-            call = fi.call
-            G[name] = call
-            if getattr(call, "__code__", None) is _STUB_CODE:
+            try:
+                G[name] = CALL_SLOT(fi)
+            except AttributeError:  # another interp instance's function, not bound yet
                 owner = fi.instance.tier_state
+                G[name] = _stub(owner, fi.index)
                 if owner.importers is None:
                     owner.importers = {}
                 owner.importers.setdefault(fi.index, []).append((G, name))
-        for i in range(nimp, len(funcs)):
-            stub = _stub(self, i)
-            funcs[i].call = stub
-            G[fnames[i]] = stub
+        # Defined functions get no stand-in here: FuncInst.call resolves on first
+        # read, and a caller's binding puts stubs for its callees into G.
         mem_names, table_names, global_names = art.entity_names
-        if inst.memories:
-            self.listeners = []
-        for m, (mem, (view_name, mem_name)) in enumerate(zip(inst.memories, mem_names)):
+        nimp_mems = art.num_imported_mems
+        for m, mem in enumerate(inst.memories):
+            view_name, mem_name = mem_names[m]
             G[mem_name] = mem
             G[view_name] = mem.view
-            listener = _view_listener(G, m)
-            self.listeners.append(listener)  # type: ignore[union-attr]
-            mem.bind(listener)
+            if m < nimp_mems:
+                listener = _view_listener(G, m)
+                if self.listeners is None:
+                    self.listeners = []
+                self.listeners.append(listener)
+                mem.bind(listener)
+            else:
+                # One bound method serves every own memory: growth is rare, so it
+                # looks for the views that changed.
+                mem.bind(self.refresh_views, owner=True)
         for tab, (elems_name, tab_name) in zip(inst.tables, table_names):
             G[elems_name] = tab.elems
             G[tab_name] = tab
         for gi, (name, mutable) in zip(inst.globals, global_names):
             G[name] = gi if mutable else gi.value
+
+    def refresh_views(self, view: memoryview) -> None:
+        """Rebind the views (and casts) of own memories that grew."""
+        G = self.G
+        if not G:  # released
+            return
+        for m, mem in enumerate(self.inst.memories):
+            name = f"M{m}"
+            if G.get(name) is not mem.view:
+                G[name] = mem.view
+                if f"MI{m}" in G:
+                    _install_casts(G, m, mem.view)
+
+    def release(self) -> None:
+        """Empty ``G`` (functions and ``G`` refer to each other): the store died."""
+        self.G.clear()
+        self.importers = None
 
     def resolve(self, idx: int) -> Callable[..., Any]:
         """Bind defined function ``idx`` (translating it if needed); returns it."""
@@ -89,6 +115,11 @@ class InstanceState:
         funcs = self.inst.funcs
         for f in t.funcrefs:
             G[f"F{f}"] = funcs[f]
+        fnames = self.art.func_names
+        for f in t.callees:
+            name = fnames[f]
+            if name not in G:
+                G[name] = _stub(self, f)
         for f in t.tail_targets:
             key = f"b{f}"
             if key not in G:
@@ -100,7 +131,7 @@ class InstanceState:
             body = FunctionType(t.body_code, G, None, defaults)
             G[f"b{idx}"] = body
             fn.tail_body = body  # type: ignore[attr-defined]
-        G[self.art.func_names[idx]] = fn
+        G[fnames[idx]] = fn
         funcs[idx].call = fn
         if self.importers:
             for g, key in self.importers.pop(idx, ()):
@@ -109,14 +140,12 @@ class InstanceState:
 
 
 def _stub(state: InstanceState, idx: int) -> Callable[..., Any]:
+    """Stand-in for ``f<idx>`` in G until ``idx`` is bound."""
+
     def stub(*args: Any) -> Any:
         return state.resolve(idx)(*args)
 
     return stub
-
-
-_STUB_CODE = _stub(None, 0).__code__  # type: ignore[arg-type]
-"""Code of every lazy stub: how an importer recognises a function not bound yet."""
 
 
 def _body_stub(state: InstanceState, idx: int) -> Callable[..., Any]:

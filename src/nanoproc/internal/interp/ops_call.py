@@ -89,6 +89,7 @@ def _call(tr: Translator, ins: Instr) -> None:
     ft = tr.art.func_types[f]
     codes = _prepare_args(tr, len(ft.params)) + tr.budget_arg(_counts_depth(tr, f))
     tr.sync_fuel()
+    tr.callees.add(f)
     _emit_call(tr, f"f{f}({', '.join(codes)})", ft)
 
 
@@ -146,6 +147,7 @@ def _return_call(tr: Translator, ins: Instr) -> None:
         tr.tail_targets.add(f)
         callee = f"b{f}"
     else:
+        tr.callees.add(f)
         callee = f"f{f}"
     _tail(tr, callee, codes)
 

@@ -71,6 +71,8 @@ class Translator(ControlFlow):
         self.st = Structure(self.body, self.ftype, art.block_arity, no_chain)
         art.note_tail_calls(funcidx, bool(self.st.tail_calls))
         self.funcrefs: set[int] = set()
+        self.callees: set[int] = set()
+        """Functions the code calls by name (``f<idx>``): bound when this one is."""
         self.tail_targets: set[int] = set()
         self.cast_memories: set[int] = set()
         self.tail_caller = art.makes_tail_calls(funcidx)
@@ -196,7 +198,8 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
     for c in codes.values():
         register_code(c, art, funcidx, line_pcs)
     return Translated(funcidx, source, code, body_code, tr.consts, frozenset(tr.funcrefs),
-                      frozenset(tr.tail_targets), frozenset(tr.cast_memories))
+                      frozenset(tr.tail_targets), frozenset(tr.cast_memories),
+                      tuple(sorted(tr.callees)))
 
 
 _serial = itertools.count()

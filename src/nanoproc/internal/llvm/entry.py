@@ -41,38 +41,39 @@ def _factory(pshape: tuple[str, str], metered: bool) -> Callable[..., Callable[.
     deadline move into the StoreCtx before the call and the fuel back after it."""
     params, results = pshape
     args = [f"a{i}" for i in range(len(params))]
-    lines = [f"def call({', '.join(args)}):"]
+    # The body is a loop: a call ``after()`` says to repeat goes round again (a
+    # closure calling itself would be a reference cycle, freed only by the GC).
+    lines = []
     if metered:
-        lines.append("    meter_in()")
+        lines.append("meter_in()")
     for i, k in enumerate(params):
         slot = i + 2
         if k in "iI":
-            lines.append(f"    ub[{slot}] = a{i}")
+            lines.append(f"ub[{slot}] = a{i}")
         elif k in "fF":
-            lines.append(f"    fb[{slot}] = a{i}")
+            lines.append(f"fb[{slot}] = a{i}")
         elif k == "r":
-            lines.append(f"    ub[{slot}] = func_handle(a{i})")
+            lines.append(f"ub[{slot}] = func_handle(a{i})")
         else:
-            lines.append(f"    ub[{slot}] = obj_handle(a{i})")
-    sig = ", ".join(args)
-    out = ["    meter_out()"] if metered else []
+            lines.append(f"ub[{slot}] = obj_handle(a{i})")
+    out = ["meter_out()"] if metered else []
     if len(results) == 1:
-        lines.append("    r = entry(argv)")
+        lines.append("r = entry(argv)")
         lines.extend(out)
-        lines.append("    if flags[0] and not after():")
-        lines.append(f"        return call({sig})")
+        lines.append("if flags[0] and not after():")
+        lines.append("    continue")
         k = results
         if k == "r":
-            lines.append("    return func_of(r)")
+            lines.append("return func_of(r)")
         elif k == "x":
-            lines.append("    return obj_of(r)")
+            lines.append("return obj_of(r)")
         else:
-            lines.append("    return r")
+            lines.append("return r")
     else:
-        lines.append("    entry(argv)")
+        lines.append("entry(argv)")
         lines.extend(out)
-        lines.append("    if flags[0] and not after():")
-        lines.append(f"        return call({sig})")
+        lines.append("if flags[0] and not after():")
+        lines.append("    continue")
         if results:
             vals = []
             for i, k in enumerate(results):
@@ -86,7 +87,10 @@ def _factory(pshape: tuple[str, str], metered: bool) -> Callable[..., Callable[.
                     vals.append(f"func_of(ures[{i}])")
                 else:
                     vals.append(f"obj_of(ures[{i}])")
-            lines.append(f"    return ({', '.join(vals)},)")
+            lines.append(f"return ({', '.join(vals)},)")
+        else:
+            lines.append("return None")
+    lines = [f"def call({', '.join(args)}):", "    while True:"] + ["        " + x for x in lines]
     src = ("def factory(entry, ub, fb, argv, ns):\n"
            "    flags, after, ures, fres = ns.flags_view, ns.after_call, ns.ures, ns.fres\n"
            "    func_handle, obj_handle = ns.func_handle, ns.obj_handle\n"

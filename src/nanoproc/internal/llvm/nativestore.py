@@ -72,6 +72,16 @@ class NativeStore:
         self.mem_cells: dict[int, Any] = {}
         self.instances: dict[int, InstanceState] = {}
 
+    def release(self) -> None:
+        """The store died (``StoreState.release``): drop the maps from native handles
+        to functions and instances, which point back here through their calls, so
+        reference counting frees the store. No code can run in it any more."""
+        self.records.clear()
+        self.func_at.clear()
+        self.instances.clear()
+        self.mem_cells.clear()
+        self.pins.clear()
+
     @staticmethod
     def of(st: StoreState, backend: Any) -> NativeStore:
         ns = st.tier_state

@@ -1,0 +1,108 @@
+"""A store nobody holds is freed at once by reference counting, not by the cyclic GC,
+and what the host kept of it (a memory's bytes, a view) stays usable as data."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+
+import pytest
+
+import nanoproc
+
+WAT = """
+(module
+  (memory (export "memory") 1 4)
+  (data (i32.const 16) "tenant data")
+  (global (export "g") (mut i32) (i32.const 7))
+  (table 2 funcref)
+  (elem (i32.const 0) $a $b)
+  (func $a (export "a") (result i32) (call $b))
+  (func $b (export "b") (result i32) (i32.const 42))
+  (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))
+"""
+
+
+@pytest.fixture(params=["interp", "llvm"])
+def engine(request):
+    cfg = nanoproc.Config()
+    cfg.strategy = request.param
+    return nanoproc.Engine(cfg)
+
+
+def _use(engine, module):
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, module, [])
+    ex = inst.exports(store)
+    assert ex["a"](store) == 42
+    assert ex["grow"](store) == 1
+    state = weakref.ref(store._state)
+    return store, inst, state
+
+
+def test_dropped_store_is_freed_without_the_cycle_collector(engine):
+    module = nanoproc.Module(engine, WAT)
+    _use(engine, module)  # warm up: translation, caches
+    gc.collect()
+    gc.disable()
+    try:
+        store, inst, state = _use(engine, module)
+        del store, inst
+        assert state() is None, "the store's objects should not wait for the cyclic GC"
+    finally:
+        gc.enable()
+
+
+def test_host_keeps_memory_bytes_after_store_dies(engine):
+    module = nanoproc.Module(engine, WAT)
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, module, [])
+    mem = inst.exports(store)["memory"]
+    data = bytes(mem.read(store, 16, 27))
+    buf = memoryview(store._state.instances[0].memories[0].view)
+    del store, inst, mem
+    gc.collect()
+    assert data == b"tenant data"
+    assert bytes(buf[16:27]) == b"tenant data"  # the view still owns its bytes
+    # a new store's memory is zero, never the old tenant's bytes
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, module, [])
+    assert inst.exports(store)["load"](store, 100) == 0
+    assert bytes(buf[16:27]) == b"tenant data"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pooled reservations")
+def test_released_memory_is_reused_zeroed_without_gc(engine):
+    module = nanoproc.Module(engine, WAT)
+    gc.collect()
+    gc.disable()
+    try:
+        store = nanoproc.Store(engine)
+        inst = nanoproc.Instance(store, module, [])
+        mem = inst.exports(store)["memory"]
+        mem.write(store, b"\xee" * 4096, 1000)
+        address = store._state.instances[0].memories[0].address()
+        del store, inst, mem
+        store = nanoproc.Store(engine)
+        inst = nanoproc.Instance(store, module, [])
+        assert store._state.instances[0].memories[0].address() == address
+        mem = inst.exports(store)["memory"]
+        assert mem.read(store, 1000, 5096) == bytes(4096)
+        assert mem.read(store, 16, 27) == b"tenant data"
+    finally:
+        gc.enable()
+
+
+def test_closed_store_releases_and_refuses(engine):
+    module = nanoproc.Module(engine, WAT)
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, module, [])
+    f = inst.exports(store)["b"]
+    state = weakref.ref(store._state)
+    store.close()
+    with pytest.raises(ValueError):
+        f(store)
+    del inst, f
+    assert state() is None
