@@ -25,7 +25,9 @@ LOOPS = '''(module
     (loop (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br_if 0 (i32.const 1))))
   (func $rec (export "tail_calling") (return_call $rec))
   (func (export "ticking") (call $tick) (loop (br 0)))
-  (func (export "seven") (result i32) i32.const 7))'''
+  (func (export "seven") (result i32) i32.const 7)
+  (func $nothing)
+  (func (export "calling") (loop (call $nothing) (br 0))))'''
 
 
 def _setup(tier: str, tick: object = None) -> tuple[nanoproc.Store, dict[str, object]]:
@@ -73,13 +75,38 @@ def test_host_can_move_the_deadline(tier: str) -> None:
     assert len(calls) == 3
 
 
-@pytest.mark.parametrize("name", ["tight", "counting", "tail_calling"])
+@pytest.mark.parametrize("name", ["tight", "counting", "tail_calling", "calling"])
 def test_timeout_stops_an_infinite_loop_within_twice_the_deadline(tier: str, name: str) -> None:
     store, ex = _setup(tier)
     deadline = 0.4
     store.set_timeout(deadline)
     start = time.monotonic()
     result = outcome(nanoproc, store, ex[name])
+    elapsed = time.monotonic() - start
+    assert result == ("trap", "INTERRUPT")
+    assert deadline <= elapsed < 2 * deadline, elapsed
+
+
+def _call_tree(levels: int) -> str:
+    """No loop, no recursion, 2**levels calls: $f<i> calls $f<i+1> twice, and only
+    the last level (a leaf, which checks nothing itself) does arithmetic."""
+    funcs = [f"(func $f{i} (param i32) (result i32) (i32.add (call $f{i + 1} (local.get 0)) "
+             f"(call $f{i + 1} (i32.add (local.get 0) (i32.const 1)))))" for i in range(levels)]
+    funcs.append(f"(func $f{levels} (param i32) (result i32) "
+                 "(i32.xor (i32.mul (local.get 0) (i32.const 31)) (i32.const 7)))")
+    return f"(module {' '.join(funcs)} (export \"tree\" (func $f0)))"
+
+
+def test_timeout_stops_a_call_tree_without_loops(tier: str) -> None:
+    """Unbounded time needs no loop or recursion: a tree of calls grows
+    exponentially with the module. Functions that call check the epoch."""
+    eng = engine(tier, epoch_interruption=True)
+    store = nanoproc.Store(eng)
+    ex = nanoproc.Instance(store, nanoproc.Module(eng, _call_tree(48)), []).exports(store)
+    deadline = 0.4
+    store.set_timeout(deadline)
+    start = time.monotonic()
+    result = outcome(nanoproc, store, ex["tree"], 1)
     elapsed = time.monotonic() - start
     assert result == ("trap", "INTERRUPT")
     assert deadline <= elapsed < 2 * deadline, elapsed
@@ -151,3 +178,19 @@ def test_timeout_stops_a_wasi_sleep(tier: str) -> None:
     start = time.monotonic()
     assert outcome(nanoproc, store, sleep) == ("trap", "INTERRUPT")
     assert time.monotonic() - start < 0.6
+
+
+def test_stack_overflow_is_still_told_from_an_interrupt(tier: str) -> None:
+    """In the llvm tier the epoch check at a function entry is the stack check: a
+    real overflow must still be STACK_OVERFLOW, and a due deadline INTERRUPT."""
+    eng = engine(tier, epoch_interruption=True)
+    store = nanoproc.Store(eng)
+    wat = '(module (func $r (export "r") (param i32) (result i32) ' \
+          '(i32.add (call $r (local.get 0)) (i32.const 1))))'
+    ex = nanoproc.Instance(store, nanoproc.Module(eng, wat), []).exports(store)
+    store.set_epoch_deadline(1 << 40)
+    assert outcome(nanoproc, store, ex["r"], 1) == ("trap", "STACK_OVERFLOW")
+    store.set_epoch_deadline(0)
+    assert outcome(nanoproc, store, ex["r"], 1) == ("trap", "INTERRUPT")
+    store.set_epoch_deadline(1)
+    assert outcome(nanoproc, store, ex["r"], 1) == ("trap", "STACK_OVERFLOW")

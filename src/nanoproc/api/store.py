@@ -102,7 +102,7 @@ class Store(Closable):
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
         """Trap Wasm code once the engine's epoch is ``ticks_after_current`` past now."""
         st = state_of(self)
-        st.epoch_deadline = self.engine.epoch + ticks_after_current
+        st.set_epoch_deadline(self.engine.epoch + ticks_after_current)
 
     def set_timeout(self, seconds: float | None) -> None:
         """Trap Wasm code in this store with INTERRUPT once ``seconds`` have passed.
@@ -119,7 +119,7 @@ class Store(Closable):
         if not engine.epoch_interruption:
             raise WasmtimeError("set_timeout needs Config.epoch_interruption = True")
         if seconds is None:
-            st.epoch_deadline = engine.epoch + (1 << 62)
+            st.set_epoch_deadline(engine.epoch + (1 << 62))
             return
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise TypeError("expected a number of seconds")
@@ -128,7 +128,7 @@ class Store(Closable):
         from .timeout import ticker_of, ticks_for
 
         deadline = engine.epoch + ticks_for(seconds)
-        st.epoch_deadline = deadline
+        st.set_epoch_deadline(deadline)
         ticker_of(engine).extend(deadline)
 
     def set_limiter(self, limiter: Limiter | None) -> None:

@@ -54,6 +54,15 @@ class StoreState:
         self.tier_state: Any = None
         """Whatever the execution tier keeps per store (llvm: the native store context)."""
 
+    def set_epoch_deadline(self, deadline: int) -> None:
+        """Set the deadline, and tell the tier (native code tests a flag the tier
+        keeps from the epoch and the deadline; a host function may call this while
+        Wasm code is on the stack)."""
+        self.epoch_deadline = deadline
+        changed = getattr(self.tier_state, "deadline_changed", None)
+        if changed is not None:
+            changed()
+
     # ------------------------------------------------------------ limit checks
     def allow_memory(self, current: int, desired: int, maximum: int | None) -> bool:
         """May a memory grow from ``current`` to ``desired`` bytes?"""

@@ -37,6 +37,9 @@ class StoreCtx(ctypes.Structure):
         ("host_error", ctypes.c_int32),  # set by a Python helper: the trap kind to raise
         ("jmpbuf", ctypes.c_void_p),
         ("entry_fp", ctypes.c_void_p),
+        # Bytes 0-5: the lowest address Wasm frames may use (written by native entry
+        # code only). Byte 7: TRIP while the epoch is past the store's deadline
+        # (written by Python only), which makes every function's stack check fail.
         ("stack_limit", ctypes.c_uint64),
         ("depth", ctypes.c_int64),
         ("owner", ctypes.c_uint64),  # pthread_self() of the thread described by stack_low
@@ -45,8 +48,6 @@ class StoreCtx(ctypes.Structure):
         ("caller", ctypes.c_void_p),  # vmctx of the code calling an import or indirectly
         ("host_fp", ctypes.c_void_p),  # frame of the innermost host thunk (re-entry)
         ("fuel", ctypes.c_int64),  # fuel left (mirrors StoreState.fuel around calls)
-        ("epoch_deadline", ctypes.c_uint64),  # mirrors StoreState.epoch_deadline
-        ("epoch_ptr", ctypes.c_void_p),  # the engine's epoch counter (8 bytes)
         ("helper", ctypes.c_void_p),
         ("bt_len", ctypes.c_int64),
         ("results", ctypes.c_uint64 * RESULTS_CAP),
@@ -115,7 +116,16 @@ H_ELEM_DROP = 7
 H_SUBTYPE = 8
 H_GLOBAL_SET = 9
 H_EPOCH = 10
-"""The engine's epoch reached the cached deadline: the store's new deadline, or 0 (trap)."""
+"""The store's trip byte was set: 0 if the epoch has reached the store's deadline
+(trap), else nonzero (the deadline moved on; the byte is cleared)."""
+
+TRIP = 0x40
+"""Value of StoreCtx.stack_limit's byte 7 while the epoch is past the deadline: the
+limit then reads above 2**62, higher than any stack address, and adding a frame's
+size to it cannot overflow."""
+TRIP_BYTE = 7
+LIMIT_MASK = (1 << 48) - 1
+"""The stack limit proper (user-space addresses are below 2**48)."""
 
 HELPER_PROTO = ctypes.CFUNCTYPE(
     ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32,

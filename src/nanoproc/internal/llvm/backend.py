@@ -20,9 +20,10 @@ loaded code.
 
 from __future__ import annotations
 
-import ctypes
 import threading
+import weakref
 from dataclasses import replace
+from typing import Any
 
 from ..errors import UnsupportedFeature, WasmtimeError
 from ..exec.compiled import CompiledModule
@@ -101,16 +102,22 @@ class LLVMBackend:
         self.max_wasm_stack = max_wasm_stack
         level = opt_level_from_env() if opt_level is None else opt_level
         self.options = CodeOptions(level, consume_fuel, epoch_interruption)
-        self.epoch_counter = (ctypes.c_uint64 * 1)()
-        """The engine's epoch as native code reads it (see :meth:`epoch_changed`)."""
+        self.epoch_stores: dict[int, weakref.ReferenceType[Any]] = {}
+        """id -> NativeStore of every live store with epoch checks (see epoch_changed)."""
 
     @property
     def opt_level(self) -> int:
         return self.options.opt_level
 
     def epoch_changed(self, epoch: int) -> None:
-        """The engine's epoch advanced (called by ``Engine.increment_epoch``)."""
-        self.epoch_counter[0] = epoch & 0xFFFF_FFFF_FFFF_FFFF
+        """The engine's epoch advanced (called by ``Engine.increment_epoch``): set the
+        interrupt flag of every store whose deadline it reached."""
+        for key, ref in tuple(self.epoch_stores.items()):
+            ns = ref()
+            if ns is None:
+                self.epoch_stores.pop(key, None)
+            else:
+                ns.sync_trip()
 
     def _key(self) -> str:
         return "llvm:" + self.options.key()

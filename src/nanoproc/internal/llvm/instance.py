@@ -175,13 +175,13 @@ def _subtype(st: InstanceState, have: int, want: int, _c: int, _d: int) -> int:
 
 
 def _epoch(st: InstanceState, _a: int, _b: int, _c: int, _d: int) -> int:
-    """The engine's epoch reached the deadline native code cached: trap, unless the
-    store's deadline moved on (a host function may have extended it)."""
+    """The store's interrupt flag is set: trap, unless its deadline moved on since
+    the flag was set (then the flag is cleared)."""
     store = st.inst.store
-    deadline = store.epoch_deadline
-    if store.engine.epoch >= deadline:
+    if store.engine.epoch >= store.epoch_deadline:
         return 0  # the code traps with INTERRUPT (see irgen.metering.check_epoch)
-    return min(deadline, (1 << 63) - 1)
+    st.ns.sync_trip()
+    return 1
 
 
 def _global_set(st: InstanceState, g: int, h: int, _c: int, _d: int) -> int:

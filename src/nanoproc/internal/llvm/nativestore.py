@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..errors import WasmtimeError
@@ -32,7 +33,6 @@ _py_object = ctypes.py_object
 
 FUEL_CAP = (1 << 63) - 1
 """Fuel native code can count (more is cut to it while code runs)."""
-EPOCH_CAP = (1 << 64) - 1
 
 
 class NativeStore:
@@ -49,12 +49,13 @@ class NativeStore:
         self.fuel = backend.options.fuel
         self.epochs = backend.options.epochs
         self.backend = backend
-        """Kept alive for its epoch counter, which StoreCtx.epoch_ptr points to."""
-        self.sc.epoch_ptr = ctypes.addressof(backend.epoch_counter)
         self.fuel_view = memoryview(self.sc).cast("B")[abi.SC["fuel"] : abi.SC["fuel"] + 8].cast("q")
-        d = abi.SC["epoch_deadline"]
-        self.deadline_view = memoryview(self.sc).cast("B")[d : d + 8].cast("Q")
-        self.epoch_view = memoryview(backend.epoch_counter).cast("B").cast("Q")
+        t = abi.SC["stack_limit"] + abi.TRIP_BYTE
+        self.trip_view = memoryview(self.sc).cast("B")[t : t + 1]
+        """The stack limit's top byte: TRIP while the epoch is at or past the deadline
+        (see irgen.metering; one-byte writes, so no native write can undo one)."""
+        if self.epochs:
+            backend.epoch_stores[id(self)] = weakref.ref(self)
         self.flags = (ctypes.c_int32 * 1).from_address(self.sc_addr)
         """The exit_flags word, for the one-index check after every call."""
         self.flags_view = memoryview(self.flags).cast("B").cast("i")
@@ -76,6 +77,7 @@ class NativeStore:
         """The store died (``StoreState.release``): drop the maps from native handles
         to functions and instances, which point back here through their calls, so
         reference counting frees the store. No code can run in it any more."""
+        self.backend.epoch_stores.pop(id(self), None)
         self.records.clear()
         self.func_at.clear()
         self.instances.clear()
@@ -91,14 +93,23 @@ class NativeStore:
 
     # ------------------------------------------------------------ fuel and epochs
     def metering_in(self) -> None:
-        """Before native code runs: the store's fuel and deadline, the engine's epoch."""
+        """Before native code runs: the store's fuel, and whether its deadline is due."""
         st = self.st
         if self.fuel:
             fuel = st.fuel or 0
             self.fuel_view[0] = min(fuel, FUEL_CAP)
         if self.epochs:
-            self.deadline_view[0] = min(st.epoch_deadline, EPOCH_CAP)
-            self.epoch_view[0] = min(st.engine.epoch, EPOCH_CAP)
+            self.trip_view[0] = abi.TRIP if st.engine.epoch >= st.epoch_deadline else 0
+
+    def sync_trip(self) -> None:
+        """Set or clear the trip byte native code tests (the engine's epoch moved, or
+        the store's deadline did)."""
+        st = self.st
+        self.trip_view[0] = abi.TRIP if st.engine.epoch >= st.epoch_deadline else 0
+
+    deadline_changed = sync_trip
+    """Called by ``StoreState.set_epoch_deadline`` (a host function may move it while
+    native code is on the stack)."""
 
     def metering_out(self) -> None:
         """After native code ran (or before a host function runs): what it left."""

@@ -37,6 +37,11 @@ TBAA_CTX = "!4"
 INVARIANT = "!5"
 LIKELY = "!6"
 """Branch weights: the first successor is (almost) always taken."""
+CELL_BYTES = "!7"
+CELL_ALIGN = "!8"
+"""``!dereferenceable`` of a memory or table cell pointer: reading a cell
+field is then safe anywhere, so LLVM may hoist it out of loops whose other paths
+call (the epoch check's cold path, helpers)."""
 
 Value = tuple[str, str]
 """(LLVM type, operand text): an SSA name or a constant literal."""
@@ -158,8 +163,10 @@ class FunctionGen:
         return vals
 
     # ------------------------------------------------------------ context values
-    def ctx_load(self, key: Any, ty: str, offset: int, invariant: bool = True) -> str:
-        """A value loaded from vmctx at ``offset`` in the entry block (once per function)."""
+    def ctx_load(self, key: Any, ty: str, offset: int, invariant: bool = True,
+                 cell: bool = False) -> str:
+        """A value loaded from vmctx at ``offset`` in the entry block (once per function);
+        ``cell``: a pointer to a 16-byte cell (always valid)."""
         name = self.cached.get(key)
         if name is None:
             name = f"%c{len(self.cached)}"
@@ -167,6 +174,8 @@ class FunctionGen:
             p = f"{name}.p"
             self.prelude.append(f"  {p} = getelementptr inbounds i8, ptr %vmctx, i64 {offset}")
             inv = f", !invariant.load {INVARIANT}" if invariant else ""
+            if cell:
+                inv += f", !dereferenceable {CELL_BYTES}, !align {CELL_ALIGN}"
             self.prelude.append(f"  {name} = load {ty}, ptr {p}, align 8, !tbaa {TBAA_CTX}{inv}")
         return name
 
@@ -185,10 +194,10 @@ class FunctionGen:
         self.emit(f"store {ty} {v}, ptr {p}, align 8, !tbaa {TBAA_CTX}")
 
     def mem_cell(self, m: int) -> str:
-        return self.ctx_load(("mem", m), "ptr", self.info.layout.mem_off + 8 * m)
+        return self.ctx_load(("mem", m), "ptr", self.info.layout.mem_off + 8 * m, cell=True)
 
     def table_cell(self, t: int) -> str:
-        return self.ctx_load(("table", t), "ptr", self.info.layout.table_off + 8 * t)
+        return self.ctx_load(("table", t), "ptr", self.info.layout.table_off + 8 * t, cell=True)
 
     def global_cell(self, g: int) -> str:
         return self.ctx_load(("global", g), "ptr", self.info.layout.global_off + 8 * g)
@@ -196,14 +205,13 @@ class FunctionGen:
     def func_record(self, f: int) -> str:
         return self.ctx_load(("func", f), "ptr", self.info.layout.func_off + 8 * f)
 
-    def ctx_epoch_counter(self) -> str:
-        """The engine's epoch counter (its address is invariant; its value is not)."""
-        if "epoch" not in self.cached:
-            self.cached["epoch"] = "%epc"
-            from .metering import epoch_counter_load
-
-            self.prelude.append(epoch_counter_load(self))
-        return "%epc"
+    def ctx_trip(self) -> str:
+        """Address of the epoch trip byte (StoreCtx.stack_limit's byte 7)."""
+        if "trip" not in self.cached:
+            self.cached["trip"] = "%tripp"
+            off = abi.SC["stack_limit"] + abi.TRIP_BYTE
+            self.prelude.append(f"  %tripp = getelementptr inbounds i8, ptr %sc, i64 {off}")
+        return "%tripp"
 
     def type_id(self, typeidx: int) -> str:
         return self.ctx_load(("type", typeidx), "i64", self.info.layout.type_off + 8 * typeidx)
@@ -326,10 +334,10 @@ class FunctionGen:
         func = Ctl("func", [], self.results, 0, "")
         self.ctls.append(func)
         self.start("body")
-        from .metering import check_epoch, check_fuel
+        from .metering import check_fuel
 
         check_fuel(self)
-        check_epoch(self)
+        # The epoch check at entry is the stack check's (see assemble).
         body = self.body
         n = len(body)
         pc = 0
@@ -390,18 +398,50 @@ class FunctionGen:
 
         head.extend(prologue(self))
         lim = abi.SC["stack_limit"]
+        ret = f"  ret {self.ret} poison" if self.ret != "void" else "  ret void"
         head += [
             "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",
             "  %fai = ptrtoint ptr %fa to i64",
             f"  %limp = getelementptr inbounds i8, ptr %sc, i64 {lim}",
-            f"  %lim = load i64, ptr %limp, align 8, !tbaa {TBAA_CTX}",
+        ]
+        if self.epochs:
+            # The entry's epoch check costs nothing: Python sets the limit's top
+            # byte when the deadline is due, which fails this check; the cold path
+            # tells the two apart (and checks again if the deadline moved on).
+            head += [
+                "  br label %stkchk",
+                "stkchk:",
+                "  %lim = load volatile i64, ptr %limp, align 8",
+            ]
+        else:
+            head.append(f"  %lim = load i64, ptr %limp, align 8, !tbaa {TBAA_CTX}")
+        head += [
             f"  %need = add i64 %lim, {self.frame_estimate()}",
             "  %stk = icmp uge i64 %fai, %need",
             f"  br i1 %stk, label %body, label %overflow, !prof {LIKELY}",
             "overflow:",
             "  %trapfn = load volatile ptr, ptr @np_trap_ptr, align 8",
+        ]
+        if self.epochs:
+            h = abi.SC["helper"]
+            head += [
+                f"  %tripped = icmp ugt i64 %lim, {abi.LIMIT_MASK}",
+                "  br i1 %tripped, label %tripentry, label %realoverflow",
+                "tripentry:",
+                f"  %helperp = getelementptr inbounds i8, ptr %sc, i64 {h}",
+                "  %helperf = load ptr, ptr %helperp, align 8",
+                f"  %goon = call i64 %helperf(ptr %vmctx, i32 {abi.H_EPOCH}, i64 0, i64 0, "
+                "i64 0, i64 0) nounwind memory(inaccessiblemem: readwrite)",
+                "  %moved = icmp ne i64 %goon, 0",
+                "  br i1 %moved, label %stkchk, label %interrupted",
+                "interrupted:",
+                f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_INTERRUPT}, i32 0)",
+                ret,
+                "realoverflow:",
+            ]
+        head += [
             f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_STACK_OVERFLOW}, i32 0)",
-            f"  ret {self.ret} poison" if self.ret != "void" else "  ret void",
+            ret,
         ]
         return "\n".join(head + self.lines) + "\n}\n"
 

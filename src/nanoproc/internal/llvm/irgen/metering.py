@@ -13,19 +13,26 @@ entry, at every loop header, and after bulk operations whose length is not a sma
 constant, which cost their length. Any other trap leaves the store with the value
 of the last synchronisation, as in wasmtime.
 
-Epochs: the store's deadline is cached in ``%ed`` on entry; the entry and every loop
-header compare the engine's epoch counter (read fresh: another thread advances it)
-with it and, when it is reached, ask the helper for the store's deadline (a host
-function may have moved it): 0 means the epoch has passed it, a trap (INTERRUPT).
+Epochs: native code never reads the epoch. The Python side, which advances it
+(``Engine.increment_epoch``) and sets deadlines, sets the top byte of
+StoreCtx.stack_limit to TRIP while the store's epoch is at or past its deadline
+(NativeStore.sync_trip), and clears it. Function entries get the check for free:
+every function already compares its frame with the stack limit, and a tripped
+limit fails that compare; the cold path asks the helper, which answers 0 when the
+deadline is due (trap INTERRUPT) or clears the byte (a host function moved the
+deadline). Loop headers load the byte (atomically: another thread sets it, so LLVM
+may neither hoist nor merge the loads) and compare it with 0. Native code never
+writes that byte and Python never writes the limit's other bytes, so neither side
+needs a read-modify-write.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...exec.fuelrules import known_operand
 from .. import abi
-from .function import INVARIANT, LIKELY, TBAA_CTX
+from .function import LIKELY, TBAA_CTX
 
 if TYPE_CHECKING:
     from .function import FunctionGen
@@ -83,29 +90,52 @@ def check_fuel(g: FunctionGen) -> None:
 
 
 def check_epoch(g: FunctionGen) -> None:
-    """Compare the engine's epoch with the cached deadline; ask the helper when due."""
+    """Test the store's trip byte (a loop header); ask the helper when it is set."""
     if not g.epochs:
         return
-    counter = g.ctx_epoch_counter()
-    epoch = g.value(f"load atomic i64, ptr {counter} monotonic, align 8")
-    deadline = g.value("load i64, ptr %ed, align 8")
-    cont = _cold_unless(g, g.value(f"icmp ult i64 {epoch}, {deadline}"))
+    flag = g.value(f"load volatile i8, ptr {g.ctx_trip()}, align 1")
+    cont = _cold_unless(g, g.value(f"icmp eq i8 {flag}, 0"))
     # Not call_helper: its call may write any memory, and even on this cold path that
     # keeps LLVM from hoisting loads out of the loop or vectorising it (matmul ran
     # ~60% slower). This helper touches nothing the code can see: it reads Python's
-    # store and answers the new deadline, or 0 when the epoch has passed it.
+    # store and answers 0 when the epoch has reached the deadline.
     fn = g.load_field("ptr", "%sc", abi.SC["helper"], invariant=True)
-    new = g.value(f"call i64 {fn}(ptr %vmctx, i32 {abi.H_EPOCH}, i64 0, i64 0, i64 0, i64 0) "
-                  "nounwind memory(inaccessiblemem: readwrite)")
-    g.trap_unless(g.value(f"icmp ne i64 {new}, 0"), abi.TRAP_INTERRUPT)
-    g.emit(f"store i64 {new}, ptr %ed, align 8")
+    ok = g.value(f"call i64 {fn}(ptr %vmctx, i32 {abi.H_EPOCH}, i64 0, i64 0, i64 0, i64 0) "
+                 "nounwind willreturn memory(inaccessiblemem: readwrite)")
+    g.trap_unless(g.value(f"icmp ne i64 {ok}, 0"), abi.TRAP_INTERRUPT)
     g.emit(f"br label %{cont}")
     g.start(cont)
 
 
 def loop_header(g: FunctionGen) -> None:
     check_fuel(g)
-    check_epoch(g)
+    if not calls_every_iteration(g.body, g.pc + 1, g.info.nimports):
+        check_epoch(g)
+
+
+STRAIGHT_END = frozenset({
+    "block", "loop", "if", "else", "end", "br", "br_if", "br_table", "br_on_null",
+    "br_on_non_null", "br_on_cast", "br_on_cast_fail", "return", "return_call",
+    "return_call_indirect", "return_call_ref", "unreachable", "throw", "throw_ref",
+    "try_table",
+})  # fmt: skip
+"""Instructions that end the straight line from a loop header (or may leave it)."""
+
+
+def calls_every_iteration(body: list[Any], start: int, nimports: int) -> bool:
+    """Whether the loop whose body starts at ``start`` calls a function of this module
+    before anything can branch: then every iteration enters a function, whose stack
+    check is also the epoch check, so the loop header needs none of its own (even
+    where LLVM inlines the callee, its check stays: the limit is read atomically).
+    Calls to imports do not count: a host function checks nothing."""
+    for pc in range(start, len(body)):
+        name = body[pc][0].name
+        if name == "call":
+            if body[pc][1] >= nimports:
+                return True
+        elif name in STRAIGHT_END:
+            return False
+    return False
 
 
 def prologue(g: FunctionGen) -> list[str]:
@@ -120,21 +150,7 @@ def prologue(g: FunctionGen) -> list[str]:
             f"  %fu.1 = sub i64 %fu.0, {ENTRY_COST}",
             "  store i64 %fu.1, ptr %fu, align 8",
         ]
-    if g.epochs:
-        d = abi.SC["epoch_deadline"]
-        lines += [
-            "  %ed = alloca i64, align 8",
-            f"  %ed.p = getelementptr inbounds i8, ptr %sc, i64 {d}",
-            f"  %ed.0 = load i64, ptr %ed.p, align 8, !tbaa {TBAA_CTX}",
-            "  store i64 %ed.0, ptr %ed, align 8",
-        ]
     return lines
-
-
-def epoch_counter_load(g: FunctionGen) -> str:
-    p = abi.SC["epoch_ptr"]
-    return (f"  %epc.p = getelementptr inbounds i8, ptr %sc, i64 {p}\n"
-            f"  %epc = load ptr, ptr %epc.p, align 8, !tbaa {TBAA_CTX}, !invariant.load {INVARIANT}")
 
 
 def literal_operand(g: FunctionGen) -> int | None:

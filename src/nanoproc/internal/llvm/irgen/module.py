@@ -111,6 +111,8 @@ METADATA = """\
 !4 = !{!2, !2, i64 0}
 !5 = !{}
 !6 = !{!"branch_weights", i32 1048575, i32 1}
+!7 = !{i64 16}
+!8 = !{i64 8}
 """
 
 ATTRIBUTES = """\
@@ -258,7 +260,11 @@ def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
   %od = load volatile i64, ptr %save2, align 8
   store i64 %od, ptr %dp, align 8
   %ol = load volatile i64, ptr %save4, align 8
-  store i64 %ol, ptr %limp, align 8"""
+  %ol.lo = trunc i64 %ol to i32
+  store i32 %ol.lo, ptr %limp, align 8
+  %ol.s = lshr i64 %ol, 32
+  %ol.hi = trunc i64 %ol.s to i16
+  store i16 %ol.hi, ptr %limhp, align 4"""
     restore_gil = ("  %ots = load volatile ptr, ptr %save3, align 8\n"
                    "  call void @PyEval_RestoreThread(ptr %ots)\n") if release_gil else ""
     restore = restore.replace("{restore_gil}", restore_gil)
@@ -321,7 +327,11 @@ owned:
   %fa = call ptr @llvm.frameaddress.p0(i32 0)
   %fai = ptrtoint ptr %fa to i64
   %limp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_limit"]}
-  %oldlim = load i64, ptr %limp, align 8
+  %limhp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_limit"] + 4}
+  ; Only bytes 0-5 are the limit; byte 7 is the epoch trip Python sets from any
+  ; thread, so this code never writes it (6-byte stores, no read-modify-write).
+  %oldlim.w = load atomic i64, ptr %limp monotonic, align 8
+  %oldlim = and i64 %oldlim.w, {abi.LIMIT_MASK}
   store volatile i64 %oldlim, ptr %save4, align 8
   %lowp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_low"]}
   %low = load i64, ptr %lowp, align 8
@@ -351,7 +361,11 @@ setlimit:
   %cand = phi i64 [ %cand1, %firstlimit ], [ %cand3, %nestedlimit ]
   %higher = icmp ugt i64 %cand, %low
   %lim = select i1 %higher, i64 %cand, i64 %low
-  store i64 %lim, ptr %limp, align 8
+  %lim.lo = trunc i64 %lim to i32
+  store i32 %lim.lo, ptr %limp, align 8
+  %lim.s = lshr i64 %lim, 32
+  %lim.hi = trunc i64 %lim.s to i16
+  store i16 %lim.hi, ptr %limhp, align 4
   br label %go
 go:
   %jbp = getelementptr inbounds i8, ptr %sc, i64 {sc["jmpbuf"]}
