@@ -78,6 +78,25 @@ def eval_const(expr: Expr, inst: ModuleInstance) -> Any:
     return stack[-1]
 
 
+NOT_CONSTANT = object()
+
+
+def constant_of(expr: Expr) -> Any:
+    """The value of a one-instruction expression that needs no instance (a constant
+    or a null), else NOT_CONSTANT."""
+    if len(expr) == 1 and expr[0][0].name in ("i32.const", "i64.const", "f32.const",
+                                              "f64.const", "v128.const", "ref.null"):
+        return eval_const(expr, None)  # type: ignore[arg-type]
+    return NOT_CONSTANT
+
+
+def func_index_of(expr: Expr) -> int | None:
+    """``i`` for the expression ``ref.func i``, else None."""
+    if len(expr) == 1 and expr[0][0].name == "ref.func":
+        return expr[0][1]  # type: ignore[no-any-return]
+    return None
+
+
 def compile_const(expr: Expr) -> Callable[[ModuleInstance], Any]:
     """A function computing ``expr`` for an instance, specialised for the common
     single-instruction forms so instantiation does no interpretation for them."""

@@ -15,7 +15,7 @@ from ..errors import LinkError, WasmtimeError
 from ..syntax.types import FuncType, GlobalType, MemType, TableType, TagType
 from .backend import Backend
 from .compiled import CompiledModule
-from .constexpr import compile_const
+from .constexpr import NOT_CONSTANT, compile_const, constant_of, func_index_of
 from .entities import FuncInst, GlobalInst, TableInst, TagInst
 from .link import check_import, close_global, close_table
 from .memory import MemoryInst, memory_facts
@@ -118,18 +118,37 @@ class _Plan:
             for t in mod.tables
         ]
         self.memories = [(m.type, memory_facts(m.type)) for m in mod.memories]
+        self.num_tables = len(self.tables)
+        self.num_memories = len(self.memories)
         self.exports = [(e.name, _SPACE[e.kind], e.index) for e in mod.exports]
         self.elems = [
-            (seg.mode, seg.table, compile_const(seg.offset) if seg.offset is not None else None,
+            (seg.mode, seg.table, _offset(seg.offset), _func_indices(seg.init),
              [compile_const(x) for x in seg.init])
             for seg in mod.elems
         ]  # fmt: skip
-        self.datas = [
-            (seg.mode, seg.memory, compile_const(seg.offset) if seg.offset is not None else None,
-             seg.init)
-            for seg in mod.datas
-        ]  # fmt: skip
+        """(mode, table, offset, function indices or None, initialiser functions)."""
+        self.datas = [(seg.mode, seg.memory, _offset(seg.offset), seg.init) for seg in mod.datas]
         self.start = mod.start
+
+
+def _offset(expr: Any) -> Any:
+    """A segment's offset: an int when constant (the usual case), else a function of
+    the instance (``global.get`` of an import, extended constants); None if passive."""
+    if expr is None:
+        return None
+    value = constant_of(expr)
+    return compile_const(expr) if value is NOT_CONSTANT else value
+
+
+def _func_indices(init: list[Any]) -> list[int] | None:
+    """The function indices of an element segment made only of ``ref.func``."""
+    out = []
+    for expr in init:
+        i = func_index_of(expr)
+        if i is None:
+            return None
+        out.append(i)
+    return out
 
 
 def _plan(module: CompiledModule) -> _Plan:
@@ -160,49 +179,51 @@ def instantiate(
     store.add_instance(inst)
     tables = memories = 0
     try:
-        if plan.tables:
-            store.add_tables(len(plan.tables))
-            tables = len(plan.tables)
-        if plan.memories:
-            store.add_memories(len(plan.memories))
-            memories = len(plan.memories)
+        if plan.num_tables:
+            store.add_tables(plan.num_tables)
+            tables = plan.num_tables
+        if plan.num_memories:
+            store.add_memories(plan.num_memories)
+            memories = plan.num_memories
         _allocate(inst, plan, store)
     except BaseException:
         store.remove_instance(inst, tables, memories)
         raise
 
-    exports = inst.exports
-    for name, space, index in plan.exports:
-        exports[name] = getattr(inst, space)[index]
+    d = inst.__dict__
+    inst.exports = {name: d[space][index] for name, space, index in plan.exports}
 
     backend.instantiate(inst)
 
     # Element segments: evaluate all, then apply active ones in order.
-    elems = inst.elems
-    for _mode, _t, _o, init in plan.elems:
-        elems.append([f(inst) for f in init])
-    for i, (mode, tidx, offset_fn, _init) in enumerate(plan.elems):
-        if mode == "active":
-            assert offset_fn is not None
-            offset = offset_fn(inst)
-            table = inst.tables[tidx]
-            refs = elems[i]
-            if offset + len(refs) > len(table.elems):
-                raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
-            table.elems[offset : offset + len(refs)] = refs
-            elems[i] = []
-        elif mode == "declarative":
-            elems[i] = []
+    if plan.elems:
+        funcs = inst.funcs
+        inst.elems = elems = [
+            [funcs[i] for i in indices] if indices is not None else [f(inst) for f in init]
+            for _m, _t, _o, indices, init in plan.elems
+        ]
+        for i, (mode, tidx, offset, _x, _y) in enumerate(plan.elems):
+            if mode == "active":
+                if offset.__class__ is not int:
+                    offset = offset(inst)
+                table_elems = inst.tables[tidx].elems
+                refs = elems[i]
+                if offset + len(refs) > len(table_elems):
+                    raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
+                table_elems[offset : offset + len(refs)] = refs
+                elems[i] = []
+            elif mode == "declarative":
+                elems[i] = []
 
     datas = inst.datas
-    for mode, midx, offset_fn, data in plan.datas:
+    for mode, midx, offset, data in plan.datas:
         if mode == "active":
-            assert offset_fn is not None
-            offset = offset_fn(inst)
-            mem = inst.memories[midx]
-            if offset + len(data) > mem.data_len:
+            if offset.__class__ is not int:
+                offset = offset(inst)
+            view = inst.memories[midx].view
+            if offset + len(data) > len(view):
                 raise Trap.of(TrapCode.MEMORY_OUT_OF_BOUNDS)
-            mem.view[offset : offset + len(data)] = data
+            view[offset : offset + len(data)] = data
             datas.append(b"")
         else:
             datas.append(data)
