@@ -176,8 +176,11 @@ def instantiate(
         check_import(module, imp, ext)
         getattr(inst, space).append(ext)
 
-    store.add_instance(inst)
     tables = memories = 0
+    if store.policed():
+        store.add_instance(inst)
+    else:
+        store.instances.append(inst)
     try:
         if plan.num_tables:
             store.add_tables(plan.num_tables)
@@ -191,17 +194,21 @@ def instantiate(
         raise
 
     d = inst.__dict__
-    inst.exports = {name: d[space][index] for name, space, index in plan.exports}
+    exports = inst.exports
+    for name, space, index in plan.exports:  # a loop: cheaper than a comprehension in 3.11
+        exports[name] = d[space][index]
 
     backend.instantiate(inst)
 
     # Element segments: evaluate all, then apply active ones in order.
     if plan.elems:
         funcs = inst.funcs
-        inst.elems = elems = [
-            [funcs[i] for i in indices] if indices is not None else [f(inst) for f in init]
-            for _m, _t, _o, indices, init in plan.elems
-        ]
+        elems = inst.elems
+        for _m, _t, _o, indices, init in plan.elems:
+            if indices is not None:
+                elems.append([funcs[i] for i in indices])
+            else:
+                elems.append([f(inst) for f in init])
         for i, (mode, tidx, offset, _x, _y) in enumerate(plan.elems):
             if mode == "active":
                 if offset.__class__ is not int:

@@ -77,7 +77,8 @@ class MemoryInst:
         self.max_pages = max_pages
         self.pages = lim.min
         initial = lim.min * page_size
-        if store is not None and not store.allow_memory(0, initial, max_pages * page_size):
+        if (store is not None and store.policed()
+                and not store.allow_memory(0, initial, max_pages * page_size)):
             from ..errors import WasmtimeError
 
             raise WasmtimeError(
