@@ -32,9 +32,15 @@ def engine(request):
     return nanoproc.Engine(cfg)
 
 
-def _use(engine, module):
+def _fresh(engine, module):
+    """A new store with one instance of ``module``: (store, instance, its memory)."""
     store = nanoproc.Store(engine)
     inst = nanoproc.Instance(store, module, [])
+    return store, inst, inst.exports(store)["memory"]
+
+
+def _use(engine, module):
+    store, inst, _ = _fresh(engine, module)
     ex = inst.exports(store)
     assert ex["a"](store) == 42
     assert ex["grow"](store) == 1
@@ -57,9 +63,7 @@ def test_dropped_store_is_freed_without_the_cycle_collector(engine):
 
 def test_host_keeps_memory_bytes_after_store_dies(engine):
     module = nanoproc.Module(engine, WAT)
-    store = nanoproc.Store(engine)
-    inst = nanoproc.Instance(store, module, [])
-    mem = inst.exports(store)["memory"]
+    store, inst, mem = _fresh(engine, module)
     data = bytes(mem.read(store, 16, 27))
     buf = memoryview(store._state.instances[0].memories[0].view)
     del store, inst, mem
@@ -67,8 +71,7 @@ def test_host_keeps_memory_bytes_after_store_dies(engine):
     assert data == b"tenant data"
     assert bytes(buf[16:27]) == b"tenant data"  # the view still owns its bytes
     # a new store's memory is zero, never the old tenant's bytes
-    store = nanoproc.Store(engine)
-    inst = nanoproc.Instance(store, module, [])
+    store, inst, _ = _fresh(engine, module)
     assert inst.exports(store)["load"](store, 100) == 0
     assert bytes(buf[16:27]) == b"tenant data"
 
@@ -79,16 +82,12 @@ def test_released_memory_is_reused_zeroed_without_gc(engine):
     gc.collect()
     gc.disable()
     try:
-        store = nanoproc.Store(engine)
-        inst = nanoproc.Instance(store, module, [])
-        mem = inst.exports(store)["memory"]
+        store, inst, mem = _fresh(engine, module)
         mem.write(store, b"\xee" * 4096, 1000)
         address = store._state.instances[0].memories[0].address()
         del store, inst, mem
-        store = nanoproc.Store(engine)
-        inst = nanoproc.Instance(store, module, [])
+        store, inst, mem = _fresh(engine, module)
         assert store._state.instances[0].memories[0].address() == address
-        mem = inst.exports(store)["memory"]
         assert mem.read(store, 1000, 5096) == bytes(4096)
         assert mem.read(store, 16, 27) == b"tenant data"
     finally:

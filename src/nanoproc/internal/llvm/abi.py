@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 RESULTS_CAP = 128
 """Most results a function may have (multi-value results travel in StoreCtx.results)."""
 BACKTRACE_CAP = 4096
 """Most return addresses a trap records."""
+
+
+@cache
+def array(ctype: Any, n: int) -> Any:
+    """``ctype * n``, made once: ctypes keeps array types only weakly, so without this
+    every store would build (and the GC later collect) its own array types."""
+    return ctype * n
 
 
 class StoreCtx(ctypes.Structure):

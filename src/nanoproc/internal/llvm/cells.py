@@ -30,7 +30,7 @@ class MemCell:
     """The native view of one memory (shared by every instance using it)."""
 
     def __init__(self, mem: MemoryInst) -> None:
-        self.cell = (ctypes.c_uint64 * 2)()
+        self.cell = abi.array(ctypes.c_uint64, 2)()
         self.address = ctypes.addressof(self.cell)
         self.stable = mem.stable_base
         self._mem = weakref.ref(mem)
@@ -66,7 +66,7 @@ class GlobalCell:
     __slots__ = ("cell", "address", "letter", "ns", "obj")
 
     def __init__(self, letter: str, ns: NativeStore) -> None:
-        self.cell = (ctypes.c_uint64 * 1)()
+        self.cell = abi.array(ctypes.c_uint64, 1)()
         self.address = ctypes.addressof(self.cell)
         self.letter = letter
         self.ns = ns

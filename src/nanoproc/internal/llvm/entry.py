@@ -15,6 +15,7 @@ import ctypes
 from collections.abc import Callable
 from typing import Any
 
+from . import abi
 from .nativestore import NativeStore
 
 _CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctypes.c_double,
@@ -116,7 +117,7 @@ def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
         factory = _FACTORIES[key] = _factory(pshape, metered)
     entry = prototype(pshape)(entry_address)
     n = 2 + len(pshape[0])
-    block = (ctypes.c_uint64 * n)(vmctx, fn)
+    block = abi.array(ctypes.c_uint64, n)(vmctx, fn)
     # memoryviews: item assignment is cheaper than on ctypes arrays
     ub = memoryview(block).cast("B").cast("Q")
     fb = memoryview(block).cast("B").cast("d")

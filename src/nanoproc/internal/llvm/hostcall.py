@@ -124,8 +124,8 @@ def host_record(ns: NativeStore, fi: FuncInst) -> int:
                              *[_CTYPE[k] for k in pshape[0]])  # fmt: skip
     callback = proto(factory(fi.call, ns, _instance_of))
     thunk, owner = thunk_for(shape)
-    hctx = (ctypes.c_uint64 * 2)(ctypes.cast(callback, ctypes.c_void_p).value or 0, ns.sc_addr)
-    rec = (ctypes.c_uint64 * (abi.REC_SIZE // 8))(thunk, ctypes.addressof(hctx), fi.canon, 0)
+    hctx = abi.array(ctypes.c_uint64, 2)(ctypes.cast(callback, ctypes.c_void_p).value or 0, ns.sc_addr)
+    rec = abi.array(ctypes.c_uint64, abi.REC_SIZE // 8)(thunk, ctypes.addressof(hctx), fi.canon, 0)
     ns.keep.extend((callback, hctx, rec, owner))
     address = ctypes.addressof(rec)
     ns.add_record(fi, address)

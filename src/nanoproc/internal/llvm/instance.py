@@ -37,7 +37,7 @@ class InstanceState:
         cm = inst.module
         mod = cm.module
         layout = code.layout
-        self.vm = (ctypes.c_uint64 * (layout.size // 8 or 1))()
+        self.vm = abi.array(ctypes.c_uint64, layout.size // 8 or 1)()
         self.vmctx = vm_addr = ctypes.addressof(self.vm)
         vm = self.vm
         vm[0] = ns.sc_addr
@@ -45,7 +45,7 @@ class InstanceState:
         funcs = inst.funcs
         ndef = len(funcs) - nimp
         # Own function records first: tables and globals may refer to them.
-        self.records = (ctypes.c_uint64 * max(1, ndef * (abi.REC_SIZE // 8)))()
+        self.records = abi.array(ctypes.c_uint64, max(1, ndef * (abi.REC_SIZE // 8)))()
         rec_base = ctypes.addressof(self.records)
         step = abi.REC_SIZE // 8
         for i in range(ndef):

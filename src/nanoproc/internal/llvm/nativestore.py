@@ -56,13 +56,13 @@ class NativeStore:
         (see irgen.metering; one-byte writes, so no native write can undo one)."""
         if self.epochs:
             backend.epoch_stores[id(self)] = weakref.ref(self)
-        self.flags = (ctypes.c_int32 * 1).from_address(self.sc_addr)
+        self.flags = abi.array(ctypes.c_int32, 1).from_address(self.sc_addr)
         """The exit_flags word, for the one-index check after every call."""
         self.flags_view = memoryview(self.flags).cast("B").cast("i")
         """The same word as a memoryview (cheaper to index)."""
         res = self.sc_addr + abi.SC["results"]
-        self.ures = (ctypes.c_uint64 * abi.RESULTS_CAP).from_address(res)
-        self.fres = (ctypes.c_double * abi.RESULTS_CAP).from_address(res)
+        self.ures = abi.array(ctypes.c_uint64, abi.RESULTS_CAP).from_address(res)
+        self.fres = abi.array(ctypes.c_double, abi.RESULTS_CAP).from_address(res)
         self.records: dict[FuncInst, int] = {}
         """Every function with a FuncRecord -> its address (held for the store's life)."""
         self.func_at: dict[int, FuncInst] = {}
@@ -83,6 +83,7 @@ class NativeStore:
         self.instances.clear()
         self.mem_cells.clear()
         self.pins.clear()
+        self.keep.clear()  # host callbacks hold this store: another cycle
 
     @staticmethod
     def of(st: StoreState, backend: Any) -> NativeStore:

@@ -27,9 +27,9 @@ class TableMirror:
     def __init__(self, ns: NativeStore, funcref: bool) -> None:
         self.ns = ns
         self.funcref = funcref
-        self.cell = (ctypes.c_uint64 * 2)()
+        self.cell = abi.array(ctypes.c_uint64, 2)()
         self.address = ctypes.addressof(self.cell)
-        self.data = (ctypes.c_uint64 * 0)()
+        self.data = abi.array(ctypes.c_uint64, 0)()
         self.capacity = 0
 
     def handle(self, v: Any) -> int:
