@@ -16,7 +16,7 @@ import pytest
 from sandbox_helpers import engine, tier_fixture  # noqa: F401
 
 import nanoproc
-from nanoproc.fuzz.cases import Engine, engines, judge, load_reproducer
+from nanoproc.fuzz.cases import EPOCHS_SUFFIX, Engine, engines, judge, load_reproducer
 from nanoproc.fuzz.generator import call_plan, generate
 from nanoproc.fuzz.minimize import is_valid, minimize
 from nanoproc.fuzz.mutate import exercise, mutate
@@ -46,6 +46,17 @@ def test_generator_makes_valid_modules(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(0, 240, 8))
 def test_generated_modules_run_as_in_wasmtime(tier: str, seed: int) -> None:
     runs = _runs(tier)
+    for s in range(seed, seed + 8):
+        verdict = judge("gen", s, runs, None)
+        assert verdict.status == "ok", f"gen:{s}: {verdict.detail}"
+
+
+@pytest.mark.parametrize("seed", range(1000, 1064, 8))
+def test_epoch_checked_code_runs_as_in_wasmtime(tier: str, seed: int) -> None:
+    """The same comparison with epoch checks compiled in (a deadline never reached):
+    the checks at loop headers and entries must change nothing else."""
+    runs, _ = engines([tier + EPOCHS_SUFFIX])
+    assert [r.name for r in runs] == ["wasmtime", tier + EPOCHS_SUFFIX]
     for s in range(seed, seed + 8):
         verdict = judge("gen", s, runs, None)
         assert verdict.status == "ok", f"gen:{s}: {verdict.detail}"

@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--paths", default=",".join(PATHS),
                    help=f"case kinds, comma-separated (default {','.join(PATHS)})")
     p.add_argument("--tiers", default="interp,llvm",
-                   help="nanoproc tiers to run (llvm is skipped while it cannot run modules)")
+                   help="nanoproc tiers to run; a tier + '-epochs' (llvm-epochs) also has epoch "
+                        "checks compiled in (llvm is skipped where it cannot run)")
     p.add_argument("--out", default="fuzz-findings", help="directory for reproducers")
     p.add_argument("--no-minimize", action="store_true", help="save reproducers as found")
     p.add_argument("--replay", metavar="PATH:SEED|FILE.json",

@@ -38,6 +38,12 @@ LLVM_FUZZ_STACK = 4 << 20
 """``max_wasm_stack`` of the llvm engine in campaigns (see :func:`engines`)."""
 
 
+EPOCHS_SUFFIX = "-epochs"
+"""A tier named ``llvm-epochs`` (or ``interp-epochs``) is that tier with epoch checks
+compiled in as well as fuel (the runner sets a deadline no case reaches), so
+campaigns compare the code epoch checks add with wasmtime's too."""
+
+
 def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine], list[str]]:
     """Fuel-consuming engines for ``tiers`` (+ wasmtime-py as the reference, first);
     also notes on what could not take part and why."""
@@ -55,13 +61,15 @@ def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine],
             out.append(Engine("wasmtime", wasmtime, wasmtime.Engine(wconfig)))
         except ImportError:
             notes.append("wasmtime-py is not installed: tiers are only compared with each other")
-    for tier in tiers:
+    for name in tiers:
+        tier = name.removesuffix(EPOCHS_SUFFIX)
         if tier == "llvm" and llvm_unavailable_reason() is not None:
-            notes.append(f"llvm skipped: {llvm_unavailable_reason()}")
+            notes.append(f"{name} skipped: {llvm_unavailable_reason()}")
             continue
         config = nanoproc.Config()
         config.strategy = tier
         config.consume_fuel = True
+        config.epoch_interruption = name.endswith(EPOCHS_SUFFIX)
         if tier == "llvm":
             # Unoptimised (-O0) code has frames several times Cranelift's: the generator's
             # recursion budget (1,000 calls) must fit as it does in wasmtime's 512 KiB,
@@ -71,7 +79,7 @@ def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine],
         if not getattr(engine.backend, "supports_fuel", False):
             notes.append(f"{tier} skipped: the tier does not meter fuel yet")
             continue
-        out.append(Engine(tier, nanoproc, engine))
+        out.append(Engine(name, nanoproc, engine))
     return out, notes
 
 
