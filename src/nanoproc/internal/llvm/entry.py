@@ -17,6 +17,7 @@ from typing import Any
 
 from . import abi
 from .nativestore import NativeStore
+from .pysource import make_factory
 
 _CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctypes.c_double,
           "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.c_void_p}  # fmt: skip
@@ -92,15 +93,14 @@ def _factory(pshape: tuple[str, str], metered: bool) -> Callable[..., Callable[.
         else:
             lines.append("return None")
     lines = [f"def call({', '.join(args)}):", "    while True:"] + ["        " + x for x in lines]
-    src = ("def factory(entry, ub, fb, argv, ns):\n"
-           "    flags, after, ures, fres = ns.flags_view, ns.after_call, ns.ures, ns.fres\n"
-           "    func_handle, obj_handle = ns.func_handle, ns.obj_handle\n"
-           "    func_of, obj_of = ns.func_of, ns.obj_of\n"
-           "    meter_in, meter_out = ns.metering_in, ns.metering_out\n"
-           + "\n".join("    " + line for line in lines) + "\n    return call\n")  # fmt: skip
-    g: dict[str, Any] = {}
-    exec(compile(src, f"<nanoproc llvm entry {pshape}>", "exec"), g)
-    return g["factory"]  # type: ignore[no-any-return]
+    return make_factory("entry, ub, fb, argv, ns", _ENTRY_NS, lines, "call",
+                        f"<nanoproc llvm entry {pshape}>")
+
+
+_ENTRY_NS = {"flags": "flags_view", "after": "after_call", "ures": "ures", "fres": "fres",
+             "func_handle": "func_handle", "obj_handle": "obj_handle", "func_of": "func_of",
+             "obj_of": "obj_of", "meter_in": "metering_in", "meter_out": "metering_out"}
+"""Closure names of an entry factory -> the NativeStore attributes they are."""
 
 
 def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,

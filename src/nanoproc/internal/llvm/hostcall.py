@@ -29,6 +29,7 @@ from ..valid import is_subtype_canon
 from . import abi
 from .irgen.types import shape_of
 from .nativestore import NativeStore
+from .pysource import make_factory
 from .refs import py_shape
 
 if TYPE_CHECKING:
@@ -95,15 +96,14 @@ def _factory(shape: tuple[str, str], with_caller: bool,
         "        fail(e)",
         "        return 0",
     ]
-    src = ("def factory(call, ns, inst_of):\n"
-           "    ures, fres, fail = ns.ures, ns.fres, ns.fail\n"
-           "    func_of, obj_of = ns.func_of, ns.obj_of\n"
-           "    func_handle, pinned_handle = ns.func_handle, ns.pinned_handle\n"
-           "    meter_in, meter_out = ns.metering_in, ns.metering_out\n"
-           + "\n".join("    " + line for line in lines) + "\n    return cb\n")  # fmt: skip
-    ns_: dict[str, Any] = {}
-    exec(compile(src, f"<nanoproc llvm host call {shape}>", "exec"), ns_)
-    return ns_["factory"]  # type: ignore[no-any-return]
+    return make_factory("call, ns, inst_of", _HOST_NS, lines, "cb",
+                        f"<nanoproc llvm host call {shape}>")
+
+
+_HOST_NS = {"ures": "ures", "fres": "fres", "fail": "fail", "func_of": "func_of",
+            "obj_of": "obj_of", "func_handle": "func_handle", "pinned_handle": "pinned_handle",
+            "meter_in": "metering_in", "meter_out": "metering_out"}
+"""Closure names of a host-callback factory -> the NativeStore attributes they are."""
 
 
 def _instance_of(vmctx: int | None) -> Any:
