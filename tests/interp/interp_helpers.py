@@ -1,72 +1,30 @@
-"""Shared helpers for the interp tier's tests: build modules, instantiate, call.
-
-Tests drive the tier through the runtime core directly (decode, validate,
-instantiate with InterpBackend, call ``FuncInst.call``), converting exceptions the
-way the public API does, so a failure points at the tier rather than the API.
-Modules are written in WAT and assembled with wasm-tools (cached per text).
-"""
+"""Helpers for the interp tier's tests: the shared ones (core_helpers) bound to
+InterpBackend, and signed views of integer results."""
 
 from __future__ import annotations
 
-import functools
-import subprocess
 from typing import Any
 
-from conftest import wasm_tools
-from nanoproc.internal.binary import decode_module
+from core_helpers import call_on, compile_wasm, compile_wat, host_func, instance_on, wat2wasm
 from nanoproc.internal.exec.compiled import CompiledModule
-from nanoproc.internal.exec.entities import FuncInst
-from nanoproc.internal.exec.instance import ModuleInstance, instantiate
+from nanoproc.internal.exec.instance import ModuleInstance
 from nanoproc.internal.exec.store import StoreState
 from nanoproc.internal.interp import InterpBackend
-from nanoproc.internal.syntax.types import FuncType
-from nanoproc.internal.valid import validate_module
+
+__all__ = ["BACKEND", "call", "compile_wasm", "compile_wat", "host_func", "new_instance",
+           "signed32", "signed64", "wat2wasm"]
 
 BACKEND = InterpBackend()
 
 
-@functools.cache
-def wat2wasm(text: str) -> bytes:
-    return subprocess.run(
-        [wasm_tools(), "parse", "-"], input=text.encode(), capture_output=True, check=True
-    ).stdout
-
-
-def compile_wasm(data: bytes) -> CompiledModule:
-    module = decode_module(data)
-    return CompiledModule(module, validate_module(module))
-
-
-def compile_wat(text: str) -> CompiledModule:
-    return compile_wasm(wat2wasm(text))
-
-
 def new_instance(module: CompiledModule | str, imports: list[Any] | None = None,
                  store: StoreState | None = None) -> ModuleInstance:
-    if isinstance(module, str):
-        module = compile_wat(module)
-    try:
-        return instantiate(store or StoreState(None), module, list(imports or []), BACKEND)
-    except BaseException as e:
-        raise BACKEND.convert_exception(e) from None
+    return instance_on(BACKEND, module, imports, store)
 
 
 def call(inst: ModuleInstance, name: str, *args: Any) -> Any:
     """Call an export the way the public API does (exceptions converted)."""
-    fi = inst.exports[name]
-    assert isinstance(fi, FuncInst)
-    try:
-        return fi.call(*args)
-    except BaseException as e:
-        raise BACKEND.convert_exception(e) from None
-
-
-def host_func(ftype: FuncType, fn: Any, *, needs_caller: bool = False) -> FuncInst:
-    """A host function as the API makes them (canonical type id from a 1-type module)."""
-    params = " ".join(str(t) for t in ftype.params)
-    results = " ".join(str(t) for t in ftype.results)
-    cm = compile_wat(f"(module (type (func (param {params}) (result {results}))))")
-    return FuncInst(ftype, cm.canon(0), fn, host=True, hostfn=fn, needs_caller=needs_caller)
+    return call_on(BACKEND, inst, name, *args)
 
 
 def signed32(v: int) -> int:
