@@ -100,17 +100,13 @@ def func_index_of(expr: Expr) -> int | None:
 def compile_const(expr: Expr) -> Callable[[ModuleInstance], Any]:
     """A function computing ``expr`` for an instance, specialised for the common
     single-instruction forms so instantiation does no interpretation for them."""
-    if len(expr) == 1:
-        instr = expr[0]
-        name = instr[0].name
-        if name in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const",
-                    "ref.null"):  # fmt: skip
-            value = eval_const(expr, None)  # type: ignore[arg-type]
-            return lambda inst: value
-        if name == "ref.func":
-            idx = instr[1]
-            return lambda inst: inst.funcs[idx]
-        if name == "global.get":
-            gidx = instr[1]
-            return lambda inst: inst.globals[gidx].value
+    value = constant_of(expr)
+    if value is not NOT_CONSTANT:
+        return lambda inst: value
+    idx = func_index_of(expr)
+    if idx is not None:
+        return lambda inst: inst.funcs[idx]
+    if len(expr) == 1 and expr[0][0].name == "global.get":
+        gidx = expr[0][1]
+        return lambda inst: inst.globals[gidx].value
     return lambda inst: eval_const(expr, inst)

@@ -106,7 +106,7 @@ class TableInst:
         self.type = ttype
         self.max = spec_max if lim.max is None else min(lim.max, spec_max)
         self.store = store
-        if store is not None and store.policed() and not store.allow_table(0, lim.min, lim.max):
+        if store is not None and not store.allow_table(0, lim.min, lim.max):
             raise WasmtimeError(f"table minimum size of {lim.min} elements exceeds table limits")
         if lim.min > 10_000_000:
             raise WasmtimeError(f"table of {lim.min} elements is larger than nanoproc can allocate")

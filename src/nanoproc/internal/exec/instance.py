@@ -176,11 +176,8 @@ def instantiate(
         check_import(module, imp, ext)
         getattr(inst, space).append(ext)
 
+    store.add_instance(inst)
     tables = memories = 0
-    if store.policed():
-        store.add_instance(inst)
-    else:
-        store.instances.append(inst)
     try:
         if plan.num_tables:
             store.add_tables(plan.num_tables)
@@ -195,7 +192,7 @@ def instantiate(
 
     d = inst.__dict__
     exports = inst.exports
-    for name, space, index in plan.exports:  # a loop: cheaper than a comprehension in 3.11
+    for name, space, index in plan.exports:
         exports[name] = d[space][index]
 
     backend.instantiate(inst)

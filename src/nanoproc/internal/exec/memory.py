@@ -77,8 +77,7 @@ class MemoryInst:
         self.max_pages = max_pages
         self.pages = lim.min
         initial = lim.min * page_size
-        if (store is not None and store.policed()
-                and not store.allow_memory(0, initial, max_pages * page_size)):
+        if store is not None and not store.allow_memory(0, initial, max_pages * page_size):
             from ..errors import WasmtimeError
 
             raise WasmtimeError(
@@ -94,11 +93,9 @@ class MemoryInst:
         if res is not None:
             res.high_water[0] = initial
             self._mm: Any = res.buffer
-            self._buf: bytearray | None = None
-            self.view = res.view[:initial]
-            return
-        self._mm = _reserve(reserve)
-        self._buf = None if self._mm is not None else bytearray(initial)
+        else:
+            self._mm = _reserve(reserve)
+        self._buf: bytearray | None = None if self._mm is not None else bytearray(initial)
         self.view = self._make_view()
 
     def _max_bytes(self) -> int:

@@ -123,7 +123,7 @@ def reserve(nbytes: int) -> Reservation | None:
         # A pooled range keeps the bytes its last memory wrote until handed out
         # again (nothing can reach them meanwhile); zeroed here, through the view
         # the memory uses anyway, a plain copy from the zero page.
-        view[:dirty] = (_zeros or _zero_source())[:dirty]
+        view[:dirty] = _zero_source()[:dirty]
     high_water = [0]
     ref = weakref.ref(buffer, _released.append)
     _live[id(ref)] = (ref, address, nbytes, high_water)  # keeps the callback alive

@@ -64,10 +64,6 @@ class StoreState:
             changed()
 
     # ------------------------------------------------------------ limit checks
-    def policed(self) -> bool:
-        """Whether any limit or limiter applies (most stores have none)."""
-        return self.limits is not NO_LIMITS or self.limiter is not None
-
     def allow_memory(self, current: int, desired: int, maximum: int | None) -> bool:
         """May a memory grow from ``current`` to ``desired`` bytes?"""
         lim = self.limits.memory_size

@@ -111,7 +111,7 @@ class LLVMBackend:
 
     def epoch_changed(self, epoch: int) -> None:
         """The engine's epoch advanced (called by ``Engine.increment_epoch``): set the
-        interrupt flag of every store whose deadline it reached."""
+        trip byte of every store whose deadline it reached."""
         for key, ref in tuple(self.epoch_stores.items()):
             ns = ref()
             if ns is None:

@@ -100,7 +100,7 @@ class NativeStore:
             fuel = st.fuel or 0
             self.fuel_view[0] = min(fuel, FUEL_CAP)
         if self.epochs:
-            self.trip_view[0] = abi.TRIP if st.engine.epoch >= st.epoch_deadline else 0
+            self.sync_trip()
 
     def sync_trip(self) -> None:
         """Set or clear the trip byte native code tests (the engine's epoch moved, or

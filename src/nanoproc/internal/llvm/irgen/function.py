@@ -394,7 +394,7 @@ class FunctionGen:
         for i in range(len(self.params), len(self.local_types)):
             t = self.local_types[i]
             head.append(f"  store {t} {zero_literal(t)}, ptr %l{i}, align 8")
-        from .metering import prologue
+        from .metering import epoch_helper_call, prologue
 
         head.extend(prologue(self))
         lim = abi.SC["stack_limit"]
@@ -430,8 +430,7 @@ class FunctionGen:
                 "tripentry:",
                 f"  %helperp = getelementptr inbounds i8, ptr %sc, i64 {h}",
                 "  %helperf = load ptr, ptr %helperp, align 8",
-                f"  %goon = call i64 %helperf(ptr %vmctx, i32 {abi.H_EPOCH}, i64 0, i64 0, "
-                "i64 0, i64 0) nounwind memory(inaccessiblemem: readwrite)",
+                f"  %goon = {epoch_helper_call('%helperf')}",
                 "  %moved = icmp ne i64 %goon, 0",
                 "  br i1 %moved, label %stkchk, label %interrupted",
                 "interrupted:",

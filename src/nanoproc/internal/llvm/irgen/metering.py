@@ -20,8 +20,9 @@ StoreCtx.stack_limit to TRIP while the store's epoch is at or past its deadline
 every function already compares its frame with the stack limit, and a tripped
 limit fails that compare; the cold path asks the helper, which answers 0 when the
 deadline is due (trap INTERRUPT) or clears the byte (a host function moved the
-deadline). Loop headers load the byte (atomically: another thread sets it, so LLVM
-may neither hoist nor merge the loads) and compare it with 0. Native code never
+deadline). Loop headers load the byte (volatile: another thread sets it, so LLVM
+may neither hoist nor merge the loads; unlike an atomic load it does not count as
+touching all memory, which would keep other loads inside loops) and compare it with 0. Native code never
 writes that byte and Python never writes the limit's other bytes, so neither side
 needs a read-modify-write.
 """
@@ -100,11 +101,17 @@ def check_epoch(g: FunctionGen) -> None:
     # ~60% slower). This helper touches nothing the code can see: it reads Python's
     # store and answers 0 when the epoch has reached the deadline.
     fn = g.load_field("ptr", "%sc", abi.SC["helper"], invariant=True)
-    ok = g.value(f"call i64 {fn}(ptr %vmctx, i32 {abi.H_EPOCH}, i64 0, i64 0, i64 0, i64 0) "
-                 "nounwind willreturn memory(inaccessiblemem: readwrite)")
+    ok = g.value(epoch_helper_call(fn))
     g.trap_unless(g.value(f"icmp ne i64 {ok}, 0"), abi.TRAP_INTERRUPT)
     g.emit(f"br label %{cont}")
     g.start(cont)
+
+
+def epoch_helper_call(fn: str) -> str:
+    """The call of the helper ``fn`` asking whether the deadline is due (0: trap), as
+    the loop headers' and the function entries' cold paths make it."""
+    return (f"call i64 {fn}(ptr %vmctx, i32 {abi.H_EPOCH}, i64 0, i64 0, i64 0, i64 0) "
+            "nounwind willreturn memory(inaccessiblemem: readwrite)")
 
 
 def loop_header(g: FunctionGen) -> None:
@@ -125,8 +132,8 @@ STRAIGHT_END = frozenset({
 def calls_every_iteration(body: list[Any], start: int, nimports: int) -> bool:
     """Whether the loop whose body starts at ``start`` calls a function of this module
     before anything can branch: then every iteration enters a function, whose stack
-    check is also the epoch check, so the loop header needs none of its own (even
-    where LLVM inlines the callee, its check stays: the limit is read atomically).
+    check is also the epoch check, so the loop header needs none of its own (the
+    limit is read with a volatile load, which no optimisation removes).
     Calls to imports do not count: a host function checks nothing."""
     for pc in range(start, len(body)):
         name = body[pc][0].name
