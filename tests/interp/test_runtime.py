@@ -242,7 +242,6 @@ def test_memory_growth_rebinds_views() -> None:
 
 def test_unsupported_features_are_refused_at_instantiation() -> None:
     for text, feature in (
-        ('(module (func (result v128) v128.const i64x2 1 2))', "simd"),
         ('(module (type $s (struct)) (func (result anyref) struct.new $s))', "gc"),
         ('(module (tag $t) (func throw $t))', "exceptions"),
     ):

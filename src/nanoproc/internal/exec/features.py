@@ -22,8 +22,11 @@ def _has_v128(ft: FuncType) -> bool:
     return any(t is V128 for t in ft.params + ft.results)
 
 
-def unsupported_feature(module: Module) -> str | None:
-    """The first feature ``module`` needs that the tiers lack, or None."""
+def unsupported_feature(module: Module, have: frozenset[str] = frozenset()) -> str | None:
+    """The first feature ``module`` needs that the tiers lack, or None (``have``: the
+    features of this list a tier does run)."""
+    if "simd" in have:
+        return _unsupported_besides_simd(module)
     for st in module.deftypes:
         if isinstance(st.comp, FuncType) and _has_v128(st.comp):
             return "simd"
@@ -38,4 +41,13 @@ def unsupported_feature(module: Module) -> str | None:
                 return f
             if ins[1:2] == (V128,):  # block type
                 return "simd"
+    return None
+
+
+def _unsupported_besides_simd(module: Module) -> str | None:
+    for func in module.funcs:
+        for ins in func.instrs:
+            f = _OP_FEATURE.get(ins[0].feature)
+            if f and f != "simd":
+                return f
     return None

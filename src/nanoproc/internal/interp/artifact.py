@@ -115,7 +115,7 @@ class ModuleArtifact:
         if self._unsupported is None:
             return
         if self._unsupported is False:
-            self._unsupported = unsupported_feature(self.module)
+            self._unsupported = unsupported_feature(self.module, frozenset({"simd"}))
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the interp tier")
 

@@ -17,6 +17,7 @@ from ..exec import numerics as num
 from ..exec.trap import HostError, Trap, TrapCode
 from ..exec.values import MASK32, MASK64, f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..valid import is_subtype_canon
+from .simd_lanes import HELPERS as SIMD_HELPERS
 
 _S_f = struct.Struct("<f")
 _S_I = struct.Struct("<I")
@@ -327,6 +328,7 @@ HELPERS: dict[str, Any] = {
     "TGROW": table_grow,
 }
 """Names generated code uses besides the instance's own entities."""
+HELPERS.update(SIMD_HELPERS)
 
 BUILTINS: dict[str, Any] = {**vars(builtins), **HELPERS}
 """The builtins of generated code: Python's plus the helpers. Shared by every instance

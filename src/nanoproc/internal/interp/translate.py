@@ -165,7 +165,7 @@ def _zero(t: ValType) -> str:
 # ---------------------------------------------------------------- entry point
 def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOptions) -> Translated:
     """Translate and compile defined function ``funcidx`` of ``art``'s module."""
-    from . import ops_call, ops_memory, ops_numeric  # noqa: F401  (register handlers)
+    from . import ops_call, ops_memory, ops_numeric, ops_simd  # noqa: F401  (register handlers)
     from .artifact import Translated
     from .frames import register_code
 
