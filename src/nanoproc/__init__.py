@@ -6,6 +6,7 @@ docs/api-differences.md lists every difference.
 
 from .api.config import Config
 from .api.engine import Engine
+from .api.exn import ExnRef, ThrownException
 from .api.func import Caller, Func
 from .api.globals import Global
 from .api.instance import Instance, InstanceExports
@@ -67,4 +68,6 @@ __all__ = [
     "TagType",
     "Tag",
     "InstancePre",
+    "ExnRef",
+    "ThrownException",
 ]

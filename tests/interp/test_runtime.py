@@ -243,7 +243,6 @@ def test_memory_growth_rebinds_views() -> None:
 def test_unsupported_features_are_refused_at_instantiation() -> None:
     for text, feature in (
         ('(module (type $s (struct)) (func (result anyref) struct.new $s))', "gc"),
-        ('(module (tag $t) (func throw $t))', "exceptions"),
     ):
         cm = compile_wat(text)
         with pytest.raises(UnsupportedFeature) as info:

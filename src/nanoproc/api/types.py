@@ -89,6 +89,11 @@ class ValType(_TypeValue):
     def externref(cls) -> ValType:
         return _CACHE[T.EXTERNREF]
 
+    @classmethod
+    def exnref(cls) -> ValType:
+        """Exception reference (not in wasmtime-py's Python API)."""
+        return _CACHE[T.EXNREF]
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ValType) and self._t == other._t
 
@@ -106,7 +111,7 @@ class ValType(_TypeValue):
 
 
 _CACHE: dict[T.ValType, ValType] = {}
-for _t in (T.I32, T.I64, T.F32, T.F64, T.V128, T.FUNCREF, T.EXTERNREF):
+for _t in (T.I32, T.I64, T.F32, T.F64, T.V128, T.FUNCREF, T.EXTERNREF, T.EXNREF):
     _v = object.__new__(ValType)
     _v._t = _t
     _CACHE[_t] = _v

@@ -119,12 +119,19 @@ class Val:
         return Val(T.FUNCREF, f)
 
     @classmethod
+    def exnref(cls, exn: Any) -> Val:
+        """An exception reference (an ``ExnRef`` or None; not in wasmtime-py)."""
+        return Val(T.EXNREF, exn)
+
+    @classmethod
     def ref_null(cls, ty: ValType) -> Val:
         """The null reference of ``ty`` (externref or funcref)."""
         if ty == ValType.externref():
             return Val.externref(None)
         if ty == ValType.funcref():
             return Val.funcref(None)
+        if ty == ValType.exnref():
+            return Val.exnref(None)
         raise WasmtimeError(f"Invalid reference type for `ref_null`: {ty}")
 
     def __eq__(self, rhs: Any) -> Any:
@@ -213,6 +220,8 @@ def to_wasm(t: T.ValType) -> ToWasm:
         return _to_extern(t)
     if is_func_heap(t.heap):
         return _to_func(t)
+    if t.heap in T.EXN_HIERARCHY:
+        return _to_exn(t)
     return _to_opaque(t)
 
 
@@ -280,6 +289,26 @@ def _to_opaque(t: T.RefType) -> ToWasm:
     return conv
 
 
+def _to_exn(t: T.RefType) -> ToWasm:
+    """An ``ExnRef`` (or a Val of one, or None) -> the exception instance."""
+
+    def conv(v: Any, st: StoreState) -> Any:
+        if isinstance(v, Val):
+            v = _unval(v, t)
+        if v is None:
+            if not t.nullable:
+                raise _cannot(v, t)
+            return None
+        inst = getattr(v, "_inst", None)
+        if inst is None or t.heap == "noexn":
+            raise _cannot(v, t)
+        if v._st is not None and v._st is not st:
+            raise WasmtimeError("object used with the wrong store")
+        return inst
+
+    return conv
+
+
 # ---------------------------------------------------------------- Wasm -> Python
 
 
@@ -295,6 +324,8 @@ def from_wasm(t: T.ValType) -> FromWasm:
         return _same
     if is_func_heap(t.heap):
         return _from_func
+    if t.heap in T.EXN_HIERARCHY:
+        return _from_exn
 
     def opaque(v: Any, st: StoreState) -> Any:
         return None if v is None else Val(t, v)
@@ -320,6 +351,14 @@ def _from_func(v: Any, st: StoreState) -> Any:
     from .func import Func
 
     return Func._wrap(v, st)
+
+
+def _from_exn(v: Any, st: StoreState) -> Any:
+    if v is None:
+        return None
+    from .exn import ExnRef
+
+    return ExnRef._wrap(v, st)
 
 
 def to_val(t: T.ValType, v: Any, st: StoreState) -> Val:

@@ -26,7 +26,7 @@ def unsupported_feature(module: Module, have: frozenset[str] = frozenset()) -> s
     """The first feature ``module`` needs that the tiers lack, or None (``have``: the
     features of this list a tier does run)."""
     if "simd" in have:
-        return _unsupported_besides_simd(module)
+        return _unsupported_besides_simd(module, have)
     for st in module.deftypes:
         if isinstance(st.comp, FuncType) and _has_v128(st.comp):
             return "simd"
@@ -37,17 +37,17 @@ def unsupported_feature(module: Module, have: frozenset[str] = frozenset()) -> s
             return "simd"
         for ins in func.instrs:
             f = _OP_FEATURE.get(ins[0].feature)
-            if f:
+            if f and f not in have:
                 return f
             if ins[1:2] == (V128,):  # block type
                 return "simd"
     return None
 
 
-def _unsupported_besides_simd(module: Module) -> str | None:
+def _unsupported_besides_simd(module: Module, have: frozenset[str]) -> str | None:
     for func in module.funcs:
         for ins in func.instrs:
             f = _OP_FEATURE.get(ins[0].feature)
-            if f and f != "simd":
+            if f and f not in have:
                 return f
     return None

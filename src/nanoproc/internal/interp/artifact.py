@@ -21,6 +21,9 @@ from ..exec.features import unsupported_feature
 from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
 
+INTERP_FEATURES = frozenset({"simd", "exceptions"})
+"""Features beyond the core the interp tier runs (see exec/features)."""
+
 CAST_VIEWS = sys.byteorder == "little" and os.environ.get("NANOPROC_INTERP_CAST", "1") != "0"
 
 TAIL_OPS = frozenset(
@@ -115,7 +118,7 @@ class ModuleArtifact:
         if self._unsupported is None:
             return
         if self._unsupported is False:
-            self._unsupported = unsupported_feature(self.module, frozenset({"simd"}))
+            self._unsupported = unsupported_feature(self.module, INTERP_FEATURES)
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the interp tier")
 

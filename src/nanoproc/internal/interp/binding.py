@@ -83,6 +83,8 @@ class InstanceState:
         for tab, (elems_name, tab_name) in zip(inst.tables, table_names):
             G[elems_name] = tab.elems
             G[tab_name] = tab
+        for k, tag in enumerate(inst.tags):
+            G[f"X{k}"] = tag
         for gi, (name, mutable) in zip(inst.globals, global_names):
             G[name] = gi if mutable else gi.value
 

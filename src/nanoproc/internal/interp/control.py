@@ -115,6 +115,8 @@ class ControlFlow(Metering, StackMachine):
         self.top: Ctl | None = None
         """The synthetic loop around the whole body when the function tail-calls itself."""
         self.leaf_mark = 0
+        self.py_trys = 0
+        """Open ``try:`` statements (they count against Python's nesting limit too)."""
 
     def seq(self, start: int, stop: int) -> None:
         """Translate instructions ``start`` .. ``stop - 1`` (see Translator)."""
@@ -133,7 +135,7 @@ class ControlFlow(Metering, StackMachine):
         return self.loops[-1] if self.loops else None
 
     def open_loop(self, ctl: Ctl) -> None:
-        if len(self.loops) >= MAX_PY_LOOPS:
+        if len(self.loops) + self.py_trys >= MAX_PY_LOOPS:
             raise UnsupportedFeature(
                 "deeply nested control flow", "more nested loops than Python allows"
             )

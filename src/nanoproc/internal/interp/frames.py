@@ -20,6 +20,7 @@ import weakref
 from types import CodeType, TracebackType
 from typing import TYPE_CHECKING
 
+from ..exec.exceptions import Thrown, thrown_to_api
 from ..exec.trap import Frame, HostError, Trap, TrapCode, host_error_result
 from .helpers import HELPER_CODES
 
@@ -122,6 +123,10 @@ def convert_exception(exc: BaseException) -> BaseException:
     * anything else: unchanged.
     """
     tb = exc.__traceback__
+    if isinstance(exc, Thrown):
+        out = thrown_to_api(exc)
+        out.frames = wasm_frames(tb)
+        return out
     if isinstance(exc, Trap):
         exc.frames = wasm_frames(tb)
         return exc

@@ -14,6 +14,7 @@ import struct
 from typing import Any
 
 from ..exec import numerics as num
+from ..exec.exceptions import ExnInst, Thrown, ThrownException
 from ..exec.trap import HostError, Trap, TrapCode
 from ..exec.values import MASK32, MASK64, f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..valid import is_subtype_canon
@@ -60,6 +61,13 @@ def null_reference() -> Any:
     raise Trap.of(TrapCode.NULL_REFERENCE)
 
 
+def throw_ref(exn: ExnInst | None) -> Thrown:
+    """``throw_ref``: the exception to raise again (a null one traps)."""
+    if exn is None:
+        raise Trap("null exception reference", TrapCode.NULL_REFERENCE)
+    return Thrown(exn)
+
+
 # ---------------------------------------------------------------- metering (metering.py)
 def out_of_fuel(store: Any, fuel: int) -> Any:
     """A failed fuel check: the store keeps what is left (<= 0, read as 0)."""
@@ -96,13 +104,16 @@ def _host_caller_factory(arity: int, with_caller: bool) -> Any:
         f"    def host({params}):\n"
         "        try:\n"
         f"            return call({args})\n"
-        "        except (Trap, RecursionError, HostError):\n"
+        "        except ThrownException as e:\n"
+        "            raise Thrown(e._exn) from None\n"
+        "        except (Trap, RecursionError, HostError, Thrown):\n"
         "            raise\n"
         "        except Exception as e:\n"
         "            raise HostError(e) from e\n"
         "    return host\n"
     )
-    ns: dict[str, Any] = {"Trap": Trap, "HostError": HostError}
+    ns: dict[str, Any] = {"Trap": Trap, "HostError": HostError, "Thrown": Thrown,
+                          "ThrownException": ThrownException}
     exec(compile(src, f"<nanoproc host call/{arity}>", "exec"), ns)
     return ns["factory"]
 
@@ -314,6 +325,10 @@ HELPERS: dict[str, Any] = {
     "ICALL": indirect_target,
     "RCALL": ref_target,
     "NONNULL": as_non_null,
+    # exceptions
+    "Thrown": Thrown,
+    "ExnInst": ExnInst,
+    "THROWREF": throw_ref,
     # bulk memory and tables
     "MFILL": memory_fill,
     "MCOPY": memory_copy,

@@ -37,7 +37,7 @@ from ..syntax.types import FuncType
 # Instructions after which the rest of the enclosing block is unreachable.
 UNCONDITIONAL = frozenset({
     "br", "br_table", "return", "unreachable", "return_call", "return_call_indirect",
-    "return_call_ref", "throw", "throw_ref",
+    "return_call_ref", "throw", "throw_ref", "rethrow",
 })  # fmt: skip
 
 # Instructions with effects visible outside the function's locals.
@@ -45,7 +45,7 @@ EFFECTS = frozenset({
     "call", "call_indirect", "call_ref", "return_call", "return_call_indirect",
     "return_call_ref", "global.set", "table.set", "table.grow", "table.fill", "table.copy",
     "table.init", "elem.drop", "memory.grow", "memory.fill", "memory.copy", "memory.init",
-    "data.drop", "throw", "throw_ref",
+    "data.drop", "throw", "throw_ref", "rethrow",
 })  # fmt: skip
 
 # Instructions that may trap besides loads/stores (rule "memarg").
@@ -57,7 +57,7 @@ TRAPPING = frozenset({
     "i64.div_s", "i64.div_u", "i64.rem_s", "i64.rem_u",
     "i32.trunc_f32_s", "i32.trunc_f32_u", "i32.trunc_f64_s", "i32.trunc_f64_u",
     "i64.trunc_f32_s", "i64.trunc_f32_u", "i64.trunc_f64_s", "i64.trunc_f64_u",
-    "ref.as_non_null", "throw", "throw_ref", "memory.grow", "table.grow",
+    "ref.as_non_null", "throw", "throw_ref", "rethrow", "memory.grow", "table.grow",
 })  # fmt: skip
 
 BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null"})
@@ -90,6 +90,8 @@ class Construct:
     chain: Chain | None = None
     """For a block flattened into a chain: the chain (B0 holds it too)."""
     children: list[Construct] = field(default_factory=list)
+    handlers_at: int | None = None
+    """For a legacy try: index of its first catch/catch_all once the scan passed it."""
 
     @property
     def targeted(self) -> bool:
@@ -185,6 +187,9 @@ class Structure:
         self.max_depth = 0
         self.tail_calls: list[int] = []
         """Indices of return_call* instructions."""
+        self.delegates: dict[int, Construct | None] = {}
+        """Legacy ``try ... delegate``: try start -> the construct whose handler gets
+        its exceptions (None: the caller's)."""
         self._scan(block_arity)
         self._find_switches()
         self._decide()
@@ -201,8 +206,12 @@ class Structure:
             name = ins[0].name
             cur = stack[-1]
             self.enclosing[i] = cur
-            if name in ("block", "loop", "if", "try_table"):
+            if name in ("block", "loop", "if", "try_table", "try"):
                 np_, nr = block_arity(ins[1])
+                if name == "try_table":
+                    # catch labels count from outside the try_table
+                    for cat in ins[2]:
+                        stack[-1 - cat.label].sources.append((i, False))
                 c = Construct(name, i, -1, np_, nr, cur, depth=len(stack))
                 cur.children.append(c)
                 if c.depth > self.max_depth:
@@ -214,7 +223,12 @@ class Structure:
             if name == "else":
                 cur.else_ = i
                 continue
-            if name == "end":
+            if name in ("catch", "catch_all"):
+                cur.handlers_at = i
+                continue
+            if name == "delegate":
+                self.delegates[cur.start] = _delegate_target(stack[:-1], ins[1])
+            if name in ("end", "delegate"):
                 if len(stack) > 1:
                     cur.end = i
                     stack.pop()
@@ -446,6 +460,9 @@ class Structure:
         return pieces
 
     # ------------------------------------------------------------ queries
+    def delegate_target(self, start: int) -> Construct | None:
+        return self.delegates[start]
+
     def ends_with(self, inner: Construct, outer: Construct) -> bool:
         """Whether falling off the end of ``inner`` reaches ``outer``'s end with no code
         in between: ``inner`` is the last instruction of each enclosing construct up to
@@ -462,3 +479,17 @@ class Structure:
                 return False
             x = parent
         return True
+
+
+def _delegate_target(outside: list[Construct], label: int) -> Construct | None:
+    """The construct whose handler receives what ``delegate label`` hands on: the
+    label's construct if it is a try_table, or a legacy try still in its body; else
+    the nearest such construct around it (None: none, the caller's handlers).
+    ``outside``: the open constructs around the delegating try, innermost last."""
+    k = len(outside) - 1 - label
+    while k > 0:
+        c = outside[k]
+        if c.kind == "try_table" or (c.kind == "try" and c.handlers_at is None):
+            return c
+        k -= 1
+    return None

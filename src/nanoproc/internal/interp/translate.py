@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from ..errors import UnsupportedFeature
 from ..syntax.module import Instr
 from ..syntax.types import F32, F64, I32, I64, V128, ValType
-from .control import CONTROL, ChainUnsafe, ControlFlow, Ctl
+from .control import CONTROL, ChainUnsafe, Ctl
+from .exc_control import ExcFlow
 from .stackbase import MASK, MASKV, SIGN, trap_pc
 from .structure import Construct, Structure
 
@@ -49,7 +50,7 @@ def register(name: str) -> Callable[[Handler], Handler]:
     return deco
 
 
-class Translator(ControlFlow):
+class Translator(ExcFlow):
     """Translates one defined function (see :func:`translate_function`)."""
 
     def __init__(self, art: ModuleArtifact, funcidx: int,
@@ -139,6 +140,8 @@ class Translator(ControlFlow):
             init.append(f"{indent}{' = '.join(names)} = {zero}")
         if self.uses_brk:
             init.append(f"{indent}brk = 0")
+        if self.st.delegates:
+            init.append(f"{indent}dg = 0")
         has_loops = any(c.kind == "loop" for c in self.st.constructs)
         init[:0] = self.entry_lines(indent, has_loops)
         lines = self.out.lines
@@ -165,7 +168,7 @@ def _zero(t: ValType) -> str:
 # ---------------------------------------------------------------- entry point
 def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOptions) -> Translated:
     """Translate and compile defined function ``funcidx`` of ``art``'s module."""
-    from . import ops_call, ops_memory, ops_numeric, ops_simd  # noqa: F401  (register handlers)
+    from . import ops_call, ops_exc, ops_memory, ops_numeric, ops_simd  # noqa: F401  (register handlers)
     from .artifact import Translated
     from .frames import register_code
 
