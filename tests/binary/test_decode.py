@@ -458,7 +458,7 @@ def test_gc_and_exception_immediates() -> None:
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        (b"\x06", "illegal opcode 06"),
+        (b"\x27", "illegal opcode 27"),  # 0x06 is the legacy try
         (b"\xfc\x12", "illegal opcode fc 12"),
         (b"\xfb\x80\x01", "illegal opcode fb 80"),
         (b"\xfd\xff\xff\xff\xff\x0f", "illegal opcode fd ffffffff"),

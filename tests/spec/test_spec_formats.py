@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from conftest import spec_dir, spec_files
+from conftest import legacy_spec_files, spec_dir, spec_files
 from nanoproc.internal.binary import decode_module
 from nanoproc.internal.binary.encode import encode_module
 from nanoproc.internal.errors import ValidationError, WasmtimeError
@@ -191,7 +191,7 @@ def test_formats_of_every_spec_module() -> None:
     totals: Counter[str] = Counter()
     failures: list[str] = []
     files = 0
-    for path in spec_files() or [spec_dir()]:
+    for path in [*spec_files(), *legacy_spec_files()] or [spec_dir()]:
         check = FileCheck(path.name)
         check.run(path.read_text(encoding="utf-8"))
         totals.update(check.counts)

@@ -20,7 +20,22 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from ..syntax.ops import BLOCK, BY_CODE, BY_PREFIX, ELSE, END, IF, LOOP, TRY_TABLE, Catch, Op
+from ..syntax.ops import (
+    BLOCK,
+    BY_CODE,
+    BY_PREFIX,
+    CATCH,
+    CATCH_ALL,
+    DELEGATE,
+    ELSE,
+    END,
+    IF,
+    LOOP,
+    TRY,
+    TRY_TABLE,
+    Catch,
+    Op,
+)
 from ..syntax.types import RefType
 from .reader import (
     Buffer,
@@ -41,6 +56,7 @@ assert array("I").itemsize >= 4, "offsets need 32-bit array items"
 # decode_instrs tests them as literal ints: keep the two in step.
 S_INDEX, S_NONE, S_I32, S_MEMARG, S_END, S_BLOCK, S_INDEX2 = 0, 1, 2, 3, 4, 5, 6
 S_ELSE, S_PREFIX, S_GENERIC, S_TRY, S_ILLEGAL = 7, 8, 9, 10, 11
+S_CATCH, S_DELEGATE = 12, 13
 assert (S_INDEX, S_NONE, S_I32, S_MEMARG, S_END, S_BLOCK, S_INDEX2, S_ELSE, S_PREFIX) == tuple(
     range(9)
 )
@@ -180,8 +196,12 @@ def _classify(op: Op) -> int:
         return S_END
     if op is ELSE:
         return S_ELSE
-    if op is BLOCK or op is LOOP or op is IF:
+    if op is BLOCK or op is LOOP or op is IF or op is TRY:
         return S_BLOCK
+    if op is CATCH or op is CATCH_ALL:
+        return S_CATCH
+    if op is DELEGATE:
+        return S_DELEGATE
     if op is TRY_TABLE:
         return S_TRY
     if not imms:
@@ -254,7 +274,9 @@ def decode_instrs(
     offsets = array("I")
     append = body.append
     oappend = offsets.append
-    blocks: list[int] = []  # 0: block/loop/try_table, 1: if before else, 2: if after else
+    # 0: block/loop/try_table, 1: if before else, 2: if after else,
+    # 3: legacy try before its handlers, 4: in a catch handler, 5: after catch_all
+    blocks: list[int] = []
     push = blocks.append
     pop = blocks.pop
     shape_of = SHAPE
@@ -337,7 +359,7 @@ def decode_instrs(
             else:
                 blocktype, pos = read_blocktype(data, pos + 1)
                 append((op_of[b], blocktype))
-            push(1 if b == 0x04 else 0)
+            push(1 if b == 0x04 else 3 if b == 0x06 else 0)
         elif k == 6:  # S_INDEX2
             x, pos = read_u32(data, pos + 1)
             y, pos = read_u32(data, pos)
@@ -378,6 +400,22 @@ def decode_instrs(
             append(tuple(ins))
             if k == 10:
                 push(0)
+        elif k == 12:  # S_CATCH: catch x / catch_all inside a legacy try
+            if not blocks or blocks[-1] not in (3, 4):
+                raise Malformed("END opcode expected", pos)
+            blocks[-1] = 4 if b == 0x07 else 5
+            ins = [op_of[b]]
+            pos += 1
+            for r in IMM_READERS[b]:
+                v, pos = r(data, pos)
+                ins.append(v)
+            append(tuple(ins))
+        elif k == 13:  # S_DELEGATE: closes a legacy try that has no handlers
+            if not blocks or blocks[-1] != 3:
+                raise Malformed("END opcode expected", pos)
+            pop()
+            x, pos = read_u32(data, pos + 1)
+            append((op_of[b], x))
         else:
             raise Malformed(f"illegal opcode {b:02x}", pos)
 

@@ -50,6 +50,10 @@ def register(name: str) -> Callable[[Handler], Handler]:
     return deco
 
 
+_REVIVE = frozenset({"else", "end", "catch", "catch_all", "delegate"})
+"""Instructions that end a construct's arm: code after them may be reachable again."""
+
+
 class Translator(ExcFlow):
     """Translates one defined function (see :func:`translate_function`)."""
 
@@ -94,7 +98,7 @@ class Translator(ExcFlow):
             ins = body[pc]
             name = ins[0].name
             out.pc = pc
-            if not self.reachable and name not in ("else", "end"):
+            if not self.reachable and name not in _REVIVE:
                 c = at.get(pc)
                 pc = c.end + 1 if c is not None else pc + 1
                 continue

@@ -513,6 +513,14 @@ def lookup(name: str) -> Op:
     """The Op for a text mnemonic; KeyError if unknown."""
     return BY_NAME[name]
 
+# ---------------------------------------------------------------- legacy exceptions
+# The legacy exception instructions (spec suite's legacy/): ``try`` opens a block
+# closed by ``end`` or ``delegate``; ``catch``/``catch_all`` separate its handlers.
+_special("try", 0x06, "block", feature="exceptions")
+_special("catch", 0x07, "tag", feature="exceptions")
+_special("rethrow", 0x09, "label", feature="exceptions")
+_special("delegate", 0x18, "label", feature="exceptions")
+_special("catch_all", 0x19, feature="exceptions")
 
 # Frequently used ops, named for readable code elsewhere.
 UNREACHABLE = BY_NAME["unreachable"]
@@ -523,6 +531,10 @@ IF = BY_NAME["if"]
 ELSE = BY_NAME["else"]
 END = BY_NAME["end"]
 TRY_TABLE = BY_NAME["try_table"]
+TRY = BY_NAME["try"]
+CATCH = BY_NAME["catch"]
+CATCH_ALL = BY_NAME["catch_all"]
+DELEGATE = BY_NAME["delegate"]
 BR = BY_NAME["br"]
 CALL = BY_NAME["call"]
 I32_CONST = BY_NAME["i32.const"]
@@ -534,5 +546,6 @@ REF_NULL = BY_NAME["ref.null"]
 REF_FUNC = BY_NAME["ref.func"]
 GLOBAL_GET = BY_NAME["global.get"]
 
-BLOCK_STARTS = frozenset({BLOCK, LOOP, IF, TRY_TABLE})
-"""Instructions that open a structured block closed by ``end``."""
+BLOCK_STARTS = frozenset({BLOCK, LOOP, IF, TRY_TABLE, TRY})
+"""Instructions that open a structured block (closed by ``end``, or ``delegate``)."""
+LEGACY_EXCEPTIONS = frozenset({TRY, CATCH, CATCH_ALL, DELEGATE, BY_NAME["rethrow"]})

@@ -19,7 +19,9 @@ from .cursor import Cursor, uint_of
 from .lexer import ATOM, ID, Node, Tok
 from .numbers import OutOfRange, is_number, parse_float, parse_int, parse_uint
 
-BLOCK_WORDS = frozenset({"block", "loop", "if", "try_table"})
+BLOCK_WORDS = frozenset({"block", "loop", "if", "try_table", "try"})
+_HANDLER_WORDS = frozenset({"catch", "catch_all", "delegate", "do"})
+"""Legacy try clauses: never instructions on their own."""
 _SELECT_T = BY_NAME["select_t"]
 _SHAPES = {
     "i8x16": ("i", 8, 16),
@@ -123,10 +125,68 @@ class BodyParser:
                 self.frames[-1][2] = True
                 self.check_label(cur, self.frames[-1][1])
                 out.append((ELSE,))
+            elif word in _HANDLER_WORDS:
+                self.flat_handler(word, item, cur, base)
             else:
                 out.append(self.plain(word, item, cur))
         if len(self.frames) > base:
             raise self.src.error("unclosed block: expected end", self.frames[-1][3])
+
+    def flat_handler(self, word: str, tok: Tok, cur: Cursor, base: int) -> None:
+        """``catch x`` / ``catch_all`` / ``delegate l`` of a flat legacy try (frame
+        state: False in the body, "catch" after a catch, "all" after catch_all)."""
+        frame = self.frames[-1] if len(self.frames) > base else None
+        if frame is None or frame[0] != "try" or word == "do":
+            raise cur.error(f"unexpected token {word}", tok)
+        state = frame[2]
+        if word == "delegate":
+            if state:
+                raise cur.error("unexpected token delegate", tok)
+            self.frames.pop()
+            self.labels.pop()
+            self.out.append((BY_NAME["delegate"], self.label(cur)))
+            return
+        if state == "all":
+            raise cur.error(f"unexpected token {word}", tok)
+        if word == "catch":
+            frame[2] = "catch"
+            self.out.append((BY_NAME["catch"], self.ctx.index("tag", cur)))
+        else:
+            frame[2] = "all"
+            self.check_label(cur, frame[1])
+            self.out.append((BY_NAME["catch_all"],))
+
+    def folded_try(self, cur: Cursor) -> None:
+        """``(try label? bt (do ...) (catch x ...)* (catch_all ...)?)`` or
+        ``(try label? bt (do ...) (delegate l))``."""
+        label = self.open_block("try", cur)
+        self.labels.append(label)
+        body = cur.take_list("do")
+        if body is not None:
+            self.seq(body)
+        head = cur.peek_head()
+        if head == "delegate":
+            sub = cur.list("delegate")
+            self.labels.pop()
+            self.out.append((BY_NAME["delegate"], self.label(sub)))
+            sub.expect_end()
+            cur.expect_end()
+            return
+        seen_all = False
+        while cur.more():
+            head = cur.peek_head()
+            if head == "catch" and not seen_all:
+                sub = cur.list("catch")
+                self.out.append((BY_NAME["catch"], self.ctx.index("tag", sub)))
+            elif head == "catch_all" and not seen_all:
+                sub = cur.list("catch_all")
+                self.out.append((BY_NAME["catch_all"],))
+                seen_all = True
+            else:
+                raise cur.unexpected(cur.peek())
+            self.seq(sub)
+        self.labels.pop()
+        self.out.append((END,))
 
     def check_label(self, cur: Cursor, label: str | None) -> None:
         item = cur.peek()
@@ -186,7 +246,9 @@ class BodyParser:
             cur.expect_end()
             self.labels.pop()
             self.out.append((END,))
-        elif word in ("end", "else", "then"):
+        elif word == "try":
+            self.folded_try(cur)
+        elif word in ("end", "else", "then") or word in _HANDLER_WORDS:
             raise cur.unexpected(tok)
         else:
             instr = self.plain(word, tok, cur)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..syntax.module import Instr, Module
-from ..syntax.ops import BLOCK_STARTS, ELSE, END, IF, LOOP, OPS, Op
+from ..syntax.ops import BLOCK_STARTS, ELSE, END, IF, LEGACY_EXCEPTIONS, LOOP, OPS, Op
 from ..syntax.types import FuncType, StructType
 from .print_instrs import Scope, block_head, body_lines, cached_text
 
@@ -286,6 +286,8 @@ def folded_body_lines(
     """A function body in folded form, indented ``depth`` levels; ``results`` is the
     function's result count (None if unknown)."""
     pad = "  " * depth
+    if any(instr[0] in LEGACY_EXCEPTIONS for instr in body):
+        return body_lines(scope, body, labels, depth)  # legacy try: printed flat
     try:
         nodes = _Folder(scope, module, body, labels).run(results)
     except _Unbalanced:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..syntax.module import Instr
-from ..syntax.ops import BLOCK_STARTS, ELSE, END, OPS, TRY_TABLE, Catch, Op
+from ..syntax.ops import BLOCK_STARTS, CATCH, CATCH_ALL, DELEGATE, ELSE, END, OPS, TRY_TABLE, Catch, Op
 from .print_floats import format_f32, format_f64
 from .print_names import EMPTY_SPACE, IdSpace
 from .print_types import Context, ref_type, val_type, val_types
@@ -229,7 +229,7 @@ def instr_text(scope: Scope, instr: Instr) -> str:
 
 # How body_lines treats each op: text cached module-wide, cached per function
 # (names a local), never cached (names a label), or block structure.
-_MODULE, _LOCAL, _LABEL, _OPEN, _END, _ELSE = range(6)
+_MODULE, _LOCAL, _LABEL, _OPEN, _END, _ELSE, _DELEGATE = range(7)
 _LABEL_KINDS = frozenset({"label", "labels", "brcast", "catches"})
 
 
@@ -238,8 +238,10 @@ def _kind(op: Op) -> int:
         return _OPEN
     if op is END:
         return _END
-    if op is ELSE:
+    if op is ELSE or op is CATCH or op is CATCH_ALL:
         return _ELSE
+    if op is DELEGATE:
+        return _DELEGATE
     if _LABEL_KINDS.intersection(op.imms):
         return _LABEL
     return _LOCAL if "local" in op.imms else _MODULE
@@ -317,8 +319,15 @@ def body_lines(
                 level -= 1
                 pad = pads[level]
             append(pad + "end")
+        elif kind == _DELEGATE:
+            if level:
+                stack.pop()
+                level -= 1
+                pad = pads[level]
+            append(pad + formatters[idx](scope, instr))
         else:
-            append(pads[max(level - 1, 0)] + "else")
+            text = "else" if instr[0] is ELSE else formatters[idx](scope, instr)
+            append(pads[max(level - 1, 0)] + text)
     if level:
         del stack[-level:]
     return out

@@ -138,6 +138,46 @@ def _throw_ref(v: Checker, ins: Instr) -> None:
     v.unreachable()
 
 
+# ---------------------------------------------------------------- legacy exceptions
+@rule("try")
+def _try(v: Checker, ins: Instr) -> None:
+    params, results = block_type(v, ins[1])
+    v.pop_vals(params)
+    v.push_ctrl("try", params, results)
+
+
+@rule("catch", "catch_all")
+def _catch(v: Checker, ins: Instr) -> None:
+    frame = v.ctrls[-1]
+    if frame.kind not in ("try", "catch"):
+        raise Invalid(f"{ins[0].name} without matching try")
+    v.pop_ctrl()
+    name = ins[0].name
+    v.push_ctrl(name, frame.start, frame.end)
+    if name == "catch":
+        v.push_vals(v.ctx.tag(ins[1]).params)
+
+
+@rule("delegate")
+def _delegate(v: Checker, ins: Instr) -> None:
+    frame = v.ctrls[-1]
+    if frame.kind != "try":
+        raise Invalid("delegate without matching try")
+    v.pop_ctrl()
+    v.label(ins[1])
+    v.push_vals(frame.end)
+
+
+@rule("rethrow")
+def _rethrow(v: Checker, ins: Instr) -> None:
+    depth = ins[1]
+    if not (isinstance(depth, int) and 0 <= depth < len(v.ctrls)) or v.ctrls[-1 - depth].kind not in (
+        "catch", "catch_all"
+    ):
+        raise Invalid("invalid rethrow label")
+    v.unreachable()
+
+
 # ---------------------------------------------------------------- calls
 @rule("call")
 def _call(v: Checker, ins: Instr) -> None:
