@@ -29,6 +29,9 @@ class ExnRef:
 
     __slots__ = ("_inst", "_st")
 
+    _inst: ExnInst
+    _st: StoreState | None
+
     def __init__(self, store: Any, tag: Tag, fields: Sequence[Any] = ()) -> None:
         if not isinstance(tag, Tag):
             raise TypeError("expected a Tag")

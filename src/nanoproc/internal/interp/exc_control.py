@@ -29,6 +29,7 @@ from .control import CONTROL, MAX_PY_LOOPS, ControlFlow, Ctl
 from .exprs import Val, name_val
 
 if TYPE_CHECKING:
+    from .artifact import ModuleArtifact
     from .structure import Construct
 
 
@@ -43,20 +44,21 @@ def _payload_vals(tr: ControlFlow, names: list[str], params: tuple[object, ...])
 class ExcFlow(ControlFlow):
     """The exception-handling part of the translator (mixed into Translator)."""
 
-    art: object
+    art: ModuleArtifact
 
     def tag_name(self, tagidx: int) -> str:
         return f"X{tagidx}"
 
     def tag_params(self, tagidx: int) -> tuple[object, ...]:
-        mod = self.art.module  # type: ignore[attr-defined]
+        mod = self.art.module
         return tuple(mod.functype(mod.tag_types()[tagidx].typeidx).params)
 
     # ------------------------------------------------------------ entering
     def open_try(self, ctl_kind: str) -> None:
         if len(self.loops) + self.py_trys >= MAX_PY_LOOPS:
-            raise UnsupportedFeature("deeply nested control flow",
-                                     "more nested blocks than Python allows")
+            raise UnsupportedFeature(
+                "deeply nested control flow", "more nested blocks than Python allows"
+            )
         self.out.emit("try:")
         self.out.indent += 1
         self.check_indent()
@@ -164,8 +166,9 @@ class ExcFlow(ControlFlow):
         del self.stack[ctl.base :]
         self.reachable = reached
         if reached:
-            self.stack.extend(name_val(n, slot=ctl.base + i)
-                              for i, n in enumerate(ctl.slots(c.nresults)))
+            self.stack.extend(
+                name_val(n, slot=ctl.base + i) for i, n in enumerate(ctl.slots(c.nresults))
+            )
         return pc + 1
 
     def do_catch(self, ins: Instr, pc: int) -> int:
@@ -271,7 +274,6 @@ def _try(tr: ControlFlow, ins: Instr, pc: int) -> int:
 def _catch(tr: ControlFlow, ins: Instr, pc: int) -> int:
     assert isinstance(tr, ExcFlow)
     return tr.do_catch(ins, pc)
-
 
 
 _plain_end = CONTROL["end"]

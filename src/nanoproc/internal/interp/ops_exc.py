@@ -36,5 +36,3 @@ def _rethrow(tr: Translator, ins: Instr) -> None:
     tr.sync_fuel()
     tr.out.emit(f"raise Thrown(x{target.c.start})")
     tr.mark_unreachable()
-
-

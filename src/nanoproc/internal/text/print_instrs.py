@@ -11,7 +11,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..syntax.module import Instr
-from ..syntax.ops import BLOCK_STARTS, CATCH, CATCH_ALL, DELEGATE, ELSE, END, OPS, TRY_TABLE, Catch, Op
+from ..syntax.ops import (
+    BLOCK_STARTS,
+    CATCH,
+    CATCH_ALL,
+    DELEGATE,
+    ELSE,
+    END,
+    OPS,
+    TRY_TABLE,
+    Catch,
+    Op,
+)
 from .print_floats import format_f32, format_f64
 from .print_names import EMPTY_SPACE, IdSpace
 from .print_types import Context, ref_type, val_type, val_types

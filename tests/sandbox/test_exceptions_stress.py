@@ -1,0 +1,94 @@
+"""Exceptions under stress, per tier: unwinding thousands of frames, and throwing in
+long loops in bounded memory; the store stays usable after each run."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+import nanoproc
+
+TIERS = ("interp",)
+"""Tiers that run exceptions."""
+
+DEPTH = {"interp": 8000, "llvm": 10_000}
+"""Frames to unwind: the interp tier allows 8,192 nested Wasm calls (see
+interp/backend.MAX_FRAMES), the llvm tier as many as ``max_wasm_stack`` holds."""
+
+WAT = """
+(module
+  (tag $t (param i32))
+  (tag $u)
+  (func $rec (param $n i32) (result i32)
+    (if (i32.eqz (local.get $n)) (then (throw $t (i32.const 42))))
+    (i32.add (call $rec (i32.sub (local.get $n) (i32.const 1))) (i32.const 1)))
+  (func (export "deep") (param $n i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $t $h) (return (call $rec (local.get $n))))
+      (i32.const -1)))
+  ;; each round: throw, catch with the exception, rethrow it, catch it again
+  (func (export "loop") (param $n i32) (result i32) (local $sum i32)
+    (loop $l
+      (block $outer (result i32)
+        (try_table (catch $t $outer)
+          (block $inner (result i32 exnref)
+            (try_table (catch_ref $t $inner) (throw $t (local.get $n)))
+            (unreachable))
+          (throw_ref)
+          (drop))
+        (i32.const 0))
+      (local.set $sum (i32.add (local.get $sum)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $sum))
+  ;; exceptions that no one catches inside Wasm, caught by the host each time
+  (func (export "escape") (throw $u))
+)
+"""
+
+
+def _instance(tier: str) -> tuple[nanoproc.Store, nanoproc.InstanceExports]:
+    cfg = nanoproc.Config()
+    cfg.strategy = tier
+    cfg.max_wasm_stack = 16 << 20
+    engine = nanoproc.Engine(cfg)
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, nanoproc.Module(engine, WAT), [])
+    return store, inst.exports(store)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_deep_unwinding(tier: str) -> None:
+    store, ex = _instance(tier)
+    n = DEPTH[tier]
+    for _ in range(3):  # the unwinding leaves nothing behind
+        assert ex["deep"](store, n) == 42
+    assert ex["deep"](store, 10) == 42
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_throwing_in_loops_runs_in_bounded_memory(tier: str) -> None:
+    store, ex = _instance(tier)
+    rounds = 5_000
+    expect = rounds * (rounds + 1) // 2 & 0xFFFFFFFF
+    expect -= (expect & 0x8000_0000) << 1
+    ex["loop"](store, rounds)  # warm up (translation, caches)
+    tracemalloc.start()
+    try:
+        ex["loop"](store, rounds)
+        first = tracemalloc.get_traced_memory()[0]
+        for _ in range(4):
+            assert ex["loop"](store, rounds) == expect
+        growth = tracemalloc.get_traced_memory()[0] - first
+    finally:
+        tracemalloc.stop()
+    assert growth < 256 * 1024, f"{growth} bytes kept after {4 * rounds} rounds"
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_uncaught_exceptions_in_a_loop(tier: str) -> None:
+    store, ex = _instance(tier)
+    for _ in range(2000):
+        with pytest.raises(nanoproc.ThrownException):
+            ex["escape"](store)
+    assert ex["deep"](store, 5) == 42
