@@ -34,28 +34,39 @@ _map_lock = threading.Lock()
 _starts: list[int] = []
 _ranges: list[tuple[int, int, LoadedCode, int]] = []
 """Sorted by start: (start, end, code, funcidx)."""
+_dead: list[list[int]] = []
+"""Start addresses of unloaded code, removed from the map by the next locked access.
+
+The finalizer of a LoadedCode only appends here: it may run inside a garbage
+collection that an allocation under ``_map_lock`` set off, on the thread that holds
+the lock, so taking the lock there would deadlock (seen in CI: a spec run hung in
+``_register``), and editing the lists there would shift indices mid-insert."""
 
 
-def _register(code: LoadedCode) -> None:
-    with _map_lock:
-        for f, (start, size) in code.ranges.items():
-            i = bisect.bisect_left(_starts, start)
-            _starts.insert(i, start)
-            _ranges.insert(i, (start, start + size, code, f))
-
-
-def _unregister(starts: list[int]) -> None:
-    with _map_lock:
-        for start in starts:
+def _purge() -> None:
+    """Remove the ranges of unloaded code (caller holds ``_map_lock``)."""
+    while _dead:
+        for start in _dead.pop():
             i = bisect.bisect_left(_starts, start)
             if i < len(_starts) and _starts[i] == start:
                 del _starts[i]
                 del _ranges[i]
 
 
+def _register(code: LoadedCode) -> None:
+    entries = [(start, start + size, code, f) for f, (start, size) in code.ranges.items()]
+    with _map_lock:
+        _purge()
+        for entry in entries:
+            i = bisect.bisect_left(_starts, entry[0])
+            _starts.insert(i, entry[0])
+            _ranges.insert(i, entry)
+
+
 def lookup(address: int) -> tuple[LoadedCode, int, int] | None:
     """(code, funcidx, offset in the function) of a code address inside a Wasm function."""
     with _map_lock:
+        _purge()
         i = bisect.bisect_right(_starts, address) - 1
         if i < 0:
             return None
@@ -93,7 +104,7 @@ class LoadedCode:
         self._frames: dict[tuple[int, int], Frame] = {}
         self._brief: dict[int, bool] = {}
         _register(self)
-        weakref.finalize(self, _unregister, [start for start, _ in self.ranges.values()])
+        weakref.finalize(self, _dead.append, [start for start, _ in self.ranges.values()])
 
     def runs_briefly(self, funcidx: int) -> bool:
         """Whether calls from Python may keep the GIL (see symbols.runs_briefly)."""
