@@ -44,6 +44,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="compile in fuel metering (consume-fuel, or run's fuel=N) or epoch "
                         "checks (epoch-interruption, or run's timeout=D), so the artifact "
                         "runs under those `nanoproc run -W` options")
+    p.add_argument("--sign-key", metavar="FILE",
+                   help="sign the artifact with the key in FILE (its bytes, at least 16), "
+                        "so that `nanoproc run --verify-key FILE` can tell it was not "
+                        "changed by anyone without the key")
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="show a progress bar (auto: on a terminal, for long compiles)")
     p.set_defaults(func=cmd_compile)
@@ -89,7 +93,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         from .internal.errors import WasmtimeError
 
         if isinstance(e, WasmtimeError):
-            print(f"error: {args.file}: {_one_line(str(e))}", file=sys.stderr)
+            where = "" if str(e).startswith("--") else f"{args.file}: "
+            print(f"error: {where}{_one_line(str(e))}", file=sys.stderr)
             return EXIT_FAILED
         if isinstance(e, OSError):
             name = e.filename or args.file
@@ -119,6 +124,8 @@ def _compile(args: argparse.Namespace) -> int:
 
     config = nanoproc.Config()
     config.strategy = "llvm"
+    if args.sign_key is not None:
+        config.artifact_key = read_key_file(args.sign_key, "--sign-key")
     for spec in args.wasm_options:
         key = spec.partition("=")[0]
         if key in ("consume-fuel", "fuel"):
@@ -152,6 +159,22 @@ def _compile(args: argparse.Namespace) -> int:
         f.write(blob)
     os.replace(tmp, output)
     return 0
+
+
+def read_key_file(path: str, option: str) -> bytes:
+    """The key in file ``path`` (all its bytes); WasmtimeError saying what is wrong."""
+    from .api.artifact import check_key
+    from .internal.errors import WasmtimeError
+
+    try:
+        with open(path, "rb") as f:
+            key = f.read()
+    except OSError as e:
+        raise WasmtimeError(f"{option} {path}: {e.strerror or e}") from None
+    try:
+        return check_key(key)
+    except WasmtimeError as e:
+        raise WasmtimeError(f"{option} {path}: {e}") from None
 
 
 def _one_line(text: str) -> str:

@@ -60,6 +60,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tcplisten", action="append", default=[], metavar="HOST:PORT",
                    help="listen on HOST:PORT and hand the socket to the program "
                         "(its fd follows the preopened directories)")
+    p.add_argument("--verify-key", metavar="FILE",
+                   help="load a .cwasm only if it was signed with the key in FILE "
+                        "(`nanoproc compile --sign-key FILE`)")
     p.add_argument("--engine", choices=("interp", "llvm"), default=None,
                    help="execution tier (default: nanoproc's automatic choice)")
     p.add_argument("file", metavar="FILE.wasm|FILE.wat|FILE.cwasm")
@@ -183,6 +186,13 @@ def _run(args: argparse.Namespace) -> int:
     config = nanoproc.Config()
     if args.engine:
         config.strategy = args.engine
+    if args.verify_key is not None:
+        from .cli_compile import read_key_file
+
+        try:
+            config.artifact_key = read_key_file(args.verify_key, "--verify-key")
+        except nanoproc.WasmtimeError as e:
+            raise RunError(str(e)) from None
     if "fuel" in opts:
         config.consume_fuel = True
     if "timeout" in opts:
@@ -232,9 +242,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _load_module(np: Any, engine: Any, data: bytes) -> Any:
     """A module from Wasm or WAT, or from a ``nanoproc compile`` artifact (.cwasm)."""
-    from .api.artifact import MAGIC
+    from .api.artifact import looks_like_artifact
 
-    if data.startswith(MAGIC):
+    if looks_like_artifact(data):
         return np.Module.deserialize(engine, data)
     return np.Module(engine, data)
 

@@ -155,21 +155,32 @@ def test_memoryview_is_binary():
 
 
 def test_artifact_format_is_checked():
+    import hashlib
+    import struct
+
     from nanoproc.api import artifact
 
+    def sealed(body: bytes) -> bytes:
+        return body + hashlib.sha256(body).digest()
+
     engine = nanoproc.Engine()
-    good = nanoproc.Module(engine, "(module)").serialize()
+    good = bytes(nanoproc.Module(engine, "(module)").serialize())
     assert good.startswith(artifact.MAGIC)
+    body = good[: -artifact.DIGEST_SIZE]
     cases = {
         "bad magic": b"\0asm\x01\0\0\0",
-        "format version": good[:16] + (99).to_bytes(4, "little") + good[20:],
-        "truncated": good[:-3],
-        "trailing bytes": good + b"x",
+        "format version 99": sealed(good[:16] + (99).to_bytes(4, "little") + body[20:]),
+        "unknown flags": sealed(good[:20] + (8).to_bytes(4, "little") + body[24:]),
+        "format version 1, written by an older nanoproc": good[:16] + (1).to_bytes(4, "little") + good[20:],
+        "damaged": good[:-3],
+        "damaged \\(digest mismatch\\)": good + b"x",
+        "malformed \\(trailing bytes\\)": sealed(body + b"x"),
     }
     for message, data in cases.items():
         with pytest.raises(nanoproc.WasmtimeError, match=message):
             nanoproc.Module.deserialize(engine, data)
-    other_version = artifact.MAGIC + (1).to_bytes(4, "little") + artifact._text("0.0.0-other")
+    other_version = sealed(artifact.MAGIC + struct.pack("<II", artifact.FORMAT_VERSION, 0)
+                           + artifact._text("0.0.0-other"))
     with pytest.raises(nanoproc.WasmtimeError, match="nanoproc 0.0.0-other"):
         nanoproc.Module.deserialize(engine, other_version)
     for_other_tier = artifact.write_artifact("other-tier", bytes(EMPTY))

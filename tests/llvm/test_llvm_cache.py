@@ -40,7 +40,7 @@ def test_compiling_writes_one_entry_and_reuses_it(cache_dir: Path,
     backend, inst = _fresh(TEXT)
     assert call(inst, "f", 5, backend=backend) == 15
     (entry,) = _entries(cache_dir)
-    assert cache.decode(entry.read_bytes()) is not None
+    assert cache.decode(entry.read_bytes(), entry.stem) is not None
     monkeypatch.setattr(cache, "_memory", {})
 
     def no_llvm(*_: object) -> bytes:
@@ -69,11 +69,37 @@ def test_a_bad_entry_is_ignored_and_rebuilt(cache_dir: Path, damage: str,
     bad = {"garbage": b"not a cache entry at all" * 10, "truncated": good[: len(good) // 2],
            "flipped": good[:-10] + bytes([good[-10] ^ 1]) + good[-9:], "empty": b""}[damage]
     entry.write_bytes(bad)
-    assert cache.decode(bad) is None
+    assert cache.decode(bad, entry.stem) is None
     monkeypatch.setattr(cache, "_memory", {})
     backend, inst = _fresh(TEXT)
     assert call(inst, "f", 2, backend=backend) == 6
     assert entry.read_bytes() == good
+
+
+def test_damage_anywhere_in_an_entry_means_a_fresh_compile(cache_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of place in an entry (magic, digest, count, object length, the object
+    itself, its end), flipped or cut there, and an intact entry under another key's
+    name: never decoded, the module compiles again and computes the right answer."""
+    _fresh(TEXT)
+    (entry,) = _entries(cache_dir)
+    good = entry.read_bytes()
+    header = cache._HEADER.size
+    places = {"magic": 3, "digest": 8 + 5, "count": 8 + 32, "object length": header,
+              "object start": header + 8, "object middle": (header + len(good)) // 2,
+              "end": len(good) - 1}  # fmt: skip
+    copies = [(f"flip {k}", good[:i] + bytes([good[i] ^ 0x10]) + good[i + 1 :]) for k, i in places.items()]
+    copies += [(f"cut at {k}", good[:i]) for k, i in places.items()]
+    for name, bad in copies:
+        assert cache.decode(bad, entry.stem) is None, name
+    other_key = "0" * len(entry.stem)
+    assert cache.decode(good, other_key) is None
+    for name, bad in copies[::3]:
+        entry.write_bytes(bad)
+        monkeypatch.setattr(cache, "_memory", {})
+        backend, inst = _fresh(TEXT)
+        assert call(inst, "f", 2, backend=backend) == 6, name
+        assert entry.read_bytes() == good, name
 
 
 def test_disk_cache_can_be_turned_off(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,7 +131,7 @@ def test_concurrent_processes_share_the_cache(tmp_path: Path) -> None:
         results = pool.map(_compile_in_process, [(str(tmp_path), TEXT)] * 6)
     assert results == [33] * 6
     entries = _entries(tmp_path / "llvm")
-    assert len(entries) == 1 and cache.decode(entries[0].read_bytes()) is not None
+    assert len(entries) == 1 and cache.decode(entries[0].read_bytes(), entries[0].stem) is not None
     assert not list((tmp_path / "llvm").rglob(".tmp-*"))
 
 

@@ -55,6 +55,9 @@ class EngineSettings:
     cache: bool | str = False
     """``True`` or a cache configuration file; kept for tiers that cache code."""
     debug_info: bool = False
+    artifact_key: bytes | None = None
+    """Key that signs ``Module.serialize`` output and that ``Module.deserialize``
+    requires of artifacts (see api/artifact.py); not part of the code key."""
 
     def code_key(self) -> tuple[Any, ...]:
         """Settings that shape compiled code: engines with equal keys share modules."""
@@ -246,6 +249,14 @@ class Config(Closable):
         else:
             raise TypeError("expected string or bool")
         self._set(cache=enabled)
+
+    @setter_property
+    def artifact_key(self, key: bytes | None) -> None:
+        """Sign artifacts with ``key`` and load only artifacts signed with it (nanoproc
+        extension; at least 16 bytes, ``None`` for none). See SECURITY.md."""
+        from .artifact import check_key
+
+        self._set(artifact_key=None if key is None else check_key(key))
 
     @setter_property
     def debug_info(self, enable: bool) -> None:

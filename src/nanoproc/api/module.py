@@ -108,16 +108,17 @@ class Module(Closable):
         self._check_open()
         serialize_code = getattr(self.engine.backend, "serialize_code", None)
         code = serialize_code(self._compiled) if serialize_code is not None else None
-        return write_artifact(self.engine.tier, self._wasm, code)
+        return write_artifact(self.engine.tier, self._wasm, code, self.engine._settings.artifact_key)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: bytes | bytearray) -> Module:
         """A module from ``Module.serialize()`` output of this nanoproc version and
-        tier; WasmtimeError for anything else."""
+        tier; WasmtimeError for anything else. Its digest is checked before any
+        other byte is used (and its MAC, if the engine has an ``artifact_key``)."""
         if not isinstance(encoded, (bytes, bytearray)):
             raise TypeError("expected bytes")
         expect(engine, Engine, "an Engine")
-        artifact = read_artifact(bytes(encoded), engine.tier)
+        artifact = read_artifact(bytes(encoded), engine.tier, engine._settings.artifact_key)
         module = cls._of_binary(engine, artifact.wasm)
         if artifact.code is not None:
             load = getattr(engine.backend, "load_serialized", None)
@@ -134,7 +135,12 @@ class Module(Closable):
                 data = f.read()
         except OSError as e:
             raise WasmtimeError(f"failed to read serialized module `{path}`: {e}") from None
-        return cls.deserialize(engine, data)
+        try:
+            return cls.deserialize(engine, data)
+        except WasmtimeError as e:
+            if type(e) is not WasmtimeError:
+                raise
+            raise WasmtimeError(f"{path}: {e}") from None
 
     # ------------------------------------------------------------ introspection
     @property

@@ -9,7 +9,8 @@ and llvmlite versions, the CPU and its features, and the optimisation level.
 Safe under concurrent processes: an entry is written to a temporary file in the
 same directory and renamed into place (atomic on POSIX), so a reader sees a whole
 entry or none. A truncated or corrupt entry (its checksum does not match) is
-ignored and rebuilt.
+ignored and rebuilt. The checksum covers the entry's key and header too, so an
+entry renamed or copied to another key's name is rebuilt as well, never run.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import threading
 from functools import cache
 from pathlib import Path
 
-MAGIC = b"npllvm\0\1"
-_HEADER = struct.Struct("<8s32sI")  # magic, sha256 of the payload, object count
+MAGIC = b"npllvm\0\2"
+_HEADER = struct.Struct("<8s32sI")  # magic, sha256 of (key, count, payload), object count
 
 _memory: dict[str, list[bytes]] = {}
 _memory_lock = threading.Lock()
@@ -69,18 +70,25 @@ def _path(key: str) -> Path | None:
     return None if d is None else d / key[:2] / f"{key}.obj"
 
 
-def encode(objects: list[bytes]) -> bytes:
+def _digest(key: str, count: int, payload: bytes | memoryview) -> bytes:
+    h = hashlib.sha256(key.encode())
+    h.update(struct.pack("<I", count))
+    h.update(payload)
+    return h.digest()
+
+
+def encode(objects: list[bytes], key: str) -> bytes:
     payload = b"".join(struct.pack("<Q", len(o)) + o for o in objects)
-    return _HEADER.pack(MAGIC, hashlib.sha256(payload).digest(), len(objects)) + payload
+    return _HEADER.pack(MAGIC, _digest(key, len(objects), payload), len(objects)) + payload
 
 
-def decode(data: bytes) -> list[bytes] | None:
-    """The objects of an entry, or None if it is not a whole, intact entry."""
+def decode(data: bytes, key: str) -> list[bytes] | None:
+    """The objects of entry ``key``, or None if it is not a whole, intact entry."""
     if len(data) < _HEADER.size:
         return None
     magic, digest, count = _HEADER.unpack_from(data)
-    payload = data[_HEADER.size :]
-    if magic != MAGIC or hashlib.sha256(payload).digest() != digest:
+    payload = memoryview(data)[_HEADER.size :]
+    if magic != MAGIC or _digest(key, count, payload) != digest:
         return None
     out = []
     pos = 0
@@ -89,7 +97,7 @@ def decode(data: bytes) -> list[bytes] | None:
             return None
         (n,) = struct.unpack_from("<Q", payload, pos)
         pos += 8
-        out.append(payload[pos : pos + n])
+        out.append(bytes(payload[pos : pos + n]))
         pos += n
     return out if pos == len(payload) else None
 
@@ -106,7 +114,7 @@ def load(key: str) -> list[bytes] | None:
         data = path.read_bytes()
     except OSError:
         return None
-    objects = decode(data)
+    objects = decode(data, key)
     if objects is not None:
         _remember(key, objects)
     return objects
@@ -122,7 +130,7 @@ def store(key: str, objects: list[bytes]) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".obj")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(encode(objects))
+                f.write(encode(objects, key))
             os.replace(tmp, path)
         except BaseException:
             try:
