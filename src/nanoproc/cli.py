@@ -1,4 +1,4 @@
-"""The ``nanoproc`` command: run modules and spec scripts, convert, print and validate modules.
+"""The nanoproc command: run modules and spec scripts, convert, print and validate modules.
 
 Every failure the user can cause (a missing, unreadable, malformed or invalid
 input) ends in one ``error: ...`` line on stderr and a non-zero exit, never a
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .cli_stdio import ensure_standard_streams, flush_quietly, write_quietly
 from .internal.errors import WasmtimeError
 
 EXIT_FAILED = 1
@@ -67,12 +68,22 @@ def text_of(data: bytes, path: str) -> str:
         raise UserError(f"{path}: not UTF-8 text (byte offset {e.start}) and not a Wasm binary") from None
 
 
-def load_module(path: str) -> object:
+def refuse_components(data: bytes, path: str, command: str) -> None:
+    """UserError if ``data`` is a component, which ``command`` does not take yet."""
+    from .cli_component import component_refusal
+
+    refusal = component_refusal(data, command)
+    if refusal is not None:
+        raise UserError(f"{path}: {refusal}")
+
+
+def load_module(path: str, command: str) -> object:
     """A module tree from a binary or text file (function bodies fully decoded)."""
     from .internal.binary import decode_module
     from .internal.text.wat import parse_wat
 
     data = read_input(path, "module")
+    refuse_components(data, path, command)
     if is_binary(data):
         return decode_module(data, lazy=False)
     return parse_wat(text_of(data, path), filename=path)
@@ -99,6 +110,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     from .internal.text.printer import print_module
 
     data = read_input(args.input, "Wasm binary")
+    refuse_components(data, args.input, "print")
     if not is_binary(data):
         raise UserError(f"{args.input}: not a Wasm binary (no \\0asm header)")
     text = print_module(decode_module(data, lazy=False), fold=args.fold)
@@ -110,7 +122,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .internal.errors import ValidationError
     from .internal.valid import validate_module
 
-    module = load_module(args.input)
+    module = load_module(args.input, "validate")
     try:
         validate_module(module)  # type: ignore[arg-type]
     except ValidationError as e:
@@ -185,7 +197,10 @@ def _one_line(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="nanoproc", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="nanoproc", description=__doc__.splitlines()[0],
+                                 epilog="`nanoproc FILE ...` is `nanoproc run FILE ...`, "
+                                        "as with wasmtime.")  # fmt: skip
+    ap.add_argument("-V", "--version", action="version", version=f"nanoproc {_version()}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     from .cli_run import add_run_parser, cmd_run
@@ -232,6 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _version() -> str:
+    from .api.artifact import nanoproc_version
+
+    return nanoproc_version()
+
+
+COMMANDS = ("run", "compile", "wast", "parse", "print", "validate")
+
+
+def default_to_run(argv: list[str]) -> list[str]:
+    """``nanoproc app.wasm ...`` and ``nanoproc --dir . app.wasm`` mean ``nanoproc run
+    ...``, as with wasmtime (so a module named like a command needs ``run``)."""
+    if not argv or argv[0] in COMMANDS or argv[0] in ("-h", "--help", "-V", "--version"):
+        return argv
+    return ["run", *argv]
+
+
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -248,25 +280,33 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
     try:
         return func(args)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _say(f"error: {e}")
     except WasmtimeError as e:
         prefix = f"{where}: " if where and not str(e).startswith(where) else ""
-        print(f"error: {prefix}{_one_line(str(e))}", file=sys.stderr)
+        _say(f"error: {prefix}{_one_line(str(e))}")
     except OSError as e:
         name = f"{e.filename}: " if e.filename else ""
-        print(f"error: {name}{e.strerror or e}", file=sys.stderr)
+        _say(f"error: {name}{e.strerror or e}")
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        _say("error: interrupted")
         return 130
     except Exception as e:  # noqa: BLE001 - a bug: say so, without a traceback
-        print(f"internal error: {type(e).__name__}: {_one_line(str(e))}", file=sys.stderr)
+        _say(f"internal error: {type(e).__name__}: {_one_line(str(e))}")
         return EXIT_INTERNAL
     return EXIT_FAILED
 
 
+def _say(line: str) -> None:
+    flush_quietly()
+    write_quietly(sys.stderr, line + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return _guarded(args.func, args)
+    ensure_standard_streams()
+    args = build_parser().parse_args(default_to_run(list(sys.argv[1:] if argv is None else argv)))
+    code = _guarded(args.func, args)
+    flush_quietly()
+    return code
 
 
 if __name__ == "__main__":

@@ -117,6 +117,12 @@ def _compile(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     with open(args.file, "rb") as f:
         data = f.read()
+    from .cli_component import component_refusal
+
+    refusal = component_refusal(data, "compile")
+    if refusal is not None:
+        print(f"error: {args.file}: {refusal}", file=sys.stderr)
+        return EXIT_FAILED
     output = args.output or os.path.splitext(args.file)[0] + ".cwasm"
     if args.jobs is not None and args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
@@ -182,6 +188,9 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .cli_stdio import ensure_standard_streams
+
+    ensure_standard_streams()
     parser = argparse.ArgumentParser(prog="nanoproc compile", description=DESCRIPTION)
     _add_arguments(parser)
     args = parser.parse_args(argv)

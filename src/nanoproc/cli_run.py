@@ -5,6 +5,11 @@ its message and Wasm backtrace on stderr and exits with 134, as wasmtime does on
 Unix (128 + SIGABRT). Anything wrong with the command line or the module prints
 one ``error: ...`` line and exits with 1, never a traceback.
 
+wasmtime's conventions (docs/run.md): ``FILE`` ``-`` reads the module from stdin,
+``argv[0]`` is FILE's base name, an exported ``_initialize`` runs first, then the
+export ``""`` or ``_start``; ``-W`` and ``-S`` take wasmtime's spellings
+(:mod:`.cli_options`).
+
 Hooked into ``nanoproc`` as a subcommand with :func:`add_run_parser`; also runs
 standalone: ``python -m nanoproc.cli_run [OPTIONS] FILE [ARGS...]``.
 """
@@ -14,14 +19,18 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import socket
 import struct
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
+
+from .cli_options import OptionError, WasiOptions, help_text, parse_wasi, parse_wasm
+from .cli_stdio import ensure_standard_streams, flush_quietly, write_quietly
 
 EXIT_FAILED = 1
 """Bad command line, unreadable or invalid module, failed instantiation."""
@@ -29,6 +38,10 @@ EXIT_TRAP = 134
 """A trap, as ``wasmtime run`` on Unix (128 + SIGABRT)."""
 EXIT_INTERNAL = 2
 """A bug in nanoproc."""
+BACKTRACE_INNER = 20
+"""Innermost frames of a long backtrace shown (wasmtime keeps 20)..."""
+BACKTRACE_OUTER = 10
+"""...and outermost ones (where the program started); the middle is elided."""
 
 DESCRIPTION = "run a WebAssembly module (WASI command, or --invoke an export)"
 
@@ -54,9 +67,16 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="set an environment variable (NAME alone: this process's value)")
     p.add_argument("--invoke", metavar="FUNC",
                    help="call export FUNC with ARGS as its parameters and print its results")
-    p.add_argument("--argv0", metavar="NAME", help="the program's argv[0] (default: FILE)")
-    p.add_argument("-W", dest="wasm", action="append", default=[], metavar="OPT=VALUE",
-                   help="fuel=N, timeout=DURATION (e.g. 2s, 500ms) or max-memory-size=BYTES")
+    p.add_argument("--argv0", metavar="NAME",
+                   help="the program's argv[0] (default: FILE's base name)")
+    p.add_argument("-W", "--wasm", dest="wasm", action=_OptionList, default=[],
+                   metavar="KEY[=VAL][,...]",
+                   help="fuel=N, timeout=DURATION (2s, 500ms), max-memory-size=BYTES, ...; "
+                        "-W help lists them")
+    p.add_argument("-S", "--wasi", dest="wasi", action=_OptionList, default=[],
+                   metavar="KEY[=VAL][,...]",
+                   help="WASI options as wasmtime spells them (inherit-env, inherit-stdin=n, "
+                        "tcplisten=HOST:PORT, ...); -S help lists them")
     p.add_argument("--tcplisten", action="append", default=[], metavar="HOST:PORT",
                    help="listen on HOST:PORT and hand the socket to the program "
                         "(its fd follows the preopened directories)")
@@ -65,10 +85,23 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                         "(`nanoproc compile --sign-key FILE`)")
     p.add_argument("--engine", choices=("interp", "llvm"), default=None,
                    help="execution tier (default: nanoproc's automatic choice)")
-    p.add_argument("file", metavar="FILE.wasm|FILE.wat|FILE.cwasm")
+    p.add_argument("file", metavar="FILE.wasm|FILE.wat|FILE.cwasm|-",
+                   help="the module (binary, text or artifact); - reads it from stdin")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="the program's arguments (or --invoke's parameters)")  # fmt: skip
     p.set_defaults(func=cmd_run)
+
+
+class _OptionList(argparse._AppendAction):
+    """``-W``/``-S``: collects the values; ``help`` prints the list and exits at once
+    (no module needed), as wasmtime's ``-W help``."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:  # fmt: skip
+        if values == "help":
+            write_quietly(sys.stdout, help_text("-W" if self.dest == "wasm" else "-S"))
+            parser.exit(0)
+        super().__call__(parser, namespace, values, option_string)
 
 
 # ---------------------------------------------------------------- option values
@@ -76,80 +109,82 @@ def parse_dir(spec: str) -> tuple[str, str, bool]:
     """``HOST[::GUEST[::readonly]]`` as (host, guest, read_only)."""
     parts = spec.split("::")
     if len(parts) > 3 or not parts[0]:
-        raise RunError(f"--dir {spec}: expected HOST[::GUEST[::readonly]]")
+        raise RunError(f"--dir {shown(spec)}: expected HOST[::GUEST[::readonly]]")
     host = parts[0]
     guest = parts[1] if len(parts) > 1 and parts[1] else host
     read_only = False
     if len(parts) == 3:
         if parts[2] != "readonly":
-            raise RunError(f"--dir {spec}: unknown option {parts[2]!r} (only 'readonly')")
+            raise RunError(f"--dir {shown(spec)}: unknown option {shown(parts[2])!r} (only 'readonly')")
         read_only = True
+    if not is_utf8(guest):
+        raise RunError(f"--dir {shown(spec)}: the guest path {shown(guest)!r} is not valid UTF-8 "
+                       "(WASI paths are UTF-8; HOST::GUEST gives it another name)")
     if not os.path.isdir(host):
-        raise RunError(f"--dir {spec}: {host} is not a directory")
+        raise RunError(f"--dir {shown(spec)}: {shown(host)} is not a directory")
     return host, guest, read_only
 
 
-def parse_env(specs: list[str]) -> list[tuple[str, str]]:
-    out = []
+def parse_env(specs: list[str], inherit: bool = False) -> list[tuple[str, str]]:
+    """``--env`` values (and with ``inherit``, this process's environment first,
+    leaving out variables that are not UTF-8) as (name, value) pairs."""
+    merged: dict[str, str] = {}
+    if inherit:
+        merged = {k: v for k, v in os.environ.items() if is_utf8(k) and is_utf8(v)}
     for spec in specs:
         name, eq, value = spec.partition("=")
         if not name:
-            raise RunError(f"--env {spec}: expected NAME[=VALUE]")
+            raise RunError(f"--env {shown(spec)}: expected NAME[=VALUE]")
         if not eq:
             if name not in os.environ:
                 continue
             value = os.environ[name]
-        out.append((name, value))
-    return out
+        if not is_utf8(name) or not is_utf8(value):
+            raise RunError(f"--env {shown(name)}: not valid UTF-8 (WASI passes the environment "
+                           "as UTF-8 strings)")  # fmt: skip
+        merged.pop(name, None)
+        merged[name] = value
+    return list(merged.items())
 
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0,
-          "h": 3600.0}  # fmt: skip
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``2s``, ``500ms``, ``1.5m``, ``3`` (seconds)..."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([a-zµ]*)\s*", text)
-    if not m or m.group(2) not in ("", *_UNITS):
-        raise RunError(f"-W timeout={text}: expected a duration such as 2s or 500ms")
-    return float(m.group(1)) * _UNITS.get(m.group(2) or "s", 1.0)
-
-
-def parse_wasm_options(specs: list[str]) -> dict[str, Any]:
-    opts: dict[str, Any] = {}
-    for spec in specs:
-        key, eq, value = spec.partition("=")
-        if not eq:
-            raise RunError(f"-W {spec}: expected OPT=VALUE")
-        if key == "fuel":
-            opts["fuel"] = _non_negative(value, spec)
-        elif key == "max-memory-size":
-            opts["max_memory"] = _non_negative(value, spec)
-        elif key == "timeout":
-            opts["timeout"] = parse_duration(value)
-        else:
-            raise RunError(f"-W {spec}: unknown option (fuel, timeout, max-memory-size)")
-    return opts
-
-
-def _non_negative(text: str, spec: str) -> int:
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` (from the command line or the environment) is valid UTF-8:
+    Python keeps undecodable bytes as lone surrogates."""
     try:
-        n = int(text.replace("_", ""), 0)
-    except ValueError:
-        raise RunError(f"-W {spec}: not a number") from None
-    if n < 0:
-        raise RunError(f"-W {spec}: must not be negative")
-    return n
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(text: str) -> str:
+    """``text`` for a message, undecodable bytes as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def program_argv(args: argparse.Namespace) -> list[str]:
+    """``argv`` as wasmtime builds it: FILE's base name (no host path reaches the
+    guest) or ``--argv0``, then ARGS; all must be UTF-8."""
+    argv0 = args.argv0
+    if argv0 is None:
+        argv0 = os.path.basename(args.file.rstrip("/")) or args.file
+    argv = [argv0, *args.args]
+    for i, arg in enumerate(argv):
+        if not is_utf8(arg):
+            what = f"argument {i}" if i else "argument 0, the module's file name (--argv0 sets another)"
+            raise RunError(f"cannot pass {what}, {shown(arg)!r}: not valid UTF-8 (WASI passes "
+                           "arguments as UTF-8 strings)")  # fmt: skip
+    return argv
 
 
 def _listen(spec: str) -> socket.socket:
     host, sep, port = spec.rpartition(":")
-    if not sep or not port.isdigit():
-        raise RunError(f"--tcplisten {spec}: expected HOST:PORT")
+    if not sep or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise RunError(f"--tcplisten {shown(spec)}: expected HOST:PORT (a port from 0 to 65535)")
     try:
         return socket.create_server((host.strip("[]") or "127.0.0.1", int(port)))
-    except OSError as e:
-        raise RunError(f"--tcplisten {spec}: {e.strerror or e}") from None
+    except (OSError, UnicodeError) as e:
+        raise RunError(f"--tcplisten {shown(spec)}: {getattr(e, 'strerror', None) or e}") from None
 
 
 # ---------------------------------------------------------------- running
@@ -159,6 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run(args)
     except RunError as e:
         _error(str(e))
+    except OptionError as e:
+        _error(str(e))
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
@@ -166,11 +203,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .internal.errors import WasmtimeError
 
         if isinstance(e, WasmtimeError):
-            _error(f"{args.file}: {_one_line(str(e))}")
+            _error(f"{shown(args.file)}: {_one_line(str(e))}")
         elif isinstance(e, OSError):
-            _error(f"{e.filename + ': ' if e.filename else ''}{e.strerror or e}")
+            _error(f"{shown(str(e.filename)) + ': ' if e.filename else ''}{e.strerror or e}")
         else:
-            print(f"internal error: {type(e).__name__}: {_one_line(str(e))}", file=sys.stderr)
+            write_quietly(sys.stderr, f"internal error: {type(e).__name__}: {_one_line(str(e))}\n")
             return EXIT_INTERNAL
     return EXIT_FAILED
 
@@ -178,10 +215,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import nanoproc
 
+    wasm_opts = parse_wasm(args.wasm)
+    wasi_opts = parse_wasi(args.wasi)
     dirs = [parse_dir(d) for d in args.dir]
-    env = parse_env(args.env)
-    opts = parse_wasm_options(args.wasm)
+    env = parse_env(args.env, inherit=wasi_opts.inherit_env)
+    argv = program_argv(args)
     data = _read_module(args.file)
+    from .cli_component import component_refusal
+
+    refusal = component_refusal(data, "run")
+    if refusal is not None:
+        raise RunError(f"{shown(args.file)}: {refusal}")
 
     config = nanoproc.Config()
     if args.engine:
@@ -193,51 +237,87 @@ def _run(args: argparse.Namespace) -> int:
             config.artifact_key = read_key_file(args.verify_key, "--verify-key")
         except nanoproc.WasmtimeError as e:
             raise RunError(str(e)) from None
-    if "fuel" in opts:
-        config.consume_fuel = True
-    if "timeout" in opts:
-        config.epoch_interruption = True
+    config.consume_fuel = wasm_opts.fuel is not None
+    config.epoch_interruption = wasm_opts.timeout is not None or wasm_opts.epoch_interruption
+    if wasm_opts.max_wasm_stack is not None:
+        config.max_wasm_stack = wasm_opts.max_wasm_stack
     engine = nanoproc.Engine(config)
     store = nanoproc.Store(engine)
-    if "fuel" in opts:
-        store.set_fuel(opts["fuel"])
-    if "max_memory" in opts:
-        store.set_limits(memory_size=opts["max_memory"])
+    if wasm_opts.fuel is not None:
+        store.set_fuel(wasm_opts.fuel)
+    if wasm_opts.limits:
+        store.set_limits(**wasm_opts.limits)
 
-    wasi = nanoproc.WasiConfig()
-    wasi.argv = [args.argv0 if args.argv0 is not None else args.file, *args.args]
-    wasi.env = env
-    wasi.inherit_stdin()
-    wasi.inherit_stdout()
-    wasi.inherit_stderr()
-    for host, guest, read_only in dirs:
-        if read_only:
-            wasi.preopen_dir(host, guest, nanoproc.DirPerms.READ_ONLY, nanoproc.FilePerms.READ_ONLY)
-        else:
-            wasi.preopen_dir(host, guest)
-    sockets = [_listen(spec) for spec in args.tcplisten]
-    for sock in sockets:
-        wasi.preopen_socket(sock)
-    store.set_wasi(wasi)
-
-    module = _load_module(nanoproc, engine, data)
-    linker = nanoproc.Linker(engine)
-    linker.define_wasi()
-
-    timer = None
-    if "timeout" in opts:
-        store.set_epoch_deadline(1)
-        timer = threading.Timer(opts["timeout"], engine.increment_epoch)
-        timer.daemon = True
-        timer.start()
+    sockets = [_listen(spec) for spec in [*args.tcplisten, *wasi_opts.tcplisten]]
     try:
-        return _execute(nanoproc, linker, store, module, args)
+        if wasi_opts.enabled:
+            store.set_wasi(_wasi_config(nanoproc, argv, env, dirs, sockets, wasi_opts))
+        module = _load_module(nanoproc, engine, data)
+        linker = nanoproc.Linker(engine)
+        if wasi_opts.enabled:
+            linker.define_wasi()
+        deadline = None
+        if wasm_opts.timeout is not None:
+            store.set_epoch_deadline(1)
+            deadline = Deadline(wasm_opts.timeout, engine.increment_epoch)
+        try:
+            return _execute(nanoproc, linker, store, module, args)
+        finally:
+            if deadline is not None:
+                deadline.cancel()
     finally:
-        if timer is not None:
-            timer.cancel()
         for sock in sockets:
             sock.close()
-        _flush()
+        flush_quietly()
+
+
+def _wasi_config(np: Any, argv: list[str], env: list[tuple[str, str]],
+                 dirs: list[tuple[str, str, bool]], sockets: list[socket.socket],
+                 opts: WasiOptions) -> Any:  # fmt: skip
+    wasi = np.WasiConfig()
+    wasi.argv = argv
+    wasi.env = env
+    if opts.inherit_stdin:
+        wasi.inherit_stdin()
+    if opts.inherit_stdout:
+        wasi.inherit_stdout()
+    if opts.inherit_stderr:
+        wasi.inherit_stderr()
+    for host, guest, read_only in dirs:
+        if read_only:
+            wasi.preopen_dir(host, guest, np.DirPerms.READ_ONLY, np.FilePerms.READ_ONLY)
+        else:
+            wasi.preopen_dir(host, guest)
+    for sock in sockets:
+        wasi.preopen_socket(sock)
+    return wasi
+
+
+class Deadline:
+    """Calls ``action`` once ``seconds`` have passed, from a daemon thread, unless
+    cancelled first. Any length works (``-W timeout=99999999999s`` simply never
+    fires): the thread waits in bounded slices, which ``threading.Timer`` does not."""
+
+    SLICE = 3600.0
+
+    def __init__(self, seconds: Fraction | float, action: Callable[[], None]) -> None:
+        self.end = time.monotonic() + float(seconds)
+        self.action = action
+        self.cancelled = threading.Event()
+        self.thread = threading.Thread(target=self._wait, name="nanoproc-timeout", daemon=True)
+        self.thread.start()
+
+    def _wait(self) -> None:
+        while True:
+            left = self.end - time.monotonic()
+            if left <= 0:
+                self.action()
+                return
+            if self.cancelled.wait(min(left, self.SLICE)):
+                return
+
+    def cancel(self) -> None:
+        self.cancelled.set()
 
 
 def _load_module(np: Any, engine: Any, data: bytes) -> Any:
@@ -250,26 +330,38 @@ def _load_module(np: Any, engine: Any, data: bytes) -> Any:
 
 
 def _execute(np: Any, linker: Any, store: Any, module: Any, args: argparse.Namespace) -> int:
+    """Instantiate, call ``_initialize`` if exported, then ``--invoke``'s export or the
+    default one (``""``, else ``_start``), as wasmtime does."""
     try:
         instance = linker.instantiate(store, module)
         exports = instance.exports(store)
+        init = exports.get("_initialize")
+        if isinstance(init, np.Func):
+            _check_no_params(init, store, "_initialize")
+            init(store)
         if args.invoke is not None:
-            init = exports.get("_initialize")
-            if isinstance(init, np.Func):
-                init(store)
             return _invoke(np, store, exports, args.invoke, args.args)
-        start = exports.get("_start") or exports.get("")
-        if isinstance(start, np.Func):
-            if start.type(store).params:
-                raise RunError("the module's `_start` takes parameters: use --invoke")
-            start(store)
+        main = exports.get("")
+        if not isinstance(main, np.Func):
+            main = exports.get("_start")
+        if isinstance(main, np.Func):
+            _check_no_params(main, store, "_start")
+            main(store)
         return 0
     except np.ExitTrap as e:
         return int(e.code)
     except np.Trap as e:
-        _flush()
+        flush_quietly()
         _report_trap(args.file, e)
         return EXIT_TRAP
+
+
+def _check_no_params(func: Any, store: Any, name: str) -> None:
+    ty = func.type(store)
+    if ty.params:
+        raise RunError(f"the module's `{name}` takes parameters: use --invoke")
+    if ty.results and name == "_initialize":
+        raise RunError("the module's `_initialize` returns results: it must take and return nothing")
 
 
 def _invoke(np: Any, store: Any, exports: Any, name: str, raw: list[str]) -> int:
@@ -286,7 +378,7 @@ def _invoke(np: Any, store: Any, exports: Any, name: str, raw: list[str]) -> int
         results = []
     elif not isinstance(results, list):
         results = [results]
-    _flush()
+    flush_quietly()
     for value, t in zip(results, ty.results):
         print(format_value(value, str(t)))
     return 0
@@ -332,35 +424,49 @@ def _shortest_f32(value: float) -> str:
 
 # ---------------------------------------------------------------- output
 def _read_module(path: str) -> bytes:
+    """The module's bytes: from the file, or from stdin for ``-`` (as wasmtime)."""
+    if path == "-":
+        try:
+            data = sys.stdin.buffer.read()
+        except (OSError, ValueError, AttributeError) as e:
+            raise RunError(f"-: cannot read the module from stdin: {e}") from None
+        if not data:
+            raise RunError("-: no module on stdin (it was empty)")
+        return data
     if os.path.isdir(path):
-        raise RunError(f"{path}: is a directory, expected a .wasm or .wat file")
+        raise RunError(f"{shown(path)}: is a directory, expected a .wasm or .wat file")
     try:
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
-        raise RunError(f"{path}: {e.strerror or e}") from None
+        raise RunError(f"{shown(path)}: {e.strerror or e}") from None
+
+
+def backtrace_lines(frames: list[Any]) -> list[str]:
+    """The backtrace as printed: every frame of a short one; of a long one (a stack
+    overflow has thousands), the innermost and outermost with the middle elided."""
+    shown_frames: list[tuple[int, Any] | None] = list(enumerate(frames))
+    if len(frames) > BACKTRACE_INNER + BACKTRACE_OUTER + 1:
+        shown_frames = [*shown_frames[:BACKTRACE_INNER], None, *shown_frames[-BACKTRACE_OUTER:]]
+    elided = len(frames) - BACKTRACE_INNER - BACKTRACE_OUTER
+    return [f"  {item[0]}: {item[1]}" if item is not None else f"  ... {elided} frames elided ..."
+            for item in shown_frames]  # fmt: skip
 
 
 def _report_trap(file: str, trap: Any) -> None:
-    lines = [f"error: failed to run `{file}`", f"wasm trap: {trap.message}"]
+    """The trap on stderr. If stderr cannot take it (closed, or its reader gone),
+    the message is dropped and the exit status stays 134."""
+    lines = [f"error: failed to run `{shown(file)}`", f"wasm trap: {trap.message}"]
     frames = list(getattr(trap, "frames", None) or [])
     if frames:
         lines.append("wasm backtrace:")
-        lines += [f"  {i}: {frame}" for i, frame in enumerate(frames)]
-    print("\n".join(lines), file=sys.stderr)
+        lines += backtrace_lines(frames)
+    write_quietly(sys.stderr, "\n".join(lines) + "\n")
 
 
 def _error(message: str) -> None:
-    _flush()
-    print(f"error: {message}", file=sys.stderr)
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    flush_quietly()
+    write_quietly(sys.stderr, f"error: {message}\n")
 
 
 def _one_line(text: str) -> str:
@@ -369,10 +475,13 @@ def _one_line(text: str) -> str:
 
 # ---------------------------------------------------------------- standalone
 def main(argv: Sequence[str] | None = None) -> int:
+    ensure_standard_streams()
     parser = argparse.ArgumentParser(prog="nanoproc run", description=DESCRIPTION)
     _add_arguments(parser)
     args = parser.parse_args(argv)
-    return cmd_run(args)
+    code = cmd_run(args)
+    flush_quietly()
+    return code
 
 
 if __name__ == "__main__":

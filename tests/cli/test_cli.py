@@ -229,8 +229,10 @@ def test_wast_bad_inputs(files: dict[str, Path], tmp_path: Path) -> None:
 
 def test_usage_errors_and_subcommands() -> None:
     assert nanoproc().returncode == 2
-    proc = nanoproc("frobnicate", "x.wasm")
-    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+    proc = nanoproc("frobnicate", "x.wasm")  # `nanoproc FILE` runs FILE, as wasmtime
+    assert proc.returncode == 1 and proc.stderr == "error: frobnicate: No such file or directory\n"
+    proc = nanoproc("--frobnicate", "x.wasm")
+    assert proc.returncode == 2 and "unrecognized arguments: --frobnicate" in proc.stderr
     helptext = nanoproc("--help").stdout
     for sub in ("run", "wast", "parse", "print", "validate"):
         assert sub in helptext

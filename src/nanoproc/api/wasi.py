@@ -58,6 +58,7 @@ class WasiSettings:
     stderr: str | CustomOutput | None
     preopens: tuple[Preopen, ...]
     sockets: tuple[socket.socket, ...] = ()
+    max_open_files: int | None = None
 
 
 def _path(path: PathLike) -> str:
@@ -77,12 +78,16 @@ class WasiConfig(Closable):
         self._stderr: str | CustomOutput | None = None
         self._preopens: list[Preopen] = []
         self._sockets: list[socket.socket] = []
+        self._max_open_files: int | None = None
 
     @setter_property
     def argv(self, argv: list[str]) -> None:
         """The program's arguments (``argv[0]`` is its name)."""
         self._check_open()
-        self._argv = tuple(str(a) for a in argv)
+        args = tuple(str(a) for a in argv)
+        for a in args:
+            a.encode("utf-8")  # UnicodeEncodeError now, as in wasmtime-py
+        self._argv = args
 
     def inherit_argv(self) -> None:
         """Use this process's ``sys.argv``."""
@@ -95,13 +100,15 @@ class WasiConfig(Closable):
         self._check_open()
         out = []
         for name, value in pairs:
+            str(name).encode("utf-8")  # UnicodeEncodeError now, as in wasmtime-py
+            str(value).encode("utf-8")
             out.append((str(name), str(value)))
         self._env = tuple(out)
 
     def inherit_env(self) -> None:
-        """Use this process's environment."""
+        """Use this process's environment (variables that are not UTF-8 are left out)."""
         self._check_open()
-        self._env = tuple(os.environ.items())
+        self._env = tuple((k, v) for k, v in os.environ.items() if _utf8(k) and _utf8(v))
 
     @setter_property
     def stdin_file(self, path: PathLike) -> None:
@@ -190,6 +197,7 @@ class WasiConfig(Closable):
         if not isinstance(dir_perms, DirPerms) or not isinstance(file_perms, FilePerms):
             raise TypeError("expected DirPerms and FilePerms")
         host = _path(path)
+        str(guest_path).encode("utf-8")  # UnicodeEncodeError, as for argv
         if not os.path.isdir(host):
             raise WasmtimeError("failed to add preopen dir")
         self._preopens.append(Preopen(host, str(guest_path), dir_perms, file_perms))
@@ -210,14 +218,31 @@ class WasiConfig(Closable):
             raise WasmtimeError("only stream (TCP or Unix) sockets can be preopened")
         self._sockets.append(sock)
 
+    @setter_property
+    def max_open_files(self, limit: int | None) -> None:
+        """Most descriptors the program may hold open at once (EMFILE beyond; nanoproc
+        extension). Default None: no cap but the host's own limit, as in wasmtime."""
+        self._check_open()
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise TypeError("expected a non-negative int or None")
+        self._max_open_files = limit
+
     def _consume(self) -> WasiSettings:
         """Freeze the configuration for a store; the config cannot be used again."""
         self._check_open()
         self._closed = True
         return WasiSettings(
             self._argv, self._env, self._stdin, self._stdout, self._stderr, tuple(self._preopens),
-            tuple(self._sockets),
+            tuple(self._sockets), self._max_open_files,
         )
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _appender(buffer: bytearray) -> CustomOutput:

@@ -71,9 +71,14 @@ def path_create_directory(ctx: WasiCtx, mem: GuestMemory, fd: int, path: int, pa
 
 @wasi_function
 def path_remove_directory(ctx: WasiCtx, mem: GuestMemory, fd: int, path: int, path_len: int) -> None:
+    """A trailing slash names the directory itself (``rmdir("dir/")`` works), and a
+    symbolic link is never removed through it (``rmdir("link/")``: ENOTDIR), as on
+    Linux and in wasmtime."""
     entry = _dir(ctx, fd, abi.RIGHT_PATH_REMOVE_DIRECTORY)
     _writable(entry)
-    with resolve(entry.fd, mem.path(path, path_len), follow=False) as w:
+    with resolve(entry.fd, mem.path(path, path_len), follow=False, slash_is_name=True) as w:
+        if w.trailing and readlink_or_none(w.dirfd, w.name) is not None:
+            raise WasiError(Errno.NOTDIR)
         os.rmdir(w.name, dir_fd=w.dirfd)
 
 
@@ -211,6 +216,11 @@ def path_open(ctx: WasiCtx, mem: GuestMemory, fd: int, dirflags: int, path: int,
     flags = _host_flags(oflags, fdflags, read, write)
     if creat and oflags & abi.OFLAG_EXCL:
         follow = False  # O_EXCL never follows, like POSIX
+    if creat and name.endswith(b"/"):
+        # Only directories end with a slash, and O_CREAT makes files: EISDIR, as
+        # Linux and wasmtime, once the directories on the way are found.
+        with resolve(entry.fd, name, follow=False, slash_is_name=True):
+            raise WasiError(Errno.ISDIR)
     host_fd = _open(entry.fd, name, flags, follow)
     try:
         st = os.fstat(host_fd)

@@ -49,11 +49,11 @@ CONNECTION_RIGHTS = (abi.RIGHT_FD_READ | abi.RIGHT_FD_WRITE | abi.RIGHT_POLL_FD_
 class WasiCtx:
     """Arguments, environment and descriptor table of one WASI program."""
 
-    def __init__(self, args: list[bytes], env: list[bytes]) -> None:
+    def __init__(self, args: list[bytes], env: list[bytes], max_fds: int | None = None) -> None:
         self.args = args
         self.env = env
         """``NAME=VALUE`` strings."""
-        self.table = FdTable()
+        self.table = FdTable(max_fds)
         self.interrupted: Callable[[], bool] | None = None
         """When set, long waits (poll_oneoff) check it and trap with INTERRUPT once
         it is true: the store's epoch deadline, so a sleeping guest obeys it too."""
@@ -62,7 +62,8 @@ class WasiCtx:
     def from_settings(cls, settings: Any) -> WasiCtx:
         """A context for a consumed WasiConfig (``api.wasi.WasiSettings``)."""
         ctx = cls([a.encode("utf-8") for a in settings.argv],
-                  [f"{k}={v}".encode() for k, v in settings.env])  # fmt: skip
+                  [f"{k}={v}".encode() for k, v in settings.env],
+                  getattr(settings, "max_open_files", None))  # fmt: skip
         try:
             ctx.table.add(StreamEntry(input_stream(settings.stdin), STDIN_RIGHTS))
             ctx.table.add(StreamEntry(output_stream(settings.stdout, 1), STDOUT_RIGHTS))

@@ -16,9 +16,6 @@ from . import abi
 from .errno import Errno, WasiError
 from .streams import InputStream, OutputStream
 
-MAX_FDS = 4096
-"""Most descriptors one program may hold open (EMFILE beyond)."""
-
 
 @dataclass(frozen=True)
 class Perms:
@@ -136,12 +133,18 @@ class FdTable:
 
     A new descriptor takes the highest free number below the top, else the next
     one: the numbers wasmtime hands out, so programs that print them agree.
+
+    There is no cap of its own unless ``max_fds`` is given (``WasiConfig.max_open_files``):
+    every file, directory and socket entry holds a host descriptor, so the host's
+    limit (``ulimit -n``) is the guest's, as in wasmtime, and the guest gets EMFILE
+    when the host runs out.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_fds: int | None = None) -> None:
         self.entries: dict[int, Entry] = {}
         self.top = 0
         self.free: set[int] = set()
+        self.max_fds = max_fds
 
     def get(self, fd: int) -> Entry:
         entry = self.entries.get(fd)
@@ -150,7 +153,7 @@ class FdTable:
         return entry
 
     def add(self, entry: Entry) -> int:
-        if len(self.entries) >= MAX_FDS:
+        if self.max_fds is not None and len(self.entries) >= self.max_fds:
             raise WasiError(Errno.MFILE)
         if self.free:
             fd = max(self.free)

@@ -24,6 +24,10 @@ from .registry import wasi_function
 INTERRUPT_SLICE = 20_000_000
 """Longest stretch (ns) a wait goes without checking for an epoch interrupt."""
 
+WAIT_SLICE = 3600 * 1_000_000_000
+"""Longest single host wait (ns). Timeouts go up to u64-max ns (584 years), past
+what ``time.sleep`` and ``poll`` take; longer waits are made of slices."""
+
 MAX_SUBSCRIPTIONS = 1 << 16
 """Most subscriptions one call may pass (EINVAL beyond; keeps host memory bounded)."""
 
@@ -119,6 +123,8 @@ def poll_oneoff(ctx: WasiCtx, mem: GuestMemory, in_ptr: int, out_ptr: int, nsubs
             if ctx.interrupted():
                 raise Trap.of(TrapCode.INTERRUPT)
             wait = INTERRUPT_SLICE if wait is None else min(wait, INTERRUPT_SLICE)
+        elif wait is not None:
+            wait = min(wait, WAIT_SLICE)
         if hosted:
             _poll_host(subs, wait)
         elif wait is None:
