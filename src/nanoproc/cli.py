@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from .cli_stdio import ensure_standard_streams, flush_quietly, write_quietly
@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="nanoproc", description=__doc__.splitlines()[0],
                                  epilog="`nanoproc FILE ...` is `nanoproc run FILE ...`, "
                                         "as with wasmtime.")  # fmt: skip
-    ap.add_argument("-V", "--version", action="version", version=f"nanoproc {_version()}")
+    ap.add_argument("-V", "--version", action=_Version, nargs=0, help="print the version and exit")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     from .cli_run import add_run_parser, cmd_run
@@ -244,22 +244,25 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("input", metavar="IN.wasm|IN.wat")
     v.add_argument("-v", "--verbose", action="store_true", help="say so when it is valid")
     v.set_defaults(func=cmd_validate)
+    ap.set_defaults(commands=tuple(sub.choices))
     return ap
 
 
-def _version() -> str:
-    from .api.artifact import nanoproc_version
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked (package metadata is slow to read)."""
 
-    return nanoproc_version()
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:  # fmt: skip
+        from .api.artifact import nanoproc_version
+
+        write_quietly(sys.stdout, f"nanoproc {nanoproc_version()}\n")
+        parser.exit(0)
 
 
-COMMANDS = ("run", "compile", "wast", "parse", "print", "validate")
-
-
-def default_to_run(argv: list[str]) -> list[str]:
+def default_to_run(argv: list[str], commands: Iterable[str]) -> list[str]:
     """``nanoproc app.wasm ...`` and ``nanoproc --dir . app.wasm`` mean ``nanoproc run
     ...``, as with wasmtime (so a module named like a command needs ``run``)."""
-    if not argv or argv[0] in COMMANDS or argv[0] in ("-h", "--help", "-V", "--version"):
+    if not argv or argv[0] in commands or argv[0] in ("-h", "--help", "-V", "--version"):
         return argv
     return ["run", *argv]
 
@@ -303,7 +306,9 @@ def _say(line: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ensure_standard_streams()
-    args = build_parser().parse_args(default_to_run(list(sys.argv[1:] if argv is None else argv)))
+    parser = build_parser()
+    commands = parser.get_default("commands")
+    args = parser.parse_args(default_to_run(list(sys.argv[1:] if argv is None else argv), commands))
     code = _guarded(args.func, args)
     flush_quietly()
     return code
