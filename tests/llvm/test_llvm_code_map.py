@@ -50,3 +50,37 @@ def test_unloading_code_while_the_map_is_locked_does_not_deadlock() -> None:
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+LEAK_SCRIPT = textwrap.dedent("""
+    import gc
+    import nanoproc as w
+    from nanoproc.internal.llvm import code
+
+    config = w.Config()
+    config.strategy = "llvm"
+    engine = w.Engine(config)
+    wat = '(module (func (export "f") (param i32) (result i32) local.get 0 i32.const {n} i32.add))'
+    for n in range(12):
+        store = w.Store(engine)
+        inst = w.Instance(store, w.Module(engine, wat.format(n=n)), [])
+        assert inst.exports(store)["f"](store, 1) == n + 1
+        del inst, store
+    gc.collect()
+    alive = sum(isinstance(c, code.LoadedCode) for c in gc.get_objects())
+    with code._map_lock:
+        code._purge()
+        mapped = len(code._ranges)
+    print(alive, mapped)
+""")
+
+
+def test_code_of_dropped_modules_is_freed() -> None:
+    """Each module's machine code goes with its module and instances (the address
+    map used to keep every LoadedCode alive for the life of the process). The host
+    thunk cache may keep one module's code per function shape: at most one here."""
+    proc = subprocess.run([sys.executable, "-c", LEAK_SCRIPT], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    alive, mapped = map(int, proc.stdout.split())
+    assert alive <= 1 and mapped <= 1, proc.stdout

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 _map_lock = threading.Lock()
 _starts: list[int] = []
-_ranges: list[tuple[int, int, LoadedCode, int]] = []
-"""Sorted by start: (start, end, code, funcidx)."""
+_ranges: list[tuple[int, int, weakref.ref[LoadedCode], int]] = []
+"""Sorted by start: (start, end, code, funcidx). The map holds code weakly: code lives
+as long as its module and instances do, and its ranges go when it dies."""
 _dead: list[list[int]] = []
 """Start addresses of unloaded code, removed from the map by the next locked access.
 
@@ -54,7 +55,8 @@ def _purge() -> None:
 
 
 def _register(code: LoadedCode) -> None:
-    entries = [(start, start + size, code, f) for f, (start, size) in code.ranges.items()]
+    ref = weakref.ref(code)
+    entries = [(start, start + size, ref, f) for f, (start, size) in code.ranges.items()]
     with _map_lock:
         _purge()
         for entry in entries:
@@ -70,8 +72,9 @@ def lookup(address: int) -> tuple[LoadedCode, int, int] | None:
         i = bisect.bisect_right(_starts, address) - 1
         if i < 0:
             return None
-        start, end, code, f = _ranges[i]
-    if start <= address < end:
+        start, end, ref, f = _ranges[i]
+    code = ref()
+    if code is not None and start <= address < end:
         return code, f, address - start
     return None
 
