@@ -79,12 +79,33 @@ def test_host_can_move_the_deadline(tier: str) -> None:
 def test_timeout_stops_an_infinite_loop_within_twice_the_deadline(tier: str, name: str) -> None:
     store, ex = _setup(tier)
     deadline = 0.4
+    start = time.monotonic()  # before set_timeout: the deadline counts from there
     store.set_timeout(deadline)
-    start = time.monotonic()
     result = outcome(nanoproc, store, ex[name])
     elapsed = time.monotonic() - start
     assert result == ("trap", "INTERRUPT")
     assert deadline <= elapsed < 2 * deadline, elapsed
+
+
+def test_a_lagging_ticker_does_not_fire_a_new_timeout_early(tier: str) -> None:
+    """One ticker serves every store of an engine. If it falls behind (here: held off
+    for 0.3 s), it must not make up the lost ticks in a burst, or a timeout set just
+    after counts those ticks and fires early."""
+    from nanoproc.api import timeout
+
+    store, ex = _setup(tier)
+    other = nanoproc.Store(store.engine)
+    other.set_timeout(1.0)  # keeps the engine's ticker running
+    with timeout._lock:
+        time.sleep(0.3)
+    deadline = 0.2
+    start = time.monotonic()
+    store.set_timeout(deadline)
+    assert outcome(nanoproc, store, ex["tight"]) == ("trap", "INTERRUPT")
+    assert time.monotonic() - start >= deadline
+    thread = timeout.ticker_of(store.engine).thread
+    if thread is not None:  # other tests look for running tickers
+        thread.join(timeout=10)
 
 
 def _call_tree(levels: int) -> str:
@@ -104,8 +125,8 @@ def test_timeout_stops_a_call_tree_without_loops(tier: str) -> None:
     store = nanoproc.Store(eng)
     ex = nanoproc.Instance(store, nanoproc.Module(eng, _call_tree(48)), []).exports(store)
     deadline = 0.4
-    store.set_timeout(deadline)
     start = time.monotonic()
+    store.set_timeout(deadline)
     result = outcome(nanoproc, store, ex["tree"], 1)
     elapsed = time.monotonic() - start
     assert result == ("trap", "INTERRUPT")

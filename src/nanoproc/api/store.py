@@ -125,11 +125,9 @@ class Store(Closable):
             raise TypeError("expected a number of seconds")
         if not seconds >= 0:
             raise WasmtimeError("timeout must not be negative")
-        from .timeout import ticker_of, ticks_for
+        from .timeout import ticker_of
 
-        deadline = engine.epoch + ticks_for(seconds)
-        st.set_epoch_deadline(deadline)
-        ticker_of(engine).extend(deadline)
+        st.set_epoch_deadline(ticker_of(engine).deadline_after(seconds))
 
     def set_limiter(self, limiter: Limiter | None) -> None:
         """Decide every growth of a memory or table with ``limiter`` (a nanoproc extra).

@@ -24,33 +24,47 @@ _lock = threading.Lock()
 
 
 class EpochTicker:
-    """Advances ``engine``'s epoch every :data:`TICK` s until it reaches ``until``."""
+    """Advances ``engine``'s epoch every :data:`TICK` s until it reaches ``until``.
+
+    Ticks keep to a fixed schedule (``start + n * TICK``): a thread that woke late makes
+    up the ticks it owes in a quick burst, so that timeouts stay accurate on a busy
+    machine. A deadline set while ticks are owed adds them, so the burst cannot make
+    it fire early.
+    """
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.until = 0
         self.thread: threading.Thread | None = None
+        self.start = 0.0
+        self.done = 0
+        """Ticks made since ``start``."""
 
-    def extend(self, epoch: int) -> None:
-        """Keep ticking at least until the engine's epoch is ``epoch``."""
+    def deadline_after(self, seconds: float) -> int:
+        """The epoch by which ``seconds`` from now have passed; ticks until then."""
         with _lock:
-            self.until = max(self.until, epoch)
-            if self.thread is None or not self.thread.is_alive():
+            running = self.thread is not None and self.thread.is_alive()
+            owed = 0
+            if running:
+                owed = max(0, int((time.monotonic() - self.start) / TICK) - self.done)
+            deadline = int(self.engine.epoch) + owed + ticks_for(seconds)
+            self.until = max(self.until, deadline)
+            if not running:
+                self.start = time.monotonic()
+                self.done = 0
                 self.thread = threading.Thread(target=self._run, name="nanoproc-epoch-ticker",
                                                daemon=True)
                 self.thread.start()
+            return deadline
 
     def _run(self) -> None:
-        start = time.monotonic()
-        ticks = 0
         while True:
-            ticks += 1
-            # Sleep to the next multiple of TICK, so late wake-ups do not add up.
-            delay = start + ticks * TICK - time.monotonic()
+            delay = self.start + (self.done + 1) * TICK - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             with _lock:
                 self.engine.increment_epoch()
+                self.done += 1
                 if self.engine.epoch >= self.until:
                     self.thread = None
                     return
