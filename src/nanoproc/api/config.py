@@ -209,10 +209,13 @@ class Config(Closable):
     # ------------------------------------------------------------ execution
     @setter_property
     def strategy(self, strategy: str) -> None:
-        """Execution tier: ``"auto"``, ``"interp"`` or ``"llvm"``.
+        """Execution tier: ``"auto"``, ``"interp"``, ``"llvm"`` or ``"tiered"``.
 
-        ``"cranelift"`` (wasmtime's native compiler) is read as ``"auto"``, the best
-        tier available. Asking for a tier that cannot run here raises WasmtimeError.
+        ``"auto"`` is ``"tiered"`` where llvmlite is installed (code starts at once on
+        the interp tier and switches to the llvm tier's native code when it has been
+        compiled in the background), else ``"interp"``. ``"cranelift"`` (wasmtime's
+        native compiler) is read as ``"auto"``. Asking for a tier that cannot run here
+        raises WasmtimeError.
         """
         self._check_open()
         self._set(strategy=resolve_strategy(strategy, eager=True))

@@ -36,7 +36,8 @@ class Engine(Closable):
         self._closed = False
         self._settings = settings
         self.tier: str = pick_tier(settings.strategy)
-        """The execution tier in use: ``"interp"`` or ``"llvm"``."""
+        """The execution tier in use: ``"interp"``, ``"llvm"`` or ``"tiered"`` (both:
+        interp code at once, native code once compiled)."""
         self.consume_fuel = settings.consume_fuel
         self.epoch_interruption = settings.epoch_interruption
         self.max_wasm_stack = settings.max_wasm_stack

@@ -49,6 +49,11 @@ def compile_binary(engine: Engine, wasm: bytes) -> CompiledModule:
     return compiled
 
 
+def _artifact_tier(engine: Engine) -> str:
+    """The tier named in artifacts: a tiered engine's code is the llvm tier's."""
+    return "llvm" if engine.tier == "tiered" else engine.tier
+
+
 class Module(Closable):
     """A compiled module, ready to be instantiated in stores of its engine.
 
@@ -108,7 +113,8 @@ class Module(Closable):
         self._check_open()
         serialize_code = getattr(self.engine.backend, "serialize_code", None)
         code = serialize_code(self._compiled) if serialize_code is not None else None
-        return write_artifact(self.engine.tier, self._wasm, code, self.engine._settings.artifact_key)
+        return write_artifact(_artifact_tier(self.engine), self._wasm, code,
+                              self.engine._settings.artifact_key)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: bytes | bytearray) -> Module:
@@ -118,7 +124,8 @@ class Module(Closable):
         if not isinstance(encoded, (bytes, bytearray)):
             raise TypeError("expected bytes")
         expect(engine, Engine, "an Engine")
-        artifact = read_artifact(bytes(encoded), engine.tier, engine._settings.artifact_key)
+        artifact = read_artifact(bytes(encoded), _artifact_tier(engine),
+                                 engine._settings.artifact_key)
         module = cls._of_binary(engine, artifact.wasm)
         if artifact.code is not None:
             load = getattr(engine.backend, "load_serialized", None)

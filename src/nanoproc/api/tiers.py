@@ -8,6 +8,7 @@ the ``exec.backend.Backend`` interface.
 from __future__ import annotations
 
 import importlib
+import os
 import importlib.util
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from ..internal.errors import UnsupportedFeature, WasmtimeError
 if TYPE_CHECKING:
     from ..internal.exec.backend import Backend
 
-STRATEGIES = ("auto", "interp", "llvm")
+STRATEGIES = ("auto", "interp", "llvm", "tiered")
 
 
 @cache
@@ -60,7 +61,7 @@ def resolve_strategy(strategy: Any, eager: bool = False) -> str:
         return "auto"
     if strategy not in STRATEGIES:
         raise WasmtimeError("unknown strategy: " + str(strategy))
-    if strategy == "llvm" and eager:
+    if strategy in ("llvm", "tiered") and eager:
         reason = llvm_unavailable_reason()
         if reason is not None:
             raise UnsupportedFeature("llvm tier", reason)
@@ -68,10 +69,17 @@ def resolve_strategy(strategy: Any, eager: bool = False) -> str:
 
 
 def pick_tier(strategy: str) -> str:
-    """The tier an engine with this strategy uses: ``auto`` prefers llvm."""
+    """The tier an engine with this strategy uses: ``auto`` is ``tiered`` (the interp
+    tier at once, llvm's native code once compiled) where llvmlite is installed, else
+    ``interp``. ``NANOPROC_STRATEGY`` (``interp``, ``llvm`` or ``tiered``) overrides
+    what ``auto`` picks, for programs whose engine one cannot configure."""
     if strategy == "auto":
-        return "llvm" if llvm_unavailable_reason() is None else "interp"
-    if strategy == "llvm":
+        forced = os.environ.get("NANOPROC_STRATEGY")
+        if forced in ("interp", "llvm", "tiered"):
+            if forced == "interp" or llvm_unavailable_reason() is None:
+                return forced
+        return "tiered" if llvm_unavailable_reason() is None else "interp"
+    if strategy in ("llvm", "tiered"):
         reason = llvm_unavailable_reason()
         if reason is not None:
             raise UnsupportedFeature("llvm tier", reason)
@@ -90,7 +98,12 @@ def create_backend(tier: str, engine: Any) -> Backend:
                              epoch_interruption=engine.epoch_interruption)
     mod = importlib.import_module("nanoproc.internal.llvm")
     cls = mod.LLVMBackend
-    return cls(max_wasm_stack=engine.max_wasm_stack, **_metering_args(cls, engine))  # type: ignore[no-any-return]
+    llvm = cls(max_wasm_stack=engine.max_wasm_stack, **_metering_args(cls, engine))
+    if tier == "llvm":
+        return llvm  # type: ignore[no-any-return]
+    from ..internal.tiered import TieredBackend
+
+    return TieredBackend(create_backend("interp", engine), llvm)
 
 
 def _metering_args(cls: Any, engine: Any) -> dict[str, bool]:

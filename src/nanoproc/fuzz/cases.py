@@ -63,14 +63,14 @@ def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine],
             notes.append("wasmtime-py is not installed: tiers are only compared with each other")
     for name in tiers:
         tier = name.removesuffix(EPOCHS_SUFFIX)
-        if tier == "llvm" and llvm_unavailable_reason() is not None:
+        if tier in ("llvm", "tiered") and llvm_unavailable_reason() is not None:
             notes.append(f"{name} skipped: {llvm_unavailable_reason()}")
             continue
         config = nanoproc.Config()
         config.strategy = tier
         config.consume_fuel = True
         config.epoch_interruption = name.endswith(EPOCHS_SUFFIX)
-        if tier == "llvm":
+        if tier in ("llvm", "tiered"):
             # Unoptimised (-O0) code has frames several times Cranelift's: the generator's
             # recursion budget (1,000 calls) must fit as it does in wasmtime's 512 KiB,
             # so that only unbounded recursion overflows, in every engine alike.
@@ -79,8 +79,25 @@ def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine],
         if not getattr(engine.backend, "supports_fuel", False):
             notes.append(f"{tier} skipped: the tier does not meter fuel yet")
             continue
+        if tier == "tiered":
+            engine.backend.switch_after = switch_point  # type: ignore[attr-defined]
         out.append(Engine(name, nanoproc, engine))
     return out, notes
+
+
+TIERED_SWITCH_RANGE = 40
+
+
+def switch_point(module: Any) -> int:
+    """How many calls of its functions an instance makes on the interp tier before the
+    ``tiered`` engine switches it to native code: from 1 (its first call is native)
+    to TIERED_SWITCH_RANGE, taken from the module's bytes so a case reproduces."""
+    import hashlib
+
+    from ..internal.llvm.compiler import module_binary
+
+    digest = hashlib.sha256(module_binary(module)).digest()
+    return 1 + int.from_bytes(digest[:4], "little") % TIERED_SWITCH_RANGE
 
 
 @dataclass

@@ -25,6 +25,19 @@ class CompiledModule:
         """The module's binary when the API compiled it from bytes (tiers key caches by it)."""
         self.func_types: list[FuncType] = [module.functype(i) for i in module.func_typeidxs()]
         self.num_imported_funcs = module.num_imported_funcs
+        self._unsupported: dict[frozenset[str], str | None] = {}
+
+    def unsupported_feature(self, have: frozenset[str] = frozenset()) -> str | None:
+        """The first feature the module needs that a tier running ``have`` lacks (see
+        exec.features), scanned once per feature set (a tiered engine asks for both
+        tiers)."""
+        try:
+            return self._unsupported[have]
+        except KeyError:
+            from .features import unsupported_feature
+
+            found = self._unsupported[have] = unsupported_feature(self.module, have)
+            return found
 
     def canon(self, typeidx: int) -> Any:
         """Canonical identity of a type index (equal across modules iff types match)."""

@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 
 from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
-from ..exec.features import unsupported_feature
 from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
 
@@ -118,7 +117,7 @@ class ModuleArtifact:
         if self._unsupported is None:
             return
         if self._unsupported is False:
-            self._unsupported = unsupported_feature(self.module, INTERP_FEATURES)
+            self._unsupported = self.compiled.unsupported_feature(INTERP_FEATURES)
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the interp tier")
 

@@ -17,12 +17,13 @@ Python function itself, taking and returning values in the representation of
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
 from .artifact import ModuleArtifact, TranslationOptions
 from .binding import InstanceState
-from .frames import convert_exception
+from .frames import convert_exception, implicit_trap, wasm_frames
 
 DEFAULT_MAX_WASM_STACK = 512 * 1024
 """Bytes, as wasmtime's default ``max_wasm_stack``."""
@@ -109,3 +110,31 @@ class InterpBackend:
     def convert_exception(exc: BaseException) -> BaseException:
         """See :func:`.frames.convert_exception`."""
         return convert_exception(exc)
+
+    # ------------------------------------------------ for a backend composing tiers
+    @property
+    def depth_budget(self) -> int:
+        """Depth budget generated code passes as a trailing ``dp`` argument to
+        callees (0: none; see callgraph)."""
+        return self.options.stack_frames
+
+    frames_between = staticmethod(wasm_frames)
+    """``frames_between(tb, stop)``: this tier's Wasm frames in a traceback,
+    innermost first, outside ``stop`` (an earlier head of the same chain)."""
+
+    implicit_trap = staticmethod(implicit_trap)
+    """``implicit_trap(exc)``: the Trap a Python error raised by this tier's code
+    stands for, or None."""
+
+    @staticmethod
+    def override(state: Any, idx: int, fn: Any) -> None:
+        """Make calls to defined function ``idx`` of the instance whose interp state
+        is ``state`` go to ``fn`` (see ``InstanceState.override``); safe from another
+        thread."""
+        state.override(idx, fn)
+
+    @staticmethod
+    def refresh_tables(state: Any) -> None:
+        """Rebind the element lists of an instance's tables (``state`` is the
+        instance's interp state) after another tier replaced them."""
+        state.refresh_tables()

@@ -29,7 +29,7 @@ from .helpers import TEMPLATE, host_caller
 class InstanceState:
     """What the interp tier keeps per instance (``ModuleInstance.tier_state``)."""
 
-    __slots__ = ("inst", "art", "options", "G", "importers", "listeners")
+    __slots__ = ("inst", "art", "options", "G", "importers", "listeners", "overrides")
 
     def __init__(self, inst: ModuleInstance, art: ModuleArtifact,
                  options: TranslationOptions) -> None:
@@ -46,6 +46,9 @@ class InstanceState:
         """Function index -> (globals, name) of importers bound to its stub."""
         self.listeners: list[Callable[[memoryview], None]] | None = None
         """Listeners of imported memories (which hold them weakly)."""
+        self.overrides: dict[int, Callable[..., Any]] | None = None
+        """Function index -> what callers use instead of its translation (a composing
+        backend's native code); see :meth:`override`."""
         funcs = inst.funcs
         fnames = art.func_names
         for i in range(art.num_imported):
@@ -138,7 +141,46 @@ class InstanceState:
         if self.importers:
             for g, key in self.importers.pop(idx, ()):
                 g[key] = fn
+        overrides = self.overrides
+        if overrides:
+            # Read after the writes above: an override made meanwhile (by another
+            # thread) is put back, never lost.
+            other = overrides.get(idx)
+            if other is not None:
+                self._install(idx, other)
         return fn
+
+    def override(self, idx: int, fn: Callable[..., Any]) -> None:
+        """Make callers of defined function ``idx`` (this instance's code, its
+        ``FuncInst.call`` and importers not bound yet) call ``fn`` instead.
+
+        Safe from another thread while code runs: ``fn`` is recorded first, and a
+        concurrent :meth:`resolve` re-installs it after writing its own binding.
+        ``fn`` must take the depth budget ``dp`` as an optional last argument when
+        the engine has one (``options.stack_frames``)."""
+        if self.overrides is None:
+            self.overrides = {}
+        self.overrides[idx] = fn
+        self._install(idx, fn)
+
+    def _install(self, idx: int, fn: Callable[..., Any]) -> None:
+        G = self.G
+        if not G and not self.inst.funcs:  # released
+            return
+        G[self.art.func_names[idx]] = fn
+        self.inst.funcs[idx].call = fn
+        if self.importers:
+            for g, key in self.importers.pop(idx, ()):
+                g[key] = fn
+
+    def refresh_tables(self) -> None:
+        """Rebind the tables' element lists (another tier replaced a table's list)."""
+        G = self.G
+        if not G:
+            return
+        _, table_names, _ = self.art.entity_names
+        for tab, (elems_name, _tab_name) in zip(self.inst.tables, table_names):
+            G[elems_name] = tab.elems
 
 
 def _stub(state: InstanceState, idx: int) -> Callable[..., Any]:

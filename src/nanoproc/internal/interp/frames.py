@@ -72,10 +72,12 @@ def _frame(info: CodeInfo, lineno: int | None) -> Frame | None:
         return None
 
 
-def wasm_frames(tb: TracebackType | None) -> list[Frame]:
-    """The Wasm frames of a traceback, innermost first (wasmtime's order)."""
+def wasm_frames(tb: TracebackType | None, stop: TracebackType | None = None) -> list[Frame]:
+    """The Wasm frames of a traceback, innermost first (wasmtime's order); with
+    ``stop``, only those outside it (``stop`` is an earlier head of the same chain:
+    frames inside it were counted already)."""
     frames: list[Frame] = []
-    while tb is not None:
+    while tb is not None and tb is not stop:
         info = _REGISTRY.get(tb.tb_frame.f_code.co_filename)
         if info is not None:
             lasti = tb.tb_lasti
@@ -109,6 +111,15 @@ _IMPLICIT: dict[type[BaseException], TrapCode] = {
     IndexError: TrapCode.MEMORY_OUT_OF_BOUNDS,
     OverflowError: TrapCode.MEMORY_OUT_OF_BOUNDS,
 }
+
+
+def implicit_trap(exc: BaseException) -> Trap | None:
+    """The trap a Python error raised by generated code stands for (see
+    :func:`convert_exception`), without its backtrace; None for any other exception."""
+    code = _IMPLICIT.get(type(exc))
+    if code is not None and _raised_in_wasm(exc.__traceback__):
+        return Trap.of(code)
+    return None
 
 
 def convert_exception(exc: BaseException) -> BaseException:

@@ -27,11 +27,17 @@ from typing import Any
 
 from ..errors import UnsupportedFeature, WasmtimeError
 from ..exec.compiled import CompiledModule
-from ..exec.features import unsupported_feature
 from ..exec.instance import ModuleInstance
 from .artifact import decode_payload, encode_payload
 from .code import LoadedCode
-from .compiler import CodeOptions, Progress, load_code, module_objects, opt_level_from_env
+from .compiler import (
+    CodeOptions,
+    Progress,
+    cached_objects,
+    load_code,
+    module_objects,
+    opt_level_from_env,
+)
 from .instance import InstanceState
 from .nativestore import NativeStore
 from .traps import convert_exception
@@ -56,7 +62,7 @@ class ModuleArtifact:
 
     def check_supported(self) -> None:
         if self._unsupported is False:
-            self._unsupported = unsupported_feature(self.module.module)
+            self._unsupported = self.module.unsupported_feature()
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the llvm tier")
 
@@ -67,6 +73,37 @@ class ModuleArtifact:
             if self.objects is None:
                 self.objects = module_objects(self.module, self.options, progress, jobs)
             return self.objects
+
+    def compile_in_background(self, jobs: int | None = None) -> list[bytes]:
+        """Like :meth:`compile`, by worker processes even for a small module (called
+        from a background thread while the module runs on another tier)."""
+        self.check_supported()
+        with self._lock:
+            if self.objects is None:
+                self.objects = module_objects(self.module, self.options, None, jobs,
+                                              background=True)  # fmt: skip
+            return self.objects
+
+    def from_cache(self) -> bool:
+        """Whether the object code is here, taking it from the compile cache if it is
+        there (never waits for a compile in progress)."""
+        if self.objects is not None:
+            return True
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self.objects is None and self.check_supported_quietly():
+                self.objects = cached_objects(self.module, self.options)
+            return self.objects is not None
+        finally:
+            self._lock.release()
+
+    def check_supported_quietly(self) -> bool:
+        try:
+            self.check_supported()
+        except UnsupportedFeature:
+            return False
+        return True
 
     def install(self, objects: list[bytes]) -> None:
         """Use precompiled object code (an AOT artifact's) instead of compiling."""
@@ -102,6 +139,10 @@ class LLVMBackend:
         self.max_wasm_stack = max_wasm_stack
         level = opt_level_from_env() if opt_level is None else opt_level
         self.options = CodeOptions(level, consume_fuel, epoch_interruption)
+        self.foreign: Any = None
+        """Set by a backend composing this tier with another: ``foreign(fi)`` gives
+        the Python callable native code calls for a Wasm function ``fi`` that is not
+        native code (yet), which is then treated like a host function."""
         self.epoch_stores: dict[int, weakref.ReferenceType[Any]] = {}
         """id -> NativeStore of every live store with epoch checks (see epoch_changed)."""
 

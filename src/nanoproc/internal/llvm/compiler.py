@@ -116,9 +116,16 @@ def compile_partition(cm: CompiledModule, part: Partition, options: CodeOptions)
     return jit.compile_ir(text, options.opt_level)
 
 
+def cached_objects(cm: CompiledModule, options: CodeOptions) -> list[bytes] | None:
+    """Object code of ``cm`` from the compile cache, or None."""
+    return cache.load(cache.cache_key(module_digest(cm), options.key()))
+
+
 def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress | None = None,
-                   jobs: int | None = None) -> list[bytes]:
-    """Object code of ``cm`` (cached, or compiled now)."""
+                   jobs: int | None = None, background: bool = False) -> list[bytes]:
+    """Object code of ``cm`` (cached, or compiled now). ``background``: the caller is
+    not the program's thread, so even a small module is compiled by a worker process
+    (where one can be started), leaving this process's CPU to the running code."""
     key = cache.cache_key(module_digest(cm), options.key())
     objects = cache.load(key)
     if objects is not None:
@@ -128,7 +135,7 @@ def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress 
     if jobs is None:
         jobs = os.cpu_count() or 1
     parts = partitions(cm, jobs)
-    if len(parts) == 1:
+    if len(parts) == 1 and not background:
         objects = [compile_partition(cm, parts[0], options)]
         if progress is not None:
             progress(1, 1)

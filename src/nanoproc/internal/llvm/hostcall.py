@@ -112,7 +112,8 @@ def _instance_of(vmctx: int | None) -> Any:
 
 
 def host_record(ns: NativeStore, fi: FuncInst) -> int:
-    """Create the FuncRecord of host function ``fi`` in ``ns``; returns its address."""
+    """Create the FuncRecord of host function ``fi`` in ``ns`` (or of a function
+    that runs in another tier: ``backend.foreign``); returns its address."""
     shape = shape_of(fi.type)
     pshape = py_shape(fi.type)
     metered = ns.fuel or ns.epochs
@@ -122,7 +123,10 @@ def host_record(ns: NativeStore, fi: FuncInst) -> int:
         factory = _FACTORIES[key] = _factory(pshape, bool(fi.needs_caller), metered)
     proto = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p,
                              *[_CTYPE[k] for k in pshape[0]])  # fmt: skip
-    callback = proto(factory(fi.call, ns, _instance_of))
+    # A Wasm function of another tier (a composing backend's) is called through
+    # what that backend gives for it, like a host function.
+    target = fi.call if fi.host else ns.backend.foreign(fi)
+    callback = proto(factory(target, ns, _instance_of))
     thunk, owner = thunk_for(shape)
     hctx = abi.array(ctypes.c_uint64, 2)(ctypes.cast(callback, ctypes.c_void_p).value or 0, ns.sc_addr)
     rec = abi.array(ctypes.c_uint64, abi.REC_SIZE // 8)(thunk, ctypes.addressof(hctx), fi.canon, 0)

@@ -130,7 +130,7 @@ class NativeStore:
         if h is None:
             if not isinstance(fi, FuncInst):
                 raise WasmtimeError(f"not a function reference: {fi!r}")
-            if not fi.host:
+            if not fi.host and getattr(self.backend, "foreign", None) is None:
                 raise WasmtimeError("function of another store or tier used as a funcref")
             from .hostcall import host_record
 

@@ -1,0 +1,304 @@
+"""Compile worker processes that work wherever Python does.
+
+multiprocessing's ``spawn`` and ``forkserver`` re-run the parent's ``__main__`` in
+every child: a script without an ``if __name__ == "__main__":`` guard starts itself
+again (and dies with BrokenProcessPool), and ``python -c``, stdin or a notebook have
+no main file to re-run at all. These workers are plain ``python -P -c`` processes
+whose only code is :func:`main` below; they talk to the parent over their stdin and
+stdout (length-prefixed pickles of plain data), so nothing of the user's program is
+ever imported in them.
+
+No orphans: a worker exits when its stdin closes (the parent exited, however it
+died) and a watcher thread also exits it when its parent process is gone. Workers
+ignore SIGINT, so Ctrl-C stops the parent (which kills its workers at exit) without
+a traceback from each child. Where processes cannot be started (no interpreter
+executable, a frozen or embedded application, ``NANOPROC_COMPILE_WORKERS=0``), the
+caller compiles in its own process, with the same results.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+_LEN = struct.Struct("<Q")
+_READY = b"nanoproc-worker-ready\n"
+
+# ---------------------------------------------------------------- the worker side
+
+
+def _read_msg(f: IO[bytes]) -> Any:
+    head = f.read(_LEN.size)
+    if len(head) < _LEN.size:
+        return None
+    (n,) = _LEN.unpack(head)
+    data = f.read(n)
+    if len(data) < n:
+        return None
+    return pickle.loads(data)
+
+
+def _write_msg(f: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    f.write(_LEN.pack(len(data)) + data)
+    f.flush()
+
+
+def _watch_parent(ppid: int) -> None:
+    import time
+
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != ppid:
+            os._exit(0)
+
+
+def main() -> None:
+    """A worker's loop: read tasks from stdin, write object code to stdout."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stdin = sys.stdin.buffer
+    stdout = sys.stdout.buffer
+    # Nothing else may write to the protocol stream.
+    sys.stdout = sys.stderr
+    ppid = os.getppid()
+    threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
+    try:
+        os.nice(int(os.environ.get("NANOPROC_WORKER_NICE", "5")))
+    except (OSError, ValueError):
+        pass
+    modules: dict[str, Any] = {}
+    stdout.write(_READY)
+    stdout.flush()
+    while True:
+        msg = _read_msg(stdin)
+        if msg is None:
+            return
+        task_id, digest, wasm, funcs, glue, index, options = msg
+        try:
+            if wasm is not None:
+                modules.clear()
+                modules[digest] = _decode(wasm)
+            module, func_types = modules[digest]
+            obj = _compile(module, func_types, funcs, glue, index, options)
+            _write_msg(stdout, (task_id, True, obj))
+        except BaseException as e:  # reported to the parent, which compiles it itself
+            _write_msg(stdout, (task_id, False, f"{type(e).__name__}: {e}"))
+
+
+def _decode(wasm: bytes) -> tuple[Any, Any]:
+    from ..binary import decode_module
+
+    module = decode_module(wasm)
+    return module, [module.functype(i) for i in module.func_typeidxs()]
+
+
+def _compile(module: Any, func_types: Any, funcs: list[int], glue: bool, index: int,
+             options: Any) -> bytes:
+    from . import jit
+    from .irgen.module import ModuleInfo, Partition, partition_text
+
+    info = ModuleInfo(module, func_types, options.opt_level, options.fuel, options.epochs)
+    target = jit.host_target()
+    text = partition_text(info, Partition(index, funcs, glue), target.triple, target.datalayout)
+    return jit.compile_ir(text, options.opt_level)
+
+
+# ---------------------------------------------------------------- the parent side
+
+
+class WorkerFailed(Exception):
+    """A worker died or reported an error (the caller compiles the task itself)."""
+
+
+class Worker:
+    """One worker process and what it has been sent."""
+
+    def __init__(self) -> None:
+        root = str(Path(__file__).resolve().parents[3])
+        code = (f"import sys; sys.path.insert(0, {root!r}); "
+                "from nanoproc.internal.llvm.workers import main; main()")
+        args = [sys.executable]
+        if sys.version_info >= (3, 11):
+            args.append("-P")  # do not put the current directory on sys.path
+        args += ["-c", code]
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            close_fds=True, start_new_session=False,
+        )
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
+        self.digest: str | None = None
+        line = self.stdout.readline()
+        if line != _READY:
+            self.kill()
+            raise WorkerFailed("compile worker did not start")
+
+    def run(self, task_id: int, digest: str, wasm: bytes, funcs: list[int], glue: bool,
+            index: int, options: Any) -> bytes:
+        send = wasm if digest != self.digest else None
+        try:
+            _write_msg(self.stdin, (task_id, digest, send, funcs, glue, index, options))
+            self.digest = digest
+            reply = _read_msg(self.stdout)
+        except (OSError, ValueError, pickle.PickleError) as e:
+            self.kill()
+            raise WorkerFailed(str(e)) from None
+        if reply is None:
+            self.kill()
+            raise WorkerFailed("compile worker exited")
+        rid, ok, payload = reply
+        if rid != task_id or not ok:
+            raise WorkerFailed(str(payload))
+        return payload  # type: ignore[no-any-return]
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        try:
+            self.stdin.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+
+
+class Pool:
+    """Idle workers, started on demand and kept for the process's life (reused by
+    later compiles); all killed at interpreter exit."""
+
+    def __init__(self) -> None:
+        self._idle: list[Worker] = []
+        self._all: list[Worker] = []
+        self._lock = threading.Lock()
+        self.disabled = False
+        """Set when a worker could not be started: compile in the process from then on."""
+        atexit.register(self.shutdown)
+
+    def acquire(self) -> Worker | None:
+        with self._lock:
+            while self._idle:
+                w = self._idle.pop()
+                if w.alive():
+                    return w
+            if self.disabled:
+                return None
+        try:
+            w = Worker()
+        except (OSError, WorkerFailed, ValueError):
+            self.disabled = True
+            return None
+        with self._lock:
+            self._all.append(w)
+        return w
+
+    def release(self, w: Worker) -> None:
+        with self._lock:
+            if w.alive():
+                self._idle.append(w)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            workers, self._all, self._idle = self._all, [], []
+        for w in workers:
+            w.kill()
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [w.proc.pid for w in self._all if w.alive()]
+
+
+_pool: Pool | None = None
+_pool_lock = threading.Lock()
+
+
+def workers_available() -> bool:
+    """Whether worker processes may be used at all here."""
+    if os.environ.get("NANOPROC_COMPILE_WORKERS", "1") == "0":
+        return False
+    if getattr(sys, "frozen", False) or not sys.executable:
+        return False
+    return not (_pool is not None and _pool.disabled)
+
+
+def pool() -> Pool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = Pool()
+        return _pool
+
+
+def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], bytes],
+              run_remote: Callable[[Worker, int, Any], bytes],
+              done: Callable[[int], None] | None = None) -> list[bytes]:
+    """Results of ``tasks`` in order: each on a worker (``run_remote``) when one can
+    be had, else (or when its worker fails) in this process (``run_here``). Up to
+    ``jobs`` run at once."""
+    results: list[bytes | None] = [None] * len(tasks)
+    if not workers_available() or jobs < 1:
+        for i, t in enumerate(tasks):
+            results[i] = run_here(t)
+            if done is not None:
+                done(i)
+        return [r for r in results if r is not None]
+    p = pool()
+    lock = threading.Lock()
+    next_task = iter(range(len(tasks)))
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        w = p.acquire()
+        try:
+            while True:
+                with lock:
+                    if errors:
+                        return
+                    i = next(next_task, None)
+                if i is None:
+                    return
+                try:
+                    if w is not None:
+                        try:
+                            results[i] = run_remote(w, i, tasks[i])
+                        except WorkerFailed:
+                            results[i] = run_here(tasks[i])
+                            if not w.alive():
+                                w = p.acquire()
+                    else:
+                        results[i] = run_here(tasks[i])
+                    if done is not None:
+                        with lock:
+                            done(i)
+                except BaseException as e:
+                    with lock:
+                        errors.append(e)
+                    return
+        finally:
+            if w is not None:
+                p.release(w)
+
+    threads = [threading.Thread(target=loop, daemon=True)
+               for _ in range(max(1, min(jobs, len(tasks))))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return [r for r in results if r is not None]

@@ -1,0 +1,391 @@
+"""Tiered execution: start on the interp tier at once, switch to native code when the
+llvm tier has compiled it in the background.
+
+This backend composes two others (given to it by ``api/tiers.py``) through their
+public methods; it imports neither tier. Per module:
+
+* ``precompile`` (``Module()``) takes the native code from the compile cache when it
+  is there: a warm start runs native code from the first call. Otherwise the
+  module is scheduled for a background compile (by worker processes, see
+  llvm.workers): at once for a big module, after a short while in use for a small
+  one (most small modules live too briefly to repay a compile).
+* ``instantiate`` gives the instance native code when it is ready, else interp code,
+  and records the instance.
+* When the code arrives (a background thread links it), each live instance's
+  functions are replaced by *switch stubs*. The first stub called, on the thread
+  running that store's code, switches the whole instance: the llvm tier binds it
+  (its memories, tables and globals are the same objects; tables and globals get
+  their native cells), and every function's callers (``FuncInst.call``, the interp
+  code's bindings) go to native code from then on. Frames already running in the
+  interp tier finish there; their later calls are native.
+
+Semantics do not change at the switch: both tiers count fuel the same way and keep
+it in the store between calls, check the same epoch deadline, share memories,
+tables and globals, and raise the same traps. A trap's backtrace is put together
+across tiers: each crossing from interp code into native code (or back) adds the
+frames seen so far to the exception and marks how much of its Python traceback was
+counted (see :meth:`TieredBackend.fold`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import UnsupportedFeature
+from ..exec.compiled import CompiledModule
+from ..exec.instance import ModuleInstance
+from ..exec.trap import HostError, Trap, TrapCode, host_error_result
+
+BIG_MODULE = 20_000
+"""Instructions from which a module's compile starts when it is created."""
+
+DELAY = float(os.environ.get("NANOPROC_TIER_DELAY", "0.25"))
+"""Seconds a smaller module is in use (instantiated and alive) before its compile
+starts; ``NANOPROC_TIER_DELAY=0`` compiles every module at once."""
+
+_MARK = "_nanoproc_tb_mark"
+
+
+class TieredArtifact:
+    """Per-module state: the two tiers' artifacts and the background compile."""
+
+    def __init__(self, backend: TieredBackend, module: CompiledModule) -> None:
+        self.backend = backend
+        self.module_ref = weakref.ref(module)
+        self.interp_art = backend.interp.prepare(module)
+        self.llvm_art = backend.llvm.prepare(module)
+        self.code: Any = None
+        """The linked native code, once it is ready."""
+        self.failed: BaseException | None = None
+        """Why native code will never come (unsupported, compile error)."""
+        self.state = "idle"  # idle -> scheduled -> compiling -> ready | failed
+        self.instances: weakref.WeakSet[ModuleInstance] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self.size = _size(module)
+
+    # ------------------------------------------------------------ readiness
+    def ready(self) -> bool:
+        """Whether native code is here (loading it from the cache if it is there)."""
+        if self.code is not None:
+            return True
+        if self.failed is not None or self.state == "compiling":
+            return False
+        if self.llvm_art.from_cache():
+            try:
+                self.code = self.llvm_art.load()
+            except Exception as e:  # a cached entry that cannot be linked: stay interp
+                self.failed = e
+                return False
+            self.state = "ready"
+            return True
+        return False
+
+    def schedule(self, now: bool = False) -> None:
+        """Start the background compile (now, or after DELAY seconds in use)."""
+        with self._lock:
+            if self.state != "idle" or self.failed is not None:
+                return
+            self.state = "scheduled"
+        if now or DELAY <= 0 or self.size >= BIG_MODULE:
+            self._start()
+        else:
+            t = threading.Timer(DELAY, self._start_if_used)
+            t.daemon = True
+            t.start()
+
+    def _start_if_used(self) -> None:
+        module = self.module_ref()
+        if module is None or not any(True for _ in self.instances):
+            with self._lock:
+                self.state = "idle"  # the next instantiation schedules it again
+            return
+        self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self.state not in ("scheduled", "idle"):
+                return
+            self.state = "compiling"
+        threading.Thread(target=self._compile, name="nanoproc tier-up", daemon=True).start()
+
+    def _compile(self) -> None:
+        try:
+            self.llvm_art.compile_in_background(self.backend.jobs)
+            code = self.llvm_art.load()
+        except BaseException as e:  # stay on the interp tier; the reason is kept
+            self.failed = e
+            self.state = "failed"
+            return
+        self.code = code
+        self.state = "ready"
+        self.backend.compiled_count += 1
+        for inst in list(self.instances):
+            self.backend.offer_switch(inst)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until native code is ready or failed (tests, benchmarks); True if
+        ready. Starts the compile if it was not started."""
+        import time
+
+        if self.ready():
+            return True
+        self.schedule(now=True)
+        if self.state == "scheduled":
+            self._start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.code is None and self.failed is None:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return self.code is not None
+
+
+def _size(module: CompiledModule) -> int:
+    n = getattr(module.types, "num_instrs", None)
+    if isinstance(n, int):
+        return n
+    return sum(len(f.instrs) for f in module.module.funcs)
+
+
+class SwitchedState:
+    """``ModuleInstance.tier_state`` of an instance that switched to native code."""
+
+    __slots__ = ("interp", "native")
+
+    def __init__(self, interp: Any, native: Any) -> None:
+        self.interp = interp
+        self.native = native
+
+    def release(self) -> None:
+        for s in (self.interp, self.native):
+            rel = getattr(s, "release", None)
+            if rel is not None:
+                rel()
+
+
+class TieredBackend:
+    """The ``tiered`` strategy's backend (see the module docstring)."""
+
+    name = "tiered"
+    supports_fuel = True
+    supports_epochs = True
+
+    def __init__(self, interp: Any, llvm: Any, jobs: int | None = None) -> None:
+        self.interp = interp
+        self.llvm = llvm
+        llvm.foreign = self.foreign_call
+        self.max_wasm_stack = interp.max_wasm_stack
+        self.jobs = jobs if jobs is not None else max(1, (os.cpu_count() or 1) - 1)
+        """Worker processes one background compile uses (one core is left to the
+        running program)."""
+        self.compiled_count = 0
+        self.switch_after: Callable[[CompiledModule], int] | None = None
+        """Testing hook (the differential fuzzer's ``tiered`` engine): when set, an
+        instance starts on the interp tier and switches after ``switch_after(module)``
+        calls of its functions (counted from Python and from its own code), with the
+        native code compiled when that count is reached, whatever the policy says."""
+
+    # ------------------------------------------------------------ Backend
+    def prepare(self, module: CompiledModule) -> TieredArtifact:
+        art = module.artifacts.get("tiered")
+        if art is None:
+            art = module.artifacts["tiered"] = TieredArtifact(self, module)
+        return art  # type: ignore[no-any-return]
+
+    def precompile(self, module: CompiledModule) -> None:
+        """``Module()``: native code from the cache if it is there; a big module's
+        background compile starts now."""
+        art = self.prepare(module)
+        if not art.ready() and art.size >= BIG_MODULE:
+            if art.llvm_art.check_supported_quietly():
+                art.schedule(now=True)
+
+    def instantiate(self, inst: ModuleInstance) -> None:
+        art = self.prepare(inst.module)
+        if self.switch_after is None and art.ready():
+            self.llvm.instantiate(inst)
+            return
+        try:
+            self.interp.instantiate(inst)
+        except UnsupportedFeature:
+            # The interp tier cannot run it: wait for the native code, if any.
+            if not art.llvm_art.check_supported_quietly() or not art.wait():
+                raise
+            self.llvm.instantiate(inst)
+            return
+        art.instances.add(inst)
+        if self.switch_after is not None:
+            self._count_calls(inst, art, self.switch_after(inst.module))
+        elif art.code is not None:  # arrived meanwhile
+            self.offer_switch(inst)
+        elif art.llvm_art.check_supported_quietly():
+            art.schedule()
+
+    def epoch_changed(self, epoch: int) -> None:
+        self.llvm.epoch_changed(epoch)
+
+    # ------------------------------------------------------------ AOT artifacts
+    def serialize_code(self, module: CompiledModule) -> bytes:
+        """Complete native code of ``module`` (compiled now if it is not ready)."""
+        return self.llvm.serialize_code(module)  # type: ignore[no-any-return]
+
+    def load_serialized(self, module: CompiledModule, payload: bytes) -> None:
+        self.llvm.load_serialized(module, payload)
+        art = self.prepare(module)
+        art.llvm_art = self.llvm.prepare(module)
+        art.ready()
+
+    # ------------------------------------------------------------ the switch
+    def offer_switch(self, inst: ModuleInstance) -> None:
+        """Native code for ``inst`` is ready: replace its functions by switch stubs
+        (from any thread; the switch itself happens on the store's thread)."""
+        state = inst.tier_state
+        if state is None or isinstance(state, SwitchedState):
+            return
+        nimp = inst.module.num_imported_funcs
+        budget = self.interp.depth_budget
+        ref = weakref.ref(inst)
+        for idx in range(nimp, len(inst.funcs)):
+            self.interp.override(state, idx, _switch_stub(self, ref, idx, budget))
+
+    def switch(self, inst: ModuleInstance) -> None:
+        """Move ``inst`` to native code (on the thread running its store's code)."""
+        state = inst.tier_state
+        if state is None or isinstance(state, SwitchedState):
+            return
+        self.llvm.instantiate(inst)
+        native = inst.tier_state
+        inst.tier_state = SwitchedState(state, native)
+        self.interp.refresh_tables(state)
+        budget = self.interp.depth_budget
+        nimp = inst.module.num_imported_funcs
+        for idx in range(nimp, len(inst.funcs)):
+            self.interp.override(state, idx, _native_stub(self, native, state, idx, budget))
+
+    def _count_calls(self, inst: ModuleInstance, art: TieredArtifact, count: int) -> None:
+        """Install the ``switch_after`` hook's counting stubs (see there)."""
+        state = inst.tier_state
+        left = [max(1, count)]
+        ref = weakref.ref(inst)
+
+        def counting(idx: int) -> Callable[..., Any]:
+            target: list[Any] = []
+
+            def stub(*args: Any) -> Any:
+                left[0] -= 1
+                if left[0] == 0:
+                    i = ref()
+                    if art.wait():
+                        self.offer_switch(i)
+                    return i.funcs[idx].call(*args)
+                if not target:
+                    target.append(state.resolve(idx))  # the interp code (the stub stays)
+                return target[0](*args)
+
+            return stub
+
+        nimp = inst.module.num_imported_funcs
+        for idx in range(nimp, len(inst.funcs)):
+            self.interp.override(state, idx, counting(idx))
+
+    # ------------------------------------------------------------ crossing tiers
+    def foreign_call(self, fi: Any) -> Callable[..., Any]:
+        """What native code calls for a Wasm function still on the interp tier: the
+        function, with its exceptions folded (see :meth:`fold`) so that a trap of
+        interp code is a Trap with its frames, not a host error."""
+        fold = self.fold
+        target = fi.call
+
+        def call(*args: Any) -> Any:
+            try:
+                return target(*args)
+            except BaseException as e:
+                raise fold(e) from None
+
+        return call
+
+    def fold(self, exc: BaseException) -> BaseException:
+        """Add the interp frames of ``exc``'s traceback not counted yet to its Wasm
+        backtrace, mark the traceback as counted, and turn Python errors of interp
+        code into the traps they stand for."""
+        mark = getattr(exc, _MARK, None)
+        tb = exc.__traceback__
+        frames = self.interp.frames_between(tb, mark)
+        if isinstance(exc, Trap):
+            exc.frames = list(exc.frames) + frames
+            _mark(exc, tb)
+            return exc
+        prior = getattr(exc, "wasm_frames", [])
+        if isinstance(exc, HostError):
+            exc.wasm_frames = prior + frames  # type: ignore[attr-defined]
+            _mark(exc, tb)
+            return exc
+        if isinstance(exc, RecursionError):
+            trap = Trap.of(TrapCode.STACK_OVERFLOW)
+            trap.frames = prior + frames
+            return trap
+        trap = self.interp.implicit_trap(exc)
+        if trap is not None:
+            trap.frames = frames
+            return trap  # type: ignore[no-any-return]
+        return exc
+
+    def convert_exception(self, exc: BaseException) -> BaseException:
+        """What the API raises for ``exc`` escaping Wasm code (as either tier does)."""
+        out = self.fold(exc)
+        if isinstance(out, HostError):
+            return host_error_result(out, getattr(out, "wasm_frames", []))
+        if out is not exc and isinstance(out, Trap):
+            out.__cause__ = None
+            out.__suppress_context__ = True
+        return out
+
+    def __repr__(self) -> str:
+        return f"<TieredBackend {self.interp!r} + {self.llvm!r}>"
+
+
+def _mark(exc: BaseException, tb: Any) -> None:
+    try:
+        setattr(exc, _MARK, tb)
+    except AttributeError:  # pragma: no cover - exceptions with __slots__
+        pass
+
+
+def _switch_stub(backend: TieredBackend, ref: Any, idx: int, budget: int) -> Callable[..., Any]:
+    """Stands for function ``idx`` once native code is ready: switches the instance,
+    then makes the call (natively)."""
+
+    def stub(*args: Any) -> Any:
+        inst = ref()
+        backend.switch(inst)
+        fn = inst.funcs[idx].call
+        return fn(*args)
+
+    return stub
+
+
+def _native_stub(backend: TieredBackend, native: Any, interp_state: Any, idx: int,
+                 budget: int) -> Callable[..., Any]:
+    """Function ``idx`` of a switched instance until its first call binds its native
+    entry (then callers get the entry itself, or a wrapper dropping the interp
+    tier's depth argument when the engine has a depth budget)."""
+
+    def stub(*args: Any) -> Any:
+        fn = native.bind_call(idx)
+        if budget:
+            fn = _drop_depth(fn, len(native.inst.funcs[idx].type.params))
+        backend.interp.override(interp_state, idx, fn)
+        return fn(*args)
+
+    return stub
+
+
+def _drop_depth(fn: Callable[..., Any], nparams: int) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        return fn(*args[:nparams])
+
+    return call
