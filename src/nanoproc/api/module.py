@@ -39,7 +39,12 @@ def compile_binary(engine: Engine, wasm: bytes) -> CompiledModule:
 
     module = decode_module(wasm)
     check_features(module, engine.features)
-    types = validate_module(module)
+    # The verdict is cached with the compiled code: code in the compile cache was
+    # made from these very bytes after they validated, so the bodies (the costly
+    # part, and what lazy decoding would otherwise decode) need no second check.
+    known_valid = getattr(engine.backend, "has_cached_code", None)
+    bodies = known_valid is None or not known_valid(wasm)
+    types = validate_module(module, bodies=bodies)
     compiled = CompiledModule(module, types)
     compiled.binary = wasm
     backend = engine.backend

@@ -80,6 +80,8 @@ def _ref_callable(tr: Translator, ref: Val) -> str:
 def _counts_depth(tr: Translator, f: int) -> bool:
     """Whether a direct call to ``f`` passes the depth budget: ``f`` may recurse, or
     is an import (perhaps another instance's function: cross-instance recursion)."""
+    if not tr.frames:
+        return False  # no depth budget: nothing to pass (and no call graph to build)
     return f < tr.art.num_imported or f in tr.art.recursive
 
 

@@ -67,7 +67,8 @@ class Translator(ExcFlow):
             from .artifact import DEFAULT_OPTIONS
 
             options = DEFAULT_OPTIONS
-        self.init_metering(options, funcidx in art.recursive)
+        # Only an engine with a depth budget needs the call graph (a whole-module pass).
+        self.init_metering(options, bool(options.stack_frames) and funcidx in art.recursive)
         func = art.module.funcs[funcidx - art.num_imported]
         self.body: list[Instr] = func.instrs
         self.ftype = art.func_types[funcidx]

@@ -172,6 +172,16 @@ class LLVMBackend:
             module.artifacts[key] = art
         return art  # type: ignore[no-any-return]
 
+    def has_cached_code(self, wasm: bytes) -> bool:
+        """Whether the compile cache holds this engine's code for module ``wasm`` (which
+        was then valid: only validated modules are compiled)."""
+        import hashlib
+
+        from . import cache
+
+        key = cache.cache_key(hashlib.sha256(wasm).hexdigest(), self.options.key())
+        return cache.load(key) is not None
+
     def precompile(self, module: CompiledModule) -> None:
         """Compile ``module`` now (``Module()`` does, as in wasmtime). A module this tier
         cannot run is refused at instantiation instead, as by the interp tier."""

@@ -72,7 +72,10 @@ def module_binary(cm: CompiledModule) -> bytes:
 
 
 def module_digest(cm: CompiledModule) -> str:
-    return hashlib.sha256(module_binary(cm)).hexdigest()
+    digest = cm.artifacts.get("sha256")
+    if digest is None:
+        digest = cm.artifacts["sha256"] = hashlib.sha256(module_binary(cm)).hexdigest()
+    return digest  # type: ignore[no-any-return]
 
 
 def partitions(cm: CompiledModule, jobs: int) -> list[Partition]:

@@ -225,6 +225,10 @@ class TieredBackend:
         elif art.llvm_art.check_supported_quietly():
             art.schedule()
 
+    def has_cached_code(self, wasm: bytes) -> bool:
+        """See ``LLVMBackend.has_cached_code`` (the verdict cached with the code)."""
+        return self.llvm.has_cached_code(wasm)  # type: ignore[no-any-return]
+
     def epoch_changed(self, epoch: int) -> None:
         self.llvm.epoch_changed(epoch)
 

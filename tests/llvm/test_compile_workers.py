@@ -1,0 +1,151 @@
+"""Compile worker processes: they never re-run the user's ``__main__`` (a script without
+a guard, ``python -c``, stdin), leave no process behind, and where none can be
+started the same object code is compiled in the process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("llvmlite", reason="llvmlite is not installed: the llvm tier cannot run")
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+# A module big enough to be split into partitions compiled by several workers.
+BIG_WAT = "(module\n" + "".join(
+    f"  (func (export \"f{i}\") (param i32) (result i32)"
+    + " (i32.add (local.get 0) (i32.const 1))" * 1
+    + "".join(" (drop (i32.mul (local.get 0) (i32.const 3)))" for _ in range(60))
+    + ")\n"
+    for i in range(120)
+) + ")\n"
+
+
+def _script(tmp_path: Path, strategy: str, extra: str = "") -> str:
+    wat = tmp_path / "big.wat"
+    wat.write_text(BIG_WAT)
+    return textwrap.dedent(f"""
+        import os, sys
+        import nanoproc
+        print("main ran", os.getpid(), flush=True)
+        config = nanoproc.Config()
+        config.strategy = {strategy!r}
+        engine = nanoproc.Engine(config)
+        module = nanoproc.Module.from_file(engine, {str(wat)!r})
+        store = nanoproc.Store(engine)
+        inst = nanoproc.Instance(store, module, [])
+        print("result", inst.exports(store)["f7"](store, 41), flush=True)
+        {extra}
+    """)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SRC
+    env["NANOPROC_CACHE_DIR"] = str(tmp_path / "cache")
+    env["NANOPROC_LLVM_OPT"] = "0"
+    env.update(extra)
+    return env
+
+
+def _no_workers_left(marker: str) -> None:
+    """No process whose command line mentions ``marker`` (the test's cache dir) or a
+    worker of this tree is left after its parent exited."""
+    deadline = time.monotonic() + 10
+    while True:
+        out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+        left = [line for line in out.splitlines()
+                if "nanoproc.internal.llvm.workers" in line and marker in line]  # fmt: skip
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not left, left
+
+
+@pytest.mark.parametrize("how", ["file", "dash-c", "stdin"])
+def test_workers_never_rerun_main(tmp_path: Path, how: str) -> None:
+    """An unguarded script, ``python -c`` and a program read from stdin compile a big
+    module with workers: the main code runs once, the result is right."""
+    code = _script(tmp_path, "llvm")
+    env = _env(tmp_path)
+    if how == "file":
+        path = tmp_path / "unguarded.py"
+        path.write_text(code)
+        proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                              env=env, timeout=600)  # fmt: skip
+    elif how == "dash-c":
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=600)  # fmt: skip
+    else:
+        proc = subprocess.run([sys.executable, "-"], input=code, capture_output=True,
+                              text=True, env=env, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("main ran") == 1, proc.stdout
+    assert "result 42" in proc.stdout
+
+
+def test_workers_were_used_and_are_gone_after_exit(tmp_path: Path) -> None:
+    extra = ("from nanoproc.internal.llvm import workers; "
+             "print('workers', len(workers.pool().pids()), flush=True)")
+    path = tmp_path / "prog.py"
+    path.write_text(_script(tmp_path, "llvm", extra))
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                          env=_env(tmp_path), timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    count = int(proc.stdout.split("workers")[1].split()[0])
+    assert count >= 1  # the big module was compiled by worker processes
+    _no_workers_left(SRC)
+
+
+def test_ctrl_c_during_a_background_compile_leaves_no_process(tmp_path: Path) -> None:
+    """SIGINT while the tiered engine's workers compile: the program stops with
+    KeyboardInterrupt and its workers exit too."""
+    extra = "import time; print('running', flush=True); time.sleep(60)"
+    path = tmp_path / "prog.py"
+    path.write_text(_script(tmp_path, "tiered", extra))
+    proc = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(tmp_path))  # fmt: skip
+    assert proc.stdout is not None
+    line = ""
+    deadline = time.monotonic() + 300
+    while "running" not in line and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert "KeyboardInterrupt" in err
+    _no_workers_left(SRC)
+
+
+def test_in_process_compile_gives_the_same_code(tmp_path: Path) -> None:
+    """NANOPROC_COMPILE_WORKERS=0 (as where processes cannot start): compiled here,
+    the same object code as the workers'."""
+    script = _script(tmp_path, "llvm", textwrap.dedent("""
+        from nanoproc.internal.llvm import workers
+        art = module._compiled.artifacts[[k for k in module._compiled.artifacts if k.startswith("llvm:")][0]]
+        import hashlib
+        print("digest", hashlib.sha256(b"".join(art.objects)).hexdigest(), len(art.objects))
+        print("workers", len(workers.pool().pids()) if workers._pool else 0)
+    """).replace("\n", "\n        "))
+    path = tmp_path / "prog.py"
+    path.write_text(script)
+    outs = []
+    for flag in ("1", "0"):
+        env = _env(tmp_path, NANOPROC_COMPILE_WORKERS=flag, NANOPROC_LLVM_CACHE="0")
+        proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                              env=env, timeout=600)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "result 42" in proc.stdout
+        outs.append(proc.stdout)
+    digest = [o.split("digest")[1].split("\n")[0] for o in outs]
+    assert digest[0] == digest[1]
+    assert "workers 0" in outs[1]
