@@ -93,7 +93,7 @@ def test_workers_never_rerun_main(tmp_path: Path, how: str) -> None:
 
 def test_workers_were_used_and_are_gone_after_exit(tmp_path: Path) -> None:
     extra = ("from nanoproc.internal.llvm import workers; "
-             "print('workers', len(workers.pool().pids()), flush=True)")
+             "print('workers', len(workers.worker_pids()), flush=True)")
     path = tmp_path / "prog.py"
     path.write_text(_script(tmp_path, "llvm", extra))
     proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
@@ -134,7 +134,7 @@ def test_in_process_compile_gives_the_same_code(tmp_path: Path) -> None:
         art = module._compiled.artifacts[[k for k in module._compiled.artifacts if k.startswith("llvm:")][0]]
         import hashlib
         print("digest", hashlib.sha256(b"".join(art.objects)).hexdigest(), len(art.objects))
-        print("workers", len(workers.pool().pids()) if workers._pool else 0)
+        print("workers", len(workers.worker_pids()))
     """).replace("\n", "\n        "))
     path = tmp_path / "prog.py"
     path.write_text(script)

@@ -458,7 +458,8 @@ def test_rights_are_inherited_and_only_shrink(tmp_path: Path) -> None:
     assert d.call("path_open", 3, 0, 100, 3, 2, no_write, FD_READ, 0, 64) == 0
     sub = struct.unpack("<I", d.read(64, 4))[0]
     base, inheriting = fdstat_rights(d, sub)
-    assert base == no_write & 0xFF7FFFF and inheriting == FD_READ
+    # a directory never has the seek right (see test_directory_has_no_seek_right)
+    assert base == no_write & 0xFF7FFFF & ~(1 << 2) and inheriting == FD_READ
     assert d.call("path_open", sub, 0, 200, 5, 0, ALL_RIGHTS, ALL_RIGHTS, 0, 64) == 0
     f = struct.unpack("<I", d.read(64, 4))[0]
     assert fdstat_rights(d, f) == (FD_READ, FD_READ)
@@ -492,3 +493,20 @@ def test_wasi_imports_for_embedders() -> None:
     assert funcs["fd_close"].call(Caller(), 9) == EBADF
     with pytest.raises(nanoproc.Trap, match="missing required memory export"):
         funcs["args_sizes_get"].call(Caller(), 0, 4)
+
+
+@pytest.mark.parametrize("api_name", APIS)
+def test_directory_has_no_seek_right(api_name: str, tmp_path: Path) -> None:
+    """wasi-testsuite's directory_seek: a directory opened asking for the seek right
+    does not get it, and seeking it fails with EBADF."""
+    (tmp_path / "dir").mkdir()
+    d = make_driver(api_name, tmp_path)
+    d.write(200, b"dir")
+    fd_seek_right, oflag_directory = 1 << 2, 2
+    assert d.call("path_open", 3, 0, 200, 3, oflag_directory, fd_seek_right, 0, 0, 64) == 0
+    fd = struct.unpack("<I", d.read(64, 4))[0]
+    assert d.call("fd_seek", fd, 0, 1, 80) == EBADF
+    assert d.call("fd_fdstat_get", fd, 128) == 0
+    assert d.read(128, 1) == b"\x03"  # a directory
+    base, _ = fdstat_rights(d, fd)
+    assert base & fd_seek_right == 0

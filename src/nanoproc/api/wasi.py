@@ -182,13 +182,18 @@ class WasiConfig(Closable):
         guest_path: str,
         dir_perms: DirPerms | bool = DirPerms.READ_WRITE,
         file_perms: FilePerms = FilePerms.READ_WRITE,
+        *,
+        fs_mutable: bool | None = None,
     ) -> None:
         """Let the program use host directory ``path`` as ``guest_path``.
 
         ``dir_perms``/``file_perms`` limit what it may do there. A bool in place of
-        ``dir_perms`` is wasmtime-py 50's ``fs_mutable``: False means read-only.
+        ``dir_perms``, or ``fs_mutable=``, is wasmtime-py 50/51's ``fs_mutable``:
+        False means read-only.
         """
         self._check_open()
+        if fs_mutable is not None:
+            dir_perms = bool(fs_mutable)
         if isinstance(dir_perms, bool):
             if not dir_perms:
                 dir_perms, file_perms = DirPerms.READ_ONLY, FilePerms.READ_ONLY

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..errors import WasmtimeError
+from .demangle import demangle
 
 
 class TrapCode(Enum):
@@ -68,9 +69,15 @@ class Frame:
     """Offset of the trapping instruction in the module binary."""
 
     def __str__(self) -> str:
+        """As wasmtime prints a frame: the offset, the module, the demangled name."""
         mod = self.module_name or "<unknown>"
-        name = self.func_name or f"<wasm function {self.func_index}>"
-        return f"0x{self.module_offset:x} - {mod}!{name}"
+        name = demangle(self.func_name) if self.func_name else f"<wasm function {self.func_index}>"
+        return f"{self.module_offset:#8x} - {mod}!{name}"
+
+
+_WASMTIME_WORDS = {TrapCode.UNREACHABLE: "wasm `unreachable` instruction executed"}
+"""Where wasmtime describes a trap in other words than the spec's (``message`` keeps
+the spec's words, which spec scripts check)."""
 
 
 class Trap(Exception):
@@ -92,11 +99,16 @@ class Trap(Exception):
         return self._message
 
     def __str__(self) -> str:
+        """wasmtime-py's format: the backtrace, then what caused the trap."""
         if not self.frames:
             return self._message
-        lines = [self._message, "wasm backtrace:"]
-        lines += [f"  {i}: {f}" for i, f in enumerate(self.frames)]
-        return "\n".join(lines)
+        lines = ["error while executing at wasm backtrace:"]
+        lines += [f"  {i:>3}: {f}" for i, f in enumerate(self.frames)]
+        cause = self._message
+        if self.trap_code is not None:
+            cause = "wasm trap: " + _WASMTIME_WORDS.get(self.trap_code, cause)
+        lines += ["", "Caused by:", "    " + cause]
+        return "\n".join(lines) + "\n"
 
 
 class HostError(Exception):

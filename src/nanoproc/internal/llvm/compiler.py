@@ -145,7 +145,7 @@ def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress 
     else:
         from .parallel import compile_parallel
 
-        objects = compile_parallel(cm, parts, options, jobs, progress)
+        objects = compile_parallel(cm, parts, options, jobs, progress, background)
     cache.store(key, objects)
     return objects
 

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 
 def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOptions,
-                     jobs: int, progress: Progress | None) -> list[bytes]:
-    """Object code of every partition, in partition order."""
+                     jobs: int, progress: Progress | None,
+                     background: bool = False) -> list[bytes]:
+    """Object code of every partition, in partition order (``background``: by niced
+    workers, see workers.BACKGROUND_NICE)."""
     from .compiler import compile_partition, module_binary, module_digest
     from .workers import Worker, run_tasks
 
@@ -40,4 +42,4 @@ def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOp
             progress(count[0], len(parts))
 
     tasks: list[Any] = list(parts)
-    return run_tasks(tasks, jobs, here, remote, done)
+    return run_tasks(tasks, jobs, here, remote, done, background)

@@ -73,7 +73,9 @@ def main() -> None:
     ppid = os.getppid()
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
     try:
-        os.nice(int(os.environ.get("NANOPROC_WORKER_NICE", "5")))
+        nice = int(os.environ.get("NANOPROC_WORKER_NICE", "0"))
+        if nice:
+            os.nice(nice)
     except (OSError, ValueError):
         pass
     modules: dict[str, Any] = {}
@@ -123,7 +125,7 @@ class WorkerFailed(Exception):
 class Worker:
     """One worker process and what it has been sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int = 0) -> None:
         root = str(Path(__file__).resolve().parents[3])
         code = (f"import sys; sys.path.insert(0, {root!r}); "
                 "from nanoproc.internal.llvm.workers import main; main()")
@@ -131,9 +133,10 @@ class Worker:
         if sys.version_info >= (3, 11):
             args.append("-P")  # do not put the current directory on sys.path
         args += ["-c", code]
+        env = dict(os.environ, NANOPROC_WORKER_NICE=str(nice))
         self.proc = subprocess.Popen(
             args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            close_fds=True, start_new_session=False,
+            close_fds=True, start_new_session=False, env=env,
         )
         assert self.proc.stdout is not None and self.proc.stdin is not None
         self.stdin: IO[bytes] = self.proc.stdin
@@ -178,11 +181,17 @@ class Worker:
             pass
 
 
+BACKGROUND_NICE = 5
+"""Niceness of workers compiling in the background (the program runs meanwhile and
+comes first); foreground compiles (the llvm tier, ``nanoproc compile``) use 0."""
+
+
 class Pool:
     """Idle workers, started on demand and kept for the process's life (reused by
     later compiles); all killed at interpreter exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int = 0) -> None:
+        self.nice = nice
         self._idle: list[Worker] = []
         self._all: list[Worker] = []
         self._lock = threading.Lock()
@@ -199,7 +208,7 @@ class Pool:
             if self.disabled:
                 return None
         try:
-            w = Worker()
+            w = Worker(self.nice)
         except (OSError, WorkerFailed, ValueError):
             self.disabled = True
             return None
@@ -223,7 +232,7 @@ class Pool:
             return [w.proc.pid for w in self._all if w.alive()]
 
 
-_pool: Pool | None = None
+_pools: dict[bool, Pool] = {}
 _pool_lock = threading.Lock()
 
 
@@ -233,20 +242,27 @@ def workers_available() -> bool:
         return False
     if getattr(sys, "frozen", False) or not sys.executable:
         return False
-    return not (_pool is not None and _pool.disabled)
+    return not any(p.disabled for p in _pools.values())
 
 
-def pool() -> Pool:
-    global _pool
+def pool(background: bool = False) -> Pool:
+    """The pool of foreground or background (niced) workers."""
     with _pool_lock:
-        if _pool is None:
-            _pool = Pool()
-        return _pool
+        p = _pools.get(background)
+        if p is None:
+            p = _pools[background] = Pool(BACKGROUND_NICE if background else 0)
+        return p
+
+
+def worker_pids() -> list[int]:
+    """Every live worker of this process (tests)."""
+    return [pid for p in list(_pools.values()) for pid in p.pids()]
 
 
 def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], bytes],
               run_remote: Callable[[Worker, int, Any], bytes],
-              done: Callable[[int], None] | None = None) -> list[bytes]:
+              done: Callable[[int], None] | None = None,
+              background: bool = False) -> list[bytes]:
     """Results of ``tasks`` in order: each on a worker (``run_remote``) when one can
     be had, else (or when its worker fails) in this process (``run_here``). Up to
     ``jobs`` run at once."""
@@ -257,7 +273,7 @@ def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], bytes],
             if done is not None:
                 done(i)
         return [r for r in results if r is not None]
-    p = pool()
+    p = pool(background)
     lock = threading.Lock()
     next_task = iter(range(len(tasks)))
     errors: list[BaseException] = []
