@@ -204,7 +204,7 @@ def measure(prog: Program, site: Path, repeat: int, work: Path,
     results: set[str] = set()
     wt_cache = work / f"{prog.name}-wasmtime-cache"
     wt_toml = work / f"{prog.name}-wasmtime-cache.toml"
-    wt_toml.write_text(f'[cache]\nenabled = true\ndirectory = "{wt_cache}"\n')
+    wt_toml.write_text(f'[cache]\ndirectory = "{wt_cache}"\n')
     np_warm = work / f"{prog.name}-nanoproc-warm"
 
     def one(label: str, runtime: str, env: dict[str, str]) -> None:

@@ -77,15 +77,16 @@ def refuse_components(data: bytes, path: str, command: str) -> None:
         raise UserError(f"{path}: {refusal}")
 
 
-def load_module(path: str, command: str) -> object:
-    """A module tree from a binary or text file (function bodies fully decoded)."""
+def load_module(path: str, command: str, lazy: bool = False) -> object:
+    """A module tree from a binary or text file (function bodies fully decoded, or
+    with ``lazy`` decoded on first use)."""
     from .internal.binary import decode_module
     from .internal.text.wat import parse_wat
 
     data = read_input(path, "module")
     refuse_components(data, path, command)
     if is_binary(data):
-        return decode_module(data, lazy=False)
+        return decode_module(data, lazy=lazy)
     return parse_wat(text_of(data, path), filename=path)
 
 
@@ -122,9 +123,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .internal.errors import ValidationError
     from .internal.valid import validate_module
 
-    module = load_module(args.input, "validate")
+    module = load_module(args.input, "validate", lazy=True)
     try:
-        validate_module(module)  # type: ignore[arg-type]
+        # one body decoded at a time: a 100 MB module stays near its own size
+        validate_module(module, release=True)  # type: ignore[arg-type]
     except ValidationError as e:
         if e.func is None:
             raise

@@ -110,7 +110,7 @@ class Module(Closable):
 
         module = decode_module(bytes(wasm))
         check_features(module, engine.features)
-        validate_module(module)
+        validate_module(module, release=True)
 
     # ------------------------------------------------------------ serialization
     def serialize(self) -> bytearray:

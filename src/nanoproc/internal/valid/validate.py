@@ -30,15 +30,17 @@ from .moduletypes import ModuleTypes
 from .subtyping import match_comptype, match_valtype
 
 
-def validate_module(module: Module, bodies: bool = True) -> ModuleTypes:
+def validate_module(module: Module, bodies: bool = True, release: bool = False) -> ModuleTypes:
     """Validate ``module``; return its canonical types.
 
     ``bodies=False`` skips the function bodies (for bytes known to be valid: the
-    compile cache holds code made from them; see api.module). Raises
-    ValidationError, or DecodeError if lazily decoding a function body fails.
+    compile cache holds code made from them; see api.module). ``release``: a body
+    decoded lazily for the check is dropped again after it (kept as bytes until
+    needed), so validating a big module holds one body at a time, not all of them.
+    Raises ValidationError, or DecodeError if lazily decoding a function body fails.
     """
     try:
-        return _validate(module, bodies)
+        return _validate(module, bodies, release)
     except (ValidationError, DecodeError):
         raise
     except Invalid as e:
@@ -49,7 +51,7 @@ def validate_module(module: Module, bodies: bool = True) -> ModuleTypes:
         raise ValidationError(f"invalid module ({type(e).__name__}: {e})") from e
 
 
-def _validate(module: Module, bodies: bool = True) -> ModuleTypes:
+def _validate(module: Module, bodies: bool = True, release: bool = False) -> ModuleTypes:
     ctx = Context(module)
     _check_types(ctx, module.types)
     _check_imports(ctx, module)
@@ -81,7 +83,11 @@ def _validate(module: Module, bodies: bool = True) -> ModuleTypes:
     ninstrs = 0
     if bodies:
         for i, f in enumerate(module.funcs):
+            lazy = release and f.body is None and f.lazy is not None
             ninstrs += check_func(ctx, base + i, f)
+            if lazy:
+                f.body = None
+                f.offsets = None
     return ModuleTypes(
         type_ids=tuple(ctx.type_ids),
         func_type_ids=tuple(ctx.func_type_ids),
