@@ -77,16 +77,15 @@ def refuse_components(data: bytes, path: str, command: str) -> None:
         raise UserError(f"{path}: {refusal}")
 
 
-def load_module(path: str, command: str, lazy: bool = False) -> object:
-    """A module tree from a binary or text file (function bodies fully decoded, or
-    with ``lazy`` decoded on first use)."""
+def load_module(path: str, command: str) -> object:
+    """A module tree from a binary or text file (function bodies fully decoded)."""
     from .internal.binary import decode_module
     from .internal.text.wat import parse_wat
 
     data = read_input(path, "module")
     refuse_components(data, path, command)
     if is_binary(data):
-        return decode_module(data, lazy=lazy)
+        return decode_module(data, lazy=False)
     return parse_wat(text_of(data, path), filename=path)
 
 
@@ -123,15 +122,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .internal.errors import ValidationError
     from .internal.valid import validate_module
 
-    module = load_module(args.input, "validate", lazy=True)
+    from .internal.binary import decode_module
+    from .internal.text.wat import parse_wat
+
+    data = read_input(args.input, "module")
+    refuse_components(data, args.input, "validate")
+    if is_binary(data):
+        module: object = decode_module(data)
+    else:
+        module = parse_wat(text_of(data, args.input), filename=args.input)
     try:
-        # one body decoded at a time: a 100 MB module stays near its own size
-        validate_module(module, release=True)  # type: ignore[arg-type]
+        # one body decoded at a time: a 100 MB module stays near its own size; a big
+        # one is checked by worker processes too
+        validate_module(module, release=True,  # type: ignore[arg-type]
+                        wasm=data if is_binary(data) else None)  # fmt: skip
     except ValidationError as e:
         if e.func is None:
             raise
         k = e.func - module.num_imported_funcs  # type: ignore[attr-defined]
-        data = read_input(args.input, "module")
         if is_binary(data):
             if e.offset is not None or not 0 <= k < len(module.funcs):  # type: ignore[attr-defined]
                 raise

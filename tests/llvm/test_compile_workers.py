@@ -62,7 +62,7 @@ def _no_workers_left(marker: str) -> None:
     while True:
         out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
         left = [line for line in out.splitlines()
-                if "nanoproc.internal.llvm.workers" in line and marker in line]  # fmt: skip
+                if "nanoproc.internal.workers" in line and marker in line]  # fmt: skip
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -92,7 +92,7 @@ def test_workers_never_rerun_main(tmp_path: Path, how: str) -> None:
 
 
 def test_workers_were_used_and_are_gone_after_exit(tmp_path: Path) -> None:
-    extra = ("from nanoproc.internal.llvm import workers; "
+    extra = ("from nanoproc.internal import workers; "
              "print('workers', len(workers.worker_pids()), flush=True)")
     path = tmp_path / "prog.py"
     path.write_text(_script(tmp_path, "llvm", extra))
@@ -130,7 +130,7 @@ def test_in_process_compile_gives_the_same_code(tmp_path: Path) -> None:
     """NANOPROC_COMPILE_WORKERS=0 (as where processes cannot start): compiled here,
     the same object code as the workers'."""
     script = _script(tmp_path, "llvm", textwrap.dedent("""
-        from nanoproc.internal.llvm import workers
+        from nanoproc.internal import workers
         art = module._compiled.artifacts[[k for k in module._compiled.artifacts if k.startswith("llvm:")][0]]
         import hashlib
         print("digest", hashlib.sha256(b"".join(art.objects)).hexdigest(), len(art.objects))

@@ -108,9 +108,10 @@ class Module(Closable):
         from ..internal.binary import decode_module
         from ..internal.valid import validate_module
 
-        module = decode_module(bytes(wasm))
+        data = bytes(wasm)
+        module = decode_module(data)
         check_features(module, engine.features)
-        validate_module(module, release=True)
+        validate_module(module, release=True, wasm=data)
 
     # ------------------------------------------------------------ serialization
     def serialize(self) -> bytearray:

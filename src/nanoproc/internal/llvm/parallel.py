@@ -3,7 +3,7 @@
 llvmlite serialises all LLVM work behind one process-wide lock, so threads would
 not help: each worker process decodes the module itself (from its bytes, sent once
 per worker), generates the IR of its partition and compiles it. The workers are
-those of :mod:`.workers`, which never re-import the user's ``__main__``; where none
+those of :mod:`..workers`, which never re-import the user's ``__main__``; where none
 can be started, partitions are compiled here, one after another.
 """
 
@@ -24,7 +24,7 @@ def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOp
     """Object code of every partition, in partition order (``background``: by niced
     workers, see workers.BACKGROUND_NICE)."""
     from .compiler import compile_partition, module_binary, module_digest
-    from .workers import Worker, run_tasks
+    from ..workers import Worker, run_tasks
 
     wasm = module_binary(cm)
     digest = module_digest(cm)
@@ -34,7 +34,7 @@ def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOp
         return compile_partition(cm, p, options)
 
     def remote(w: Worker, i: int, p: Partition) -> bytes:
-        return w.run(i, digest, wasm, p.funcs, p.glue, p.index, options)
+        return w.run("compile", i, digest, wasm, p.funcs, p.glue, p.index, options)  # type: ignore[no-any-return]
 
     def done(_i: int) -> None:
         count[0] += 1

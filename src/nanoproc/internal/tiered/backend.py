@@ -7,7 +7,7 @@ public methods; it imports neither tier. Per module:
 * ``precompile`` (``Module()``) takes the native code from the compile cache when it
   is there: a warm start runs native code from the first call. Otherwise the
   module is scheduled for a background compile (by worker processes, see
-  llvm.workers): at once for a big module, after a short while in use for a small
+  internal.workers): at once for a big module, after a short while in use for a small
   one (most small modules live too briefly to repay a compile).
 * ``instantiate`` gives the instance native code when it is ready, else interp code,
   and records the instance.

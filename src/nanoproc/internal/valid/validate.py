@@ -3,7 +3,7 @@ segments, exports and start, then every function body."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..errors import DecodeError, ValidationError
 from ..syntax.module import Expr, Module
@@ -30,16 +30,21 @@ from .moduletypes import ModuleTypes
 from .subtyping import match_comptype, match_valtype
 
 
-def validate_module(module: Module, bodies: bool = True, release: bool = False) -> ModuleTypes:
+def validate_module(module: Module, bodies: bool = True, release: bool = False,
+                    wasm: bytes | None = None) -> ModuleTypes:
     """Validate ``module``; return its canonical types.
 
     ``bodies=False`` skips the function bodies (for bytes known to be valid: the
     compile cache holds code made from them; see api.module). ``release``: a body
     decoded lazily for the check is dropped again after it (kept as bytes until
     needed), so validating a big module holds one body at a time, not all of them.
+    With ``wasm`` (the module's bytes) and ``release``, a big module's bodies are
+    checked by this process and worker processes together (see internal.workers).
     Raises ValidationError, or DecodeError if lazily decoding a function body fails.
     """
     try:
+        if wasm is not None and release:
+            return _validate_parallel(module, bodies, wasm)
         return _validate(module, bodies, release)
     except (ValidationError, DecodeError):
         raise
@@ -51,7 +56,136 @@ def validate_module(module: Module, bodies: bool = True, release: bool = False) 
         raise ValidationError(f"invalid module ({type(e).__name__}: {e})") from e
 
 
-def _validate(module: Module, bodies: bool = True, release: bool = False) -> ModuleTypes:
+PARALLEL_BYTES = 16 << 20
+"""Code section size from which ``parallel`` validation uses worker processes."""
+CHUNKS_PER_JOB = 8
+
+
+_SOURCE: dict[int, bytes] = {}
+
+
+def _validate_parallel(module: Module, bodies: bool, wasm: bytes) -> ModuleTypes:
+    _SOURCE[id(module)] = wasm
+    try:
+        return _validate(module, bodies, True, parallel=True)
+    finally:
+        _SOURCE.pop(id(module), None)
+
+
+def _validate(module: Module, bodies: bool = True, release: bool = False,
+              parallel: bool = False) -> ModuleTypes:
+    ctx = _module_context(module)
+    base = len(ctx.funcs) - len(module.funcs)
+    ninstrs = 0
+    if bodies:
+        if parallel and _code_bytes(module) >= PARALLEL_BYTES:
+            ninstrs = _check_bodies_in_parallel(module, ctx, base)
+        else:
+            ninstrs = _check_bodies(module, ctx, base, 0, len(module.funcs), release)
+    return ModuleTypes(
+        type_ids=tuple(ctx.type_ids),
+        func_type_ids=tuple(ctx.func_type_ids),
+        func_types=tuple(ctx.funcs),
+        table_types=tuple(
+            TableType(t.elem, lim) for t, lim in zip(ctx.tables, _table_limits(module))
+        ),
+        global_types=tuple(GlobalType(t, m) for t, m in ctx.globals),
+        tag_type_ids=tuple(_tag_ids(ctx, module)),
+        elem_types=tuple(ctx.elems),
+        num_instrs=ninstrs,
+    )
+
+
+def _check_bodies(module: Module, ctx: Context, base: int, start: int, stop: int,
+                  release: bool) -> int:
+    ninstrs = 0
+    funcs = module.funcs
+    for i in range(start, stop):
+        f = funcs[i]
+        lazy = release and f.body is None and f.lazy is not None
+        ninstrs += check_func(ctx, base + i, f)
+        if lazy:
+            f.body = None
+            f.offsets = None
+    return ninstrs
+
+
+def _code_bytes(module: Module) -> int:
+    funcs = module.funcs
+    if len(funcs) < 2:
+        return 0
+    return funcs[-1].code_offset - funcs[0].code_offset
+
+
+def body_checker(module: Module) -> Callable[[int, int], object]:
+    """For a worker process: ``check(start, stop)`` validates bodies ``start`` to
+    ``stop`` (indices into ``module.funcs``) after the module-level checks (done
+    once); returns the instruction count, or None if a body is invalid (the parent
+    checks that chunk again itself, for the exact error)."""
+    ctx = _module_context(module)
+    base = len(ctx.funcs) - len(module.funcs)
+
+    def check(start: int, stop: int) -> object:
+        try:
+            return _check_bodies(module, ctx, base, start, stop, True)
+        except (ValidationError, DecodeError, Invalid):
+            return None
+
+    return check
+
+
+def _check_bodies_in_parallel(module: Module, ctx: Context, base: int) -> int:
+    """Validate every body, this process and worker processes (each decodes the
+    module itself) taking chunks of similar byte size; the first error in function
+    order is raised."""
+    import hashlib
+    import os
+
+    from ..workers import Worker, run_tasks
+
+    wasm = _SOURCE.get(id(module))
+    funcs = module.funcs
+    jobs = os.cpu_count() or 1
+    if wasm is None or jobs < 2:
+        return _check_bodies(module, ctx, base, 0, len(funcs), True)
+    digest = hashlib.sha256(wasm).hexdigest()
+    total = _code_bytes(module)
+    nchunks = jobs * CHUNKS_PER_JOB
+    bounds = [0]
+    step = total / nchunks
+    first = funcs[0].code_offset
+    k = 1
+    for i, f in enumerate(funcs):
+        if f.code_offset - first >= k * step:
+            bounds.append(i)
+            k += 1
+    bounds.append(len(funcs))
+    chunks = [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+    def here(chunk: tuple[int, int]) -> object:
+        try:
+            return _check_bodies(module, ctx, base, chunk[0], chunk[1], True)
+        except (ValidationError, DecodeError) as e:
+            return e
+        except Invalid as e:
+            return ValidationError(e.message)
+
+    def remote(w: Worker, i: int, chunk: tuple[int, int]) -> object:
+        return w.run("validate", i, digest, wasm, chunk[0], chunk[1])
+
+    results = run_tasks(chunks, jobs - 1, here, remote, here_too=True)
+    ninstrs = 0
+    for chunk, r in zip(chunks, results):
+        if r is None:  # a worker found an error: find it again here, exactly
+            r = here(chunk)
+        if isinstance(r, BaseException):
+            raise r  # the first invalid chunk in function order
+        ninstrs += int(r)  # type: ignore[call-overload]
+    return ninstrs
+
+
+def _module_context(module: Module) -> Context:
+    """The context after the module-level checks (everything but the bodies)."""
     ctx = Context(module)
     _check_types(ctx, module.types)
     _check_imports(ctx, module)
@@ -79,27 +213,7 @@ def _validate(module: Module, bodies: bool = True, release: bool = False) -> Mod
     _check_datas(ctx, module)
     _check_exports(ctx, module)
     _check_start(ctx, module)
-    base = len(ctx.funcs) - len(module.funcs)
-    ninstrs = 0
-    if bodies:
-        for i, f in enumerate(module.funcs):
-            lazy = release and f.body is None and f.lazy is not None
-            ninstrs += check_func(ctx, base + i, f)
-            if lazy:
-                f.body = None
-                f.offsets = None
-    return ModuleTypes(
-        type_ids=tuple(ctx.type_ids),
-        func_type_ids=tuple(ctx.func_type_ids),
-        func_types=tuple(ctx.funcs),
-        table_types=tuple(
-            TableType(t.elem, lim) for t, lim in zip(ctx.tables, _table_limits(module))
-        ),
-        global_types=tuple(GlobalType(t, m) for t, m in ctx.globals),
-        tag_type_ids=tuple(_tag_ids(ctx, module)),
-        elem_types=tuple(ctx.elems),
-        num_instrs=ninstrs,
-    )
+    return ctx
 
 
 # ---------------------------------------------------------------- types

@@ -1,4 +1,4 @@
-"""Compile worker processes that work wherever Python does.
+"""Worker processes (compiling, validating) that work wherever Python does.
 
 multiprocessing's ``spawn`` and ``forkserver`` re-run the parent's ``__main__`` in
 every child: a script without an ``if __name__ == "__main__":`` guard starts itself
@@ -52,6 +52,15 @@ def _write_msg(f: IO[bytes], obj: Any) -> None:
     f.flush()
 
 
+def _read_raw(f: IO[bytes]) -> bytes | None:
+    head = f.read(_LEN.size)
+    if len(head) < _LEN.size:
+        return None
+    (n,) = _LEN.unpack(head)
+    data = f.read(n)
+    return data if len(data) == n else None
+
+
 def _watch_parent(ppid: int) -> None:
     import time
 
@@ -78,41 +87,62 @@ def main() -> None:
             os.nice(nice)
     except (OSError, ValueError):
         pass
-    modules: dict[str, Any] = {}
+    wasm_of: dict[str, bytes] = {}
+    state: dict[tuple[str, str], Any] = {}
     stdout.write(_READY)
     stdout.flush()
     while True:
         msg = _read_msg(stdin)
         if msg is None:
             return
-        task_id, digest, wasm, funcs, glue, index, options = msg
+        kind, task_id, digest, has_wasm, args = msg
+        wasm = _read_raw(stdin) if has_wasm else None
         try:
             if wasm is not None:
-                modules.clear()
-                modules[digest] = _decode(wasm)
-            module, func_types = modules[digest]
-            obj = _compile(module, func_types, funcs, glue, index, options)
-            _write_msg(stdout, (task_id, True, obj))
-        except BaseException as e:  # reported to the parent, which compiles it itself
+                wasm_of.clear()
+                state.clear()
+                wasm_of[digest] = wasm
+            key = (kind, digest)
+            if key not in state:
+                state[key] = _PREPARE[kind](wasm_of[digest])
+            result = _RUN[kind](state[key], *args)
+            _write_msg(stdout, (task_id, True, result))
+        except BaseException as e:  # reported to the parent, which does the task itself
             _write_msg(stdout, (task_id, False, f"{type(e).__name__}: {e}"))
 
 
-def _decode(wasm: bytes) -> tuple[Any, Any]:
-    from ..binary import decode_module
+def _prepare_compile(wasm: bytes) -> tuple[Any, Any]:
+    from .binary import decode_module
 
     module = decode_module(wasm)
     return module, [module.functype(i) for i in module.func_typeidxs()]
 
 
-def _compile(module: Any, func_types: Any, funcs: list[int], glue: bool, index: int,
+def _compile(prepared: tuple[Any, Any], funcs: list[int], glue: bool, index: int,
              options: Any) -> bytes:
-    from . import jit
-    from .irgen.module import ModuleInfo, Partition, partition_text
+    from .llvm import jit
+    from .llvm.irgen.module import ModuleInfo, Partition, partition_text
 
+    module, func_types = prepared
     info = ModuleInfo(module, func_types, options.opt_level, options.fuel, options.epochs)
     target = jit.host_target()
     text = partition_text(info, Partition(index, funcs, glue), target.triple, target.datalayout)
     return jit.compile_ir(text, options.opt_level)
+
+
+def _prepare_validate(wasm: bytes) -> Any:
+    from .binary import decode_module
+    from .valid.validate import body_checker
+
+    return body_checker(decode_module(wasm))
+
+
+def _validate(checker: Any, start: int, stop: int) -> Any:
+    return checker(start, stop)
+
+
+_PREPARE = {"compile": _prepare_compile, "validate": _prepare_validate}
+_RUN = {"compile": _compile, "validate": _validate}
 
 
 # ---------------------------------------------------------------- the parent side
@@ -126,9 +156,9 @@ class Worker:
     """One worker process and what it has been sent."""
 
     def __init__(self, nice: int = 0) -> None:
-        root = str(Path(__file__).resolve().parents[3])
+        root = str(Path(__file__).resolve().parents[2])
         code = (f"import sys; sys.path.insert(0, {root!r}); "
-                "from nanoproc.internal.llvm.workers import main; main()")
+                "from nanoproc.internal.workers import main; main()")
         args = [sys.executable]
         if sys.version_info >= (3, 11):
             args.append("-P")  # do not put the current directory on sys.path
@@ -147,11 +177,15 @@ class Worker:
             self.kill()
             raise WorkerFailed("compile worker did not start")
 
-    def run(self, task_id: int, digest: str, wasm: bytes, funcs: list[int], glue: bool,
-            index: int, options: Any) -> bytes:
-        send = wasm if digest != self.digest else None
+    def run(self, kind: str, task_id: int, digest: str, wasm: bytes, *args: Any) -> Any:
+        """Task ``kind`` (``compile``, ``validate``) on module ``wasm`` (sent once)."""
+        send = digest != self.digest
         try:
-            _write_msg(self.stdin, (task_id, digest, send, funcs, glue, index, options))
+            _write_msg(self.stdin, (kind, task_id, digest, send, args))
+            if send:  # the module's bytes as they are (no pickled copy of them)
+                self.stdin.write(_LEN.pack(len(wasm)))
+                self.stdin.write(wasm)
+                self.stdin.flush()
             self.digest = digest
             reply = _read_msg(self.stdout)
         except (OSError, ValueError, pickle.PickleError) as e:
@@ -163,7 +197,7 @@ class Worker:
         rid, ok, payload = reply
         if rid != task_id or not ok:
             raise WorkerFailed(str(payload))
-        return payload  # type: ignore[no-any-return]
+        return payload
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -259,20 +293,21 @@ def worker_pids() -> list[int]:
     return [pid for p in list(_pools.values()) for pid in p.pids()]
 
 
-def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], bytes],
-              run_remote: Callable[[Worker, int, Any], bytes],
+def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], Any],
+              run_remote: Callable[[Worker, int, Any], Any],
               done: Callable[[int], None] | None = None,
-              background: bool = False) -> list[bytes]:
+              background: bool = False, here_too: bool = False) -> list[Any]:
     """Results of ``tasks`` in order: each on a worker (``run_remote``) when one can
     be had, else (or when its worker fails) in this process (``run_here``). Up to
-    ``jobs`` run at once."""
-    results: list[bytes | None] = [None] * len(tasks)
+    ``jobs`` run at once; with ``here_too`` this thread takes tasks as well (for
+    work that does not need a process of its own, such as validation)."""
+    results: list[Any] = [None] * len(tasks)
     if not workers_available() or jobs < 1:
         for i, t in enumerate(tasks):
             results[i] = run_here(t)
             if done is not None:
                 done(i)
-        return [r for r in results if r is not None]
+        return results
     p = pool(background)
     lock = threading.Lock()
     next_task = iter(range(len(tasks)))
@@ -309,12 +344,29 @@ def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], bytes],
             if w is not None:
                 p.release(w)
 
+    def local() -> None:
+        while True:
+            with lock:
+                if errors:
+                    return
+                i = next(next_task, None)
+            if i is None:
+                return
+            try:
+                results[i] = run_here(tasks[i])
+            except BaseException as e:
+                with lock:
+                    errors.append(e)
+                return
+
     threads = [threading.Thread(target=loop, daemon=True)
                for _ in range(max(1, min(jobs, len(tasks))))]  # fmt: skip
     for t in threads:
         t.start()
+    if here_too:
+        local()
     for t in threads:
         t.join()
     if errors:
         raise errors[0]
-    return [r for r in results if r is not None]
+    return results
