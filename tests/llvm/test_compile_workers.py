@@ -149,3 +149,45 @@ def test_in_process_compile_gives_the_same_code(tmp_path: Path) -> None:
     digest = [o.split("digest")[1].split("\n")[0] for o in outs]
     assert digest[0] == digest[1]
     assert "workers 0" in outs[1]
+
+
+def test_partitions_are_cached_as_they_arrive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compile cut short (the program exited) leaves the partitions it finished in
+    the cache; the next compile of the module does only the others."""
+    from llvm_helpers import compile_wat
+
+    from nanoproc.internal.llvm import cache, compiler, parallel
+    from nanoproc.internal.llvm.compiler import CodeOptions
+
+    monkeypatch.setenv("NANOPROC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "_memory", {})
+    monkeypatch.setenv("NANOPROC_COMPILE_WORKERS", "0")  # compiled here: countable
+    cm = compile_wat(BIG_WAT)
+    options = CodeOptions(opt_level=0)
+    parts = compiler.partitions(cm, 4)
+    assert len(parts) >= 3
+    compiled: list[int] = []
+    real = compiler.compile_partition
+
+    def counting(cm_: object, part: object, opts: object) -> bytes:
+        compiled.append(part.index)  # type: ignore[attr-defined]
+        if len(compiled) == 2:
+            raise KeyboardInterrupt  # the program stops mid-compile
+        return real(cm_, part, opts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compiler, "compile_partition", counting)
+    with pytest.raises(KeyboardInterrupt):
+        parallel.compile_parallel(cm, parts, options, 1, None)
+    compiled.clear()
+    monkeypatch.setattr(compiler, "compile_partition", real)
+    monkeypatch.setattr(cache, "_memory", {})  # a new process: only the disk cache
+    again: list[int] = []
+
+    def counting2(cm_: object, part: object, opts: object) -> bytes:
+        again.append(part.index)  # type: ignore[attr-defined]
+        return real(cm_, part, opts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compiler, "compile_partition", counting2)
+    objects = parallel.compile_parallel(cm, parts, options, 1, None)
+    assert len(objects) == len(parts)
+    assert parts[0].index not in again and len(again) == len(parts) - 1

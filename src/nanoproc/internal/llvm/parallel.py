@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..exec.compiled import CompiledModule
+from . import cache
 
 if TYPE_CHECKING:
     from .compiler import CodeOptions, Progress
@@ -29,6 +30,12 @@ def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOp
     wasm = module_binary(cm)
     digest = module_digest(cm)
     count = [0]
+    # Each partition's code goes to the compile cache as it arrives, so a process that
+    # exits before the whole module is compiled (a short program on the tiered
+    # strategy) leaves its progress for the next one.
+    keys = [_partition_key(digest, options, p, len(parts)) for p in parts]
+    objects: list[bytes | None] = [cache.load(k) for k in keys]
+    todo = [i for i, o in enumerate(objects) if o is None]
 
     def here(p: Partition) -> bytes:
         return compile_partition(cm, p, options)
@@ -41,5 +48,27 @@ def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOp
         if progress is not None:
             progress(count[0], len(parts))
 
-    tasks: list[Any] = list(parts)
-    return run_tasks(tasks, jobs, here, remote, done, background)
+    for _ in range(len(parts) - len(todo)):
+        done(-1)
+    tasks: list[Any] = [parts[i] for i in todo]
+
+    def here_stored(p: Partition) -> bytes:
+        obj = here(p)
+        cache.store(keys[parts.index(p)], [obj])
+        return obj
+
+    def remote_stored(w: Worker, i: int, p: Partition) -> bytes:
+        obj = remote(w, i, p)
+        cache.store(keys[parts.index(p)], [obj])
+        return obj
+
+    for i, obj in zip(todo, run_tasks(tasks, jobs, here_stored, remote_stored, done, background)):
+        objects[i] = obj
+    return [o for o in objects if o is not None]
+
+
+def _partition_key(digest: str, options: CodeOptions, part: Partition, count: int) -> str:
+    import hashlib
+
+    funcs = hashlib.sha256(repr((part.funcs, part.glue)).encode()).hexdigest()[:16]
+    return cache.cache_key(digest, f"{options.key()};part={part.index}/{count};{funcs}")
