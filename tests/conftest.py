@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+# The default (tiered) strategy compiles a small module in the background once it has
+# been in use for a quarter of a second. Most tests' modules live about that long:
+# compiling each would double the suite's CPU time for nothing. tests/tiered tests
+# the policy itself.
+os.environ.setdefault("NANOPROC_TIER_DELAY", "10")
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTSUITE = Path(os.environ.get("NANOPROC_TESTSUITE", ROOT.parent / "shared" / "wasm-testsuite"))
 

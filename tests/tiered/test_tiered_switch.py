@@ -249,3 +249,32 @@ def test_epoch_deadline_holds_across_the_switch() -> None:
         with pytest.raises(nanoproc.Trap) as info:
             run(store, 1)
         assert info.value.trap_code == nanoproc.TrapCode.INTERRUPT
+
+
+def test_a_small_module_in_use_is_compiled_after_the_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policy for small modules: compiled once in use for DELAY seconds (a module
+    dropped before then is not compiled at all)."""
+    import time
+
+    from nanoproc.internal.tiered import backend
+
+    monkeypatch.setattr(backend, "DELAY", 0.05)
+    engine = _engine("tiered")
+    dropped = nanoproc.Module(engine, CHAIN.replace("(i32.const 9)", "(i32.const 10)"))
+    store = nanoproc.Store(engine)
+    nanoproc.Instance(store, dropped, [])
+    del store  # its instance dies before the delay ends
+    module = nanoproc.Module(engine, CHAIN)
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, module, [])
+    sum_ = inst.exports(store)["sum"]
+    want = sum_(store, 3)
+    assert want == -11 - 12 - 14
+    deadline = time.monotonic() + 300
+    while not isinstance(_core_instance(inst).tier_state, SwitchedState):
+        assert time.monotonic() < deadline, "never switched"
+        assert sum_(store, 3) == want
+        time.sleep(0.01)
+    assert sum_(store, 3) == want
+    time.sleep(0.2)
+    assert dropped._compiled.artifacts["tiered"].state == "idle"
