@@ -119,11 +119,10 @@ def cmd_print(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .internal.errors import ValidationError
-    from .internal.valid import validate_module
-
     from .internal.binary import decode_module
+    from .internal.errors import ValidationError
     from .internal.text.wat import parse_wat
+    from .internal.valid import validate_module
 
     data = read_input(args.input, "module")
     refuse_components(data, args.input, "validate")

@@ -8,8 +8,8 @@ the ``exec.backend.Backend`` interface.
 from __future__ import annotations
 
 import importlib
-import os
 import importlib.util
+import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 

@@ -141,8 +141,9 @@ def _validate(checker: Any, start: int, stop: int) -> Any:
     return checker(start, stop)
 
 
-_PREPARE = {"compile": _prepare_compile, "validate": _prepare_validate}
-_RUN = {"compile": _compile, "validate": _validate}
+_PREPARE: dict[str, Callable[[bytes], Any]] = {"compile": _prepare_compile,
+                                               "validate": _prepare_validate}
+_RUN: dict[str, Callable[..., Any]] = {"compile": _compile, "validate": _validate}
 
 
 # ---------------------------------------------------------------- the parent side
@@ -160,8 +161,7 @@ class Worker:
         code = (f"import sys; sys.path.insert(0, {root!r}); "
                 "from nanoproc.internal.workers import main; main()")
         args = [sys.executable]
-        if sys.version_info >= (3, 11):
-            args.append("-P")  # do not put the current directory on sys.path
+        args.append("-P")  # do not put the current directory on sys.path
         args += ["-c", code]
         env = dict(os.environ, NANOPROC_WORKER_NICE=str(nice))
         self.proc = subprocess.Popen(

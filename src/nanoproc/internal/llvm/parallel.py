@@ -24,8 +24,8 @@ def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOp
                      background: bool = False) -> list[bytes]:
     """Object code of every partition, in partition order (``background``: by niced
     workers, see workers.BACKGROUND_NICE)."""
-    from .compiler import compile_partition, module_binary, module_digest
     from ..workers import Worker, run_tasks
+    from .compiler import compile_partition, module_binary, module_digest
 
     wasm = module_binary(cm)
     digest = module_digest(cm)
@@ -34,7 +34,10 @@ def compile_parallel(cm: CompiledModule, parts: list[Partition], options: CodeOp
     # exits before the whole module is compiled (a short program on the tiered
     # strategy) leaves its progress for the next one.
     keys = [_partition_key(digest, options, p, len(parts)) for p in parts]
-    objects: list[bytes | None] = [cache.load(k) for k in keys]
+    objects: list[bytes | None] = []
+    for k in keys:
+        got = cache.load(k)
+        objects.append(got[0] if got is not None and len(got) == 1 else None)
     todo = [i for i, o in enumerate(objects) if o is None]
 
     def here(p: Partition) -> bytes:

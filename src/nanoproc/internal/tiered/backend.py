@@ -283,6 +283,7 @@ class TieredBackend:
                 left[0] -= 1
                 if left[0] == 0:
                     i = ref()
+                    assert i is not None  # it is running
                     if art.wait():
                         self.offer_switch(i)
                     return i.funcs[idx].call(*args)
