@@ -178,7 +178,7 @@ def fetch(cache: Path, names: list[str]) -> Path:
 
 # ---------------------------------------------------------------- running
 def run(prog: Program, site: Path, runtime: str, env_extra: dict[str, str],
-        timeout: float = 900) -> tuple[float, str]:
+        timeout: float = 3600) -> tuple[float, str]:
     """Wall time of one whole process, and what it printed."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(SRC)])

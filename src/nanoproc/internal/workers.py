@@ -153,6 +153,14 @@ class WorkerFailed(Exception):
     """A worker died or reported an error (the caller compiles the task itself)."""
 
 
+class ShuttingDown(Exception):
+    """The interpreter is exiting: unfinished background work is dropped, not redone
+    in this process."""
+
+
+_closing = False
+
+
 class Worker:
     """One worker process and what it has been sent."""
 
@@ -256,6 +264,8 @@ class Pool:
                 self._idle.append(w)
 
     def shutdown(self) -> None:
+        global _closing
+        _closing = True
         with self._lock:
             workers, self._all, self._idle = self._all, [], []
         for w in workers:
@@ -324,10 +334,14 @@ def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], Any],
                 if i is None:
                     return
                 try:
+                    if _closing:
+                        raise ShuttingDown()
                     if w is not None:
                         try:
                             results[i] = run_remote(w, i, tasks[i])
                         except WorkerFailed:
+                            if _closing:
+                                raise ShuttingDown() from None
                             results[i] = run_here(tasks[i])
                             if not w.alive():
                                 w = p.acquire()
