@@ -289,6 +289,8 @@ def main() -> None:
             print(f"measuring {name} ({size / 1e6:.2f} MB)...", file=sys.stderr)
             times = measure(prog, site, args.repeat, work, args.with_llvm_cold)
             raw[name] = times
+            print(f"  {name}: " + ", ".join(f"{k} {statistics.median(v):.2f} s"
+                                           for k, v in times.items()), file=sys.stderr)
             rows.append((name, size, {k: statistics.median(v) for k, v in times.items()}))
         labels = list(rows[0][2])
         print(f"\nmedian wall time of a whole process, s (ratio to wasmtime-py); "
