@@ -71,6 +71,7 @@ runtime = sys.argv[1]
 if runtime == "nanoproc":
     import nanoproc
     sys.modules["wasmtime"] = nanoproc
+    wasmtime = nanoproc
 else:
     import wasmtime
     cache_toml = os.environ.get("BENCH_WASMTIME_CACHE")
@@ -199,13 +200,16 @@ def _result(out: str) -> str:
 
 
 def measure(prog: Program, site: Path, repeat: int, work: Path,
-            with_llvm_cold: bool) -> dict[str, list[float]]:
+            with_llvm_cold: bool, warm_dir: Path) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     results: set[str] = set()
-    wt_cache = work / f"{prog.name}-wasmtime-cache"
-    wt_toml = work / f"{prog.name}-wasmtime-cache.toml"
+    # The warm caches persist in --cache (filling nanoproc's takes a full llvm compile;
+    # an entry of another nanoproc build is a miss and is filled again).
+    warm_dir.mkdir(parents=True, exist_ok=True)
+    wt_cache = warm_dir / f"{prog.name}-wasmtime-cache"
+    wt_toml = warm_dir / f"{prog.name}-wasmtime-cache.toml"
     wt_toml.write_text(f'[cache]\ndirectory = "{wt_cache}"\n')
-    np_warm = work / f"{prog.name}-nanoproc-warm"
+    np_warm = warm_dir / f"{prog.name}-nanoproc-warm"
 
     def one(label: str, runtime: str, env: dict[str, str]) -> None:
         elapsed, out = run(prog, site, runtime, env)
@@ -287,7 +291,8 @@ def main() -> None:
             prog = PROGRAMS[name]
             size = (site / prog.wasm).stat().st_size
             print(f"measuring {name} ({size / 1e6:.2f} MB)...", file=sys.stderr)
-            times = measure(prog, site, args.repeat, work, args.with_llvm_cold)
+            times = measure(prog, site, args.repeat, work, args.with_llvm_cold,
+                            args.cache / "warm")
             raw[name] = times
             print(f"  {name}: " + ", ".join(f"{k} {statistics.median(v):.2f} s"
                                            for k, v in times.items()), file=sys.stderr)
