@@ -242,10 +242,10 @@ def measure(prog: Program, site: Path, repeat: int, work: Path,
     return times
 
 
-def long_run(site: Path, work: Path, iterations: int) -> dict[str, object]:
+def long_run(site: Path, work: Path, iterations: int, warm_dir: Path) -> dict[str, object]:
     """Steady per-render time of graphviz: tiered from an empty cache, llvm warm."""
     prog = PROGRAMS["graphviz"]
-    warm = work / "graphviz-long-warm"
+    warm = warm_dir / "graphviz-nanoproc-warm"
     env = {"BENCH_ITERATIONS": str(iterations)}
     run(prog, site, "nanoproc", {**env, "NANOPROC_CACHE_DIR": str(warm),
                                  "NANOPROC_STRATEGY": "llvm", "BENCH_ITERATIONS": "1"})
@@ -274,6 +274,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--iterations", type=int, default=60, help="renders in the long run")
     ap.add_argument("--no-long-run", action="store_true")
+    ap.add_argument("--long-run-only", action="store_true")
     ap.add_argument("--with-llvm-cold", action="store_true")
     ap.add_argument("--fetch-only", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the raw times here")
@@ -287,7 +288,7 @@ def main() -> None:
     raw: dict[str, object] = {}
     try:
         rows = []
-        for name in names:
+        for name in [] if args.long_run_only else names:
             prog = PROGRAMS[name]
             size = (site / prog.wasm).stat().st_size
             print(f"measuring {name} ({size / 1e6:.2f} MB)...", file=sys.stderr)
@@ -297,7 +298,7 @@ def main() -> None:
             print(f"  {name}: " + ", ".join(f"{k} {statistics.median(v):.2f} s"
                                            for k, v in times.items()), file=sys.stderr)
             rows.append((name, size, {k: statistics.median(v) for k, v in times.items()}))
-        labels = list(rows[0][2])
+        labels = list(rows[0][2]) if rows else []
         print(f"\nmedian wall time of a whole process, s (ratio to wasmtime-py); "
               f"{args.repeat} runs each")
         print(f"{'program':10} {'MB':>5} " + " ".join(f"{lab:>22}" for lab in labels))
@@ -310,11 +311,13 @@ def main() -> None:
                 ratios[lab].append(ratio)
                 cells.append(f"{med[lab]:7.2f} ({ratio:5.2f}x)")
             print(f"{name:10} {size / 1e6:5.2f} " + " ".join(f"{c:>22}" for c in cells))
-        print(f"{'geomean':16} " + " ".join(f"{geomean(ratios[lab]):21.2f}x" for lab in labels))
+        if rows:
+            print(f"{'geomean':16} "
+                  + " ".join(f"{geomean(ratios[lab]):21.2f}x" for lab in labels))
         if not args.no_long_run and "graphviz" in names:
             print(f"\nlong run: graphviz, {args.iterations} renders of a 60-edge graph "
                   "in one process", file=sys.stderr)
-            lr = long_run(site, work, args.iterations)
+            lr = long_run(site, work, args.iterations, args.cache / "warm")
             raw["long run"] = lr
             llvm = statistics.median(lr["llvm alone, warm"][-5:])  # type: ignore[index]
             print(f"\nlong run (graphviz, {args.iterations} renders; steady = median of "
