@@ -200,7 +200,8 @@ def _result(out: str) -> str:
 
 
 def measure(prog: Program, site: Path, repeat: int, work: Path,
-            with_llvm_cold: bool, warm_dir: Path) -> dict[str, list[float]]:
+            with_llvm_cold: bool, warm_dir: Path,
+            cold_only: bool = False) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     results: set[str] = set()
     # The warm caches persist in --cache (filling nanoproc's takes a full llvm compile;
@@ -217,8 +218,10 @@ def measure(prog: Program, site: Path, repeat: int, work: Path,
         results.add(_result(out))
 
     # fill the warm caches first (not timed)
-    run(prog, site, "wasmtime", {"BENCH_WASMTIME_CACHE": str(wt_toml)})
-    run(prog, site, "nanoproc", {"NANOPROC_CACHE_DIR": str(np_warm), "NANOPROC_STRATEGY": "llvm"})
+    if not cold_only:
+        run(prog, site, "wasmtime", {"BENCH_WASMTIME_CACHE": str(wt_toml)})
+        run(prog, site, "nanoproc", {"NANOPROC_CACHE_DIR": str(np_warm),
+                                     "NANOPROC_STRATEGY": "llvm"})
     for _ in range(repeat):
         # interleaved, so a change in the machine's load touches every anchor alike
         one("wasmtime-py first", "wasmtime", {})
@@ -234,8 +237,9 @@ def measure(prog: Program, site: Path, repeat: int, work: Path,
             one("nanoproc llvm first", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
                                                      "NANOPROC_STRATEGY": "llvm"})
             shutil.rmtree(cold, ignore_errors=True)
-        one("wasmtime-py warm", "wasmtime", {"BENCH_WASMTIME_CACHE": str(wt_toml)})
-        one("nanoproc warm", "nanoproc", {"NANOPROC_CACHE_DIR": str(np_warm)})
+        if not cold_only:
+            one("wasmtime-py warm", "wasmtime", {"BENCH_WASMTIME_CACHE": str(wt_toml)})
+            one("nanoproc warm", "nanoproc", {"NANOPROC_CACHE_DIR": str(np_warm)})
     if len(results) != 1:
         raise RuntimeError(f"{prog.name}: the runs disagree: {sorted(results)}")
     print(f"  {prog.name}: every run printed {results.pop()!r}", file=sys.stderr)
@@ -275,6 +279,8 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=60, help="renders in the long run")
     ap.add_argument("--no-long-run", action="store_true")
     ap.add_argument("--long-run-only", action="store_true")
+    ap.add_argument("--cold-only", action="store_true",
+                    help="only first results with empty caches (no warm caches to fill)")
     ap.add_argument("--with-llvm-cold", action="store_true")
     ap.add_argument("--fetch-only", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the raw times here")
@@ -293,7 +299,7 @@ def main() -> None:
             size = (site / prog.wasm).stat().st_size
             print(f"measuring {name} ({size / 1e6:.2f} MB)...", file=sys.stderr)
             times = measure(prog, site, args.repeat, work, args.with_llvm_cold,
-                            args.cache / "warm")
+                            args.cache / "warm", args.cold_only)
             raw[name] = times
             print(f"  {name}: " + ", ".join(f"{k} {statistics.median(v):.2f} s"
                                            for k, v in times.items()), file=sys.stderr)
