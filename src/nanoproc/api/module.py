@@ -12,7 +12,7 @@ from typing import Any
 from ..internal.errors import WasmtimeError
 from ..internal.exec.compiled import CompiledModule
 from ..internal.syntax import types as T
-from ..internal.syntax.module import Import
+from ..internal.syntax.module import Import, Module
 from .argcheck import expect
 from .artifact import read_artifact, write_artifact
 from .engine import Engine
@@ -180,8 +180,10 @@ class Module(Closable):
         """The module's exports, in order."""
         if self._exports is None:
             cm = self._compiled
+            spaces = _IndexSpaces(cm.module)
             self._exports = tuple(
-                ExportType(e.name, _export_type(cm, e.kind, e.index)) for e in cm.module.exports
+                ExportType(e.name, _export_type(cm, spaces, e.kind, e.index))
+                for e in cm.module.exports
             )
         return list(self._exports)
 
@@ -224,14 +226,40 @@ def _import_type(cm: CompiledModule, imp: Import) -> AsExternType:
     return TagType(_func_type(cm, desc.typeidx))
 
 
-def _export_type(cm: CompiledModule, kind: str, index: int) -> AsExternType:
-    mod = cm.module
+class _IndexSpaces:
+    """The module's index spaces, each built on first use (once per ``exports``, not
+    once per export: building one walks all imports and definitions)."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.built: dict[str, list[Any]] = {}
+        self.functypes: dict[int, FuncType] = {}
+        """Type index -> its FuncType (many exports share a type)."""
+
+    def functype(self, cm: CompiledModule, typeidx: int) -> FuncType:
+        ft = self.functypes.get(typeidx)
+        if ft is None:
+            ft = self.functypes[typeidx] = _func_type(cm, typeidx)
+        return ft
+
+    def get(self, kind: str) -> list[Any]:
+        space = self.built.get(kind)
+        if space is None:
+            mod = self.module
+            space = self.built[kind] = {
+                "func": mod.func_typeidxs, "table": mod.table_types, "memory": mod.memory_types,
+                "global": mod.global_types, "tag": mod.tag_types,
+            }[kind]()  # fmt: skip
+        return space
+
+
+def _export_type(cm: CompiledModule, spaces: _IndexSpaces, kind: str, index: int) -> AsExternType:
     if kind == "func":
-        return _func_type(cm, mod.func_typeidxs()[index])
+        return spaces.functype(cm, spaces.get("func")[index])
     if kind == "table":
-        return _table_type(cm, mod.table_types()[index])
+        return _table_type(cm, spaces.get("table")[index])
     if kind == "memory":
-        return MemoryType._of(mod.memory_types()[index])
+        return MemoryType._of(spaces.get("memory")[index])
     if kind == "global":
-        return _global_type(cm, mod.global_types()[index])
-    return TagType(_func_type(cm, mod.tag_types()[index].typeidx))
+        return _global_type(cm, spaces.get("global")[index])
+    return TagType(_func_type(cm, spaces.get("tag")[index].typeidx))
