@@ -12,7 +12,8 @@ from typing import Any
 from ..internal.errors import WasmtimeError
 from ..internal.exec.compiled import CompiledModule
 from ..internal.syntax import types as T
-from ..internal.syntax.module import Import, Module
+from ..internal.syntax.module import Import
+from ..internal.syntax.module import Module as SyntaxModule
 from .argcheck import expect
 from .artifact import read_artifact, write_artifact
 from .engine import Engine
@@ -230,7 +231,7 @@ class _IndexSpaces:
     """The module's index spaces, each built on first use (once per ``exports``, not
     once per export: building one walks all imports and definitions)."""
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: SyntaxModule) -> None:
         self.module = module
         self.built: dict[str, list[Any]] = {}
         self.functypes: dict[int, FuncType] = {}

@@ -3,13 +3,13 @@
 Immediates are read by kind (``Op.imms``); the few instructions whose text order or
 optional indices differ from their binary immediates (``call_indirect``,
 ``memory.init``, ``table.copy``, lane loads, ...) have their own readers. Flat
-blocks are tracked with an explicit frame stack; folded expressions recurse (one
-level per parenthesis: the caller turns a RecursionError into a ParseError).
+blocks are tracked with an explicit frame stack, folded expressions with an explicit
+stack of generators: nesting is limited by memory only, as in wasmtime.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from ..syntax.module import Expr, Instr
@@ -82,6 +82,22 @@ def v128_literal(cur: Cursor) -> bytes:
     return bytes(out)
 
 
+Work = Generator["Work", None, None]
+"""A piece of parsing that yields the pieces nested in it, to be run first."""
+
+
+def _drive(work: Work) -> None:
+    """Run ``work`` and everything it yields, depth first, on an explicit stack."""
+    stack = [work]
+    while stack:
+        try:
+            nested = next(stack[-1])
+        except StopIteration:
+            stack.pop()
+            continue
+        stack.append(nested)
+
+
 class BodyParser:
     """Parses an instruction sequence (function body or constant expression)."""
 
@@ -90,6 +106,8 @@ class BodyParser:
         self.src = ctx.src
         self.local_ids = local_ids or {}
         self.labels: list[str | None] = []
+        self.label_depths: dict[str, list[int]] = {}
+        """Label name -> positions in ``labels`` where it is open (innermost last)."""
         self.frames: list[list[Any]] = []  # flat blocks: [word, label, seen_else, pos]
         self.out: Expr = []
         self.in_func = in_func
@@ -97,15 +115,27 @@ class BodyParser:
         self.label_names: dict[int, str] = {}
 
     # ------------------------------------------------------------ sequences
+    # Folded instructions nest as deep as the text does (wasmtime accepts millions
+    # of levels), so they are parsed without recursion: each sequence and each
+    # folded instruction is a generator that yields the work nested in it (a
+    # generator to run first), and :func:`_drive` keeps them on an explicit stack.
+
     def seq(self, cur: Cursor) -> None:
         """Every instruction up to the end of ``cur``; flat blocks opened here must close here."""
+        _drive(self._seq(cur))
+
+    def folded(self, node: Node) -> None:
+        """One folded instruction ``(op ...)`` and everything nested in it."""
+        _drive(self._folded(node))
+
+    def _seq(self, cur: Cursor) -> Work:
         base = len(self.frames)
         out = self.out
         while cur.more():
             item = cur.items[cur.i]
             cur.i += 1
             if isinstance(item, Node):
-                self.folded(item)
+                yield self._folded(item)
                 continue
             if item.kind != ATOM:
                 raise cur.unexpected(item)
@@ -117,7 +147,7 @@ class BodyParser:
                     raise cur.error("unexpected token end", item)
                 frame = self.frames.pop()
                 self.check_label(cur, frame[1])
-                self.labels.pop()
+                self.pop_label()
                 out.append((END,))
             elif word == "else":
                 if len(self.frames) <= base or self.frames[-1][0] != "if" or self.frames[-1][2]:
@@ -195,6 +225,16 @@ class BodyParser:
             if item.value != label:
                 raise cur.error(f"mismatching label {item.text}", item)
 
+    def push_label(self, label: str | None) -> None:
+        self.labels.append(label)
+        if label is not None:
+            self.label_depths.setdefault(label, []).append(len(self.labels) - 1)
+
+    def pop_label(self) -> None:
+        label = self.labels.pop()
+        if label is not None:
+            self.label_depths[label].pop()
+
     def open_block(self, word: str, cur: Cursor) -> str | None:
         """Label, block type (and catches): emits the opening instruction."""
         label = cur.take_id()
@@ -210,10 +250,10 @@ class BodyParser:
 
     def open_flat(self, word: str, tok: Tok, cur: Cursor) -> None:
         label = self.open_block(word, cur)
-        self.labels.append(label)
+        self.push_label(label)
         self.frames.append([word, label, False, tok.pos])
 
-    def folded(self, node: Node) -> None:
+    def _folded(self, node: Node) -> Work:
         cur = Cursor(node, self.src)
         tok = cur.next("instruction")
         if not isinstance(tok, Tok) or tok.kind != ATOM:
@@ -221,15 +261,15 @@ class BodyParser:
         word = tok.text
         if word in ("block", "loop", "try_table"):
             label = self.open_block(word, cur)
-            self.labels.append(label)
-            self.seq(cur)
-            self.labels.pop()
+            self.push_label(label)
+            yield self._seq(cur)
+            self.pop_label()
             self.out.append((END,))
         elif word == "if":
             label = cur.take_id()
             bt = self.ctx.blocktype(cur)
             while cur.more() and not isinstance(cur.peek(), Tok) and cur.peek_head() != "then":
-                self.folded(cur.next())  # type: ignore[arg-type]
+                yield self._folded(cur.next())  # type: ignore[arg-type]
             then = cur.take_list("then")
             if then is None:
                 raise cur.error("expected (then ...)")
@@ -237,14 +277,14 @@ class BodyParser:
                 self.label_names[self.block_count] = label
             self.block_count += 1
             self.out.append((BY_NAME["if"], bt))
-            self.labels.append(label)
-            self.seq(then)
+            self.push_label(label)
+            yield self._seq(then)
             els = cur.take_list("else")
             if els is not None:
                 self.out.append((ELSE,))
-                self.seq(els)
+                yield self._seq(els)
             cur.expect_end()
-            self.labels.pop()
+            self.pop_label()
             self.out.append((END,))
         elif word == "try":
             self.folded_try(cur)
@@ -256,7 +296,7 @@ class BodyParser:
                 item = cur.next()
                 if not isinstance(item, Node):
                     raise cur.unexpected(item)
-                self.folded(item)
+                yield self._folded(item)
             self.out.append(instr)
 
     # ------------------------------------------------------------ plain instructions
@@ -280,11 +320,10 @@ class BodyParser:
     def label(self, cur: Cursor) -> int:
         item = cur.next("label")
         if isinstance(item, Tok) and item.kind == ID:
-            labels = self.labels
-            for depth in range(len(labels)):
-                if labels[-1 - depth] == item.value:
-                    return depth
-            raise cur.error(f"unknown label {item.text}", item)
+            at = self.label_depths.get(item.value)  # type: ignore[arg-type]
+            if not at:
+                raise cur.error(f"unknown label {item.text}", item)
+            return len(self.labels) - 1 - at[-1]
         if isinstance(item, Tok) and item.kind == ATOM:
             return uint_of(item, 32, self.src)
         raise cur.unexpected(item)

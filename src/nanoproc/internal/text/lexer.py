@@ -210,14 +210,9 @@ def _bad_char(text: str, pos: int, src: Source) -> ParseError:
     return src.error("illegal character", pos)
 
 
-MAX_NESTING = 1000
-"""Deepest parenthesis nesting accepted. The parsers recurse once or a few times per
-level, so a fixed limit (rather than whatever Python's recursion limit happens to be
-in this process) makes deep input a ParseError everywhere, deterministically."""
-
-
 def read_sexprs(src: Source) -> Node:
-    """Parse the whole text into a root Node whose items are the top-level tokens/lists."""
+    """Parse the whole text into a root Node whose items are the top-level tokens/lists
+    (iteratively: lists nest as deep as memory allows, as in wasmtime)."""
     text = src.text
     bad = _SURROGATE.search(text)
     if bad is not None:
@@ -242,8 +237,6 @@ def read_sexprs(src: Source) -> Node:
             t = m.group(k)
             items.append(Tok(ATOM, t, end - len(t), t))
         elif k == _G_LP:
-            if len(stack) > MAX_NESTING:
-                raise src.error(f"nesting too deep (more than {MAX_NESTING} levels)", end - 1)
             node = Node([], end - 1)
             items.append(node)
             stack.append(node)

@@ -19,6 +19,11 @@ from .print_instrs import Scope, block_head, body_lines, cached_text
 
 _WIDTH = 100
 """Fold onto one line while it stays this short."""
+MAX_FOLD_DEPTH = 50
+"""Deepest nesting of folded operands and blocks. A deeper operand stays unfolded (a
+long chain of dependent operations prints as a sequence); a body with blocks nested
+deeper prints unfolded. Nested parentheses would otherwise make the text grow with
+the square of the depth (indentation), and the folder recurse as deep."""
 
 # Stack effects (inputs, outputs) of instructions typed by a named rule but whose
 # effect does not depend on the immediates.
@@ -61,10 +66,12 @@ _STATIC_EFFECTS = [_static_effect(op) for op in OPS]
 class _Node:
     """A printed instruction with its folded operands (or a whole block)."""
 
-    __slots__ = ("head", "operands", "lines", "outputs", "sealed")
+    __slots__ = ("head", "operands", "lines", "outputs", "sealed", "depth")
 
     def __init__(self, head: str, outputs: int, lines: list[str] | None = None) -> None:
         self.head = head
+        self.depth = 1
+        """Nesting of folded operands in this node (1: none)."""
         self.operands: list[_Node] = []
         self.lines = lines
         """Pre-rendered lines (blocks), relative to the node's own indentation."""
@@ -208,6 +215,8 @@ class _Folder:
             condition = _take(nodes, 1)
         if arity is None or arity[0]:  # parameters are consumed unfolded
             _seal(nodes)
+        if len(self.arities) > MAX_FOLD_DEPTH:
+            raise _Unbalanced  # too deep: print the body unfolded
         self.scope.labels.append(label)
         self.arities.append(None if arity is None else arity[0] if op is LOOP else arity[1])
         lines = [f"({head}"]
@@ -237,7 +246,8 @@ class _Folder:
 
 
 class _Unbalanced(Exception):
-    """``else``/``end`` that do not nest: print that body unfolded."""
+    """``else``/``end`` that do not nest, or blocks nested deeper than
+    MAX_FOLD_DEPTH: print that body unfolded."""
 
 
 def _clause(keyword: str, nodes: list[_Node]) -> list[str]:
@@ -268,9 +278,13 @@ def _take(nodes: list[_Node], count: int) -> list[_Node]:
 
 
 def _fold(node: _Node, nodes: list[_Node], inputs: int) -> None:
+    if len(nodes) >= inputs and any(n.depth >= MAX_FOLD_DEPTH for n in nodes[-inputs:]):
+        _seal(nodes)
+        return
     operands = _take(nodes, inputs)
     if operands or inputs == 0:
         node.operands = operands
+        node.depth = 1 + max((n.depth for n in operands), default=0)
     else:
         _seal(nodes)
 

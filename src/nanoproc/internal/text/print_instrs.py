@@ -281,17 +281,23 @@ def cached_text(scope: Scope, instr: Instr) -> str:
     return text
 
 
+MAX_INDENT_LEVELS = 50
+"""Blocks nested deeper are indented no further (as wasm-tools prints them), so the
+text of deeply nested code grows linearly with it."""
+
+
 def body_lines(
     scope: Scope, instrs: Sequence[Instr], labels: Sequence[str | None], depth: int
 ) -> list[str]:
-    """One line per instruction, indented two spaces per block level from ``depth``.
+    """One line per instruction, indented two spaces per block level from ``depth``
+    (up to MAX_INDENT_LEVELS levels).
 
     ``labels`` names the blocks in order of appearance. Bodies can have millions
     of instructions: the text of repeated ones comes from the scope's caches.
     """
     out: list[str] = []
     append = out.append
-    pads = ["  " * (depth + i) for i in range(16)]
+    pads = ["  " * (depth + min(i, MAX_INDENT_LEVELS)) for i in range(16)]
     level = 0
     pad = pads[0]
     opened = 0
@@ -322,7 +328,7 @@ def body_lines(
             stack.append(label)
             level += 1
             if level >= len(pads):
-                pads.append("  " * (depth + level))
+                pads.append(pads[-1] if level > MAX_INDENT_LEVELS else "  " * (depth + level))
             pad = pads[level]
         elif kind == _END:
             if level:

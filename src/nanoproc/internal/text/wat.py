@@ -48,7 +48,7 @@ from ..syntax.types import (
 from .context import ModuleContext
 from .cursor import Cursor
 from .instrs import BodyParser
-from .lexer import ATOM, MAX_NESTING, Node, Source, Tok, read_sexprs
+from .lexer import ATOM, Node, Source, Tok, read_sexprs
 
 T = TypeVar("T")
 _DEFINES = ("func", "table", "memory", "global", "tag")
@@ -75,14 +75,19 @@ def parse_wat(text: str, *, filename: str | None = None) -> Module:
     return guarded(src, run)
 
 
-def guarded(src: Source, fn: Callable[[], T]) -> T:
-    """Run a parse with room for :data:`MAX_NESTING` levels of recursion.
+RECURSION_ROOM = 8200
+"""Python frames a parse may nest (see :func:`guarded`)."""
 
-    The lexer refuses deeper input; the recursion limit is raised for the parse so
-    that accepted input never fails for lack of Python stack (Python-to-Python calls
-    use no C stack on 3.11+). A RecursionError left over is still a ParseError.
+
+def guarded(src: Source, fn: Callable[[], T]) -> T:
+    """Run a parse with :data:`RECURSION_ROOM` levels of Python recursion to spare.
+
+    Instructions, the only part of the grammar that nests without bound, are parsed
+    without recursion; what else recurses (a script's nested ``either`` results)
+    gets this room, and a RecursionError beyond it is a ParseError (Python-to-Python
+    calls use no C stack on 3.11+).
     """
-    need = _stack_depth() + 8 * MAX_NESTING + 200
+    need = _stack_depth() + RECURSION_ROOM
     old = sys.getrecursionlimit()
     if old < need:
         sys.setrecursionlimit(need)
