@@ -7,6 +7,7 @@ result (an ``exec.compiled.CompiledModule``) is shared by every instance.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from ..internal.errors import WasmtimeError
@@ -247,10 +248,11 @@ class _IndexSpaces:
         space = self.built.get(kind)
         if space is None:
             mod = self.module
-            space = self.built[kind] = {
+            build: dict[str, Callable[[], list[Any]]] = {
                 "func": mod.func_typeidxs, "table": mod.table_types, "memory": mod.memory_types,
                 "global": mod.global_types, "tag": mod.tag_types,
-            }[kind]()  # fmt: skip
+            }  # fmt: skip
+            space = self.built[kind] = build[kind]()
         return space
 
 
