@@ -173,7 +173,7 @@ class BodyParser:
             if state:
                 raise cur.error("unexpected token delegate", tok)
             self.frames.pop()
-            self.labels.pop()
+            self.pop_label()
             self.out.append((BY_NAME["delegate"], self.label(cur)))
             return
         if state == "all":
@@ -186,18 +186,18 @@ class BodyParser:
             self.check_label(cur, frame[1])
             self.out.append((BY_NAME["catch_all"],))
 
-    def folded_try(self, cur: Cursor) -> None:
+    def _folded_try(self, cur: Cursor) -> Work:
         """``(try label? bt (do ...) (catch x ...)* (catch_all ...)?)`` or
         ``(try label? bt (do ...) (delegate l))``."""
         label = self.open_block("try", cur)
-        self.labels.append(label)
+        self.push_label(label)
         body = cur.take_list("do")
         if body is not None:
-            self.seq(body)
+            yield self._seq(body)
         head = cur.peek_head()
         if head == "delegate":
             sub = cur.list("delegate")
-            self.labels.pop()
+            self.pop_label()
             self.out.append((BY_NAME["delegate"], self.label(sub)))
             sub.expect_end()
             cur.expect_end()
@@ -214,8 +214,8 @@ class BodyParser:
                 seen_all = True
             else:
                 raise cur.unexpected(cur.peek())
-            self.seq(sub)
-        self.labels.pop()
+            yield self._seq(sub)
+        self.pop_label()
         self.out.append((END,))
 
     def check_label(self, cur: Cursor, label: str | None) -> None:
@@ -287,7 +287,7 @@ class BodyParser:
             self.pop_label()
             self.out.append((END,))
         elif word == "try":
-            self.folded_try(cur)
+            yield self._folded_try(cur)
         elif word in ("end", "else", "then") or word in _HANDLER_WORDS:
             raise cur.unexpected(tok)
         else:
