@@ -52,7 +52,7 @@ class Ctl:
     """An open construct during emission."""
 
     __slots__ = ("c", "base", "id", "loop", "reached", "params", "mark", "indent", "in_else",
-                 "chain", "k", "fuel_carry")
+                 "chain", "k", "fuel_carry", "head_state", "end_state", "else_state")
 
     def __init__(self, c: Construct, base: int, label_id: int, indent: int) -> None:
         self.c = c
@@ -74,6 +74,8 @@ class Ctl:
         self.fuel_carry = 0
         """For an ``if`` with an else arm: the fuel both arms still owe for the code
         before the ``if`` (subtracted in each arm, merged with the arm's own cost)."""
+        self.head_state = self.end_state = self.else_state = -1
+        """For a flat construct: its states (see :mod:`.flat`); -1: none yet."""
 
     @property
     def kind(self) -> str:
@@ -117,6 +119,9 @@ class ControlFlow(Metering, StackMachine):
         self.leaf_mark = 0
         self.py_trys = 0
         """Open ``try:`` statements (they count against Python's nesting limit too)."""
+        self.indent_room = MAX_INDENT
+        """Deepest indentation the code may reach (less in a flat function, whose
+        states are indented again when put in the dispatch tree)."""
 
     def seq(self, start: int, stop: int) -> None:
         """Translate instructions ``start`` .. ``stop - 1`` (see Translator)."""
@@ -147,7 +152,7 @@ class ControlFlow(Metering, StackMachine):
         self.loops.append(loop)
 
     def check_indent(self) -> None:
-        if self.out.indent > MAX_INDENT:
+        if self.out.indent > self.indent_room:
             raise UnsupportedFeature(
                 "deeply nested control flow", "more nesting than Python allows"
             )

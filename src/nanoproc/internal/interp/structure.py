@@ -19,6 +19,9 @@ block, loop and if, how its label is implemented:
 ``chain``     a block on a long spine of nested blocks, in a function whose loops
               would otherwise nest deeper than CPython allows (20): the spine is
               flattened into a sequence of guarded pieces (see :class:`Chain`).
+``flat``      in a function that nests deeper than CPython allows even so (the
+              translator's second attempt): a block, loop or if whose code is split
+              into states of one dispatch loop (see :mod:`.flat`).
 
 It also records, per construct, the locals it writes and whether it has side effects
 or may trap, which tells the translator which pending operand expressions must be
@@ -172,6 +175,7 @@ class Structure:
         ftype: FuncType,
         block_arity: Callable[[object], tuple[int, int]],
         no_chain: frozenset[int] = frozenset(),
+        flat_height: int | None = None,
     ) -> None:
         self.body = body
         self.no_chain = no_chain
@@ -190,10 +194,14 @@ class Structure:
         self.delegates: dict[int, Construct | None] = {}
         """Legacy ``try ... delegate``: try start -> the construct whose handler gets
         its exceptions (None: the caller's)."""
+        self.flat = 0
+        """How many constructs are ``flat`` (see :mod:`.flat`)."""
         self._scan(block_arity)
+        if flat_height is not None:
+            self._mark_flat(flat_height)
         self._find_switches()
         self._decide()
-        if self._wrapped_depth() > MAX_WRAPPED_DEPTH:
+        if flat_height is None and self._wrapped_depth() > MAX_WRAPPED_DEPTH:
             self._find_chains()
             self._decide()
 
@@ -258,6 +266,21 @@ class Structure:
         self.constructs = constructs
         self.by_end: dict[int, Construct] = {c.end: c for c in constructs}
 
+    # ------------------------------------------------------------ flat constructs
+    def _mark_flat(self, height_limit: int) -> None:
+        """Mark ``flat`` every block, loop and if whose subtree nests deeper than
+        ``height_limit`` and whose enclosing constructs are all flat (a Python
+        ``try:`` cannot be split, so nothing inside a try construct is flat)."""
+        height: dict[int, int] = {}
+        for c in reversed(self.constructs):  # children before their parents
+            height[c.start] = 1 + max((height[x.start] for x in c.children), default=0)
+        for c in self.constructs:  # parents before their children
+            parent = c.parent
+            if (c.kind in ("block", "loop", "if") and height[c.start] > height_limit
+                    and (parent is None or parent.kind == "func" or parent.impl == "flat")):
+                c.impl = "flat"
+                self.flat += 1
+
     # ------------------------------------------------------------ tails
     def _chain_is_tail(self, pc: int, target: Construct) -> bool:
         x = self.enclosing[pc]
@@ -279,7 +302,8 @@ class Structure:
         body = self.body
         used: set[int] = set()
         for c in self.constructs:
-            if c.kind != "block" or c.nparams or c.nresults or c.start in used:
+            if (c.kind != "block" or c.nparams or c.nresults or c.start in used
+                    or c.impl == "flat"):
                 continue
             last = c.end - 1
             if last <= c.start or body[last][0].name != "br_table":
@@ -295,6 +319,7 @@ class Structure:
                 if (
                     parent is None
                     or parent.kind != "block"
+                    or parent.impl == "flat"
                     or parent.nparams
                     or parent.nresults
                     or parent.start + 1 != inner.start
@@ -360,7 +385,7 @@ class Structure:
             self.tail_ok.add(pc_target)
         # Inner constructs first: a block may delegate to its last child.
         for c in sorted(self.constructs, key=lambda c: -c.start):
-            if c.impl in ("switch", "chain"):
+            if c.impl in ("switch", "chain", "flat"):
                 continue
             if c.kind == "loop":
                 c.impl = "wrap" if c.sources else "none"

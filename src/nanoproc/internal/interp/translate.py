@@ -26,6 +26,7 @@ from ..syntax.module import Instr
 from ..syntax.types import F32, F64, I32, I64, V128, ValType
 from .control import CONTROL, ChainUnsafe, Ctl
 from .exc_control import ExcFlow
+from .flat import FLAT_HEIGHTS, FlatFlow
 from .stackbase import MASK, MASKV, SIGN, trap_pc
 from .structure import Construct, Structure
 
@@ -54,13 +55,14 @@ _REVIVE = frozenset({"else", "end", "catch", "catch_all", "delegate"})
 """Instructions that end a construct's arm: code after them may be reachable again."""
 
 
-class Translator(ExcFlow):
+class Translator(ExcFlow, FlatFlow):
     """Translates one defined function (see :func:`translate_function`)."""
 
     def __init__(self, art: ModuleArtifact, funcidx: int,
                  options: TranslationOptions | None = None,
-                 no_chain: frozenset[int] = frozenset()) -> None:
+                 no_chain: frozenset[int] = frozenset(), flat_height: int | None = None) -> None:
         super().__init__()
+        self.init_flat()
         self.art = art
         self.funcidx = funcidx
         if options is None:
@@ -74,7 +76,7 @@ class Translator(ExcFlow):
         self.ftype = art.func_types[funcidx]
         self.nparams = len(self.ftype.params)
         self.local_types: list[ValType] = list(self.ftype.params) + func.local_types()
-        self.st = Structure(self.body, self.ftype, art.block_arity, no_chain)
+        self.st = Structure(self.body, self.ftype, art.block_arity, no_chain, flat_height)
         art.note_tail_calls(funcidx, bool(self.st.tail_calls))
         self.funcrefs: set[int] = set()
         self.callees: set[int] = set()
@@ -125,10 +127,14 @@ class Translator(ExcFlow):
                            self.new_label(), 1)
             self.open_loop(self.top)
             prologue_at = self.out.mark()
+        if self.st.flat:
+            self.open_dispatch()
         self.seq(0, len(self.body))
         self.out.pc = max(len(self.body) - 1, 0)
         if self.reachable or func.reached:
             self.emit_return()
+        if self.st.flat:
+            self.close_dispatch()
         if self.top is not None:
             self.out.indent -= 1
             self.loops.pop()
@@ -174,17 +180,39 @@ def _zero(t: ValType) -> str:
 def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOptions) -> Translated:
     """Translate and compile defined function ``funcidx`` of ``art``'s module."""
     from . import ops_call, ops_exc, ops_memory, ops_numeric, ops_simd  # noqa: F401  (register handlers)
+
+    no_chain: frozenset[int] = frozenset()
+    flat_height: int | None = FORCE_FLAT
+    flatter = iter(FLAT_HEIGHTS if FORCE_FLAT is None else ())
+    while True:
+        tr = Translator(art, funcidx, options, no_chain, flat_height)
+        try:
+            source = tr.run()
+            return _compiled(art, funcidx, tr, source)
+        except ChainUnsafe as e:
+            no_chain |= {e.start}
+        except (UnsupportedFeature, SyntaxError, RecursionError, MemoryError) as e:
+            # Nested deeper than CPython allows (refused by the translator, or by
+            # CPython's compiler): again with more of the function flat.
+            if isinstance(e, UnsupportedFeature) and e.feature != DEEP:
+                raise
+            flat_height = next(flatter, None)
+            if flat_height is None:
+                raise
+            no_chain = frozenset()
+
+
+DEEP = "deeply nested control flow"
+FORCE_FLAT: int | None = None
+"""Tests set this to translate every function with the flat lowering at that bound
+(see :mod:`.flat`), to run whole suites through it."""
+
+
+def _compiled(art: ModuleArtifact, funcidx: int, tr: Translator, source: str) -> Translated:
+    """Compile the source of a translated function."""
     from .artifact import Translated
     from .frames import register_code
 
-    no_chain: frozenset[int] = frozenset()
-    while True:
-        tr = Translator(art, funcidx, options, no_chain)
-        try:
-            source = tr.run()
-            break
-        except ChainUnsafe as e:
-            no_chain |= {e.start}
     line_pcs = tr.line_pcs
     if tr.tail_caller:
         args = ", ".join([*(f"l{i}" for i in range(tr.nparams)), *(["dp"] if tr.frames else [])])
