@@ -56,7 +56,7 @@ def test_printing_is_linear_and_reads_back() -> None:
 
 def test_deep_folded_operands_print_as_a_sequence() -> None:
     """A long chain of dependent operations folds at most MAX_FOLD_DEPTH deep."""
-    n = 30_000
+    n = 10_000
     text = "(module (func (result i32) (i32.const 1) " + "(i32.const 3) (i32.mul) " * n + "))"
     binary = bytes(encode_module(parse_wat(text)))
     printed = print_module(decode_module(binary), fold=True)
