@@ -31,6 +31,7 @@ from typing import Any
 
 from .cli_options import OptionError, WasiOptions, help_text, parse_wasi, parse_wasm
 from .cli_stdio import ensure_standard_streams, flush_quietly, write_quietly
+from .internal import threads
 
 EXIT_FAILED = 1
 """Bad command line, unreadable or invalid module, failed instantiation."""
@@ -304,8 +305,7 @@ class Deadline:
         self.end = time.monotonic() + float(seconds)
         self.action = action
         self.cancelled = threading.Event()
-        self.thread = threading.Thread(target=self._wait, name="nanoproc-timeout", daemon=True)
-        self.thread.start()
+        self.thread = threads.start_daemon(self._wait, "nanoproc-timeout")
 
     def _wait(self) -> None:
         while True:

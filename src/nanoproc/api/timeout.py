@@ -15,6 +15,8 @@ import threading
 import time
 from typing import Any
 
+from ..internal import threads
+
 TICK = 0.005
 """Seconds between epoch increments while a timeout is pending. A timeout fires
 between ``seconds`` and ``seconds + TICK`` (plus the wait for Python's GIL, which
@@ -52,9 +54,7 @@ class EpochTicker:
             if not running:
                 self.start = time.monotonic()
                 self.done = 0
-                self.thread = threading.Thread(target=self._run, name="nanoproc-epoch-ticker",
-                                               daemon=True)
-                self.thread.start()
+                self.thread = threads.start_daemon(self._run, "nanoproc-epoch-ticker")
             return deadline
 
     def _run(self) -> None:

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from . import threads
+
 _LEN = struct.Struct("<Q")
 _READY = b"nanoproc-worker-ready\n"
 
@@ -74,6 +76,7 @@ def main() -> None:
     """A worker's loop: read tasks from stdin, write object code to stdout."""
     import signal
 
+    threads.unblock_all()  # started from a thread of ours, we inherit its mask
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer
@@ -373,13 +376,11 @@ def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], Any],
                     errors.append(e)
                 return
 
-    threads = [threading.Thread(target=loop, daemon=True)
-               for _ in range(max(1, min(jobs, len(tasks))))]  # fmt: skip
-    for t in threads:
-        t.start()
+    pumps = [threads.start_daemon(loop, "nanoproc compile")
+             for _ in range(max(1, min(jobs, len(tasks))))]  # fmt: skip
     if here_too:
         local()
-    for t in threads:
+    for t in pumps:
         t.join()
     if errors:
         raise errors[0]

@@ -35,6 +35,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from .. import threads
 from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
@@ -93,9 +94,7 @@ class TieredArtifact:
         if now or DELAY <= 0 or self.size >= BIG_MODULE:
             self._start()
         else:
-            t = threading.Timer(DELAY, self._start_if_used)
-            t.daemon = True
-            t.start()
+            threads.start_timer(DELAY, self._start_if_used, "nanoproc tier-up timer")
 
     def _start_if_used(self) -> None:
         module = self.module_ref()
@@ -110,7 +109,7 @@ class TieredArtifact:
             if self.state not in ("scheduled", "idle"):
                 return
             self.state = "compiling"
-        threading.Thread(target=self._compile, name="nanoproc tier-up", daemon=True).start()
+        threads.start_daemon(self._compile, "nanoproc tier-up")
 
     def _compile(self) -> None:
         try:
