@@ -17,6 +17,7 @@ from typing import Any
 
 from ..internal.errors import WasmtimeError
 from ..internal.exec.store import StoreState
+from ..internal.exec.trap import HostError
 from ..internal.syntax import types as T
 from .values import Val, f32_round, from_wasm, to_wasm
 
@@ -206,19 +207,26 @@ def _make_host_factory(ft: T.FuncType, access_caller: bool) -> Callable[..., Any
     n = len(ft.params)
     args = [f"a{i}" for i in range(n)]
     py_args = [_host_arg(i, t) for i, t in enumerate(ft.params)]
+    # The function's own RecursionError is wrapped as a host error, so the tiers
+    # tell it from Python's stack running out in their own code (a trap).
     if access_caller:
         lines = [
             f"def host_call({', '.join(['cinst', *args])}):",
             "    caller = _Caller(cinst, st)",
             "    try:",
             f"        r = _fn({', '.join(['caller', *py_args])})",
+            "    except RecursionError as e:",
+            "        raise _HostError(e) from e",
             "    finally:",
             "        caller._invalidate()",
         ]
     else:
         lines = [
             f"def host_call({', '.join(args)}):",
-            f"    r = _fn({', '.join(py_args)})",
+            "    try:",
+            f"        r = _fn({', '.join(py_args)})",
+            "    except RecursionError as e:",
+            "        raise _HostError(e) from e",
         ]
     results = ft.results
     if not results:
@@ -244,5 +252,6 @@ def _make_host_factory(ft: T.FuncType, access_caller: bool) -> Callable[..., Any
     from .func import Caller
 
     ns = _converters(ft)
-    ns.update(_Caller=Caller, _Error=WasmtimeError, _f32=f32_round, Val=Val)
+    ns.update(_Caller=Caller, _Error=WasmtimeError, _HostError=HostError, _f32=f32_round,
+              Val=Val)  # fmt: skip
     return _compile(src, "factory", ns)

@@ -126,7 +126,7 @@ def convert_exception(exc: BaseException) -> BaseException:
     """The exception to raise in place of ``exc`` at a Python -> Wasm boundary.
 
     * a Trap: itself, with its Wasm backtrace;
-    * RecursionError: a STACK_OVERFLOW trap ("call stack exhausted");
+    * RecursionError: a STACK_OVERFLOW trap ("call stack exhausted") caused by it;
     * ZeroDivisionError, struct.error, IndexError, OverflowError raised by
       generated code: the corresponding trap;
     * HostError: the host function's original exception, with the Trap it caused
@@ -144,9 +144,13 @@ def convert_exception(exc: BaseException) -> BaseException:
     if isinstance(exc, HostError):
         return host_error_result(exc, wasm_frames(tb))
     if isinstance(exc, RecursionError):
+        # Python's stack ran out in Wasm code or nanoproc's glue (a host function's
+        # own RecursionError arrives wrapped in HostError): the cause stays visible.
         trap = Trap.of(TrapCode.STACK_OVERFLOW)
         trap.frames = wasm_frames(tb)
-        return _chain(trap, exc)
+        trap.__cause__ = exc
+        trap.__suppress_context__ = True
+        return trap
     code = _IMPLICIT.get(type(exc))
     if code is not None and _raised_in_wasm(tb):
         trap = Trap.of(code)

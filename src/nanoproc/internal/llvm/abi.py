@@ -8,7 +8,10 @@ compiled objects stay valid across processes (the compile cache, AOT artifacts).
 Structures (all fields 8 bytes unless noted):
 
 * ``StoreCtx``, one per store: trap state, the jump buffer of the innermost entry
-  from Python, the stack limit, the helper callback, results and backtrace buffers.
+  from Python, the stack limit, the Python objects native code hands exceptions
+  and helper calls to, results and backtrace buffers.
+* ``SigBlock``, one per process: the stores running on the main thread, which the
+  SIGINT handler trips (see :mod:`.interrupts`).
 * ``vmctx``, one per instance: a pointer to the StoreCtx, then arrays whose sizes
   the module fixes (see :class:`VMLayout`).
 * ``FuncRecord``: what a funcref points to; calling it is ``code(ctx, args...)``.
@@ -23,8 +26,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-RESULTS_CAP = 128
-"""Most results a function may have (multi-value results travel in StoreCtx.results)."""
+RESULTS_CAP = 1000
+"""Most results a function may have (wasmtime's limit, enforced by validation): a
+host function's results travel to native code in StoreCtx.results."""
 BACKTRACE_CAP = 4096
 """Most return addresses a trap records."""
 
@@ -40,15 +44,16 @@ class StoreCtx(ctypes.Structure):
     """Per-store state shared with native code."""
 
     _fields_ = [
-        ("exit_flags", ctypes.c_int32),  # EXIT_* bits, checked by Python after a call
         ("trap_kind", ctypes.c_int32),
         ("trap_pc", ctypes.c_int32),
         ("host_error", ctypes.c_int32),  # set by a Python helper: the trap kind to raise
+        ("spare", ctypes.c_int32),
         ("jmpbuf", ctypes.c_void_p),
         ("entry_fp", ctypes.c_void_p),
         # Bytes 0-5: the lowest address Wasm frames may use (written by native entry
-        # code only). Byte 7: TRIP while the epoch is past the store's deadline
-        # (written by Python only), which makes every function's stack check fail.
+        # code only). Byte 7: TRIP while the epoch is past the store's deadline or an
+        # interrupt (SIGINT) is pending (written by Python and the signal handler
+        # only), which makes every function's stack check and loop check fail.
         ("stack_limit", ctypes.c_uint64),
         ("depth", ctypes.c_int64),
         ("owner", ctypes.c_uint64),  # pthread_self() of the thread described by stack_low
@@ -56,11 +61,32 @@ class StoreCtx(ctypes.Structure):
         ("max_stack", ctypes.c_uint64),
         ("caller", ctypes.c_void_p),  # vmctx of the code calling an import or indirectly
         ("host_fp", ctypes.c_void_p),  # frame of the innermost host thunk (re-entry)
-        ("fuel", ctypes.c_int64),  # fuel left (mirrors StoreState.fuel around calls)
-        ("helper", ctypes.c_void_p),
+        ("fuel", ctypes.c_int64),  # fuel left while native code runs (see NativeStore)
+        ("helper", ctypes.c_void_p),  # PyObject*: the Python helper (see hostcall)
+        ("pending", ctypes.c_void_p),  # PyObject* (owned): exception caught by native code
+        ("exit_trap", ctypes.c_void_p),  # PyObject*: type an entry raises after a trap
+        ("exit_thread", ctypes.c_void_p),  # ... when this thread must claim the store
+        ("exit_busy", ctypes.c_void_p),  # ... when another thread runs the store's code
+        ("sig", ctypes.c_void_p),  # the process's SigBlock
         ("bt_len", ctypes.c_int64),
         ("results", ctypes.c_uint64 * RESULTS_CAP),
         ("bt", ctypes.c_uint64 * BACKTRACE_CAP),
+    ]
+
+
+SIG_SLOTS = 64
+"""Stores running on the main thread that a SIGINT can trip (nesting deeper than
+this is rare; deeper ones are interrupted when control returns to an outer one)."""
+
+
+class SigBlock(ctypes.Structure):
+    """What the SIGINT handler reads (see :mod:`.interrupts`)."""
+
+    _fields_ = [
+        ("main", ctypes.c_uint64),  # pthread_self() of the main thread
+        ("count", ctypes.c_int64),  # stores registered in ``stores``
+        ("prev", ctypes.c_void_p),  # the handler installed before ours (chained)
+        ("stores", ctypes.c_void_p * SIG_SLOTS),  # StoreCtx of each running store
     ]
 
 
@@ -70,6 +96,7 @@ def _offsets(struct: type[ctypes.Structure]) -> dict[str, int]:
 
 SC = _offsets(StoreCtx)
 """Byte offset of each StoreCtx field."""
+SIG = _offsets(SigBlock)
 
 # FuncRecord: {code, ctx, type_id, spare}
 REC_CODE = 0
@@ -85,16 +112,6 @@ TAB_SIZE = 8
 # HostCtx (a host function's record ``ctx``): {Python callback, StoreCtx}
 HOST_CALLBACK = 0
 HOST_SC = 8
-
-# exit_flags bits
-EXIT_TRAP = 1
-"""A trap (trap_kind, trap_pc, bt) ended the call."""
-EXIT_THREAD = 2
-"""The entry needs this thread's stack bounds before it can run."""
-EXIT_CONCURRENT = 4
-"""Another thread is running code of this store."""
-EXIT_PINNED = 8
-"""Objects were pinned while native frames could hold them; release at depth 0."""
 
 # Trap kinds (StoreCtx.trap_kind): small ints compiled into code.
 TRAP_STACK_OVERFLOW = 1
@@ -126,22 +143,23 @@ H_SUBTYPE = 8
 H_GLOBAL_SET = 9
 H_EPOCH = 10
 """The store's trip byte was set: 0 if the epoch has reached the store's deadline
-(trap), else nonzero (the deadline moved on; the byte is cleared)."""
+(trap), else 1 (the deadline moved on, or an interrupt was handled by Python's own
+signal handler without raising: the byte is cleared)."""
+H_FUEL = 11
+"""Fuel ran out: the fuel to add from the store's reserve (beyond what an i64
+counter holds), 0 if there is none (trap)."""
+HELPER_FAILED = -(1 << 62)
+"""What the helper returns when the Python helper raised (StoreCtx.host_error is
+then TRAP_HOST and the exception in StoreCtx.pending)."""
 
 TRIP = 0x40
-"""Value of StoreCtx.stack_limit's byte 7 while the epoch is past the deadline: the
+"""Value of StoreCtx.stack_limit's byte 7 while the epoch is past the deadline or
+an interrupt is pending: the
 limit then reads above 2**62, higher than any stack address, and adding a frame's
 size to it cannot overflow."""
 TRIP_BYTE = 7
 LIMIT_MASK = (1 << 48) - 1
 """The stack limit proper (user-space addresses are below 2**48)."""
-
-HELPER_PROTO = ctypes.CFUNCTYPE(
-    ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32,
-    ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
-)  # fmt: skip
-"""``helper(vmctx, op, a, b, c, d) -> i64``; sets StoreCtx.host_error on failure."""
-
 
 @dataclass(frozen=True)
 class VMLayout:

@@ -24,6 +24,7 @@ from .symbols import (
     held_entry_symbol,
     host_symbol,
     runs_briefly,
+    thunk_shapes,
     vm_layout,
 )
 
@@ -90,14 +91,15 @@ class LoadedCode:
         infos = [read_object(o) for o in objects]
         fsyms = {f: func_symbol(f) for f in range(nimp, nfuncs)}
         symbols = list(fsyms.values())
-        symbols += [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in shapes]
+        natives = thunk_shapes(shapes)
+        symbols += [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in natives]
         symbols += [held_entry_symbol(s) for s in shapes]
         self.library = jit.link(objects, symbols)
         addr = self.library.addresses
         self.func_addr = {f: addr[s] for f, s in fsyms.items()}
         self.entries = {s: addr[entry_symbol(s)] for s in shapes}
         self.held_entries = {s: addr[held_entry_symbol(s)] for s in shapes}
-        self.thunks = {s: addr[host_symbol(s)] for s in shapes}
+        self.thunks = {s: addr[host_symbol(s)] for s in natives}
         sizes: dict[str, int] = {}
         self.call_sites: dict[int, list[tuple[int, int]]] = {}
         for info in infos:

@@ -18,7 +18,7 @@ from ..exec.compiled import CompiledModule
 from . import cache, jit
 from .code import LoadedCode
 from .irgen.types import Shape
-from .symbols import entry_symbol, held_entry_symbol, host_symbol, module_shapes
+from .symbols import host_symbol, module_shapes
 
 if TYPE_CHECKING:
     from .irgen.module import Partition
@@ -160,7 +160,7 @@ def load_code(cm: CompiledModule, objects: list[bytes]) -> LoadedCode:
 
 
 class GlueLibrary:
-    """Entries and thunks compiled on their own (for host functions' shapes)."""
+    """Host thunks compiled on their own (for host functions' native shapes)."""
 
     def __init__(self, shapes: list[Shape]) -> None:
         from .irgen.module import glue_only_text
@@ -172,11 +172,8 @@ class GlueLibrary:
             objects = [jit.compile_ir(glue_only_text(shapes, target.triple,
                                                      target.datalayout), 2)]  # fmt: skip
             cache.store(key, objects)
-        syms = [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in shapes]
-        syms += [held_entry_symbol(s) for s in shapes]
-        self.library = jit.link(objects, syms)
+        self.library = jit.link(objects, [host_symbol(s) for s in shapes])
         addr = self.library.addresses
-        self.entries = {s: addr[entry_symbol(s)] for s in shapes}
         self.thunks = {s: addr[host_symbol(s)] for s in shapes}
 
 

@@ -3,10 +3,12 @@
 Each is a small Python function generated once per signature and closed over one
 function: it writes the arguments into the function's argument block (i32/i64 as
 unsigned integers, f32/f64 as doubles, references as handles), calls the module's
-entry trampoline for that shape with the block's address, checks the store's
-exit_flags word, and returns the result. Only when that word is nonzero does it call into the
-NativeStore (trap, pinned objects, a new thread), so a call costs one ctypes call
-and one index.
+entry trampoline for that shape with the block's address, and returns what the
+trampoline returned (a number, a funcref handle, an object, or a tuple of several
+results; see irgen.boundary). A trap, or a store another thread owns, comes back
+as a :class:`.nativestore.NativeExit` that ctypes raises; only then does the call
+go into the NativeStore. Objects pinned while the call ran are dropped when the
+outermost call returns (one truth test of a list).
 """
 
 from __future__ import annotations
@@ -16,38 +18,43 @@ from collections.abc import Callable
 from typing import Any
 
 from . import abi
-from .nativestore import NativeStore
+from .nativestore import NativeExit, NativeStore
 from .pysource import make_factory
 
 _CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctypes.c_double,
-          "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.c_void_p}  # fmt: skip
+          "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.py_object}  # fmt: skip
 
 _PROTOS: dict[tuple[str, str], Any] = {}
-_FACTORIES: dict[tuple[str, str, bool], Callable[..., Callable[..., Any]]] = {}
+_FACTORIES: dict[tuple[str, str], Callable[..., Callable[..., Any]]] = {}
 
 
 def prototype(pshape: tuple[str, str]) -> Any:
     """The ctypes prototype of the entry trampoline of a signature: one pointer (the
-    argument block), called with the GIL held (the trampoline releases it)."""
+    argument block), called with the GIL held (the trampoline releases it); ctypes
+    raises the exception the trampoline sets when the call did not complete."""
     proto = _PROTOS.get(pshape)
     if proto is None:
         results = pshape[1]
-        restype = _CTYPE[results] if len(results) == 1 else None
-        proto = ctypes.PYFUNCTYPE(restype, ctypes.c_void_p)
+        if len(results) == 1:
+            restype = _CTYPE[results]
+        else:
+            restype = ctypes.py_object if results else None
+        # No argument types: ctypes would convert the argument by calling
+        # c_void_p.from_param, and a RecursionError there comes out as an
+        # ArgumentError that names it; a c_void_p passed as is needs no call.
+        proto = ctypes.PYFUNCTYPE(restype)
         _PROTOS[pshape] = proto
     return proto
 
 
-def _factory(pshape: tuple[str, str], metered: bool) -> Callable[..., Callable[..., Any]]:
-    """Code of the calls of one signature; ``metered``: the store's fuel and epoch
-    deadline move into the StoreCtx before the call and the fuel back after it."""
+def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
+    """Code of the calls of one signature."""
     params, results = pshape
     args = [f"a{i}" for i in range(len(params))]
-    # The body is a loop: a call ``after()`` says to repeat goes round again (a
-    # closure calling itself would be a reference cycle, freed only by the GC).
+    # The body is a loop: a call the NativeStore says to repeat (the store now
+    # belongs to this thread) goes round again (a closure calling itself would be a
+    # reference cycle, freed only by the GC).
     lines = []
-    if metered:
-        lines.append("meter_in()")
     for i, k in enumerate(params):
         slot = i + 2
         if k in "iI":
@@ -58,48 +65,36 @@ def _factory(pshape: tuple[str, str], metered: bool) -> Callable[..., Callable[.
             lines.append(f"ub[{slot}] = func_handle(a{i})")
         else:
             lines.append(f"ub[{slot}] = obj_handle(a{i})")
-    out = ["meter_out()"] if metered else []
-    if len(results) == 1:
-        lines.append("r = entry(argv)")
-        lines.extend(out)
-        lines.append("if flags[0] and not after():")
-        lines.append("    continue")
-        k = results
-        if k == "r":
-            lines.append("return func_of(r)")
-        elif k == "x":
-            lines.append("return obj_of(r)")
-        else:
-            lines.append("return r")
+    if results == "r":
+        value = "func_of(r)"
+    elif len(results) > 1 and "r" in results:
+        value = "(" + "".join(f"func_of(r[{i}]), " if k == "r" else f"r[{i}], "
+                              for i, k in enumerate(results)) + ")"
+    elif results:
+        value = "r"
     else:
-        lines.append("entry(argv)")
-        lines.extend(out)
-        lines.append("if flags[0] and not after():")
-        lines.append("    continue")
-        if results:
-            vals = []
-            for i, k in enumerate(results):
-                if k == "i":
-                    vals.append(f"ures[{i}] & 0xFFFFFFFF")
-                elif k == "I":
-                    vals.append(f"ures[{i}]")
-                elif k in "fF":
-                    vals.append(f"fres[{i}]")
-                elif k == "r":
-                    vals.append(f"func_of(ures[{i}])")
-                else:
-                    vals.append(f"obj_of(ures[{i}])")
-            lines.append(f"return ({', '.join(vals)},)")
-        else:
-            lines.append("return None")
+        value = "None"
+    lines += [
+        "try:",
+        "    r = entry(argv)",
+        "except NativeExit as s:",
+        "    e = s",
+        "else:",
+        "    if pins:",
+        "        unpin()",
+        f"    return {value}",
+        # Raised outside the handler, so the NativeExit is not chained as context.
+        "e = on_exit(e)",
+        "if e is not None:",
+        "    raise e",
+    ]
     lines = [f"def call({', '.join(args)}):", "    while True:"] + ["        " + x for x in lines]
-    return make_factory("entry, ub, fb, argv, ns", _ENTRY_NS, lines, "call",
+    return make_factory("entry, ub, fb, argv, ns, NativeExit", _ENTRY_NS, lines, "call",
                         f"<nanoproc llvm entry {pshape}>")
 
 
-_ENTRY_NS = {"flags": "flags_view", "after": "after_call", "ures": "ures", "fres": "fres",
-             "func_handle": "func_handle", "obj_handle": "obj_handle", "func_of": "func_of",
-             "obj_of": "obj_of", "meter_in": "metering_in", "meter_out": "metering_out"}
+_ENTRY_NS = {"pins": "pins", "unpin": "unpin", "on_exit": "on_exit",
+             "func_handle": "func_handle", "obj_handle": "obj_handle", "func_of": "func_of"}
 """Closure names of an entry factory -> the NativeStore attributes they are."""
 
 
@@ -110,17 +105,15 @@ def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
     Its argument block (vmctx, fn, then the arguments) belongs to the function: the
     trampoline reads the arguments before anything else can run, so nested and
     recursive calls may reuse it."""
-    metered = ns.fuel or ns.epochs
-    key = (*pshape, metered)
-    factory = _FACTORIES.get(key)
+    factory = _FACTORIES.get(pshape)
     if factory is None:
-        factory = _FACTORIES[key] = _factory(pshape, metered)
+        factory = _FACTORIES[pshape] = _factory(pshape)
     entry = prototype(pshape)(entry_address)
     n = 2 + len(pshape[0])
     block = abi.array(ctypes.c_uint64, n)(vmctx, fn)
     # memoryviews: item assignment is cheaper than on ctypes arrays
     ub = memoryview(block).cast("B").cast("Q")
     fb = memoryview(block).cast("B").cast("d")
-    call = factory(entry, ub, fb, ctypes.addressof(block), ns)
+    call = factory(entry, ub, fb, ctypes.c_void_p(ctypes.addressof(block)), ns, NativeExit)
     call.argv = block  # type: ignore[attr-defined]  # keeps the block alive with the function
     return call

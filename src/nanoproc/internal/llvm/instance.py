@@ -19,7 +19,6 @@ from . import abi
 from .cells import global_cell, mem_cell
 from .entry import make_call
 from .hostcall import INSTANCES, subtype
-from .irgen.types import shape_of
 from .nativestore import NativeStore
 from .refs import py_shape
 from .tables import table_cell
@@ -93,11 +92,10 @@ class InstanceState:
         """Make (and install) the ctypes entry of function ``f``."""
         fi = self.inst.funcs[f]
         ft = fi.type
-        shape = shape_of(ft)
+        shape = py_shape(ft)
         code = self.code
         entries = code.held_entries if code.runs_briefly(f) else code.entries
-        call = make_call(py_shape(ft), entries[shape], self.vmctx, code.func_addr[f],
-                         self.ns)  # fmt: skip
+        call = make_call(shape, entries[shape], self.vmctx, code.func_addr[f], self.ns)
         fi.call = call
         return call
 
@@ -175,10 +173,12 @@ def _subtype(st: InstanceState, have: int, want: int, _c: int, _d: int) -> int:
 
 
 def _epoch(st: InstanceState, _a: int, _b: int, _c: int, _d: int) -> int:
-    """The store's interrupt flag is set: trap, unless its deadline moved on since
-    the flag was set (then the flag is cleared)."""
+    """The store's trip byte is set: trap (0) if its epoch deadline is due, else
+    clear the byte and go on (1). The byte is also set by a SIGINT (see
+    ..interrupts): by the time this runs, Python has run its signal handler, whose
+    KeyboardInterrupt the native caller has caught as this call's exception."""
     store = st.inst.store
-    if store.engine.epoch >= store.epoch_deadline:
+    if st.ns.epochs and store.engine.epoch >= store.epoch_deadline:
         return 0  # the code traps with INTERRUPT (see irgen.metering.check_epoch)
     st.ns.sync_trip()
     return 1

@@ -1,14 +1,22 @@
 """The llvm tier's per-store state: the native StoreCtx, reference handles, pins, and
-what happens after native code returns to Python.
+what happens when native code stops abnormally.
 
 One :class:`NativeStore` lives in ``StoreState.tier_state``. It owns the StoreCtx
 every instance of the store points to, a FuncRecord for every function that native
 code may call through a reference (created on demand for host functions, kept for
 the store's life so a funcref never dangles), and the cells of memories and globals.
 
-Exceptions never cross native frames: a host function's exception (or a helper's)
-is kept in :attr:`pending`, native code traps with TRAP_HOST and unwinds to the
-innermost entry from Python, and :meth:`after_call` raises it there.
+Exceptions never cross native frames: one raised in Python called by native code
+(a host function, the helper) is fetched by the generated code into
+StoreCtx.pending, native code traps with TRAP_HOST and unwinds to the innermost
+entry from Python, which raises :class:`ExitTrap`; the entry's Python side then
+raises what :meth:`trap_exception` makes of it. Nothing is left behind in shared
+state for a later call to misread: the trap's fields are only read after an
+ExitTrap, and each thread learns of its own failures through its own exception.
+
+Fuel lives in StoreCtx.fuel while the store has native state: the StoreState's
+``fuel`` becomes a property over it (:class:`NativeFuelState`), so native code,
+host functions and the API see one counter and nothing is copied around calls.
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import WasmtimeError
 from ..exec.entities import FuncInst
 from ..exec.store import StoreState
-from ..exec.trap import HostError, Trap
+from ..exec.trap import HostError, Trap, TrapCode
 from . import abi
+from .interrupts import ensure_handler, sig_block_address
 from .stack import usable_low
 from .traps import backtrace, trap_of_kind
 
@@ -30,36 +39,87 @@ if TYPE_CHECKING:
     from .instance import InstanceState
 
 _py_object = ctypes.py_object
+_decref = ctypes.PYFUNCTYPE(None)(ctypes.cast(ctypes.pythonapi.Py_DecRef, ctypes.c_void_p).value)
+"""``Py_DecRef``, called with a ``c_void_p``: no argument types, so ctypes converts
+nothing by calling Python (where a RecursionError would become an ArgumentError)."""
 
 FUEL_CAP = (1 << 63) - 1
-"""Fuel native code can count (more is cut to it while code runs)."""
+"""Fuel native code can count; more is kept in the store's reserve (a run would
+need centuries to use up the counter, so the reserve is never drawn on)."""
+
+
+class NativeExit(BaseException):
+    """Raised by an entry trampoline (never seen outside the tier): why native code
+    did not run to completion."""
+
+
+class ExitTrap(NativeExit):
+    """The call trapped: StoreCtx holds the trap (and maybe a pending exception)."""
+
+
+class ExitThread(NativeExit):
+    """The store was last used by another thread: claim it for this one and retry."""
+
+
+class ExitBusy(NativeExit):
+    """Another thread is running the store's code."""
+
+
+class NativeFuelState(StoreState):
+    """A StoreState whose fuel is its NativeStore's StoreCtx.fuel (plus a reserve
+    beyond what an i64 holds, so any u64 amount reads back exactly)."""
+
+    _fuel_view: memoryview
+    _fuel_reserve: int
+
+    @property  # type: ignore[override]
+    def fuel(self) -> int:
+        return int(self._fuel_view[0]) + self._fuel_reserve
+
+    @fuel.setter
+    def fuel(self, value: int) -> None:
+        if value > FUEL_CAP:
+            self._fuel_view[0] = FUEL_CAP
+            self._fuel_reserve = value - FUEL_CAP
+        else:
+            self._fuel_view[0] = value
+            self._fuel_reserve = 0
 
 
 class NativeStore:
     """Native state of one store (see the module docstring)."""
 
     def __init__(self, st: StoreState, backend: Any) -> None:
-        from .hostcall import HELPER_ADDRESS
+        from .hostcall import HELPER
 
         self.st = st
         self.sc = abi.StoreCtx()
         self.sc_addr = ctypes.addressof(self.sc)
         self.sc.max_stack = backend.max_wasm_stack
-        self.sc.helper = HELPER_ADDRESS
+        self.sc.helper = id(HELPER)
+        self.sc.exit_trap = id(ExitTrap)
+        self.sc.exit_thread = id(ExitThread)
+        self.sc.exit_busy = id(ExitBusy)
+        ensure_handler()
+        self.sc.sig = sig_block_address()
         self.fuel = backend.options.fuel
         self.epochs = backend.options.epochs
         self.backend = backend
-        self.fuel_view = memoryview(self.sc).cast("B")[abi.SC["fuel"] : abi.SC["fuel"] + 8].cast("q")
         t = abi.SC["stack_limit"] + abi.TRIP_BYTE
         self.trip_view = memoryview(self.sc).cast("B")[t : t + 1]
         """The stack limit's top byte: TRIP while the epoch is at or past the deadline
-        (see irgen.metering; one-byte writes, so no native write can undo one)."""
+        or an interrupt is pending (see irgen.metering; one-byte writes, so no
+        native write can undo one)."""
+        if self.fuel:
+            value = st.__dict__.pop("fuel", None) or 0
+            st.__class__ = NativeFuelState
+            fst: Any = st
+            fst._fuel_view = memoryview(self.sc).cast("B")[
+                abi.SC["fuel"] : abi.SC["fuel"] + 8].cast("q")  # fmt: skip
+            fst.fuel = value
         if self.epochs:
             backend.epoch_stores[id(self)] = weakref.ref(self)
-        self.flags = abi.array(ctypes.c_int32, 1).from_address(self.sc_addr)
-        """The exit_flags word, for the one-index check after every call."""
-        self.flags_view = memoryview(self.flags).cast("B").cast("i")
-        """The same word as a memoryview (cheaper to index)."""
+            self.sync_trip()
         res = self.sc_addr + abi.SC["results"]
         self.ures = abi.array(ctypes.c_uint64, abi.RESULTS_CAP).from_address(res)
         self.fres = abi.array(ctypes.c_double, abi.RESULTS_CAP).from_address(res)
@@ -69,7 +129,8 @@ class NativeStore:
         self.keep: list[Any] = []
         """ctypes buffers native code points into (records, host contexts, callbacks)."""
         self.pins: list[Any] = []
-        self.pending: BaseException | None = None
+        """Objects whose last other owner let go while native frames may hold their
+        address, kept until the outermost call returns."""
         self.mem_cells: dict[int, Any] = {}
         self.instances: dict[int, InstanceState] = {}
 
@@ -84,6 +145,10 @@ class NativeStore:
         self.mem_cells.clear()
         self.pins.clear()
         self.keep.clear()  # host callbacks hold this store: another cycle
+        p = self.sc.pending
+        if p:
+            self.sc.pending = None
+            _decref(ctypes.c_void_p(p))
 
     @staticmethod
     def of(st: StoreState, backend: Any) -> NativeStore:
@@ -92,30 +157,18 @@ class NativeStore:
             ns = st.tier_state = NativeStore(st, backend)
         return ns  # type: ignore[no-any-return]
 
-    # ------------------------------------------------------------ fuel and epochs
-    def metering_in(self) -> None:
-        """Before native code runs: the store's fuel, and whether its deadline is due."""
-        st = self.st
-        if self.fuel:
-            fuel = st.fuel or 0
-            self.fuel_view[0] = min(fuel, FUEL_CAP)
-        if self.epochs:
-            self.sync_trip()
-
+    # ------------------------------------------------------------ epochs
     def sync_trip(self) -> None:
         """Set or clear the trip byte native code tests (the engine's epoch moved, or
-        the store's deadline did)."""
+        the store's deadline did; a store without epoch checks only ever has it set
+        by a SIGINT, which the helper has handled by the time it calls this)."""
         st = self.st
-        self.trip_view[0] = abi.TRIP if st.engine.epoch >= st.epoch_deadline else 0
+        due = self.epochs and st.engine.epoch >= st.epoch_deadline
+        self.trip_view[0] = abi.TRIP if due else 0
 
     deadline_changed = sync_trip
     """Called by ``StoreState.set_epoch_deadline`` (a host function may move it while
     native code is on the stack)."""
-
-    def metering_out(self) -> None:
-        """After native code ran (or before a host function runs): what it left."""
-        if self.fuel:
-            self.st.fuel = self.fuel_view[0]
 
     # ------------------------------------------------------------ references
     def add_record(self, fi: FuncInst, address: int) -> None:
@@ -153,7 +206,6 @@ class NativeStore:
         hold its address."""
         if obj is not None and self.sc.depth:
             self.pins.append(obj)
-            self.flags[0] |= abi.EXIT_PINNED
 
     def pinned_handle(self, obj: Any) -> int:
         """The handle of an object entering native code from a host function."""
@@ -162,69 +214,84 @@ class NativeStore:
         self.pin(obj)
         return id(obj)
 
-    # ------------------------------------------------------------ failures
-    def fail(self, e: BaseException) -> None:
-        """Keep a Python exception for the innermost entry to raise (native code is
-        about to trap with TRAP_HOST). Host exceptions are wrapped as the interp tier
-        does, so both tiers report them identically."""
-        if isinstance(e, (Trap, RecursionError, HostError)) or not isinstance(e, Exception):
-            self.pending = e
-        else:
-            wrapped = HostError(e)
-            wrapped.__cause__ = e
-            self.pending = wrapped
-
-    # ------------------------------------------------------------ after a call
-    def after_call(self) -> bool:
-        """Handle a nonzero exit_flags after an entry returned: True if the call's
-        result stands, False if the call must be retried; raises for a trap."""
-        sc = self.sc
-        f = self.flags[0]
-        if f & abi.EXIT_THREAD:
-            self.flags[0] = f & ~abi.EXIT_THREAD
-            if sc.depth:
-                raise WasmtimeError("a store's code was entered from a new thread "
-                                    "while running")  # fmt: skip
-            sc.owner = threading.get_ident()
-            sc.stack_low = usable_low()
-            return False
-        if f & abi.EXIT_CONCURRENT:
-            self.flags[0] = f & ~abi.EXIT_CONCURRENT
-            raise WasmtimeError("store used by two threads at once: a store's code may "
-                                "run on one thread at a time")  # fmt: skip
-        if f & abi.EXIT_TRAP:
-            self.flags[0] &= ~abi.EXIT_TRAP
-            exc = self._trap_exception()
-            sc.host_error = 0
-            self.release_pins()
-            raise exc
-        self.release_pins()
-        return True
-
-    def release_pins(self) -> None:
+    def unpin(self) -> None:
+        """After a call returned: drop the pins once no native frame is left."""
         if self.sc.depth == 0:
             self.pins.clear()
-            self.flags[0] &= ~abi.EXIT_PINNED
 
-    def _trap_exception(self) -> BaseException:
+    # ------------------------------------------------------------ abnormal exits
+    def on_exit(self, e: BaseException) -> BaseException | None:
+        """What the entry's Python side raises for ``e`` (a NativeExit), or None to
+        retry the call (the store now belongs to this thread)."""
+        sc = self.sc
+        if isinstance(e, ExitThread):
+            if sc.depth:  # pragma: no cover - the entry reports ExitBusy then
+                return WasmtimeError("a store's code was entered from a new thread "
+                                     "while running")  # fmt: skip
+            sc.owner = threading.get_ident()
+            sc.stack_low = usable_low()
+            return None
+        if isinstance(e, ExitBusy):
+            return WasmtimeError("store used by two threads at once: a store's code may "
+                                 "run on one thread at a time")  # fmt: skip
+        exc = self.trap_exception()
+        self.unpin()
+        return exc
+
+    def _take_pending(self) -> BaseException | None:
+        """The exception native code caught (taking over its reference), if any."""
+        sc = self.sc
+        p = sc.pending
+        if not p:
+            return None
+        exc: BaseException = _py_object.from_address(self.sc_addr + abi.SC["pending"]).value
+        sc.pending = None
+        _decref(ctypes.c_void_p(p))
+        return exc
+
+    def trap_exception(self) -> BaseException:
+        """The exception for the trap StoreCtx describes (an ExitTrap was raised)."""
         sc = self.sc
         kind = sc.trap_kind
+        pending = self._take_pending()
+        sc.host_error = 0
         n = min(sc.bt_len, abi.BACKTRACE_CAP)
         frames = backtrace(kind, sc.trap_pc, sc.bt[:n])
         if kind != abi.TRAP_HOST:
             trap = trap_of_kind(kind)
             trap.frames = frames
             return trap
-        exc = self.pending
-        self.pending = None
-        if exc is None:  # pragma: no cover - a helper trapped without saying why
-            return Trap("host call failed without an exception")
-        if isinstance(exc, Trap):
-            exc.frames = list(exc.frames) + frames
-        else:
-            previous = getattr(exc, "wasm_frames", [])
-            try:
-                exc.wasm_frames = previous + frames  # type: ignore[attr-defined]
-            except AttributeError:  # pragma: no cover - exceptions with __slots__
-                pass
+        if pending is None:  # pragma: no cover - Python failed without an exception
+            trap = Trap("host call failed without an exception")
+            trap.frames = frames
+            return trap
+        return host_exception(pending, frames)
+
+
+def host_exception(exc: BaseException, frames: list[Any]) -> BaseException:
+    """What a Python exception raised under native code becomes, as in the interp
+    tier: a Trap (raised by a host to trap, or from a nested call) gets the frames;
+    a host function's exception is wrapped in HostError (the API unwraps it); a
+    bare RecursionError is Python's stack running out in nanoproc's own code between
+    Wasm and the host (a host function's own RecursionError arrives wrapped), so it
+    is the "call stack exhausted" trap, with the RecursionError as its cause;
+    KeyboardInterrupt and other BaseExceptions stay themselves.
+    """
+    if isinstance(exc, Trap):
+        exc.frames = list(exc.frames) + frames
         return exc
+    if isinstance(exc, RecursionError):
+        trap = Trap.of(TrapCode.STACK_OVERFLOW)
+        trap.frames = frames
+        trap.__cause__ = exc
+        return trap
+    if isinstance(exc, Exception) and not isinstance(exc, HostError):
+        wrapped = HostError(exc)
+        wrapped.__cause__ = exc
+        exc = wrapped
+    previous = getattr(exc, "wasm_frames", [])
+    try:
+        exc.wasm_frames = previous + frames  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - exceptions with __slots__
+        pass
+    return exc

@@ -11,7 +11,7 @@ from typing import Any
 from ..syntax.module import Module
 from ..syntax.types import FuncType
 from . import abi
-from .irgen.types import Shape, shape_name, shape_of
+from .irgen.types import Shape, native_shape, shape_name
 
 
 def func_symbol(f: int) -> str:
@@ -56,10 +56,17 @@ def runs_briefly(body: list[Any]) -> bool:
 
 
 def module_shapes(module: Module) -> list[Shape]:
-    """Shapes of every function type the module defines (it has an entry trampoline
-    and a host thunk for each)."""
+    """Entry shapes of every function type the module defines (it has an entry
+    trampoline for each, and a host thunk for each one's native shape)."""
+    from .refs import py_shape
+
     out: dict[Shape, None] = {}
     for st in module.deftypes:
         if isinstance(st.comp, FuncType):
-            out[shape_of(st.comp)] = None
+            out[py_shape(st.comp, module)] = None
     return list(out)
+
+
+def thunk_shapes(shapes: list[Shape]) -> list[Shape]:
+    """The native shapes of entry ``shapes`` (each once)."""
+    return list(dict.fromkeys(native_shape(s) for s in shapes))

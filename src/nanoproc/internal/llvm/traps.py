@@ -65,7 +65,9 @@ def convert_exception(exc: BaseException) -> BaseException:
     * a Trap: itself (its backtrace was set where it left native code);
     * HostError: the host function's own exception, with the Trap it caused as
       ``wasm_trap`` and the Wasm backtrace in a note;
-    * RecursionError (a host function recursing too deep): a STACK_OVERFLOW trap;
+    * RecursionError (Python's stack ran out in nanoproc's own code: a host
+      function's own RecursionError arrives as a HostError): a STACK_OVERFLOW trap
+      with the RecursionError as its ``__cause__``;
     * anything else: unchanged.
     """
     frames: list[Frame] = getattr(exc, "wasm_frames", [])
@@ -74,7 +76,7 @@ def convert_exception(exc: BaseException) -> BaseException:
     if isinstance(exc, RecursionError):
         trap = Trap.of(TrapCode.STACK_OVERFLOW)
         trap.frames = frames
-        trap.__cause__ = None
+        trap.__cause__ = exc
         trap.__suppress_context__ = True
         return trap
     return exc

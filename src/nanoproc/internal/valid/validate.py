@@ -240,6 +240,7 @@ def _check_types(ctx: Context, groups: list[RecType]) -> None:
         first = len(ctx.type_ids)
         end = first + len(rec.subtypes)
         for k, st in enumerate(rec.subtypes):
+            _check_arity(st)
             for t in _storage_types(st):
                 if isinstance(t, RefType):
                     h = t.heap
@@ -259,6 +260,19 @@ def _check_types(ctx: Context, groups: list[RecType]) -> None:
         ctx.defs.extend(canon.definition(i) for i in ids)
         for k, cid in enumerate(ids):
             _check_supertype(first + k, cid)
+
+
+MAX_FUNC_ARITY = 1000
+"""Most parameters, and most results, of a function type (wasmtime's limits)."""
+
+
+def _check_arity(st: SubType) -> None:
+    ct = st.comp
+    if isinstance(ct, FuncType):
+        if len(ct.params) > MAX_FUNC_ARITY:
+            raise Invalid("function params size is out of bounds")
+        if len(ct.results) > MAX_FUNC_ARITY:
+            raise Invalid("function returns size is out of bounds")
 
 
 def _check_supertype(index: int, cid: int) -> None:

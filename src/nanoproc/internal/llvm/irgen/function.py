@@ -248,9 +248,9 @@ class FunctionGen:
 
     def call_helper(self, op: int, *args: str) -> str:
         """Call the runtime's Python helper ``op`` (i64 arguments); traps if it failed."""
-        fn = self.load_field("ptr", "%sc", abi.SC["helper"], invariant=True)
-        a = [f"i64 {x}" for x in args] + ["i64 0"] * (4 - len(args))
-        r = self.value(f"call i64 {fn}(ptr %vmctx, i32 {op}, {', '.join(a)})")
+        from .boundary import helper_call
+
+        r = self.value(helper_call(op, list(args)))
         self.stackmap()
         err = self.load_field("i32", "%sc", abi.SC["host_error"])
         ok = self.value(f"icmp eq i32 {err}, 0")
@@ -380,6 +380,10 @@ class FunctionGen:
         per = 16 if self.info.opt_level == 0 else 8
         return 512 + per * nvals
 
+    def entry_pc(self) -> int:
+        """The pc a trap in the prologue reports: the function's first instruction."""
+        return 0
+
     def assemble(self, ft: FuncType) -> str:
         args = ", ".join(["ptr %vmctx"] + [f"{t} %p{i}" for i, t in enumerate(self.params)])
         head = [f"define dso_local tailcc {self.ret} @{self.info.func_symbol(self.funcidx)}"
@@ -399,47 +403,35 @@ class FunctionGen:
         head.extend(prologue(self))
         lim = abi.SC["stack_limit"]
         ret = f"  ret {self.ret} poison" if self.ret != "void" else "  ret void"
+        # The entry's interrupt check (epoch deadline, SIGINT) costs nothing: Python
+        # or the signal handler sets the limit's top byte, which fails the stack
+        # check; the cold path tells the two apart (and checks again if the
+        # deadline moved on). The load is volatile: the helper may clear the byte.
         head += [
             "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",
             "  %fai = ptrtoint ptr %fa to i64",
             f"  %limp = getelementptr inbounds i8, ptr %sc, i64 {lim}",
-        ]
-        if self.epochs:
-            # The entry's epoch check costs nothing: Python sets the limit's top
-            # byte when the deadline is due, which fails this check; the cold path
-            # tells the two apart (and checks again if the deadline moved on).
-            head += [
-                "  br label %stkchk",
-                "stkchk:",
-                "  %lim = load volatile i64, ptr %limp, align 8",
-            ]
-        else:
-            head.append(f"  %lim = load i64, ptr %limp, align 8, !tbaa {TBAA_CTX}")
-        head += [
+            "  br label %stkchk",
+            "stkchk:",
+            "  %lim = load volatile i64, ptr %limp, align 8",
             f"  %need = add i64 %lim, {self.frame_estimate()}",
             "  %stk = icmp uge i64 %fai, %need",
             f"  br i1 %stk, label %body, label %overflow, !prof {LIKELY}",
             "overflow:",
             "  %trapfn = load volatile ptr, ptr @np_trap_ptr, align 8",
-        ]
-        if self.epochs:
-            h = abi.SC["helper"]
-            head += [
-                f"  %tripped = icmp ugt i64 %lim, {abi.LIMIT_MASK}",
-                "  br i1 %tripped, label %tripentry, label %realoverflow",
-                "tripentry:",
-                f"  %helperp = getelementptr inbounds i8, ptr %sc, i64 {h}",
-                "  %helperf = load ptr, ptr %helperp, align 8",
-                f"  %goon = {epoch_helper_call('%helperf')}",
-                "  %moved = icmp ne i64 %goon, 0",
-                "  br i1 %moved, label %stkchk, label %interrupted",
-                "interrupted:",
-                f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_INTERRUPT}, i32 0)",
-                ret,
-                "realoverflow:",
-            ]
-        head += [
-            f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_STACK_OVERFLOW}, i32 0)",
+            f"  %tripped = icmp ugt i64 %lim, {abi.LIMIT_MASK}",
+            "  br i1 %tripped, label %tripentry, label %realoverflow",
+            "tripentry:",
+            f"  %goon = {epoch_helper_call()}",
+            "  %moved = icmp eq i64 %goon, 1",
+            "  br i1 %moved, label %stkchk, label %interrupted",
+            "interrupted:",
+            "  %due = icmp eq i64 %goon, 0",
+            f"  %why = select i1 %due, i32 {abi.TRAP_INTERRUPT}, i32 {abi.TRAP_HOST}",
+            f"  call void %trapfn(ptr %sc, i32 %why, i32 {self.entry_pc()})",
+            ret,
+            "realoverflow:",
+            f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_STACK_OVERFLOW}, i32 {self.entry_pc()})",
             ret,
         ]
         return "\n".join(head + self.lines) + "\n}\n"

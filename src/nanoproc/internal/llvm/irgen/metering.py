@@ -91,27 +91,31 @@ def check_fuel(g: FunctionGen) -> None:
 
 
 def check_epoch(g: FunctionGen) -> None:
-    """Test the store's trip byte (a loop header); ask the helper when it is set."""
-    if not g.epochs:
-        return
+    """Test the store's trip byte (a loop header); ask the helper when it is set.
+    Every loop has this check, with or without epoch interruption: the byte is also
+    how a SIGINT stops native code (see ..interrupts)."""
     flag = g.value(f"load volatile i8, ptr {g.ctx_trip()}, align 1")
     cont = _cold_unless(g, g.value(f"icmp eq i8 {flag}, 0"))
     # Not call_helper: its call may write any memory, and even on this cold path that
     # keeps LLVM from hoisting loads out of the loop or vectorising it (matmul ran
     # ~60% slower). This helper touches nothing the code can see: it reads Python's
-    # store and answers 0 when the epoch has reached the deadline.
-    fn = g.load_field("ptr", "%sc", abi.SC["helper"], invariant=True)
-    ok = g.value(epoch_helper_call(fn))
-    g.trap_unless(g.value(f"icmp ne i64 {ok}, 0"), abi.TRAP_INTERRUPT)
+    # store and answers 0 when the epoch has reached the deadline (1: go on; else
+    # the helper raised, e.g. KeyboardInterrupt from Python's signal handler).
+    ok = g.value(epoch_helper_call())
+    why = g.value(f"select i1 {g.value(f'icmp eq i64 {ok}, 0')}, i32 {abi.TRAP_INTERRUPT}, "
+                  f"i32 {abi.TRAP_HOST}")
+    g.trap_unless(g.value(f"icmp eq i64 {ok}, 1"), why)
     g.emit(f"br label %{cont}")
     g.start(cont)
 
 
-def epoch_helper_call(fn: str) -> str:
-    """The call of the helper ``fn`` asking whether the deadline is due (0: trap), as
-    the loop headers' and the function entries' cold paths make it."""
-    return (f"call i64 {fn}(ptr %vmctx, i32 {abi.H_EPOCH}, i64 0, i64 0, i64 0, i64 0) "
-            "nounwind willreturn memory(inaccessiblemem: readwrite)")
+def epoch_helper_call() -> str:
+    """The call of the helper asking whether the deadline is due (0: trap; 1: go on;
+    else it failed), as the loop headers' and the function entries' cold paths make
+    it."""
+    from .boundary import helper_call
+
+    return helper_call(abi.H_EPOCH, [], " nounwind willreturn memory(inaccessiblemem: readwrite)")
 
 
 def loop_header(g: FunctionGen) -> None:

@@ -1,8 +1,10 @@
 """Wasm value types as LLVM IR types, signature shapes, and constant literals.
 
 A *shape* is a signature reduced to what the native ABI sees (one letter per value:
-``i`` i32, ``I`` i64, ``f`` f32, ``F`` f64, ``r`` any reference): entry trampolines
-and host-call thunks are generated once per shape, whatever the Wasm types' names.
+``i`` i32, ``I`` i64, ``f`` f32, ``F`` f64, ``r`` any reference): host-call thunks are
+generated once per shape, whatever the Wasm types' names. Entry trampolines are
+generated per *entry shape*, which also tells funcrefs (``r``, handles) from other
+references (``x``, Python objects the entry returns as such; see refs.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import struct
 
 from ...syntax.types import F32, F64, I32, I64, V128, FuncType, RefType, ValType
 
-LLTYPE = {"i": "i32", "I": "i64", "f": "float", "F": "double", "r": "ptr"}
+LLTYPE = {"i": "i32", "I": "i64", "f": "float", "F": "double", "r": "ptr", "x": "ptr"}
 """Shape letter -> LLVM type."""
 
 
@@ -41,6 +43,11 @@ Shape = tuple[str, str]
 
 def shape_of(ft: FuncType) -> Shape:
     return "".join(letter(t) for t in ft.params), "".join(letter(t) for t in ft.results)
+
+
+def native_shape(shape: Shape) -> Shape:
+    """The shape of an entry shape (``x`` references are ``r`` to native code)."""
+    return shape[0].replace("x", "r"), shape[1].replace("x", "r")
 
 
 def shape_name(shape: Shape) -> str:

@@ -1,0 +1,523 @@
+"""Generated code at the boundary with Python: entry trampolines, host thunks and the
+helper call, all written against CPython's C API.
+
+Every crossing is made so that no Python failure can be lost or misread, whenever it
+happens (a RecursionError as a Python frame is pushed, a KeyboardInterrupt at any
+bytecode boundary, a MemoryError making an int):
+
+* Python calls an entry through a ``ctypes.PYFUNCTYPE`` prototype: ctypes raises any
+  exception the entry left set. The entry reports what stopped it that way, never
+  through shared memory: after a trap it sets ``StoreCtx.exit_trap``, when the store
+  belongs to another thread ``exit_thread`` (claim it and retry) or ``exit_busy``
+  (it is running there). So a failure is per call and per thread, and nothing stale
+  is left for the next call to misread.
+* Results leave as Python objects made here, before any Python code can run:
+  references are owned (``Py_IncRef``) the moment native code lets go of them, so an
+  externref whose last other owner went away during the call (a table slot
+  overwritten, a host function's fresh object) is never read after it was freed.
+* Native code calls Python (a host function, the runtime helper) with
+  ``PyObject_Vectorcall``, not a ctypes callback. Whatever escapes, even before the
+  first line of the Python function ran, is fetched with ``PyErr_Fetch`` into
+  ``StoreCtx.pending`` and turned into a TRAP_HOST trap; a ctypes callback would
+  print it as "Exception ignored" and return garbage, which native code would take
+  for a result.
+"""
+
+from __future__ import annotations
+
+from .. import abi
+from ..symbols import entry_symbol, held_entry_symbol, host_symbol
+from .types import LLTYPE, Shape, ret_type
+
+PYAPI_DECLS = (
+    "declare i32 @PyGILState_Ensure() nounwind",
+    "declare void @PyGILState_Release(i32) nounwind",
+    "declare ptr @PyLong_FromUnsignedLongLong(i64) nounwind",
+    "declare ptr @PyFloat_FromDouble(double) nounwind",
+    "declare ptr @PyObject_Vectorcall(ptr, ptr, i64, ptr) nounwind",
+    "declare void @Py_IncRef(ptr) nounwind",
+    "declare void @Py_DecRef(ptr) nounwind",
+    "declare void @PyErr_Fetch(ptr, ptr, ptr) nounwind",
+    "declare void @PyErr_NormalizeException(ptr, ptr, ptr) nounwind",
+    "declare i32 @PyException_SetTraceback(ptr, ptr) nounwind",
+    "declare void @PyErr_SetNone(ptr) nounwind",
+    "declare i64 @PyLong_AsLongLong(ptr) nounwind",
+    "declare ptr @PyErr_Occurred() nounwind",
+    "declare ptr @PyTuple_New(i64) nounwind",
+    "declare i32 @PyTuple_SetItem(ptr, i64, ptr) nounwind",
+    "@_Py_NoneStruct = external global i8",
+)
+
+_C_TYPE = {"i": "i32", "I": "i64", "f": "double", "F": "double", "r": "ptr"}
+"""How each shape letter crosses the C ABI to and from Python."""
+
+
+def runtime_routines() -> str:
+    """``np_capture`` and ``np_helper`` (internal to every module carrying code)."""
+    sc = abi.SC
+    return f"""\
+define internal void @np_capture(ptr %sc) #1 {{
+entry:
+  %t = alloca ptr, align 8
+  %v = alloca ptr, align 8
+  %tb = alloca ptr, align 8
+  call void @PyErr_Fetch(ptr %t, ptr %v, ptr %tb)
+  call void @PyErr_NormalizeException(ptr %t, ptr %v, ptr %tb)
+  %tv = load ptr, ptr %t, align 8
+  %vv = load ptr, ptr %v, align 8
+  %tbv = load ptr, ptr %tb, align 8
+  %hasv = icmp ne ptr %vv, null
+  %hastb = icmp ne ptr %tbv, null
+  %both = and i1 %hasv, %hastb
+  br i1 %both, label %settb, label %keep
+settb:
+  %ign = call i32 @PyException_SetTraceback(ptr %vv, ptr %tbv)
+  br label %keep
+keep:
+  call void @Py_DecRef(ptr %tv)
+  call void @Py_DecRef(ptr %tbv)
+  %pp = getelementptr inbounds i8, ptr %sc, i64 {sc["pending"]}
+  %old = load ptr, ptr %pp, align 8
+  store ptr %vv, ptr %pp, align 8
+  call void @Py_DecRef(ptr %old)
+  ret void
+}}
+
+define internal i64 @np_helper(ptr %vmctx, i32 %op, i64 %a, i64 %b, i64 %c, i64 %d) #1 {{
+entry:
+  %argv = alloca [6 x ptr], align 8
+  %sc = load ptr, ptr %vmctx, align 8
+  %hep = getelementptr inbounds i8, ptr %sc, i64 {sc["host_error"]}
+  store i32 0, ptr %hep, align 4
+  %g = call i32 @PyGILState_Ensure()
+  %fnp = getelementptr inbounds i8, ptr %sc, i64 {sc["helper"]}
+  %fn = load ptr, ptr %fnp, align 8
+  %vi = ptrtoint ptr %vmctx to i64
+  %opi = zext i32 %op to i64
+  %o0 = call ptr @PyLong_FromUnsignedLongLong(i64 %vi)
+  %o1 = call ptr @PyLong_FromUnsignedLongLong(i64 %opi)
+  %o2 = call ptr @PyLong_FromUnsignedLongLong(i64 %a)
+  %o3 = call ptr @PyLong_FromUnsignedLongLong(i64 %b)
+  %o4 = call ptr @PyLong_FromUnsignedLongLong(i64 %c)
+  %o5 = call ptr @PyLong_FromUnsignedLongLong(i64 %d)
+{_store_args("%argv", 6)}
+{_any_null("%o", 6, "%bad")}
+  br i1 %bad, label %argfail, label %call
+call:
+  %r = call ptr @PyObject_Vectorcall(ptr %fn, ptr %argv, i64 6, ptr null)
+{_decrefs("%o", 6)}
+  %rnull = icmp eq ptr %r, null
+  br i1 %rnull, label %fail, label %conv
+conv:
+  %v = call i64 @PyLong_AsLongLong(ptr %r)
+  call void @Py_DecRef(ptr %r)
+  %m1 = icmp eq i64 %v, -1
+  br i1 %m1, label %check, label %ok
+check:
+  %err = call ptr @PyErr_Occurred()
+  %iserr = icmp ne ptr %err, null
+  br i1 %iserr, label %fail, label %ok
+ok:
+  call void @PyGILState_Release(i32 %g)
+  ret i64 %v
+argfail:
+{_decrefs("%o", 6)}
+  br label %fail
+fail:
+  call void @np_capture(ptr %sc)
+  store i32 {abi.TRAP_HOST}, ptr %hep, align 4
+  call void @PyGILState_Release(i32 %g)
+  ret i64 {abi.HELPER_FAILED}
+}}
+"""
+
+
+def _store_args(argv: str, n: int, prefix: str = "%o") -> str:
+    lines = []
+    for i in range(n):
+        lines.append(f"  %ap.{i} = getelementptr inbounds ptr, ptr {argv}, i64 {i}")
+        lines.append(f"  store ptr {prefix}{i}, ptr %ap.{i}, align 8")
+    return "\n".join(lines)
+
+
+def _any_null(prefix: str, n: int, out: str) -> str:
+    """``out`` = whether any of ``prefix0 .. prefix{n-1}`` is null (an allocation
+    failed, with its exception set)."""
+    lines = []
+    acc = "false"
+    for i in range(n):
+        lines.append(f"  %nz.{i} = icmp eq ptr {prefix}{i}, null")
+        nxt = f"%anyn.{i}" if i < n - 1 else out
+        lines.append(f"  {nxt} = or i1 {acc}, %nz.{i}")
+        acc = nxt
+    if not n:
+        lines.append(f"  {out} = or i1 false, false")
+    return "\n".join(lines)
+
+
+def _decrefs(prefix: str, n: int) -> str:
+    return "\n".join(f"  call void @Py_DecRef(ptr {prefix}{i})" for i in range(n))
+
+
+def helper_call(op: int, args: list[str], extra: str = "") -> str:
+    """The call of the helper: ``call i64 @np_helper(...)`` (``extra``: call-site
+    attributes)."""
+    a = [f"i64 {x}" for x in args] + ["i64 0"] * (4 - len(args))
+    return f"call i64 @np_helper(ptr %vmctx, i32 {op}, {', '.join(a)}){extra}"
+
+
+# ---------------------------------------------------------------- entries
+def _py_value(c: str, v: str, name: str, out: list[str]) -> str:
+    """Lines making a new reference to the Python value of native value ``v`` (shape
+    letter ``c``; ``x`` an object pointer, null for None); returns its name."""
+    if c == "i":
+        out.append(f"  %{name}.z = zext i32 {v} to i64")
+        out.append(f"  %{name} = call ptr @PyLong_FromUnsignedLongLong(i64 %{name}.z)")
+    elif c == "I":
+        out.append(f"  %{name} = call ptr @PyLong_FromUnsignedLongLong(i64 {v})")
+    elif c == "f":
+        out.append(f"  %{name}.w = call double @np_widen(float {v})")
+        out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double %{name}.w)")
+    elif c == "F":
+        out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double {v})")
+    elif c == "r":
+        out.append(f"  %{name}.i = ptrtoint ptr {v} to i64")
+        out.append(f"  %{name} = call ptr @PyLong_FromUnsignedLongLong(i64 %{name}.i)")
+    else:
+        out.append(f"  %{name}.n = icmp eq ptr {v}, null")
+        out.append(f"  %{name} = select i1 %{name}.n, ptr @_Py_NoneStruct, ptr {v}")
+        out.append(f"  call void @Py_IncRef(ptr %{name})")
+    return f"%{name}"
+
+
+def _c_ret(results: str) -> str:
+    """What an entry returns: the value itself for one number or funcref, else a
+    Python object (an externref's object, or the tuple of several results)."""
+    if len(results) == 1 and results != "x":
+        return _C_TYPE[results]
+    return "ptr" if results else "void"
+
+
+def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
+    """``RET w_entry_<shape>(ptr argv)``, argv = [vmctx, fn, args...] (8 bytes each).
+
+    Called through ``ctypes.PYFUNCTYPE`` with the GIL held: arguments are read and
+    the store claimed for this thread (depth, owner) while no other Python thread
+    can run, then the GIL is released for the Wasm code and taken back before
+    returning (host callbacks take it themselves). Passing the arguments in memory
+    rather than as C arguments avoids ctypes' per-argument conversion costs.
+
+    An externref result is returned as its object, several results as a tuple, both
+    new references that ctypes' ``py_object`` result takes over. Without ``release_gil`` (symbol ``w_entry_held_<shape>``) the GIL stays
+    held: for functions that run in bounded time (no loops, no calls, no bulk
+    operations), where releasing and retaking it would cost more than the call.
+
+    The outermost entry on the main thread registers the store in the SigBlock, so
+    that a SIGINT trips its interrupt byte (see :mod:`..interrupts`).
+    """
+    params, results = shape
+    sc = abi.SC
+    sig = abi.SIG
+    cret = _c_ret(results)
+    zero = {"i32": "0", "i64": "0", "double": "0.0", "ptr": "null", "void": ""}[cret]
+    ret_zero = f"ret {cret} {zero}" if cret != "void" else "ret void"
+    loads = [
+        "  %vmctx = load ptr, ptr %argv, align 8",
+        "  %fnp = getelementptr inbounds i8, ptr %argv, i64 8",
+        "  %fn = load ptr, ptr %fnp, align 8",
+    ]
+    call_args = []
+    for i, c in enumerate(params):
+        loads.append(f"  %ap{i} = getelementptr inbounds i8, ptr %argv, i64 {16 + 8 * i}")
+        if c == "f":
+            loads.append(f"  %ad{i} = load double, ptr %ap{i}, align 8")
+            loads.append(f"  %a{i} = call float @np_narrow(double %ad{i})")
+        else:
+            loads.append(f"  %a{i} = load {LLTYPE[c]}, ptr %ap{i}, align 8")
+        call_args.append(f"{LLTYPE[c]} %a{i}")
+    wret = ret_type(results)
+    call = f"call tailcc {wret} %fn(ptr %vmctx{''.join(', ' + a for a in call_args)})"
+    out = [f"  {call}" if wret == "void" else f"  %r = {call}"]
+    restore = """\
+{restore_gil}  %oj = load volatile ptr, ptr %save0, align 8
+  store ptr %oj, ptr %jbp, align 8
+  %of = load volatile ptr, ptr %save1, align 8
+  store ptr %of, ptr %efp, align 8
+  %od = load volatile i64, ptr %save2, align 8
+  store i64 %od, ptr %dp, align 8
+  %ol = load volatile i64, ptr %save4, align 8
+  %ol.lo = trunc i64 %ol to i32
+  store i32 %ol.lo, ptr %limp, align 8
+  %ol.s = lshr i64 %ol, 32
+  %ol.hi = trunc i64 %ol.s to i16
+  store i16 %ol.hi, ptr %limhp, align 4
+{unregister}"""
+    restore_gil = ("  %ots = load volatile ptr, ptr %save3, align 8\n"
+                   "  call void @PyEval_RestoreThread(ptr %ots)\n") if release_gil else ""
+    # Unregister: count first, then clear the slot (the handler trips slots up to
+    # and including ``count``, so the store stays tripped-able until it is gone).
+    unregister = (f"""\
+  %oreg = load volatile i64, ptr %save5, align 8
+  %oregd = icmp ne i64 %oreg, 0
+  br i1 %oregd, label %unreg{{sfx}}, label %unregd{{sfx}}
+unreg{{sfx}}:
+  %ocnt = load volatile i64, ptr %cntp, align 8
+  %ocnt1 = sub i64 %ocnt, 1
+  store volatile i64 %ocnt1, ptr %cntp, align 8
+  %oslot = getelementptr inbounds i8, ptr %sig, i64 {sig["stores"]}
+  %oslot1 = getelementptr inbounds ptr, ptr %oslot, i64 %ocnt1
+  store volatile ptr null, ptr %oslot1, align 8
+  br label %unregd{{sfx}}
+unregd{{sfx}}:""" if release_gil else "")
+    restore = restore.replace("{restore_gil}", restore_gil).replace("{unregister}", unregister)
+    out.append(restore.replace("{sfx}", ""))
+    if len(results) == 1 and results != "x":
+        if results == "f":
+            out.append("  %rw = call double @np_widen(float %r)")
+            out.append("  ret double %rw")
+        else:
+            out.append(f"  ret {_C_TYPE[results]} %r")
+    elif len(results) == 1:
+        out.append("  %rn = icmp eq ptr %r, null")
+        out.append("  %ro = select i1 %rn, ptr @_Py_NoneStruct, ptr %r")
+        out.append("  call void @Py_IncRef(ptr %ro)")
+        out.append("  ret ptr %ro")
+    elif results:
+        out += _tuple_return(results, wret)
+    else:
+        out.append("  ret void")
+    body = "\n".join(out)
+    restore2 = (restore.replace("%ots", "%cts").replace("%oj", "%cj").replace("%of", "%cf")
+                .replace("%od", "%cd").replace("%ol", "%cl").replace("%oreg", "%creg")
+                .replace("%ocnt", "%ccnt").replace("%oslot", "%cslot")
+                .replace("{sfx}", ".c"))  # fmt: skip
+    head = "\n".join(loads)
+    release = ("  %ts = call ptr @PyEval_SaveThread()\n"
+               "  store volatile ptr %ts, ptr %save3, align 8") if release_gil else ""
+    register = (f"""\
+  %sigp = getelementptr inbounds i8, ptr %sc, i64 {sc["sig"]}
+  %sig = load ptr, ptr %sigp, align 8
+  %cntp = getelementptr inbounds i8, ptr %sig, i64 {sig["count"]}
+  %mainp = getelementptr inbounds i8, ptr %sig, i64 {sig["main"]}
+  %main = load i64, ptr %mainp, align 8
+  %onmain = icmp eq i64 %main, %self
+  %regq = and i1 %onmain, %outer
+  br i1 %regq, label %regtry, label %regdone
+regtry:
+  %cnt = load volatile i64, ptr %cntp, align 8
+  %room = icmp ult i64 %cnt, {abi.SIG_SLOTS}
+  br i1 %room, label %reg, label %regdone
+reg:
+  %slot0 = getelementptr inbounds i8, ptr %sig, i64 {sig["stores"]}
+  %slot = getelementptr inbounds ptr, ptr %slot0, i64 %cnt
+  store volatile ptr %sc, ptr %slot, align 8
+  %cnt1 = add i64 %cnt, 1
+  store volatile i64 %cnt1, ptr %cntp, align 8
+  br label %regdone
+regdone:
+  %regd = phi i64 [ 0, %go ], [ 0, %regtry ], [ 1, %reg ]
+  store volatile i64 %regd, ptr %save5, align 8""" if release_gil else "")
+    symbol = entry_symbol(shape) if release_gil else held_entry_symbol(shape)
+    return f"""\
+define dso_local {cret} @{symbol}(ptr %argv) #1 {{
+entry:
+  %jb = alloca [40 x i64], align 16
+  %save0 = alloca ptr, align 8
+  %save1 = alloca ptr, align 8
+  %save2 = alloca i64, align 8
+  %save3 = alloca ptr, align 8
+  %save4 = alloca i64, align 8
+  %save5 = alloca i64, align 8
+{head}
+  %sc = load ptr, ptr %vmctx, align 8
+  %dp = getelementptr inbounds i8, ptr %sc, i64 {sc["depth"]}
+  %depth = load i64, ptr %dp, align 8
+  %self = call i64 @pthread_self()
+  %ownp = getelementptr inbounds i8, ptr %sc, i64 {sc["owner"]}
+  %owner = load i64, ptr %ownp, align 8
+  %mine = icmp eq i64 %owner, %self
+  br i1 %mine, label %owned, label %foreign
+foreign:
+  %nested = icmp ne i64 %depth, 0
+  %whyo = select i1 %nested, i64 {sc["exit_busy"]}, i64 {sc["exit_thread"]}
+  %whyp = getelementptr inbounds i8, ptr %sc, i64 %whyo
+  %why = load ptr, ptr %whyp, align 8
+  call void @PyErr_SetNone(ptr %why)
+  {ret_zero}
+owned:
+  %fa = call ptr @llvm.frameaddress.p0(i32 0)
+  %fai = ptrtoint ptr %fa to i64
+  %limp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_limit"]}
+  %limhp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_limit"] + 4}
+  ; Only bytes 0-5 are the limit; byte 7 is the interrupt trip Python and the SIGINT
+  ; handler set, so this code never writes it (6-byte stores, no read-modify-write).
+  %oldlim.w = load atomic i64, ptr %limp monotonic, align 8
+  %oldlim = and i64 %oldlim.w, {abi.LIMIT_MASK}
+  store volatile i64 %oldlim, ptr %save4, align 8
+  %lowp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_low"]}
+  %low = load i64, ptr %lowp, align 8
+  %outer = icmp eq i64 %depth, 0
+  br i1 %outer, label %firstlimit, label %nestedlimit
+firstlimit:
+  ; Wasm may use max_stack bytes below this entry.
+  %maxp = getelementptr inbounds i8, ptr %sc, i64 {sc["max_stack"]}
+  %max = load i64, ptr %maxp, align 8
+  %roomy = icmp ugt i64 %fai, %max
+  %cand0 = sub i64 %fai, %max
+  %cand1 = select i1 %roomy, i64 %cand0, i64 0
+  br label %setlimit
+nestedlimit:
+  ; Re-entry from a host function: the host's frames (Python, ctypes) do not count
+  ; against max_wasm_stack, so the limit moves down by their size.
+  %hfpp = getelementptr inbounds i8, ptr %sc, i64 {sc["host_fp"]}
+  %hfp = load i64, ptr %hfpp, align 8
+  %above = icmp ugt i64 %hfp, %fai
+  %used0 = sub i64 %hfp, %fai
+  %used = select i1 %above, i64 %used0, i64 0
+  %fits = icmp ugt i64 %oldlim, %used
+  %cand2 = sub i64 %oldlim, %used
+  %cand3 = select i1 %fits, i64 %cand2, i64 0
+  br label %setlimit
+setlimit:
+  %cand = phi i64 [ %cand1, %firstlimit ], [ %cand3, %nestedlimit ]
+  %higher = icmp ugt i64 %cand, %low
+  %lim = select i1 %higher, i64 %cand, i64 %low
+  %lim.lo = trunc i64 %lim to i32
+  store i32 %lim.lo, ptr %limp, align 8
+  %lim.s = lshr i64 %lim, 32
+  %lim.hi = trunc i64 %lim.s to i16
+  store i16 %lim.hi, ptr %limhp, align 4
+  br label %go
+go:
+  %jbp = getelementptr inbounds i8, ptr %sc, i64 {sc["jmpbuf"]}
+  %efp = getelementptr inbounds i8, ptr %sc, i64 {sc["entry_fp"]}
+  %oldj = load ptr, ptr %jbp, align 8
+  store volatile ptr %oldj, ptr %save0, align 8
+  %oldf = load ptr, ptr %efp, align 8
+  store volatile ptr %oldf, ptr %save1, align 8
+  store volatile i64 %depth, ptr %save2, align 8
+  store ptr %jb, ptr %jbp, align 8
+  store ptr %fa, ptr %efp, align 8
+  %d1 = add i64 %depth, 1
+  store i64 %d1, ptr %dp, align 8
+{register}
+{release}  %sj = call i32 @_setjmp(ptr %jb) #4
+  %trapped = icmp ne i32 %sj, 0
+  br i1 %trapped, label %caught, label %run
+run:
+{body}
+caught:
+{restore2}
+  %xtp = getelementptr inbounds i8, ptr %sc, i64 {sc["exit_trap"]}
+  %xt = load ptr, ptr %xtp, align 8
+  call void @PyErr_SetNone(ptr %xt)
+  {ret_zero}
+}}
+"""
+
+
+def _tuple_return(results: str, wret: str) -> list[str]:
+    """Return the results as a new tuple (a new reference: ctypes' ``py_object``
+    result takes it over); null with the exception set if an allocation failed."""
+    n = len(results)
+    out = [f"  %tup = call ptr @PyTuple_New(i64 {n})",
+           "  %tupn = icmp eq ptr %tup, null",
+           "  br i1 %tupn, label %tfail, label %tfill",
+           "tfill:"]  # fmt: skip
+    for i, c in enumerate(results):
+        out.append(f"  %v{i} = extractvalue {wret} %r, {i}")
+        o = _py_value(c, f"%v{i}", f"o{i}", out)
+        out.append(f"  %set{i} = call i32 @PyTuple_SetItem(ptr %tup, i64 {i}, ptr {o})")
+    # A failed allocation left a null item (SetItem of null stores null): give up.
+    out.append(_any_null("%o", n, "%tbad"))
+    out += [
+        "  br i1 %tbad, label %tdrop, label %tok",
+        "tdrop:",
+        "  call void @Py_DecRef(ptr %tup)",
+        "  br label %tfail",
+        "tok:",
+        "  ret ptr %tup",
+        "tfail:",
+        "  ret ptr null",
+    ]
+    return out
+
+
+# ---------------------------------------------------------------- host thunks
+def host_thunk(shape: Shape) -> str:
+    """``w_host_<shape>(hostctx, args...)``: what a host function's FuncRecord points
+    to. hostctx = {the Python callable, StoreCtx}. Calls ``callable(caller_vmctx,
+    *args)`` with the GIL taken, reads the results it wrote to StoreCtx.results,
+    and traps with TRAP_HOST if anything was raised."""
+    params, results = shape
+    sc = abi.SC
+    wret = ret_type(results)
+    args = "".join(f", {LLTYPE[c]} %a{i}" for i, c in enumerate(params))
+    n = len(params) + 1
+    lines = [
+        f"define dso_local tailcc {wret} @{host_symbol(shape)}(ptr %hctx{args}) #1 {{",
+        "entry:",
+        f"  %argv = alloca [{n} x ptr], align 8",
+        "  %cb = load ptr, ptr %hctx, align 8",
+        f"  %scp = getelementptr inbounds i8, ptr %hctx, i64 {abi.HOST_SC}",
+        "  %sc = load ptr, ptr %scp, align 8",
+        f"  %cp = getelementptr inbounds i8, ptr %sc, i64 {sc['caller']}",
+        "  %caller = load ptr, ptr %cp, align 8",
+        "  %hfa = call ptr @llvm.frameaddress.p0(i32 0)",
+        f"  %hfpp = getelementptr inbounds i8, ptr %sc, i64 {sc['host_fp']}",
+        "  store ptr %hfa, ptr %hfpp, align 8",
+        "  %g = call i32 @PyGILState_Ensure()",
+        "  %ci = ptrtoint ptr %caller to i64",
+        "  %o0 = call ptr @PyLong_FromUnsignedLongLong(i64 %ci)",
+    ]
+    for i, c in enumerate(params):
+        # Arguments go to Python as the entry's results do, except that references
+        # stay handles (the callback looks objects up: they are alive, since native
+        # code got them from an owner that still holds them).
+        if c == "r":
+            lines.append(f"  %a{i}.h = ptrtoint ptr %a{i} to i64")
+            lines.append(f"  %o{i + 1} = call ptr @PyLong_FromUnsignedLongLong(i64 %a{i}.h)")
+        else:
+            _py_value(c, f"%a{i}", f"o{i + 1}", lines)
+    lines += [
+        _store_args("%argv", n),
+        _any_null("%o", n, "%bad"),
+        "  br i1 %bad, label %argfail, label %call",
+        "call:",
+        f"  %res = call ptr @PyObject_Vectorcall(ptr %cb, ptr %argv, i64 {n}, ptr null)",
+        _decrefs("%o", n),
+        "  %rnull = icmp eq ptr %res, null",
+        "  br i1 %rnull, label %fail, label %done",
+        "argfail:",
+        _decrefs("%o", n),
+        "  br label %fail",
+        "fail:",
+        "  call void @np_capture(ptr %sc)",
+        "  call void @PyGILState_Release(i32 %g)",
+        f"  call void @np_trap(ptr %sc, i32 {abi.TRAP_HOST}, i32 -1)",
+        "  unreachable",
+        "done:",
+        "  call void @Py_DecRef(ptr %res)",
+        "  call void @PyGILState_Release(i32 %g)",
+    ]
+    vals = []
+    for i, c in enumerate(results):
+        lines.append(f"  %p{i} = getelementptr inbounds i8, ptr %sc, i64 {sc['results'] + 8 * i}")
+        if c == "f":
+            lines.append(f"  %d{i} = load double, ptr %p{i}, align 8")
+            lines.append(f"  %v{i} = call float @np_narrow(double %d{i})")
+        else:
+            lines.append(f"  %v{i} = load {LLTYPE[c]}, ptr %p{i}, align 8")
+        vals.append((LLTYPE[c], f"%v{i}"))
+    if not vals:
+        lines.append("  ret void")
+    elif len(vals) == 1:
+        lines.append(f"  ret {vals[0][0]} {vals[0][1]}")
+    else:
+        agg = "undef"
+        for i, (t, v) in enumerate(vals):
+            lines.append(f"  %agg{i} = insertvalue {wret} {agg}, {t} {v}, {i}")
+            agg = f"%agg{i}"
+        lines.append(f"  ret {wret} {agg}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
