@@ -40,9 +40,16 @@ class Store(Closable):
         self._closed = False
 
     def close(self) -> None:
-        """Drop everything this store owns; using it afterwards raises ValueError."""
+        """Drop everything this store owns; using it afterwards raises ValueError.
+
+        Refused (WasmtimeError) while code of the store runs, e.g. from one of its
+        own host functions: nothing the running code relies on may go away under it.
+        """
         st = self._state
         if st is not None:
+            if st.running():
+                raise WasmtimeError("cannot close a store while its code is running "
+                                    "(from one of its host functions)")  # fmt: skip
             st.closed = True
             st.release()
             self._state = None
@@ -51,6 +58,8 @@ class Store(Closable):
     def __del__(self) -> None:
         # Nothing can reach this store's instances any more (every API call needs
         # the store), so their cycles are broken now and refcounting frees them.
+        # (Code of the store cannot be running: a call holds the Store it was given,
+        # and every call made with a Caller is inside one made with the Store.)
         st = getattr(self, "_state", None)
         if st is not None:
             st.release()

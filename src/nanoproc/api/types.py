@@ -210,6 +210,30 @@ def _limits_of(limits: Any) -> Limits:
     return limits
 
 
+def _size_value(v: Any, what: str) -> int:
+    """A size bound as a plain int: ints and bools (as wasmtime-py's ctypes accepts
+    them), anything else a TypeError; never negative."""
+    if not isinstance(v, int):
+        raise TypeError(f"expected an int for the {what} size, got {type(v).__name__}")
+    v = int(v)
+    if v < 0:
+        raise WasmtimeError(f"{what} size must not be negative")
+    return v
+
+
+def checked_limits(limits: Any, bound: int) -> tuple[int, int | None]:
+    """(min, max) of ``limits`` checked before use: ints, not negative, below
+    ``bound`` (exclusive)."""
+    lim = _limits_of(limits)
+    lo = _size_value(lim.min, "minimum")
+    hi = None if lim.max is None else _size_value(lim.max, "maximum")
+    if lo >= bound:
+        raise WasmtimeError("minimum size too large")
+    if hi is not None and hi >= bound:
+        raise WasmtimeError("maximum size too large")
+    return lo, hi
+
+
 class GlobalType(_TypeValue):
     """The type of a global: its content type and whether it is mutable."""
 
@@ -256,7 +280,10 @@ class TableType(_TypeValue):
             raise TypeError("expected valtype")
         if not isinstance(valtype._t, T.RefType):
             raise WasmtimeError("failed to allocate TableType")
-        self._t = T.TableType(valtype._t, T.Limits(limits.min, limits.max))
+        lo, hi = checked_limits(limits, 1 << 32)  # tables of the API are 32-bit
+        if hi is not None and lo > hi:
+            raise WasmtimeError("failed to allocate TableType")
+        self._t = T.TableType(valtype._t, T.Limits(lo, hi))
 
     @staticmethod
     def _of(t: T.TableType) -> TableType:
@@ -300,25 +327,20 @@ class MemoryType(_TypeValue):
     def __init__(
         self, limits: Limits, is_64: bool = False, shared: bool = False, page_size_log2: int = 16
     ) -> None:
-        _limits_of(limits)
-        bound = 1 << 64 if is_64 else 1 << 32
-        if limits.min >= bound:
-            raise WasmtimeError("minimum size too large")
-        if limits.max and limits.max >= bound:
-            raise WasmtimeError("maximum size too large")
-        if page_size_log2 not in (0, 16):
+        lo, hi = checked_limits(limits, 1 << 64 if is_64 else 1 << 32)
+        if isinstance(page_size_log2, bool) or page_size_log2 not in (0, 16):
             raise WasmtimeError(_PAGE_SIZE_ERROR.format(page_size_log2))
         max_pages = (1 << (64 if is_64 else 32)) >> page_size_log2
-        if limits.min > max_pages:
+        if lo > max_pages:
             raise WasmtimeError("minimum size is too large for this memory type's index type")
-        if limits.max is not None and limits.max > max_pages:
+        if hi is not None and hi > max_pages:
             raise WasmtimeError("maximum size is too large for this memory type's index type")
-        if limits.max is not None and limits.min > limits.max:
-            raise WasmtimeError("memory minimum size must not exceed its maximum size")
-        if shared and limits.max is None:
+        if hi is not None and lo > hi:
+            raise WasmtimeError("maximum page size cannot be smaller than the minimum page size")
+        if shared and hi is None:
             raise WasmtimeError("shared memories must have a maximum size")
         self._t = T.MemType(
-            T.Limits(limits.min, limits.max, bool(is_64), bool(shared),
+            T.Limits(lo, hi, bool(is_64), bool(shared),
                      None if page_size_log2 == 16 else page_size_log2)
         )  # fmt: skip
 

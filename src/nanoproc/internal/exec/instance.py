@@ -171,7 +171,7 @@ def instantiate(
         if kind != imp.kind:
             raise LinkError(
                 f"incompatible import type for `{imp.module}::{imp.name}`: "
-                f"expected {imp.kind}, found {kind}"
+                f"expected {imp.kind}, but found {kind}"
             )
         check_import(module, imp, ext)
         getattr(inst, space).append(ext)

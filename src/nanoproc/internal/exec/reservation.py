@@ -148,7 +148,8 @@ def _release(ref: weakref.ReferenceType[Any]) -> None:
     _, address, nbytes, high_water = entry
     libc = _libc
     free = _pool.setdefault(nbytes, [])
-    used = high_water[0]
+    # Clamped: a bad high-water mark must never make a pooled range unusable.
+    used = min(max(high_water[0], 0), nbytes)
     if len(free) >= POOL_PER_SIZE:
         libc.munmap(address, nbytes)
     elif used <= ZERO_BY_WRITING:

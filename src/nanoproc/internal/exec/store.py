@@ -105,6 +105,14 @@ class StoreState:
             )
         self.num_memories += n
 
+    def running(self) -> bool:
+        """Whether code of this store is on some thread's stack (say, one of its host
+        functions is running): then it must not be released. Asked of the tier."""
+        engine = self.engine
+        backend = getattr(engine, "backend", None) if engine is not None else None
+        probe = getattr(backend, "store_running", None)
+        return bool(probe(self)) if probe is not None else False
+
     def release(self) -> None:
         """Break the reference cycles among this store's objects once nobody can use
         them (the public ``Store`` died or was closed).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from ..errors import WasmtimeError
 from .demangle import demangle
@@ -78,6 +79,31 @@ class Frame:
 _WASMTIME_WORDS = {TrapCode.UNREACHABLE: "wasm `unreachable` instruction executed"}
 """Where wasmtime describes a trap in other words than the spec's (``message`` keeps
 the spec's words, which spec scripts check)."""
+
+
+ENTRY_PC = -2
+"""The pc tiers give a trap in a function's entry check (fuel, epoch, stack), which
+reports the offset :func:`entry_offset` gives, not an instruction's."""
+
+
+def entry_offset(func: Any) -> int | None:
+    """The module offset wasmtime reports for a trap in the entry check of ``func``
+    (a syntax ``Func`` decoded from a binary): that of its last group of local
+    declarations, or of its body when it declares none. None for a function that
+    does not come from a binary."""
+    if not func.code_offset:
+        return None
+    if not func.locals:
+        return int(func.code_offset)
+    from ..binary.encode import write_valtype
+    from ..binary.writer import write_u
+
+    out = bytearray()
+    write_u(out, len(func.locals))
+    for count, t in func.locals[:-1]:
+        write_u(out, count)
+        write_valtype(out, t)
+    return int(func.code_offset) + len(out)
 
 
 class Trap(Exception):

@@ -107,6 +107,29 @@ class InterpBackend:
         inst.tier_state = InstanceState(inst, art, self.options)
 
     @staticmethod
+    def store_running(st: Any) -> bool:
+        """Whether a function of store ``st`` is on some thread's stack: a frame whose
+        globals are one of its instances' (each instance's code runs in its own
+        globals dict). Walks every frame, so only for rare questions (closing)."""
+        spaces = {id(getattr(inst.tier_state, "G", None)) for inst in st.instances}
+        spaces.discard(id(None))
+        if not spaces:
+            return False
+        tops = list(sys._current_frames().values())
+        frame: Any = None
+        try:
+            for frame in tops:
+                while frame is not None:
+                    if id(frame.f_globals) in spaces:
+                        return True
+                    frame = frame.f_back
+            return False
+        finally:
+            # This frame is among those walked: holding them would be a cycle that
+            # keeps the store alive until the cyclic GC runs.
+            del tops, frame
+
+    @staticmethod
     def convert_exception(exc: BaseException) -> BaseException:
         """See :func:`.frames.convert_exception`."""
         return convert_exception(exc)

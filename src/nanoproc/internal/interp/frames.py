@@ -21,7 +21,7 @@ from types import CodeType, TracebackType
 from typing import TYPE_CHECKING
 
 from ..exec.exceptions import Thrown, thrown_to_api
-from ..exec.trap import Frame, HostError, Trap, TrapCode, host_error_result
+from ..exec.trap import ENTRY_PC, Frame, HostError, Trap, TrapCode, entry_offset, host_error_result
 from .helpers import HELPER_CODES
 
 if TYPE_CHECKING:
@@ -61,7 +61,13 @@ def _frame(info: CodeInfo, lineno: int | None) -> Frame | None:
         pcs = info.line_pcs
         pc = pcs[lineno] if lineno is not None and 0 <= lineno < len(pcs) else 0
         func = art.module.funcs[info.funcidx - art.num_imported]
-        if func.offsets is not None and func.offsets:
+        entry = entry_offset(func) if pc == ENTRY_PC else None
+        if entry is not None:
+            module_offset = entry
+            func_offset = module_offset - func.code_offset
+        elif pc == ENTRY_PC:
+            module_offset = func_offset = 0
+        elif func.offsets is not None and func.offsets:
             module_offset = func.offsets[min(pc, len(func.offsets) - 1)]
             func_offset = module_offset - func.code_offset
         else:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedFeature
+from ..exec.trap import ENTRY_PC
 from ..syntax.module import Instr
 from ..syntax.types import F32, F64, I32, I64, V128, ValType
 from .control import CONTROL, ChainUnsafe, Ctl
@@ -154,11 +155,12 @@ class Translator(ExcFlow, FlatFlow):
         if self.st.delegates:
             init.append(f"{indent}dg = 0")
         has_loops = any(c.kind == "loop" for c in self.st.constructs)
-        init[:0] = self.entry_lines(indent, has_loops)
+        entry = self.entry_lines(indent, has_loops)
         lines = self.out.lines
         pcs = self.out.pcs
-        lines[prologue_at:prologue_at] = init
-        pcs[prologue_at:prologue_at] = [0] * len(init)
+        lines[prologue_at:prologue_at] = entry + init
+        # The entry checks report the function's entry (see exec.trap.entry_offset).
+        pcs[prologue_at:prologue_at] = [ENTRY_PC] * len(entry) + [0] * len(init)
         if not lines:
             lines.append("    return")
             pcs.append(0)

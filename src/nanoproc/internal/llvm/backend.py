@@ -197,6 +197,12 @@ class LLVMBackend:
         ns = NativeStore.of(inst.store, self)
         inst.tier_state = InstanceState(inst, code, ns)
 
+    @staticmethod
+    def store_running(st: Any) -> bool:
+        """Whether native code of store ``st`` is on a stack (an entry not yet left)."""
+        ns = st.tier_state
+        return ns is not None and ns.sc.depth > 0
+
     # ------------------------------------------------------------ AOT artifacts
     def serialize_code(self, module: CompiledModule) -> bytes:
         """The compiled code of ``module`` for an artifact (compiling it if needed)."""

@@ -14,7 +14,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING
 
-from ..exec.trap import Frame
+from ..exec.trap import ENTRY_PC, Frame, entry_offset
 from . import jit
 from .irgen.types import Shape
 from .objfile import read_object
@@ -141,7 +141,11 @@ class LoadedCode:
             if func.body is None and func.lazy is not None:
                 func.instrs  # noqa: B018 - decoding fills in the offsets
             offsets = func.offsets
-            if offsets is not None and len(offsets):
+            entry = entry_offset(func) if pc == ENTRY_PC else None
+            if entry is not None:
+                module_offset = entry
+                func_offset = module_offset - func.code_offset
+            elif offsets is not None and len(offsets):
                 module_offset = offsets[min(max(pc, 0), len(offsets) - 1)]
                 func_offset = module_offset - func.code_offset
             else:

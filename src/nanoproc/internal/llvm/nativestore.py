@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .instance import InstanceState
 
 _py_object = ctypes.py_object
-_decref = ctypes.PYFUNCTYPE(None)(ctypes.cast(ctypes.pythonapi.Py_DecRef, ctypes.c_void_p).value)
+_decref = ctypes.PYFUNCTYPE(None)(ctypes.cast(ctypes.pythonapi.Py_DecRef, ctypes.c_void_p).value or 0)
 """``Py_DecRef``, called with a ``c_void_p``: no argument types, so ctypes converts
 nothing by calling Python (where a RecursionError would become an ArgumentError)."""
 
@@ -244,7 +244,7 @@ class NativeStore:
         p = sc.pending
         if not p:
             return None
-        exc: BaseException = _py_object.from_address(self.sc_addr + abi.SC["pending"]).value
+        exc: Any = _py_object.from_address(self.sc_addr + abi.SC["pending"]).value
         sc.pending = None
         _decref(ctypes.c_void_p(p))
         return exc

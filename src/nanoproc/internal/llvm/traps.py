@@ -51,7 +51,7 @@ def backtrace(kind: int, trap_pc: int, addresses: Sequence[int]) -> list[Frame]:
         if hit is None:
             continue
         code, funcidx, offset = hit
-        if i == 0 and trap_pc >= 0:
+        if i == 0 and trap_pc != -1:  # -1: a host call's trap, reported at its call site
             pc = trap_pc
         else:
             pc = code.call_site_pc(funcidx, offset + 1)

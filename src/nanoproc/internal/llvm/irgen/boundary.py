@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from .. import abi
 from ..symbols import entry_symbol, held_entry_symbol, host_symbol
-from .types import LLTYPE, Shape, ret_type
+from .types import LLTYPE, UNOPTIMISED, Shape, huge_shape, is_huge, is_wide, ret_type
 
 PYAPI_DECLS = (
     "declare i32 @PyGILState_Ensure() nounwind",
@@ -219,6 +219,7 @@ def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
     sc = abi.SC
     sig = abi.SIG
     cret = _c_ret(results)
+    symbol_name = entry_symbol(shape) if release_gil else held_entry_symbol(shape)
     zero = {"i32": "0", "i64": "0", "double": "0.0", "ptr": "null", "void": ""}[cret]
     ret_zero = f"ret {cret} {zero}" if cret != "void" else "ret void"
     loads = [
@@ -236,7 +237,9 @@ def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
             loads.append(f"  %a{i} = load {LLTYPE[c]}, ptr %ap{i}, align 8")
         call_args.append(f"{LLTYPE[c]} %a{i}")
     wret = ret_type(results)
-    call = f"call tailcc {wret} %fn(ptr %vmctx{''.join(', ' + a for a in call_args)})"
+    wide = is_wide(results)
+    out_arg = ", ptr %wbuf" if wide else ""
+    call = f"call tailcc {wret} %fn(ptr %vmctx{out_arg}{''.join(', ' + a for a in call_args)})"
     out = [f"  {call}" if wret == "void" else f"  %r = {call}"]
     restore = """\
 {restore_gil}  %oj = load volatile ptr, ptr %save0, align 8
@@ -282,8 +285,11 @@ unregd{{sfx}}:""" if release_gil else "")
         out.append("  %ro = select i1 %rn, ptr @_Py_NoneStruct, ptr %r")
         out.append("  call void @Py_IncRef(ptr %ro)")
         out.append("  ret ptr %ro")
+    elif is_huge(results):
+        # Funcref items are handles (Python maps them); kind 1 treats them as i64.
+        out += _tuple_loop(results.replace("r", "I"), symbol_name)
     elif results:
-        out += _tuple_return(results, wret)
+        out += _tuple_return(results, wret, wide)
     else:
         out.append("  ret void")
     body = "\n".join(out)
@@ -317,9 +323,11 @@ reg:
 regdone:
   %regd = phi i64 [ 0, %go ], [ 0, %regtry ], [ 1, %reg ]
   store volatile i64 %regd, ptr %save5, align 8""" if release_gil else "")
-    symbol = entry_symbol(shape) if release_gil else held_entry_symbol(shape)
-    return f"""\
-define dso_local {cret} @{symbol}(ptr %argv) #1 {{
+    symbol = symbol_name
+    kinds = (kinds_constant(f"kinds.{symbol}", results.replace("r", "I")) + "\n"
+             if is_huge(results) else "")
+    return kinds + f"""\
+define dso_local {cret} @{symbol}(ptr %argv) {UNOPTIMISED if huge_shape(shape) else "#1"} {{
 entry:
   %jb = alloca [40 x i64], align 16
   %save0 = alloca ptr, align 8
@@ -328,6 +336,7 @@ entry:
   %save3 = alloca ptr, align 8
   %save4 = alloca i64, align 8
   %save5 = alloca i64, align 8
+{f"  %wbuf = alloca [{len(results)} x i64], align 8" if wide else ""}
 {head}
   %sc = load ptr, ptr %vmctx, align 8
   %dp = getelementptr inbounds i8, ptr %sc, i64 {sc["depth"]}
@@ -416,7 +425,79 @@ caught:
 """
 
 
-def _tuple_return(results: str, wret: str) -> list[str]:
+_KIND = {"i": 0, "I": 1, "f": 2, "F": 3, "r": 4, "x": 5}
+
+
+def kinds_constant(name: str, letters: str) -> str:
+    """A private constant with one byte per letter (see ``_KIND``): huge shapes loop
+    over it instead of unrolling code per value."""
+    data = "".join(f"\\{_KIND[c]:02X}" for c in letters)
+    return f'@{name} = private unnamed_addr constant [{len(letters)} x i8] c"{data}"'
+
+
+def _tuple_loop(results: str, symbol: str) -> list[str]:
+    """The tuple of a huge result buffer ``%wbuf``, made by a loop (code size and
+    compile time independent of the count)."""
+    n = len(results)
+    return [
+        f"  %tup = call ptr @PyTuple_New(i64 {n})",
+        "  %tupn = icmp eq ptr %tup, null",
+        "  br i1 %tupn, label %tfail, label %tpre",
+        "tpre:",
+        "  br label %tloop",
+        "tloop:",
+        "  %ti = phi i64 [ 0, %tpre ], [ %ti1, %tset ]",
+        f"  %tkp = getelementptr inbounds [{n} x i8], ptr @kinds.{symbol}, i64 0, i64 %ti",
+        "  %tk = load i8, ptr %tkp, align 1",
+        "  %tvo = shl i64 %ti, 3",
+        "  %tvp = getelementptr inbounds i8, ptr %wbuf, i64 %tvo",
+        "  switch i8 %tk, label %tI [ i8 0, label %ti32 i8 2, label %tf32 i8 3, label %tf64"
+        " i8 5, label %tx ]",
+        "ti32:",
+        "  %t0 = load i32, ptr %tvp, align 8",
+        "  %t0z = zext i32 %t0 to i64",
+        "  %o0 = call ptr @PyLong_FromUnsignedLongLong(i64 %t0z)",
+        "  br label %tjoin",
+        "tI:",
+        "  %t1 = load i64, ptr %tvp, align 8",
+        "  %o1 = call ptr @PyLong_FromUnsignedLongLong(i64 %t1)",
+        "  br label %tjoin",
+        "tf32:",
+        "  %t2 = load float, ptr %tvp, align 8",
+        "  %t2w = call double @np_widen(float %t2)",
+        "  %o2 = call ptr @PyFloat_FromDouble(double %t2w)",
+        "  br label %tjoin",
+        "tf64:",
+        "  %t3 = load double, ptr %tvp, align 8",
+        "  %o3 = call ptr @PyFloat_FromDouble(double %t3)",
+        "  br label %tjoin",
+        "tx:",
+        "  %t5 = load ptr, ptr %tvp, align 8",
+        "  %t5n = icmp eq ptr %t5, null",
+        "  %o5 = select i1 %t5n, ptr @_Py_NoneStruct, ptr %t5",
+        "  call void @Py_IncRef(ptr %o5)",
+        "  br label %tjoin",
+        "tjoin:",
+        "  %to = phi ptr [ %o0, %ti32 ], [ %o1, %tI ], [ %o2, %tf32 ], [ %o3, %tf64 ],"
+        " [ %o5, %tx ]",
+        "  %ton = icmp eq ptr %to, null",
+        "  br i1 %ton, label %tdrop, label %tset",
+        "tset:",
+        "  %tsi = call i32 @PyTuple_SetItem(ptr %tup, i64 %ti, ptr %to)",
+        "  %ti1 = add i64 %ti, 1",
+        f"  %tmore = icmp ult i64 %ti1, {n}",
+        "  br i1 %tmore, label %tloop, label %tok",
+        "tdrop:",
+        "  call void @Py_DecRef(ptr %tup)",
+        "  br label %tfail",
+        "tok:",
+        "  ret ptr %tup",
+        "tfail:",
+        "  ret ptr null",
+    ]
+
+
+def _tuple_return(results: str, wret: str, wide: bool) -> list[str]:
     """Return the results as a new tuple (a new reference: ctypes' ``py_object``
     result takes it over); null with the exception set if an allocation failed."""
     n = len(results)
@@ -425,7 +506,11 @@ def _tuple_return(results: str, wret: str) -> list[str]:
            "  br i1 %tupn, label %tfail, label %tfill",
            "tfill:"]  # fmt: skip
     for i, c in enumerate(results):
-        out.append(f"  %v{i} = extractvalue {wret} %r, {i}")
+        if wide:
+            out.append(f"  %vp{i} = getelementptr inbounds i8, ptr %wbuf, i64 {8 * i}")
+            out.append(f"  %v{i} = load {LLTYPE[c]}, ptr %vp{i}, align 8")
+        else:
+            out.append(f"  %v{i} = extractvalue {wret} %r, {i}")
         o = _py_value(c, f"%v{i}", f"o{i}", out)
         out.append(f"  %set{i} = call i32 @PyTuple_SetItem(ptr %tup, i64 {i}, ptr {o})")
     # A failed allocation left a null item (SetItem of null stores null): give up.
@@ -452,10 +537,13 @@ def host_thunk(shape: Shape) -> str:
     params, results = shape
     sc = abi.SC
     wret = ret_type(results)
+    wide = is_wide(results)
     args = "".join(f", {LLTYPE[c]} %a{i}" for i, c in enumerate(params))
     n = len(params) + 1
+    out_param = ", ptr %out" if wide else ""
     lines = [
-        f"define dso_local tailcc {wret} @{host_symbol(shape)}(ptr %hctx{args}) #1 {{",
+        f"define dso_local tailcc {wret} @{host_symbol(shape)}(ptr %hctx{out_param}{args}) "
+        f"{UNOPTIMISED if huge_shape(shape) else '#1'} {{",
         "entry:",
         f"  %argv = alloca [{n} x ptr], align 8",
         "  %cb = load ptr, ptr %hctx, align 8",
@@ -509,7 +597,10 @@ def host_thunk(shape: Shape) -> str:
         else:
             lines.append(f"  %v{i} = load {LLTYPE[c]}, ptr %p{i}, align 8")
         vals.append((LLTYPE[c], f"%v{i}"))
-    if not vals:
+        if wide:
+            lines.append(f"  %q{i} = getelementptr inbounds i8, ptr %out, i64 {8 * i}")
+            lines.append(f"  store {LLTYPE[c]} %v{i}, ptr %q{i}, align 8")
+    if wide or not vals:
         lines.append("  ret void")
     elif len(vals) == 1:
         lines.append(f"  ret {vals[0][0]} {vals[0][1]}")

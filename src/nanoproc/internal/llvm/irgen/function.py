@@ -25,7 +25,7 @@ from ...errors import UnsupportedFeature
 from ...syntax.module import Instr
 from ...syntax.types import FuncType
 from .. import abi
-from .types import lltype, ret_type, zero_literal
+from .types import UNOPTIMISED, is_huge, is_wide, lltype, ret_type, zero_literal
 
 if TYPE_CHECKING:
     from .module import ModuleInfo
@@ -102,6 +102,13 @@ class FunctionGen:
         self.params = [lltype(t) for t in self.ftype.params]
         self.results = [lltype(t) for t in self.ftype.results]
         self.ret = ret_type("".join(_letters(self.results)))
+        self.wide = is_wide("".join(_letters(self.results)))
+        """Results go to the caller's buffer ``%out`` (see types.WIDE_RESULTS)."""
+        self.wide_bytes = 0
+        """Bytes of the buffers this function's calls of wide functions use."""
+        self.huge = is_huge("".join(_letters(self.results))) or is_huge(
+            "".join(_letters(self.params)))
+        """Compiled without optimisation (see types.HUGE_RESULTS)."""
         self.local_types = self.params + [lltype(t) for t in func.local_types()]
         self.lines: list[str] = []
         self.prelude: list[str] = []
@@ -264,9 +271,22 @@ class FunctionGen:
     def push_results(self, r: str, types: list[str]) -> None:
         if len(types) == 1:
             self.push(types[0], r)
+        elif is_wide("".join(_letters(types))):
+            for i, t in enumerate(types):
+                p = self.value(f"getelementptr inbounds i8, ptr {r}, i64 {8 * i}")
+                self.push(t, self.value(f"load {t}, ptr {p}, align 8"))
         elif types:
             for i, t in enumerate(types):
                 self.push(t, self.value(f"extractvalue {ret_type(''.join(_letters(types)))} {r}, {i}"))
+
+    def result_buffer(self, n: int) -> str:
+        """A buffer (in the entry block) for the ``n`` results of a wide call."""
+        if is_huge("i" * n):
+            self.huge = True
+        name = f"%wbuf{len(self.prelude)}"
+        self.prelude.append(f"  {name} = alloca [{n} x i64], align 8")
+        self.wide_bytes += 8 * n
+        return name
 
     def emit_return(self, vals: list[Value], keep_pending: bool = False) -> None:
         """Return ``vals`` (storing the fuel counter first; ``keep_pending``: another
@@ -274,7 +294,12 @@ class FunctionGen:
         from .metering import store_fuel
 
         store_fuel(self, keep_pending)
-        if not vals:
+        if self.wide:
+            for i, (t, v) in enumerate(vals):
+                p = self.value(f"getelementptr inbounds i8, ptr %out, i64 {8 * i}")
+                self.emit(f"store {t} {v}, ptr {p}, align 8")
+            self.emit("ret void")
+        elif not vals:
             self.emit("ret void")
         elif len(vals) == 1:
             self.emit(f"ret {vals[0][0]} {vals[0][1]}")
@@ -336,6 +361,7 @@ class FunctionGen:
         self.start("body")
         from .metering import check_fuel
 
+        self.pc = self.entry_pc()  # the entry's fuel check reports the function's entry
         check_fuel(self)
         # The epoch check at entry is the stack check's (see assemble).
         body = self.body
@@ -378,16 +404,21 @@ class FunctionGen:
         the stack limit in the prologue; generous, since -O0 spills every value)."""
         nvals = len(self.local_types) + len(self.body)
         per = 16 if self.info.opt_level == 0 else 8
-        return 512 + per * nvals
+        return 512 + per * nvals + self.wide_bytes
 
-    def entry_pc(self) -> int:
-        """The pc a trap in the prologue reports: the function's first instruction."""
-        return 0
+    @staticmethod
+    def entry_pc() -> int:
+        """The pc a trap in the prologue reports (see exec.trap.entry_offset)."""
+        from ...exec.trap import ENTRY_PC
+
+        return ENTRY_PC
 
     def assemble(self, ft: FuncType) -> str:
-        args = ", ".join(["ptr %vmctx"] + [f"{t} %p{i}" for i, t in enumerate(self.params)])
+        out = ["ptr %out"] if self.wide else []
+        args = ", ".join(["ptr %vmctx", *out] + [f"{t} %p{i}" for i, t in enumerate(self.params)])
+        attrs = UNOPTIMISED if self.huge else "#0"
         head = [f"define dso_local tailcc {self.ret} @{self.info.func_symbol(self.funcidx)}"
-                f"({args}) #0 {{", "entry:"]
+                f"({args}) {attrs} {{", "entry:"]
         head.append(f"  %sc = load ptr, ptr %vmctx, align 8, !tbaa {TBAA_CTX}, "
                     f"!invariant.load {INVARIANT}")
         head.extend(self.prelude)

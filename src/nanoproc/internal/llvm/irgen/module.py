@@ -37,7 +37,7 @@ from ..symbols import func_symbol, module_shapes, vm_layout
 from . import ops_call, ops_control, ops_memory, ops_numeric, ops_vars  # noqa: F401, E402, I001
 from .boundary import PYAPI_DECLS, entry_trampoline, host_thunk, runtime_routines
 from .function import FunctionGen
-from .types import Shape, lltype, native_shape, ret_type
+from .types import Shape, is_wide, lltype, native_shape, ret_type
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ attributes #0 = { noinline nounwind "frame-pointer"="all" }
 attributes #1 = { noinline nounwind "frame-pointer"="all" }
 attributes #2 = { alwaysinline nounwind }
 attributes #3 = { noinline nounwind cold noreturn "frame-pointer"="all" }
+attributes #5 = { noinline optnone nounwind "frame-pointer"="all" }
 """
 
 
@@ -227,7 +228,9 @@ def partition_text(info: ModuleInfo, part: Partition, triple: str, datalayout: s
     for f in sorted(called - set(part.funcs)):
         ft = info.func_types[f]
         params = "".join(", " + lltype(t) for t in ft.params)
-        decls.append(f"declare tailcc {ret_type(_shape(ft)[1])} @{info.func_symbol(f)}(ptr{params}) #0")
+        out = ", ptr" if is_wide(_shape(ft)[1]) else ""
+        decls.append(f"declare tailcc {ret_type(_shape(ft)[1])} @{info.func_symbol(f)}"
+                     f"(ptr{out}{params}) #0")
     glue = []
     if part.glue:
         glue = _glue(shapes if shapes is not None else info.shapes())

@@ -21,7 +21,7 @@ from .function import INVARIANT, TBAA_CTX, FunctionGen, handler
 from .metering import reload_fuel, store_fuel
 from .ops_memory import to_i64
 from .ops_vars import table_bounds, table_entry
-from .types import lltype, ret_type, shape_of
+from .types import huge_shape, is_wide, lltype, ret_type, shape_of
 
 
 def _signature(ft: FuncType) -> tuple[str, list[str]]:
@@ -45,6 +45,22 @@ def _call(g: FunctionGen, callee: str, ctx: str, ft: FuncType, args: str, tail: 
     """The call itself (the fuel counter was stored before it: the callee continues
     from it) and its results (the counter reloaded after it)."""
     ret, results = _signature(ft)
+    if huge_shape(shape_of(ft)):
+        g.huge = True
+    if is_wide(shape_of(ft)[1]):
+        # Results through memory: a tail call hands on this function's own buffer
+        # (validation made its results the callee's).
+        buf = "%out" if tail else g.result_buffer(len(results))
+        call = f"call tailcc void {callee}(ptr {ctx}, ptr {buf}{args})"
+        g.emit(f"tail {call}" if tail else call)
+        if tail:
+            g.emit("ret void")
+            g.mark_dead()
+            return
+        g.stackmap()
+        reload_fuel(g)
+        g.push_results(buf, results)
+        return
     call = f"call tailcc {ret} {callee}(ptr {ctx}{args})"
     if tail:
         if ret == "void":

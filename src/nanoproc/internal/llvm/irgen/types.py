@@ -55,9 +55,38 @@ def shape_name(shape: Shape) -> str:
     return f"P{shape[0]}_R{shape[1]}"
 
 
+WIDE_RESULTS = 16
+"""Functions with more results than this return them through memory: a hidden
+``ptr %out`` parameter after the context, one 8-byte slot per result (the value in
+its own type at the slot's start). LLVM's first-class aggregates compile in time
+that grows with the square of their size (1,000 results took minutes)."""
+
+
+HUGE_ARITY = 256
+"""Code handling more parameters or results than this (a function of such a type,
+its callers, entries and thunks) is compiled without optimisation (attribute group
+#5): LLVM's code generation of such long straight-line copies grows with the square
+of their length (1,000 results: 15 s at -O2, under a second without)."""
+UNOPTIMISED = "#5"
+
+
+def is_huge(letters: str) -> bool:
+    """Whether a parameter or result list is long enough for :data:`HUGE_ARITY`."""
+    return len(letters) > HUGE_ARITY
+
+
+def huge_shape(shape: Shape) -> bool:
+    return is_huge(shape[0]) or is_huge(shape[1])
+
+
+def is_wide(results: str) -> bool:
+    """Whether a function with these result letters returns through ``%out``."""
+    return len(results) > WIDE_RESULTS
+
+
 def ret_type(results: str) -> str:
     """The LLVM return type of a function with these result letters."""
-    if not results:
+    if not results or is_wide(results):
         return "void"
     if len(results) == 1:
         return LLTYPE[results]
