@@ -117,3 +117,52 @@ def test_cli_run_stops_on_ctrl_c(tier: str, tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 130, err
     assert err == "error: interrupted\n"
+
+
+CUSTOM = """
+import json, os, signal, sys, threading, time
+import nanoproc as w
+
+tier = sys.argv[1]
+config = w.Config()
+config.strategy = tier
+eng = w.Engine(config)
+class Stop(Exception):
+    pass
+seen = []
+def raising(signum, frame):
+    raise Stop()
+def counting(signum, frame):
+    seen.append(signum)
+mod = w.Module(eng, '''(module
+  (func (export "spin") (loop (br 0)))
+  (func (export "count") (param i32) (result i32)
+    (loop (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br_if 0 (local.get 0)))
+    (i32.const 7)))''')
+def kill_soon():
+    time.sleep(0.3)
+    os.kill(os.getpid(), signal.SIGINT)
+out = []
+signal.signal(signal.SIGINT, raising)
+store = w.Store(eng)
+ex = w.Instance(store, mod, []).exports(store)
+threading.Thread(target=kill_soon).start()
+try:
+    ex["spin"](store)
+except Stop as e:
+    out.append(["raised", type(e).__name__])
+signal.signal(signal.SIGINT, counting)
+store = w.Store(eng)
+ex = w.Instance(store, mod, []).exports(store)
+threading.Thread(target=kill_soon).start()
+out.append(["returned", ex["count"](store, 1_500_000_000 if tier == "llvm" else 10_000_000), seen])
+print(json.dumps(out))
+"""
+
+
+def test_a_programs_own_sigint_handler_runs(tier: str) -> None:
+    """A Python handler set by the program runs while native code spins: one that
+    raises stops the call with its exception; one that returns lets it finish."""
+    raised, returned = run_isolated(CUSTOM, tier, timeout=120)
+    assert raised == ["raised", "Stop"]
+    assert returned == ["returned", 7, [2]]

@@ -127,7 +127,8 @@ def _compile(prepared: tuple[Any, Any], funcs: list[int], glue: bool, index: int
     from .llvm.irgen.module import ModuleInfo, Partition, partition_text
 
     module, func_types = prepared
-    info = ModuleInfo(module, func_types, options.opt_level, options.fuel, options.epochs)
+    info = ModuleInfo(module, func_types, options.opt_level, options.fuel, options.epochs,
+                      options.interrupts)
     target = jit.host_target()
     text = partition_text(info, Partition(index, funcs, glue), target.triple, target.datalayout)
     return jit.compile_ir(text, options.opt_level)

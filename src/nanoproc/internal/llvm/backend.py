@@ -135,10 +135,10 @@ class LLVMBackend:
 
     def __init__(self, max_wasm_stack: int = DEFAULT_MAX_WASM_STACK,
                  opt_level: int | None = None, consume_fuel: bool = False,
-                 epoch_interruption: bool = False) -> None:
+                 epoch_interruption: bool = False, interrupt_checks: bool = True) -> None:
         self.max_wasm_stack = max_wasm_stack
         level = opt_level_from_env() if opt_level is None else opt_level
-        self.options = CodeOptions(level, consume_fuel, epoch_interruption)
+        self.options = CodeOptions(level, consume_fuel, epoch_interruption, interrupt_checks)
         self.foreign: Any = None
         """Set by a backend composing this tier with another: ``foreign(fi)`` gives
         the Python callable native code calls for a Wasm function ``fi`` that is not
@@ -207,6 +207,8 @@ class LLVMBackend:
     def serialize_code(self, module: CompiledModule) -> bytes:
         """The compiled code of ``module`` for an artifact (compiling it if needed)."""
         art = self.prepare(module)
+        if not art.options.interrupts:
+            raise WasmtimeError("code compiled without interrupt checks cannot be serialized")
         return encode_payload(art.compile(), art.options)
 
     def load_serialized(self, module: CompiledModule, payload: bytes) -> None:

@@ -35,9 +35,13 @@ class CodeOptions:
     """Fuel metering compiled in (Config.consume_fuel)."""
     epochs: bool = False
     """Epoch checks compiled in (Config.epoch_interruption)."""
+    interrupts: bool = True
+    """Loop headers test the interrupt byte even without epochs (Ctrl-C; see
+    interrupts.py). Only benchmarks/interrupt_checks.py turns this off."""
 
     def key(self) -> str:
-        return f"opt={self.opt_level};fuel={int(self.fuel)};epochs={int(self.epochs)}"
+        base = f"opt={self.opt_level};fuel={int(self.fuel)};epochs={int(self.epochs)}"
+        return base if self.interrupts else base + ";interrupts=0"
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: partitions compiled so far."""
@@ -114,7 +118,8 @@ def compile_partition(cm: CompiledModule, part: Partition, options: CodeOptions)
     from .irgen.module import ModuleInfo, partition_text
 
     target = jit.host_target()
-    info = ModuleInfo(cm.module, cm.func_types, options.opt_level, options.fuel, options.epochs)
+    info = ModuleInfo(cm.module, cm.func_types, options.opt_level, options.fuel, options.epochs,
+                      options.interrupts)
     text = partition_text(info, part, target.triple, target.datalayout)
     return jit.compile_ir(text, options.opt_level)
 

@@ -134,12 +134,23 @@ def sig_block_address() -> int:
     return runtime().address
 
 
+_checked: list[Any] = [None]
+"""The Python-level SIGINT handler seen when ours was last put in front (Python
+puts its C handler back whenever a program sets a Python handler)."""
+
+
 def ensure_handler() -> None:
     """Chain our SIGINT handler in front of the current one, if it is a handler (not
     SIG_DFL or SIG_IGN) and not ours already. Only on the main thread, where Python
-    itself changes handlers, so the two never race."""
+    itself changes handlers, so the two never race. Costs one system call only when
+    the Python-level handler changed since the last look (a program that sets the
+    same handler object again loses Ctrl-C for native code until it sets another)."""
     if threading.current_thread() is not threading.main_thread():
         return
+    current_py = signal.getsignal(signal.SIGINT)
+    if current_py is _checked[0] and current_py is not None:
+        return
+    _checked[0] = current_py
     rt = runtime()
     old = _Sigaction()
     if rt.libc.sigaction(signal.SIGINT, None, ctypes.byref(old)) != 0:

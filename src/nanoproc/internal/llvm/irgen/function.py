@@ -436,14 +436,14 @@ class FunctionGen:
         ret = f"  ret {self.ret} poison" if self.ret != "void" else "  ret void"
         # The entry's interrupt check (epoch deadline, SIGINT) costs nothing: Python
         # or the signal handler sets the limit's top byte, which fails the stack
-        # check; the cold path tells the two apart (and checks again if the
-        # deadline moved on). The load is volatile: the helper may clear the byte.
+        # check; the cold path tells the two apart, and when the helper says go on
+        # (the deadline moved on, or Python's signal handler did not raise) checks
+        # the stack against the limit proper. No path leads back up: the cold blocks
+        # then sink to the function's end, off the hot code's alignment.
         head += [
             "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",
             "  %fai = ptrtoint ptr %fa to i64",
             f"  %limp = getelementptr inbounds i8, ptr %sc, i64 {lim}",
-            "  br label %stkchk",
-            "stkchk:",
             "  %lim = load volatile i64, ptr %limp, align 8",
             f"  %need = add i64 %lim, {self.frame_estimate()}",
             "  %stk = icmp uge i64 %fai, %need",
@@ -453,9 +453,15 @@ class FunctionGen:
             f"  %tripped = icmp ugt i64 %lim, {abi.LIMIT_MASK}",
             "  br i1 %tripped, label %tripentry, label %realoverflow",
             "tripentry:",
-            f"  %goon = {epoch_helper_call()}",
+            "  %helperf = load volatile ptr, ptr @np_helper_ptr, align 8",
+            f"  %goon = {epoch_helper_call('%helperf')}",
             "  %moved = icmp eq i64 %goon, 1",
-            "  br i1 %moved, label %stkchk, label %interrupted",
+            "  br i1 %moved, label %recheck, label %interrupted",
+            "recheck:",
+            f"  %lim2 = and i64 %lim, {abi.LIMIT_MASK}",
+            f"  %need2 = add i64 %lim2, {self.frame_estimate()}",
+            "  %stk2 = icmp uge i64 %fai, %need2",
+            "  br i1 %stk2, label %body, label %realoverflow",
             "interrupted:",
             "  %due = icmp eq i64 %goon, 0",
             f"  %why = select i1 %due, i32 {abi.TRAP_INTERRUPT}, i32 {abi.TRAP_HOST}",

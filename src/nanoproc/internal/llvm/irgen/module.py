@@ -53,13 +53,14 @@ class ModuleInfo:
     """What translating a module's functions needs to know about the module."""
 
     def __init__(self, module: Module, func_types: list[FuncType], opt_level: int,
-                 fuel: bool = False, epochs: bool = False) -> None:
+                 fuel: bool = False, epochs: bool = False, interrupts: bool = True) -> None:
         self.module = module
         self.func_types = func_types
         self.nimports = module.num_imported_funcs
         self.opt_level = opt_level
         self.fuel = fuel
         self.epochs = epochs
+        self.interrupts = interrupts
         self.memories = [
             MemInfo(m.limits.addr64, (m.page_size - 1).bit_length(), m.limits.min * m.page_size,
                     m.limits.max * m.page_size if m.limits.max is not None
@@ -118,6 +119,7 @@ attributes #1 = { noinline nounwind "frame-pointer"="all" }
 attributes #2 = { alwaysinline nounwind }
 attributes #3 = { noinline nounwind cold noreturn "frame-pointer"="all" }
 attributes #5 = { noinline optnone nounwind "frame-pointer"="all" }
+attributes #6 = { noinline nounwind cold "frame-pointer"="all" }
 """
 
 
