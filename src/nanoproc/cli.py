@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from . import cli_component
 from .cli_stdio import ensure_standard_streams, flush_quietly, write_quietly
 from .internal.errors import WasmtimeError
 
@@ -100,6 +101,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     data = read_input(args.input, "WAT text")
     if is_binary(data):
         raise UserError(f"{args.input}: is already a Wasm binary, expected WAT text")
+    if cli_component.is_component_input(data):
+        write_output(args.output, cli_component.parse_to_binary(data, args.input))
+        return 0
     module = parse_wat(text_of(data, args.input), filename=args.input)
     write_output(args.output, encode_module(module))
     return 0
@@ -110,9 +114,11 @@ def cmd_print(args: argparse.Namespace) -> int:
     from .internal.text.printer import print_module
 
     data = read_input(args.input, "Wasm binary")
-    refuse_components(data, args.input, "print")
     if not is_binary(data):
         raise UserError(f"{args.input}: not a Wasm binary (no \\0asm header)")
+    if cli_component.is_component_input(data):
+        write_output(args.output, cli_component.print_text(data, args.input))
+        return 0
     text = print_module(decode_module(data, lazy=False), fold=args.fold)
     write_output(args.output, text if text.endswith("\n") else text + "\n")
     return 0
@@ -125,7 +131,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .internal.valid import validate_module
 
     data = read_input(args.input, "module")
-    refuse_components(data, args.input, "validate")
+    if cli_component.is_component_input(data):
+        cli_component.validate(data, args.input)
+        if args.verbose:
+            print(f"{args.input}: valid")
+        return 0
     if is_binary(data):
         module: object = decode_module(data)
     else:

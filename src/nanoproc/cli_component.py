@@ -1,17 +1,17 @@
-"""Components given to commands that take core modules (``run``, ``validate``, ``print``,
-``compile``).
+"""Components in the nanoproc commands.
 
-A component model binary starts like a module (``\\0asm``) but with another version
-and layer (version 0xd, layer 1 today), so the core decoder would only say
-"unknown binary version". Until these commands run components, they call
-:func:`component_refusal` first and say what the file is. Component support
-replaces this one function.
+``parse``, ``print`` and ``validate`` take a component as they take a module
+(binary with the component layer field, or text starting ``(component``).
+``run`` and ``compile`` do not run components yet (WASI 0.2 comes later): they call
+:func:`component_refusal` first and say what the file is, rather than the core
+decoder's "unknown binary version".
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from typing import Any
 
 _TEXT = re.compile(rb"(?:\s+|;;[^\n]*\n?|\(;.*?;\))*\(\s*component\b", re.S)
 """WAT text whose first form is ``(component``: after spaces and comments."""
@@ -31,3 +31,46 @@ def component_refusal(data: bytes, command: str) -> str | None:
         return None
     return (f"is a WebAssembly component ({what}), not a core module: components are not "
             f"supported by `nanoproc {command}` yet")  # fmt: skip
+
+
+def is_component_input(data: bytes) -> bool:
+    """Whether the file's bytes hold a component, binary or text."""
+    from .internal.binary.component_decode import is_component
+    from .internal.text.component_wat import is_component_text
+
+    if data[:4] == b"\0asm":
+        return is_component(data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return is_component_text(text)
+
+
+def load_component(data: bytes, path: str) -> Any:
+    """A component tree from binary or text bytes (already known to be a component)."""
+    from .internal.binary.component_decode import decode_component
+    from .internal.text.component_wat import parse_component_text
+
+    if data[:4] == b"\0asm":
+        return decode_component(data)
+    return parse_component_text(data.decode("utf-8"), filename=path)
+
+
+def parse_to_binary(data: bytes, path: str) -> bytes:
+    from .internal.binary.component_encode import encode_component
+
+    return encode_component(load_component(data, path))
+
+
+def print_text(data: bytes, path: str) -> str:
+    from .internal.text.component_printer import print_component
+
+    return print_component(load_component(data, path))
+
+
+def validate(data: bytes, path: str) -> None:
+    """Validate (the caller's error handler names the file)."""
+    from .internal.valid.component import validate_component
+
+    validate_component(load_component(data, path))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..syntax.module import Module
 from ..syntax.types import ABSTRACT_HEAP_TYPES, F32, F64, I32, I64, HeapType, NumType
+from .component_wast import CompValue, bare_value, is_component_value
 from .cursor import Cursor, uint_of
 from .instrs import _SHAPES, literal, number, v128_literal
 from .lexer import ATOM, ID, Node, Source, Tok, decode_name, read_sexprs
@@ -69,6 +70,7 @@ Value = (
     | RefNullValue
     | RefExternValue
     | RefHostValue
+    | CompValue
 )
 
 # ---------------------------------------------------------------- expected results
@@ -137,6 +139,7 @@ Result = (
     | VecResult
     | RefResult
     | EitherResult
+    | CompValue
 )
 
 # ---------------------------------------------------------------- actions
@@ -182,6 +185,8 @@ class ModuleCommand:
     binary: bytes | None = None
     quote: str | None = None
     definition: bool = False
+    component: bool = False
+    """``(component ...)``: ``module`` holds a syntax.component.Component."""
 
 
 @dataclass(slots=True)
@@ -191,6 +196,7 @@ class ModuleInstance:
     line: int
     instance: str | None
     module: str | None
+    component: bool = False
 
 
 @dataclass(slots=True)
@@ -294,7 +300,7 @@ def parse_wast(text: str, *, filename: str | None = None) -> list[Command]:
         root = read_sexprs(src)
         top = Cursor(root, src)
         if root.items and all(
-            isinstance(i, Node) and i.head() not in _COMMANDS and i.head() != "module"
+            isinstance(i, Node) and i.head() not in _COMMANDS and i.head() not in ("module", "component")
             for i in root.items
         ):
             # A bare module (fields only), as accepted by the reference interpreter.
@@ -312,7 +318,7 @@ def parse_wast(text: str, *, filename: str | None = None) -> list[Command]:
 
 def _command(node: Node, src: Source) -> Command:
     head = node.head()
-    if head == "module":
+    if head in ("module", "component"):
         return _module(node, src)
     handler = _COMMANDS.get(head or "")
     if handler is None:
@@ -335,23 +341,34 @@ def _script_name(cur: Cursor) -> str | None:
 def _module(node: Node, src: Source) -> ModuleCommand | ModuleInstance:
     cur = Cursor(node, src, 1)
     line = _line(node, src)
+    comp = node.head() == "component"
     if cur.take_keyword("instance"):
         inst = _script_name(cur)
         mod = _script_name(cur)
         cur.expect_end()
-        return ModuleInstance(line, inst, mod)
+        return ModuleInstance(line, inst, mod, component=comp)
     definition = cur.take_keyword("definition")
     save = cur.i
     name = _script_name(cur)
     if cur.take_keyword("binary"):
         data = b"".join(_strings(cur))
-        return ModuleCommand(line, name, "binary", binary=data, definition=definition)
+        return ModuleCommand(line, name, "binary", binary=data, definition=definition,
+                             component=comp)  # fmt: skip
     if cur.take_keyword("quote"):
         # Bytes that are not UTF-8 survive as lone surrogates, which the lexer rejects
         # as malformed when the runner parses the text.
         text = " ".join(b.decode("utf-8", "surrogateescape") for b in _strings(cur))
-        return ModuleCommand(line, name, "quote", quote=text, definition=definition)
+        return ModuleCommand(line, name, "quote", quote=text, definition=definition,
+                             component=comp)  # fmt: skip
     cur.i = save
+    if comp:
+        from .component_wat import parse_component
+
+        component = parse_component(cur)
+        if component.id is not None:
+            name = "$" + component.id
+        return ModuleCommand(line, name, "text", module=component, definition=definition,  # type: ignore[arg-type]
+                             component=True)  # fmt: skip
     module = parse_module(cur)
     if module.id is not None:
         name = "$" + module.id
@@ -367,7 +384,7 @@ def _strings(cur: Cursor) -> list[bytes]:
 
 def _module_arg(cur: Cursor) -> ModuleCommand:
     item = cur.next("module")
-    if not isinstance(item, Node) or item.head() != "module":
+    if not isinstance(item, Node) or item.head() not in ("module", "component"):
         raise cur.unexpected(item)
     mod = _module(item, cur.src)
     if not isinstance(mod, ModuleCommand):
@@ -417,6 +434,9 @@ def _value(cur: Cursor) -> Value:
         v = RefExternValue(sub.u32())  # type: ignore[assignment]
     elif head == "ref.host":
         v = RefHostValue(sub.u32())  # type: ignore[assignment]
+    elif is_component_value(head):
+        sub.i = 0
+        v = bare_value(sub)  # type: ignore[assignment]
     else:
         raise sub.error(f"unexpected token {head}: expected a constant", sub.items[0])
     sub.expect_end()
@@ -470,6 +490,9 @@ def _result(cur: Cursor) -> Result:
             r = RefResult(kind, sub.u32())
     elif head.startswith("ref.") and head[4:] in _REF_KINDS:
         r = RefResult(head[4:])
+    elif is_component_value(head):
+        sub.i = 0
+        r = bare_value(sub)  # type: ignore[assignment]
     else:
         raise sub.error(f"unexpected token {head}: expected a result", sub.items[0])
     sub.expect_end()
