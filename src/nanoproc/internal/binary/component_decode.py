@@ -13,11 +13,14 @@ end-of-file"), since those are the messages the component spec tests quote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from ..errors import DecodeError
 from ..syntax import component as C
 from ..syntax import component_ops as O
 from ..syntax.module import Import, Module
-from ..syntax.types import MemType, RecType, SubType, TableType, TagType
+from ..syntax.types import MemType, NumType, RecType, SubType, TableType, TagType
 from .decode import decode_module
 from .reader import Buffer, Malformed, read_name, read_u32, take
 from .typecodes import (
@@ -34,6 +37,7 @@ COMPONENT_VERSION = b"\x0d\x00"
 COMPONENT_LAYER = b"\x01\x00"
 CORE_VERSION = b"\x01\x00\x00\x00"
 EOF = "unexpected end-of-file"
+V = TypeVar("V")
 
 
 def is_component(data: bytes | bytearray | memoryview) -> bool:
@@ -174,10 +178,10 @@ class _Reader:
             raise self.fail("invalid boolean value", self.pos - 1)
         return b == 1
 
-    def sub(self, fn: object) -> object:
+    def sub(self, fn: Callable[[Buffer, int], tuple[V, int]]) -> V:
         """Run a core reader ``fn(data, pos) -> (value, pos)`` at the cursor."""
         try:
-            value, self.pos = fn(self.data, self.pos)  # type: ignore[operator]
+            value, self.pos = fn(self.data, self.pos)
         except Malformed as e:
             raise self.fail(e.message, e.pos) from None
         return value
@@ -197,7 +201,7 @@ def _core_module(r: _Reader, comp: C.Component, sid: int) -> None:
     if len(data) >= 8 and data[:4] == MAGIC and data[6:8] == COMPONENT_LAYER:
         raise r.fail("expected a version header for a module", 4)
     try:
-        module = decode_module(data)
+        module = decode_module(data, shared_memory=True)
     except DecodeError as e:
         raise r.fail(e.reason, e.offset) from None
     comp.add(sid, C.CoreModuleDef(module, data))
@@ -225,14 +229,14 @@ def _core_instance(r: _Reader) -> C.Definition:
     b = r.byte()
     if b == 0x00:
         module = r.u32()
-        args = []
+        cargs: list[tuple[str, int]] = []
         for _ in range(r.count()):
             name = r.name()
             kind = r.byte()
             if kind != 0x12:
                 raise r.leading(kind, "instantiation arg kind")
-            args.append((name, r.u32()))
-        return C.CoreInstantiate(module, tuple(args))
+            cargs.append((name, r.u32()))
+        return C.CoreInstantiate(module, tuple(cargs))
     if b == 0x01:
         exports = []
         for _ in range(r.count()):
@@ -269,18 +273,18 @@ def _instance(r: _Reader) -> C.Definition:
     b = r.byte()
     if b == 0x00:
         component = r.u32()
-        args = []
+        args: list[tuple[str, str, int]] = []
         for _ in range(r.count()):
             name = r.name()
             sort = _sort(r)
             args.append((name, sort, r.u32()))
         return C.Instantiate(component, tuple(args))
     if b == 0x01:
-        exports = []
+        exports: list[tuple[C.ExternName, str, int]] = []
         for _ in range(r.count()):
-            name = _extern_name(r)
+            ename = _extern_name(r)
             sort = _sort(r)
-            exports.append((name, sort, r.u32()))
+            exports.append((ename, sort, r.u32()))
         return C.InlineExports(tuple(exports))
     raise r.leading(b, "instance")
 
@@ -297,20 +301,22 @@ def _alias(r: _Reader) -> C.Definition:
         return C.ExportAlias(sort, r.u32(), r.name())
     if target == 0x01:
         if b1 != 0x00 or b2 not in (0, 1, 2, 3, 4):
-            raise r.leading(b2 if b1 == 0 else b1, "core instance export kind",
-                            start + (1 if b1 == 0 else 0))  # fmt: skip
+            raise r.leading(b2 if b1 == 0 and b2 is not None else b1,
+                            "core instance export kind", start + (1 if b1 == 0 else 0))
         return C.CoreExportAlias(O.CORE_SORT_BY_CODE[b2], r.u32(), r.name())  # type: ignore[index]
     if target == 0x02:
+        found: str | None
         if b1 == 0x00:
-            sort = O.CORE_SORT_BY_CODE.get(b2)  # type: ignore[arg-type]
+            assert b2 is not None
+            found = O.CORE_SORT_BY_CODE.get(b2)
             bad, at = b2, start + 1
         else:
-            sort = O.SORT_BY_CODE.get(b1)
+            found = O.SORT_BY_CODE.get(b1)
             bad, at = b1, start
-        if sort not in O.OUTER_ALIAS_SORTS:
-            raise r.leading(bad, "component outer alias kind", at)  # type: ignore[arg-type]
+        if found is None or found not in O.OUTER_ALIAS_SORTS:
+            raise r.leading(bad, "component outer alias kind", at)
         count = r.u32()
-        return C.OuterAlias(sort, count, r.u32())  # type: ignore[arg-type]
+        return C.OuterAlias(found, count, r.u32())
     raise r.leading(target, "alias")
 
 
@@ -438,7 +444,7 @@ def _deftype(r: _Reader) -> C.DefType:
     if b == O.OP_RESOURCE:
         rep_b = r.byte()
         rep = NUM_BY_BYTE.get(rep_b)
-        if rep is None:
+        if not isinstance(rep, NumType):
             raise r.leading(rep_b, "resource representation")
         d = r.byte()
         if d == 0x00:
@@ -559,7 +565,7 @@ def _core_externtype(r: _Reader) -> tuple[str, object]:
         lim = r.sub(read_limits)
         return "table", TableType(rt, lim)  # type: ignore[arg-type]
     if b == 0x02:
-        return "memory", MemType(r.sub(read_limits))  # type: ignore[arg-type]
+        return "memory", MemType(r.sub(lambda d, p: read_limits(d, p, memory=True)))
     if b == 0x03:
         return "global", r.sub(read_globaltype)
     if b == 0x04:
@@ -604,7 +610,7 @@ def _canon(r: _Reader) -> C.Definition:
         elif imm == "coreval":
             vb = r.byte()
             t = NUM_BY_BYTE.get(vb)
-            if t is None:
+            if not isinstance(t, NumType):
                 raise r.leading(vb, "value type")
             args.append(t.name)
         else:  # type, u32, memory, coretype, table

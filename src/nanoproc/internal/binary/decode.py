@@ -148,9 +148,11 @@ def decode_body(func: Func) -> None:
 class _State:
     """The module under construction and what later sections need to know."""
 
-    def __init__(self, lazy: bool) -> None:
+    def __init__(self, lazy: bool, shared_memory: bool = False) -> None:
         self.module = Module()
         self.lazy = lazy
+        self.shared_memory = shared_memory
+        """Accept the threads proposal's shared flag on memories (inside components)."""
         self.func_types: list[int] = []
         self.code_count: int | None = None
         self.rank = 0
@@ -235,7 +237,7 @@ def _imports(st: _State, data: Buffer, pos: int, end: int) -> int:
         elif kind == 1:
             desc, pos = _tabletype(data, pos)
         elif kind == 2:
-            lim, pos = read_limits(data, pos)
+            lim, pos = read_limits(data, pos, memory=st.shared_memory)
             desc = MemType(lim)
         elif kind == 3:
             desc, pos = read_globaltype(data, pos)
@@ -288,7 +290,7 @@ def _memories(st: _State, data: Buffer, pos: int, end: int) -> int:
     n, pos = read_len(data, pos)
     out = st.module.memories
     for _ in range(n):
-        lim, pos = read_limits(data, pos)
+        lim, pos = read_limits(data, pos, memory=st.shared_memory)
         out.append(Memory(MemType(lim)))
     return pos
 
@@ -500,8 +502,8 @@ def _header(data: Buffer) -> None:
         raise Malformed("unknown binary version", 4)
 
 
-def _decode_bytes(data: bytes, lazy: bool) -> Module:
-    st = _State(lazy)
+def _decode_bytes(data: bytes, lazy: bool, shared_memory: bool = False) -> Module:
+    st = _State(lazy, shared_memory)
     try:
         _header(data)
         pos = 8
@@ -552,9 +554,9 @@ class _Stream:
         return b
 
 
-def _decode_stream(f: BinaryIO, lazy: bool) -> Module:
+def _decode_stream(f: BinaryIO, lazy: bool, shared_memory: bool = False) -> Module:
     src = _Stream(f)
-    st = _State(lazy)
+    st = _State(lazy, shared_memory)
     base = 0
     data = b""
     trailing: list[bytes] | None = None
@@ -609,20 +611,22 @@ def _decode_stream(f: BinaryIO, lazy: bool) -> Module:
         raise DecodeError(EOS, base + len(data)) from None
 
 
-def decode_module(data: bytes | bytearray | memoryview | BinaryIO, *, lazy: bool = True) -> Module:
+def decode_module(data: bytes | bytearray | memoryview | BinaryIO, *, lazy: bool = True,
+                  shared_memory: bool = False) -> Module:
     """Decode a binary module from bytes or a binary file object.
 
     With ``lazy`` (the default) function bodies are decoded on first access of
     ``Func.instrs`` (which then raises any DecodeError in the body); otherwise all
     at once. Malformed input raises :class:`DecodeError` only; I/O errors from a
-    file object propagate unchanged.
+    file object propagate unchanged. ``shared_memory`` accepts the threads
+    proposal's shared memory flag (core modules inside components).
     """
     with _GCPaused():
         if isinstance(data, bytes):
-            return _decode_bytes(data, lazy)
+            return _decode_bytes(data, lazy, shared_memory)
         if isinstance(data, (bytearray, memoryview)):
-            return _decode_bytes(bytes(data), lazy)
-        return _decode_stream(data, lazy)
+            return _decode_bytes(bytes(data), lazy, shared_memory)
+        return _decode_stream(data, lazy, shared_memory)
 
 
 def decode_const_expr(data: bytes, pos: int = 0) -> tuple[Expr, int]:

@@ -216,20 +216,22 @@ def read_rectype(data: Buffer, pos: int) -> tuple[RecType, int]:
     return RecType((st,)), pos
 
 
-def read_limits(data: Buffer, pos: int) -> tuple[Limits, int]:
+def read_limits(data: Buffer, pos: int, memory: bool = False) -> tuple[Limits, int]:
     """Flags 0x00/0x01 (i32 addresses) or 0x04/0x05 (i64); bit 0: a maximum follows.
+    For a memory, bit 1 marks it shared (threads), as the encoder and text format
+    write it; components' test suite has core modules with shared memories.
 
-    Wasm 3.0 has no shared memories and no custom page sizes, so any other flag
-    bit is malformed (the suite checks 0x08 and LEB-looking 0x81).
+    Wasm 3.0 has no custom page sizes, so any other flag bit is malformed (the suite
+    checks 0x08 and LEB-looking 0x81).
     """
     flags = data[pos]
-    if flags & 0xFA:
+    if flags & (0xF8 if memory else 0xFA):
         raise Malformed("malformed limits flags", pos)
     lo, pos = read_u64(data, pos + 1)
     hi = None
     if flags & 1:
         hi, pos = read_u64(data, pos)
-    return Limits(lo, hi, addr64=bool(flags & 4)), pos
+    return Limits(lo, hi, addr64=bool(flags & 4), shared=bool(flags & 2)), pos
 
 
 def read_globaltype(data: Buffer, pos: int) -> tuple[GlobalType, int]:

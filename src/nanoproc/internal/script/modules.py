@@ -23,6 +23,8 @@ class TextRejected(Exception):
 
 def module_bytes(cmd: ModuleCommand) -> bytes:
     """The binary for a script module. Raises TextRejected for a malformed quote."""
+    if cmd.component:
+        return component_bytes(cmd)
     from ..binary.encode import encode_module
 
     if cmd.kind == "binary":
@@ -41,12 +43,34 @@ def module_bytes(cmd: ModuleCommand) -> bytes:
     return encode_module(module)
 
 
+def component_bytes(cmd: ModuleCommand) -> bytes:
+    """The binary for a script component (``(component quote ...)`` text is parsed here)."""
+    from ..binary.component_encode import encode_component
+    from ..text.component_wat import parse_component_text
+
+    if cmd.kind == "binary":
+        assert cmd.binary is not None
+        return cmd.binary
+    if cmd.kind == "text":
+        return encode_component(cmd.module)  # type: ignore[arg-type]
+    assert cmd.quote is not None
+    try:
+        component = parse_component_text(f"(component {cmd.quote})")
+    except InternalError as e:
+        raise TextRejected(e) from None
+    return encode_component(component)
+
+
 def decode_error(data: bytes) -> str | None:
     """nanoproc's decoder's complaint about ``data``, or None if it is well-formed."""
+    from ..binary.component_decode import decode_component, is_component
     from ..binary.decode import decode_module
 
     try:
-        decode_module(data, lazy=False)
+        if is_component(data):
+            decode_component(data)  # core function bodies: see the validator
+        else:
+            decode_module(data, lazy=False)
     except InternalError as e:
         return str(e)
     return None

@@ -131,6 +131,7 @@ class _Printer:
     def canon(self, c: C.Canon) -> str:
         info = O.CANON_BY_NAME[c.op]
         parts = [f"canon {c.op}"]
+        v: Any
         for imm, v in zip(info.imms, c.args, strict=True):
             if imm == "lift-func":
                 parts.append(f"(core func {v})")

@@ -196,7 +196,7 @@ class _Parser:
     # ------------------------------------------------------------ common syntax
     def inline_exports(self, cur: Cursor) -> list[C.ExternName]:
         """``(export "name" <attrs>)*`` sugar right after an identifier."""
-        out = []
+        out: list[C.ExternName] = []
         while True:
             item = cur.peek()
             if not _is_inline_extern(item, "export"):
@@ -568,11 +568,11 @@ class _Parser:
             return C.CoreExportAlias(sort, i, name), sort, ident
         if kw == "outer":
             o, opos = self.index_tok(cur, "outer index")
-            i, ipos = self.index_tok(cur, "index")
+            oi, ipos = self.index_tok(cur, "index")
             sort, ident = self.alias_target(cur)
             if sort not in _ALIASABLE_OUTER:
                 raise cur.error(f"`{sort}` cannot be aliased from an outer scope")
-            count, index = self.outer(o, opos, i, ipos, sort)
+            count, index = self.outer(o, opos, oi, ipos, sort)
             return C.OuterAlias(sort, count, index), sort, ident
         raise cur.unexpected(cur.items[cur.i - 1])
 
@@ -661,8 +661,8 @@ class _Parser:
             sig = ItemSig("core module", ident, self.core_type_use(cur), node.pos)
             self.lower_import(imp, sig, node.pos)
         else:
-            rest = Node(([Tok(ID, "$" + ident, node.pos, ident)] if ident else []) + cur.items[cur.i:],
-                        node.pos, node.end)  # fmt: skip
+            head: list[Tok | Node] = [Tok(ID, "$" + ident, node.pos, ident)] if ident else []
+            rest = Node(head + cur.items[cur.i:], node.pos, node.end)
             module = parse_module(Cursor(rest, self.src, 0))
             self.emit(C.CoreModuleDef(module))
             self.cur_scope.register("core module", ident, self.src, node.pos)
@@ -733,7 +733,8 @@ class _Parser:
         scope = self.cur_scope
         idx = scope.register("core type", ident, self.src, node.pos)
         ctx = self.core_context()
-        sub = Cursor(Node([item], item.pos, item.end), self.src, 0)
+        end = item.end if isinstance(item, Node) else item.pos + len(item.text)
+        sub = Cursor(Node([item], item.pos, end), self.src, 0)
         st = ctx.subtype(sub, idx)
         cur.expect_end()
         self.emit_core_type(RecType((st,)))
@@ -902,9 +903,9 @@ class _Parser:
                 self.cur_scope.register("instance", ident, self.src, node.pos)
             else:
                 self.lower_bag(self.bag(cur), ident, node.pos)
-        for name in exports:
+        for ename in exports:
             self.cur_scope.appends.append(
-                (None, name, Ref("instance", self._named(ident, "instance"), node.pos),
+                (None, ename, Ref("instance", self._named(ident, "instance"), node.pos),
                  None, node.pos))  # fmt: skip
 
     def bag(self, cur: Cursor) -> list[tuple[C.ExternName, Ref]]:
@@ -953,9 +954,9 @@ class _Parser:
             opts = self.canon_opts(canon)
             canon.expect_end()
             self.lower_lift(ident, fref, opts, ty, node.pos)
-        for name in exports:
+        for ename in exports:
             self.cur_scope.appends.append(
-                (None, name, Ref("func", self._named(ident, "func"), node.pos), None, node.pos))
+                (None, ename, Ref("func", self._named(ident, "func"), node.pos), None, node.pos))
 
     def f_core_func(self, cur: Cursor, node: Node) -> None:
         ident = cur.take_id()

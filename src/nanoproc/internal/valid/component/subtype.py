@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...syntax.types import GlobalType, Limits, MemType, TableType
+from ...syntax.types import FuncType, GlobalType, Limits, MemType, TableType
 from .. import canon
 from .types import (
     CompT,
@@ -277,9 +277,9 @@ def open_instance_type(args: dict[str, Entity], b: CompT, kind: str) -> Remap:
             raise Mismatch(f"missing {kind} named `{name}`")
         checks.append((name, actual, expected.ty))
     renames: dict[T, T] = {}
-    for name, actual, expected in checks:
+    for name, actual, want in checks:
         sub = Remap(mapping.resources)
-        exp = sub.entity(expected)
+        exp = sub.entity(want)
         try:
             entity(actual, exp)
         except Mismatch as e:
@@ -309,10 +309,10 @@ def module_type(a: ModT, b: ModT) -> None:
             raise Mismatch(f"missing expected import `{key[0]}::{key[1]}`")
         _ctx(core_entity, f"type mismatch in import `{key[0]}::{key[1]}`", bt, at)
     for name, bt in b.exports.items():
-        at = a.exports.get(name)
-        if at is None:
+        found = a.exports.get(name)
+        if found is None:
             raise Mismatch(f"missing expected export `{name}`")
-        _ctx(core_entity, f"type mismatch in export `{name}`", at, bt)
+        _ctx(core_entity, f"type mismatch in export `{name}`", found, bt)
 
 
 _CORE_DESC = {"func": "func", "table": "table", "memory": "memory", "global": "global", "tag": "tag"}
@@ -371,8 +371,7 @@ def core_func_text(cid: int) -> str:
     """A canonical function type in text: ``(func (param i32) (result i32))``."""
     ft = canon.definition(cid).comp
     parts = ["func"]
-    params = getattr(ft, "params", None)
-    if params is None:
+    if not isinstance(ft, FuncType):
         return f"(type {cid})"
     if ft.params:
         parts.append("(param " + " ".join(str(t) for t in ft.params) + ")")

@@ -328,10 +328,10 @@ class State:
                 raise Invalid(f"duplicate module instantiation argument named `{name}`")
             args[name] = inst
         for (mod, name), expected in mt.imports.items():
-            inst = args.get(mod)
-            if inst is None:
+            arg = args.get(mod)
+            if arg is None:
                 raise Invalid(f"missing module instantiation argument named `{mod}`")
-            got = inst.exports.get(name)
+            got = arg.exports.get(name)
             if got is None:
                 raise Invalid(f"module instantiation argument `{mod}` does not export an item "
                               f"named `{name}`")  # fmt: skip
@@ -859,7 +859,7 @@ class State:
     # ------------------------------------------------------------ canonical definitions
     def d_canon(self, item: C.Canon, stack: list[State]) -> None:
         op = item.op
-        args = item.args
+        args: Any = item.args
         info = O.CANON_BY_NAME[op]
         if info.gate == "shared-everything-threads":
             raise Invalid(f"`{op}` requires the shared-everything-threads proposal")
