@@ -18,6 +18,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "null array reference": ("null reference",),
     "null i31 reference": ("null reference",),
     "null exception reference": ("null reference",),
+    # wasmtime prefixes some traps of its component adapters with "wasm trap: ";
+    # nanoproc's component traps carry no prefix, as its core traps carry none.
+    "wasm trap: list content out-of-bounds": ("list content out-of-bounds",),
+    "wasm trap: unaligned pointer": ("unaligned pointer",),
 }
 """Spec text -> accepted alternatives (substring matches on the actual message)."""
 

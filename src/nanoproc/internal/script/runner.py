@@ -90,6 +90,7 @@ class ScriptRunner:
         """Compiled modules (or Skipped) by script name; None is the latest one."""
         self.instances: dict[str | None, Any] = {}
         """Instances (or Skipped) by script name; None is the current one."""
+        self._components: Any = None
 
     # ------------------------------------------------------------ driving
     def step(self, cmd: Command) -> None:
@@ -107,8 +108,19 @@ class ScriptRunner:
         else:
             self.result.passed += 1
 
+    def components(self) -> Any:
+        """The component half of the runner (script/components.py), made on first use."""
+        if self._components is None:
+            from .components import ComponentScript
+
+            self._components = ComponentScript(self)
+        return self._components
+
     def execute(self, cmd: Command) -> None:
-        if isinstance(cmd, ModuleCommand):
+        module = cmd if isinstance(cmd, ModuleCommand) else getattr(cmd, "module", None)
+        if isinstance(module, ModuleCommand) and module.component:
+            self.execute_component(cmd)
+        elif isinstance(cmd, ModuleCommand):
             self.define(cmd)
         elif isinstance(cmd, ModuleInstance):
             self.instantiate_definition(cmd)
@@ -119,7 +131,10 @@ class ScriptRunner:
             self.guarded(cmd.action)
         elif isinstance(cmd, AssertReturn):
             got = self.guarded(cmd.action)
-            why = results_mismatch(got, cmd.results, self.api)
+            if isinstance(self.instances.get(cmd.action.module), Component):
+                why = self.component_results_mismatch(got, cmd.results)
+            else:
+                why = results_mismatch(got, cmd.results, self.api)
             if why is not None:
                 raise Fail(why)
         elif isinstance(cmd, AssertTrap) and cmd.action is not None:
@@ -139,6 +154,63 @@ class ScriptRunner:
             self.expect_rejected(cmd.module, cmd.message, malformed=False)
         else:
             raise Fail(f"unknown command {type(cmd).__name__}")
+
+    def execute_component(self, cmd: Command) -> None:
+        """Commands whose module is a component (``(component ...)``)."""
+        comps = self.components()
+        if isinstance(cmd, ModuleCommand):
+            try:
+                comp = Component(comps.compile(cmd))
+            except Exception as e:
+                mark = Skipped(e.feature) if isinstance(e, Skip) else Broken(cmd.line)
+                self._bind(cmd.name, mark, instance=False)
+                self._bind(cmd.name, mark, instance=not cmd.definition)
+                raise
+            self._bind(cmd.name, comp, instance=False)
+            if cmd.definition:
+                return
+            try:
+                inst = Component(comps.instantiate(comp.value))
+            except Exception as e:
+                mark = Skipped(e.feature) if isinstance(e, Skip) else Broken(cmd.line)
+                self._bind(cmd.name, mark, instance=True)
+                raise
+            self._bind(cmd.name, inst, instance=True)
+        elif isinstance(cmd, AssertTrap | AssertUninstantiable | AssertUnlinkable):
+            assert cmd.module is not None
+            comps.expect_instantiation_failure(cmd.module, cmd.message,
+                                               trap=not isinstance(cmd, AssertUnlinkable))
+        elif isinstance(cmd, AssertMalformed | AssertInvalid):
+            comps.expect_rejected(cmd.module, cmd.message,
+                                  malformed=isinstance(cmd, AssertMalformed))
+        else:
+            raise Fail(f"unknown component command {type(cmd).__name__}")
+
+    def instantiate_component_definition(self, cmd: ModuleInstance) -> None:
+        comp = self.modules.get(cmd.module)
+        if isinstance(comp, (Skipped, Broken)):
+            self._bind(cmd.instance, comp, instance=True)
+        try:
+            comp = self._usable(comp, f"component {cmd.module or '(latest)'}")
+            if not isinstance(comp, Component):
+                raise Fail(f"{cmd.module or '(latest)'} is a module, not a component")
+            inst = Component(self.components().instantiate(comp.value))
+        except Skip:
+            raise
+        except Exception:
+            self._bind(cmd.instance, Broken(cmd.line), instance=True)
+            raise
+        self._bind(cmd.instance, inst, instance=True)
+
+    def component_results_mismatch(self, got: list[Any], expected: tuple[Any, ...]) -> str | None:
+        if len(got) != len(expected):
+            return f"expected {len(expected)} results, got {len(got)}"
+        comps = self.components()
+        for (value, ty), want in zip(got, expected, strict=True):
+            why = comps.mismatch(want, value, ty)
+            if why is not None:
+                return why
+        return None
 
     # ------------------------------------------------------------ errors from the API
     def classify(self, e: BaseException) -> tuple[str, str]:
@@ -216,6 +288,9 @@ class ScriptRunner:
             table[name] = value
 
     def instantiate_definition(self, cmd: ModuleInstance) -> None:
+        if cmd.component:
+            self.instantiate_component_definition(cmd)
+            return
         module = self.modules.get(cmd.module)
         if isinstance(module, (Skipped, Broken)):
             self._bind(cmd.instance, module, instance=True)
@@ -246,6 +321,8 @@ class ScriptRunner:
     def perform(self, action: Invoke | Get) -> list[Any]:
         """Run an action; the API's Trap/WasmtimeError propagate. Returns the results."""
         inst = self.instance(action.module)
+        if isinstance(inst, Component):
+            return self.components().perform(inst.value, action)  # type: ignore[no-any-return]
         try:
             item = inst.exports(self.store)[action.name]
         except KeyError:
@@ -358,6 +435,15 @@ class ScriptRunner:
             raise Fail(f"expected malformed {expected!r}, nanoproc's decoder accepted it")
         if not malformed and why is not None:
             raise Fail(f"expected invalid {expected!r}, nanoproc's decoder says malformed: {why}")
+
+
+class Component:
+    """A script binding that holds a component or a component instance."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 def as_binary(data: bytes) -> bytearray:

@@ -1,0 +1,259 @@
+"""``Linker`` and ``LinkerInstance``: the host's definitions for component imports.
+
+As in wasmtime-py, definitions go into a tree rooted at ``linker.root()``:
+functions (``add_func``), nested instances (``add_instance``), resource types
+(``add_resource``) and core modules (``add_module``). ``root()`` and
+``add_instance`` lock their parent until the returned object is closed (use them in
+``with`` blocks). A host function is called as ``func(store, *args)`` with Python
+values and returns the result (or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...internal.errors import LinkError, UnsupportedFeature, WasmtimeError
+from ...internal.exec.component.instantiate import CFunc, ComponentValue, instantiate
+from ...internal.exec.component.values import ResourceType, host_rtype
+from ...internal.valid.component.types import Entity, FuncT
+from ..engine import Engine
+from ..managed import Closable
+from ..module import Module
+from ..store import state_of
+from .component import Component
+from .instance import Instance
+
+UserFunc = Callable[..., Any]
+ResourceDtor = Callable[[Any, int], None]
+
+
+class _Def:
+    """A definition in a linker's tree."""
+
+    __slots__ = ("kind", "value", "extra")
+
+    def __init__(self, kind: str, value: Any, extra: Any = None) -> None:
+        self.kind = kind
+        self.value = value
+        self.extra = extra
+
+
+class Linker(Closable):
+    """Host definitions that satisfy components' imports."""
+
+    def __init__(self, engine: Engine) -> None:
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        self.engine = engine
+        self._closed = False
+        self._defs: dict[str, _Def] = {}
+        self._shadowing = False
+        self.locked = False
+
+    @property
+    def allow_shadowing(self) -> bool:
+        return self._shadowing
+
+    @allow_shadowing.setter
+    def allow_shadowing(self, allow: bool) -> None:
+        self._assert_not_locked()
+        self._shadowing = bool(allow)
+
+    def _assert_not_locked(self) -> None:
+        self._check_open()
+        if self.locked:
+            raise WasmtimeError("cannot use linker while it's in use by other instances")
+
+    def root(self) -> LinkerInstance:
+        """The root instance to define items in; the linker is locked until it is
+        closed (``with linker.root() as root: ...``)."""
+        self._assert_not_locked()
+        return LinkerInstance._new(self, self._defs, self)
+
+    def add_wasip2(self) -> None:
+        raise UnsupportedFeature("WASI 0.2 for components", "a later nanoproc release adds it")
+
+    def add_wasi_http(self) -> None:
+        raise UnsupportedFeature("WASI HTTP for components")
+
+    def define_unknown_imports_as_traps(self, component: Component) -> None:
+        """Define every import of ``component`` the linker lacks as a function (or
+        instance of functions) that traps when called."""
+        self._assert_not_locked()
+        for name, item in component._plan.info.type.imports.items():
+            _define_traps(self._defs, name, item.ty)
+
+    def instantiate(self, store: Any, component: Component) -> Instance:
+        """Instantiate ``component`` in ``store`` with this linker's definitions."""
+        self._assert_not_locked()
+        if not isinstance(component, Component):
+            raise TypeError("expected a Component")
+        component._check_open()
+        st = state_of(store)
+        engine = st.engine
+        if component.engine is not engine and not engine._compatible(component.engine):
+            raise WasmtimeError("cross-`Engine` instantiation is not currently supported")
+        engine.check_can_run()
+        plan = component._plan
+        args: dict[str, Any] = {}
+        for name, item in plan.info.type.imports.items():
+            d = self._defs.get(name)
+            if d is None:
+                raise LinkError(f"component imports {_kind(item.ty)} `{name}`, but a matching "
+                                "implementation was not found in the linker")  # fmt: skip
+            args[name] = _value(d, item.ty, name, store)
+        try:
+            inst = instantiate(plan, st, engine.backend, args)
+        except (LinkError, UnsupportedFeature):
+            raise
+        except BaseException as e:
+            exc = engine.convert_exception(e)
+        else:
+            return Instance._wrap(inst, st)
+        raise exc
+
+
+class LinkerInstance(Closable):
+    """A node of a linker's tree: define functions, instances, resources and modules
+    under names."""
+
+    def __init__(self) -> None:
+        raise WasmtimeError("Cannot directly construct a `LinkerInstance`")
+
+    @classmethod
+    def _new(cls, linker: Linker, defs: dict[str, _Def], parent: Any) -> LinkerInstance:
+        li = object.__new__(cls)
+        li._linker = linker
+        li._defs = defs
+        li._parent = parent
+        li._closed = False
+        li.locked = False
+        parent.locked = True
+        return li
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._parent.locked = False
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def _assert_not_locked(self) -> None:
+        self._check_open()
+        if self.locked:
+            raise WasmtimeError("cannot use linker instance while it's in use by other instances")
+
+    def _insert(self, name: str, d: _Def) -> None:
+        self._assert_not_locked()
+        if not isinstance(name, str):
+            raise TypeError("expected a str name")
+        if name in self._defs and not self._linker._shadowing:
+            raise WasmtimeError(f"import of `{name}` defined twice")
+        self._defs[name] = d
+
+    def add_instance(self, name: str) -> LinkerInstance:
+        """A nested instance named ``name``; this one is locked until it is closed."""
+        self._assert_not_locked()
+        existing = self._defs.get(name)
+        if existing is not None and existing.kind == "instance":
+            sub = existing.value
+        else:
+            sub = {}
+            self._insert(name, _Def("instance", sub))
+        return LinkerInstance._new(self._linker, sub, self)
+
+    def add_func(self, name: str, func: UserFunc) -> None:
+        """Define function ``name``: called as ``func(store, *args)`` with Python values;
+        returns the result (None for a function without one)."""
+        if not callable(func):
+            raise TypeError("expected a callable")
+        self._insert(name, _Def("func", func))
+
+    def add_resource(self, name: str, ty: ResourceType, dtor: ResourceDtor) -> None:
+        """Define resource type ``name`` as host type ``ty`` (``ResourceType.host(n)``);
+        ``dtor(store, rep)`` runs when a guest drops an owned handle of it."""
+        if not isinstance(ty, ResourceType) or ty._rt.host_id is None:
+            raise TypeError("expected a host ResourceType (ResourceType.host(n))")
+        self._insert(name, _Def("resource", ty, dtor))
+
+    def add_module(self, name: str, module: Module) -> None:
+        """Define core module ``name``."""
+        if not isinstance(module, Module):
+            raise TypeError("expected a Module")
+        self._insert(name, _Def("module", module))
+
+
+def _kind(e: Entity) -> str:
+    k = e.kind
+    if k == "type":
+        return "resource" if e.a.kind == "resource" else "type"
+    return {"module": "module", "func": "function"}.get(k, k)
+
+
+def _value(d: _Def, e: Entity, name: str, store: Any) -> Any:
+    """The run-time value of definition ``d`` for an import of type ``e``."""
+    k = e.kind
+    if k == "func":
+        if d.kind != "func":
+            raise LinkError(f"import `{name}` expected a function, found a {d.kind}")
+        fn = d.value
+
+        def host(*args: Any) -> Any:
+            return fn(store, *args)
+
+        ft: FuncT = e.a.data
+        return CFunc("host", ft, [], host=host, name=name)
+    if k == "instance":
+        if d.kind != "instance":
+            raise LinkError(f"import `{name}` expected an instance, found a {d.kind}")
+        out = {}
+        for n, it in e.a.data.exports.items():
+            sub = d.value.get(n)
+            if sub is None:
+                raise LinkError(f"component imports {_kind(it.ty)} `{n}` in instance `{name}`, "
+                                "but a matching implementation was not found in the linker")  # fmt: skip
+            out[n] = _value(sub, it.ty, f"{name}/{n}", store)
+        return out
+    if k == "type":
+        if e.a.kind != "resource":
+            raise UnsupportedFeature("importing non-resource types from the host")
+        if d.kind != "resource":
+            raise LinkError(f"import `{name}` expected a resource type, found a {d.kind}")
+        user = d.extra
+        n = d.value._rt.host_id
+
+        def dtor(rep: int) -> None:
+            user(store, rep)
+
+        return host_rtype(n, dtor)
+    if k == "module":
+        if d.kind != "module":
+            raise LinkError(f"import `{name}` expected a module, found a {d.kind}")
+        return d.value._compiled
+    if k == "component":
+        if d.kind == "component" and isinstance(d.value, ComponentValue):
+            return d.value
+        raise LinkError(f"import `{name}` expected a component")
+    raise UnsupportedFeature("component model values")
+
+
+def _define_traps(defs: dict[str, _Def], name: str, e: Entity) -> None:
+    if name in defs:
+        return
+    if e.kind == "func":
+        def trapping(store: Any, *args: Any) -> Any:
+            from ...internal.exec.trap import Trap
+
+            raise Trap(f"unknown import `{name}` has not been defined")
+
+        defs[name] = _Def("func", trapping)
+    elif e.kind == "instance":
+        sub: dict[str, _Def] = {}
+        for n, it in e.a.data.exports.items():
+            _define_traps(sub, n, it.ty)
+        defs[name] = _Def("instance", sub)
