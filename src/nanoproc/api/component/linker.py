@@ -98,6 +98,9 @@ class Linker(Closable):
         plan = component._plan
         args: dict[str, Any] = {}
         for name, item in plan.info.type.imports.items():
+            if _is_plain_type(item.ty):
+                args[name] = item.ty.a  # a value type: nothing to link
+                continue
             d = self._defs.get(name)
             if d is None:
                 raise LinkError(f"component imports {_kind(item.ty)} `{name}`, but a matching "
@@ -213,6 +216,9 @@ def _value(d: _Def, e: Entity, name: str, store: Any) -> Any:
             raise LinkError(f"import `{name}` expected an instance, found a {d.kind}")
         out = {}
         for n, it in e.a.data.exports.items():
+            if _is_plain_type(it.ty):
+                out[n] = it.ty.a
+                continue
             sub = d.value.get(n)
             if sub is None:
                 raise LinkError(f"component imports {_kind(it.ty)} `{n}` in instance `{name}`, "
@@ -220,8 +226,6 @@ def _value(d: _Def, e: Entity, name: str, store: Any) -> Any:
             out[n] = _value(sub, it.ty, f"{name}/{n}", store)
         return out
     if k == "type":
-        if e.a.kind != "resource":
-            raise UnsupportedFeature("importing non-resource types from the host")
         if d.kind != "resource":
             raise LinkError(f"import `{name}` expected a resource type, found a {d.kind}")
         user = d.extra
@@ -240,6 +244,11 @@ def _value(d: _Def, e: Entity, name: str, store: Any) -> Any:
             return d.value
         raise LinkError(f"import `{name}` expected a component")
     raise UnsupportedFeature("component model values")
+
+
+def _is_plain_type(e: Entity) -> bool:
+    """A type import that is not a resource: the linker needs no definition for it."""
+    return e.kind == "type" and e.a.kind != "resource"
 
 
 def _define_traps(defs: dict[str, _Def], name: str, e: Entity) -> None:

@@ -49,6 +49,8 @@ LITTLE = sys.byteorder == "little"
 
 _CODE = {"bool": "B", "u8": "B", "s8": "b", "u16": "H", "s16": "h", "u32": "I", "s32": "i",
          "u64": "Q", "s64": "q", "f32": "f", "f64": "d", "char": "I"}  # fmt: skip
+_STORE_CODE = dict(_CODE, s8="B", s16="H", s32="I", s64="Q")
+"""Stores write the core values lowering made (signed types already two's complement)."""
 _STRUCTS: dict[str, struct.Struct] = {}
 
 
@@ -297,7 +299,12 @@ class Gen:
             self.emit(f"{i}, {pl} = _C.variant_case({x}, {index})")
             return i, pl, cases
         self.emit(f"{pl} = {x}")
-        first = True
+        if not any(Variant in py_classes(t) for _, t in cases if t is not None):
+            index = self.const({label: j for j, (label, _) in enumerate(cases)}, "E")
+            self.emit(f"if {x}.__class__ is _Variant: {i}, {pl} = _C.variant_case({x}, {index})")
+            first = False
+        else:
+            first = True
         for j, (_, t) in enumerate(cases):
             kw = "if" if first else "elif"
             first = False
@@ -388,7 +395,7 @@ class Gen:
                 self.emit(f"{self.pack('II')}(V, {addr}, {p}, {n})")
                 return
             v = self.lower_scalar(s, x)
-            self.emit(f"{self.pack(_CODE[s])}(V, {addr}, {v})")
+            self.emit(f"{self.pack(_STORE_CODE[s])}(V, {addr}, {v})")
             return
         k = s[0]
         if k in ("list", "map") and (k == "map" or s[2] is None):
@@ -458,7 +465,7 @@ class Gen:
                 if o > pos:
                     fmt += f"{o - pos}x"
                 vals.append(self.lower_scalar(t, nm))
-                fmt += _CODE[t]
+                fmt += _STORE_CODE[t]
                 pos = o + size(t)
             self.emit(f"{self.pack(fmt)}(V, {addr}, {', '.join(vals)})")
             return
@@ -919,7 +926,7 @@ def lowered_factory(params: tuple[Shape, ...], result: Shape | None, nres: int,
     rtypes = flatten(result) if result is not None else []
     spill_result = len(rtypes) > MAX_FLAT_RESULTS
     nflat = (1 if spill_params else len(ptypes)) + (1 if spill_result else 0)
-    core_args = [f"c{i}" for i in range(nflat)]
+    core_args = [f"c_{i}" for i in range(nflat)]
     borrows = any(contains(p, ("borrow",)) for p in params)
     g.emit("if not inst.may_leave: raise _T('cannot leave component instance')")
     if borrows:
@@ -930,9 +937,9 @@ def lowered_factory(params: tuple[Shape, ...], result: Shape | None, nres: int,
         tup = ("tuple", tuple(params))
         a = alignment(tup)
         if a > 1:
-            g.emit(f"if c0 & {a - 1}: {g.trap('unaligned')}")
-        g.emit(f"if c0 + {size(tup)} > len(V): {g.trap('ptr_oob')}")
-        args = g.load_fields(list(params), "c0")
+            g.emit(f"if c_0 & {a - 1}: {g.trap('unaligned')}")
+        g.emit(f"if c_0 + {size(tup)} > len(V): {g.trap('ptr_oob')}")
+        args = g.load_fields(list(params), "c_0")
     else:
         vals = list(core_args[: len(ptypes)])
         args = [g.lift_flat(p, vals) for p in params]
