@@ -10,7 +10,8 @@ from ..internal.errors import WasmtimeError
 def wat2wasm(wat: str | bytes | bytearray) -> bytearray:
     """Translate the WebAssembly text format to the binary format.
 
-    Raises WasmtimeError (a ``ParseError``, with line and column) on malformed text.
+    Text starting ``(component`` is a component. Raises WasmtimeError (a
+    ``ParseError``, with line and column) on malformed text.
     """
     if isinstance(wat, (bytes, bytearray)):
         try:
@@ -20,8 +21,14 @@ def wat2wasm(wat: str | bytes | bytearray) -> bytearray:
     if not isinstance(wat, str):
         raise TypeError("expected a str or bytes")
     from ..internal.binary.encode import encode_module  # type: ignore[import-not-found,unused-ignore]
+    from ..internal.text.component_wat import is_component_text
     from ..internal.text.wat import parse_wat
 
+    if is_component_text(wat):  # as wasmtime's wat2wasm, components too
+        from ..internal.binary.component_encode import encode_component
+        from ..internal.text.component_wat import parse_component_text
+
+        return bytearray(encode_component(parse_component_text(wat)))
     return bytearray(encode_module(parse_wat(wat)))
 
 

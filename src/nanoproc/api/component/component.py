@@ -70,6 +70,9 @@ class ExportIndex:
 
     __slots__ = ("_path", "_kind")
 
+    _path: tuple[str, ...]
+    _kind: str
+
     def __init__(self) -> None:
         raise WasmtimeError("Cannot directly construct an `ExportIndex`")
 

@@ -17,6 +17,12 @@ class Func:
 
     __slots__ = ("_cf", "_st", "_call", "_enter", "_arity", "__weakref__")
 
+    _cf: CFunc
+    _st: StoreState
+    _call: Any
+    _enter: tuple[Any, ...]
+    _arity: int
+
     def __init__(self) -> None:
         raise WasmtimeError("Cannot directly construct a `Func`")
 

@@ -18,6 +18,9 @@ class Instance:
 
     __slots__ = ("_inst", "_st", "__weakref__")
 
+    _inst: ComponentInstance
+    _st: StoreState
+
     def __init__(self) -> None:
         raise WasmtimeError("Cannot directly construct an `Instance`")
 

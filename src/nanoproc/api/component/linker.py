@@ -121,6 +121,11 @@ class LinkerInstance(Closable):
     """A node of a linker's tree: define functions, instances, resources and modules
     under names."""
 
+    _linker: Linker
+    _defs: dict[str, _Def]
+    _parent: Any
+    locked: bool
+
     def __init__(self) -> None:
         raise WasmtimeError("Cannot directly construct a `LinkerInstance`")
 

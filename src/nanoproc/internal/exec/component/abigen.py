@@ -218,11 +218,11 @@ class Gen:
             self.emit(f"{m} = _C.flags_mask({x}, {bits})")
             return [m]
         if k == "enum":
-            i = self.tmp("d")
-            index = self.const({label: i for i, label in enumerate(s[1])}, "E")
-            self.emit(f"{i} = {index}.get({x}) if {x}.__class__ is str else None")
-            self.emit(f"if {i} is None: {i} = _C.enum_index({x}, {index})")
-            return [i]
+            d = self.tmp("d")
+            index = self.const({label: j for j, label in enumerate(s[1])}, "E")
+            self.emit(f"{d} = {index}.get({x}) if {x}.__class__ is str else None")
+            self.emit(f"if {d} is None: {d} = _C.enum_index({x}, {index})")
+            return [d]
         if k in ("variant", "option", "result"):
             return self.lower_variant_flat(s, x)
         if k == "own":
@@ -439,14 +439,14 @@ class Gen:
             self.emit(f"{self.pack(code)}(V, {addr}, {d})")
             return
         if k in ("variant", "option", "result"):
-            i, pl, cases = self.variant_case(s, x)
+            ci, pl, cases = self.variant_case(s, x)
             ds = disc_size(len(cases))
             off = _align(ds, case_alignment(tuple(cases)))
-            self.emit(f"{self.pack({1: 'B', 2: 'H', 4: 'I'}[ds])}(V, {addr}, {i})")
+            self.emit(f"{self.pack({1: 'B', 2: 'H', 4: 'I'}[ds])}(V, {addr}, {ci})")
             for j, (_, t) in enumerate(cases):
                 if t is None:
                     continue
-                self.emit(f"if {i} == {j}:")
+                self.emit(f"if {ci} == {j}:")
                 with self.indent():
                     self.store(t, pl, f"{addr} + {off}")
             return
@@ -879,10 +879,10 @@ def lifted_factory(params: tuple[Shape, ...], result: Shape | None, nres: int,
     if result is None:
         g.emit("res = None")
     elif len(rtypes) > MAX_FLAT_RESULTS:
-        a = alignment(result)
+        al = alignment(result)
         g.emit("V = mem.view")
-        if a > 1:
-            g.emit(f"if r & {a - 1}: {g.trap('ret_unaligned')}")
+        if al > 1:
+            g.emit(f"if r & {al - 1}: {g.trap('ret_unaligned')}")
         g.emit(f"if r + {size(result)} > len(V): {g.trap('ptr_oob')}")
         g.emit(f"res = {g.load(result, 'r')}")
     else:

@@ -31,6 +31,7 @@ from typing import Any
 from ...errors import LinkError, UnsupportedFeature, WasmtimeError
 from ...syntax import component as C
 from ...syntax import component_ops as O
+from ...syntax.types import FuncType as CoreFuncType
 from ...valid import canon
 from ...valid.component.types import Entity, FuncT, InstT, RId, T
 from ...valid.component.validate import CanonOpts, ComponentInfo
@@ -120,6 +121,7 @@ class CFunc:
         (params, result), _rids = func_shape(self.ft)
         o = self.opts
         inst = self.inst
+        assert self.bind is not None
         mem = self.bind["mem"]
         realloc = self.bind["realloc"]
         opts = Options(o.string_encoding, mem is not None, realloc is not None,
@@ -354,7 +356,7 @@ def _lift(f: Frame, d: C.Canon) -> None:
     _shape, rids = func_shape(ft)
     if o.ptr != "i32":
         raise UnsupportedFeature("64-bit canonical ABI memories")
-    core = f.core_funcs[d.args[0]]  # type: ignore[index]
+    core = f.core_funcs[d.args[0]]  # type: ignore[call-overload]
     bind = {
         "mem": None if o.memory is None else f.core_memories[o.memory],
         "realloc": None if o.realloc is None else f.core_funcs[o.realloc],
@@ -367,10 +369,11 @@ def _lift(f: Frame, d: C.Canon) -> None:
 
 def _lower(f: Frame, d: C.Canon) -> None:
     o = _opts(f)
-    callee = f.funcs[d.args[0]]  # type: ignore[index]
-    ft: FuncT = f.plan.info.funcs[d.args[0]].data  # type: ignore[index]
+    args: Any = d.args
+    callee = f.funcs[args[0]]
+    ft: FuncT = f.plan.info.funcs[args[0]].data
     cid = f.plan.info.core_funcs[len(f.core_funcs)]
-    core_ft = canon.definition(cid).comp
+    core_ft = _core_functype(cid)
     if o.ptr != "i32":
         raise UnsupportedFeature("64-bit canonical ABI memories")
     if o.is_async:
@@ -405,6 +408,12 @@ def _lower(f: Frame, d: C.Canon) -> None:
     f.core_funcs.append(FuncInst(core_ft, cid, make(b), host=True))
 
 
+def _core_functype(cid: int) -> CoreFuncType:
+    ft = canon.definition(cid).comp
+    assert isinstance(ft, CoreFuncType)
+    return ft
+
+
 def _unsupported_call(feature: str, detail: str) -> Callable[..., Any]:
     def call(*args: Any) -> Any:
         raise UnsupportedFeature(feature, detail)
@@ -418,20 +427,21 @@ def _builtin(f: Frame, d: C.Canon) -> None:
     if "opts" in info.imms:
         _opts(f)
     cid = f.plan.info.core_funcs[len(f.core_funcs)]
-    core_ft = canon.definition(cid).comp
+    core_ft = _core_functype(cid)
     inst = f.inst
+    args: Any = d.args
     call: Callable[..., Any]
     if op == "resource.new":
-        rt = f.types[d.args[0]]  # type: ignore[index]
+        rt = f.types[args[0]]
         call = _resource_new(inst, rt)
     elif op == "resource.rep":
-        rt = f.types[d.args[0]]  # type: ignore[index]
+        rt = f.types[args[0]]
         call = _resource_rep(inst, rt)
     elif op == "resource.drop":
-        rt = f.types[d.args[0]]  # type: ignore[index]
+        rt = f.types[args[0]]
         call = _resource_drop(inst, rt)
     elif op in ("context.get", "context.set"):
-        call = _context(inst, op, d.args[1])  # type: ignore[arg-type]
+        call = _context(inst, op, args[1])
     elif op in ("backpressure.inc", "backpressure.dec"):
         call = _backpressure(inst, op == "backpressure.inc")
     else:

@@ -64,6 +64,8 @@ class ResourceType:
 
     __slots__ = ("_rt",)
 
+    _rt: RType
+
     def __init__(self) -> None:
         raise WasmtimeError("Cannot directly construct a `ResourceType`")
 
@@ -142,6 +144,11 @@ class ResourceAny:
 
     __slots__ = ("_rt", "_rep", "_owned", "_live", "__weakref__")
 
+    _rt: RType
+    _rep: int
+    _owned: bool
+    _live: bool
+
     def __init__(self) -> None:
         raise WasmtimeError("Cannot directly construct a `ResourceAny`")
 
@@ -194,6 +201,10 @@ class ResourceHost:
     type number ``type``, owned or borrowed."""
 
     __slots__ = ("_rep", "_ty", "_owned")
+
+    _rep: int
+    _ty: int
+    _owned: bool
 
     def __init__(self) -> None:
         raise WasmtimeError("Cannot directly construct a `ResourceHost`")
