@@ -163,6 +163,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wit(args: argparse.Namespace) -> int:
+    features = frozenset(f.strip() for f in args.features.split(",") if f.strip())
+    if not Path(args.input).exists():
+        raise UserError(f"{args.input}: no such file or directory")
+    text = cli_component.wit_text(args.input, features, args.all_features)
+    write_output(args.output, text)
+    return 0
+
+
 def func_position(text: str, k: int) -> tuple[int, int] | None:
     """line:column of the ``k``-th function defined (not imported) in WAT ``text``: the
     validator knows function indices, text users want to know where to look."""
@@ -258,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output file (default: stdout)")
     r.add_argument("--fold", action="store_true", help="print bodies as folded expressions")
     r.set_defaults(func=cmd_print)
+
+    wit = sub.add_parser("wit", help="print the WIT of a component, or check and print a WIT "
+                         "package (a directory or .wit file)")  # fmt: skip
+    wit.add_argument("input", metavar="COMPONENT|DIR|FILE.wit")
+    wit.add_argument("-o", "--output", default=None, metavar="OUT.wit",
+                     help="output file (default: stdout)")
+    wit.add_argument("--features", default="", metavar="A,B",
+                     help="enable these @unstable features")
+    wit.add_argument("--all-features", action="store_true", help="enable every @unstable feature")
+    wit.set_defaults(func=cmd_wit)
 
     v = sub.add_parser("validate", help="check a module (binary or text); exit 1 if invalid")
     v.add_argument("input", metavar="IN.wasm|IN.wat")

@@ -74,3 +74,29 @@ def validate(data: bytes, path: str) -> None:
     from .internal.valid.component import validate_component
 
     validate_component(load_component(data, path))
+
+
+def wit_text(path: str, features: frozenset[str] = frozenset(), all_features: bool = False) -> str:
+    """``nanoproc wit PATH``: the WIT of a component (binary or text), or of the WIT
+    package in a directory or ``.wit`` file, resolved and printed."""
+    from pathlib import Path
+
+    from .internal.wit.printer import print_wit
+
+    p = Path(path)
+    if p.is_dir() or p.suffix == ".wit":
+        from .internal.wit.resolve import load
+
+        resolve, root, others = load(p, features=features, all_features=all_features)
+        return print_wit(resolve, root, others)
+    data = p.read_bytes()
+    if not is_component_input(data):
+        from .internal.errors import WasmtimeError
+
+        raise WasmtimeError("expected a component (binary or text), a .wit file or a directory")
+    from .internal.valid.component import validate_component
+    from .internal.wit.decode import decode_component_wit
+
+    info = validate_component(load_component(data, path))
+    resolve, root, others = decode_component_wit(info)
+    return print_wit(resolve, root, others)

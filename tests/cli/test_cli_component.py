@@ -66,3 +66,22 @@ def test_invalid_and_malformed_components(tmp_path: Path) -> None:
     trunc.write_bytes(binary.read_bytes()[:-3])
     one_error(nanoproc("print", trunc), "trunc.wasm", "offset")
     one_error(nanoproc("validate", trunc), "trunc.wasm", "offset")
+
+
+def test_wit_of_a_component_and_a_package(tmp_path: Path) -> None:
+    wat = tmp_path / "c.wat"
+    wat.write_text(COMPONENT_WAT)
+    proc = nanoproc("wit", wat)
+    assert proc.returncode == 0
+    assert proc.stdout == "package root:component;\n\nworld root {\n  export f: func() -> u32;\n}\n"
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "a.wit").write_text("package a:b;\ninterface i {\n  f: func(x: u32) -> string;\n}\n")
+    out = tmp_path / "out.wit"
+    assert nanoproc("wit", pkg, "-o", out).returncode == 0
+    ref = subprocess.run([wasm_tools(), "component", "wit", str(pkg)], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    assert out.read_text() == ref.stdout
+    (pkg / "b.wit").write_text("interface j {\n  use i.{nope};\n}\n")
+    one_error(nanoproc("wit", pkg), "b.wit:2:", "nope")
+    one_error(nanoproc("wit", tmp_path / "missing"), "no such file")
