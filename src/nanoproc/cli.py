@@ -163,6 +163,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compose(args: argparse.Namespace) -> int:
+    for path in [args.socket, *args.plug]:
+        read_input(path, "component")  # a clear error for a missing or unreadable file
+    write_output(args.output, cli_component.compose(args.socket, args.plug))
+    return 0
+
+
 def cmd_wit(args: argparse.Namespace) -> int:
     features = frozenset(f.strip() for f in args.features.split(",") if f.strip())
     if not Path(args.input).exists():
@@ -267,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output file (default: stdout)")
     r.add_argument("--fold", action="store_true", help="print bodies as folded expressions")
     r.set_defaults(func=cmd_print)
+
+    comp = sub.add_parser("compose", help="plug a component's imports with other components' "
+                          "exports of the same names (as `wac plug`)")  # fmt: skip
+    comp.add_argument("socket", metavar="SOCKET.wasm")
+    comp.add_argument("--plug", action="append", required=True, metavar="PLUG.wasm",
+                      help="a component whose exports satisfy the socket's imports (repeatable)")
+    comp.add_argument("-o", "--output", required=True, metavar="OUT.wasm", help="- for stdout")
+    comp.set_defaults(func=cmd_compose)
 
     wit = sub.add_parser("wit", help="print the WIT of a component, or check and print a WIT "
                          "package (a directory or .wit file)")  # fmt: skip

@@ -100,3 +100,24 @@ def wit_text(path: str, features: frozenset[str] = frozenset(), all_features: bo
     info = validate_component(load_component(data, path))
     resolve, root, others = decode_component_wit(info)
     return print_wit(resolve, root, others)
+
+
+def compose(socket: str, plugs: list[str]) -> bytes:
+    """``nanoproc compose``: ``socket`` with its imports plugged by ``plugs``' exports."""
+    from pathlib import Path
+
+    from .internal.compose import plug
+
+    def binary(path: str) -> bytes:
+        data = Path(path).read_bytes()
+        if not is_component_input(data):
+            from .internal.errors import WasmtimeError
+
+            raise WasmtimeError(f"{path}: not a component")
+        if data[:4] == b"\0asm":
+            return data
+        from .internal.binary.component_encode import encode_component
+
+        return encode_component(load_component(data, path))
+
+    return plug(binary(socket), [binary(p) for p in plugs])

@@ -189,6 +189,20 @@ class LinkerInstance(Closable):
             raise TypeError("expected a host ResourceType (ResourceType.host(n))")
         self._insert(name, _Def("resource", ty, dtor))
 
+    def add_instance_export(self, name: str, instance: Instance, export: str | None = None) -> None:
+        """Define import ``name`` as export ``export`` (default: ``name``) of another
+        component ``instance``: a function, an instance or a resource type. This is
+        how components are linked to each other: calls go component to component,
+        each keeping its own memory. (nanoproc extension; the linker can then only
+        instantiate into ``instance``'s store.)"""
+        if not isinstance(instance, Instance):
+            raise TypeError("expected a component Instance")
+        key = name if export is None else export
+        value = instance._inst.exports.get(key)
+        if value is None:
+            raise WasmtimeError(f"instance has no export named `{key}`")
+        self._insert(name, _Def("value", value, instance._st))
+
     def add_module(self, name: str, module: Module) -> None:
         """Define core module ``name``."""
         if not isinstance(module, Module):
@@ -206,6 +220,10 @@ def _kind(e: Entity) -> str:
 def _value(d: _Def, e: Entity, name: str, store: Any) -> Any:
     """The run-time value of definition ``d`` for an import of type ``e``."""
     k = e.kind
+    if d.kind == "value":
+        if d.extra is not state_of(store):
+            raise WasmtimeError("cross-`Store` instantiation is not currently supported")
+        return d.value
     if k == "func":
         if d.kind != "func":
             raise LinkError(f"import `{name}` expected a function, found a {d.kind}")

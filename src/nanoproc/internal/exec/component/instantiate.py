@@ -177,9 +177,14 @@ class Frame:
             raise WasmtimeError("internal error: resource type used before it was bound")
         return got
 
-    def bind(self, e: Entity, value: Any) -> None:
-        """Bind the resources named in entity type ``e`` to those of run-time ``value``."""
+    def bind(self, e: Entity, value: Any, check: bool = False, where: str = "") -> None:
+        """Bind the resources named in entity type ``e`` to those of run-time ``value``;
+        with ``check``, also check that a function another component lifted has the
+        type the import expects (host functions are untyped, as in wasmtime)."""
         k = e.kind
+        if k == "func" and check and isinstance(value, CFunc) and value.kind == "lifted":
+            _check_func(self, e.a.data, value, where)
+            return
         if k == "type":
             t: T = e.a
             if t.kind == "resource":
@@ -196,7 +201,7 @@ class Frame:
             for name, item in inst_t.exports.items():
                 if name not in value:
                     raise LinkError(f"instance has no export named `{name}`")
-                self.bind(item.ty, value[name])
+                self.bind(item.ty, value[name], check, f"{where}/{name}" if where else name)
 
     # ------------------------------------------------------------ the replay
     def run(self, args: dict[str, Any], store: Any) -> None:
@@ -305,8 +310,28 @@ def _import(f: Frame, d: C.ImportDef, args: dict[str, Any], store: Any) -> None:
     value = args[name]
     item = f.plan.info.type.imports[name]
     _check_kind(item.ty, value, name)
-    f.bind(item.ty, value)
+    f.bind(item.ty, value, True, name)
     _append_entity(f, item.ty, value)
+
+
+def _check_func(f: Frame, want: FuncT, value: CFunc, where: str) -> None:
+    """A lifted function from another component must have the imported type: the
+    same parameter names, shapes, and resource types."""
+    (wp, wr), wrids = func_shape(want)
+    (gp, gr), _ = func_shape(value.ft)
+    why = None
+    if [n for n, _ in want.params] != [n for n, _ in value.ft.params]:
+        why = "parameter names differ"
+    elif (wp, wr) != (gp, gr) or want.is_async != value.ft.is_async:
+        why = "parameter or result types differ"
+    else:
+        for i, rid in enumerate(wrids):
+            rt = f.rmap.get(rid)
+            if rt is None or i >= len(value.rts) or rt.key is not value.rts[i].key:
+                why = "resource types differ"
+                break
+    if why is not None:
+        raise LinkError(f"type mismatch for function import `{where}`: {why}")
 
 
 def _append_entity(f: Frame, e: Entity, value: Any) -> None:
