@@ -78,7 +78,7 @@ def plug(socket: bytes, plugs: list[bytes]) -> bytes:
     for p, _ in pl:
         comp_idx.append(b.add(C.ComponentDef(p), "component"))
     sock_idx = b.add(C.ComponentDef(sock), "component")
-    plug_inst = []
+    plug_inst: list[int] = []
     for (p, pinfo), m in zip(pl, plug_maps, strict=True):
         args = _import_args(p, pinfo.type.imports, m, {}, b)
         plug_inst.append(b.add(C.Instantiate(comp_idx[len(plug_inst)], tuple(args)), "instance"))
