@@ -16,6 +16,9 @@ EXPECTED = {
     "memory.py": ["Checking memory...", "trapped as expected", "growth past the maximum refused", "Done."],
     "linking.py": ["result: 42", "library calls: 1"],
     "trap.py": ["run(4) = 25", "TrapCode.INTEGER_DIVISION_BY_ZERO", "example!divide", "example!average"],
+    "component_host.py": ["greet() = Hello, WebAssembly!", "[('info', 'Hello, WebAssembly!')]"],
+    "component_compose.py": ["linked: HELLO, COMPONENTS!", "composed imports: []",
+                             "composed: ONE COMPONENT!"],
 }
 
 

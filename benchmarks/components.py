@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""nanoproc.component against wasmtime-py's wasmtime.component, side by side.
+
+    python benchmarks/components.py                 # both nanoproc tiers and wasmtime-py
+    python benchmarks/components.py --repeat 7 --calls 2000
+
+Per call (median of ``--repeat`` runs of ``--calls`` calls each, runs interleaved
+across the engines so load changes hit them alike) of one component's exports:
+
+* ``string``: ``echo: func(s: string) -> string`` with a 64-character string;
+* ``records``: ``pass-points: func(ps: list<point>) -> list<point>`` with 16 records
+  ``{x: s32, y: s32, label: string}``;
+* ``resource``: ``[method]counter.bump: func(self: borrow<counter>) -> u32`` on a
+  guest resource the host holds.
+
+and instantiations per second of the same (small) component. Ratios are
+``nanoproc / wasmtime-py`` time per call (< 1: nanoproc is faster), and for
+instantiation ``nanoproc rate / wasmtime-py rate``. Issue 14's targets: calls at
+most 0.5x, instantiation at least 2x. Timings on a shared machine: read ratios from
+one run, not absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent / "src"))
+
+import nanoproc  # noqa: E402
+import nanoproc.component  # noqa: E402
+
+COMPONENT = """(component
+  (core module $libc
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $r i32)
+      (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $next (i32.add (local.get $r) (local.get 3)))
+      (if (i32.gt_u (global.get $next) (i32.const 60000)) (then
+        (global.set $next (i32.const 4096))
+        (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get 2) (i32.const 1)))
+                               (i32.sub (i32.const 0) (local.get 2))))
+        (global.set $next (i32.add (local.get $r) (local.get 3)))))
+      (local.get $r)))
+  (core instance $libc (instantiate $libc))
+  (type $r (resource (rep i32)))
+  (core func $new (canon resource.new $r))
+  (core module $m
+    (import "" "mem" (memory 1))
+    (import "" "new" (func $new (param i32) (result i32)))
+    (global $count (mut i32) (i32.const 0))
+    ;; returns its arguments through a return area: the lift copies them out
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 16) (local.get 0))
+      (i32.store (i32.const 20) (local.get 1))
+      (i32.const 16))
+    (func (export "counter") (result i32) (call $new (i32.const 0)))
+    (func (export "bump") (param i32) (result i32)
+      (global.set $count (i32.add (global.get $count) (i32.const 1)))
+      (global.get $count)))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "mem" (memory $libc "mem")) (export "new" (func $new))))))
+  (type $point' (record (field "x" s32) (field "y" s32) (field "label" string)))
+  (export $point "point" (type $point'))
+  (export $counter "counter" (type $r))
+  (func (export "echo") (param "s" string) (result string)
+    (canon lift (core func $i "echo") (memory (core memory $libc "mem"))
+      (realloc (core func $libc "realloc"))))
+  (func (export "pass-points") (param "ps" (list $point)) (result (list $point))
+    (canon lift (core func $i "echo") (memory (core memory $libc "mem"))
+      (realloc (core func $libc "realloc"))))
+  (func (export "[constructor]counter") (result (own $counter)) (canon lift (core func $i "counter")))
+  (func (export "[method]counter.bump") (param "self" (borrow $counter)) (result u32)
+    (canon lift (core func $i "bump")))
+)"""
+
+
+def _setup(name: str) -> tuple[Any, Any, dict[str, Any], Any]:
+    """(store, component, {case: (func, args)}, instantiate) for engine ``name``."""
+    if name == "wasmtime-py":
+        import wasmtime
+        import wasmtime.component as wc
+
+        api, comp_api = wasmtime, wc
+        engine = api.Engine()
+    else:
+        api, comp_api = nanoproc, nanoproc.component
+        cfg = api.Config()
+        cfg.strategy = name.split("-", 1)[1]
+        engine = api.Engine(cfg)
+    store = api.Store(engine)
+    component = comp_api.Component(engine, COMPONENT)
+    linker = comp_api.Linker(engine)
+    inst = linker.instantiate(store, component)
+
+    def func(n: str) -> Any:
+        f = inst.get_func(store, n)
+        assert f is not None, n
+        return f
+
+    points = []
+    for i in range(16):
+        p = comp_api.Record()
+        p.x, p.y, p.label = i, -i, f"point number {i}"
+        points.append(p)
+    counter = func("[constructor]counter")(store)
+    cases = {
+        "string": (func("echo"), ("x" * 64,)),
+        "records": (func("pass-points"), (points,)),
+        "resource": (func("[method]counter.bump"), (counter,)),
+    }
+
+    def instantiate() -> None:
+        s = api.Store(engine)
+        linker.instantiate(s, component)
+
+    got = cases["string"][0](store, "check ☃")
+    assert got == "check ☃", got
+    back = cases["records"][0](store, points[:2])
+    assert [(p.x, p.y, p.label) for p in back] == [(0, 0, "point number 0"), (1, -1, "point number 1")]
+    return store, component, cases, instantiate
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=1000)
+    ap.add_argument("--instances", type=int, default=200)
+    ap.add_argument("--engines", default="nanoproc-interp,nanoproc-llvm,wasmtime-py")
+    args = ap.parse_args()
+    engines = {}
+    for name in args.engines.split(","):
+        try:
+            engines[name] = _setup(name)
+        except Exception as e:  # noqa: BLE001 - shown as n/a, the run goes on
+            print(f"{name}: n/a ({type(e).__name__}: {e})")
+    per_call: dict[str, dict[str, list[float]]] = {n: {} for n in engines}
+    rates: dict[str, list[float]] = {n: [] for n in engines}
+    for _ in range(args.repeat):
+        for name, (store, _comp, cases, instantiate) in engines.items():
+            for case, (f, fargs) in cases.items():
+                f(store, *fargs)  # warm
+                t0 = time.perf_counter()
+                for _ in range(args.calls):
+                    f(store, *fargs)
+                dt = (time.perf_counter() - t0) / args.calls
+                per_call[name].setdefault(case, []).append(dt)
+            instantiate()
+            t0 = time.perf_counter()
+            for _ in range(args.instances):
+                instantiate()
+            rates[name].append(args.instances / (time.perf_counter() - t0))
+    base = "wasmtime-py" if "wasmtime-py" in engines else None
+    cases = ["string", "records", "resource"]
+    print(f"{'engine':<18}" + "".join(f"{c + ' us/call':>20}" for c in cases) + f"{'inst/s':>14}")
+    for name in engines:
+        row = f"{name:<18}"
+        for c in cases:
+            row += f"{statistics.median(per_call[name][c]) * 1e6:>20.2f}"
+        row += f"{statistics.median(rates[name]):>14.0f}"
+        print(row)
+    if base is not None:
+        print()
+        print(f"{'ratio vs ' + base:<18}" + "".join(f"{c + ' (<=0.5)':>20}" for c in cases)
+              + f"{'inst (>=2)':>14}")  # fmt: skip
+        b = engines[base]
+        for name in engines:
+            if name == base:
+                continue
+            row = f"{name:<18}"
+            for c in cases:
+                mine = statistics.median(per_call[name][c])
+                theirs = statistics.median(per_call[base][c])
+                row += f"{mine / theirs:>20.3f}"
+            row += f"{statistics.median(rates[name]) / statistics.median(rates[base]):>14.2f}"
+            print(row)
+        del b
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
