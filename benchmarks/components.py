@@ -13,11 +13,15 @@ across the engines so load changes hit them alike) of one component's exports:
 * ``resource``: ``[method]counter.bump: func(self: borrow<counter>) -> u32`` on a
   guest resource the host holds.
 
-and instantiations per second of the same (small) component. Ratios are
+and instantiations per second (a new store each time) of the same small component
+(``inst/s``: two core modules, a memory, a resource type, five exports) and of a
+minimal one (``min-inst/s``: one core module with a memory, one export). Ratios are
 ``nanoproc / wasmtime-py`` time per call (< 1: nanoproc is faster), and for
 instantiation ``nanoproc rate / wasmtime-py rate``. Issue 14's targets: calls at
 most 0.5x, instantiation at least 2x. Timings on a shared machine: read ratios from
-one run, not absolute numbers.
+one run, not absolute numbers. ``--clock cpu`` (the default) times with the process's
+CPU time, which a loaded machine disturbs far less than wall-clock time (``--clock
+wall``); each engine's garbage is collected as Python's collector runs, in the loop.
 """
 
 from __future__ import annotations
@@ -82,9 +86,15 @@ COMPONENT = """(component
     (canon lift (core func $i "bump")))
 )"""
 
+MINIMAL = """(component
+  (core module $m (memory (export "mem") 1) (func (export "f") (result i32) i32.const 7))
+  (core instance $i (instantiate $m))
+  (func (export "f") (result u32) (canon lift (core func $i "f")))
+)"""
 
-def _setup(name: str) -> tuple[Any, Any, dict[str, Any], Any]:
-    """(store, component, {case: (func, args)}, instantiate) for engine ``name``."""
+
+def _setup(name: str) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """(store, component, {case: (func, args)}, {what: instantiate}) for engine ``name``."""
     if name == "wasmtime-py":
         import wasmtime
         import wasmtime.component as wc
@@ -118,15 +128,21 @@ def _setup(name: str) -> tuple[Any, Any, dict[str, Any], Any]:
         "resource": (func("[method]counter.bump"), (counter,)),
     }
 
+    minimal = comp_api.Component(engine, MINIMAL)
+
     def instantiate() -> None:
         s = api.Store(engine)
         linker.instantiate(s, component)
+
+    def instantiate_minimal() -> None:
+        s = api.Store(engine)
+        linker.instantiate(s, minimal)
 
     got = cases["string"][0](store, "check ☃")
     assert got == "check ☃", got
     back = cases["records"][0](store, points[:2])
     assert [(p.x, p.y, p.label) for p in back] == [(0, 0, "point number 0"), (1, -1, "point number 1")]
-    return store, component, cases, instantiate
+    return store, component, cases, {"inst/s": instantiate, "min-inst/s": instantiate_minimal}
 
 
 def main() -> int:
@@ -135,7 +151,9 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=1000)
     ap.add_argument("--instances", type=int, default=200)
     ap.add_argument("--engines", default="nanoproc-interp,nanoproc-llvm,wasmtime-py")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     args = ap.parse_args()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     engines = {}
     for name in args.engines.split(","):
         try:
@@ -143,34 +161,39 @@ def main() -> int:
         except Exception as e:  # noqa: BLE001 - shown as n/a, the run goes on
             print(f"{name}: n/a ({type(e).__name__}: {e})")
     per_call: dict[str, dict[str, list[float]]] = {n: {} for n in engines}
-    rates: dict[str, list[float]] = {n: [] for n in engines}
+    rates: dict[str, dict[str, list[float]]] = {n: {} for n in engines}
+    kinds = ["inst/s", "min-inst/s"]
     for _ in range(args.repeat):
-        for name, (store, _comp, cases, instantiate) in engines.items():
+        for name, (store, _comp, cases, instantiates) in engines.items():
             for case, (f, fargs) in cases.items():
                 f(store, *fargs)  # warm
-                t0 = time.perf_counter()
+                t0 = clock()
                 for _ in range(args.calls):
                     f(store, *fargs)
-                dt = (time.perf_counter() - t0) / args.calls
+                dt = (clock() - t0) / args.calls
                 per_call[name].setdefault(case, []).append(dt)
-            instantiate()
-            t0 = time.perf_counter()
-            for _ in range(args.instances):
+            for kind, instantiate in instantiates.items():
                 instantiate()
-            rates[name].append(args.instances / (time.perf_counter() - t0))
+                t0 = clock()
+                for _ in range(args.instances):
+                    instantiate()
+                rates[name].setdefault(kind, []).append(
+                    args.instances / (clock() - t0))
     base = "wasmtime-py" if "wasmtime-py" in engines else None
     cases = ["string", "records", "resource"]
-    print(f"{'engine':<18}" + "".join(f"{c + ' us/call':>20}" for c in cases) + f"{'inst/s':>14}")
+    print(f"{'engine':<18}" + "".join(f"{c + ' us/call':>20}" for c in cases)
+          + "".join(f"{k:>16}" for k in kinds))  # fmt: skip
     for name in engines:
         row = f"{name:<18}"
         for c in cases:
             row += f"{statistics.median(per_call[name][c]) * 1e6:>20.2f}"
-        row += f"{statistics.median(rates[name]):>14.0f}"
+        for k in kinds:
+            row += f"{statistics.median(rates[name][k]):>16.0f}"
         print(row)
     if base is not None:
         print()
         print(f"{'ratio vs ' + base:<18}" + "".join(f"{c + ' (<=0.5)':>20}" for c in cases)
-              + f"{'inst (>=2)':>14}")  # fmt: skip
+              + "".join(f"{k.split('/')[0] + ' (>=2)':>16}" for k in kinds))  # fmt: skip
         b = engines[base]
         for name in engines:
             if name == base:
@@ -180,7 +203,9 @@ def main() -> int:
                 mine = statistics.median(per_call[name][c])
                 theirs = statistics.median(per_call[base][c])
                 row += f"{mine / theirs:>20.3f}"
-            row += f"{statistics.median(rates[name]) / statistics.median(rates[base]):>14.2f}"
+            for k in kinds:
+                ratio = statistics.median(rates[name][k]) / statistics.median(rates[base][k])
+                row += f"{ratio:>16.2f}"
             print(row)
         del b
     return 0

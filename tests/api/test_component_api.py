@@ -70,6 +70,27 @@ def test_link_type_mismatch_is_a_link_error(engine: nanoproc.Engine) -> None:
         linker.instantiate(store, c.Component(engine, SHOUT))
 
 
+def test_imported_core_module_is_checked_when_instantiated(engine: nanoproc.Engine) -> None:
+    # The validator checked the arguments against the import's declared module type;
+    # the host's module may still differ, so its imports are checked at run time.
+    comp = c.Component(engine, """(component
+      (import "m" (core module $m (import "" "f" (func (param i32)))))
+      (core module $n (func (export "f") (param i32)))
+      (core instance $n (instantiate $n))
+      (core instance $i (instantiate $m (with "" (instance $n)))))""")
+    for text, ok in (('(module (import "" "f" (func (param i64))))', False),
+                     ('(module (import "" "f" (func (param i32))))', True)):  # fmt: skip
+        linker = c.Linker(engine)
+        with linker.root() as root:
+            root.add_module("m", nanoproc.Module(engine, text))
+        store = nanoproc.Store(engine)
+        if ok:
+            linker.instantiate(store, comp)
+        else:
+            with pytest.raises(nanoproc.WasmtimeError, match="function types do not match"):
+                linker.instantiate(store, comp)
+
+
 def test_missing_import_and_define_unknown_imports_as_traps(engine: nanoproc.Engine) -> None:
     store = nanoproc.Store(engine)
     comp = c.Component(engine, SHOUT)

@@ -159,21 +159,29 @@ def _plan(module: CompiledModule) -> _Plan:
 
 
 def instantiate(
-    store: StoreState, module: CompiledModule, imports: list[Any], backend: Backend
+    store: StoreState,
+    module: CompiledModule,
+    imports: list[Any],
+    backend: Backend,
+    *,
+    trusted: bool = False,
 ) -> ModuleInstance:
-    """Instantiate ``module`` with ``imports`` (one entity per import, in order)."""
+    """Instantiate ``module`` with ``imports`` (one entity per import, in order).
+    ``trusted``: validation already matched the imports' types (core instances inside
+    a component), so the run-time checks are skipped."""
     plan = _plan(module)
     if len(imports) != len(plan.imports):
         raise LinkError(f"expected {len(plan.imports)} imports, found {len(imports)}")
     inst = ModuleInstance(module, store)
     for (imp, space), ext in zip(plan.imports, imports):
-        kind = _KIND_OF.get(type(ext)) or _entity_kind(ext)
-        if kind != imp.kind:
-            raise LinkError(
-                f"incompatible import type for `{imp.module}::{imp.name}`: "
-                f"expected {imp.kind}, but found {kind}"
-            )
-        check_import(module, imp, ext)
+        if not trusted:
+            kind = _KIND_OF.get(type(ext)) or _entity_kind(ext)
+            if kind != imp.kind:
+                raise LinkError(
+                    f"incompatible import type for `{imp.module}::{imp.name}`: "
+                    f"expected {imp.kind}, but found {kind}"
+                )
+            check_import(module, imp, ext)
         getattr(inst, space).append(ext)
 
     store.add_instance(inst)

@@ -64,6 +64,9 @@ class Plan:
                 self.children.append(Plan(d.component, next(kids), compile_module))
         self.uses_context = any(isinstance(d, C.Canon) and d.op in ("context.get", "context.set")
                                 for d in self.defs)  # fmt: skip
+        self.name = comp.id or ""
+        self.trusted = not any(_brings_code(item.ty) for item in info.type.imports.values())
+        self.steps = _Compiler(self).compile()
 
 
 class ComponentValue:
@@ -145,30 +148,34 @@ def _async_lift_stub(*args: Any) -> Any:
                              "async runtime")  # fmt: skip
 
 
+# The index spaces, by sort: a frame keeps one list per sort, ``Frame.sp[SORT]``.
+SORTS = ("func", "type", "instance", "component", "core func", "core table", "core memory",
+         "core global", "core tag", "core instance", "core module")  # fmt: skip
+SI = {s: i for i, s in enumerate(SORTS)}
+FUNCS, TYPES, INSTANCES, COMPONENTS, CORE_FUNCS = 0, 1, 2, 3, 4
+CORE_MEMORIES, CORE_INSTANCES, CORE_MODULES = 6, 9, 10
+_KIND_SORT = {"module": "core module", "func": "func", "instance": "instance",
+              "component": "component", "type": "type"}  # fmt: skip
+"""The sort an imported entity of each kind enters (values have none yet)."""
+
+
 class Frame:
     """The index spaces of one component while it is being instantiated."""
 
+    __slots__ = ("plan", "inst", "outer", "backend", "sp", "rmap", "trusted")
+
     def __init__(self, plan: Plan, inst: ComponentInstance, outer: Frame | None,
-                 backend: Any) -> None:  # fmt: skip
+                 backend: Any, trusted: bool) -> None:  # fmt: skip
         self.plan = plan
         self.inst = inst
         self.outer = outer
         self.backend = backend
-        self.types: list[Any] = []
-        self.funcs: list[CFunc] = []
-        self.instances: list[dict[str, Any]] = []
-        self.components: list[ComponentValue] = []
-        self.core_funcs: list[Any] = []
-        self.core_tables: list[Any] = []
-        self.core_memories: list[Any] = []
-        self.core_globals: list[Any] = []
-        self.core_tags: list[Any] = []
-        self.core_instances: list[dict[str, Any]] = []
-        self.core_modules: list[Any] = []
+        self.sp: list[list[Any]] = [[], [], [], [], [], [], [], [], [], [], []]
         self.rmap: dict[RId, RType] = {}
-        self.n_opts = 0
-        self.n_modules = 0
-        self.n_children = 0
+        self.trusted = trusted
+        """Every core module in this component tree is one of its own (none came from
+        the host), so the validator has already checked each core instantiation's
+        arguments and instantiating skips the run-time import checks."""
 
     # ------------------------------------------------------------ resources
     def rt(self, rid: RId) -> RType:
@@ -203,97 +210,208 @@ class Frame:
                     raise LinkError(f"instance has no export named `{name}`")
                 self.bind(item.ty, value[name], check, f"{where}/{name}" if where else name)
 
-    # ------------------------------------------------------------ the replay
-    def run(self, args: dict[str, Any], store: Any) -> None:
+
+Step = Callable[[Frame, dict[str, Any], Any], None]
+"""One definition's work at instantiation: ``step(frame, import_args, store)``."""
+
+
+class _Compiler:
+    """Turns a plan's definitions into steps, once per plan, tracking how long each
+    index space is at each definition (the validator's per-index facts are looked up
+    then, not at every instantiation)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.info = plan.info
+        self.n = [0] * len(SORTS)
+        self.n_opts = 0
+        self.n_modules = 0
+        self.n_children = 0
+        self.static_modules: dict[int, Any] = {}
+        """Core module index -> the compiled module, for the component's own modules."""
+
+    def add(self, sort: int) -> int:
+        k = self.n[sort]
+        self.n[sort] = k + 1
+        return k
+
+    def opts(self) -> CanonOpts:
+        o = self.info.canon_opts[self.n_opts]
+        self.n_opts += 1
+        return o
+
+    def compile(self) -> list[Step]:
+        steps = []
         for d in self.plan.defs:
-            handler = _STEPS[type(d)]
-            handler(self, d, args, store)
-
-    def sort_space(self, sort: str) -> list[Any]:
-        return getattr(self, _SPACES[sort])  # type: ignore[no-any-return]
-
-
-_SPACES = {"func": "funcs", "type": "types", "instance": "instances", "component": "components",
-           "core func": "core_funcs", "core table": "core_tables",
-           "core memory": "core_memories", "core global": "core_globals",
-           "core tag": "core_tags", "core instance": "core_instances",
-           "core module": "core_modules"}  # fmt: skip
+            step = _COMPILE[type(d)](self, d)
+            if step is not None:
+                steps.append(step)
+        return steps
 
 
 # ---------------------------------------------------------------- steps
-def _core_module(f: Frame, d: C.CoreModuleDef, args: Any, store: Any) -> None:
-    f.core_modules.append(f.plan.modules[f.n_modules])
-    f.n_modules += 1
+def _core_module(c: _Compiler, d: C.CoreModuleDef) -> Step:
+    module = c.plan.modules[c.n_modules]
+    c.n_modules += 1
+    c.static_modules[c.add(CORE_MODULES)] = module
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        f.sp[CORE_MODULES].append(module)
+
+    return step
 
 
-def _core_instance(f: Frame, d: Any, args: Any, store: Any) -> None:
+def _core_instance(c: _Compiler, d: Any) -> Step:
+    c.add(CORE_INSTANCES)
     if isinstance(d, C.CoreInlineExports):
-        f.core_instances.append({name: f.sort_space(sort)[i] for name, sort, i in d.exports})
-        return
-    module = f.core_modules[d.module]
-    by_name = {name: f.core_instances[i] for name, i in d.args}
-    imports = []
-    for imp in module.module.imports:
-        imports.append(by_name[imp.module][imp.name])
-    inst = instantiate_module(store, module, imports, f.backend)
-    f.core_instances.append(inst.exports)
+        items = [(name, SI[sort], i) for name, sort, i in d.exports]
+
+        def inline(f: Frame, args: Any, store: Any) -> None:
+            sp = f.sp
+            sp[CORE_INSTANCES].append({name: sp[s][i] for name, s, i in items})
+
+        return inline
+    by_name = dict(d.args)
+    mi = d.module
+    module = c.static_modules.get(mi)
+    if module is None:  # an imported or aliased module: its imports are known only then
+        # (in a trusted tree it is still one of the tree's own, passed by subtyping)
+        def dynamic(f: Frame, args: Any, store: Any) -> None:
+            cis = f.sp[CORE_INSTANCES]
+            m = f.sp[CORE_MODULES][mi]
+            imports = [cis[by_name[imp.module]][imp.name] for imp in m.module.imports]
+            cis.append(instantiate_module(store, m, imports, f.backend, trusted=f.trusted).exports)
+
+        return dynamic
+    pairs = [(by_name[imp.module], imp.name) for imp in module.module.imports]
+
+    def static(f: Frame, args: Any, store: Any) -> None:
+        cis = f.sp[CORE_INSTANCES]
+        imports = [cis[i][name] for i, name in pairs]
+        cis.append(instantiate_module(store, module, imports, f.backend,
+                                      trusted=f.trusted).exports)  # fmt: skip
+
+    return static
 
 
-def _core_type(f: Frame, d: Any, args: Any, store: Any) -> None:
-    pass  # core types matter only to validation
+def _core_type(c: _Compiler, d: Any) -> None:
+    return None  # core types matter only to validation
 
 
-def _component(f: Frame, d: C.ComponentDef, args: Any, store: Any) -> None:
-    f.components.append(ComponentValue(f.plan.children[f.n_children], f))
-    f.n_children += 1
+def _component(c: _Compiler, d: C.ComponentDef) -> Step:
+    child = c.plan.children[c.n_children]
+    c.n_children += 1
+    c.add(COMPONENTS)
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        f.sp[COMPONENTS].append(ComponentValue(child, f))
+
+    return step
 
 
-def _instance(f: Frame, d: Any, args: Any, store: Any) -> None:
-    k = len(f.instances)
+def _instance(c: _Compiler, d: Any) -> Step:
+    k = c.add(INSTANCES)
+    entity = Entity("instance", c.info.instances[k])
     if isinstance(d, C.InlineExports):
-        value = {n.name: f.sort_space(sort)[i] for n, sort, i in d.exports}
-    else:
-        comp = f.components[d.component]
-        cargs = {name: f.sort_space(sort)[i] for name, sort, i in d.args}
-        child = instantiate(comp.plan, store, f.backend, cargs, parent=f.inst, outer=comp.outer)
+        items = [(n.name, SI[sort], i) for n, sort, i in d.exports]
+
+        def inline(f: Frame, args: Any, store: Any) -> None:
+            sp = f.sp
+            value = {name: sp[s][i] for name, s, i in items}
+            sp[INSTANCES].append(value)
+            f.bind(entity, value)
+
+        return inline
+    ci = d.component
+    cargs = [(name, SI[sort], i) for name, sort, i in d.args]
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        sp = f.sp
+        comp = sp[COMPONENTS][ci]
+        given = {name: sp[s][i] for name, s, i in cargs}
+        child = instantiate(comp.plan, store, f.backend, given, parent=f.inst, outer=comp.outer,
+                            trusted=f.trusted)  # fmt: skip
         value = child.exports
-    f.instances.append(value)
-    f.bind(Entity("instance", f.plan.info.instances[k]), value)
+        sp[INSTANCES].append(value)
+        f.bind(entity, value)
+
+    return step
 
 
-def _export_alias(f: Frame, d: C.ExportAlias, args: Any, store: Any) -> None:
-    value = f.instances[d.instance][d.name]
-    f.sort_space(d.sort).append(value)
+def _unsupported_sort(sort: str) -> Step:
+    def step(f: Frame, args: Any, store: Any) -> None:
+        raise UnsupportedFeature("component model values", f"the `{sort}` sort")
+
+    return step
 
 
-def _core_export_alias(f: Frame, d: C.CoreExportAlias, args: Any, store: Any) -> None:
-    f.sort_space(d.sort).append(f.core_instances[d.instance][d.name])
+def _export_alias(c: _Compiler, d: C.ExportAlias) -> Step:
+    s = SI.get(d.sort)
+    if s is None:
+        return _unsupported_sort(d.sort)
+    c.add(s)
+    ii, name = d.instance, d.name
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        sp = f.sp
+        sp[s].append(sp[INSTANCES][ii][name])
+
+    return step
 
 
-def _outer_alias(f: Frame, d: C.OuterAlias, args: Any, store: Any) -> None:
-    target: Frame | None = f
-    for _ in range(d.count):
-        target = target.outer if target is not None else None
+def _core_export_alias(c: _Compiler, d: C.CoreExportAlias) -> Step:
+    s = SI[d.sort]
+    c.add(s)
+    ii, name = d.instance, d.name
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        sp = f.sp
+        sp[s].append(sp[CORE_INSTANCES][ii][name])
+
+    return step
+
+
+def _outer_alias(c: _Compiler, d: C.OuterAlias) -> Step | None:
     if d.sort == "core type":
-        return
-    if target is None:  # pragma: no cover - validation checks the count
-        raise WasmtimeError("outer alias beyond the outermost component")
-    f.sort_space(d.sort).append(target.sort_space(d.sort)[d.index])
+        return None
+    s = SI.get(d.sort)
+    if s is None:
+        return _unsupported_sort(d.sort)
+    c.add(s)
+    count, index = d.count, d.index
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        target: Frame | None = f
+        for _ in range(count):
+            target = target.outer if target is not None else None
+        if target is None:  # pragma: no cover - validation checks the count
+            raise WasmtimeError("outer alias beyond the outermost component")
+        f.sp[s].append(target.sp[s][index])
+
+    return step
 
 
-def _type(f: Frame, d: C.TypeDef, args: Any, store: Any) -> None:
-    k = len(f.types)
-    t: T = f.plan.info.types[k]
-    if t.kind == "resource" and isinstance(d.type, C.ResourceType):
+def _type(c: _Compiler, d: C.TypeDef) -> Step:
+    k = c.add(TYPES)
+    t: T = c.info.types[k]
+    if not (t.kind == "resource" and isinstance(d.type, C.ResourceType)):
+        def plain(f: Frame, args: Any, store: Any) -> None:
+            f.sp[TYPES].append(t)
+
+        return plain
+    rid = t.data
+    dtor_index = d.type.dtor
+
+    def resource(f: Frame, args: Any, store: Any) -> None:
         dtor = None
-        if d.type.dtor is not None:
-            fi = f.core_funcs[d.type.dtor]
+        if dtor_index is not None:
+            fi = f.sp[CORE_FUNCS][dtor_index]
             dtor = fi.call if not isinstance(fi, FuncInst) else _caller_of(fi)
         rt = RType(f.inst, dtor, None, f"{f.inst.name}#{k}")
-        f.rmap[t.data] = rt
-        f.types.append(rt)
-    else:
-        f.types.append(t)
+        f.rmap[rid] = rt
+        f.sp[TYPES].append(rt)
+
+    return resource
 
 
 def _caller_of(fi: FuncInst) -> Callable[[int], Any]:
@@ -303,15 +421,26 @@ def _caller_of(fi: FuncInst) -> Callable[[int], Any]:
     return call
 
 
-def _import(f: Frame, d: C.ImportDef, args: dict[str, Any], store: Any) -> None:
+def _import(c: _Compiler, d: C.ImportDef) -> Step:
     name = d.name.name
-    if name not in args:
-        raise LinkError(f"missing import named `{name}`")
-    value = args[name]
-    item = f.plan.info.type.imports[name]
-    _check_kind(item.ty, value, name)
-    f.bind(item.ty, value, True, name)
-    _append_entity(f, item.ty, value)
+    item = c.info.type.imports[name]
+    sort = _KIND_SORT.get(item.ty.kind)
+    s = -1 if sort is None else SI[sort]
+    if s >= 0:
+        c.add(s)
+    ty = item.ty
+
+    def step(f: Frame, args: dict[str, Any], store: Any) -> None:
+        if name not in args:
+            raise LinkError(f"missing import named `{name}`")
+        value = args[name]
+        _check_kind(ty, value, name)
+        f.bind(ty, value, True, name)
+        if s < 0:
+            raise UnsupportedFeature("component model values")
+        f.sp[s].append(value)
+
+    return step
 
 
 def _check_func(f: Frame, want: FuncT, value: CFunc, where: str) -> None:
@@ -334,15 +463,6 @@ def _check_func(f: Frame, want: FuncT, value: CFunc, where: str) -> None:
         raise LinkError(f"type mismatch for function import `{where}`: {why}")
 
 
-def _append_entity(f: Frame, e: Entity, value: Any) -> None:
-    k = e.kind
-    space = {"module": f.core_modules, "func": f.funcs, "instance": f.instances,
-             "component": f.components, "type": f.types}.get(k)  # fmt: skip
-    if space is None:
-        raise UnsupportedFeature("component model values")
-    space.append(value)
-
-
 def _check_kind(e: Entity, value: Any, name: str) -> None:
     k = e.kind
     ok = {"func": CFunc, "instance": dict, "component": ComponentValue}.get(k)
@@ -352,85 +472,108 @@ def _check_kind(e: Entity, value: Any, name: str) -> None:
         raise LinkError(f"import `{name}` has the wrong kind: expected a resource type")
 
 
-def _export(f: Frame, d: C.ExportDef, args: Any, store: Any) -> None:
-    value = f.sort_space(d.sort)[d.index]
-    f.inst.exports[d.name.name] = value
-    f.sort_space(d.sort).append(value)
+def _export(c: _Compiler, d: C.ExportDef) -> Step:
+    s = SI.get(d.sort)
+    if s is None:
+        return _unsupported_sort(d.sort)
+    c.add(s)
+    name, index = d.name.name, d.index
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        space = f.sp[s]
+        value = space[index]
+        f.inst.exports[name] = value
+        space.append(value)
+
+    return step
 
 
-def _canon(f: Frame, d: C.Canon, args: Any, store: Any) -> None:
+def _canon(c: _Compiler, d: C.Canon) -> Step:
     op = d.op
     if op == "lift":
-        _lift(f, d)
-    elif op == "lower":
-        _lower(f, d)
-    else:
-        _builtin(f, d)
+        return _lift(c, d)
+    if op == "lower":
+        return _lower(c, d)
+    return _builtin(c, d)
 
 
-def _opts(f: Frame) -> CanonOpts:
-    o = f.plan.info.canon_opts[f.n_opts]
-    f.n_opts += 1
-    return o
-
-
-def _lift(f: Frame, d: C.Canon) -> None:
-    o = _opts(f)
-    k = len(f.funcs)
-    ft: FuncT = f.plan.info.funcs[k].data
+def _lift(c: _Compiler, d: C.Canon) -> Step:
+    o = c.opts()
+    k = c.add(FUNCS)
+    ft: FuncT = c.info.funcs[k].data
     _shape, rids = func_shape(ft)
-    if o.ptr != "i32":
-        raise UnsupportedFeature("64-bit canonical ABI memories")
-    core = f.core_funcs[d.args[0]]  # type: ignore[call-overload]
-    bind = {
-        "mem": None if o.memory is None else f.core_memories[o.memory],
-        "realloc": None if o.realloc is None else f.core_funcs[o.realloc],
-        "post": None if o.post_return is None else f.core_funcs[o.post_return],
-        "ctx": f.plan.uses_context,
-    }
-    f.funcs.append(CFunc("lifted", ft, [f.rt(r) for r in rids], inst=f.inst, core=core,
-                         opts=o, bind=bind))  # fmt: skip
+    core_i: int = d.args[0]  # type: ignore[assignment]
+    mem_i, realloc_i, post_i = o.memory, o.realloc, o.post_return
+    ctx = c.plan.uses_context
+    wide = o.ptr != "i32"
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        if wide:
+            raise UnsupportedFeature("64-bit canonical ABI memories")
+        sp = f.sp
+        cf = sp[CORE_FUNCS]
+        bind = {
+            "mem": None if mem_i is None else sp[CORE_MEMORIES][mem_i],
+            "realloc": None if realloc_i is None else cf[realloc_i],
+            "post": None if post_i is None else cf[post_i],
+            "ctx": ctx,
+        }
+        sp[FUNCS].append(CFunc("lifted", ft, [f.rt(r) for r in rids], inst=f.inst,
+                               core=cf[core_i], opts=o, bind=bind))  # fmt: skip
+
+    return step
 
 
-def _lower(f: Frame, d: C.Canon) -> None:
-    o = _opts(f)
+def _lower(c: _Compiler, d: C.Canon) -> Step:
+    o = c.opts()
     args: Any = d.args
-    callee = f.funcs[args[0]]
-    ft: FuncT = f.plan.info.funcs[args[0]].data
-    cid = f.plan.info.core_funcs[len(f.core_funcs)]
+    callee_i: int = args[0]
+    ft: FuncT = c.info.funcs[callee_i].data
+    cid = c.info.core_funcs[c.add(CORE_FUNCS)]
     core_ft = _core_functype(cid)
-    if o.ptr != "i32":
-        raise UnsupportedFeature("64-bit canonical ABI memories")
-    if o.is_async:
-        f.core_funcs.append(FuncInst(core_ft, cid, _unsupported_call(
-            "component model async", "an async-lowered call needs the async runtime"),
-            host=True))  # fmt: skip
-        return
+    wide = o.ptr != "i32"
+    if o.is_async and not wide:
+        call = _unsupported_call("component model async",
+                                 "an async-lowered call needs the async runtime")  # fmt: skip
+
+        def unsupported(f: Frame, args: Any, store: Any) -> None:
+            f.sp[CORE_FUNCS].append(FuncInst(core_ft, cid, call, host=True))
+
+        return unsupported
     (params, result), rids = func_shape(ft)
-    mem = None if o.memory is None else f.core_memories[o.memory]
-    realloc = None if o.realloc is None else f.core_funcs[o.realloc]
-    inst = f.inst
-    if callee.kind == "lifted":
-        mode = "adapter"
-        src = callee.encoding
-    else:
-        mode = "host"
-        src = "utf8"
-    opts = Options(o.string_encoding, mem is not None, realloc is not None, False, False)
-    make = lowered_factory(params, result, len(rids), opts, mode)
-    b: dict[str, Any] = {"inst": inst, "mem": mem}
-    if mode == "adapter":
-        b["callee"] = callee.lifted("adapter", o.string_encoding)
-        b["enter"] = callee.inst.entering(inst)
-    else:
-        b["host"] = callee.host
-    if mem is not None:
-        b["alloc"] = R.make_alloc(inst, realloc, mem, mode)
-        b["sst"] = R.make_string_store(inst, realloc, mem, o.string_encoding, src, mode)
-        b["sld"] = R.make_string_load(mem, o.string_encoding, mode)
-    for i, rid in enumerate(rids):
-        b[f"R{i}"] = f.rt(rid)
-    f.core_funcs.append(FuncInst(core_ft, cid, make(b), host=True))
+    mem_i, realloc_i, enc = o.memory, o.realloc, o.string_encoding
+    opts = Options(enc, mem_i is not None, realloc_i is not None, False, False)
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        if wide:
+            raise UnsupportedFeature("64-bit canonical ABI memories")
+        sp = f.sp
+        callee = sp[FUNCS][callee_i]
+        mem = None if mem_i is None else sp[CORE_MEMORIES][mem_i]
+        realloc = None if realloc_i is None else sp[CORE_FUNCS][realloc_i]
+        inst = f.inst
+        if callee.kind == "lifted":
+            mode = "adapter"
+            src = callee.encoding
+        else:
+            mode = "host"
+            src = "utf8"
+        make = lowered_factory(params, result, len(rids), opts, mode)
+        b: dict[str, Any] = {"inst": inst, "mem": mem}
+        if mode == "adapter":
+            b["callee"] = callee.lifted("adapter", enc)
+            b["enter"] = callee.inst.entering(inst)
+        else:
+            b["host"] = callee.host
+        if mem is not None:
+            b["alloc"] = R.make_alloc(inst, realloc, mem, mode)
+            b["sst"] = R.make_string_store(inst, realloc, mem, enc, src, mode)
+            b["sld"] = R.make_string_load(mem, enc, mode)
+        for i, rid in enumerate(rids):
+            b[f"R{i}"] = f.rt(rid)
+        sp[CORE_FUNCS].append(FuncInst(core_ft, cid, make(b), host=True))
+
+    return step
 
 
 def _core_functype(cid: int) -> CoreFuncType:
@@ -446,32 +589,32 @@ def _unsupported_call(feature: str, detail: str) -> Callable[..., Any]:
     return call
 
 
-def _builtin(f: Frame, d: C.Canon) -> None:
+def _builtin(c: _Compiler, d: C.Canon) -> Step:
     op = d.op
-    info = O.CANON_BY_NAME[op]
-    if "opts" in info.imms:
-        _opts(f)
-    cid = f.plan.info.core_funcs[len(f.core_funcs)]
+    if "opts" in O.CANON_BY_NAME[op].imms:
+        c.opts()
+    cid = c.info.core_funcs[c.add(CORE_FUNCS)]
     core_ft = _core_functype(cid)
-    inst = f.inst
     args: Any = d.args
-    call: Callable[..., Any]
+    make: Callable[[ComponentInstance, Frame], Callable[..., Any]]
     if op == "resource.new":
-        rt = f.types[args[0]]
-        call = _resource_new(inst, rt)
+        make = lambda inst, f: _resource_new(inst, f.sp[TYPES][args[0]])  # noqa: E731
     elif op == "resource.rep":
-        rt = f.types[args[0]]
-        call = _resource_rep(inst, rt)
+        make = lambda inst, f: _resource_rep(inst, f.sp[TYPES][args[0]])  # noqa: E731
     elif op == "resource.drop":
-        rt = f.types[args[0]]
-        call = _resource_drop(inst, rt)
+        make = lambda inst, f: _resource_drop(inst, f.sp[TYPES][args[0]])  # noqa: E731
     elif op in ("context.get", "context.set"):
-        call = _context(inst, op, args[1])
+        make = lambda inst, f: _context(inst, op, args[1])  # noqa: E731
     elif op in ("backpressure.inc", "backpressure.dec"):
-        call = _backpressure(inst, op == "backpressure.inc")
+        inc = op == "backpressure.inc"
+        make = lambda inst, f: _backpressure(inst, inc)  # noqa: E731
     else:
-        call = _leaving_unsupported(inst, op)
-    f.core_funcs.append(FuncInst(core_ft, cid, call, host=True))
+        make = lambda inst, f: _leaving_unsupported(inst, op)  # noqa: E731
+
+    def step(f: Frame, args: Any, store: Any) -> None:
+        f.sp[CORE_FUNCS].append(FuncInst(core_ft, cid, make(f.inst, f), host=True))
+
+    return step
 
 
 def _resource_new(inst: ComponentInstance, rt: RType) -> Callable[[int], int]:
@@ -541,7 +684,7 @@ def _leaving_unsupported(inst: ComponentInstance, op: str) -> Callable[..., Any]
     return call
 
 
-_STEPS: dict[type, Callable[..., None]] = {
+_COMPILE: dict[type, Callable[[_Compiler, Any], Step | None]] = {
     C.CoreModuleDef: _core_module,
     C.CoreInstantiate: _core_instance,
     C.CoreInlineExports: _core_instance,
@@ -559,11 +702,24 @@ _STEPS: dict[type, Callable[..., None]] = {
 }
 
 
+def _brings_code(e: Entity) -> bool:
+    """Whether an import of type ``e`` can bring core modules the validator has not
+    seen (a module, a component, or an instance exporting either)."""
+    if e.kind in ("module", "component"):
+        return True
+    if e.kind == "instance":
+        return any(_brings_code(item.ty) for item in e.a.data.exports.values())
+    return False
+
+
 def instantiate(plan: Plan, store: Any, backend: Any, args: dict[str, Any], *,
                 parent: ComponentInstance | None = None, outer: Frame | None = None,
-                name: str = "") -> ComponentInstance:  # fmt: skip
-    """Instantiate ``plan`` in ``store`` (a StoreState) with import values ``args``."""
-    inst = ComponentInstance(store, parent, name or (plan.comp.id or ""))
-    frame = Frame(plan, inst, outer, backend)
-    frame.run(args, store)
+                name: str = "", trusted: bool | None = None) -> ComponentInstance:  # fmt: skip
+    """Instantiate ``plan`` in ``store`` (a StoreState) with import values ``args``.
+    ``trusted`` (for nested components, from the outermost one; else the plan's own)
+    says whether every core module in the tree was validated with it."""
+    inst = ComponentInstance(store, parent, name or plan.name)
+    frame = Frame(plan, inst, outer, backend, plan.trusted if trusted is None else trusted)
+    for step in plan.steps:
+        step(frame, args, store)
     return inst
