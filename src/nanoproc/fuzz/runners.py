@@ -1,7 +1,7 @@
 """Running one module on one engine through the wasmtime-py-shaped API, and comparing.
 
 An :class:`Outcome` records everything observable: whether the module compiled and
-instantiated, then for every planned call its results or trap code and the fuel left,
+instantiated and the fuel left after instantiation, then for every planned call its results or trap code and the fuel left,
 followed by a fingerprint of the exported memories, globals and tables. Both
 nanoproc's tiers and wasmtime-py run through the same code, so any difference
 between two outcomes is a difference between engines.
@@ -113,13 +113,15 @@ def _run(api: ModuleType, engine: Any, wasm: bytes, plan: list[tuple[str, list[A
         instance = api.Instance(store, module, [])
     except api.Trap as e:
         out.setup = f"trap: {_trap_name(api, e)}"
+        out.steps.append(("instantiate", store.get_fuel()))
         return
     except api.WasmtimeError as e:
         msg = str(e).splitlines()[0]
         out.setup = "unsupported" if "not supported yet" in msg else f"error: {msg}"
         return
-    # Instantiation fuel is not compared: wasmtime also charges for evaluating some
-    # constant expressions (docs/fuel.md). Calls start from a full tank everywhere.
+    # The fuel instantiation cost (wasmtime's startup function: docs/fuel.md, 6), then
+    # calls start from a full tank everywhere.
+    out.steps.append(("instantiate", store.get_fuel()))
     store.set_fuel(FUEL)
     exports = instance.exports(store)
     for export, args in plan:
@@ -148,7 +150,7 @@ def difference(a: Outcome, b: Outcome) -> str | None:
     for (wa, xa), (wb, xb) in zip(a.steps, b.steps):
         if wa != wb:
             return f"plan diverged: {wa} / {wb}"
-        if wa != "state" and _OVERFLOW in (xa[0], xb[0]) and {xa[0], xb[0]} <= _EXHAUSTED:
+        if wa not in ("state", "instantiate") and _OVERFLOW in (xa[0], xb[0]) and {xa[0], xb[0]} <= _EXHAUSTED:
             # How deep a call stack may grow is the engine's choice (the spec leaves
             # exhaustion open), and so are the fuel spent and the state left on the
             # way down: once one engine's stack overflowed and the other's stack or

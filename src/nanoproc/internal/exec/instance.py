@@ -17,6 +17,7 @@ from .backend import Backend
 from .compiled import CompiledModule
 from .constexpr import NOT_CONSTANT, compile_const, constant_of, func_index_of
 from .entities import FuncInst, GlobalInst, TableInst, TagInst
+from .initfuel import InitMeter, init_plan
 from .link import check_import, close_global, close_table
 from .memory import MemoryInst, memory_facts
 from .store import StoreState
@@ -129,6 +130,8 @@ class _Plan:
         """(mode, table, offset, function indices or None, initialiser functions)."""
         self.datas = [(seg.mode, seg.memory, _offset(seg.offset), seg.init) for seg in mod.datas]
         self.start = mod.start
+        self.init_fuel = init_plan(mod)
+        """What wasmtime's startup function charges (None: nothing)."""
 
 
 def _offset(expr: Any) -> Any:
@@ -205,6 +208,26 @@ def instantiate(
 
     backend.instantiate(inst)
 
+    meter = None
+    if plan.init_fuel is not None and store.fuel is not None:
+        meter = InitMeter(store, plan.init_fuel)  # may trap (out of fuel) at once
+    _apply_segments(inst, plan, meter)  # a trap leaves the fuel as the meter wrote it
+    if meter is not None:
+        meter.finish()
+
+    if plan.start is not None:
+        start = inst.funcs[plan.start]
+        # An imported host function that wants its caller gets this instance.
+        if start.needs_caller:
+            start.call(inst)
+        else:
+            start.call()
+    return inst
+
+
+def _apply_segments(inst: ModuleInstance, plan: _Plan, meter: InitMeter | None) -> None:
+    """Evaluate the element segments, apply the active element and data segments in
+    order (``meter`` charges the fuel wasmtime charges for each)."""
     # Element segments: evaluate all, then apply active ones in order.
     if plan.elems:
         funcs = inst.funcs
@@ -216,7 +239,8 @@ def instantiate(
                 elems.append([f(inst) for f in init])
         for i, (mode, tidx, offset, _x, _y) in enumerate(plan.elems):
             if mode == "active":
-                if offset.__class__ is not int:
+                computed = offset.__class__ is not int
+                if computed:
                     offset = offset(inst)
                 table_elems = inst.tables[tidx].elems
                 refs = elems[i]
@@ -224,11 +248,13 @@ def instantiate(
                     raise Trap.of(TrapCode.TABLE_OUT_OF_BOUNDS)
                 table_elems[offset : offset + len(refs)] = refs
                 elems[i] = []
+                if meter is not None:
+                    meter.charge_elem(i, computed)
             elif mode == "declarative":
                 elems[i] = []
 
     datas = inst.datas
-    for mode, midx, offset, data in plan.datas:
+    for i, (mode, midx, offset, data) in enumerate(plan.datas):
         if mode == "active":
             if offset.__class__ is not int:
                 offset = offset(inst)
@@ -237,17 +263,10 @@ def instantiate(
                 raise Trap.of(TrapCode.MEMORY_OUT_OF_BOUNDS)
             view[offset : offset + len(data)] = data
             datas.append(b"")
+            if meter is not None:
+                meter.charge(meter.plan.datas[i])
         else:
             datas.append(data)
-
-    if plan.start is not None:
-        start = inst.funcs[plan.start]
-        # An imported host function that wants its caller gets this instance.
-        if start.needs_caller:
-            start.call(inst)
-        else:
-            start.call()
-    return inst
 
 
 def _allocate(inst: ModuleInstance, plan: _Plan, store: StoreState) -> None:

@@ -1,0 +1,257 @@
+"""The fuel instantiation costs, as wasmtime charges it (docs/fuel.md, section 6).
+
+wasmtime compiles what instantiation must compute at run time (constant expressions
+it cannot fold, table initial values and element or data segments it cannot
+precompute, the call of the start function) into one startup function per module,
+metered like any function. What it can precompute at compile time (single numeric
+constants, tables whose initial value or segments are function indices at constant
+offsets, data at constant offsets into the module's own memories) costs nothing.
+
+This module derives, from the module alone, what that startup function charges:
+``init_plan`` returns an :class:`InitFuel` (or None when wasmtime runs no startup
+function), and :class:`InitMeter` applies it to a store during instantiation. The
+rules were measured against wasmtime-py 51 (tests/sandbox/test_fuel_instantiation.py
+holds the cases); nanoproc reproduces what is observable, not wasmtime's code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..syntax.module import Expr, Module
+from ..syntax.types import FUNC_HIERARCHY, FuncType, MemType, TableType
+from .trap import Trap, TrapCode
+
+if TYPE_CHECKING:
+    from .store import StoreState
+
+SIMPLE_CONSTANTS = frozenset({"i32.const", "i64.const", "f32.const", "f64.const", "v128.const"})
+"""Global initialisers wasmtime folds at compile time (one instruction of these)."""
+MAX_FUNC_TABLE = 1 << 20
+"""Largest table wasmtime precomputes as a list of function indices."""
+MAX_IMAGE_ALWAYS = 16 << 20
+"""A memory image spanning less than this is built at compile time however sparse."""
+HOST_PAGE = 4096
+BULK_CHECKED = 128
+"""Bulk lengths above this are charged after the operation, then checked (as
+``table.fill`` with a length no compiler knows: docs/fuel.md section 3)."""
+STATIC_ELEM_EXTRA = 2
+"""What wasmtime's startup function charges more, once, when the module's memories
+have a compile-time image and an element segment's offset must be computed."""
+
+
+@dataclass(slots=True)
+class InitFuel:
+    """The startup function's charges, in wasmtime's order.
+
+    ``before`` are (cost, checked) pairs for globals, passive element segments and
+    table initial values; ``elems``/``datas`` give, per element/data segment in
+    module order, (cost, checked) for those wasmtime applies at run time (None for
+    the others). A checked charge also makes everything charged before it final.
+    Checked: bulk lengths above 128 and every data segment applied at run time.
+    """
+
+    before: list[tuple[int, bool]] = field(default_factory=list)
+    elems: list[tuple[int, bool] | None] = field(default_factory=list)
+    datas: list[tuple[int, bool] | None] = field(default_factory=list)
+    static_memory: bool = False
+    """The memories have a compile-time image (not empty)."""
+    computed_offset: bool = False
+    """An element segment applied at run time has an offset to compute."""
+    start: bool = False
+
+
+def _ops(expr: Expr) -> int:
+    """Instructions of a constant expression (``end`` excluded)."""
+    return len(expr)
+
+
+def _const_offset(expr: Expr | None, addr64: bool) -> int | None:
+    """The unsigned value of a one-instruction constant offset of the right width."""
+    if expr is None or len(expr) != 1:
+        return None
+    name = expr[0][0].name
+    if name != ("i64.const" if addr64 else "i32.const"):
+        return None
+    return int(expr[0][1]) & ((1 << 64) - 1 if addr64 else 0xFFFFFFFF)
+
+
+def _func_heap(module: Module, heap: Any) -> bool:
+    if heap in FUNC_HIERARCHY:
+        return True
+    if isinstance(heap, int):
+        return isinstance(module.deftypes[heap].comp, FuncType)
+    return False
+
+
+def _static_memory(module: Module, mems: list[tuple[MemType, bool]]) -> int | None:
+    """Whether the active data segments all go into compile-time images: None if
+    they cannot (then all are applied at run time), else how many memories get
+    bytes from them."""
+    spans: dict[int, list[int]] = {}
+    for seg in module.datas:
+        if seg.mode != "active":
+            continue
+        mtype, imported = mems[seg.memory]
+        if imported:
+            return None
+        start = _const_offset(seg.offset, mtype.limits.addr64)
+        if start is None or start + len(seg.init) > mtype.limits.min * mtype.page_size:
+            return None
+        if not seg.init:
+            continue
+        span = spans.setdefault(seg.memory, [0, start, start + len(seg.init)])
+        span[0] += len(seg.init)
+        span[1] = min(span[1], start)
+        span[2] = max(span[2], start + len(seg.init))
+    for midx, (size, lo, hi) in spans.items():
+        if mems[midx][0].page_size < HOST_PAGE:
+            return None
+        if hi - lo >= 2 * size and hi - lo >= MAX_IMAGE_ALWAYS:
+            return None
+    return len(spans)
+
+
+def init_plan(module: Module) -> InitFuel | None:
+    """What wasmtime's startup function for ``module`` charges; None: it has none."""
+    tables: list[tuple[TableType, bool]] = []
+    mems: list[tuple[MemType, bool]] = []
+    for imp in module.imports:
+        if imp.kind == "table":
+            tables.append((imp.desc, True))  # type: ignore[arg-type]
+        elif imp.kind == "memory":
+            mems.append((imp.desc, True))  # type: ignore[arg-type]
+    n_imported_tables = len(tables)
+    tables += [(t.type, False) for t in module.tables]
+    mems += [(m.type, False) for m in module.memories]
+
+    plan = InitFuel(start=module.start is not None)
+    needed = plan.start
+    for g in module.globals:
+        if not (len(g.init) == 1 and g.init[0][0].name in SIMPLE_CONSTANTS):
+            plan.before.append((_ops(g.init), False))
+            needed = True
+    for seg in module.elems:
+        if seg.mode == "passive":
+            needed = True
+            if not seg.funcidx_encoding:
+                plan.before.append((sum(_ops(e) for e in seg.init), False))
+    # Table initial values: a single ref.func fills a precomputed table.
+    dynamic_init: set[int] = set()
+    for i, t in enumerate(module.tables):
+        if t.init is None:
+            continue
+        if (len(t.init) == 1 and t.init[0][0].name == "ref.func"
+                and t.type.limits.min <= MAX_FUNC_TABLE):
+            continue
+        dynamic_init.add(n_imported_tables + i)
+        n = t.type.limits.min
+        plan.before.append((_ops(t.init) + n, n > BULK_CHECKED))
+        needed = True
+    # Active element segments: precomputed in order while wasmtime can, the rest
+    # applied at run time.
+    precomputing = True
+    for seg in module.elems:
+        if seg.mode != "active":
+            plan.elems.append(None)
+            continue
+        ttype, imported = tables[seg.table]
+        if precomputing:
+            offset = _const_offset(seg.offset, ttype.limits.addr64)
+            precomputing = (
+                not imported and offset is not None and seg.funcidx_encoding
+                and offset + len(seg.init) <= min(ttype.limits.min, MAX_FUNC_TABLE)
+                and _func_heap(module, ttype.elem.heap)
+                and seg.table not in dynamic_init)
+            if precomputing:
+                plan.elems.append(None)
+                continue
+        n = len(seg.init)
+        items = 0 if seg.funcidx_encoding else sum(_ops(e) for e in seg.init)
+        assert seg.offset is not None
+        plan.elems.append((_ops(seg.offset) + items + n, n > BULK_CHECKED))
+        if _const_offset(seg.offset, ttype.limits.addr64) is None:
+            plan.computed_offset = True
+        needed = True
+    static = _static_memory(module, mems)
+    if static and static < len(module.memories):
+        # Some of the module's memories have an image and some not: wasmtime's
+        # startup function runs to initialise them (measured).
+        needed = True
+    for seg in module.datas:
+        if seg.mode != "active" or static is not None:
+            plan.datas.append(None)
+            continue
+        assert seg.offset is not None
+        n = len(seg.init)
+        plan.datas.append((_ops(seg.offset) + n, True))
+        needed = True
+    plan.static_memory = bool(static)
+    return plan if needed else None
+
+
+class InitMeter:
+    """Charges a store as wasmtime's startup function would, step by step.
+
+    The startup function counts in a register; it checks the count at its entry,
+    after bulk lengths above 128 and after each data segment it applies, and writes
+    it to the store only when a check fails, before calling the start function and
+    when it returns. A trap in between leaves the store as it was. When the memories
+    have a compile-time image and no element offset needs computing, what was
+    counted after the last check is lost at return (measured: ``(global i32
+    (i32.add ...))`` costs 4 alone, 1 beside an initialised memory).
+    """
+
+    __slots__ = ("store", "plan", "fuel", "pending", "checked", "extra_due")
+
+    def __init__(self, store: StoreState, plan: InitFuel) -> None:
+        self.store = store
+        self.plan = plan
+        self.fuel: int = store.fuel  # type: ignore[assignment]
+        self.pending = 1
+        """Counted since the last check (the entry's 1 to begin with)."""
+        self.checked = 0
+        """Counted up to the last check."""
+        self.extra_due = plan.static_memory and plan.computed_offset
+        if self.fuel - 1 <= 0:
+            store.fuel = self.fuel - 1
+            raise Trap.of(TrapCode.OUT_OF_FUEL)
+        for step in plan.before:
+            self.charge(step)
+
+    def charge(self, step: tuple[int, bool] | None) -> None:
+        if step is None:
+            return
+        cost, checked = step
+        self.pending += cost
+        if checked:
+            self._check()
+
+    def charge_elem(self, i: int, computed_offset: bool) -> None:
+        """Element segment ``i`` applied; one whose offset was computed costs the
+        static-image extra once, checked (measured, see STATIC_ELEM_EXTRA)."""
+        self.charge(self.plan.elems[i])
+        if computed_offset and self.extra_due:
+            self.extra_due = False
+            self.pending += STATIC_ELEM_EXTRA
+            self._check()
+
+    def _check(self) -> None:
+        self.checked += self.pending
+        self.pending = 0
+        if self.fuel - self.checked <= 0:
+            self.store.fuel = self.fuel - self.checked
+            raise Trap.of(TrapCode.OUT_OF_FUEL)
+
+    def finish(self) -> None:
+        """The startup function returns, or calls the start function (1 for the call;
+        the start function charges its own entry)."""
+        plan = self.plan
+        if plan.static_memory and not plan.computed_offset:
+            total = self.checked or 1
+        else:
+            total = self.checked + self.pending
+        if plan.start:
+            total += 1
+        self.store.fuel = self.fuel - total
