@@ -68,6 +68,20 @@ class StoreCtx(ctypes.Structure):
         ("exit_thread", ctypes.c_void_p),  # ... when this thread must claim the store
         ("exit_busy", ctypes.c_void_p),  # ... when another thread runs the store's code
         ("sig", ctypes.c_void_p),  # the process's SigBlock
+        # Wasm exceptions (see irgen.ops_exc and exnheap): the innermost handler
+        # record, the exception in flight, and the registry of exception objects
+        # that exnref values may reach (freed by the collector).
+        ("exn_top", ctypes.c_void_p),
+        ("exn", ctypes.c_void_p),
+        ("exn_reg", ctypes.c_void_p),
+        ("exn_n", ctypes.c_int64),
+        ("exn_cap", ctypes.c_int64),
+        ("exn_roots", ctypes.c_void_p),  # {address, kind} pairs: exnref globals, tables
+        ("exn_nroots", ctypes.c_int64),
+        ("exn_pins", ctypes.c_void_p),  # objects Python handed to native code
+        ("exn_npins", ctypes.c_int64),
+        ("exn_stack_top", ctypes.c_uint64),  # the owner thread's highest stack address
+        ("exn_collect", ctypes.c_void_p),  # the collector (exnheap), once it exists
         ("bt_len", ctypes.c_int64),
         ("results", ctypes.c_uint64 * RESULTS_CAP),
         ("bt", ctypes.c_uint64 * BACKTRACE_CAP),
@@ -113,6 +127,26 @@ TAB_SIZE = 8
 HOST_CALLBACK = 0
 HOST_SC = 8
 
+# Exception objects: {tag record, flags (i32), payload bytes (i32), payload...};
+# each payload value takes 8 bytes (see irgen.ops_exc). An exnref is the address.
+EXN_TAG = 0
+EXN_FLAGS = 8
+EXN_SIZE = 12
+EXN_PAYLOAD = 16
+EXN_EXPOSED = 1
+"""The object may be reachable through exnref values: only the collector frees it."""
+EXN_MARK = 2
+"""Set by the collector on objects it found reachable (cleared by its sweep)."""
+# Handler records (a frame's alloca per try region): the 5 words of
+# llvm.eh.sjlj.setjmp's buffer, then the record that was innermost before.
+XREC_WORDS = 6
+XREC_PREV = 40
+# Exception roots (StoreCtx.exn_roots entries: {address, kind})
+ROOT_CELL = 0
+"""One 8-byte cell (an exnref global)."""
+ROOT_TABLE = 1
+"""A TableCell: {data, size} (an exnref table)."""
+
 # Trap kinds (StoreCtx.trap_kind): small ints compiled into code.
 TRAP_STACK_OVERFLOW = 1
 TRAP_MEMORY_OOB = 2
@@ -130,6 +164,12 @@ TRAP_HOST = 13
 """A Python exception is pending (raised by a host function or a helper)."""
 TRAP_OUT_OF_FUEL = 14
 TRAP_INTERRUPT = 15
+TRAP_EXCEPTION = 16
+"""A Wasm exception no handler of this entry caught (StoreCtx.exn holds it)."""
+TRAP_NULL_EXN = 17
+"""throw_ref of a null exnref."""
+TRAP_EXN_ALLOC = 18
+"""No memory for an exception object."""
 
 # Helper operations (the ``op`` argument of the helper callback).
 H_MEMORY_GROW = 1
@@ -151,6 +191,9 @@ counter holds), 0 if there is none (trap)."""
 HELPER_FAILED = -(1 << 62)
 """What the helper returns when the Python helper raised (StoreCtx.host_error is
 then TRAP_HOST and the exception in StoreCtx.pending)."""
+H_HOST_THROW = 12
+"""A host function failed: if it raised a Wasm exception, make it the native one in
+flight (StoreCtx.exn) and answer 1 (the thunk throws it into its caller), else 0."""
 
 TRIP = 0x40
 """Value of StoreCtx.stack_limit's byte 7 while the epoch is past the deadline or
@@ -171,6 +214,7 @@ class VMLayout:
     funcs: int
     types: int
     datas: int
+    tags: int = 0
 
     SC_PTR = 0
 
@@ -200,5 +244,10 @@ class VMLayout:
         return self.type_off + 8 * self.types
 
     @property
-    def size(self) -> int:
+    def tag_off(self) -> int:
+        """Per tag: the address of its tag record (imports share the exporter's)."""
         return self.data_off + 16 * self.datas
+
+    @property
+    def size(self) -> int:
+        return self.tag_off + 8 * self.tags

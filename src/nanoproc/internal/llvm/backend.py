@@ -10,8 +10,8 @@ Use::
         raise backend.convert_exception(e) from None
 
 It shares every runtime object with the interp tier (stores, memories, tables,
-globals, host functions, traps) and runs the same modules: those needing SIMD,
-GC or exception handling are refused with UnsupportedFeature, as there.
+globals, host functions, traps) and runs the same modules: those needing SIMD or
+GC are refused with UnsupportedFeature, as there.
 
 A module is compiled on its first instantiation (or by ``compile_module``, for
 AOT artifacts), from the compile cache when possible; every instance shares the
@@ -43,6 +43,8 @@ from .nativestore import NativeStore
 from .traps import convert_exception
 
 DEFAULT_MAX_WASM_STACK = 512 * 1024
+LLVM_FEATURES = frozenset({"exceptions"})
+"""Features of :func:`..exec.features.unsupported_feature`'s list this tier runs."""
 
 
 class ModuleArtifact:
@@ -62,7 +64,7 @@ class ModuleArtifact:
 
     def check_supported(self) -> None:
         if self._unsupported is False:
-            self._unsupported = self.module.unsupported_feature()
+            self._unsupported = self.module.unsupported_feature(LLVM_FEATURES)
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the llvm tier")
 

@@ -98,6 +98,9 @@ class GlobalCell:
             ctypes.c_double.from_buffer(self.cell).value = v
         elif k == "r":
             self.cell[0] = self.ns.func_handle(v)
+        elif k == "e":
+            self.obj = v
+            self.cell[0] = self.ns.exn_handle(v)
         else:
             self.ns.pin(self.obj)
             self.obj = v
@@ -124,6 +127,8 @@ def global_cell(ns: NativeStore, gi: GlobalInst) -> int:
         return _slot.__get__(gi).address  # type: ignore[no-any-return]
     value = gi.value
     cell = GlobalCell(py_letter(gi.type.type), ns)
+    if cell.letter == "e":
+        ns.heap.add_root(cell.address, abi.ROOT_CELL)
     cell.set(value)
     _slot.__set__(gi, cell)
     gi.__class__ = NativeGlobalInst

@@ -22,7 +22,8 @@ from .nativestore import NativeExit, NativeStore
 from .pysource import make_factory
 
 _CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctypes.c_double,
-          "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.py_object}  # fmt: skip
+          "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.py_object,
+          "e": ctypes.c_void_p}  # fmt: skip
 
 _PROTOS: dict[tuple[str, str], Any] = {}
 _FACTORIES: dict[tuple[str, str], Callable[..., Callable[..., Any]]] = {}
@@ -63,13 +64,16 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
             lines.append(f"fb[{slot}] = a{i}")
         elif k == "r":
             lines.append(f"ub[{slot}] = func_handle(a{i})")
+        elif k == "e":
+            lines.append(f"ub[{slot}] = exn_handle(a{i})")
         else:
             lines.append(f"ub[{slot}] = obj_handle(a{i})")
     if results == "r":
         value = "func_of(r)"
-    elif len(results) > 1 and "r" in results:
-        value = "(" + "".join(f"func_of(r[{i}]), " if k == "r" else f"r[{i}], "
-                              for i, k in enumerate(results)) + ")"
+    elif results == "e":
+        value = "exn_of(r)"
+    elif len(results) > 1 and ("r" in results or "e" in results):
+        value = "(" + "".join(_item(k, i) for i, k in enumerate(results)) + ")"
     elif results:
         value = "r"
     else:
@@ -93,8 +97,18 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
                         f"<nanoproc llvm entry {pshape}>")
 
 
+def _item(k: str, i: int) -> str:
+    """Result ``i`` of a tuple of several, as Python sees it (references from handles)."""
+    if k == "r":
+        return f"func_of(r[{i}]), "
+    if k == "e":
+        return f"exn_of(r[{i}]), "
+    return f"r[{i}], "
+
+
 _ENTRY_NS = {"pins": "pins", "unpin": "unpin", "on_exit": "on_exit",
-             "func_handle": "func_handle", "obj_handle": "obj_handle", "func_of": "func_of"}
+             "func_handle": "func_handle", "obj_handle": "obj_handle", "func_of": "func_of",
+             "exn_of": "exn_of", "exn_handle": "exn_handle"}
 """Closure names of an entry factory -> the NativeStore attributes they are."""
 
 

@@ -55,6 +55,8 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
             conv.append(f"func_of(a{i})")
         elif k == "x":
             conv.append(f"obj_of(a{i})")
+        elif k == "e":
+            conv.append(f"exn_of(a{i})")
         else:
             conv.append(f"a{i}")
     call_args = (["inst_of(caller)"] if with_caller else []) + conv
@@ -72,6 +74,8 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
             lines.append(f"    fres[{i}] = {n}")
         elif k == "r":
             lines.append(f"    ures[{i}] = func_handle({n})")
+        elif k == "e":
+            lines.append(f"    ures[{i}] = exn_handle({n})")
         else:
             lines.append(f"    ures[{i}] = pinned_handle({n})")
     return make_factory("call, ns, inst_of", _HOST_NS, lines, "cb",
@@ -79,7 +83,8 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
 
 
 _HOST_NS = {"ures": "ures", "fres": "fres", "func_of": "func_of", "obj_of": "obj_of",
-            "func_handle": "func_handle", "pinned_handle": "pinned_handle"}
+            "func_handle": "func_handle", "pinned_handle": "pinned_handle",
+            "exn_of": "exn_of", "exn_handle": "exn_handle"}
 """Closure names of a host-callback factory -> the NativeStore attributes they are."""
 
 

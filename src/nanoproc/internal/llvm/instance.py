@@ -20,7 +20,7 @@ from .cells import global_cell, mem_cell
 from .entry import make_call
 from .hostcall import INSTANCES, subtype
 from .nativestore import NativeStore
-from .refs import py_shape
+from .refs import py_letter, py_shape
 from .tables import table_cell
 
 if TYPE_CHECKING:
@@ -77,6 +77,11 @@ class InstanceState:
                 self.datas.append(buf)
                 vm[off + 2 * d] = ctypes.addressof(buf)
                 vm[off + 2 * d + 1] = len(seg.init)
+        if inst.tags:
+            off = layout.tag_off // 8
+            heap = ns.heap
+            for t, ti in enumerate(inst.tags):
+                vm[off + t] = heap.tag_record(ti)
         INSTANCES[vm_addr] = self
         for i in range(ndef):
             funcs[nimp + i].call = self._lazy(nimp + i)
@@ -107,7 +112,10 @@ class InstanceState:
         self.ns.sc.host_error = kind
         return 0
 
-    def ref_of(self, h: int, funcref: bool) -> Any:
+    def ref_of(self, h: int, funcref: bool | None) -> Any:
+        """The reference of handle ``h`` (``funcref`` None: an exnref)."""
+        if funcref is None:
+            return self.ns.exn_of(h)
         return self.ns.func_of(h) if funcref else self.ns.obj_of(h)
 
 
@@ -115,9 +123,10 @@ def _memory_grow(st: InstanceState, m: int, delta: int, _c: int, _d: int) -> int
     return st.inst.memories[m].grow(delta)  # old size or -1 (the callback returns an i64)
 
 
-def _table_elems(st: InstanceState, t: int) -> tuple[list[Any], bool]:
-    tab = st.inst.tables[t]
-    return tab.elems, tab.elems.mirror.funcref  # type: ignore[attr-defined]
+def _table_elems(st: InstanceState, t: int) -> tuple[list[Any], bool | None]:
+    """The table's list, and whether it holds funcrefs (None: exnrefs)."""
+    mirror = st.inst.tables[t].elems.mirror  # type: ignore[attr-defined]
+    return st.inst.tables[t].elems, None if mirror.exn else mirror.funcref
 
 
 def _table_set(st: InstanceState, t: int, i: int, h: int, _d: int) -> int:
@@ -185,8 +194,13 @@ def _epoch(st: InstanceState, _a: int, _b: int, _c: int, _d: int) -> int:
 
 
 def _global_set(st: InstanceState, g: int, h: int, _c: int, _d: int) -> int:
-    st.inst.globals[g].value = st.ns.obj_of(h)
+    gi = st.inst.globals[g]
+    gi.value = st.ns.exn_of(h) if py_letter(gi.type.type) == "e" else st.ns.obj_of(h)
     return 0
+
+
+def _host_throw(st: InstanceState, _a: int, _b: int, _c: int, _d: int) -> int:
+    return st.ns.host_throw()
 
 
 _OPS: dict[int, Callable[[InstanceState, int, int, int, int], int]] = {
@@ -200,4 +214,5 @@ _OPS: dict[int, Callable[[InstanceState, int, int, int, int], int]] = {
     abi.H_SUBTYPE: _subtype,
     abi.H_GLOBAL_SET: _global_set,
     abi.H_EPOCH: _epoch,
+    abi.H_HOST_THROW: _host_throw,
 }

@@ -28,14 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import WasmtimeError
 from ..exec.entities import FuncInst
+from ..exec.exceptions import Thrown, ThrownException
 from ..exec.store import StoreState
 from ..exec.trap import HostError, Trap, TrapCode
 from . import abi
 from .interrupts import ensure_handler, sig_block_address
-from .stack import usable_low
+from .stack import thread_stack, usable_low
 from .traps import backtrace, trap_of_kind
 
 if TYPE_CHECKING:
+    from .exnheap import ExnHeap
     from .instance import InstanceState
 
 _py_object = ctypes.py_object
@@ -133,6 +135,29 @@ class NativeStore:
         address, kept until the outermost call returns."""
         self.mem_cells: dict[int, Any] = {}
         self.instances: dict[int, InstanceState] = {}
+        self._heap: ExnHeap | None = None
+
+    @property
+    def heap(self) -> ExnHeap:
+        """The store's exception objects (made when first needed)."""
+        heap = self._heap
+        if heap is None:
+            from .exnheap import ExnHeap
+
+            heap = self._heap = ExnHeap(self)
+        return heap
+
+    def exn_of(self, h: int | None) -> Any:
+        """The ExnInst of a native exnref (a copy)."""
+        return self._heap.from_native(h) if h and self._heap is not None else None
+
+    def exn_handle(self, exn: Any) -> int:
+        """A native exnref for ``exn`` (a new object, pinned until native code runs or
+        the outermost call returns: ``pins`` then is not empty, so entries unpin)."""
+        if exn is None:
+            return 0
+        self.pins.append(exn)
+        return self.heap.to_native(exn)
 
     def release(self) -> None:
         """The store died (``StoreState.release``): drop the maps from native handles
@@ -144,6 +169,8 @@ class NativeStore:
         self.instances.clear()
         self.mem_cells.clear()
         self.pins.clear()
+        if self._heap is not None:
+            self._heap.release()
         self.keep.clear()  # host callbacks hold this store: another cycle
         p = self.sc.pending
         if p:
@@ -218,6 +245,38 @@ class NativeStore:
         """After a call returned: drop the pins once no native frame is left."""
         if self.sc.depth == 0:
             self.pins.clear()
+            if self._heap is not None:
+                self._heap.unpin()
+
+    # ------------------------------------------------------------ Wasm exceptions
+    def _uncaught(self, frames: list[Any]) -> BaseException:
+        """A Wasm exception no handler of the entry caught: Thrown, as interp code
+        raises it (interp frames of a tiered engine may catch it), with the Wasm
+        frames it crossed; the API makes it a ThrownException (convert_exception)."""
+        exn = self.heap.take_uncaught(self.sc.exn)
+        if exn is None:  # pragma: no cover - every throw sets StoreCtx.exn first
+            return Trap("a Wasm exception was thrown without an exception object")
+        out = Thrown(exn)
+        out.wasm_frames = frames  # type: ignore[attr-defined]
+        return out
+
+    def host_throw(self) -> int:
+        """A host function failed (H_HOST_THROW): if it raised a Wasm exception (the
+        exception in StoreCtx.pending), make a native copy the exception in flight
+        and answer 1 (the thunk throws it into its caller), else 0 (TRAP_HOST)."""
+        p = self.sc.pending
+        if not p:
+            return 0
+        exc: Any = _py_object.from_address(self.sc_addr + abi.SC["pending"]).value
+        if isinstance(exc, ThrownException):
+            exn = exc._exn
+        elif isinstance(exc, Thrown):
+            exn = exc.exn
+        else:
+            return 0
+        self.sc.exn = self.heap.to_native(exn)
+        self._take_pending()
+        return 1
 
     # ------------------------------------------------------------ abnormal exits
     def on_exit(self, e: BaseException) -> BaseException | None:
@@ -230,6 +289,8 @@ class NativeStore:
                                      "while running")  # fmt: skip
             sc.owner = threading.get_ident()
             sc.stack_low = usable_low()
+            low, size = thread_stack()
+            sc.exn_stack_top = low + size
             return None
         if isinstance(e, ExitBusy):
             return WasmtimeError("store used by two threads at once: a store's code may "
@@ -257,6 +318,13 @@ class NativeStore:
         sc.host_error = 0
         n = min(sc.bt_len, abi.BACKTRACE_CAP)
         frames = backtrace(kind, sc.trap_pc, sc.bt[:n])
+        if kind == abi.TRAP_EXCEPTION:
+            return self._uncaught(frames)
+        if kind == abi.TRAP_EXN_ALLOC:
+            trap = Trap("out of memory: no room for a Wasm exception")  # malloc failed, or
+            # more live exceptions than exnheap.MAX_REGISTRY
+            trap.frames = frames
+            return trap
         if kind != abi.TRAP_HOST:
             trap = trap_of_kind(kind)
             trap.frames = frames
@@ -285,7 +353,7 @@ def host_exception(exc: BaseException, frames: list[Any]) -> BaseException:
         trap.frames = frames
         trap.__cause__ = exc
         return trap
-    if isinstance(exc, Exception) and not isinstance(exc, HostError):
+    if isinstance(exc, Exception) and not isinstance(exc, HostError | Thrown):
         wrapped = HostError(exc)
         wrapped.__cause__ = exc
         exc = wrapped

@@ -1,7 +1,8 @@
 """How references look to native code, and the letters Python-side glue is keyed by.
 
 Natively every reference is a pointer: null is null, a funcref is the address of
-its FuncRecord, and any other reference (externref, and the null-only GC types a
+its FuncRecord, an exnref the address of a native exception object (see
+:mod:`.exnheap`), and any other reference (externref, and the null-only GC types a
 module may declare) is the address of the Python object itself. Whether a value is
 a funcref is decided by its static type, so the two kinds never mix.
 
@@ -14,7 +15,7 @@ hold its address is *pinned* until the outermost call returns (see NativeStore).
 from __future__ import annotations
 
 from ..syntax.module import Module
-from ..syntax.types import FUNC_HIERARCHY, FuncType, RefType, ValType
+from ..syntax.types import EXN_HIERARCHY, FUNC_HIERARCHY, FuncType, RefType, ValType
 from .irgen.types import letter
 
 
@@ -31,11 +32,17 @@ def is_funcref(t: RefType, module: Module | None = None) -> bool:
     return bool(canon_kind(heap) == "func")
 
 
+def is_exnref(t: RefType) -> bool:
+    """Whether values of ``t`` are exnrefs (native exception objects, see exnheap)."""
+    return t.heap in EXN_HIERARCHY
+
+
 def py_letter(t: ValType, module: Module | None = None) -> str:
-    """``i I f F`` for numbers, ``r`` for funcrefs, ``x`` for other references:
-    the code generator's letter (:func:`.irgen.types.letter`), references split."""
+    """``i I f F`` for numbers, ``r`` for funcrefs, ``e`` for exnrefs, ``x`` for other
+    references: the code generator's letter (:func:`.irgen.types.letter`), references
+    split."""
     if isinstance(t, RefType) and not is_funcref(t, module):
-        return "x"
+        return "e" if is_exnref(t) else "x"
     return letter(t)
 
 

@@ -38,6 +38,7 @@ def vm_layout(module: Module) -> abi.VMLayout:
         memories=len(module.memory_types()), tables=len(module.table_types()),
         globals=len(module.global_types()), funcs=len(module.func_typeidxs()),
         types=len(module.deftypes), datas=len(module.datas),
+        tags=len(module.tag_types()),
     )  # fmt: skip
 
 

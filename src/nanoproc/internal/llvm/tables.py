@@ -18,15 +18,17 @@ from typing import Any, SupportsIndex
 from ..exec.entities import TableInst
 from . import abi
 from .nativestore import NativeStore
-from .refs import is_funcref
+from .refs import is_exnref, is_funcref
 
 
 class TableMirror:
     """The TableCell and handle array of one table."""
 
-    def __init__(self, ns: NativeStore, funcref: bool) -> None:
+    def __init__(self, ns: NativeStore, funcref: bool, exn: bool = False) -> None:
         self.ns = ns
         self.funcref = funcref
+        self.exn = exn
+        """Elements are exnrefs: native copies of the list's ExnInsts (see exnheap)."""
         self.cell = abi.array(ctypes.c_uint64, 2)()
         self.address = ctypes.addressof(self.cell)
         self.data = abi.array(ctypes.c_uint64, 0)()
@@ -35,6 +37,8 @@ class TableMirror:
     def handle(self, v: Any) -> int:
         if v is None:
             return 0
+        if self.exn:
+            return self.ns.exn_handle(v)
         return self.ns.func_handle(v) if self.funcref else id(v)
 
     def resize(self, n: int) -> None:
@@ -151,9 +155,12 @@ def table_cell(ns: NativeStore, tab: TableInst) -> int:
     elems = tab.elems
     if isinstance(elems, NativeElems) and elems.mirror.ns is ns:
         return elems.mirror.address
-    mirror = TableMirror(ns, is_funcref(tab.type.elem))
+    exn = is_exnref(tab.type.elem)
+    mirror = TableMirror(ns, is_funcref(tab.type.elem), exn)
     native = NativeElems(elems)
     native.mirror = mirror
+    if exn:
+        ns.heap.add_root(mirror.address, abi.ROOT_TABLE)
     mirror.resize(len(native))
     mirror.write(0, native)
     tab.elems = native

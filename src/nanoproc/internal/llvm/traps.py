@@ -31,6 +31,7 @@ _KINDS: dict[int, tuple[TrapCode, str | None]] = {
     abi.TRAP_NULL_FUNCTION: (TrapCode.NULL_REFERENCE, "null function reference"),
     abi.TRAP_OUT_OF_FUEL: (TrapCode.OUT_OF_FUEL, None),
     abi.TRAP_INTERRUPT: (TrapCode.INTERRUPT, None),
+    abi.TRAP_NULL_EXN: (TrapCode.NULL_REFERENCE, "null exception reference"),
 }
 """Trap kind -> (code, message when it is not the code's standard one). The messages
 are the interp tier's, so both tiers raise identical traps."""

@@ -48,7 +48,7 @@ PYAPI_DECLS = (
     "@_Py_NoneStruct = external global i8",
 )
 
-_C_TYPE = {"i": "i32", "I": "i64", "f": "double", "F": "double", "r": "ptr"}
+_C_TYPE = {"i": "i32", "I": "i64", "f": "double", "F": "double", "r": "ptr", "e": "ptr"}
 """How each shape letter crosses the C ABI to and from Python."""
 
 
@@ -187,7 +187,7 @@ def _py_value(c: str, v: str, name: str, out: list[str]) -> str:
         out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double %{name}.w)")
     elif c == "F":
         out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double {v})")
-    elif c == "r":
+    elif c in "re":  # handles: Python maps them (funcrefs, exnrefs)
         out.append(f"  %{name}.i = ptrtoint ptr {v} to i64")
         out.append(f"  %{name} = call ptr @PyLong_FromUnsignedLongLong(i64 %{name}.i)")
     else:
@@ -261,6 +261,8 @@ def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
   %ol.s = lshr i64 %ol, 32
   %ol.hi = trunc i64 %ol.s to i16
   store i16 %ol.hi, ptr %limhp, align 4
+  %oxt = load volatile ptr, ptr %save6, align 8
+  store ptr %oxt, ptr %exnp, align 8
 {unregister}"""
     restore_gil = ("  %ots = load volatile ptr, ptr %save3, align 8\n"
                    "  call void @PyEval_RestoreThread(ptr %ots)\n") if release_gil else ""
@@ -294,7 +296,7 @@ unregd{{sfx}}:""" if release_gil else "")
         out.append("  ret ptr %ro")
     elif is_huge(results):
         # Funcref items are handles (Python maps them); kind 1 treats them as i64.
-        out += _tuple_loop(results.replace("r", "I"), symbol_name)
+        out += _tuple_loop(results.replace("r", "I").replace("e", "I"), symbol_name)
     elif results:
         out += _tuple_return(results, wret, wide)
     else:
@@ -302,7 +304,7 @@ unregd{{sfx}}:""" if release_gil else "")
     body = "\n".join(out)
     restore2 = (restore.replace("%ots", "%cts").replace("%oj", "%cj").replace("%of", "%cf")
                 .replace("%od", "%cd").replace("%ol", "%cl").replace("%oreg", "%creg")
-                .replace("%ocnt", "%ccnt").replace("%oslot", "%cslot")
+                .replace("%ocnt", "%ccnt").replace("%oslot", "%cslot").replace("%oxt", "%cxt")
                 .replace("{sfx}", ".c"))  # fmt: skip
     head = "\n".join(loads)
     release = ("  %ts = call ptr @PyEval_SaveThread()\n"
@@ -331,7 +333,7 @@ regdone:
   %regd = phi i64 [ 0, %go ], [ 0, %regtry ], [ 1, %reg ]
   store volatile i64 %regd, ptr %save5, align 8""" if release_gil else "")
     symbol = symbol_name
-    kinds = (kinds_constant(f"kinds.{symbol}", results.replace("r", "I")) + "\n"
+    kinds = (kinds_constant(f"kinds.{symbol}", results.replace("r", "I").replace("e", "I")) + "\n"
              if is_huge(results) else "")
     return kinds + f"""\
 define dso_local {cret} @{symbol}(ptr %argv) {UNOPTIMISED if huge_shape(shape) else "#1"} {{
@@ -343,6 +345,7 @@ entry:
   %save3 = alloca ptr, align 8
   %save4 = alloca i64, align 8
   %save5 = alloca i64, align 8
+  %save6 = alloca ptr, align 8
 {f"  %wbuf = alloca [{len(results)} x i64], align 8" if wide else ""}
 {head}
   %sc = load ptr, ptr %vmctx, align 8
@@ -412,6 +415,11 @@ go:
   %oldf = load ptr, ptr %efp, align 8
   store volatile ptr %oldf, ptr %save1, align 8
   store volatile i64 %depth, ptr %save2, align 8
+  ; Wasm exceptions never unwind past an entry: its code starts with no handler.
+  %exnp = getelementptr inbounds i8, ptr %sc, i64 {sc["exn_top"]}
+  %oldxt = load ptr, ptr %exnp, align 8
+  store volatile ptr %oldxt, ptr %save6, align 8
+  store ptr null, ptr %exnp, align 8
   store ptr %jb, ptr %jbp, align 8
   store ptr %fa, ptr %efp, align 8
   %d1 = add i64 %depth, 1
@@ -589,6 +597,22 @@ def host_thunk(shape: Shape) -> str:
         "fail:",
         "  call void @np_capture(ptr %sc)",
         "  call void @PyGILState_Release(i32 %g)",
+        # A Wasm exception the host function raised is thrown into its caller.
+        f"  %thrown = {helper_call(abi.H_HOST_THROW, [], callee='@np_helper').replace('%vmctx', '%caller')}",
+        "  %isx = icmp eq i64 %thrown, 1",
+        "  br i1 %isx, label %throw, label %trap",
+        "throw:",
+        f"  %xp = getelementptr inbounds i8, ptr %sc, i64 {sc['exn_top']}",
+        "  %xh = load ptr, ptr %xp, align 8",
+        "  %nox = icmp eq ptr %xh, null",
+        "  br i1 %nox, label %uncaught, label %jump",
+        "jump:",
+        "  call void @llvm.eh.sjlj.longjmp(ptr %xh)",
+        "  unreachable",
+        "uncaught:",
+        f"  call void @np_trap(ptr %sc, i32 {abi.TRAP_EXCEPTION}, i32 -1)",
+        "  unreachable",
+        "trap:",
         f"  call void @np_trap(ptr %sc, i32 {abi.TRAP_HOST}, i32 -1)",
         "  unreachable",
         "done:",

@@ -83,6 +83,16 @@ class Ctl:
     else_label: str = ""
     else_seen: bool = False
     if_params: list[Value] = field(default_factory=list)
+    rec: str = ""
+    """A try region's handler record (see ops_exc); ``rec_active`` while its body runs."""
+    rec_active: bool = False
+    landing: str = ""
+    exn: str = ""
+    """A legacy try's caught exception (in its handlers)."""
+    dispatch: str = ""
+    """A legacy try's next catch test (empty after a catch_all)."""
+    start: int = -1
+    """A legacy try's pc."""
 
     @property
     def label_types(self) -> list[str]:
@@ -127,6 +137,9 @@ class FunctionGen:
         self.epochs = info.epochs
         self.fuel_pending = 0
         """Fuel cost of the instructions translated since the last subtraction."""
+        self.regions = 0
+        """Try regions translated so far (each has a handler record, see ops_exc)."""
+        self.has_regions = any(ins[0].name in ("try_table", "try") for ins in self.body)
 
     # ------------------------------------------------------------ emission
     def emit(self, line: str) -> None:
@@ -294,6 +307,8 @@ class FunctionGen:
         from .metering import store_fuel
 
         store_fuel(self, keep_pending)
+        if self.has_regions:
+            self.leave_regions(None)
         if self.wide:
             for i, (t, v) in enumerate(vals):
                 p = self.value(f"getelementptr inbounds i8, ptr %out, i64 {8 * i}")
@@ -341,11 +356,34 @@ class FunctionGen:
             flush(self)
         n = len(target.label_types)
         vals = self.stack[-n:] if n else []
+        if self.has_regions:
+            self.leave_regions(target)
         dest = self.branch_to(target, [v for _, v in vals])
         if dest:
             self.emit(f"br label %{dest}")
         else:
             self.emit_return(vals)
+
+    def depth_of(self, target: Ctl) -> int:
+        """Index of ``target`` in the open constructs (by identity)."""
+        ctls = self.ctls
+        for i in range(len(ctls) - 1, -1, -1):
+            if ctls[i] is target:
+                return i
+        raise AssertionError("branch target is not open")
+
+    def leave_regions(self, target: Ctl | None) -> bool:
+        """Before a branch to ``target`` (None: leaving the function): restore the
+        innermost handler to the one before the outermost try region the branch
+        leaves. Returns whether there was one."""
+        ctls = self.ctls
+        i = 0 if target is None else self.depth_of(target)
+        for c in ctls[i:]:
+            if c.rec_active:
+                prev = self.load_field("ptr", c.rec, abi.XREC_PREV)
+                self.store_field("ptr", prev, "%sc", abi.SC["exn_top"])
+                return True
+        return False
 
     def mark_dead(self) -> None:
         assert not self.fuel_pending, "fuel cost left unpaid before unreachable code"
@@ -389,22 +427,22 @@ class FunctionGen:
 
     def skip_dead(self, name: str) -> None:
         """Dead code: only find the ``else``/``end`` where code is reachable again."""
-        if name in ("block", "loop", "if", "try_table"):
+        if name in ("block", "loop", "if", "try_table", "try"):
             self.skip += 1
-        elif name == "end":
+        elif name in ("end", "delegate"):
             if self.skip:
                 self.skip -= 1
             else:
-                HANDLERS["end"](self, self.body[self.pc])
-        elif name == "else" and not self.skip:
-            HANDLERS["else"](self, self.body[self.pc])
+                HANDLERS[name](self, self.body[self.pc])
+        elif name in ("else", "catch", "catch_all") and not self.skip:
+            HANDLERS[name](self, self.body[self.pc])
 
     def frame_estimate(self) -> int:
         """Bytes this function's frame may need beyond its frame address (checked against
         the stack limit in the prologue; generous, since -O0 spills every value)."""
         nvals = len(self.local_types) + len(self.body)
         per = 16 if self.info.opt_level == 0 else 8
-        return 512 + per * nvals + self.wide_bytes
+        return 512 + per * nvals + self.wide_bytes + 8 * abi.XREC_WORDS * self.regions
 
     @staticmethod
     def entry_pc() -> int:
@@ -429,6 +467,10 @@ class FunctionGen:
         for i in range(len(self.params), len(self.local_types)):
             t = self.local_types[i]
             head.append(f"  store {t} {zero_literal(t)}, ptr %l{i}, align 8")
+        if self.regions:
+            from .ops_exc import region_prelude
+
+            head.extend(region_prelude(self))
         from .metering import epoch_helper_call, prologue
 
         head.extend(prologue(self))

@@ -34,7 +34,7 @@ from .. import abi
 from ..symbols import func_symbol, module_shapes, vm_layout
 
 # Importing the handler modules registers the instruction handlers.
-from . import ops_call, ops_control, ops_memory, ops_numeric, ops_vars  # noqa: F401, E402, I001
+from . import ops_call, ops_control, ops_exc, ops_memory, ops_numeric, ops_vars  # noqa: F401, E402, I001
 from .boundary import PYAPI_DECLS, entry_trampoline, host_thunk, runtime_routines
 from .function import FunctionGen
 from .types import Shape, is_wide, lltype, native_shape, ret_type
@@ -71,9 +71,14 @@ class ModuleInfo:
         self.globals: list[GlobalType] = module.global_types()
         self.layout = vm_layout(module)
         self.declarations: dict[str, None] = {}
+        self.routines: dict[str, str] = {}
+        """Internal functions the partition's code calls (name -> definition)."""
 
     def declare(self, decl: str) -> None:
         self.declarations[decl] = None
+
+    def routine(self, name: str, text: str) -> None:
+        self.routines.setdefault(name, text)
 
     def global_lltype(self, g: int) -> str:
         return lltype(self.globals[g].type)
@@ -97,6 +102,7 @@ HEADER_DECLS = (
     "declare void @longjmp(ptr, i32) noreturn nounwind",
     "declare i64 @pthread_self() nounwind",
     "declare ptr @PyEval_SaveThread() nounwind",
+    "declare void @llvm.eh.sjlj.longjmp(ptr) noreturn nounwind",
     "declare void @PyEval_RestoreThread(ptr) nounwind",
     *PYAPI_DECLS,
 )
@@ -246,6 +252,7 @@ def partition_text(info: ModuleInfo, part: Partition, triple: str, datalayout: s
         "",
         trap_routine(),
         runtime_routines(),
+        *info.routines.values(),
     ]
     return ("\n".join(header) + "\n" + "\n".join(bodies) + "\n" + "\n".join(glue) + "\n"
             + ATTRIBUTES + 'attributes #4 = { returns_twice }\n' + METADATA)

@@ -63,6 +63,8 @@ def _call(g: FunctionGen, callee: str, ctx: str, ft: FuncType, args: str, tail: 
         return
     call = f"call tailcc {ret} {callee}(ptr {ctx}{args})"
     if tail:
+        if g.has_regions:
+            g.leave_regions(None)  # this frame's handlers go with it
         if ret == "void":
             g.emit(f"tail {call}")
             g.emit("ret void")

@@ -155,6 +155,13 @@ def _conditional(g: FunctionGen, target: Ctl, cond: str, carried: int) -> None:
         g.emit(f"br i1 {cond}, label %{ret}, label %{cont}")
         g.start(ret)
         g.emit_return(g.stack[-carried:] if carried else [], keep_pending=True)
+    elif g.has_regions and any(c.rec_active for c in g.ctls[g.depth_of(target):]):
+        # The branch leaves a try region: restore the handler on its edge only.
+        pad = g.new_label()
+        g.emit(f"br i1 {cond}, label %{pad}, label %{cont}")
+        g.start(pad)
+        g.leave_regions(target)
+        g.emit(f"br label %{g.branch_to(target, vals)}")
     else:
         dest = g.branch_to(target, vals)
         g.emit(f"br i1 {cond}, label %{dest}, label %{cont}")
