@@ -116,3 +116,67 @@ def test_uncaught_exceptions_in_a_loop(tier: str) -> None:
         with pytest.raises(nanoproc.ThrownException):
             ex["escape"](store)
     assert ex["deep"](store, 5) == 42
+
+
+KEEPER = """
+(module
+  (tag $t (param i32))
+  (tag $c (param i32 exnref))
+  (func $catch (param i32) (result exnref)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (throw $t (local.get 0)))
+      (ref.null exn)))
+  (func $val (param exnref) (result i32)
+    (block $h (result i32)
+      (try_table (catch $t $h) (throw_ref (local.get 0)))
+      (i32.const -1)))
+  ;; Each level keeps an exnref in a local and one in another exception's payload
+  ;; while the levels below expose thousands more (each collection runs with all
+  ;; of them live on the stack); every one is checked on the way back.
+  (func $rec (export "rec") (param $n i32) (param $churn i32) (result i32)
+    (local $mine exnref) (local $chain exnref) (local $i i32) (local $ok i32)
+    (local.set $mine (call $catch (local.get $n)))
+    (block $h (result i32 exnref exnref)
+      (try_table (catch_ref $c $h) (throw $c (local.get $n) (local.get $mine)))
+      (unreachable))
+    (local.set $chain)
+    (drop) (drop)
+    (local.set $i (local.get $churn))
+    (block $d (loop $l
+      (br_if $d (i32.eqz (local.get $i)))
+      (drop (call $catch (local.get $i)))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br $l)))
+    (local.set $ok (i32.const 1))
+    (if (local.get $n)
+      (then (local.set $ok (call $rec (i32.sub (local.get $n) (i32.const 1))
+                                      (local.get $churn)))))
+    (if (i32.ne (call $val (local.get $mine)) (local.get $n))
+      (then (local.set $ok (i32.const 0))))
+    (block $h (result i32 exnref)
+      (try_table (catch $c $h) (throw_ref (local.get $chain)))
+      (unreachable))
+    (call $val)
+    (i32.add)  ;; the payload's number and the number of the exception in it: 2n
+    (i32.ne (i32.shl (local.get $n) (i32.const 1)))
+    (if (then (local.set $ok (i32.const 0))))
+    (local.get $ok))
+)
+"""
+
+KEEPER_SIZE = {"interp": (400, 20), "llvm": (3000, 40)}
+"""(levels, exceptions made and dropped per level): on llvm, ~120,000 registrations
+of exception objects, so the collector runs many times with thousands live."""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_live_exceptions_survive_collections(tier: str) -> None:
+    cfg = nanoproc.Config()
+    cfg.strategy = tier
+    cfg.max_wasm_stack = 16 << 20
+    engine = nanoproc.Engine(cfg)
+    store = nanoproc.Store(engine)
+    ex = nanoproc.Instance(store, nanoproc.Module(engine, KEEPER), []).exports(store)
+    levels, churn = KEEPER_SIZE[tier]
+    for _ in range(2):
+        assert ex["rec"](store, levels, churn) == 1

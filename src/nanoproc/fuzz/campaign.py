@@ -31,8 +31,9 @@ def case_seed(campaign_seed: int, index: int) -> int:
 
 
 def case_path(index: int, paths: tuple[str, ...]) -> str:
-    """Spread: 6 in 10 generator cases, 2 smith, 2 mutants (among those enabled)."""
-    weights = {"gen": 6, "smith": 2, "mutate": 2}
+    """Spread: 6 in 14 generator cases, 4 with exceptions, 2 smith, 2 mutants (among
+    those enabled)."""
+    weights = {"gen": 6, "exc": 4, "smith": 2, "mutate": 2}
     wheel = [p for p in PATHS if p in paths for _ in range(weights[p])]
     return wheel[index % len(wheel)]
 

@@ -1,7 +1,10 @@
 """One fuzz case: build its module from (path, seed), run it everywhere, judge it.
 
-Paths: ``gen`` (our generator), ``smith`` (wasm-tools smith) and ``mutate`` (a
-mutated generator or smith module, checked for robustness rather than compared).
+Paths: ``gen`` (our generator), ``exc`` (our generator with exception handling;
+a third of its modules also use the legacy instructions, which wasmtime does not
+run: those are compared between nanoproc's tiers only), ``smith`` (wasm-tools
+smith) and ``mutate`` (a mutated generator or smith module, checked for robustness
+rather than compared).
 Every case is reproducible from its path and seed alone.
 """
 
@@ -22,7 +25,7 @@ from .mutate import exercise, mutate
 from .runners import Outcome, difference, run
 from .smith import smith_module, wasm_tools
 
-PATHS = ("gen", "smith", "mutate")
+PATHS = ("gen", "exc", "smith", "mutate")
 
 
 @dataclass
@@ -107,6 +110,8 @@ class Built:
     wasm: bytes
     tree: Module | None
     plan: Plan = field(default_factory=list)
+    legacy: bool = False
+    """Uses the legacy exception instructions (wasmtime-py cannot run it)."""
 
 
 def build(path: str, seed: int) -> Built | None:
@@ -114,6 +119,10 @@ def build(path: str, seed: int) -> Built | None:
     if path == "gen":
         tree = generate(seed)
         return Built(encode_module(tree), tree, call_plan(tree, seed))
+    if path == "exc":
+        legacy = seed % 3 == 0
+        tree = generate(seed, exceptions="legacy" if legacy else "new")
+        return Built(encode_module(tree), tree, call_plan(tree, seed), legacy)
     if path == "smith":
         exe = wasm_tools()
         if exe is None:
@@ -154,6 +163,10 @@ def judge(path: str, seed: int, runs: list[Engine], out_dir: Path | None,
         return Verdict("declined")
     if path == "mutate":
         return _judge_mutant(built, seed, runs, out_dir)
+    if built.legacy:
+        runs = [e for e in runs if e.name != "wasmtime"]
+        if len(runs) < 2:
+            return Verdict("unsupported", "legacy exceptions: one tier, nothing to compare")
     outcomes = [run(e.api, e.engine, e.name, built.wasm, built.plan) for e in runs]
     for e, o in zip(runs, outcomes):
         if o.crash:

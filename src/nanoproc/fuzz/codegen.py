@@ -63,6 +63,8 @@ class Label:
 
     types: tuple[ValType, ...]
     loop: bool = False
+    catch: bool = False
+    """A legacy try in its handlers (``rethrow`` may name it)."""
 
 
 @dataclass
@@ -125,6 +127,8 @@ class FuncGen:
         """Emit code pushing one ``t``; returns ``load``, ``const`` or ``other`` (what
         produced the value, for NaN canonicalisation)."""
         r = self.rng
+        if t not in NUM:
+            return self.ref_leaf(t)
         if depth > 5 or not self.spend():
             return self.leaf(t)
         k = r.randrange(100)
@@ -165,6 +169,15 @@ class FuncGen:
                 self.emit("memory.grow", 0)
         else:
             return self.leaf(t)
+        return "other"
+
+    def ref_leaf(self, t: ValType) -> str:
+        """A reference (exnref: a local holding one, or null)."""
+        x = self.local_of(t)
+        if x is not None and self.rng.random() < 0.7:
+            self.emit("local.get", x)
+        else:
+            self.emit("ref.null", t.heap)  # type: ignore[union-attr]
         return "other"
 
     def leaf(self, t: ValType) -> str:
@@ -329,6 +342,11 @@ class FuncGen:
 
     def stmt(self, depth: int) -> None:
         r = self.rng
+        if self.mod.tags and r.random() < 0.15:
+            from .codegen_exc import exn_stmt
+
+            exn_stmt(self, depth)
+            return
         k = r.randrange(100)
         t = r.choice(NUM)
         if k < 18:

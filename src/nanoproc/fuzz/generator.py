@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..internal.syntax.module import Data, Elem, Export, Func, Global, Memory, Module, Table
+from ..internal.syntax.module import Data, Elem, Export, Func, Global, Memory, Module, Table, Tag
 from ..internal.syntax.ops import BY_NAME
 from ..internal.syntax.types import (
     FUNCREF,
@@ -28,6 +28,7 @@ from ..internal.syntax.types import (
     RefType,
     SubType,
     TableType,
+    TagType,
     ValType,
 )
 from .codegen import NUM, FuncGen
@@ -49,6 +50,10 @@ class ModuleGen:
     budget_global: int = 0
     table_size: int = 0
     passive_data: int | None = None
+    tags: list[tuple[ValType, ...]] = field(default_factory=list)
+    """Payload types of the module's tags (none: no exception handling generated)."""
+    legacy: bool = False
+    """Also the legacy exception instructions (try/catch/delegate/rethrow)."""
 
     def typeidx(self, ft: FuncType) -> int:
         if ft not in self.types:
@@ -70,14 +75,23 @@ def _const(t: ValType, rng: random.Random) -> list[tuple[object, ...]]:
     return [(BY_NAME[f"{t}.const"], const_imm(rng, t))]
 
 
-def generate(seed: int, size: int = 60) -> Module:
-    """A valid module from ``seed`` (``size``: instruction budget per function)."""
+def generate(seed: int, size: int = 60, exceptions: str = "") -> Module:
+    """A valid module from ``seed`` (``size``: instruction budget per function;
+    ``exceptions``: "" none, "new" tags, throw, throw_ref and try_table, "legacy"
+    also try/catch/delegate/rethrow)."""
     rng = random.Random(seed)
     mg = ModuleGen(rng)
     nfuncs = rng.randint(1, 5)
     mg.func_types = [_functype(rng) for _ in range(nfuncs)]
     for ft in mg.func_types:
         mg.typeidx(ft)
+    tags = []
+    if exceptions:
+        mg.legacy = exceptions == "legacy"
+        for _ in range(rng.randint(1, 3)):
+            params = tuple(rng.choice(NUM) for _ in range(rng.choice([0, 1, 1, 2])))
+            mg.tags.append(params)
+            tags.append(Tag(TagType(mg.typeidx(FuncType(params, ())))))
 
     globals_: list[Global] = []
     mg.global_types.append(GlobalType(I32, True))
@@ -127,6 +141,7 @@ def generate(seed: int, size: int = 60) -> Module:
         elems=[elem],
         datas=datas,
         data_count=len(datas),
+        tags=tags,
     )
 
 

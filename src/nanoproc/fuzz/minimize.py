@@ -33,7 +33,7 @@ REPLACEMENTS: list[list[Instr]] = [
 ]
 MAX_RUN = 6
 """Longest run of sibling instructions tried as one unit."""
-_OPENERS = frozenset({"block", "loop", "if", "try_table"})
+_OPENERS = frozenset({"block", "loop", "if", "try_table", "try"})
 
 
 def own_copy(module: Module) -> Module:
@@ -61,10 +61,10 @@ def units(body: list[Instr]) -> list[tuple[int, int]]:
         name = ins[0].name
         if name in _OPENERS:
             stack.append(i)
-        elif name == "end":
+        elif name in ("end", "delegate"):
             if stack:
                 out.append((stack.pop(), i + 1))
-        elif name != "else":
+        elif name not in ("else", "catch", "catch_all"):
             out.append((i, i + 1))
     return out
 

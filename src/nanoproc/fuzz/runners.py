@@ -40,6 +40,8 @@ class Outcome:
 
 
 def _trap_name(api: ModuleType, exc: BaseException) -> str:
+    if "thrown Wasm exception" in str(exc):
+        return "EXCEPTION"  # an uncaught Wasm exception (a Trap with no code)
     code = getattr(exc, "trap_code", None)
     return code.name if code is not None else f"no code: {str(exc).splitlines()[0]}"
 

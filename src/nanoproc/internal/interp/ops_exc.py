@@ -13,6 +13,9 @@ def _throw(tr: Translator, ins: Instr) -> None:
     n = len(tr.tag_params(tagidx))
     vals = tr.popn(n)
     tr.flush(traps=True)
+    # A payload value that may trap is evaluated before the fuel is stored, as for a
+    # call's arguments: a trap sees the store's fuel as it was before the throw.
+    vals = [tr.materialize(v) if v.trap else v for v in vals]
     codes = [tr.exact(v).code if v.width else v.code for v in vals]
     tr.sync_fuel()
     payload = f"({codes[0]},)" if n == 1 else f"({', '.join(codes)})"
@@ -24,6 +27,8 @@ def _throw(tr: Translator, ins: Instr) -> None:
 def _throw_ref(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     tr.flush(traps=True)
+    if v.trap:
+        v = tr.materialize(v)
     tr.sync_fuel()
     tr.out.emit(f"raise THROWREF({v.code})")
     tr.mark_unreachable()

@@ -48,6 +48,10 @@ _libc.realloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _libc.free.restype = None
 _libc.free.argtypes = [ctypes.c_void_p]
 
+_U64 = ctypes.c_uint64
+_F64 = struct.Struct("<Q")
+_D64 = struct.Struct("<d")
+
 INITIAL_CAPACITY = 4096
 """Registry slots at first (each collection scans the stack once: amortised over at
 least this many registrations)."""
@@ -426,6 +430,8 @@ class ExnHeap:
         self.pin_cap = 0
         self.records: dict[TagInst, Any] = {}
         self.tag_at: dict[int, TagInst] = {}
+        self.letters: dict[TagInst, str] = {}
+        """Each tag's payload letters (see refs.py_letter)."""
         sc.exn_collect = collect
 
     # ------------------------------------------------------------ tags
@@ -436,6 +442,7 @@ class ExnHeap:
             rec = abi.array(ctypes.c_uint64, 2)(len(ti.functype.params), 0)
             self.records[ti] = rec
             self.tag_at[ctypes.addressof(rec)] = ti
+            self.letters[ti] = "".join(py_letter(t) for t in ti.functype.params)
         return ctypes.addressof(rec)
 
     # ------------------------------------------------------------ roots and pins
@@ -500,32 +507,31 @@ class ExnHeap:
             e = todo.pop()
             if id(e) in made:
                 continue
-            params = e.tag.functype.params
-            size = abi.EXN_PAYLOAD + 8 * len(params)
+            self.tag_record(e.tag)
+            letters = self.letters[e.tag]
+            size = abi.EXN_PAYLOAD + 8 * len(letters)
             p = _libc.malloc(size)
             if not p:
                 raise MemoryError("no memory for a Wasm exception")
             made[id(e)] = p
             order.append(e)
-            ctypes.memset(p, 0, size)
-            for t, v in zip(params, e.payload):
-                if v is not None and py_letter(t) == "e":
+            for k, v in zip(letters, e.payload):
+                if k == "e" and v is not None:
                     todo.append(v)
         ns = self.ns
         for e in order:
             p = made[id(e)]
-            params = e.tag.functype.params
-            words = abi.array(ctypes.c_uint64, 2 + len(params)).from_address(p)
+            letters = self.letters[e.tag]
+            words = abi.array(ctypes.c_uint64, 2 + len(letters)).from_address(p)
             words[0] = self.tag_record(e.tag)
-            words[1] = (abi.EXN_EXPOSED) | ((8 * len(params)) << 32)
-            for i, (t, v) in enumerate(zip(params, e.payload)):
-                k = py_letter(t)
+            words[1] = abi.EXN_EXPOSED | ((8 * len(letters)) << 32)
+            for i, (k, v) in enumerate(zip(letters, e.payload)):
                 if k in "iI":
                     w = v
                 elif k == "f":
                     w = f32_to_bits(v)
                 elif k == "F":
-                    w = struct.unpack("<Q", struct.pack("<d", v))[0]
+                    w = _F64.unpack(_D64.pack(v))[0]
                 elif k == "r":
                     w = ns.func_handle(v)
                 elif k == "e":
@@ -544,28 +550,22 @@ class ExnHeap:
             return None
         made: dict[int, ExnInst] = {}
         todo = [p]
-        order: list[int] = []
+        order: list[tuple[int, str, Any]] = []
         while todo:
             q = todo.pop()
             if q in made:
                 continue
-            tag = self.tag_at[ctypes.c_uint64.from_address(q).value]
+            tag = self.tag_at[_U64.from_address(q).value]
+            letters = self.letters[tag]
+            words = abi.array(ctypes.c_uint64, 2 + len(letters)).from_address(q)
             made[q] = ExnInst(tag, ())
-            order.append(q)
-            params = tag.functype.params
-            words = abi.array(ctypes.c_uint64, 2 + len(params)).from_address(q)
-            for i, t in enumerate(params):
-                if py_letter(t) == "e" and words[2 + i]:
-                    todo.append(words[2 + i])
+            order.append((q, letters, words))
+            if "e" in letters:
+                todo.extend(w for k, w in zip(letters, words[2:]) if k == "e" and w)
         ns = self.ns
-        for q in order:
-            e = made[q]
-            params = e.tag.functype.params
-            words = abi.array(ctypes.c_uint64, 2 + len(params)).from_address(q)
+        for q, letters, words in order:
             vals: list[Any] = []
-            for i, t in enumerate(params):
-                w = words[2 + i]
-                k = py_letter(t)
+            for k, w in zip(letters, words[2:]):
                 if k == "i":
                     vals.append(w & MASK32)
                 elif k == "I":
@@ -573,14 +573,14 @@ class ExnHeap:
                 elif k == "f":
                     vals.append(f32_from_bits(w & MASK32))
                 elif k == "F":
-                    vals.append(struct.unpack("<d", struct.pack("<Q", w))[0])
+                    vals.append(_D64.unpack(_F64.pack(w))[0])
                 elif k == "r":
                     vals.append(ns.func_of(w))
                 elif k == "e":
                     vals.append(made[w] if w else None)
                 else:
                     vals.append(ns.obj_of(w))
-            e.payload = tuple(vals)
+            made[q].payload = tuple(vals)
         return made[p]
 
     def take_uncaught(self, p: int) -> ExnInst | None:

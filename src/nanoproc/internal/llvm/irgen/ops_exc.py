@@ -14,9 +14,10 @@ trap, which Python turns into ThrownException. The landing pops the record, comp
 the exception's tag with each clause's and branches with the payload, or throws
 the exception on to the next record.
 
-setjmp returns twice: SSA values defined before it are right at the landing (LLVM
-keeps them in stack slots across a returns_twice call), but a local promoted to a
-register and written in the body would read its old value there. So locals the
+setjmp returns twice: SSA values defined before it are right at the landing (the
+call is marked returns_twice, so LLVM keeps them in stack slots of their own across
+it), but a local promoted to a register and written in the body would read its old
+value there. So locals the
 body of a try region writes are kept in memory (their alloca escapes through an
 empty asm). Functions without try regions are generated as they always were.
 
@@ -150,7 +151,11 @@ def enter_region(g: FunctionGen) -> tuple[str, str, str]:
     prev = g.load_field("ptr", "%sc", sc)
     g.store_field("ptr", prev, rec, abi.XREC_PREV)
     g.store_field("ptr", rec, "%sc", sc)
-    r = g.value(f"call i32 @llvm.eh.sjlj.setjmp(ptr {rec})")
+    # returns_twice (#4) on the call: the function then "exposes returns twice", so
+    # LLVM never gives a stack slot that the landing reads to another value later
+    # in the body (stack slot colouring is off; without it a spilled tag record
+    # was overwritten by a payload spilled around malloc, and the catch missed).
+    r = g.value(f"call i32 @llvm.eh.sjlj.setjmp(ptr {rec}) #4")
     caught = g.value(f"icmp ne i32 {r}, 0")
     landing = g.new_label()
     body = g.new_label()
