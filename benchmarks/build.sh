@@ -49,4 +49,11 @@ if [ $build_wasm = 1 ]; then
         wat2wasm programs/micro.wat -o programs/micro.wasm
     fi
     echo "programs/micro.wasm ($(wc -c < programs/micro.wasm) bytes)"
+    # exceptions.wat uses Wasm exceptions (wabt's wat2wasm needs --enable-exceptions)
+    if command -v wasm-tools > /dev/null; then
+        wasm-tools parse programs/exceptions.wat -o programs/exceptions.wasm
+    else
+        wat2wasm --enable-exceptions programs/exceptions.wat -o programs/exceptions.wasm
+    fi
+    echo "programs/exceptions.wasm ($(wc -c < programs/exceptions.wasm) bytes)"
 fi
