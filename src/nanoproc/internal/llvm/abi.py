@@ -133,6 +133,18 @@ EXN_TAG = 0
 EXN_FLAGS = 8
 EXN_SIZE = 12
 EXN_PAYLOAD = 16
+def payload_layout(sizes: list[int]) -> tuple[list[int], int]:
+    """Offsets of an exception's payload values of these sizes (8, or 16 for v128,
+    aligned to 16) from the object's start, and the payload's size in bytes."""
+    offsets = []
+    off = EXN_PAYLOAD
+    for size in sizes:
+        off = (off + size - 1) // size * size
+        offsets.append(off)
+        off += size
+    return offsets, off - EXN_PAYLOAD
+
+
 EXN_EXPOSED = 1
 """The object may be reachable through exnref values: only the collector frees it."""
 EXN_MARK = 2

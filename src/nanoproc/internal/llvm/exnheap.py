@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..exec.entities import TagInst
 from ..exec.exceptions import ExnInst
-from ..exec.values import MASK32, f32_from_bits, f32_to_bits
+from ..exec.values import MASK32, MASK64, f32_from_bits, f32_to_bits
+from ..syntax.types import V128
 from . import abi
 from .refs import py_letter
 from .stack import thread_stack
@@ -431,7 +432,9 @@ class ExnHeap:
         self.records: dict[TagInst, Any] = {}
         self.tag_at: dict[int, TagInst] = {}
         self.letters: dict[TagInst, str] = {}
-        """Each tag's payload letters (see refs.py_letter)."""
+        """Each tag's payload letters (see refs.py_letter; ``v`` for v128)."""
+        self.layouts: dict[TagInst, tuple[list[int], int]] = {}
+        """Each tag's payload offsets and size (see abi.payload_layout)."""
         sc.exn_collect = collect
 
     # ------------------------------------------------------------ tags
@@ -442,7 +445,9 @@ class ExnHeap:
             rec = abi.array(ctypes.c_uint64, 2)(len(ti.functype.params), 0)
             self.records[ti] = rec
             self.tag_at[ctypes.addressof(rec)] = ti
-            self.letters[ti] = "".join(py_letter(t) for t in ti.functype.params)
+            letters = "".join("v" if t is V128 else py_letter(t) for t in ti.functype.params)
+            self.letters[ti] = letters
+            self.layouts[ti] = abi.payload_layout([16 if k == "v" else 8 for k in letters])
         return ctypes.addressof(rec)
 
     # ------------------------------------------------------------ roots and pins
@@ -509,7 +514,7 @@ class ExnHeap:
                 continue
             self.tag_record(e.tag)
             letters = self.letters[e.tag]
-            size = abi.EXN_PAYLOAD + 8 * len(letters)
+            size = abi.EXN_PAYLOAD + self.layouts[e.tag][1]
             p = _libc.malloc(size)
             if not p:
                 raise MemoryError("no memory for a Wasm exception")
@@ -522,10 +527,16 @@ class ExnHeap:
         for e in order:
             p = made[id(e)]
             letters = self.letters[e.tag]
-            words = abi.array(ctypes.c_uint64, 2 + len(letters)).from_address(p)
+            offsets, size = self.layouts[e.tag]
+            words = abi.array(ctypes.c_uint64, 2 + size // 8).from_address(p)
             words[0] = self.tag_record(e.tag)
-            words[1] = abi.EXN_EXPOSED | ((8 * len(letters)) << 32)
-            for i, (k, v) in enumerate(zip(letters, e.payload)):
+            words[1] = abi.EXN_EXPOSED | (size << 32)
+            for off, k, v in zip(offsets, letters, e.payload):
+                i = off // 8
+                if k == "v":
+                    words[i] = v & MASK64
+                    words[i + 1] = v >> 64
+                    continue
                 if k in "iI":
                     w = v
                 elif k == "f":
@@ -539,7 +550,7 @@ class ExnHeap:
                 else:
                     ns.pin(v)
                     w = ns.obj_handle(v)
-                words[2 + i] = w
+                words[i] = w
             self._pin(p)
             self.register(p)
         return made[id(exn)]
@@ -550,23 +561,28 @@ class ExnHeap:
             return None
         made: dict[int, ExnInst] = {}
         todo = [p]
-        order: list[tuple[int, str, Any]] = []
+        order: list[tuple[int, str, list[int], Any]] = []
         while todo:
             q = todo.pop()
             if q in made:
                 continue
             tag = self.tag_at[_U64.from_address(q).value]
             letters = self.letters[tag]
-            words = abi.array(ctypes.c_uint64, 2 + len(letters)).from_address(q)
+            offsets, size = self.layouts[tag]
+            words = abi.array(ctypes.c_uint64, 2 + size // 8).from_address(q)
             made[q] = ExnInst(tag, ())
-            order.append((q, letters, words))
+            order.append((q, letters, offsets, words))
             if "e" in letters:
-                todo.extend(w for k, w in zip(letters, words[2:]) if k == "e" and w)
+                todo.extend(w for k, o in zip(letters, offsets)
+                            if k == "e" and (w := words[o // 8]))
         ns = self.ns
-        for q, letters, words in order:
+        for q, letters, offsets, words in order:
             vals: list[Any] = []
-            for k, w in zip(letters, words[2:]):
-                if k == "i":
+            for k, off in zip(letters, offsets):
+                w = words[off // 8]
+                if k == "v":
+                    vals.append(w | (words[off // 8 + 1] << 64))
+                elif k == "i":
                     vals.append(w & MASK32)
                 elif k == "I":
                     vals.append(w)

@@ -22,7 +22,7 @@ body of a try region writes are kept in memory (their alloca escapes through an
 empty asm). Functions without try regions are generated as they always were.
 
 Exception objects are malloc'd: {tag record, flags, payload size, payload}, each
-payload value in 8 bytes. An object caught by ``catch``/``catch_all`` and never
+payload value in 8 bytes (16 for a vector; see abi.payload_layout). An object caught by ``catch``/``catch_all`` and never
 exposed as an exnref is freed at once; one that an exnref may reach (``catch_ref``,
 ``catch_all_ref``, a legacy catch whose handler rethrows, objects made by Python)
 is *exposed*: registered with the store, and freed by the collector
@@ -136,6 +136,13 @@ def tag_params(g: FunctionGen, tagidx: int) -> list[str]:
     return [lltype(t) for t in ft.params]
 
 
+def tag_layout(g: FunctionGen, tagidx: int) -> tuple[list[str], list[int], int]:
+    """A tag's payload: LLVM types, offsets in the object, bytes (see abi.payload_layout)."""
+    types = tag_params(g, tagidx)
+    offsets, size = abi.payload_layout([16 if t.startswith("<") else 8 for t in types])
+    return types, offsets, size
+
+
 # ---------------------------------------------------------------- regions
 def enter_region(g: FunctionGen) -> tuple[str, str, str]:
     """Push a handler record; returns (record, landing label, body label). The block
@@ -191,8 +198,9 @@ def unwind(g: FunctionGen, obj: str) -> None:
 
 def payload(g: FunctionGen, obj: str, tagidx: int) -> None:
     """Push the payload of ``obj`` (an exception of tag ``tagidx``)."""
-    for i, t in enumerate(tag_params(g, tagidx)):
-        p = g.field_ptr(obj, abi.EXN_PAYLOAD + 8 * i)
+    types, offsets, _ = tag_layout(g, tagidx)
+    for t, off in zip(types, offsets):
+        p = g.field_ptr(obj, off)
         g.push(t, g.value(f"load {t}, ptr {p}, align 8"))
 
 
@@ -220,17 +228,16 @@ def tag_test(g: FunctionGen, obj: str, tagidx: int) -> tuple[str, str]:
 def _throw(g: FunctionGen, ins: Instr) -> None:
     _use(g)
     tagidx = ins[1]
-    types = tag_params(g, tagidx)
+    types, offsets, size = tag_layout(g, tagidx)
     vals = g.popn(len(types))
     store_fuel(g)
-    size = abi.EXN_PAYLOAD + 8 * len(types)
-    obj = g.value(f"call ptr @malloc(i64 {size})")
+    obj = g.value(f"call ptr @malloc(i64 {abi.EXN_PAYLOAD + size})")
     g.trap_unless(g.value(f"icmp ne ptr {obj}, null"), abi.TRAP_EXN_ALLOC)
     g.store_field("ptr", tag_record(g, tagidx), obj, abi.EXN_TAG)
-    meta = (8 * len(types)) << 32
-    g.store_field("i64", str(meta), obj, abi.EXN_FLAGS)
-    for i, (t, v) in enumerate(vals):
-        g.store_field(t, v, obj, abi.EXN_PAYLOAD + 8 * i)
+    g.store_field("i64", str(size << 32), obj, abi.EXN_FLAGS)
+    for (t, v), off in zip(vals, offsets):
+        p = g.field_ptr(obj, off)
+        g.emit(f"store {t} {v}, ptr {p}, align 8")
     unwind(g, obj)
     g.mark_dead()
 
