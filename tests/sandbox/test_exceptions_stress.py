@@ -180,3 +180,42 @@ def test_live_exceptions_survive_collections(tier: str) -> None:
     levels, churn = KEEPER_SIZE[tier]
     for _ in range(2):
         assert ex["rec"](store, levels, churn) == 1
+
+
+CHAIN = """
+(module
+  (tag $c (param exnref))
+  ;; each exception carries the previous one: all of them stay reachable
+  (func (export "chain") (param $n i32) (result i32) (local $e exnref)
+    (loop $l
+      (block $h (result exnref exnref)
+        (try_table (catch_ref $c $h) (throw $c (local.get $e)))
+        (unreachable))
+      (local.set $e)
+      (drop)
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i32.const 7)))
+"""
+
+
+def test_live_exceptions_are_bounded_in_llvm() -> None:
+    """A guest keeping every exception alive (a chain through their payloads) traps
+    once a million are live, instead of taking all of the host's memory; the store
+    works on (the interp tier's exceptions are Python objects, bounded by Python's
+    own memory, so this is about the llvm tier's native objects)."""
+    pytest.importorskip("llvmlite", reason="llvmlite is not installed")
+    from nanoproc.internal.llvm.exnheap import MAX_REGISTRY
+
+    store, ex = _instance_of("llvm", CHAIN)
+    assert ex["chain"](store, 10_000) == 7
+    with pytest.raises(nanoproc.Trap, match="out of memory"):
+        ex["chain"](store, MAX_REGISTRY + 10)
+    assert ex["chain"](store, 10) == 7
+
+
+def _instance_of(tier: str, wat: str) -> tuple[nanoproc.Store, nanoproc.InstanceExports]:
+    cfg = nanoproc.Config()
+    cfg.strategy = tier
+    engine = nanoproc.Engine(cfg)
+    store = nanoproc.Store(engine)
+    return store, nanoproc.Instance(store, nanoproc.Module(engine, wat), []).exports(store)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exec.entities import TagInst
 from ..exec.exceptions import ExnInst
+from ..exec.trap import Trap
 from ..exec.values import MASK32, MASK64, f32_from_bits, f32_to_bits
 from ..syntax.types import V128
 from . import abi
@@ -56,6 +57,11 @@ _D64 = struct.Struct("<d")
 INITIAL_CAPACITY = 4096
 """Registry slots at first (each collection scans the stack once: amortised over at
 least this many registrations)."""
+MAX_REGISTRY = 1 << 20
+"""Most exception objects an exnref may reach at once (~1 million, under 100 MB):
+more traps ("out of memory"), as wasmtime's GC heap has a bound. A guest can keep
+any number alive (a chain of exceptions in each other's payloads), so without one
+it could take all of the host's memory."""
 
 _SC = abi.SC
 _MARK = abi.EXN_MARK
@@ -362,6 +368,9 @@ grow:
   %crowded = icmp uge i64 %twice, %rcap
   br i1 %crowded, label %regrow, label %done
 regrow:
+  %atmax = icmp uge i64 %rcap, {MAX_REGISTRY}
+  br i1 %atmax, label %noroom, label %regrow1
+regrow1:
   %ncap = shl i64 %rcap, 1
   %nb = shl i64 %ncap, 3
   %nreg = call ptr @realloc(ptr %reg, i64 %nb)
@@ -493,8 +502,11 @@ class ExnHeap:
 
     def register(self, p: int) -> None:
         sc = self.sc
-        if sc.exn_n >= sc.exn_cap and (self.collect(p) or sc.exn_n >= sc.exn_cap):
-            return  # no memory to grow the registry: the object is never freed
+        if sc.exn_n >= sc.exn_cap:
+            self.collect(p)
+            if sc.exn_n >= sc.exn_cap:
+                _libc.free(p)
+                raise Trap("out of memory: no room for a Wasm exception")
         reg = abi.array(ctypes.c_uint64, sc.exn_cap).from_address(sc.exn_reg)
         reg[sc.exn_n] = p
         sc.exn_n += 1

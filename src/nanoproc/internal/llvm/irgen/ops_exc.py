@@ -45,7 +45,7 @@ DECLS = (
 )
 
 EXPOSE = f"""\
-define internal void @np_exn_expose(ptr %sc, ptr %obj) #1 {{
+define internal i32 @np_exn_expose(ptr %sc, ptr %obj) #1 {{
 entry:
   %fp = getelementptr inbounds i8, ptr %obj, i64 {abi.EXN_FLAGS}
   %f = load i32, ptr %fp, align 4
@@ -64,9 +64,13 @@ reg:
 full:
   %colp = getelementptr inbounds i8, ptr %sc, i64 {abi.SC["exn_collect"]}
   %col = load ptr, ptr %colp, align 8
-  %ok = call i32 %col(ptr %sc, ptr %obj, i32 3)
+  %bad = call i32 %col(ptr %sc, ptr %obj, i32 3)
   %n2 = load i64, ptr %np, align 8
-  br label %add
+  %cap2 = load i64, ptr %cp, align 8
+  %room2 = icmp ult i64 %n2, %cap2
+  br i1 %room2, label %add, label %fail
+fail:
+  ret i32 1
 add:
   %k = phi i64 [ %n, %reg ], [ %n2, %full ]
   %rp = getelementptr inbounds i8, ptr %sc, i64 {abi.SC["exn_reg"]}
@@ -77,7 +81,7 @@ add:
   store i64 %k1, ptr %np, align 8
   br label %out
 out:
-  ret void
+  ret i32 0
 }}
 
 define internal void @np_exn_drop(ptr %sc, ptr %obj) #1 {{
@@ -95,7 +99,8 @@ out:
 }}
 """
 """Registering an object that exnref values may reach (the collector runs when the
-registry is full and makes room), and freeing one that none can."""
+registry is full and makes room; 1 when there is none: too many live exceptions),
+and freeing one that none can."""
 
 
 def _use(g: FunctionGen) -> None:
@@ -207,8 +212,11 @@ def payload(g: FunctionGen, obj: str, tagidx: int) -> None:
 def release(g: FunctionGen, obj: str, expose: bool) -> None:
     """The handler took what it needs from ``obj``: register it (an exnref may reach
     it) or free it (unless it was registered before)."""
-    fn = "np_exn_expose" if expose else "np_exn_drop"
-    g.emit(f"call void @{fn}(ptr %sc, ptr {obj})")
+    if expose:
+        bad = g.value(f"call i32 @np_exn_expose(ptr %sc, ptr {obj})")
+        g.trap_unless(g.value(f"icmp eq i32 {bad}, 0"), abi.TRAP_EXN_ALLOC)
+    else:
+        g.emit(f"call void @np_exn_drop(ptr %sc, ptr {obj})")
 
 
 def tag_test(g: FunctionGen, obj: str, tagidx: int) -> tuple[str, str]:
