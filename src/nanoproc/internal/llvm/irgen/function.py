@@ -17,6 +17,7 @@ call (see :mod:`..objfile`). Instruction handlers live in the ``ops_*`` modules.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -140,6 +141,8 @@ class FunctionGen:
         self.regions = 0
         """Try regions translated so far (each has a handler record, see ops_exc)."""
         self.has_regions = any(ins[0].name in ("try_table", "try") for ins in self.body)
+        self.active: list[int] = []
+        """Indices in ``ctls`` of the try regions whose body is open, outermost first."""
 
     # ------------------------------------------------------------ emission
     def emit(self, line: str) -> None:
@@ -364,26 +367,41 @@ class FunctionGen:
         else:
             self.emit_return(vals)
 
-    def depth_of(self, target: Ctl) -> int:
-        """Index of ``target`` in the open constructs (by identity)."""
-        ctls = self.ctls
-        for i in range(len(ctls) - 1, -1, -1):
-            if ctls[i] is target:
-                return i
-        raise AssertionError("branch target is not open")
+    def region_left(self, target: Ctl | None) -> Ctl | None:
+        """The outermost try region a branch to ``target`` leaves (None: the function
+        itself is left), or None."""
+        active = self.active
+        if not active:
+            return None
+        i = 0
+        if target is not None:
+            ctls = self.ctls
+            i = len(ctls) - 1
+            while ctls[i] is not target:  # near labels are the common case
+                i -= 1
+        j = bisect.bisect_left(active, i)
+        return self.ctls[active[j]] if j < len(active) else None
 
     def leave_regions(self, target: Ctl | None) -> bool:
         """Before a branch to ``target`` (None: leaving the function): restore the
         innermost handler to the one before the outermost try region the branch
         leaves. Returns whether there was one."""
-        ctls = self.ctls
-        i = 0 if target is None else self.depth_of(target)
-        for c in ctls[i:]:
-            if c.rec_active:
-                prev = self.load_field("ptr", c.rec, abi.XREC_PREV)
-                self.store_field("ptr", prev, "%sc", abi.SC["exn_top"])
-                return True
-        return False
+        c = self.region_left(target)
+        if c is None:
+            return False
+        prev = self.load_field("ptr", c.rec, abi.XREC_PREV)
+        self.store_field("ptr", prev, "%sc", abi.SC["exn_top"])
+        return True
+
+    def open_region(self, ctl: Ctl) -> None:
+        """``ctl`` (about to be pushed) starts a try region."""
+        ctl.rec_active = True
+        self.active.append(len(self.ctls))
+
+    def close_region(self, ctl: Ctl) -> None:
+        """The body of try region ``ctl`` (the innermost open one) is over."""
+        ctl.rec_active = False
+        self.active.pop()
 
     def mark_dead(self) -> None:
         assert not self.fuel_pending, "fuel cost left unpaid before unreachable code"

@@ -155,7 +155,7 @@ def _conditional(g: FunctionGen, target: Ctl, cond: str, carried: int) -> None:
         g.emit(f"br i1 {cond}, label %{ret}, label %{cont}")
         g.start(ret)
         g.emit_return(g.stack[-carried:] if carried else [], keep_pending=True)
-    elif g.has_regions and any(c.rec_active for c in g.ctls[g.depth_of(target):]):
+    elif g.active and g.region_left(target) is not None:
         # The branch leaves a try region: restore the handler on its edge only.
         pad = g.new_label()
         g.emit(f"br i1 {cond}, label %{pad}, label %{cont}")

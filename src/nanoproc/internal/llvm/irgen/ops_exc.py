@@ -305,8 +305,8 @@ def _try_table(g: FunctionGen, ins: Instr) -> None:
     g.start(body)
     ctl = Ctl("try_table", params, results, height, g.new_label())
     ctl.rec = rec
-    ctl.rec_active = True
     ctl.landing = landing
+    g.open_region(ctl)
     g.ctls.append(ctl)
 
 
@@ -340,9 +340,9 @@ def _try(g: FunctionGen, ins: Instr) -> None:
     g.start(body)
     ctl = Ctl("try", params, results, height, g.new_label())
     ctl.rec = rec
-    ctl.rec_active = True
     ctl.landing = landing
     ctl.start = g.pc
+    g.open_region(ctl)
     g.ctls.append(ctl)
 
 
@@ -353,7 +353,7 @@ def _handlers_start(g: FunctionGen, ctl: Ctl) -> None:
         g.jump(ctl)
     del g.stack[ctl.height :]
     if ctl.rec_active:
-        ctl.rec_active = False
+        g.close_region(ctl)
         ctl.exn = land(g, ctl.rec, ctl.landing)
         ctl.dispatch = g.new_label()
         g.emit(f"br label %{ctl.dispatch}")
@@ -389,7 +389,7 @@ def _delegate(g: FunctionGen, ins: Instr) -> None:
     ctl = g.ctls[-1]
     if not g.dead:
         g.jump(ctl)
-    ctl.rec_active = False
+    g.close_region(ctl)
     obj = land(g, ctl.rec, ctl.landing)
     target = _delegate_target(g.ctls[:-1], ins[1])
     if target is not None:
@@ -421,6 +421,10 @@ _plain_end = HANDLERS["end"]
 @handler("end")
 def _end(g: FunctionGen, ins: Instr) -> None:
     ctl = g.ctls[-1]
+    if ctl.kind == "try_table":
+        _plain_end(g, ins)  # falling through leaves the region (FunctionGen.jump)
+        g.close_region(ctl)
+        return
     if ctl.kind != "try":
         _plain_end(g, ins)
         return
