@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..exec.exceptions import Thrown, thrown_to_api
 from ..exec.trap import Frame, HostError, Trap, TrapCode, host_error_result
 from . import abi
 from .code import lookup
@@ -64,6 +65,7 @@ def convert_exception(exc: BaseException) -> BaseException:
     """What the API raises for ``exc`` escaping Wasm code, as the interp tier does:
 
     * a Trap: itself (its backtrace was set where it left native code);
+    * Thrown (an uncaught Wasm exception): ThrownException, with the backtrace;
     * HostError: the host function's own exception, with the Trap it caused as
       ``wasm_trap`` and the Wasm backtrace in a note;
     * RecursionError (Python's stack ran out in nanoproc's own code: a host
@@ -72,6 +74,10 @@ def convert_exception(exc: BaseException) -> BaseException:
     * anything else: unchanged.
     """
     frames: list[Frame] = getattr(exc, "wasm_frames", [])
+    if isinstance(exc, Thrown):
+        out = thrown_to_api(exc)
+        out.frames = frames
+        return out
     if isinstance(exc, HostError):
         return host_error_result(exc, frames)
     if isinstance(exc, RecursionError):

@@ -38,6 +38,7 @@ from typing import Any
 from .. import threads
 from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
+from ..exec.exceptions import Thrown, thrown_to_api
 from ..exec.instance import ModuleInstance
 from ..exec.trap import HostError, Trap, TrapCode, host_error_result
 
@@ -324,8 +325,8 @@ class TieredBackend:
             _mark(exc, tb)
             return exc
         prior = getattr(exc, "wasm_frames", [])
-        if isinstance(exc, HostError):
-            exc.wasm_frames = prior + frames  # type: ignore[attr-defined]
+        if isinstance(exc, HostError | Thrown):
+            exc.wasm_frames = prior + frames  # type: ignore[union-attr]
             _mark(exc, tb)
             return exc
         if isinstance(exc, RecursionError):
@@ -343,6 +344,10 @@ class TieredBackend:
         out = self.fold(exc)
         if isinstance(out, HostError):
             return host_error_result(out, getattr(out, "wasm_frames", []))
+        if isinstance(out, Thrown):
+            thrown = thrown_to_api(out)
+            thrown.frames = getattr(out, "wasm_frames", [])
+            return thrown
         if out is not exc and isinstance(out, Trap):
             out.__cause__ = None
             out.__suppress_context__ = True
