@@ -345,3 +345,40 @@ def test_fuel_of_throwing_code_is_the_same_in_every_tier(tier: str) -> None:
         assert ex["legacy"](store, 4) == 6
         used[t] = 1_000_000 - store.get_fuel()
     assert used[tier] == used["interp"]
+
+
+V128 = """
+(module
+  (tag $v (export "v") (param v128 i32))
+  (func (export "catch") (param i32) (result v128 i32)
+    (block $h (result v128 i32)
+      (try_table (catch $v $h) (throw $v (v128.const i32x4 1 2 3 4) (local.get 0)))
+      (unreachable)))
+  (func (export "uncaught") (throw $v (v128.const i64x2 -1 7) (i32.const 9))))
+"""
+
+
+def test_v128_payloads(engine: w.Engine) -> None:
+    """Tags with v128 parameters (the llvm tier refuses SIMD modules by name until it
+    runs SIMD; the tiered strategy then stays on the interp tier)."""
+    try:
+        store, ex = _instance(engine, V128)
+    except w.WasmtimeError as e:  # the llvm tier without SIMD
+        assert "simd" in str(e)
+        return
+    assert ex["catch"](store, 5) == [1 | 2 << 32 | 3 << 64 | 4 << 96, 5]
+    with pytest.raises(w.ThrownException) as info:
+        ex["uncaught"](store)
+    assert info.value.exn(store).fields(store) == [(7 << 64) | (2**64 - 1), 9]
+
+
+def test_serialized_module_throws_and_catches(engine: w.Engine) -> None:
+    """An AOT artifact (Module.serialize) of a module with exceptions runs them."""
+    data = w.Module(engine, BASIC).serialize()
+    module = w.Module.deserialize(engine, data)
+    store = w.Store(engine)
+    ex = w.Instance(store, module, []).exports(store)
+    assert ex["catch"](store, 41) == 41
+    with pytest.raises(w.ThrownException) as info:
+        ex["throw"](store, 3)
+    assert info.value.exn(store).fields(store) == [3]
