@@ -179,13 +179,12 @@ def init_plan(module: Module) -> InitFuel | None:
         # Some of the module's memories have an image and some not: wasmtime's
         # startup function runs to initialise them (measured).
         needed = True
-    for seg in module.datas:
-        if seg.mode != "active" or static is not None:
+    for data in module.datas:
+        if data.mode != "active" or static is not None:
             plan.datas.append(None)
             continue
-        assert seg.offset is not None
-        n = len(seg.init)
-        plan.datas.append((_ops(seg.offset) + n, True))
+        assert data.offset is not None
+        plan.datas.append((_ops(data.offset) + len(data.init), True))
         needed = True
     plan.static_memory = bool(static)
     return plan if needed else None
