@@ -16,6 +16,10 @@ from .store import StoreState
 
 MAX_TABLE_32 = 0xFFFF_FFFF
 MAX_TABLE_64 = (1 << 64) - 1
+MAX_TABLE_ELEMENTS = 1 << 26
+"""The most elements a table may have (67,108,864): nanoproc allocates them at once
+(8 bytes each, twice in the llvm tier), where wasmtime reserves address space and
+fills it lazily; wasmtime-py allows 2^28 and more (docs/api-differences.md)."""
 
 
 class FuncInst:
@@ -108,7 +112,7 @@ class TableInst:
         self.store = store
         if store is not None and not store.allow_table(0, lim.min, lim.max):
             raise WasmtimeError(f"table minimum size of {lim.min} elements exceeds table limits")
-        if lim.min > 10_000_000:
+        if lim.min > MAX_TABLE_ELEMENTS:
             raise WasmtimeError(f"table of {lim.min} elements is larger than nanoproc can allocate")
         self.elems: list[Any] = [init] * lim.min
 
@@ -120,7 +124,7 @@ class TableInst:
         """Grow by ``delta`` elements set to ``init``; the old size, or -1."""
         old = len(self.elems)
         new = old + delta
-        if delta < 0 or new > self.max or new > 10_000_000:
+        if delta < 0 or new > self.max or new > MAX_TABLE_ELEMENTS:
             return -1
         if self.store is not None and not self.store.allow_table(old, new, self.type.limits.max):
             return -1
