@@ -3,8 +3,7 @@ script but async/ and nyi.txt's, 0 failures per file.
 
 Skips are allowed only where the suite needs what nanoproc does not run yet, and
 only in the files listed in ALLOWED_SKIPS: the async runtime (two assertions call
-async-lifted or async-lowered functions) and, on the llvm tier only, core exceptions
-in linking/tags.wast (the interp tier runs them; docs/features.md).
+async-lifted or async-lowered functions).
 """
 
 from __future__ import annotations
@@ -24,10 +23,7 @@ ALLOWED_SKIPS = {
     "values/post-return.wast": {"component model async"},
     "values/variants.wast": {"component model async"},
 }
-"""File -> features whose commands may be skipped there (on every tier)."""
-
-TIER_SKIPS = {"llvm": {"linking/tags.wast": {"exceptions"}}}
-"""Tier -> file -> core features that tier does not run yet."""
+"""File -> features whose commands may be skipped there."""
 
 
 def _name(p: Path) -> str:
@@ -44,8 +40,7 @@ def _run(path: Path | None, tier: str, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_wast(path, nanoproc, strategy=tier, timeout=600.0)
     shown = "\n".join(str(f) for f in result.failures[:40])
     assert result.failed == 0, result.summary() + "\n" + shown
-    name = _name(path)
-    allowed = ALLOWED_SKIPS.get(name, set()) | TIER_SKIPS.get(tier, {}).get(name, set())
+    allowed = ALLOWED_SKIPS.get(_name(path), set())
     assert set(result.skips) <= allowed, f"unexpected skips: {result.summary()}"
     if result.skipped:
         warnings.warn(UserWarning(f"skipped commands: {result.summary()}"), stacklevel=2)
@@ -67,5 +62,3 @@ def test_allowed_skips_name_real_files() -> None:
         component_suite_dir()
     names = {_name(p) for p in FILES}
     assert set(ALLOWED_SKIPS) <= names
-    for skips in TIER_SKIPS.values():
-        assert set(skips) <= names
