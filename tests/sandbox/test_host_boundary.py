@@ -123,3 +123,159 @@ def test_python_failures_at_depth_leave_the_store_right(tier: str, kind: str) ->
     out = run_isolated(FAILURES, tier, kind, "10")
     assert out[:3] == [EXPECTED[kind]] * 3, out
     assert out[3:] == [["ok", 10], ["ok", 1]], out
+
+
+SPIN = """(module
+  (import "h" "tick" (func $tick (param i32)))
+  (memory (export "mem") 1)
+  (func (export "spin") (param $n i32) (result i32)
+    (local $i i32)
+    (loop $l
+      (if (i32.eqz (i32.rem_u (local.get $i) (i32.const 7)))
+        (then (call $tick (local.get $i))))
+      (i32.store8 (i32.and (local.get $i) (i32.const 63)) (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i)))"""
+
+
+def _deadline_made_due_by_host(strategy: str, fuel: bool) -> tuple[str, list[int], bytes]:
+    import nanoproc as w
+
+    config = w.Config()
+    config.strategy = strategy
+    config.epoch_interruption = True
+    config.consume_fuel = fuel
+    eng = w.Engine(config)
+    if strategy == "tiered":  # switch to native code in the middle of the loop
+        eng.backend.switch_after = lambda module: 2  # type: ignore[attr-defined]
+    store = w.Store(eng)
+    if fuel:
+        store.set_fuel(10**6)
+    store.set_epoch_deadline(1 << 40)
+    ticks: list[int] = []
+
+    def tick(i: int) -> None:
+        ticks.append(i)
+        if len(ticks) == 3:
+            store.set_epoch_deadline(1)
+            eng.increment_epoch()
+
+    func = w.Func(store, w.FuncType([w.ValType.i32()], []), tick)
+    inst = w.Instance(store, w.Module(eng, SPIN), [func])
+    spin = inst.exports(store)["spin"]
+    try:
+        got = f"ok {spin(store, 2080)}"
+    except w.Trap as t:
+        got = f"trap {t.trap_code}"
+    mem = inst.exports(store)["mem"]
+    assert isinstance(mem, w.Memory)
+    first = bytes(mem.read(store, 0, 64))
+    seen = list(ticks)
+    store.set_epoch_deadline(1 << 40)
+    assert spin(store, 10) == 10  # usable afterwards
+    return got, seen, first
+
+
+@pytest.mark.parametrize("fuel", [False, True])
+def test_a_deadline_made_due_by_a_host_function_stops_every_tier_alike(fuel: bool) -> None:
+    """Found by the host-boundary fuzzer: a host function that made the epoch deadline
+    due stopped llvm code at the next loop header, interp code only at the next
+    function entry (it kept the deadline it read on entry). Both tiers (and the
+    tiered strategy, switching mid-loop) now trap at that loop header."""
+    from nanoproc.api.tiers import llvm_unavailable_reason
+
+    strategies = ["interp"] + (["llvm", "tiered"] if llvm_unavailable_reason() is None else [])
+    results = {s: _deadline_made_due_by_host(s, fuel) for s in strategies}
+    want = ("trap TrapCode.INTERRUPT", [0, 7, 14], bytes(range(15)) + bytes(49))
+    for s, got in results.items():
+        assert got == want, s
+
+
+def test_host_fuzzer_cases_agree() -> None:
+    """A few cases of the host-boundary fuzzer (``python -m nanoproc.fuzz --paths
+    host``): wasmtime-py, interp, llvm and tiered give the same outcomes, every store
+    answers a fresh call right after each failure, nothing is left behind."""
+    from nanoproc.api.tiers import llvm_unavailable_reason
+    from nanoproc.fuzz.hostfuzz import judge_host
+
+    tiers = ["interp"] + (["llvm", "tiered"] if llvm_unavailable_reason() is None else [])
+    bad = []
+    for seed in (3, 18, 1000050, 41, 77, 105):
+        status, detail, _ = judge_host(seed, tiers)
+        if status != "ok":
+            bad.append(f"host:{seed} {status}: {detail}")
+    assert not bad, bad
+
+
+THREADS = """(module (import "h" "slow" (func $s))
+  (func (export "f") (param i32) (result i32) (call $s) (i32.mul (local.get 0) (i32.const 3)))
+  (func (export "g") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"""
+
+
+@pytest.mark.parametrize("strategy", ["interp", "llvm", "tiered"])
+def test_threads_one_store_at_once_and_many_stores(strategy: str) -> None:
+    """One store called from a second thread while its code runs on a first: the
+    llvm tier (and tiered) refuse with a clear error, interp runs it right; many
+    stores on many threads sharing an engine all compute right."""
+    import threading
+
+    import nanoproc as w
+    from nanoproc.api.tiers import llvm_unavailable_reason
+
+    if strategy != "interp" and llvm_unavailable_reason() is not None:
+        pytest.skip(llvm_unavailable_reason())
+    config = w.Config()
+    config.strategy = strategy
+    eng = w.Engine(config)
+    mod = w.Module(eng, THREADS)
+    store = w.Store(eng)
+    inside, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        if threading.current_thread().name == "first":
+            inside.set()
+            release.wait(10)
+
+    inst = w.Instance(store, mod, [w.Func(store, w.FuncType([], []), slow)])
+    f, g = inst.exports(store)["f"], inst.exports(store)["g"]
+    got: dict[str, object] = {}
+
+    def first() -> None:
+        got["first"] = f(store, 5)
+
+    t = threading.Thread(target=first, name="first")
+    t.start()
+    assert inside.wait(30)
+    try:
+        got["second"] = g(store, 1)
+    except w.WasmtimeError as e:
+        got["second"] = str(e)
+    release.set()
+    t.join()
+    assert got["first"] == 15
+    if strategy == "interp":
+        assert got["second"] == 2
+    else:
+        assert "store used by two threads at once" in str(got["second"])
+    assert g(store, 1) == 2  # from this thread, once the other is done
+
+    errors: list[object] = []
+
+    def worker(i: int) -> None:
+        try:
+            for j in range(60):
+                s = w.Store(eng)
+                ins = w.Instance(s, mod, [w.Func(s, w.FuncType([], []), lambda: None)])
+                r = ins.exports(s)["f"](s, j)
+                if r != 3 * j:
+                    errors.append((i, j, r))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -3,6 +3,7 @@
     python -m nanoproc.fuzz --time 60 --seed 7          # a minute, campaign 7
     python -m nanoproc.fuzz --count 500 --jobs 2        # 500 cases, a random campaign
     python -m nanoproc.fuzz --replay gen:7000021        # one case, outcomes printed
+    python -m nanoproc.fuzz --paths host --time 300     # the host boundary (hostfuzz.py)
 
 Exit status 1 if any difference, host crash or hang was found; reproducers
 (minimized when possible) go to ``--out`` (default ``fuzz-findings``).
@@ -16,7 +17,7 @@ import sys
 import time
 
 from .campaign import default_jobs, run_campaign
-from .cases import PATHS
+from .cases import ALL_PATHS, PATHS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=None, help="campaign seed (default: random)")
     p.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes")
     p.add_argument("--paths", default=",".join(PATHS),
-                   help=f"case kinds, comma-separated (default {','.join(PATHS)})")
+                   help=f"case kinds, comma-separated, of {','.join(ALL_PATHS)} "
+                        f"(default {','.join(PATHS)})")
     p.add_argument("--tiers", default="interp,llvm",
                    help="nanoproc tiers to run; a tier + '-epochs' (llvm-epochs) also has epoch "
                         "checks compiled in (llvm is skipped where it cannot run)")
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay:
         return _replay(args.replay, tiers)
     paths = tuple(x for x in args.paths.split(",") if x)
-    unknown = set(paths) - set(PATHS)
+    unknown = set(paths) - set(ALL_PATHS)
     if unknown:
         p.error(f"unknown paths: {', '.join(sorted(unknown))}")
     seed = args.seed if args.seed is not None else random.randrange(1 << 31)
@@ -61,6 +63,16 @@ def _replay(spec: str, tiers: tuple[str, ...]) -> int:
     from .cases import build, engines
     from .runners import difference, run
 
+    if spec.startswith("host:"):
+        import json
+
+        from .hostfuzz import judge_host
+
+        tiers_ = [t.removesuffix("-epochs") for t in tiers]
+        status, detail, data = judge_host(int(spec.partition(":")[2]), tiers_)
+        print(json.dumps(data, indent=1, default=repr))
+        print(status, detail)
+        return 0 if status in ("ok", "declined") else 1
     if spec.endswith(".json"):
         from .cases import Built, load_reproducer
 

@@ -18,7 +18,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from .cases import PATHS, Verdict, engines, judge
+from .cases import ALL_PATHS, PATHS, Verdict, engines, judge
 
 CASE_TIMEOUT = 150.0
 """Seconds a case (with its minimization) may take before its worker is killed."""
@@ -32,9 +32,9 @@ def case_seed(campaign_seed: int, index: int) -> int:
 
 def case_path(index: int, paths: tuple[str, ...]) -> str:
     """Spread: 6 in 14 generator cases, 4 with exceptions, 2 smith, 2 mutants (among
-    those enabled)."""
-    weights = {"gen": 6, "exc": 4, "smith": 2, "mutate": 2}
-    wheel = [p for p in PATHS if p in paths for _ in range(weights[p])]
+    those enabled; host cases weigh as much as generator cases)."""
+    weights = {"gen": 6, "exc": 4, "smith": 2, "mutate": 2, "host": 6}
+    wheel = [p for p in ALL_PATHS if p in paths for _ in range(weights[p])]
     return wheel[index % len(wheel)]
 
 

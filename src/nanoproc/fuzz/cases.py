@@ -4,7 +4,8 @@ Paths: ``gen`` (our generator), ``exc`` (our generator with exception handling;
 a third of its modules also use the legacy instructions, which wasmtime does not
 run: those are compared between nanoproc's tiers only), ``smith`` (wasm-tools
 smith) and ``mutate`` (a mutated generator or smith module, checked for robustness
-rather than compared).
+rather than compared); ``host`` (the host boundary under stress, see hostfuzz.py)
+is asked for by name.
 Every case is reproducible from its path and seed alone.
 """
 
@@ -26,6 +27,8 @@ from .runners import Outcome, difference, run
 from .smith import smith_module, wasm_tools
 
 PATHS = ("gen", "exc", "smith", "mutate")
+"""The paths of a campaign unless others are asked for."""
+ALL_PATHS = (*PATHS, "host")
 
 
 @dataclass
@@ -158,6 +161,8 @@ def judge(path: str, seed: int, runs: list[Engine], out_dir: Path | None,
           shrink: bool = True) -> Verdict:
     """Run case (path, seed) on every engine and compare (or, for ``mutate``, check
     that only API exceptions come out)."""
+    if path == "host":
+        return _judge_host(seed, runs, out_dir)
     built = build(path, seed)
     if built is None:
         return Verdict("declined")
@@ -191,6 +196,24 @@ def judge(path: str, seed: int, runs: list[Engine], out_dir: Path | None,
                          runs[0], e, shrink)
         return Verdict("difference", diff, files)
     return Verdict("ok")
+
+
+def _judge_host(seed: int, runs: list[Engine], out_dir: Path | None) -> Verdict:
+    """A host-boundary case (hostfuzz.py) on wasmtime-py and the tiers of ``runs``
+    (which make their own engines: the case picks stack, fuel and epoch settings)."""
+    from .hostfuzz import judge_host
+
+    tiers = list(dict.fromkeys(e.name.removesuffix(EPOCHS_SUFFIX) for e in runs
+                               if e.name != "wasmtime"))  # fmt: skip
+    status, detail, data = judge_host(seed, tiers)
+    files = []
+    if status == "difference" and out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        f = out_dir / f"difference-host-{seed}.json"
+        f.write_text(json.dumps({"path": "host", "difference": detail, **data}, indent=1,
+                                default=repr) + "\n")  # fmt: skip
+        files = [str(f)]
+    return Verdict(status, detail, files)
 
 
 def _judge_mutant(built: Built, seed: int, runs: list[Engine], out_dir: Path | None) -> Verdict:

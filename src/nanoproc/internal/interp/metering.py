@@ -14,9 +14,10 @@ Fuel follows wasmtime's scheme exactly, so counts agree with wasmtime-py to the 
 * a trap other than OUT_OF_FUEL loses ``fu``: the store keeps the value of its last
   synchronisation, as in wasmtime.
 
-Epoch checks cache the store's deadline in a local ``ed`` and compare the engine's
-epoch with it at the same places as the fuel checks; :func:`.helpers.epoch_expired`
-re-reads the deadline before trapping (a host function may have moved it).
+Epoch checks cache the store's deadline in a local ``ed`` (read again after every
+call) and compare the engine's epoch with it at the same places as the fuel checks;
+:func:`.helpers.epoch_expired` re-reads the deadline before trapping (a host
+function may have moved it).
 """
 
 from __future__ import annotations
@@ -82,9 +83,14 @@ class Metering:
             self.fuel_pending = 0
 
     def reload_fuel(self) -> None:
-        """After a call: the callee may have used or changed the store's fuel."""
+        """After a call: the callee may have used or changed the store's fuel, and a
+        host function its epoch deadline (read again, so that a deadline it made due
+        stops the next loop header, as in the llvm tier; wasmtime waits for the next
+        function entry)."""
         if self.fuel:
             self.out.emit("fu = ST.fuel")
+        if self.epochs:
+            self.out.emit("ed = ST.epoch_deadline")
 
     def charge_length(self, n: Val, known: int | None, grow: str | None = None) -> None:
         """Charge the length ``n`` of a bulk memory/table operation or the delta of a
