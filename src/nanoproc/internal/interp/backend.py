@@ -111,7 +111,10 @@ class InterpBackend:
         """Whether a function of store ``st`` is on some thread's stack: a frame whose
         globals are one of its instances' (each instance's code runs in its own
         globals dict). Walks every frame, so only for rare questions (closing)."""
-        spaces = {id(getattr(inst.tier_state, "G", None)) for inst in st.instances}
+        # (An instance a composing backend moved to another tier keeps our state as
+        # ``tier_state.interp``: its frames still running here count too.)
+        states = [getattr(i.tier_state, "interp", i.tier_state) for i in st.instances]
+        spaces = {id(getattr(s, "G", None)) for s in states}
         spaces.discard(id(None))
         if not spaces:
             return False

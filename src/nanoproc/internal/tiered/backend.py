@@ -232,6 +232,11 @@ class TieredBackend:
     def epoch_changed(self, epoch: int) -> None:
         self.llvm.epoch_changed(epoch)
 
+    def store_running(self, st: Any) -> bool:
+        """Whether code of store ``st`` is on a stack, in either tier (closing it is
+        refused then)."""
+        return bool(self.llvm.store_running(st)) or bool(self.interp.store_running(st))
+
     # ------------------------------------------------------------ AOT artifacts
     def serialize_code(self, module: CompiledModule) -> bytes:
         """Complete native code of ``module`` (compiled now if it is not ready)."""
