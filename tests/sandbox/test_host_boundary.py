@@ -279,3 +279,42 @@ def test_threads_one_store_at_once_and_many_stores(strategy: str) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_a_sigint_raised_in_a_host_function_leaves_the_store_at_rest() -> None:
+    """Found by the host-boundary fuzzer: a real SIGINT while a host function runs
+    (its KeyboardInterrupt raised in the host, not at a native check) left the llvm
+    store's interrupt byte set after the call unwound."""
+    code = PRELUDE + """
+import signal
+eng = engine(sys.argv[1])
+store = w.Store(eng)
+def cb(n):
+    if n == 3:
+        signal.raise_signal(signal.SIGINT)
+    return n
+f = w.Func(store, w.FuncType([w.ValType.i32()], [w.ValType.i32()]), cb)
+inst = w.Instance(store, w.Module(eng, DOWN), [f])
+down = inst.exports(store)["down"]
+out = [outcome(down, store, 4)]
+ns = store._state.tier_state
+out.append(ns.trip_view[0] if ns is not None and hasattr(ns, "trip_view") else 0)
+out.append(outcome(down, store, 2))
+print(json.dumps(out))
+"""
+    for tier in ["interp", "llvm"]:
+        assert run_isolated(code, tier) == [["raise", "KeyboardInterrupt"], 0, ["ok", 2]], tier
+
+
+def test_fuel_beyond_a_u64_is_refused() -> None:
+    import nanoproc as w
+
+    for strategy in ["interp", "llvm"]:
+        config = w.Config()
+        config.strategy = strategy
+        config.consume_fuel = True
+        store = w.Store(w.Engine(config))
+        store.set_fuel(2**64 - 1)
+        with pytest.raises(w.WasmtimeError, match="at most 2\\*\\*64 - 1"):
+            store.set_fuel(2**64)
+        assert store.get_fuel() == 2**64 - 1

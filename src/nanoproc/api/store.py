@@ -86,6 +86,8 @@ class Store(Closable):
             raise TypeError("expected an int")
         if fuel < 0:
             raise WasmtimeError("fuel must not be negative")
+        if fuel >= 1 << 64:  # wasmtime-py wraps it through ctypes instead
+            raise WasmtimeError("fuel must be at most 2**64 - 1 (a u64)")
         st.fuel = fuel
 
     def get_fuel(self) -> int:

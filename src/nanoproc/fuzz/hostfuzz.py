@@ -345,7 +345,7 @@ def _run(case: Case, name: str, api: Any, tier: str | None, wasm: bytes,
             insts[which % 2].exports(store)["mem"].grow(store, b[1])
         if kind == "fuel" and case.fuel is not None:
             left = store.get_fuel()
-            store.set_fuel(max(left - 10, 0) if which % 2 else left + 100)
+            store.set_fuel(max(left - 10, 0) if which % 2 else min(left + 100, 2**64 - 1))
         if kind == "epoch" and case.epochs:
             if which % 2:
                 # Made due, then a function entry: every engine traps there (a loop
