@@ -428,7 +428,8 @@ class APIMachine(RuleBasedStateMachine):
                   placeholder=lambda w: pick(w.slots, i).insts.append(SKIP))
 
     @rule(i=st.integers(0, 7), j=st.integers(0, 7), name=st.sampled_from(EXPORTS),
-          a=st.integers(-2, 70000), r=st.one_of(st.none(), st.integers(0, 7)))  # fmt: skip
+          a=st.one_of(st.integers(0, 3), st.integers(-2, 70000)),
+          r=st.one_of(st.none(), st.integers(0, 7)))  # fmt: skip
     def call(self, i: int, j: int, name: str, a: int, r: int | None) -> None:
         def op(w: World) -> Any:
             s = self.slot(w, i)
