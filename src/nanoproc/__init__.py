@@ -28,7 +28,7 @@ from .api.types import (
     TagType,
     ValType,
 )
-from .api.values import Val
+from .api.values import I31, ArrayRef, StructRef, Val
 from .api.wasi import DirPerms, FilePerms, WasiConfig
 from .api.wat import wat2wasm
 
@@ -70,4 +70,7 @@ __all__ = [
     "InstancePre",
     "ExnRef",
     "ThrownException",
+    "I31",
+    "StructRef",
+    "ArrayRef",
 ]

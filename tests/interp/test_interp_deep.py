@@ -76,7 +76,9 @@ def test_random_deep_nesting_matches_wasmtime(force: int | None,
 CONTROL_SCRIPTS = ["block.wast", "br.wast", "br_if.wast", "br_table.wast", "loop.wast",
                    "if.wast", "labels.wast", "switch.wast", "return.wast", "unreachable.wast",
                    "fac.wast", "forward.wast", "unwind.wast", "stack.wast", "call.wast",
-                   "local_tee.wast", "select.wast", "return_call.wast", "nop.wast"]
+                   "local_tee.wast", "select.wast", "return_call.wast", "nop.wast",
+                   "br_on_null.wast", "br_on_non_null.wast", "br_on_cast.wast",
+                   "br_on_cast_fail.wast"]
 
 
 def test_control_scripts_pass_with_every_function_flat(monkeypatch: pytest.MonkeyPatch) -> None:

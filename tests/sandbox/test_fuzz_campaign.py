@@ -83,6 +83,21 @@ def test_legacy_exception_modules_run_alike_in_both_tiers(seed: int) -> None:
     for s in range(seed, seed + 24, 3):
         verdict = judge("exc", s, runs, None)
         assert verdict.status == "ok", f"exc:{s}: {verdict.detail}"
+@pytest.mark.parametrize("seed", range(40))
+def test_gc_generator_makes_valid_modules(seed: int) -> None:
+    module = generate(seed, gc=True)
+    assert is_valid(module)
+    wasmtime.Module.validate(wasmtime.Engine(), encode_module(module))
+    assert call_plan(module, seed)
+
+
+@pytest.mark.parametrize("seed", range(0, 48, 8))
+def test_gc_modules_run_as_in_wasmtime(tier: str, seed: int) -> None:
+    """GC types, objects, casts and typed function references (the ``gc`` path)."""
+    runs = _runs(tier)
+    for s in range(seed, seed + 8):
+        verdict = judge("gc", s, runs, None)
+        assert verdict.status == "ok", f"gc:{s}: {verdict.detail}"
 
 
 @pytest.mark.parametrize("seed", range(1000, 1064, 8))

@@ -69,13 +69,17 @@ class Store(Closable):
         return state_of(self).data
 
     def gc(self) -> None:
-        """Collect unreferenced ``externref`` values.
+        """Collect unreachable GC objects (structs, arrays) of this store now.
 
-        Nothing to do: an externref is the Python object itself, held only by the
-        tables, globals and frames that refer to it, so Python frees it as soon as
-        the last of those lets go.
+        An externref is the Python object itself, held only by the tables, globals
+        and frames that refer to it, so Python frees it as soon as the last of those
+        lets go. GC objects of the interp tier are Python objects too; the llvm tier
+        collects its native heap when allocation needs it, and here.
         """
-        state_of(self)
+        heap = state_of(self).heap
+        collect = getattr(heap, "collect", None)
+        if collect is not None:
+            collect()
 
     def set_fuel(self, fuel: int) -> None:
         """Set the fuel left; WasmtimeError unless the engine consumes fuel."""

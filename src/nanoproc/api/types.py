@@ -94,6 +94,40 @@ class ValType(_TypeValue):
         """Exception reference (not in wasmtime-py's Python API)."""
         return _CACHE[T.EXNREF]
 
+    # GC reference types (not in wasmtime-py 51, whose API has no GC values).
+    @classmethod
+    def anyref(cls) -> ValType:
+        """``(ref null any)``: any GC reference, i31 or internalized host object."""
+        return _CACHE[T.ANYREF]
+
+    @classmethod
+    def eqref(cls) -> ValType:
+        return _CACHE[T.EQREF]
+
+    @classmethod
+    def i31ref(cls) -> ValType:
+        return _CACHE[T.I31REF]
+
+    @classmethod
+    def structref(cls) -> ValType:
+        return _CACHE[T.STRUCTREF]
+
+    @classmethod
+    def arrayref(cls) -> ValType:
+        return _CACHE[T.ARRAYREF]
+
+    @classmethod
+    def nullref(cls) -> ValType:
+        return _CACHE[T.NULLREF]
+
+    @classmethod
+    def nullfuncref(cls) -> ValType:
+        return _CACHE[T.NULLFUNCREF]
+
+    @classmethod
+    def nullexternref(cls) -> ValType:
+        return _CACHE[T.NULLEXTERNREF]
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ValType) and self._t == other._t
 
@@ -111,7 +145,9 @@ class ValType(_TypeValue):
 
 
 _CACHE: dict[T.ValType, ValType] = {}
-for _t in (T.I32, T.I64, T.F32, T.F64, T.V128, T.FUNCREF, T.EXTERNREF, T.EXNREF):
+for _t in (T.I32, T.I64, T.F32, T.F64, T.V128, T.FUNCREF, T.EXTERNREF, T.EXNREF, T.ANYREF,
+           T.EQREF, T.I31REF, T.STRUCTREF, T.ARRAYREF, T.NULLREF, T.NULLFUNCREF,
+           T.NULLEXTERNREF):
     _v = object.__new__(ValType)
     _v._t = _t
     _CACHE[_t] = _v

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..internal.errors import WasmtimeError
+from ..internal.exec import gcref
 from ..internal.exec.entities import FuncInst
+from ..internal.exec.gcref import I31, ArrayRef, StructRef
 from ..internal.exec.link import heap_subtype, valtype_subtype
 from ..internal.exec.store import StoreState
 from ..internal.exec.values import MASK32, MASK64, MASK128
@@ -29,10 +31,13 @@ from .types import ValType
 if TYPE_CHECKING:
     from .func import Func
 
+__all__ = ["I31", "ArrayRef", "StructRef", "Val"]
+
 _pack_f = struct.Struct("<f").pack
 _unpack_f = struct.Struct("<f").unpack
 
 FUNC_HEAPS = frozenset({"func", "nofunc"})
+ANY_HEAPS = frozenset(T.ANY_HIERARCHY)
 
 
 def f32_round(x: float) -> float:
@@ -56,6 +61,15 @@ def _wrap_i32(v: int) -> int:
 
 def _wrap_i64(v: int) -> int:
     return ((v & MASK64) ^ 0x8000_0000_0000_0000) - 0x8000_0000_0000_0000
+
+
+def is_any_heap(heap: T.HeapType) -> bool:
+    """Whether a closed heap type is in the ``any`` hierarchy (GC references)."""
+    if isinstance(heap, str):
+        return heap in ANY_HEAPS
+    from ..internal.valid import canon_kind
+
+    return bool(canon_kind(heap) != "func")
 
 
 def is_func_heap(heap: T.HeapType) -> bool:
@@ -124,14 +138,29 @@ class Val:
         return Val(T.EXNREF, exn)
 
     @classmethod
+    def anyref(cls, value: Any) -> Val:
+        """An ``anyref`` (not in wasmtime-py): None, an ``I31``, a ``StructRef`` or
+        ``ArrayRef`` Wasm handed out, or any other object (a host object in the
+        ``any`` hierarchy, as ``any.convert_extern`` makes)."""
+        return Val(T.ANYREF, value)
+
+    @classmethod
+    def i31ref(cls, value: int | gcref.I31) -> Val:
+        """An ``i31ref`` holding the low 31 bits of ``value`` (not in wasmtime-py)."""
+        return Val(T.I31REF, value if isinstance(value, gcref.I31) else gcref.I31(value))
+
+    @classmethod
     def ref_null(cls, ty: ValType) -> Val:
-        """The null reference of ``ty`` (externref or funcref)."""
+        """The null reference of ``ty`` (a nullable reference type)."""
         if ty == ValType.externref():
             return Val.externref(None)
         if ty == ValType.funcref():
             return Val.funcref(None)
         if ty == ValType.exnref():
             return Val.exnref(None)
+        t = ty._t if isinstance(ty, ValType) else None
+        if isinstance(t, T.RefType) and t.nullable:
+            return Val(t, None)
         raise WasmtimeError(f"Invalid reference type for `ref_null`: {ty}")
 
     def __eq__(self, rhs: Any) -> Any:
@@ -170,6 +199,14 @@ class Val:
 
     def as_funcref(self) -> Func | None:
         return self._val if self._kind == T.FUNCREF else None  # type: ignore[no-any-return]
+
+    def as_anyref(self) -> Any:
+        """The value of a reference of the ``any`` hierarchy (anyref, eqref, i31ref,
+        structref, arrayref, nullref, typed GC references), else None."""
+        k = self._kind
+        if isinstance(k, T.RefType) and is_any_heap(k.heap):
+            return self._val
+        return None
 
 
 # ---------------------------------------------------------------- Python -> Wasm
@@ -222,6 +259,8 @@ def to_wasm(t: T.ValType) -> ToWasm:
         return _to_func(t)
     if t.heap in T.EXN_HIERARCHY:
         return _to_exn(t)
+    if is_any_heap(t.heap):
+        return _to_any(t)
     return _to_opaque(t)
 
 
@@ -276,6 +315,30 @@ def _to_func(t: T.RefType) -> ToWasm:
     return conv
 
 
+def _to_any(t: T.RefType) -> ToWasm:
+    """A reference of the ``any`` hierarchy: None, an I31, a struct or array of this
+    store, or any other object (a host object, as ``any.convert_extern`` makes)."""
+    heap = t.heap
+
+    def conv(v: Any, st: StoreState) -> Any:
+        if isinstance(v, Val):
+            v = _unval(v, t)
+        if v is None:
+            if not t.nullable:
+                raise _cannot(v, t)
+            return None
+        a = gcref.from_public(v)
+        if isinstance(a, gcref.GC_OBJECTS):
+            owner = getattr(a, "heap", None)
+            if owner is not None and owner is not st.heap:
+                raise WasmtimeError("object used with the wrong store")
+        if not gcref.matches(a, heap):
+            raise TypeError(f"{v!r} does not fit {ValType._of(t)}")
+        return a
+
+    return conv
+
+
 def _to_opaque(t: T.RefType) -> ToWasm:
     """GC and exception references: only null, or a Val that Wasm handed out."""
 
@@ -326,11 +389,17 @@ def from_wasm(t: T.ValType) -> FromWasm:
         return _from_func
     if t.heap in T.EXN_HIERARCHY:
         return _from_exn
+    if is_any_heap(t.heap):
+        return _from_any
 
     def opaque(v: Any, st: StoreState) -> Any:
         return None if v is None else Val(t, v)
 
     return opaque
+
+
+def _from_any(v: Any, st: StoreState) -> Any:
+    return None if v is None else gcref.to_public(v)
 
 
 def _from_i32(v: Any, st: StoreState) -> Any:

@@ -31,9 +31,9 @@ def case_seed(campaign_seed: int, index: int) -> int:
 
 
 def case_path(index: int, paths: tuple[str, ...]) -> str:
-    """Spread: 6 in 14 generator cases, 4 with exceptions, 2 smith, 2 mutants (among
-    those enabled; host cases weigh as much as generator cases)."""
-    weights = {"gen": 6, "exc": 4, "smith": 2, "mutate": 2, "host": 6}
+    """Spread: in 17 cases, 6 generator, 4 with exceptions, 3 GC generator, 2 smith,
+    2 mutants (among those enabled; host cases weigh as much as generator cases)."""
+    weights = {"gen": 6, "exc": 4, "smith": 2, "mutate": 2, "gc": 3, "host": 6}
     wheel = [p for p in ALL_PATHS if p in paths for _ in range(weights[p])]
     return wheel[index % len(wheel)]
 

@@ -2,7 +2,8 @@
 
 Paths: ``gen`` (our generator), ``exc`` (our generator with exception handling;
 a third of its modules also use the legacy instructions, which wasmtime does not
-run: those are compared between nanoproc's tiers only), ``smith`` (wasm-tools
+run: those are compared between nanoproc's tiers only), ``gc`` (our generator with
+GC types, objects, casts and typed function references), ``smith`` (wasm-tools
 smith) and ``mutate`` (a mutated generator or smith module, checked for robustness
 rather than compared); ``host`` (the host boundary under stress, see hostfuzz.py)
 is asked for by name.
@@ -26,7 +27,7 @@ from .mutate import exercise, mutate
 from .runners import Outcome, difference, run
 from .smith import smith_module, wasm_tools
 
-PATHS = ("gen", "exc", "smith", "mutate")
+PATHS = ("gen", "exc", "smith", "mutate", "gc")
 """The paths of a campaign unless others are asked for."""
 ALL_PATHS = (*PATHS, "host")
 
@@ -119,8 +120,8 @@ class Built:
 
 def build(path: str, seed: int) -> Built | None:
     """The module of case (path, seed); None when wasm-smith declines the seed."""
-    if path == "gen":
-        tree = generate(seed)
+    if path in ("gen", "gc"):
+        tree = generate(seed, gc=path == "gc")
         return Built(encode_module(tree), tree, call_plan(tree, seed))
     if path == "exc":
         legacy = seed % 3 == 0

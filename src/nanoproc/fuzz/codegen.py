@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..internal.syntax.module import Instr
 from ..internal.syntax.ops import BY_NAME
-from ..internal.syntax.types import F32, F64, I32, I64, FuncType, ValType
+from ..internal.syntax.types import F32, F64, I32, I64, FuncType, RefType, ValType
 from .values import CANONICAL_NAN, const_imm
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ class FuncGen:
     scratch: dict[ValType, int] = field(default_factory=dict)
     labels: list[Label] = field(default_factory=list)
     out: list[Instr] = field(default_factory=list)
+    inited: set[int] = field(default_factory=set)
+    """Non-nullable reference locals set at the top level (usable from then on)."""
 
     # ------------------------------------------------------------ plumbing
     def emit(self, name: str, *imms: Any) -> None:
@@ -117,6 +119,10 @@ class FuncGen:
         self.emit("i32.const", 1)
         self.emit("i32.sub")
         self.emit("global.set", g)
+        if self.mod.gc is not None:
+            from .gcgen import prologue
+
+            prologue(self.mod.gc, self)
         self.stmts(0)
         for t in self.ftype.results:
             self.expr(t, 1)
@@ -127,10 +133,16 @@ class FuncGen:
         """Emit code pushing one ``t``; returns ``load``, ``const`` or ``other`` (what
         produced the value, for NaN canonicalisation)."""
         r = self.rng
+        if isinstance(t, RefType) and self.mod.gc is not None:
+            self.mod.gc.ref_expr(self, t, depth)
+            return "other"
         if t not in NUM:
             return self.ref_leaf(t)
         if depth > 5 or not self.spend():
             return self.leaf(t)
+        if self.mod.gc is not None and r.random() < 0.15:
+            self.mod.gc.num_expr(self, t, depth)
+            return "other"
         k = r.randrange(100)
         if k < 22:
             return self.leaf(t)
@@ -182,6 +194,11 @@ class FuncGen:
 
     def leaf(self, t: ValType) -> str:
         r = self.rng
+        if isinstance(t, RefType):
+            if self.mod.gc is None:
+                return self.ref_leaf(t)
+            self.mod.gc.ref_leaf(self, t)
+            return "other"
         k = r.randrange(10)
         if k < 4:
             x = self.local_of(t)
@@ -346,6 +363,9 @@ class FuncGen:
             from .codegen_exc import exn_stmt
 
             exn_stmt(self, depth)
+            return
+        if self.mod.gc is not None and r.random() < 0.3:
+            self.mod.gc.stmt(self, depth)
             return
         k = r.randrange(100)
         t = r.choice(NUM)

@@ -32,6 +32,7 @@ from ..internal.syntax.types import (
     ValType,
 )
 from .codegen import NUM, FuncGen
+from .gcgen import GcGen, const_expr, gc_function_types
 from .values import argument, const_imm
 
 CALL_BUDGET = 1000
@@ -54,11 +55,17 @@ class ModuleGen:
     """Payload types of the module's tags (none: no exception handling generated)."""
     legacy: bool = False
     """Also the legacy exception instructions (try/catch/delegate/rethrow)."""
+    gc: GcGen | None = None
+    """GC types and code (``generate(gc=True)``; see gcgen)."""
+    type_base: int = 0
+    """Index of the first function type (the GC recursion group comes first)."""
+    gc_table: int | None = None
+    """A table of anyref (not exported)."""
 
     def typeidx(self, ft: FuncType) -> int:
         if ft not in self.types:
             self.types.append(ft)
-        return self.types.index(ft)
+        return self.type_base + self.types.index(ft)
 
     def globals_of(self, t: ValType, mutable: bool = False) -> list[int]:
         return [i for i, g in enumerate(self.global_types)
@@ -75,14 +82,19 @@ def _const(t: ValType, rng: random.Random) -> list[tuple[object, ...]]:
     return [(BY_NAME[f"{t}.const"], const_imm(rng, t))]
 
 
-def generate(seed: int, size: int = 60, exceptions: str = "") -> Module:
+def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False) -> Module:
     """A valid module from ``seed`` (``size``: instruction budget per function;
     ``exceptions``: "" none, "new" tags, throw, throw_ref and try_table, "legacy"
-    also try/catch/delegate/rethrow)."""
+    also try/catch/delegate/rethrow; ``gc``: with GC types, objects, casts and typed
+    function references, see gcgen)."""
     rng = random.Random(seed)
     mg = ModuleGen(rng)
     nfuncs = rng.randint(1, 5)
     mg.func_types = [_functype(rng) for _ in range(nfuncs)]
+    if gc:
+        mg.gc = GcGen(rng)
+        mg.type_base = len(mg.gc.defs)
+        mg.func_types += gc_function_types(mg.gc, rng, rng.randint(1, 4))
     for ft in mg.func_types:
         mg.typeidx(ft)
     tags = []
@@ -101,6 +113,13 @@ def generate(seed: int, size: int = 60, exceptions: str = "") -> Module:
         gt = GlobalType(t, rng.random() < 0.8)
         mg.global_types.append(gt)
         globals_.append(Global(gt, _const(t, rng)))
+    numeric_globals = len(globals_)
+    if mg.gc is not None:
+        for _ in range(rng.randint(1, 4)):
+            rt = mg.gc.random_ref()
+            gt = GlobalType(rt, rng.random() < 0.7)
+            mg.global_types.append(gt)
+            globals_.append(Global(gt, const_expr(mg.gc, rt, len(mg.func_types))))
 
     pages = rng.choice([0, 1, 1, 1, 2])
     memory = Memory(MemType(Limits(pages, pages + rng.choice([0, 1, 2]))))
@@ -121,6 +140,12 @@ def generate(seed: int, size: int = 60, exceptions: str = "") -> Module:
                 [[(BY_NAME["ref.func"], rng.randrange(nfuncs))] for _ in range(slots)],
                 0, [(BY_NAME["i32.const"], 0)])  # fmt: skip
 
+    tables = [table]
+    if mg.gc is not None:
+        mg.gc_table = 1
+        tables.append(Table(TableType(RefType(True, "any"), Limits(5, 10))))
+        elem_all = Elem("declarative", FUNCREF,
+                        [[(BY_NAME["ref.func"], f)] for f in range(len(mg.func_types))])
     funcs = []
     for ft in mg.func_types:
         fg = FuncGen(mg, rng, ft, size)
@@ -130,15 +155,20 @@ def generate(seed: int, size: int = 60, exceptions: str = "") -> Module:
     exports = [Export(f"f{i}", "func", i) for i in range(nfuncs)]
     exports += [Export("memory", "memory", 0), Export("table", "table", 0),
                 Export("budget", "global", 0)]  # fmt: skip
-    exports += [Export(f"g{i}", "global", i) for i in range(1, len(globals_))]
+    exports += [Export(f"g{i}", "global", i) for i in range(1, numeric_globals)]
+    types = [RecType((SubType(ft),)) for ft in mg.types]
+    elems = [elem]
+    if mg.gc is not None:
+        types.insert(0, mg.gc.rec_group())
+        elems.append(elem_all)
     return Module(
-        types=[RecType((SubType(ft),)) for ft in mg.types],
+        types=types,
         funcs=funcs,
-        tables=[table],
+        tables=tables,
         memories=[memory],
         globals=globals_,
         exports=exports,
-        elems=[elem],
+        elems=elems,
         datas=datas,
         data_count=len(datas),
         tags=tags,

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UnsupportedFeature
 from ..syntax.module import Expr
+from .gcref import I31_MASK, externalize, internalize
+from .gctypes import MAX_ARRAY_LENGTH, array_field, default_of, struct_fields
+from .trap import Trap, TrapCode
 from .values import MASK32, MASK64, f32_from_bits, f64_from_bits
 
 if TYPE_CHECKING:
@@ -74,8 +77,45 @@ def eval_const(expr: Expr, inst: ModuleInstance) -> Any:
             a = stack.pop()
             push(_BINARY[name](a, b))
         else:
-            raise UnsupportedFeature("gc", f"constant expression instruction {name}")
+            _gc_const(instr, name, stack, inst)
     return stack[-1]
+
+
+def _gc_const(instr: Any, name: str, stack: list[Any], inst: ModuleInstance) -> None:
+    """The GC instructions allowed in constant expressions (values made by the tier's
+    heap, so they are the tier's own objects)."""
+    push = stack.append
+    if name == "ref.i31":
+        push(stack.pop() & I31_MASK)
+    elif name == "any.convert_extern":
+        push(internalize(stack.pop()))
+    elif name == "extern.convert_any":
+        push(externalize(stack.pop()))
+    elif name.startswith(("struct.", "array.")):
+        cid = inst.module.canon(instr[1])
+        heap = inst.store.gc_heap()
+        if name == "struct.new":
+            n = len(struct_fields(cid))
+            vals = stack[len(stack) - n :] if n else []
+            del stack[len(stack) - n :]
+            push(heap.new_struct(cid, vals))
+        elif name == "struct.new_default":
+            push(heap.new_struct(cid, [default_of(f.storage) for f in struct_fields(cid)]))
+        elif name == "array.new_fixed":
+            n = instr[2]
+            vals = stack[len(stack) - n :] if n else []
+            del stack[len(stack) - n :]
+            push(heap.new_array(cid, vals))
+        elif name in ("array.new", "array.new_default"):
+            n = stack.pop()
+            v = stack.pop() if name == "array.new" else default_of(array_field(cid).storage)
+            if n > MAX_ARRAY_LENGTH:
+                raise Trap.of(TrapCode.ALLOCATION_TOO_LARGE)
+            push(heap.new_array(cid, [v] * n))
+        else:
+            raise UnsupportedFeature(name, "in a constant expression")
+    else:
+        raise UnsupportedFeature(name, "in a constant expression")
 
 
 NOT_CONSTANT = object()

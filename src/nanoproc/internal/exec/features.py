@@ -1,11 +1,10 @@
 """Which modules the execution tiers can run (both tiers share this rule).
 
-SIMD, GC and exception handling are not implemented in the tiers yet. A module
-whose code uses their instructions, or that passes v128 values around, is refused
-at instantiation with UnsupportedFeature, so it can never run with a wrong result.
-Merely declaring GC types, tags or GC reference types is fine: without GC or
-exception instructions such a module can only ever see null references of those
-types and plain tag identities, which the runtime core handles.
+SIMD and exception handling are not implemented in the tiers yet. A module whose
+code uses their instructions, or that passes v128 values around, is refused at
+instantiation with UnsupportedFeature, so it can never run with a wrong result.
+Merely declaring tags is fine: without exception instructions such a module can
+only ever see plain tag identities, which the runtime core handles.
 
 The scan runs once per module (the artifact caches the answer).
 """
@@ -15,7 +14,7 @@ from __future__ import annotations
 from ..syntax.module import Module
 from ..syntax.types import V128, FuncType
 
-_OP_FEATURE = {"simd": "simd", "relaxed_simd": "simd", "gc": "gc", "exceptions": "exceptions"}
+_OP_FEATURE = {"simd": "simd", "relaxed_simd": "simd", "exceptions": "exceptions"}
 
 
 def _has_v128(ft: FuncType) -> bool:

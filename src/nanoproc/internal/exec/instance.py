@@ -18,7 +18,7 @@ from .compiled import CompiledModule
 from .constexpr import NOT_CONSTANT, compile_const, constant_of, func_index_of
 from .entities import FuncInst, GlobalInst, TableInst, TagInst
 from .initfuel import InitMeter, init_plan
-from .link import check_import, close_global, close_table
+from .link import check_import, close_global, close_table, close_valtype
 from .memory import MemoryInst, memory_facts
 from .store import StoreState
 from .trap import Trap, TrapCode
@@ -112,6 +112,9 @@ class _Plan:
         self.tags = []
         for tag in mod.tags:
             ft = types[tag.type.typeidx].comp
+            # closed, as globals' and tables' types: concrete references by canonical id
+            ft = FuncType(tuple(close_valtype(t, module) for t in ft.params),
+                          tuple(close_valtype(t, module) for t in ft.results))
             self.tags.append((tag.type, ft, module.canon(tag.type.typeidx)))
         self.globals = [(close_global(g.type, module), compile_const(g.init)) for g in mod.globals]
         self.tables = [
@@ -132,6 +135,10 @@ class _Plan:
         self.start = mod.start
         self.init_fuel = init_plan(mod)
         """What wasmtime's startup function charges (None: nothing)."""
+        exprs = [g.init for g in mod.globals] + [t.init for t in mod.tables if t.init is not None]
+        exprs += [x for seg in mod.elems for x in seg.init]
+        self.allocates = any(i[0].name.startswith(("struct.", "array.")) for x in exprs for i in x)
+        """Whether constant expressions allocate GC objects (the store needs its heap)."""
 
 
 def _offset(expr: Any) -> Any:
@@ -196,6 +203,8 @@ def instantiate(
         if plan.num_memories:
             store.add_memories(plan.num_memories)
             memories = plan.num_memories
+        if plan.allocates:
+            store.gc_heap(backend)
         _allocate(inst, plan, store)
     except BaseException:
         store.remove_instance(inst, tables, memories)

@@ -53,6 +53,8 @@ class StoreState:
         self.closed = False
         self.tier_state: Any = None
         """Whatever the execution tier keeps per store (llvm: the native store context)."""
+        self.heap: Any = None
+        """The tier's GC heap, made on first use (see :meth:`gc_heap`)."""
 
     def set_epoch_deadline(self, deadline: int) -> None:
         """Set the deadline, and tell the tier (native code tests a flag the tier
@@ -62,6 +64,21 @@ class StoreState:
         changed = getattr(self.tier_state, "deadline_changed", None)
         if changed is not None:
             changed()
+
+    def gc_heap(self, backend: Any = None) -> Any:
+        """The tier's GC heap (``backend.gc_heap(store)``, the engine's backend by
+        default): allocates the structs and arrays of constant expressions."""
+        heap = self.heap
+        if heap is None:
+            if backend is None:
+                backend = self.engine.backend
+            make = getattr(backend, "gc_heap", None)
+            if make is None:
+                from ..errors import UnsupportedFeature
+
+                raise UnsupportedFeature("gc", f"in the {backend.name} tier")
+            heap = self.heap = make(self)
+        return heap
 
     # ------------------------------------------------------------ limit checks
     def allow_memory(self, current: int, desired: int, maximum: int | None) -> bool:
@@ -131,6 +148,10 @@ class StoreState:
         self.tier_state = None
         if state is not None and hasattr(state, "release"):
             state.release()
+        heap = self.heap
+        self.heap = None
+        if heap is not None and hasattr(heap, "release"):
+            heap.release()
 
     def remove_instance(self, inst: Any, tables: int, memories: int) -> None:
         """Undo :meth:`add_instance` and the counts of an instantiation that failed

@@ -113,7 +113,7 @@ class ModuleArtifact:
 
     # ------------------------------------------------------------ features
     def check_supported(self) -> None:
-        """Raise UnsupportedFeature if the module needs SIMD, GC or exceptions."""
+        """Raise UnsupportedFeature if the module needs SIMD or exceptions."""
         if self._unsupported is None:
             return
         if self._unsupported is False:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
+from ..exec.gctypes import declares_gc_types
 from ..exec.instance import ModuleInstance
 from .artifact import ModuleArtifact, TranslationOptions
 from .binding import InstanceState
@@ -104,6 +106,15 @@ class InterpBackend:
         """Give every function defined by ``inst`` a lazy ``FuncInst.call``."""
         art = self.prepare(inst.module)
         art.check_supported()
+        if declares_gc_types(inst.module):
+            from .gcobjects import HEAP
+
+            store = inst.store
+            if store.heap is None:
+                store.heap = HEAP
+            elif store.heap is not HEAP:
+                raise UnsupportedFeature("gc", "in the interp tier, for a store whose GC "
+                                         "objects live in the llvm tier")
         inst.tier_state = InstanceState(inst, art, self.options)
 
     @staticmethod
@@ -131,6 +142,13 @@ class InterpBackend:
             # This frame is among those walked: holding them would be a cycle that
             # keeps the store alive until the cyclic GC runs.
             del tops, frame
+
+    @staticmethod
+    def gc_heap(store: object) -> object:
+        """The GC heap of a store: this tier's objects are Python objects."""
+        from .gcobjects import HEAP
+
+        return HEAP
 
     @staticmethod
     def convert_exception(exc: BaseException) -> BaseException:

@@ -119,13 +119,37 @@ _IMPLICIT: dict[type[BaseException], TrapCode] = {
 }
 
 
+_NULL_ACCESS = (AttributeError, TypeError)
+"""Raised by generated code only for an access through a null GC reference (a struct
+field or array of ``None``, an i31 of ``None``): validated code uses no other value
+where Python could raise these."""
+
+
+def _raised_in_generated(tb: TracebackType | None) -> bool:
+    """Whether the innermost Python frame is generated code (not a helper)."""
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    return last is not None and last.tb_frame.f_code.co_filename in _REGISTRY
+
+
+def _implicit_code(exc: BaseException) -> TrapCode | None:
+    """The trap code of a Python error raised by generated code, else None."""
+    tb = exc.__traceback__
+    code = _IMPLICIT.get(type(exc))
+    if code is None and type(exc) in _NULL_ACCESS and _raised_in_generated(tb):
+        code = TrapCode.NULL_REFERENCE
+    if code is not None and _raised_in_wasm(tb):
+        return code
+    return None
+
+
 def implicit_trap(exc: BaseException) -> Trap | None:
     """The trap a Python error raised by generated code stands for (see
     :func:`convert_exception`), without its backtrace; None for any other exception."""
-    code = _IMPLICIT.get(type(exc))
-    if code is not None and _raised_in_wasm(exc.__traceback__):
-        return Trap.of(code)
-    return None
+    code = _implicit_code(exc)
+    return Trap.of(code) if code is not None else None
 
 
 def convert_exception(exc: BaseException) -> BaseException:
@@ -157,8 +181,8 @@ def convert_exception(exc: BaseException) -> BaseException:
         trap.__cause__ = exc
         trap.__suppress_context__ = True
         return trap
-    code = _IMPLICIT.get(type(exc))
-    if code is not None and _raised_in_wasm(tb):
+    code = _implicit_code(exc)
+    if code is not None:
         trap = Trap.of(code)
         trap.frames = wasm_frames(tb)
         return _chain(trap, exc)

@@ -49,6 +49,7 @@ EFFECTS = frozenset({
     "return_call_ref", "global.set", "table.set", "table.grow", "table.fill", "table.copy",
     "table.init", "elem.drop", "memory.grow", "memory.fill", "memory.copy", "memory.init",
     "data.drop", "throw", "throw_ref", "rethrow",
+    "struct.set", "array.set", "array.fill", "array.copy", "array.init_data", "array.init_elem",
 })  # fmt: skip
 
 # Instructions that may trap besides loads/stores (rule "memarg").
@@ -61,9 +62,14 @@ TRAPPING = frozenset({
     "i32.trunc_f32_s", "i32.trunc_f32_u", "i32.trunc_f64_s", "i32.trunc_f64_u",
     "i64.trunc_f32_s", "i64.trunc_f32_u", "i64.trunc_f64_s", "i64.trunc_f64_u",
     "ref.as_non_null", "throw", "throw_ref", "rethrow", "memory.grow", "table.grow",
+    "struct.get", "struct.get_s", "struct.get_u", "struct.set", "array.new", "array.new_default",
+    "array.new_data", "array.new_elem", "array.get", "array.get_s", "array.get_u", "array.set",
+    "array.len", "array.fill", "array.copy", "array.init_data", "array.init_elem",
+    "i31.get_s", "i31.get_u", "ref.cast",
 })  # fmt: skip
 
-BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null"})
+BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null",
+                      "br_on_cast", "br_on_cast_fail"})
 
 
 @dataclass(eq=False)
@@ -259,6 +265,8 @@ class Structure:
             if name in BRANCHES:
                 if name == "br_table":
                     labels = set(ins[1]) | {ins[2]}
+                elif name.startswith("br_on_cast"):
+                    labels = {ins[1][0]}
                 else:
                     labels = {ins[1]}
                 for depth in labels:

@@ -181,7 +181,14 @@ def _zero(t: ValType) -> str:
 # ---------------------------------------------------------------- entry point
 def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOptions) -> Translated:
     """Translate and compile defined function ``funcidx`` of ``art``'s module."""
-    from . import ops_call, ops_exc, ops_memory, ops_numeric, ops_simd  # noqa: F401  (register handlers)
+    from . import (  # noqa: F401  (register handlers)
+        ops_call,
+        ops_exc,
+        ops_gc,
+        ops_memory,
+        ops_numeric,
+        ops_simd,
+    )
 
     no_chain: frozenset[int] = frozenset()
     flat_height: int | None = FORCE_FLAT

@@ -85,6 +85,8 @@ class StoreCtx(ctypes.Structure):
         ("bt_len", ctypes.c_int64),
         ("results", ctypes.c_uint64 * RESULTS_CAP),
         ("bt", ctypes.c_uint64 * BACKTRACE_CAP),
+        ("stack_top", ctypes.c_uint64),  # frame of the outermost entry (the GC scans below)
+        ("gc_heap", ctypes.c_void_p),  # the store's GC heap (see gcheap)
     ]
 
 
@@ -182,6 +184,9 @@ TRAP_NULL_EXN = 17
 """throw_ref of a null exnref."""
 TRAP_EXN_ALLOC = 18
 """No memory for an exception object."""
+TRAP_ARRAY_OOB = 20
+TRAP_CAST_FAILURE = 21
+TRAP_ALLOCATION_TOO_LARGE = 22
 
 # Helper operations (the ``op`` argument of the helper callback).
 H_MEMORY_GROW = 1
@@ -206,6 +211,15 @@ then TRAP_HOST and the exception in StoreCtx.pending)."""
 H_HOST_THROW = 12
 """A host function failed: if it raised a Wasm exception, make it the native one in
 flight (StoreCtx.exn) and answer 1 (the thunk throws it into its caller), else 0."""
+H_GC_HOLD = 20
+"""Native code stores host object ``a`` into a GC object (see gcheap.NativeHeap.hold)."""
+H_ARRAY_NEW_ELEM = 21
+"""``(typeidx << 32 | segment, s, n)`` -> a new array of the segment's elements."""
+H_ARRAY_INIT_ELEM = 22
+"""``(array, segment, d << 32 | s, n)``: copy segment elements into an array."""
+H_EXTERN_OBJECT = 23
+"""``(h)`` -> the Python value of GC reference ``h`` in an externref: an object, not
+an int (only ``np_xobj`` asks, for an entry's externref result)."""
 
 TRIP = 0x40
 """Value of StoreCtx.stack_limit's byte 7 while the epoch is past the deadline or

@@ -10,8 +10,8 @@ Use::
         raise backend.convert_exception(e) from None
 
 It shares every runtime object with the interp tier (stores, memories, tables,
-globals, host functions, traps) and runs the same modules: those needing SIMD or
-GC are refused with UnsupportedFeature, as there.
+globals, host functions, traps) and runs the same modules: those needing SIMD are refused with
+UnsupportedFeature, as there.
 
 A module is compiled on its first instantiation (or by ``compile_module``, for
 AOT artifacts), from the compile cache when possible; every instance shares the
@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import UnsupportedFeature, WasmtimeError
 from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
+from ..syntax.types import EXN_HIERARCHY, ArrayType, FuncType, RefType, StructType
 from .artifact import decode_payload, encode_payload
 from .code import LoadedCode
 from .compiler import (
@@ -47,6 +48,20 @@ LLVM_FEATURES = frozenset({"exceptions"})
 """Features of :func:`..exec.features.unsupported_feature`'s list this tier runs."""
 
 
+def _exnref_fields(module: Any) -> str | None:
+    """A refusal for struct or array fields holding exnrefs: the GC heap and the
+    exception objects' collector would not see each other's references there."""
+    for st in module.deftypes:
+        comp = st.comp
+        fields = comp.fields if isinstance(comp, StructType) else (
+            (comp.field,) if isinstance(comp, ArrayType) else ())
+        for f in fields:
+            t = f.storage
+            if isinstance(t, RefType) and t.heap in EXN_HIERARCHY:
+                return "exnref fields in structs and arrays"
+    return None
+
+
 class ModuleArtifact:
     """The llvm tier's per-module state: its object code and, once linked, its code."""
 
@@ -57,6 +72,8 @@ class ModuleArtifact:
         self.code: LoadedCode | None = None
         self._lock = threading.Lock()
         self._unsupported: str | None | bool = False
+        self.uses_gc = any(not isinstance(st.comp, FuncType) for st in module.module.deftypes)
+        """Whether the module declares struct or array types (its code may allocate)."""
 
     @property
     def opt_level(self) -> int:
@@ -64,7 +81,8 @@ class ModuleArtifact:
 
     def check_supported(self) -> None:
         if self._unsupported is False:
-            self._unsupported = self.module.unsupported_feature(LLVM_FEATURES)
+            self._unsupported = (self.module.unsupported_feature(LLVM_FEATURES)
+                                 or _exnref_fields(self.module.module))
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the llvm tier")
 
@@ -197,6 +215,8 @@ class LLVMBackend:
         art = self.prepare(inst.module)
         code = art.load()
         ns = NativeStore.of(inst.store, self)
+        if art.uses_gc:
+            ns.gc_heap()  # native code finds it in the StoreCtx
         inst.tier_state = InstanceState(inst, code, ns)
 
     @staticmethod
@@ -204,6 +224,10 @@ class LLVMBackend:
         """Whether native code of store ``st`` is on a stack (an entry not yet left)."""
         ns = st.tier_state
         return ns is not None and ns.sc.depth > 0
+
+    def gc_heap(self, store: Any) -> Any:
+        """The store's GC heap (native; see gcheap)."""
+        return NativeStore.of(store, self).gc_heap()
 
     # ------------------------------------------------------------ AOT artifacts
     def serialize_code(self, module: CompiledModule) -> bytes:

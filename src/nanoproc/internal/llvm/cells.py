@@ -104,7 +104,7 @@ class GlobalCell:
         else:
             self.ns.pin(self.obj)
             self.obj = v
-            self.cell[0] = self.ns.obj_handle(v)
+            self.cell[0] = self.ns.any_handle(v) if k == "a" else self.ns.obj_handle(v)
 
 
 class NativeGlobalInst(GlobalInst):

@@ -23,7 +23,7 @@ from .pysource import make_factory
 
 _CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctypes.c_double,
           "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.py_object,
-          "e": ctypes.c_void_p}  # fmt: skip
+          "e": ctypes.c_void_p, "a": ctypes.c_void_p}  # fmt: skip
 
 _PROTOS: dict[tuple[str, str], Any] = {}
 _FACTORIES: dict[tuple[str, str], Callable[..., Callable[..., Any]]] = {}
@@ -66,13 +66,13 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
             lines.append(f"ub[{slot}] = func_handle(a{i})")
         elif k == "e":
             lines.append(f"ub[{slot}] = exn_handle(a{i})")
+        elif k == "a":
+            lines.append(f"ub[{slot}] = any_handle(a{i})")
         else:
             lines.append(f"ub[{slot}] = obj_handle(a{i})")
-    if results == "r":
-        value = "func_of(r)"
-    elif results == "e":
-        value = "exn_of(r)"
-    elif len(results) > 1 and ("r" in results or "e" in results):
+    if len(results) == 1 and results in _MAPPED:
+        value = f"{_MAPPED[results]}(r)"
+    elif len(results) > 1 and any(k in _MAPPED for k in results):
         value = "(" + "".join(_item(k, i) for i, k in enumerate(results)) + ")"
     elif results:
         value = "r"
@@ -97,18 +97,19 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
                         f"<nanoproc llvm entry {pshape}>")
 
 
+_MAPPED = {"r": "func_of", "e": "exn_of", "a": "any_of"}
+"""Result letters native code returns as a handle (an int or None) that Python maps."""
+
+
 def _item(k: str, i: int) -> str:
     """Result ``i`` of a tuple of several, as Python sees it (references from handles)."""
-    if k == "r":
-        return f"func_of(r[{i}]), "
-    if k == "e":
-        return f"exn_of(r[{i}]), "
-    return f"r[{i}], "
+    return f"{_MAPPED[k]}(r[{i}]), " if k in _MAPPED else f"r[{i}], "
 
 
 _ENTRY_NS = {"pins": "pins", "unpin": "unpin", "on_exit": "on_exit",
              "func_handle": "func_handle", "obj_handle": "obj_handle", "func_of": "func_of",
-             "exn_of": "exn_of", "exn_handle": "exn_handle"}
+             "exn_of": "exn_of", "exn_handle": "exn_handle",
+             "any_handle": "any_handle", "any_of": "any_of"}
 """Closure names of an entry factory -> the NativeStore attributes they are."""
 
 

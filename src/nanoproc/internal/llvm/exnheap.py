@@ -559,6 +559,8 @@ class ExnHeap:
                     w = ns.func_handle(v)
                 elif k == "e":
                     w = made[id(v)] if v is not None else 0
+                elif k == "a":
+                    w = ns.pinned_any(v)  # a GC reference (see gcheap)
                 else:
                     ns.pin(v)
                     w = ns.obj_handle(v)
@@ -606,6 +608,8 @@ class ExnHeap:
                     vals.append(ns.func_of(w))
                 elif k == "e":
                     vals.append(made[w] if w else None)
+                elif k == "a":
+                    vals.append(ns.any_of(w))
                 else:
                     vals.append(ns.obj_of(w))
             made[q].payload = tuple(vals)

@@ -53,6 +53,8 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
     for i, k in enumerate(params):
         if k == "r":
             conv.append(f"func_of(a{i})")
+        elif k == "a":
+            conv.append(f"any_of(a{i})")
         elif k == "x":
             conv.append(f"obj_of(a{i})")
         elif k == "e":
@@ -76,6 +78,8 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
             lines.append(f"    ures[{i}] = func_handle({n})")
         elif k == "e":
             lines.append(f"    ures[{i}] = exn_handle({n})")
+        elif k == "a":
+            lines.append(f"    ures[{i}] = pinned_any({n})")
         else:
             lines.append(f"    ures[{i}] = pinned_handle({n})")
     return make_factory("call, ns, inst_of", _HOST_NS, lines, "cb",
@@ -84,7 +88,8 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
 
 _HOST_NS = {"ures": "ures", "fres": "fres", "func_of": "func_of", "obj_of": "obj_of",
             "func_handle": "func_handle", "pinned_handle": "pinned_handle",
-            "exn_of": "exn_of", "exn_handle": "exn_handle"}
+            "exn_of": "exn_of", "exn_handle": "exn_handle",
+            "any_of": "any_of", "pinned_any": "pinned_any"}
 """Closure names of a host-callback factory -> the NativeStore attributes they are."""
 
 

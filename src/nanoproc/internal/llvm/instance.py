@@ -13,11 +13,14 @@ import ctypes
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..exec.gctypes import MAX_ARRAY_LENGTH
 from ..exec.instance import ModuleInstance
 from ..exec.values import MASK32
+from ..syntax.types import FuncType
 from . import abi
 from .cells import global_cell, mem_cell
 from .entry import make_call
+from .gcheap import rtt_address
 from .hostcall import INSTANCES, subtype
 from .nativestore import NativeStore
 from .refs import py_letter, py_shape
@@ -58,8 +61,10 @@ class InstanceState:
         for f, fi in enumerate(funcs):
             vm[off + f] = ns.func_handle(fi)
         off = layout.type_off // 8
-        for t in range(len(mod.deftypes)):
-            vm[off + t] = cm.canon(t)
+        for t, st in enumerate(mod.deftypes):
+            # a function type's canonical id; a struct or array type's descriptor
+            c = cm.canon(t)
+            vm[off + t] = c if isinstance(st.comp, FuncType) else rtt_address(c)
         off = layout.mem_off // 8
         for m, mem in enumerate(inst.memories):
             vm[off + m] = mem_cell(ns, mem)
@@ -97,7 +102,7 @@ class InstanceState:
         """Make (and install) the ctypes entry of function ``f``."""
         fi = self.inst.funcs[f]
         ft = fi.type
-        shape = py_shape(ft)
+        shape = py_shape(ft, self.inst.module.module)
         code = self.code
         entries = code.held_entries if code.runs_briefly(f) else code.entries
         call = make_call(shape, entries[shape], self.vmctx, code.func_addr[f], self.ns)
@@ -112,43 +117,46 @@ class InstanceState:
         self.ns.sc.host_error = kind
         return 0
 
-    def ref_of(self, h: int, funcref: bool | None) -> Any:
-        """The reference of handle ``h`` (``funcref`` None: an exnref)."""
-        if funcref is None:
+    def ref_of(self, h: int, letter: str) -> Any:
+        """The runtime value of native reference ``h`` of kind ``letter`` (see refs)."""
+        if letter == "r":
+            return self.ns.func_of(h)
+        if letter == "a":
+            return self.ns.any_of(h)
+        if letter == "e":
             return self.ns.exn_of(h)
-        return self.ns.func_of(h) if funcref else self.ns.obj_of(h)
+        return self.ns.obj_of(h)
 
 
 def _memory_grow(st: InstanceState, m: int, delta: int, _c: int, _d: int) -> int:
     return st.inst.memories[m].grow(delta)  # old size or -1 (the callback returns an i64)
 
 
-def _table_elems(st: InstanceState, t: int) -> tuple[list[Any], bool | None]:
-    """The table's list, and whether it holds funcrefs (None: exnrefs)."""
-    mirror = st.inst.tables[t].elems.mirror  # type: ignore[attr-defined]
-    return st.inst.tables[t].elems, None if mirror.exn else mirror.funcref
+def _table_elems(st: InstanceState, t: int) -> tuple[list[Any], str]:
+    tab = st.inst.tables[t]
+    return tab.elems, tab.elems.mirror.letter  # type: ignore[attr-defined]
 
 
 def _table_set(st: InstanceState, t: int, i: int, h: int, _d: int) -> int:
-    elems, funcref = _table_elems(st, t)
+    elems, letter = _table_elems(st, t)
     if i >= len(elems):
         return st.trap(abi.TRAP_TABLE_OOB)
-    elems[i] = st.ref_of(h, funcref)
+    elems[i] = st.ref_of(h, letter)
     return 0
 
 
 def _table_grow(st: InstanceState, t: int, h: int, n: int, _d: int) -> int:
     tab = st.inst.tables[t]
-    _, funcref = _table_elems(st, t)
-    return tab.grow(n, st.ref_of(h, funcref))
+    _, letter = _table_elems(st, t)
+    return tab.grow(n, st.ref_of(h, letter))
 
 
 def _table_fill(st: InstanceState, t: int, i: int, h: int, n: int) -> int:
-    elems, funcref = _table_elems(st, t)
+    elems, letter = _table_elems(st, t)
     if i + n > len(elems):
         return st.trap(abi.TRAP_TABLE_OOB)
     if n:
-        elems[i : i + n] = [st.ref_of(h, funcref)] * n
+        elems[i : i + n] = [st.ref_of(h, letter)] * n
     return 0
 
 
@@ -195,7 +203,42 @@ def _epoch(st: InstanceState, _a: int, _b: int, _c: int, _d: int) -> int:
 
 def _global_set(st: InstanceState, g: int, h: int, _c: int, _d: int) -> int:
     gi = st.inst.globals[g]
-    gi.value = st.ns.exn_of(h) if py_letter(gi.type.type) == "e" else st.ns.obj_of(h)
+    gi.value = st.ref_of(h, py_letter(gi.type.type))
+    return 0
+
+
+def _gc_hold(st: InstanceState, a: int, _b: int, _c: int, _d: int) -> int:
+    st.ns.gc_heap().hold(a)
+    return 0
+
+
+def _extern_object(st: InstanceState, h: int, _b: int, _c: int, _d: int) -> Any:
+    return st.ns.obj_of(h)
+
+
+def _array_new_elem(st: InstanceState, which: int, s: int, n: int, _d: int) -> int:
+    inst = st.inst
+    refs = inst.elems[which & MASK32]
+    if s + n > len(refs):
+        return st.trap(abi.TRAP_TABLE_OOB)
+    if n > MAX_ARRAY_LENGTH:
+        return st.trap(abi.TRAP_ALLOCATION_TOO_LARGE)
+    heap = st.ns.gc_heap()
+    arr = heap.new_array(inst.module.canon(which >> 32), refs[s : s + n])
+    return heap.handle(arr)
+
+
+def _array_init_elem(st: InstanceState, a: int, seg: int, ds: int, n: int) -> int:
+    heap = st.ns.gc_heap()
+    arr = heap.proxy(a)
+    _, length, _ = heap.array_elems(arr)
+    refs = st.inst.elems[seg]
+    d, s = ds >> 32, ds & MASK32
+    if d + n > length:
+        return st.trap(abi.TRAP_ARRAY_OOB)
+    if s + n > len(refs):
+        return st.trap(abi.TRAP_TABLE_OOB)
+    heap.write_elems(arr, d, refs[s : s + n])
     return 0
 
 
@@ -215,4 +258,8 @@ _OPS: dict[int, Callable[[InstanceState, int, int, int, int], int]] = {
     abi.H_GLOBAL_SET: _global_set,
     abi.H_EPOCH: _epoch,
     abi.H_HOST_THROW: _host_throw,
+    abi.H_GC_HOLD: _gc_hold,
+    abi.H_ARRAY_NEW_ELEM: _array_new_elem,
+    abi.H_ARRAY_INIT_ELEM: _array_init_elem,
+    abi.H_EXTERN_OBJECT: _extern_object,
 }

@@ -71,13 +71,14 @@ def _target_machine(opt: int) -> Any:
     )  # fmt: skip
 
 
-def compile_ir(text: str, opt: int) -> bytes:
-    """Parse, verify, optimise (``opt`` 0-3) and compile IR text to an ELF object."""
+def compile_ir(text: str, opt: int, passes: bool = True) -> bytes:
+    """Parse, verify, optimise (``opt`` 0-3) and compile IR text to an ELF object
+    (``passes=False``: code generation at ``opt`` only, for IR optimised already)."""
     _init()
     tm = _target_machine(opt)
     mod = llvm.parse_assembly(text)
     mod.verify()
-    if opt > 0:
+    if opt > 0 and passes:
         pto = llvm.create_pipeline_tuning_options(speed_level=opt)
         pb = llvm.create_pass_builder(tm, pto)
         pb.getModulePassManager().run(mod, pb)

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import WasmtimeError
 from ..exec.entities import FuncInst
 from ..exec.exceptions import Thrown, ThrownException
+from ..exec.gcref import I31
 from ..exec.store import StoreState
 from ..exec.trap import HostError, Trap, TrapCode
 from . import abi
+from .gcheap import HANDLES, NativeHeap
 from .interrupts import ensure_handler, sig_block_address
 from .stack import thread_stack, usable_low
 from .traps import backtrace, trap_of_kind
@@ -44,6 +46,9 @@ _py_object = ctypes.py_object
 _decref = ctypes.PYFUNCTYPE(None)(ctypes.cast(ctypes.pythonapi.Py_DecRef, ctypes.c_void_p).value or 0)
 """``Py_DecRef``, called with a ``c_void_p``: no argument types, so ctypes converts
 nothing by calling Python (where a RecursionError would become an ArgumentError)."""
+
+GC_VALUES = (I31, *HANDLES)
+"""Python values of GC references that may sit in an externref."""
 
 FUEL_CAP = (1 << 63) - 1
 """Fuel native code can count; more is kept in the store's reserve (a run would
@@ -136,6 +141,8 @@ class NativeStore:
         self.mem_cells: dict[int, Any] = {}
         self.instances: dict[int, InstanceState] = {}
         self._heap: ExnHeap | None = None
+        self.gc: NativeHeap | None = None
+        """The GC heap, made when a module that uses GC is instantiated (gcheap)."""
 
     @property
     def heap(self) -> ExnHeap:
@@ -176,6 +183,8 @@ class NativeStore:
         if p:
             self.sc.pending = None
             _decref(ctypes.c_void_p(p))
+        if self.gc is not None:
+            self.gc.release()
 
     @staticmethod
     def of(st: StoreState, backend: Any) -> NativeStore:
@@ -220,13 +229,49 @@ class NativeStore:
     def func_of(self, h: int | None) -> FuncInst | None:
         return self.func_at[h] if h else None
 
-    @staticmethod
-    def obj_handle(obj: Any) -> int:
-        return 0 if obj is None else id(obj)
+    def obj_handle(self, obj: Any) -> int:
+        if obj is None:
+            return 0
+        if obj.__class__ in GC_VALUES:  # a GC reference inside an externref
+            return self.gc_heap().ext_handle(obj)
+        return id(obj)
 
-    @staticmethod
-    def obj_of(h: int | None) -> Any:
+    def obj_of(self, h: int | None) -> Any:
+        if h and h & 3:  # a GC reference inside an externref
+            return self.gc_heap().ext_of(h)
         return ctypes.cast(h, _py_object).value if h else None
+
+    # GC references (the ``a`` letter: anyref, eqref, structs, ...; see gcheap)
+    def gc_heap(self) -> NativeHeap:
+        h = self.gc
+        if h is None:
+            if self.st.heap is not None:
+                from ..errors import UnsupportedFeature
+
+                raise UnsupportedFeature("gc", "in the llvm tier, for a store whose GC "
+                                         "objects live in the interp tier")
+            h = self.gc = self.st.heap = NativeHeap(self)
+        return h
+
+    def any_of(self, h: int | None) -> Any:
+        if not h:
+            return None
+        if h & 1:
+            return h >> 1
+        return self.gc_heap().any_of(h)
+
+    def any_handle(self, v: Any) -> int:
+        if v is None:
+            return 0
+        if v.__class__ is int:
+            return (v << 1) | 1
+        return self.gc_heap().any_handle(v)
+
+    def pinned_any(self, v: Any) -> int:
+        """The native anyref of a host function's result (a host object is pinned)."""
+        if v is None or v.__class__ is int:
+            return self.any_handle(v)
+        return self.gc_heap().any_handle(v, pin=True)
 
     def pin(self, obj: Any) -> None:
         """Keep ``obj`` alive until the outermost call returns, if native frames might
@@ -238,6 +283,8 @@ class NativeStore:
         """The handle of an object entering native code from a host function."""
         if obj is None:
             return 0
+        if obj.__class__ in GC_VALUES:  # a GC reference inside an externref
+            return self.gc_heap().ext_handle(obj)
         self.pin(obj)
         return id(obj)
 

@@ -2,9 +2,11 @@
 
 Natively every reference is a pointer: null is null, a funcref is the address of
 its FuncRecord, an exnref the address of a native exception object (see
-:mod:`.exnheap`), and any other reference (externref, and the null-only GC types a
-module may declare) is the address of the Python object itself. Whether a value is
-a funcref is decided by its static type, so the two kinds never mix.
+:mod:`.exnheap`), a GC reference a tagged word (see gcheap: an i31, a native
+object's address, or a host object's address with bit 1 set), and any other
+reference (externref) the address of the Python object itself (or a tagged GC
+reference, after ``extern.convert_any``). Which kind a value is follows from its
+static type, so the kinds never mix.
 
 An object's address is only valid while the object lives: Python references keep
 it alive (the caller's arguments, the table lists, the globals' keep-alive slots),
@@ -15,7 +17,14 @@ hold its address is *pinned* until the outermost call returns (see NativeStore).
 from __future__ import annotations
 
 from ..syntax.module import Module
-from ..syntax.types import EXN_HIERARCHY, FUNC_HIERARCHY, FuncType, RefType, ValType
+from ..syntax.types import (
+    ANY_HIERARCHY,
+    EXN_HIERARCHY,
+    FUNC_HIERARCHY,
+    FuncType,
+    RefType,
+    ValType,
+)
 from .irgen.types import letter
 
 
@@ -37,12 +46,26 @@ def is_exnref(t: RefType) -> bool:
     return t.heap in EXN_HIERARCHY
 
 
+def is_anyref(t: RefType, module: Module | None = None) -> bool:
+    """Whether values of ``t`` are in the ``any`` hierarchy (GC references)."""
+    heap = t.heap
+    if isinstance(heap, str):
+        return heap in ANY_HIERARCHY
+    if module is not None:
+        return not isinstance(module.deftypes[heap].comp, FuncType)
+    from ..valid import canon_kind
+
+    return bool(canon_kind(heap) != "func")
+
+
 def py_letter(t: ValType, module: Module | None = None) -> str:
-    """``i I f F`` for numbers, ``r`` for funcrefs, ``e`` for exnrefs, ``x`` for other
-    references: the code generator's letter (:func:`.irgen.types.letter`), references
-    split."""
+    """``i I f F`` for numbers, ``r`` for funcrefs, ``e`` for exnrefs, ``a`` for GC
+    references (the any hierarchy), ``x`` for other references: the code generator's
+    letter (:func:`.irgen.types.letter`), references split."""
     if isinstance(t, RefType) and not is_funcref(t, module):
-        return "e" if is_exnref(t) else "x"
+        if is_exnref(t):
+            return "e"
+        return "a" if is_anyref(t, module) else "x"
     return letter(t)
 
 

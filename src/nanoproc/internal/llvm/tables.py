@@ -18,17 +18,19 @@ from typing import Any, SupportsIndex
 from ..exec.entities import TableInst
 from . import abi
 from .nativestore import NativeStore
-from .refs import is_exnref, is_funcref
+from .refs import py_letter
 
 
 class TableMirror:
     """The TableCell and handle array of one table."""
 
-    def __init__(self, ns: NativeStore, funcref: bool, exn: bool = False) -> None:
+    def __init__(self, ns: NativeStore, letter: str) -> None:
         self.ns = ns
-        self.funcref = funcref
-        self.exn = exn
-        """Elements are exnrefs: native copies of the list's ExnInsts (see exnheap)."""
+        self.letter = letter
+        """How its references look natively: ``r`` funcref, ``a`` GC, ``e`` exnref
+        (native copies of the list's ExnInsts, see exnheap), ``x`` extern."""
+        self.funcref = letter == "r"
+        self.exn = letter == "e"
         self.cell = abi.array(ctypes.c_uint64, 2)()
         self.address = ctypes.addressof(self.cell)
         self.data = abi.array(ctypes.c_uint64, 0)()
@@ -37,9 +39,13 @@ class TableMirror:
     def handle(self, v: Any) -> int:
         if v is None:
             return 0
+        if self.funcref:
+            return self.ns.func_handle(v)
+        if self.letter == "a":
+            return self.ns.any_handle(v)
         if self.exn:
             return self.ns.exn_handle(v)
-        return self.ns.func_handle(v) if self.funcref else id(v)
+        return self.ns.obj_handle(v)
 
     def resize(self, n: int) -> None:
         if n > self.capacity:
@@ -155,8 +161,8 @@ def table_cell(ns: NativeStore, tab: TableInst) -> int:
     elems = tab.elems
     if isinstance(elems, NativeElems) and elems.mirror.ns is ns:
         return elems.mirror.address
-    exn = is_exnref(tab.type.elem)
-    mirror = TableMirror(ns, is_funcref(tab.type.elem), exn)
+    mirror = TableMirror(ns, py_letter(tab.type.elem))
+    exn = mirror.exn
     native = NativeElems(elems)
     native.mirror = mirror
     if exn:

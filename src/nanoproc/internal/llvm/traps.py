@@ -33,6 +33,9 @@ _KINDS: dict[int, tuple[TrapCode, str | None]] = {
     abi.TRAP_OUT_OF_FUEL: (TrapCode.OUT_OF_FUEL, None),
     abi.TRAP_INTERRUPT: (TrapCode.INTERRUPT, None),
     abi.TRAP_NULL_EXN: (TrapCode.NULL_REFERENCE, "null exception reference"),
+    abi.TRAP_ARRAY_OOB: (TrapCode.ARRAY_OUT_OF_BOUNDS, None),
+    abi.TRAP_CAST_FAILURE: (TrapCode.CAST_FAILURE, None),
+    abi.TRAP_ALLOCATION_TOO_LARGE: (TrapCode.ALLOCATION_TOO_LARGE, None),
 }
 """Trap kind -> (code, message when it is not the code's standard one). The messages
 are the interp tier's, so both tiers raise identical traps."""

@@ -19,6 +19,10 @@ public methods; it imports neither tier. Per module:
   code's bindings) go to native code from then on. Frames already running in the
   interp tier finish there; their later calls are native.
 
+A module that declares struct or array types runs on the llvm tier from the start
+(its instantiation waits for the native code): GC objects are Python objects in the
+interp tier and native ones in the llvm tier, and a store holds one kind.
+
 Semantics do not change at the switch: both tiers count fuel the same way and keep
 it in the store between calls, check the same epoch deadline, share memories,
 tables and globals, and raise the same traps. A trap's backtrace is put together
@@ -39,6 +43,7 @@ from .. import threads
 from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
 from ..exec.exceptions import Thrown, thrown_to_api
+from ..exec.gctypes import declares_gc_types
 from ..exec.instance import ModuleInstance
 from ..exec.trap import HostError, Trap, TrapCode, host_error_result
 
@@ -209,6 +214,12 @@ class TieredBackend:
         if self.switch_after is None and art.ready():
             self.llvm.instantiate(inst)
             return
+        if declares_gc_types(inst.module) and art.llvm_art.check_supported_quietly():
+            # GC objects are Python objects in one tier and native in the other: a
+            # module that can make or look into them runs natively from the start.
+            if art.wait():
+                self.llvm.instantiate(inst)
+                return
         try:
             self.interp.instantiate(inst)
         except UnsupportedFeature:
@@ -224,6 +235,10 @@ class TieredBackend:
             self.offer_switch(inst)
         elif art.llvm_art.check_supported_quietly():
             art.schedule()
+
+    def gc_heap(self, store: Any) -> Any:
+        """The store's GC heap: the llvm tier's (modules declaring GC types run there)."""
+        return self.llvm.gc_heap(store)
 
     def has_cached_code(self, wasm: bytes) -> bool:
         """See ``LLVMBackend.has_cached_code`` (the verdict cached with the code)."""

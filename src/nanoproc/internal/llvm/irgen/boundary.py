@@ -48,12 +48,14 @@ PYAPI_DECLS = (
     "@_Py_NoneStruct = external global i8",
 )
 
-_C_TYPE = {"i": "i32", "I": "i64", "f": "double", "F": "double", "r": "ptr", "e": "ptr"}
+_C_TYPE = {"i": "i32", "I": "i64", "f": "double", "F": "double", "r": "ptr", "e": "ptr",
+           "a": "ptr"}
 """How each shape letter crosses the C ABI to and from Python."""
 
 
 def runtime_routines() -> str:
-    """``np_capture`` and ``np_helper`` (internal to every module carrying code).
+    """``np_capture``, ``np_helper`` and ``np_xobj`` (internal to every module carrying
+    code).
 
     Both are ``cold`` (attribute group #6): LLVM puts them in ``.text.unlikely``, so
     the module's Wasm functions keep the placement they had without them (a hot loop
@@ -135,6 +137,45 @@ fail:
   call void @PyGILState_Release(i32 %g)
   ret i64 {abi.HELPER_FAILED}
 }}
+
+; The Python object of an externref (a new reference; null with the exception set
+; if making it failed). A GC reference in an externref (extern.convert_any: the low
+; two bits not both clear) is not an object: the helper (H_EXTERN_OBJECT) makes its
+; Python value. Called with the GIL held.
+define internal ptr @np_xobj(ptr %vmctx, ptr %v) #6 {{
+entry:
+  %argv = alloca [6 x ptr], align 8
+  %vi = ptrtoint ptr %v to i64
+  %tag = and i64 %vi, 3
+  %isgc = icmp ne i64 %tag, 0
+  br i1 %isgc, label %gc, label %obj
+obj:
+  %nul = icmp eq ptr %v, null
+  %ob = select i1 %nul, ptr @_Py_NoneStruct, ptr %v
+  call void @Py_IncRef(ptr %ob)
+  ret ptr %ob
+gc:
+  %sc = load ptr, ptr %vmctx, align 8
+  %fnp = getelementptr inbounds i8, ptr %sc, i64 {sc["helper"]}
+  %fn = load ptr, ptr %fnp, align 8
+  %vm = ptrtoint ptr %vmctx to i64
+  %o0 = call ptr @PyLong_FromUnsignedLongLong(i64 %vm)
+  %o1 = call ptr @PyLong_FromUnsignedLongLong(i64 {abi.H_EXTERN_OBJECT})
+  %o2 = call ptr @PyLong_FromUnsignedLongLong(i64 %vi)
+  %o3 = call ptr @PyLong_FromUnsignedLongLong(i64 0)
+  %o4 = call ptr @PyLong_FromUnsignedLongLong(i64 0)
+  %o5 = call ptr @PyLong_FromUnsignedLongLong(i64 0)
+{_store_args("%argv", 6)}
+{_any_null("%o", 6, "%bad")}
+  br i1 %bad, label %argfail, label %call
+call:
+  %r = call ptr @PyObject_Vectorcall(ptr %fn, ptr %argv, i64 6, ptr null)
+{_decrefs("%o", 6)}
+  ret ptr %r
+argfail:
+{_decrefs("%o", 6)}
+  ret ptr null
+}}
 """
 
 
@@ -187,14 +228,18 @@ def _py_value(c: str, v: str, name: str, out: list[str]) -> str:
         out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double %{name}.w)")
     elif c == "F":
         out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double {v})")
-    elif c in "re":  # handles: Python maps them (funcrefs, exnrefs)
+    elif c in "rea":  # handles: Python maps them (funcrefs, exnrefs, GC references)
         out.append(f"  %{name}.i = ptrtoint ptr {v} to i64")
         out.append(f"  %{name} = call ptr @PyLong_FromUnsignedLongLong(i64 %{name}.i)")
     else:
-        out.append(f"  %{name}.n = icmp eq ptr {v}, null")
-        out.append(f"  %{name} = select i1 %{name}.n, ptr @_Py_NoneStruct, ptr {v}")
-        out.append(f"  call void @Py_IncRef(ptr %{name})")
+        # in entries only (host thunks see ``r``): %vmctx is defined there
+        out.append(f"  %{name} = call ptr @np_xobj(ptr %vmctx, ptr {v})")
     return f"%{name}"
+
+
+def _as_handles(results: str) -> str:
+    """Result letters with every handle kind (``r``, ``e``, ``a``) as ``I``."""
+    return results.replace("r", "I").replace("e", "I").replace("a", "I")
 
 
 def _c_ret(results: str) -> str:
@@ -290,13 +335,12 @@ unregd{{sfx}}:""" if release_gil else "")
         else:
             out.append(f"  ret {_C_TYPE[results]} %r")
     elif len(results) == 1:
-        out.append("  %rn = icmp eq ptr %r, null")
-        out.append("  %ro = select i1 %rn, ptr @_Py_NoneStruct, ptr %r")
-        out.append("  call void @Py_IncRef(ptr %ro)")
+        out.append("  %ro = call ptr @np_xobj(ptr %vmctx, ptr %r)")
         out.append("  ret ptr %ro")
     elif is_huge(results):
-        # Funcref items are handles (Python maps them); kind 1 treats them as i64.
-        out += _tuple_loop(results.replace("r", "I").replace("e", "I"), symbol_name)
+        # Funcref, exnref and GC items are handles (Python maps them); kind 1 treats
+        # them as i64.
+        out += _tuple_loop(_as_handles(results), symbol_name)
     elif results:
         out += _tuple_return(results, wret, wide)
     else:
@@ -333,7 +377,7 @@ regdone:
   %regd = phi i64 [ 0, %go ], [ 0, %regtry ], [ 1, %reg ]
   store volatile i64 %regd, ptr %save5, align 8""" if release_gil else "")
     symbol = symbol_name
-    kinds = (kinds_constant(f"kinds.{symbol}", results.replace("r", "I").replace("e", "I")) + "\n"
+    kinds = (kinds_constant(f"kinds.{symbol}", _as_handles(results)) + "\n"
              if is_huge(results) else "")
     return kinds + f"""\
 define dso_local {cret} @{symbol}(ptr %argv) {UNOPTIMISED if huge_shape(shape) else "#1"} {{
@@ -378,6 +422,9 @@ owned:
   %outer = icmp eq i64 %depth, 0
   br i1 %outer, label %firstlimit, label %nestedlimit
 firstlimit:
+  ; The GC scans native frames up to the outermost entry's.
+  %topp = getelementptr inbounds i8, ptr %sc, i64 {sc["stack_top"]}
+  store i64 %fai, ptr %topp, align 8
   ; Wasm may use max_stack bytes below this entry.
   %maxp = getelementptr inbounds i8, ptr %sc, i64 {sc["max_stack"]}
   %max = load i64, ptr %maxp, align 8
@@ -488,9 +535,7 @@ def _tuple_loop(results: str, symbol: str) -> list[str]:
         "  br label %tjoin",
         "tx:",
         "  %t5 = load ptr, ptr %tvp, align 8",
-        "  %t5n = icmp eq ptr %t5, null",
-        "  %o5 = select i1 %t5n, ptr @_Py_NoneStruct, ptr %t5",
-        "  call void @Py_IncRef(ptr %o5)",
+        "  %o5 = call ptr @np_xobj(ptr %vmctx, ptr %t5)",
         "  br label %tjoin",
         "tjoin:",
         "  %to = phi ptr [ %o0, %ti32 ], [ %o1, %tI ], [ %o2, %tf32 ], [ %o3, %tf64 ],"

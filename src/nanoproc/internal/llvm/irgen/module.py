@@ -34,7 +34,7 @@ from .. import abi
 from ..symbols import func_symbol, module_shapes, vm_layout
 
 # Importing the handler modules registers the instruction handlers.
-from . import ops_call, ops_control, ops_exc, ops_memory, ops_numeric, ops_vars  # noqa: F401, E402, I001
+from . import ops_call, ops_control, ops_exc, ops_gc, ops_memory, ops_numeric, ops_vars  # noqa: F401, E402, I001
 from .boundary import PYAPI_DECLS, entry_trampoline, host_thunk, runtime_routines
 from .function import FunctionGen
 from .types import Shape, is_wide, lltype, native_shape, ret_type
@@ -117,6 +117,9 @@ METADATA = """\
 !6 = !{!"branch_weights", i32 1048575, i32 1}
 !7 = !{i64 16}
 !8 = !{i64 8}
+!9 = !{!"gc heap", !0, i64 0}
+!10 = !{!9, !9, i64 0}
+!11 = !{!"branch_weights", i32 1, i32 1048575}
 """
 
 ATTRIBUTES = """\

@@ -4,8 +4,8 @@ A *shape* is a signature reduced to what the native ABI sees (one letter per val
 ``i`` i32, ``I`` i64, ``f`` f32, ``F`` f64, ``r`` any reference): host-call thunks are
 generated once per shape, whatever the Wasm types' names. Entry trampolines are
 generated per *entry shape*, which also tells funcrefs (``r``) and exnrefs (``e``),
-both handles, from other references (``x``, Python objects the entry returns as
-such; see refs.py).
+both handles, and GC references (``a``, tagged words Python maps) from other
+references (``x``, Python objects the entry returns as such; see refs.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import struct
 
 from ...syntax.types import F32, F64, I32, I64, V128, FuncType, RefType, ValType
 
-LLTYPE = {"i": "i32", "I": "i64", "f": "float", "F": "double", "r": "ptr", "x": "ptr", "e": "ptr"}
+LLTYPE = {"i": "i32", "I": "i64", "f": "float", "F": "double", "r": "ptr", "x": "ptr", "e": "ptr",
+          "a": "ptr"}
 """Shape letter -> LLVM type."""
 
 
@@ -47,10 +48,10 @@ def shape_of(ft: FuncType) -> Shape:
 
 
 def native_shape(shape: Shape) -> Shape:
-    """The shape of an entry shape (``x`` and ``e`` references are ``r`` to native
-    code)."""
-    return (shape[0].replace("x", "r").replace("e", "r"),
-            shape[1].replace("x", "r").replace("e", "r"))  # fmt: skip
+    """The shape of an entry shape (``x``, ``e`` and ``a`` references are ``r`` to
+    native code)."""
+    return (shape[0].replace("x", "r").replace("e", "r").replace("a", "r"),
+            shape[1].replace("x", "r").replace("e", "r").replace("a", "r"))  # fmt: skip
 
 
 def shape_name(shape: Shape) -> str:
