@@ -318,3 +318,36 @@ def test_fuel_beyond_a_u64_is_refused() -> None:
         with pytest.raises(w.WasmtimeError, match="at most 2\\*\\*64 - 1"):
             store.set_fuel(2**64)
         assert store.get_fuel() == 2**64 - 1
+
+
+def test_out_of_fuel_and_past_the_deadline_at_an_entry_is_out_of_fuel() -> None:
+    """Found by the host-boundary fuzzer: with fuel spent and the epoch deadline due
+    at once, a function entry trapped INTERRUPT in the llvm tier, OUT_OF_FUEL in the
+    interp tier and wasmtime (which check fuel first)."""
+    import nanoproc as w
+    from nanoproc.api.tiers import llvm_unavailable_reason
+
+    wat = '(module (func (export "f") (result i32) (i32.const 1)))'
+    strategies = ["interp"] + (["llvm", "tiered"] if llvm_unavailable_reason() is None else [])
+    for strategy in strategies:
+        config = w.Config()
+        config.strategy = strategy
+        config.consume_fuel = True
+        config.epoch_interruption = True
+        eng = w.Engine(config)
+        store = w.Store(eng)
+        f = w.Instance(store, w.Module(eng, wat), []).exports(store)["f"]
+        got = []
+        for fuel in (0, 1, 2):
+            store.set_fuel(fuel)
+            store.set_epoch_deadline(1)
+            eng.increment_epoch()
+            try:
+                got.append(f(store))
+            except w.Trap as t:
+                got.append(str(t.trap_code))
+        want = ["TrapCode.OUT_OF_FUEL", "TrapCode.OUT_OF_FUEL", "TrapCode.INTERRUPT"]
+        assert got == want, strategy
+        store.set_epoch_deadline(10)
+        store.set_fuel(100)
+        assert f(store) == 1

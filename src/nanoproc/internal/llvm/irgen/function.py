@@ -524,6 +524,21 @@ class FunctionGen:
             "  br i1 %stk2, label %body, label %realoverflow",
             "interrupted:",
             "  %due = icmp eq i64 %goon, 0",
+        ]
+        if self.fuel:
+            # Fuel is checked before the deadline at an entry (as in wasmtime and
+            # the interp tier): out of both is OUT_OF_FUEL.
+            head += [
+                "  %fuelout = icmp sle i64 %fu.1, 0",
+                "  %oof = and i1 %due, %fuelout",
+                "  br i1 %oof, label %entryoof, label %interrupted2",
+                "entryoof:",
+                "  store i64 %fu.1, ptr %fu.p, align 8",
+                f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_OUT_OF_FUEL}, i32 {self.entry_pc()})",
+                ret,
+                "interrupted2:",
+            ]
+        head += [
             f"  %why = select i1 %due, i32 {abi.TRAP_INTERRUPT}, i32 {abi.TRAP_HOST}",
             f"  call void %trapfn(ptr %sc, i32 %why, i32 {self.entry_pc()})",
             ret,
