@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ import pytest
 # compiling each would double the suite's CPU time for nothing. tests/tiered tests
 # the policy itself.
 os.environ.setdefault("NANOPROC_TIER_DELAY", "10")
+
+# A test run started as a background job of a non-interactive shell (`cmd &`, as CI
+# runners and nohup wrappers do) inherits SIGINT ignored, and so does every process the
+# tests start: Ctrl-C tests would then wait for an interrupt that cannot arrive. The
+# suite tests what a program started from a terminal does, so it restores the handler;
+# processes it starts then begin with SIGINT at its default, as from a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTSUITE = Path(os.environ.get("NANOPROC_TESTSUITE", ROOT.parent / "shared" / "wasm-testsuite"))
