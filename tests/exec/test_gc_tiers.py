@@ -274,6 +274,19 @@ def test_null_references_trap(tier: Any, op: str) -> None:
     assert trap_of(tier, NULLS, op) is TrapCode.NULL_REFERENCE
 
 
+COPY_ORDER = """(module (type $a (array (mut i64)))
+  (func (export "f") (param $d i32)
+    (array.copy $a $a (array.new_default $a (i32.const 2)) (local.get $d)
+                      (ref.null $a) (i32.const 0) (i32.const 1))))"""
+
+
+def test_array_copy_checks_both_nulls_before_bounds(tier: Any) -> None:
+    """The spec's order (wasmtime checks the destination's bounds before the source's
+    null: docs/api-differences.md; fuzz case gc:1207004174)."""
+    assert trap_of(tier, COPY_ORDER, "f", 0) is TrapCode.NULL_REFERENCE
+    assert trap_of(tier, COPY_ORDER, "f", 5) is TrapCode.NULL_REFERENCE
+
+
 def test_failed_cast_of_null(tier: Any) -> None:
     assert trap_of(tier, NULLS, "ref.cast") is TrapCode.CAST_FAILURE
 
