@@ -382,3 +382,41 @@ def test_serialized_module_throws_and_catches(engine: w.Engine) -> None:
     with pytest.raises(w.ThrownException) as info:
         ex["throw"](store, 3)
     assert info.value.exn(store).fields(store) == [3]
+
+
+GC_PAYLOAD = """
+(module
+  (type $s (struct (field (mut i32)) (field (ref null $s))))
+  (tag $t (param (ref null $s) i32))
+  (global $keep (mut exnref) (ref.null exn))
+  (func $churn (param i32)
+    (loop $l
+      (drop (struct.new $s (local.get 0) (ref.null $s)))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))))
+  (func (export "stash") (param i32)
+    (global.set $keep
+      (block $h (result exnref)
+        (try_table (catch_all_ref $h)
+          (throw $t (struct.new $s (local.get 0) (struct.new $s (i32.const 77) (ref.null $s)))
+                    (i32.const 5)))
+        (ref.null exn))))
+  (func (export "check") (param i32) (result i32) (local $r (ref null $s))
+    (call $churn (local.get 0))
+    (block $h (result (ref null $s) i32)
+      (try_table (catch $t $h) (throw_ref (global.get $keep)))
+      (unreachable))
+    (drop)
+    (local.set $r)
+    (i32.add (struct.get $s 0 (local.get $r))
+             (struct.get $s 0 (struct.get $s 1 (local.get $r))))))
+"""
+
+
+def test_gc_references_in_payloads_survive_collections(engine: w.Engine) -> None:
+    """A struct (and the struct it points to) reachable only through a kept
+    exception's payload lives through allocation churn and Store.gc()."""
+    store, ex = _instance(engine, GC_PAYLOAD)
+    ex["stash"](store, 1000)
+    for _ in range(3):
+        assert ex["check"](store, 20_000) == 1077
+        store.gc()
