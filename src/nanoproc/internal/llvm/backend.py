@@ -217,6 +217,7 @@ class LLVMBackend:
         ns = NativeStore.of(inst.store, self)
         if art.uses_gc:
             ns.gc_heap()  # native code finds it in the StoreCtx
+        ns.reserve_frame(code.max_frame)
         inst.tier_state = InstanceState(inst, code, ns)
 
     @staticmethod

@@ -31,6 +31,10 @@ from .symbols import (
 if TYPE_CHECKING:
     from ..exec.compiled import CompiledModule
 
+FRAME_SLACK = 64
+"""Bytes of a frame the stackmap's size leaves out (return address, a tailcc
+call's argument area), rounded up."""
+
 _map_lock = threading.Lock()
 _starts: list[int] = []
 _ranges: list[tuple[int, int, weakref.ref[LoadedCode], int]] = []
@@ -102,9 +106,16 @@ class LoadedCode:
         self.thunks = {s: addr[host_symbol(s)] for s in natives}
         sizes: dict[str, int] = {}
         self.call_sites: dict[int, list[tuple[int, int]]] = {}
+        frames: dict[int, int] = {}
         for info in infos:
             sizes.update(info.sizes)
             self.call_sites.update(info.call_sites)
+            frames.update(info.frames)
+        self.frames = frames
+        """Function index -> its frame size as compiled (see objfile)."""
+        self.max_frame = max(frames.values(), default=0) + FRAME_SLACK
+        """The most stack one Wasm frame of this code takes: what a function may touch
+        below its caller's stack pointer before its stack check has run."""
         self.ranges = {f: (self.func_addr[f], sizes.get(s, 1)) for f, s in fsyms.items()}
         self._frames: dict[tuple[int, int], Frame] = {}
         self._brief: dict[int, bool] = {}

@@ -135,6 +135,8 @@ class NativeStore:
         self.func_at: dict[int, FuncInst] = {}
         self.keep: list[Any] = []
         """ctypes buffers native code points into (records, host contexts, callbacks)."""
+        self.frame_room = 0
+        """The largest frame of the code instantiated in this store (see reserve_frame)."""
         self.pins: list[Any] = []
         """Objects whose last other owner let go while native frames may hold their
         address, kept until the outermost call returns."""
@@ -192,6 +194,15 @@ class NativeStore:
         if ns is None:
             ns = st.tier_state = NativeStore(st, backend)
         return ns  # type: ignore[no-any-return]
+
+    def reserve_frame(self, size: int) -> None:
+        """Keep ``size`` more bytes above the thread's usable end: a function may spill
+        into its frame before its stack check runs, so the check's limit must leave
+        room for the largest frame below it (see LoadedCode.max_frame)."""
+        if size > self.frame_room:
+            if self.sc.stack_low:
+                self.sc.stack_low += size - self.frame_room
+            self.frame_room = size
 
     # ------------------------------------------------------------ epochs
     def sync_trip(self) -> None:
@@ -335,7 +346,7 @@ class NativeStore:
                 return WasmtimeError("a store's code was entered from a new thread "
                                      "while running")  # fmt: skip
             sc.owner = threading.get_ident()
-            sc.stack_low = usable_low()
+            sc.stack_low = usable_low() + self.frame_room
             low, size = thread_stack()
             sc.exn_stack_top = low + size
             return None

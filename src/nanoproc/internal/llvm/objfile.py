@@ -1,12 +1,17 @@
 """Reading what a trap's backtrace needs out of a compiled ELF object.
 
-Two things: the size of every function symbol (so a return address can be mapped
-to the function containing it), and the ``.llvm_stackmaps`` records. Generated code
-puts a stackmap right after every call, with id ``(funcidx << 32) | pc``; its
+Three things: the size of every function symbol (so a return address can be mapped
+to the function containing it), the ``.llvm_stackmaps`` records, and each Wasm
+function's frame size. Generated code puts a stackmap right after every call, with
+id ``(funcidx << 32) | pc``; its
 instruction offset is the first address after the call's return address that
 belongs to that call site (only moves of the call's results may sit in between), so
 for a return address ``ra`` inside function ``f`` the call site is the record of
 ``f`` with the smallest offset not below ``ra - start(f)``.
+
+Every function also has a stackmap at its entry (id ``(funcidx << 32) | ENTRY_PC``),
+so that the stackmap section lists its frame size as compiled (see
+:attr:`ObjectInfo.frames`).
 
 Only ELF64 little-endian objects are read (what LLVM emits for x86-64 and AArch64
 Linux); anything else raises ValueError.
@@ -20,6 +25,9 @@ from dataclasses import dataclass
 _SHT_SYMTAB = 2
 _STT_FUNC = 2
 
+ENTRY_PC = 0xFFFF_FFFF
+"""The pc of the stackmap at a function's entry (no instruction has it)."""
+
 
 @dataclass(frozen=True)
 class ObjectInfo:
@@ -29,6 +37,9 @@ class ObjectInfo:
     """Function symbol -> size in bytes."""
     call_sites: dict[int, list[tuple[int, int]]]
     """Function index -> sorted [(offset after the call, pc of the call)]."""
+    frames: dict[int, int]
+    """Function index -> bytes its frame takes below the return address (pushed
+    registers, spills, locals): what its prologue allocates."""
 
 
 def _sections(data: bytes) -> list[tuple[str, int, int, int, int, int]]:
@@ -66,27 +77,40 @@ def read_object(data: bytes) -> ObjectInfo:
             if st_info & 0xF == _STT_FUNC:
                 sizes[_cstr(data, strtab_off + st_name)] = st_size
     call_sites: dict[int, list[tuple[int, int]]] = {}
+    frames: dict[int, int] = {}
     for name, _typ, off, size, _link, _entsize in secs:
         if name == ".llvm_stackmaps":
-            _read_stackmaps(data[off : off + size], call_sites)
+            _read_stackmaps(data[off : off + size], call_sites, frames)
     for sites in call_sites.values():
         sites.sort()
-    return ObjectInfo(sizes, call_sites)
+    return ObjectInfo(sizes, call_sites, frames)
 
 
-def _read_stackmaps(sm: bytes, out: dict[int, list[tuple[int, int]]]) -> None:
-    """Stackmap format version 3 (LLVM's StackMaps.rst)."""
+def _read_stackmaps(sm: bytes, out: dict[int, list[tuple[int, int]]],
+                    frames: dict[int, int]) -> None:
+    """Stackmap format version 3 (LLVM's StackMaps.rst): a record per function
+    (address, stack size, record count) in the order of the records."""
     if not sm:
         return
     if sm[0] != 3:
         raise ValueError(f"unsupported stackmap version {sm[0]}")
     nfuncs, nconsts, nrecords = struct.unpack_from("<III", sm, 4)
+    funcs = [struct.unpack_from("<QQQ", sm, 16 + 24 * i)[1:] for i in range(nfuncs)]
     pos = 16 + 24 * nfuncs + 8 * nconsts
+    fi = 0
+    left = funcs[0][1] if funcs else 0
     for _ in range(nrecords):
+        while not left and fi + 1 < len(funcs):
+            fi += 1
+            left = funcs[fi][1]
+        left -= 1
         sid, offset, _flags, nlocs = struct.unpack_from("<QIHH", sm, pos)
         pos += 16 + 12 * nlocs
         pos += (-pos) % 8
         (nlive,) = struct.unpack_from("<H", sm, pos + 2)
         pos += 4 + 4 * nlive
         pos += (-pos) % 8
-        out.setdefault(sid >> 32, []).append((offset, sid & 0xFFFF_FFFF))
+        funcidx, pc = sid >> 32, sid & 0xFFFF_FFFF
+        frames[funcidx] = funcs[fi][0]
+        if pc != ENTRY_PC:
+            out.setdefault(funcidx, []).append((offset, pc))

@@ -474,7 +474,15 @@ go:
 {register}
 {release}  %sj = call i32 @_setjmp(ptr %jb) #4
   %trapped = icmp ne i32 %sj, 0
-  br i1 %trapped, label %caught, label %run
+  br i1 %trapped, label %caught, label %check
+check:
+  ; The function may spill into its frame before its own stack check runs: enter
+  ; it only above the limit, which leaves room for the largest frame below it.
+  %roomy.e = icmp uge i64 %fai, %lim
+  br i1 %roomy.e, label %run, label %toodeep
+toodeep:
+  call void @np_trap(ptr %sc, i32 {abi.TRAP_STACK_OVERFLOW}, i32 0)
+  unreachable
 run:
 {body}
 caught:

@@ -26,6 +26,7 @@ from ...errors import UnsupportedFeature
 from ...syntax.module import Instr
 from ...syntax.types import FuncType
 from .. import abi
+from ..objfile import ENTRY_PC as STACKMAP_ENTRY_PC
 from .types import UNOPTIMISED, is_huge, is_wide, lltype, ret_type, zero_literal
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ CELL_ALIGN = "!8"
 """``!dereferenceable`` of a memory or table cell pointer: reading a cell
 field is then safe anywhere, so LLVM may hoist it out of loops whose other paths
 call (the epoch check's cold path, helpers)."""
+
+STACKSAVE = "declare ptr @llvm.stacksave.p0() nounwind"
 
 Value = tuple[str, str]
 """(LLVM type, operand text): an SSA name or a constant literal."""
@@ -115,8 +118,6 @@ class FunctionGen:
         self.ret = ret_type("".join(_letters(self.results)))
         self.wide = is_wide("".join(_letters(self.results)))
         """Results go to the caller's buffer ``%out`` (see types.WIDE_RESULTS)."""
-        self.wide_bytes = 0
-        """Bytes of the buffers this function's calls of wide functions use."""
         self.huge = is_huge("".join(_letters(self.results))) or is_huge(
             "".join(_letters(self.params)))
         """Compiled without optimisation (see types.HUGE_RESULTS)."""
@@ -301,7 +302,6 @@ class FunctionGen:
             self.huge = True
         name = f"%wbuf{len(self.prelude)}"
         self.prelude.append(f"  {name} = alloca [{n} x i64], align 8")
-        self.wide_bytes += 8 * n
         return name
 
     def emit_return(self, vals: list[Value], keep_pending: bool = False) -> None:
@@ -455,13 +455,6 @@ class FunctionGen:
         elif name in ("else", "catch", "catch_all") and not self.skip:
             HANDLERS[name](self, self.body[self.pc])
 
-    def frame_estimate(self) -> int:
-        """Bytes this function's frame may need beyond its frame address (checked against
-        the stack limit in the prologue; generous, since -O0 spills every value)."""
-        nvals = len(self.local_types) + len(self.body)
-        per = 16 if self.info.opt_level == 0 else 8
-        return 512 + per * nvals + self.wide_bytes + 8 * abi.XREC_WORDS * self.regions
-
     @staticmethod
     def entry_pc() -> int:
         """The pc a trap in the prologue reports (see exec.trap.entry_offset)."""
@@ -475,6 +468,9 @@ class FunctionGen:
         attrs = UNOPTIMISED if self.huge else "#0"
         head = [f"define dso_local tailcc {self.ret} @{self.info.func_symbol(self.funcidx)}"
                 f"({args}) {attrs} {{", "entry:"]
+        # A stackmap at the entry puts the frame size in the object (objfile.frames).
+        entry_id = (self.funcidx << 32) | STACKMAP_ENTRY_PC
+        head.append(f"  call void (i64, i32, ...) @llvm.experimental.stackmap(i64 {entry_id}, i32 0)")
         head.append(f"  %sc = load ptr, ptr %vmctx, align 8, !tbaa {TBAA_CTX}, "
                     f"!invariant.load {INVARIANT}")
         head.extend(self.prelude)
@@ -500,13 +496,15 @@ class FunctionGen:
         # (the deadline moved on, or Python's signal handler did not raise) checks
         # the stack against the limit proper. No path leads back up: the cold blocks
         # then sink to the function's end, off the hot code's alignment.
+        # The stack pointer after the prologue is compared: the frame as compiled,
+        # whatever its size (spills, big switches, -O0), not an estimate of it.
+        self.intrinsic(STACKSAVE)  # (the same declaration as ops_exc's: declared once)
         head += [
-            "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",
-            "  %fai = ptrtoint ptr %fa to i64",
+            "  %sp = call ptr @llvm.stacksave.p0()",
+            "  %spi = ptrtoint ptr %sp to i64",
             f"  %limp = getelementptr inbounds i8, ptr %sc, i64 {lim}",
             "  %lim = load volatile i64, ptr %limp, align 8",
-            f"  %need = add i64 %lim, {self.frame_estimate()}",
-            "  %stk = icmp uge i64 %fai, %need",
+            "  %stk = icmp uge i64 %spi, %lim",
             f"  br i1 %stk, label %body, label %overflow, !prof {LIKELY}",
             "overflow:",
             "  %trapfn = load volatile ptr, ptr @np_trap_ptr, align 8",
@@ -519,8 +517,7 @@ class FunctionGen:
             "  br i1 %moved, label %recheck, label %interrupted",
             "recheck:",
             f"  %lim2 = and i64 %lim, {abi.LIMIT_MASK}",
-            f"  %need2 = add i64 %lim2, {self.frame_estimate()}",
-            "  %stk2 = icmp uge i64 %fai, %need2",
+            "  %stk2 = icmp uge i64 %spi, %lim2",
             "  br i1 %stk2, label %body, label %realoverflow",
             "interrupted:",
             "  %due = icmp eq i64 %goon, 0",
