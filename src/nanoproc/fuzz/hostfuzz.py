@@ -31,6 +31,7 @@ case is judged on:
 
 from __future__ import annotations
 
+import atexit
 import gc
 import math
 import random
@@ -270,6 +271,7 @@ _ENGINES: dict[tuple[Any, ...], tuple[Any, dict[bytes, Any]]] = {}
 """Engines (and their modules) of the cases run in this process: a case's settings
 take few values, and loading native code for each new Module would cost more than
 the case (stores, instances and everything the case checks are its own)."""
+atexit.register(_ENGINES.clear)  # before interpreter shutdown tears down wasmtime-py's ffi
 
 
 def _engine_and_module(case: Case, name: str, api: Any, tier: str | None,
