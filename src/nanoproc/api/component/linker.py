@@ -72,7 +72,13 @@ class Linker(Closable):
         return LinkerInstance._new(self, self._defs, self)
 
     def add_wasip2(self) -> None:
-        raise UnsupportedFeature("WASI 0.2 for components", "a later nanoproc release adds it")
+        """Define the WASI 0.2 interfaces of a command (``wasi:cli``, ``io``,
+        ``clocks``, ``random``, ``filesystem``), served from the store's
+        ``WasiConfig`` (``Store.set_wasi``) as preview1 is."""
+        self._assert_not_locked()
+        from ...internal.host.wasip2 import add_wasip2
+
+        add_wasip2(self)
 
     def add_wasi_http(self) -> None:
         raise UnsupportedFeature("WASI HTTP for components")
@@ -101,7 +107,7 @@ class Linker(Closable):
             if _is_plain_type(item.ty):
                 args[name] = item.ty.a  # a value type: nothing to link
                 continue
-            d = self._defs.get(name)
+            d = _lookup(self._defs, name)
             if d is None:
                 raise LinkError(f"component imports {_kind(item.ty)} `{name}`, but a matching "
                                 "implementation was not found in the linker")  # fmt: skip
@@ -208,6 +214,41 @@ class LinkerInstance(Closable):
         if not isinstance(module, Module):
             raise TypeError("expected a Module")
         self._insert(name, _Def("module", module))
+
+
+def _lookup(defs: dict[str, _Def], name: str) -> _Def | None:
+    """The definition for import ``name``: exact, else one whose version is
+    semver-compatible (same major, or same minor for 0.x: ``wasi:cli/run@0.2.12``
+    finds ``@0.2.6``), the highest such, as wasmtime's linker matches them."""
+    d = defs.get(name)
+    if d is not None or "@" not in name:
+        return d
+    base, _, version = name.rpartition("@")
+    key = _compat(version)
+    best: tuple[tuple[int, ...], _Def] | None = None
+    for other, od in defs.items():
+        ob, _, ov = other.rpartition("@")
+        if ob == base and key is not None and _compat(ov) == key:
+            nums = _nums(ov)
+            if nums is not None and (best is None or nums > best[0]):
+                best = (nums, od)
+    return None if best is None else best[1]
+
+
+def _nums(version: str) -> tuple[int, ...] | None:
+    parts = version.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def _compat(version: str) -> tuple[int, ...] | None:
+    n = _nums(version)
+    if n is None:
+        return None
+    if n[0]:
+        return n[:1]
+    return n[:2] if n[1] else n
 
 
 def _kind(e: Entity) -> str:
