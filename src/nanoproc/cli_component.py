@@ -2,8 +2,9 @@
 
 ``parse``, ``print`` and ``validate`` take a component as they take a module
 (binary with the component layer field, or text starting ``(component``).
-``run`` and ``compile`` do not run components yet (WASI 0.2 comes later): they call
-:func:`component_refusal` first and say what the file is, rather than the core
+``run`` runs a command component (:func:`prepare_command`: its ``wasi:cli/run``
+export, with WASI 0.2); ``compile`` does not take components yet: it calls
+:func:`component_refusal` first and says what the file is, rather than the core
 decoder's "unknown binary version".
 """
 
@@ -31,6 +32,28 @@ def component_refusal(data: bytes, command: str) -> str | None:
         return None
     return (f"is a WebAssembly component ({what}), not a core module: components are not "
             f"supported by `nanoproc {command}` yet")  # fmt: skip
+
+
+def prepare_command(engine: Any, store: Any, data: bytes, path: str, wasi: bool) -> Any:
+    """Instantiate command component ``data`` with WASI 0.2 (when ``wasi``); its
+    ``wasi:cli/run`` ``run`` function (any 0.2.x version of the interface)."""
+    from .api.component import Component, Linker
+    from .internal.errors import WasmtimeError
+
+    component = Component(engine, data)
+    exports = component._plan.info.type.exports
+    names = [n for n in exports if n.startswith("wasi:cli/run@0.2.")]
+    if not names:
+        raise WasmtimeError("component does not export `wasi:cli/run@0.2.x`: not a WASI command")
+    linker = Linker(engine)
+    if wasi:
+        linker.add_wasip2()
+    instance = linker.instantiate(store, component)
+    index = instance.get_export_index(store, names[0])
+    func = instance.get_func(store, instance.get_export_index(store, "run", index))
+    if func is None:
+        raise WasmtimeError(f"`{names[0]}` has no `run` function")
+    return func
 
 
 def is_component_input(data: bytes) -> bool:

@@ -222,11 +222,11 @@ def _run(args: argparse.Namespace) -> int:
     env = parse_env(args.env, inherit=wasi_opts.inherit_env)
     argv = program_argv(args)
     data = _read_module(args.file)
-    from .cli_component import component_refusal
+    from .cli_component import is_component_input
 
-    refusal = component_refusal(data, "run")
-    if refusal is not None:
-        raise RunError(f"{shown(args.file)}: {refusal}")
+    component = is_component_input(data)
+    if component and args.invoke is not None:
+        raise RunError(f"{shown(args.file)}: --invoke of a component export is not supported yet")
 
     config = nanoproc.Config()
     if args.engine:
@@ -253,15 +253,22 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if wasi_opts.enabled:
             store.set_wasi(_wasi_config(nanoproc, argv, env, dirs, sockets, wasi_opts))
-        module = _load_module(nanoproc, engine, data)
-        linker = nanoproc.Linker(engine)
-        if wasi_opts.enabled:
-            linker.define_wasi()
+        if component:
+            from .cli_component import prepare_command
+
+            run = prepare_command(engine, store, data, args.file, wasi_opts.enabled)
+        else:
+            module = _load_module(nanoproc, engine, data)
+            linker = nanoproc.Linker(engine)
+            if wasi_opts.enabled:
+                linker.define_wasi()
         deadline = None
         if wasm_opts.timeout is not None:
             store.set_epoch_deadline(1)
             deadline = Deadline(wasm_opts.timeout, engine.increment_epoch)
         try:
+            if component:
+                return _execute_component(nanoproc, store, run, args)
             return _execute(nanoproc, linker, store, module, args)
         finally:
             if deadline is not None:
@@ -348,6 +355,20 @@ def _execute(np: Any, linker: Any, store: Any, module: Any, args: argparse.Names
             _check_no_params(main, store, "_start")
             main(store)
         return 0
+    except np.ExitTrap as e:
+        return int(e.code)
+    except np.Trap as e:
+        flush_quietly()
+        _report_trap(args.file, e)
+        return EXIT_TRAP
+
+
+def _execute_component(np: Any, store: Any, run: Any, args: argparse.Namespace) -> int:
+    """Call a command component's ``wasi:cli/run`` export: status 0 when it returns
+    ``ok``, 1 for ``err``, the ``exit`` status when it exits, as ``wasmtime run``."""
+    try:
+        result = run(store)
+        return 0 if result is None or getattr(result, "tag", None) == "ok" else 1
     except np.ExitTrap as e:
         return int(e.code)
     except np.Trap as e:

@@ -70,7 +70,7 @@ def run_api(runner: str, name: str, root: Path, args: list[str] = (),  # type: i
         idx = inst.get_export_index(store, RUN_EXPORT)
         run = inst.get_func(store, inst.get_export_index(store, "run", idx))
         result = run(store)
-        status = 0 if result is None else 1
+        status = 0 if result is None or getattr(result, "tag", None) == "ok" else 1
     except api.ExitTrap as e:
         status = e.code
     except api.WasmtimeError as e:

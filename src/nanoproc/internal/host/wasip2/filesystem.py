@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ...exec.component.values import Variant
-from ..wasi.calls_path import _host_flags, _open
 from ..wasi import abi
+from ..wasi.calls_path import _host_flags, _open
 from ..wasi.errno import Errno, WasiError
 from ..wasi.fdtable import DirEntry, Perms
 from ..wasi.fs import readlink_or_none, resolve

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ...exec.component.values import Variant
 from ...exec.trap import Trap, TrapCode
 from ..wasi.errno import Errno, WasiError
 from ..wasi.streams import InputStream, OutputStream
 from .state import ERROR, INPUT_STREAM, OUTPUT_STREAM, POLLABLE, IoError, P2State, err, errno_of, ok
-from ...exec.component.values import Variant
 
 WRITE_BUDGET = 1 << 16
 """What ``check-write`` permits at once (writes complete before they return)."""
