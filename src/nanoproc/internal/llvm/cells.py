@@ -6,7 +6,7 @@ updated by a listener the memory calls after every growth, whoever grows it (Was
 code, the host, WASI), and so is the base for the rare memory that could not
 reserve address space and moves when it grows.
 
-A global's value lives in an 8-byte native cell. Its GlobalInst becomes a
+A global's value lives in an 8-byte native cell (16 bytes for a v128). Its GlobalInst becomes a
 :class:`NativeGlobalInst` (same layout, so ``__class__`` can be switched in place)
 whose ``value`` property reads and writes the cell, converting between the runtime
 representation and the native one; everyone else keeps using ``gi.value``.
@@ -20,7 +20,7 @@ from typing import Any
 
 from ..exec.entities import GlobalInst
 from ..exec.memory import MemoryInst
-from ..exec.values import MASK32, f32_from_bits, f32_to_bits
+from ..exec.values import MASK32, MASK64, f32_from_bits, f32_to_bits
 from . import abi
 from .nativestore import NativeStore
 from .refs import py_letter
@@ -66,7 +66,7 @@ class GlobalCell:
     __slots__ = ("cell", "address", "letter", "ns", "obj")
 
     def __init__(self, letter: str, ns: NativeStore) -> None:
-        self.cell = abi.array(ctypes.c_uint64, 1)()
+        self.cell = abi.array(ctypes.c_uint64, 2 if letter == "V" else 1)()
         self.address = ctypes.addressof(self.cell)
         self.letter = letter
         self.ns = ns
@@ -86,6 +86,8 @@ class GlobalCell:
             return ctypes.c_double.from_buffer(self.cell).value
         if k == "r":
             return self.ns.func_of(raw)
+        if k == "V":
+            return raw | (self.cell[1] << 64)
         return self.obj
 
     def set(self, v: Any) -> None:
@@ -101,6 +103,9 @@ class GlobalCell:
         elif k == "e":
             self.obj = v
             self.cell[0] = self.ns.exn_handle(v)
+        elif k == "V":
+            self.cell[0] = v & MASK64
+            self.cell[1] = v >> 64
         else:
             self.ns.pin(self.obj)
             self.obj = v

@@ -89,9 +89,10 @@ def compile_ir(text: str, opt: int, passes: bool = True) -> bytes:
     return bytes(tm.emit_object(mod))
 
 
+_FTYPE = r"(?:float|double|<\d+ x (?:float|double)>)"
 _CANON = re.compile(
-    r"^(\s+%[-\w.$]+ = )(?:tail |notail )?call (?:[a-z]+ )*(float|double) "
-    r"@llvm\.canonicalize\.f(?:32|64)\((?:float|double) (%[-\w.$]+)\)(.*)$")
+    rf"^(\s+%[-\w.$]+ = )(?:tail |notail )?call (?:[a-z]+ )*({_FTYPE}) "
+    rf"@llvm\.canonicalize\.(?:v\d+)?f(?:32|64)\({_FTYPE} (%[-\w.$]+)\)(.*)$")
 _DEF = re.compile(r"^\s+(%[-\w.$]+) = (?:tail |notail )?(\w+)(.*)$")
 _QUIETING = frozenset({"fadd", "fsub", "fmul", "fdiv"})
 """Arithmetic whose NaN results are always quiet on the host (x86-64, AArch64).

@@ -547,5 +547,5 @@ class FunctionGen:
 
 
 def _letters(types: list[str]) -> list[str]:
-    inv = {"i32": "i", "i64": "I", "float": "f", "double": "F", "ptr": "r"}
+    inv = {"i32": "i", "i64": "I", "float": "f", "double": "F", "ptr": "r", "<2 x i64>": "V"}
     return [inv[t] for t in types]

@@ -34,7 +34,7 @@ from .. import abi
 from ..symbols import func_symbol, module_shapes, vm_layout
 
 # Importing the handler modules registers the instruction handlers.
-from . import ops_call, ops_control, ops_exc, ops_gc, ops_memory, ops_numeric, ops_vars  # noqa: F401, E402, I001
+from . import ops_call, ops_control, ops_exc, ops_gc, ops_memory, ops_numeric, ops_simd, ops_vars  # noqa: F401, E402, I001
 from .boundary import PYAPI_DECLS, entry_trampoline, host_thunk, runtime_routines
 from .function import FunctionGen
 from .types import Shape, is_wide, lltype, native_shape, ret_type

@@ -1,8 +1,8 @@
 """Wasm value types as LLVM IR types, signature shapes, and constant literals.
 
 A *shape* is a signature reduced to what the native ABI sees (one letter per value:
-``i`` i32, ``I`` i64, ``f`` f32, ``F`` f64, ``r`` any reference): host-call thunks are
-generated once per shape, whatever the Wasm types' names. Entry trampolines are
+``i`` i32, ``I`` i64, ``f`` f32, ``F`` f64, ``V`` v128, ``r`` any reference): host-call
+thunks are generated once per shape, whatever the Wasm types' names. Entry trampolines are
 generated per *entry shape*, which also tells funcrefs (``r``) and exnrefs (``e``),
 both handles, and GC references (``a``, tagged words Python maps) from other
 references (``x``, Python objects the entry returns as such; see refs.py).
@@ -15,7 +15,7 @@ import struct
 from ...syntax.types import F32, F64, I32, I64, V128, FuncType, RefType, ValType
 
 LLTYPE = {"i": "i32", "I": "i64", "f": "float", "F": "double", "r": "ptr", "x": "ptr", "e": "ptr",
-          "a": "ptr"}
+          "a": "ptr", "V": "<2 x i64>"}
 """Shape letter -> LLVM type."""
 
 
@@ -31,7 +31,7 @@ def letter(t: ValType) -> str:
     if isinstance(t, RefType):
         return "r"
     if t is V128:
-        raise AssertionError("v128 values reach the llvm tier only in refused modules")
+        return "V"
     raise AssertionError(f"unknown value type {t!r}")
 
 
@@ -120,4 +120,6 @@ def zero_literal(t: str) -> str:
         return "0.0"
     if t == "ptr":
         return "null"
+    if t.startswith("<"):
+        return "zeroinitializer"
     raise AssertionError(t)
