@@ -5,7 +5,7 @@ The n values below are the single source of truth. Each checksum comes from the
 native (gcc) build and must agree with wasmtime-py running the committed .wasm;
 ``--interpreters`` also checks pywasm3 (all sizes) and pywasm (tiny and small).
 
-    python benchmarks/gen_expected.py [--interpreters]
+    python benchmarks/gen_expected.py [--interpreters] [--suite simd]
 """
 
 from __future__ import annotations
@@ -39,6 +39,20 @@ PROGRAMS: dict[str, tuple[str, dict[str, int]]] = {
 }
 
 
+# The SIMD suite (programs/simd.json): C built with -msimd128 (build.sh).
+SIMD_PROGRAMS: dict[str, tuple[str, dict[str, int]]] = {
+    "vdot": ("auto-vectorised loops: int16 dot product, f32 a*x+y, byte SAD (n passes)",
+             {"tiny": 2, "small": 8, "large": 50_000}),
+    "vblur": ("3x3 Gaussian blur of an 8-bit image, wasm_simd128.h (n passes)",
+              {"tiny": 1, "small": 4, "large": 250_000}),
+    "vsearch": ("byte search: every match of a 4-byte needle, i8x16.eq + bitmask (n searches)",
+                {"tiny": 2, "small": 8, "large": 30_000}),
+    "vmandel": ("Mandelbrot set in f32x4, 4 pixels per vector (n iterations at most)",
+                {"tiny": 3, "small": 12, "large": 400_000}),
+}
+SUITES = {"core": (PROGRAMS, "expected.json"), "simd": (SIMD_PROGRAMS, "simd.json")}
+
+
 def checksum(engine: eng.Engine, program: str, n: int) -> int:
     """run(n) on one engine, as an unsigned 32-bit checksum."""
     wasm = (eng.PROGRAMS_DIR / f"{program}.wasm").read_bytes()
@@ -52,12 +66,16 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interpreters", action="store_true",
                         help="also check pywasm3 (all sizes) and pywasm (tiny, small)")
+    parser.add_argument("--suite", choices=sorted(SUITES), default="core",
+                        help="core: expected.json (default); simd: simd.json")
     args = parser.parse_args()
+    programs, filename = SUITES[args.suite]
 
     engines = eng.all_engines()
     checkers = [engines["native"], engines["wasmtime-py"]]
-    if args.interpreters:
-        checkers += [engines["pywasm3"], engines["pywasm"]]
+    if args.interpreters:  # (wasm3 has no SIMD)
+        checkers += [engines["pywasm"]] if args.suite == "simd" else [engines["pywasm3"],
+                                                                     engines["pywasm"]]
     for e in checkers:
         e.setup()
 
@@ -68,7 +86,7 @@ def main() -> int:
         "programs": {},
     }
     failures = 0
-    for program, (description, sizes) in PROGRAMS.items():
+    for program, (description, sizes) in programs.items():
         entry: dict[str, object] = {"file": f"{program}.wasm", "description": description}
         results: dict[str, dict[str, int]] = {}
         for size, n in sizes.items():
@@ -88,7 +106,7 @@ def main() -> int:
     if failures:
         print(f"{failures} disagreement(s); expected.json not written", file=sys.stderr)
         return 1
-    path = eng.PROGRAMS_DIR / "expected.json"
+    path = eng.PROGRAMS_DIR / filename
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}")
     return 0

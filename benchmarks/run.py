@@ -4,6 +4,7 @@
     python benchmarks/run.py                      # small table, then large table
     python benchmarks/run.py --size small --engines pywasm,pywasm3 --repeat 5
     python benchmarks/run.py --micro              # call / instantiate / compile costs
+    python benchmarks/run.py --suite simd         # the SIMD programs
     python benchmarks/run.py --json results.json
 
 Every checksum is compared with programs/expected.json; a mismatch is printed
@@ -168,9 +169,13 @@ def engines_for_size(engines: dict[str, eng.Engine], size: str, explicit: bool) 
 # ---------------------------------------------------------------- programs
 
 
-def load_expected() -> dict[str, Any]:
-    """programs/expected.json: per program, per size, n and checksum."""
-    with EXPECTED_PATH.open() as f:
+SUITES = {"core": EXPECTED_PATH, "simd": eng.PROGRAMS_DIR / "simd.json"}
+"""The program suites: the scalar programs, and the SIMD ones (C with -msimd128)."""
+
+
+def load_expected(suite: str = "core") -> dict[str, Any]:
+    """programs/expected.json (or the suite's file): per program, per size, n and checksum."""
+    with SUITES[suite].open() as f:
         data: dict[str, Any] = json.load(f)
     return data
 
@@ -547,6 +552,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--engines", help="comma-separated engines (default: all; at --size large, "
                    "pure-Python and interpreter engines run only if named here)")
     p.add_argument("--programs", help="comma-separated programs (default: all)")
+    p.add_argument("--suite", choices=sorted(SUITES), default="core",
+                   help="core: the scalar programs (default); simd: the SIMD programs")
     p.add_argument("--size", choices=["tiny", "small", "large", "both"], default="both",
                    help="n values from expected.json; both = small then large (default)")
     p.add_argument("--repeat", type=int, default=3, metavar="K",
@@ -572,7 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # keep tables and progress in order
-    expected = load_expected()
+    expected = load_expected(args.suite)
     all_programs = list(expected["programs"])
     programs = all_programs
     if args.programs:

@@ -415,6 +415,11 @@ def _parse_value(text: str, kind: str) -> Any:
             return n - (1 << bits) if n >= 1 << (bits - 1) else n
         if kind in ("f32", "f64"):
             return float(text)
+        if kind == "v128":  # an unsigned 128-bit integer, as wasmtime reads it
+            n = int(text.replace("_", ""), 0)
+            if not 0 <= n < (1 << 128):
+                raise ValueError
+            return n
     except ValueError:
         raise RunError(f"invalid {kind} argument: {text!r}") from None
     raise RunError(f"cannot pass a {kind} argument from the command line")
@@ -422,7 +427,7 @@ def _parse_value(text: str, kind: str) -> Any:
 
 def format_value(value: Any, kind: str) -> str:
     """A result as ``wasmtime run --invoke`` prints it (floats without exponents,
-    f32 in its shortest form)."""
+    f32 in its shortest form, v128 as an unsigned 128-bit decimal)."""
     if kind in ("f32", "f64") and isinstance(value, float):
         if math.isnan(value):
             return "NaN"

@@ -9,19 +9,25 @@ import pytest
 from interp_helpers import call, compile_wasm, new_instance
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "benchmarks" / "programs"
-EXPECTED = PROGRAMS / "expected.json"
+SUITES = [PROGRAMS / "expected.json", PROGRAMS / "simd.json"]
+"""The scalar programs and the SIMD ones (-msimd128)."""
+
+
+def _specs() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for path in SUITES:
+        if path.exists():
+            out.update(json.loads(path.read_text())["programs"])
+    return out
 
 
 def _cases() -> list[tuple[str, str]]:
-    if not EXPECTED.exists():
-        return []
-    programs = json.loads(EXPECTED.read_text())["programs"]
-    return [(name, size) for name in programs for size in ("tiny", "small")]
+    return [(name, size) for name in _specs() for size in ("tiny", "small")]
 
 
 @pytest.mark.parametrize(("name", "size"), _cases())
 def test_benchmark_checksum(name: str, size: str) -> None:
-    spec = json.loads(EXPECTED.read_text())["programs"][name]
+    spec = _specs()[name]
     module = compile_wasm((PROGRAMS / spec["file"]).read_bytes())
     case = spec["sizes"][size]
     # two instances: the second runs code translated for the first
@@ -30,4 +36,4 @@ def test_benchmark_checksum(name: str, size: str) -> None:
 
 
 def test_benchmarks_are_present() -> None:
-    assert len(_cases()) >= 14
+    assert len(_cases()) >= 22

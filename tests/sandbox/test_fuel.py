@@ -31,15 +31,22 @@ def _both(tier: str, wat: str, fuel: int, name: str = "f", *args: object) -> lis
     return out
 
 
+def _specs() -> dict[str, dict]:
+    """The scalar and the SIMD benchmark programs."""
+    out: dict[str, dict] = {}
+    for name in ("expected.json", "simd.json"):
+        if (PROGRAMS / name).exists():
+            out.update(json.loads((PROGRAMS / name).read_text())["programs"])
+    return out
+
+
 def _programs() -> list[str]:
-    if not (PROGRAMS / "expected.json").exists():
-        return []
-    return sorted(json.loads((PROGRAMS / "expected.json").read_text())["programs"])
+    return sorted(_specs())
 
 
 @pytest.mark.parametrize("program", _programs())
 def test_benchmark_fuel_equals_wasmtime(tier: str, program: str) -> None:
-    spec = json.loads((PROGRAMS / "expected.json").read_text())["programs"][program]
+    spec = _specs()[program]
     wasm = (PROGRAMS / spec["file"]).read_bytes()
     n = spec["sizes"]["tiny"]["n"]
     got = []

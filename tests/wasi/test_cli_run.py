@@ -119,6 +119,8 @@ WAT = """(module
   (func (export "floats") (param f32 f64) (result f32 f64 f64 f64)
     local.get 0 local.get 1 f64.const 1e20 f64.const nan)
   (func (export "nothing"))
+  (func (export "vec") (param v128) (result v128)
+    (i32x4.add (local.get 0) (v128.const i32x4 1 0 0 0x80000000)))
   (func (export "boom") unreachable)
   (global (export "g") i32 (i32.const 1)))"""
 
@@ -137,6 +139,9 @@ def test_invoke_prints_results(wat_file: str) -> None:
     assert nanoproc_run("--invoke", "floats", wat_file, "0.1", "2.5").stdout == "0.1\n2.5\n100000000000000000000\nNaN\n"
     p = nanoproc_run("--invoke", "nothing", wat_file)
     assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+    # v128 as wasmtime reads and prints it: an unsigned 128-bit decimal
+    lanes = (0xFFFFFFFF << 32) | (0xFFFFFFFF << 64) | (0x7FFFFFFF << 96)
+    assert nanoproc_run("--invoke", "vec", wat_file, str((1 << 128) - 1)).stdout == f"{lanes}\n"
 
 
 def test_invoke_trap(wat_file: str) -> None:
@@ -151,6 +156,8 @@ def test_invoke_trap(wat_file: str) -> None:
     (["--invoke", "add", "1"], "takes 2 argument(s), 1 given"),
     (["--invoke", "add", "1", "x"], "invalid i32 argument: 'x'"),
     (["--invoke", "add", "1", "99999999999"], "invalid i32 argument"),
+    (["--invoke", "vec", "-1"], "invalid v128 argument"),
+    (["--invoke", "vec", str(1 << 128)], "invalid v128 argument"),
 ])  # fmt: skip
 def test_invoke_errors(wat_file: str, args: list[str], fragment: str) -> None:
     invoke, rest = args[:2], args[2:]

@@ -118,11 +118,10 @@ class Val:
         return Val(T.F64, val)
 
     @classmethod
-    def v128(cls, val: int) -> Val:
-        """A 128-bit vector as an unsigned int, lane 0 in the low bits (not in wasmtime-py)."""
-        if not isinstance(val, int):
-            raise TypeError("expected an integer")
-        return Val(T.V128, val & MASK128)
+    def v128(cls, val: int | bytes) -> Val:
+        """A 128-bit vector (not in wasmtime-py): an int (wrapped to 128 bits; lane 0 in
+        the low bits) or 16 bytes in memory order. ``value`` is the unsigned int."""
+        return Val(T.V128, _v128_int(val))
 
     @classmethod
     def externref(cls, extern: Any) -> Val:
@@ -251,7 +250,7 @@ def to_wasm(t: T.ValType) -> ToWasm:
     if t == T.F64:
         return _to_f64
     if t == T.V128:
-        return _to_int(t, MASK128)
+        return _to_v128
     assert isinstance(t, T.RefType)
     if t.heap in ("extern", "noextern"):
         return _to_extern(t)
@@ -262,6 +261,25 @@ def to_wasm(t: T.ValType) -> ToWasm:
     if is_any_heap(t.heap):
         return _to_any(t)
     return _to_opaque(t)
+
+
+def _v128_int(v: Any) -> int:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v & MASK128
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        data = bytes(v)
+        if len(data) != 16:
+            raise ValueError(f"a v128 is 16 bytes, got {len(data)}")
+        return int.from_bytes(data, "little")
+    raise TypeError("expected an integer or 16 bytes")
+
+
+def _to_v128(v: Any, st: StoreState) -> Any:
+    if isinstance(v, Val):
+        return _unval(v, T.V128)
+    if isinstance(v, (int, bytes, bytearray, memoryview)) and not isinstance(v, bool):
+        return _v128_int(v)
+    raise _cannot(v, T.V128)
 
 
 def _to_int(t: T.ValType, mask: int) -> ToWasm:

@@ -12,6 +12,7 @@ fuel as the backstop for the rare branch that restarts a loop without counting.
 NaN payloads of arithmetic results are left open by the spec, so a float that is
 stored, reinterpreted or gives copysign its sign is first canonicalised, unless it
 comes straight from a load or a constant (whose bits must survive exactly).
+Modules with ``simd`` also get v128 values (:mod:`.codegen_simd`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..internal.syntax.module import Instr
 from ..internal.syntax.ops import BY_NAME
-from ..internal.syntax.types import F32, F64, I32, I64, FuncType, RefType, ValType
+from ..internal.syntax.types import F32, F64, I32, I64, V128, FuncType, RefType, ValType
+from . import codegen_simd as simd
 from .values import CANONICAL_NAN, const_imm
 
 if TYPE_CHECKING:
@@ -210,10 +212,19 @@ class FuncGen:
             if gs:
                 self.emit("global.get", r.choice(gs))
                 return "other"
-        self.emit(f"{t}.const", const_imm(r, t))
+        if t is V128:
+            self.emit("v128.const", simd.const(self))
+        else:
+            self.emit(f"{t}.const", const_imm(r, t))
         return "const"
 
     def operator(self, t: ValType, depth: int) -> None:
+        if t is V128:
+            simd.vec_operator(self, depth)
+            return
+        if self.mod.simd and self.rng.random() < 0.15:
+            simd.scalar_operator(self, t, depth)
+            return
         op = self.rng.choice(OPS_BY_RESULT[t])
         for i, p in enumerate(op.params):
             kind = self.expr(p, depth + 1)
@@ -263,6 +274,9 @@ class FuncGen:
         return (align, self.rng.choice(OFFSETS), 0)
 
     def load(self, t: ValType, depth: int) -> None:
+        if t is V128:
+            simd.load(self, depth)
+            return
         name = self.rng.choice(LOADS[t])
         self.address(depth)
         self.emit(name, self.memarg(name))
@@ -369,6 +383,8 @@ class FuncGen:
             return
         k = r.randrange(100)
         t = r.choice(NUM)
+        if self.mod.simd and r.random() < 0.3:
+            t = V128
         if k < 18:
             x = self.local_of(t, writable=True)
             if x is None:
@@ -381,6 +397,8 @@ class FuncGen:
                 return
             self.expr(t, depth + 1)
             self.emit("global.set", r.choice(gs))
+        elif k < 38 and t is V128:
+            simd.store(self, depth)
         elif k < 38:
             name = r.choice(STORES[t])
             self.address(depth)

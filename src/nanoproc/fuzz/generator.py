@@ -20,6 +20,7 @@ from ..internal.syntax.ops import BY_NAME
 from ..internal.syntax.types import (
     FUNCREF,
     I32,
+    V128,
     FuncType,
     GlobalType,
     Limits,
@@ -61,6 +62,8 @@ class ModuleGen:
     """Index of the first function type (the GC recursion group comes first)."""
     gc_table: int | None = None
     """A table of anyref (not exported)."""
+    simd: bool = False
+    """Whether function bodies use v128 values (locals, globals, SIMD instructions)."""
 
     def typeidx(self, ft: FuncType) -> int:
         if ft not in self.types:
@@ -79,16 +82,22 @@ def _functype(rng: random.Random) -> FuncType:
 
 
 def _const(t: ValType, rng: random.Random) -> list[tuple[object, ...]]:
+    if t is V128:
+        return [(BY_NAME["v128.const"], rng.randbytes(16))]
     return [(BY_NAME[f"{t}.const"], const_imm(rng, t))]
 
 
-def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False) -> Module:
+def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False,
+             simd: bool | None = None) -> Module:
     """A valid module from ``seed`` (``size``: instruction budget per function;
     ``exceptions``: "" none, "new" tags, throw, throw_ref and try_table, "legacy"
     also try/catch/delegate/rethrow; ``gc``: with GC types, objects, casts and typed
-    function references, see gcgen)."""
+    function references, see gcgen; ``simd``: use v128 values, None lets the seed
+    decide, for half the seeds)."""
     rng = random.Random(seed)
-    mg = ModuleGen(rng)
+    if simd is None:  # from a stream of its own: modules without SIMD stay as they were
+        simd = random.Random(seed ^ 0x51D0_51D0).random() < 0.5
+    mg = ModuleGen(rng, simd=simd)
     nfuncs = rng.randint(1, 5)
     mg.func_types = [_functype(rng) for _ in range(nfuncs)]
     if gc:
@@ -120,6 +129,11 @@ def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False) 
             gt = GlobalType(rt, rng.random() < 0.7)
             mg.global_types.append(gt)
             globals_.append(Global(gt, const_expr(mg.gc, rt, len(mg.func_types))))
+    for _ in range(rng.randint(0, 2) if simd else 0):  # not exported (see codegen_simd)
+        t = V128
+        gt = GlobalType(t, rng.random() < 0.8)
+        mg.global_types.append(gt)
+        globals_.append(Global(gt, _const(t, rng)))
 
     pages = rng.choice([0, 1, 1, 1, 2])
     memory = Memory(MemType(Limits(pages, pages + rng.choice([0, 1, 2]))))
@@ -186,7 +200,9 @@ def call_plan(module: Module, seed: int, per_export: int = 3) -> list[tuple[str,
             continue
         ft = module.functype(types[e.index])
         if not all(p in NUM or isinstance(p, RefType) for p in ft.params):
-            continue  # v128 parameters: not generated here
+            continue  # v128 parameters: wasmtime-py cannot pass them
+        if V128 in ft.results:
+            continue  # nor return them
         for _ in range(per_export):
             plan.append((e.name, [argument(rng, p) if p in NUM else None for p in ft.params]))
     rng.shuffle(plan)

@@ -20,7 +20,7 @@ from ..exec.compiled import CompiledModule
 from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
 
-INTERP_FEATURES = frozenset({"simd", "exceptions"})
+INTERP_FEATURES = frozenset({"exceptions"})
 """Features beyond the core the interp tier runs (see exec/features)."""
 
 CAST_VIEWS = sys.byteorder == "little" and os.environ.get("NANOPROC_INTERP_CAST", "1") != "0"
@@ -113,7 +113,7 @@ class ModuleArtifact:
 
     # ------------------------------------------------------------ features
     def check_supported(self) -> None:
-        """Raise UnsupportedFeature if the module needs SIMD or exceptions."""
+        """Raise UnsupportedFeature if the module needs a feature this tier lacks."""
         if self._unsupported is None:
             return
         if self._unsupported is False:

@@ -17,6 +17,8 @@ becomes the trap.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from ..syntax.module import Instr
 from ..syntax.ops import BY_NAME
 from .exprs import Val, combine
@@ -281,9 +283,27 @@ for _shape in WIDTH:
 
 
 def _shuffle(tr: Translator, ins: Instr) -> None:
+    """The lanes are known: an ``itemgetter`` of them (a constant of the code) picks the
+    bytes of ``a`` (and ``b`` when any lane is 16 or more) in one call."""
     b = tr.pop()
     a = tr.pop()
-    tr.push(_v(f"V_shuffle({a.code}, {b.code}, {bytes(ins[1])!r})", a, b))
+    lanes = bytes(ins[1])
+    if all(i < 16 for i in lanes):
+        if b.trap:  # unused, but evaluated (and may trap) after a
+            a = tr.simple(a)
+            tr.materialize(b)
+        src, parts = f"{a.code}.to_bytes(16, 'little')", [a]
+    elif all(i >= 16 for i in lanes):
+        if a.trap:  # unused, but evaluated (and may trap) before b
+            tr.materialize(a)
+        src, parts = f"{b.code}.to_bytes(16, 'little')", [b]
+        lanes = bytes(i - 16 for i in lanes)
+    else:
+        src = f"{a.code}.to_bytes(16, 'little') + {b.code}.to_bytes(16, 'little')"
+        parts = [a, b]
+    name = f"SHUF_{lanes.hex()}"
+    tr.consts[name] = itemgetter(*lanes)
+    tr.push(_v(f"int.from_bytes(bytes({name}({src})), 'little')", *parts))
 
 
 HANDLERS["i8x16.shuffle"] = _shuffle

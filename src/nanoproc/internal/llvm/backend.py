@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import UnsupportedFeature, WasmtimeError
 from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
-from ..syntax.types import EXN_HIERARCHY, ArrayType, FuncType, RefType, StructType
+from ..syntax.types import EXN_HIERARCHY, V128, ArrayType, FuncType, RefType, StructType
 from .artifact import decode_payload, encode_payload
 from .code import LoadedCode
 from .compiler import (
@@ -82,7 +82,8 @@ class ModuleArtifact:
     def check_supported(self) -> None:
         if self._unsupported is False:
             self._unsupported = (self.module.unsupported_feature(LLVM_FEATURES)
-                                 or _exnref_fields(self.module.module))
+                                 or _exnref_fields(self.module.module)
+                                 or _v128_in_signature(self.module.module))
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the llvm tier")
 
@@ -261,3 +262,13 @@ class LLVMBackend:
 
     def __repr__(self) -> str:
         return f"<LLVMBackend {self.options.key()}>"
+
+
+def _v128_in_signature(module: Any) -> str | None:
+    """v128 values do not cross the native boundary yet (entry trampolines and host
+    thunks are made for every signature of the module), so such modules stay refused."""
+    for st in module.deftypes:
+        ft = st.comp
+        if isinstance(ft, FuncType) and any(t is V128 for t in ft.params + ft.results):
+            return "v128 parameters or results"
+    return None

@@ -88,9 +88,23 @@ def vcall(g: FunctionGen, base: str, n: int, e: str, *vals: str) -> str:
 
 
 def canonical(g: FunctionGen, n: int, e: str, v: str) -> str:
-    """A NaN result made quiet (see ops_numeric.canonical; jit prunes it again where the
-    arithmetic survived optimisation)."""
+    """The NaN lanes of an arithmetic result made quiet (see ops_numeric.canonical; jit
+    prunes it again where the arithmetic survived optimisation)."""
     return vcall(g, "canonicalize", n, e, v)
+
+
+def quiet(g: FunctionGen, n: int, e: str, v: str) -> str:
+    """The NaN lanes of ``v`` made quiet, in integer operations: for results of
+    operations other than plain arithmetic. (LLVM may narrow a ``<4 x float>``
+    canonicalize to ``<2 x float>`` around shuffles, which x86 cannot lower.)"""
+    t = _vec(n, e)
+    it = _vec(n, "i32" if e == "float" else "i64")
+    q = 0x0040_0000 if e == "float" else 0x0008_0000_0000_0000
+    nan = g.value(f"fcmp uno {t} {v}, {v}")
+    bits = g.value(f"bitcast {t} {v} to {it}")
+    qb = g.value(f"or {it} {bits}, {const_vec(n, it[it.index('x') + 2:-1], [q] * n)}")
+    qf = g.value(f"bitcast {it} {qb} to {t}")
+    return g.value(f"select <{n} x i1> {nan}, {t} {qf}, {t} {v}")
 
 
 def shuffle(g: FunctionGen, t: str, a: str, b: str, lanes: list[int]) -> str:
@@ -586,12 +600,11 @@ def _fbinary(shape: str, instr: str):  # type: ignore[no-untyped-def]
     return h
 
 
-def _funary(shape: str, base: str, quiet: bool):  # type: ignore[no-untyped-def]
+def _funary(shape: str, base: str):  # type: ignore[no-untyped-def]
     n, e = COUNT[shape], ELEM[shape]
 
     def h(g: FunctionGen, ins: Instr) -> None:
-        r = vcall(g, base, n, e, pop(g, shape))
-        push(g, canonical(g, n, e, r) if quiet else r, shape)
+        push(g, vcall(g, base, n, e, pop(g, shape)), shape)
 
     return h
 
@@ -602,7 +615,7 @@ def _fminmax(shape: str, base: str):  # type: ignore[no-untyped-def]
     def h(g: FunctionGen, ins: Instr) -> None:
         b = pop(g, shape)
         a = pop(g, shape)
-        push(g, canonical(g, n, e, vcall(g, base, n, e, a, b)), shape)
+        push(g, quiet(g, n, e, vcall(g, base, n, e, a, b)), shape)
 
     return h
 
@@ -644,10 +657,10 @@ def _fsign(shape: str, negate: bool):  # type: ignore[no-untyped-def]
 for _s in FLOAT_SHAPES:
     for _n, _ll in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("div", "fdiv")):
         handler(f"{_s}.{_n}")(_fbinary(_s, _ll))
-    handler(f"{_s}.sqrt")(_funary(_s, "sqrt", False))
+    handler(f"{_s}.sqrt")(_funary(_s, "sqrt"))
     for _n, _ll in (("ceil", "ceil"), ("floor", "floor"), ("trunc", "trunc"),
                     ("nearest", "roundeven")):  # fmt: skip
-        handler(f"{_s}.{_n}")(_funary(_s, _ll, False))
+        handler(f"{_s}.{_n}")(_funary(_s, _ll))
     handler(f"{_s}.min")(_fminmax(_s, "minimum"))
     handler(f"{_s}.max")(_fminmax(_s, "maximum"))
     handler(f"{_s}.pmin")(_select_lanes(_s, "olt", True))   # b < a ? b : a
@@ -669,7 +682,7 @@ def _madd(shape: str, negate: bool):  # type: ignore[no-untyped-def]
         a = pop(g, shape)
         if negate:
             a = g.value(f"fneg {vt(shape)} {a}")
-        push(g, canonical(g, n, e, vcall(g, "fma", n, e, a, b, c)), shape)
+        push(g, quiet(g, n, e, vcall(g, "fma", n, e, a, b, c)), shape)
 
     return h
 
@@ -746,15 +759,15 @@ def _relaxed_trunc2(g: FunctionGen, ins: Instr) -> None:
 @handler("f32x4.demote_f64x2_zero")
 def _demote(g: FunctionGen, ins: Instr) -> None:
     r = g.value(f"fptrunc <2 x double> {pop(g, 'f64x2')} to <2 x float>")
-    r = shuffle(g, "<2 x float>", r, "zeroinitializer", [0, 1, 2, 3])
-    push(g, canonical(g, 4, "float", r), "f32x4")  # (a <2 x float> canonicalize cannot be lowered)
+    r = quiet(g, 2, "float", r)
+    push(g, shuffle(g, "<2 x float>", r, "zeroinitializer", [0, 1, 2, 3]), "f32x4")
 
 
 @handler("f64x2.promote_low_f32x4")
 def _promote(g: FunctionGen, ins: Instr) -> None:
     low = shuffle(g, "<4 x float>", pop(g, "f32x4"), "poison", [0, 1])
     r = g.value(f"fpext <2 x float> {low} to <2 x double>")
-    push(g, canonical(g, 2, "double", r), "f64x2")
+    push(g, quiet(g, 2, "double", r), "f64x2")
 
 
 # ---------------------------------------------------------------- relaxed lane select
