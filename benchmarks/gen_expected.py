@@ -44,11 +44,11 @@ SIMD_PROGRAMS: dict[str, tuple[str, dict[str, int]]] = {
     "vdot": ("auto-vectorised loops: int16 dot product, f32 a*x+y, byte SAD (n passes)",
              {"tiny": 2, "small": 8, "large": 50_000}),
     "vblur": ("3x3 Gaussian blur of an 8-bit image, wasm_simd128.h (n passes)",
-              {"tiny": 1, "small": 4, "large": 250_000}),
+              {"tiny": 1, "small": 4, "large": 25_000}),
     "vsearch": ("byte search: every match of a 4-byte needle, i8x16.eq + bitmask (n searches)",
                 {"tiny": 2, "small": 8, "large": 30_000}),
     "vmandel": ("Mandelbrot set in f32x4, 4 pixels per vector (n iterations at most)",
-                {"tiny": 3, "small": 12, "large": 400_000}),
+                {"tiny": 3, "small": 12, "large": 150_000}),
 }
 SUITES = {"core": (PROGRAMS, "expected.json"), "simd": (SIMD_PROGRAMS, "simd.json")}
 

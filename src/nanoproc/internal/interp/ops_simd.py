@@ -23,7 +23,16 @@ from ..syntax.module import Instr
 from ..syntax.ops import BY_NAME
 from .exprs import Val, combine
 from .ops_memory import _address, _always_traps, _sync_before_trap
-from .simd_lanes import LOAD_EXTEND, M128, OPS, helper_name, hi_bits, lane_mask, shift_masks
+from .simd_lanes import (
+    BYTES,
+    LOAD_EXTEND,
+    M128,
+    OPS,
+    helper_name,
+    hi_bits,
+    lane_mask,
+    shift_masks,
+)
 from .translate import HANDLERS, Handler, Translator, trap_pc
 
 WIDTH = {"i8x16": 8, "i16x8": 16, "i32x4": 32, "i64x2": 64, "f32x4": 32, "f64x2": 64}
@@ -40,6 +49,27 @@ def _hex(v: int) -> str:
 def _v(code: str, *parts: Val) -> Val:
     """A v128 expression over ``parts``."""
     return combine(code, *parts, exact=True, width=0, bits=128)
+
+
+def as_bytes(tr: Translator, v: Val) -> str:
+    """Code for ``v``'s 16 bytes: the bytes a BYTES helper returned when ``v`` is still
+    its pending result (no int in between), a literal for a constant, else converted."""
+    made = tr.__dict__.get("simd_bytes")
+    if made is not None:
+        hit = made.get(id(v))
+        if hit is not None and hit[0] is v:
+            return hit[1]  # type: ignore[no-any-return]
+    if v.const is not None:
+        return repr(v.const.to_bytes(16, "little"))
+    return f"({v.code}).to_bytes(16, 'little')"
+
+
+def from_bytes(tr: Translator, code: str, *parts: Val) -> Val:
+    """The v128 whose 16 bytes ``code`` computes (remembered for as_bytes)."""
+    v = _v(f"int.from_bytes({code}, 'little')", *parts)
+    made = tr.__dict__.setdefault("simd_bytes", {})
+    made[id(v)] = (v, code)  # the entry keeps v alive: its id cannot be reused
+    return v
 
 
 def _i32(code: str, *parts: Val, bits: int = 32, exact: bool = True, isbool: bool = False) -> Val:
@@ -292,18 +322,18 @@ def _shuffle(tr: Translator, ins: Instr) -> None:
         if b.trap:  # unused, but evaluated (and may trap) after a
             a = tr.simple(a)
             tr.materialize(b)
-        src, parts = f"{a.code}.to_bytes(16, 'little')", [a]
+        src, parts = as_bytes(tr, a), [a]
     elif all(i >= 16 for i in lanes):
         if a.trap:  # unused, but evaluated (and may trap) before b
             tr.materialize(a)
-        src, parts = f"{b.code}.to_bytes(16, 'little')", [b]
+        src, parts = as_bytes(tr, b), [b]
         lanes = bytes(i - 16 for i in lanes)
     else:
-        src = f"{a.code}.to_bytes(16, 'little') + {b.code}.to_bytes(16, 'little')"
+        src = f"{as_bytes(tr, a)} + {as_bytes(tr, b)}"
         parts = [a, b]
     name = f"SHUF_{lanes.hex()}"
     tr.consts[name] = itemgetter(*lanes)
-    tr.push(_v(f"int.from_bytes(bytes({name}({src})), 'little')", *parts))
+    tr.push(from_bytes(tr, f"bytes({name}({src}))", *parts))
 
 
 HANDLERS["i8x16.shuffle"] = _shuffle
@@ -316,6 +346,10 @@ def _helper_call(name: str, arity: int) -> Handler:
 
     def h(tr: Translator, ins: Instr) -> None:
         args = tr.popn(arity)
+        if name in BYTES:
+            code = f"{fn}({', '.join(as_bytes(tr, a) for a in args)})"
+            tr.push(from_bytes(tr, code, *args))
+            return
         code = f"{fn}({', '.join(a.code for a in args)})"
         if result == "i32":
             tr.push(_i32(code, *args))
@@ -331,15 +365,16 @@ for _name, _fn in OPS.items():
 
 
 # ---------------------------------------------------------------- memory
-def _mem_value(tr: Translator, ins: Instr, template: str, *, need_temp: bool = False) -> None:
-    """Push a v128 read from memory: ``template`` with ``{m}``, ``{ea}`` (and ``{t}``)."""
+def _mem_value(tr: Translator, ins: Instr, template: str, gives_bytes: bool) -> None:
+    """Push a v128 read from memory: ``template`` with ``{m}`` and ``{ea}``;
+    ``gives_bytes``: its code computes the vector's bytes, not the int."""
     always = _always_traps(tr, ins)
     if always:
         _sync_before_trap(tr)
     ea, a = _address(tr, ins)
     m = ins[1][2]
-    t = tr.temp() if need_temp else ""
-    v = _v(template.format(m=m, ea=ea, t=t), a)
+    code = template.format(m=m, ea=ea)
+    v = from_bytes(tr, code, a) if gives_bytes else _v(code, a)
     v.state = True
     if not v.trap:
         v.trap = True
@@ -348,27 +383,29 @@ def _mem_value(tr: Translator, ins: Instr, template: str, *, need_temp: bool = F
 
 
 _LOADS = {
-    "v128.load": ("((({t} := LQQ(M{m}, {ea}))[0]) | ({t}[1] << 64))", True),
-    "v128.load8_splat": (f"(M{{m}}[{{ea}}] * {_hex(_rep(8, 1))})", False),
-    "v128.load16_splat": (f"(LU16(M{{m}}, {{ea}})[0] * {_hex(_rep(16, 1))})", False),
-    "v128.load32_splat": (f"(LI32(M{{m}}, {{ea}})[0] * {_hex(_rep(32, 1))})", False),
-    "v128.load64_splat": (f"(LI64(M{{m}}, {{ea}})[0] * {_hex(_rep(64, 1))})", False),
-    "v128.load32_zero": ("LI32(M{m}, {ea})[0]", False),
-    "v128.load64_zero": ("LI64(M{m}, {ea})[0]", False),
+    "v128.load8_splat": f"(M{{m}}[{{ea}}] * {_hex(_rep(8, 1))})",
+    "v128.load16_splat": f"(LU16(M{{m}}, {{ea}})[0] * {_hex(_rep(16, 1))})",
+    "v128.load32_splat": f"(LI32(M{{m}}, {{ea}})[0] * {_hex(_rep(32, 1))})",
+    "v128.load64_splat": f"(LI64(M{{m}}, {{ea}})[0] * {_hex(_rep(64, 1))})",
+    "v128.load32_zero": "LI32(M{m}, {ea})[0]",
+    "v128.load64_zero": "LI64(M{m}, {ea})[0]",
 }
-for _name in LOAD_EXTEND:
-    _LOADS[_name] = (f"{helper_name(_name)}(M{{m}}, {{ea}})", False)
+"""Loads computing the int; the others (v128.load and the extending loads) compute
+the vector's 16 bytes."""
 
 
-def _load(template: str, need_temp: bool) -> Handler:
+def _load(template: str, gives_bytes: bool) -> Handler:
     def h(tr: Translator, ins: Instr) -> None:
-        _mem_value(tr, ins, template, need_temp=need_temp)
+        _mem_value(tr, ins, template, gives_bytes)
 
     return h
 
 
-for _name, (_tpl, _tmp) in _LOADS.items():
-    HANDLERS[_name] = _load(_tpl, _tmp)
+for _name, _tpl in _LOADS.items():
+    HANDLERS[_name] = _load(_tpl, False)
+for _name in LOAD_EXTEND:
+    HANDLERS[_name] = _load(f"{helper_name(_name)}(M{{m}}, {{ea}})", True)
+HANDLERS["v128.load"] = _load("LB16(M{m}, {ea})[0]", True)
 
 _LANE_LOAD = {8: "M{m}[{ea}]", 16: "LU16(M{m}, {ea})[0]", 32: "LI32(M{m}, {ea})[0]",
               64: "LI64(M{m}, {ea})[0]"}
@@ -420,6 +457,13 @@ def _store(tr: Translator, ins: Instr, template: str, value_simple: bool) -> Non
 
 
 def _v128_store(tr: Translator, ins: Instr) -> None:
+    v = tr.stack[-1]
+    made = tr.__dict__.get("simd_bytes")
+    if made is not None and id(v) in made and made[id(v)][0] is v:
+        # the value's bytes are at hand (a BYTES helper or a load made them)
+        tr.stack[-1] = _v(made[id(v)][1], v)
+        _store(tr, ins, "SB16(M{m}, {ea}, {v})", False)
+        return
     _store(tr, ins, "SQQ(M{m}, {ea}, {v} & 0xFFFFFFFFFFFFFFFF, {v} >> 64)", True)
 
 

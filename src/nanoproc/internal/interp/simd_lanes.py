@@ -214,18 +214,26 @@ for _f in "bBhHiIqQfd":
             _NS[f"_p{_count}{_f}"] = _st(f"{_count}{_f}").pack
 
 
+BYTES: set[str] = set()
+"""Instructions whose helper takes and returns v128s as 16 little-endian bytes rather
+than ints: the translator converts at the edges, and passes the bytes straight from
+one such helper to the next (no int in between)."""
+
+
 def _gen(name: str, params: str, body: list[str]) -> Any:
-    """Compile ``def h(params): body`` (lines) as the helper of instruction ``name``."""
+    """Compile ``def h(params): body`` (lines) as the helper of instruction ``name``,
+    which takes and returns bytes (see BYTES)."""
     src = f"def h({params}):\n" + "\n".join("    " + line for line in body) + "\n"
     ns = dict(_NS)
     exec(compile(src, f"<simd {name}>", "exec"), ns)
     OPS[name] = ns["h"]
+    BYTES.add(name)
     return ns["h"]
 
 
 def _split(var: str, shape: str, signed: bool, into: str) -> str:
     n = COUNT[shape]
-    return f"{into} = _u{n}{_FMT[shape, signed]}({var}.to_bytes(16, 'little'))"
+    return f"{into} = _u{n}{_FMT[shape, signed]}({var})"
 
 
 COUNT = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}
@@ -243,7 +251,7 @@ def _int_binary(shape: str, name: str, signed: bool, lane: str, out_signed: bool
     exprs = [lane.format(x=f"x[{i}]", y=f"y[{i}]", t=f"t{i}") for i in range(n)]
     _gen(f"{shape}.{name}", "a, b", [
         _split("a", shape, signed, "x"), _split("b", shape, signed, "y"),
-        f"return _fr(_p{n}{_FMT[shape, out_signed]}({', '.join(exprs)}), 'little')",
+        f"return _p{n}{_FMT[shape, out_signed]}({', '.join(exprs)})",
     ])
 
 
@@ -302,13 +310,16 @@ _ABS8 = bytes((256 - i) & 0xFF if i & 0x80 else i for i in range(256))
 
 
 @op("i8x16.popcnt")
-def i8x16_popcnt(a: int) -> int:
-    return _fr(a.to_bytes(16, "little").translate(_POPCNT), "little")
+def i8x16_popcnt(a: bytes) -> bytes:
+    return a.translate(_POPCNT)
 
 
 @op("i8x16.abs")
-def i8x16_abs(a: int) -> int:
-    return _fr(a.to_bytes(16, "little").translate(_ABS8), "little")
+def i8x16_abs(a: bytes) -> bytes:
+    return a.translate(_ABS8)
+
+
+BYTES.update(("i8x16.popcnt", "i8x16.abs"))
 
 
 # ---------------------------------------------------------------- narrow, extend, widen
@@ -320,7 +331,7 @@ def _narrow(shape: str, src: str, signed: bool) -> None:
              enumerate([("x", i) for i in range(n)] + [("y", i) for i in range(n)])]
     _gen(f"{shape}.narrow_{src}_{'s' if signed else 'u'}", "a, b", [
         _split("a", src, True, "x"), _split("b", src, True, "y"),
-        f"return _fr(_p{2 * n}{_FMT[shape, signed]}({', '.join(lanes)}), 'little')",
+        f"return _p{2 * n}{_FMT[shape, signed]}({', '.join(lanes)})",
     ])
 
 
@@ -339,12 +350,12 @@ def _extends(shape: str) -> None:
             signed = sg == "s"
             _gen(f"{shape}.extend_{half}_{narrow}_{sg}", "a", [
                 _split("a", narrow, signed, "x"),
-                f"return _fr(_p{n}{_FMT[shape, signed]}(*x[{lo}:{lo + n}]), 'little')",
+                f"return _p{n}{_FMT[shape, signed]}(*x[{lo}:{lo + n}])",
             ])
             prods = ", ".join(f"x[{lo + i}] * y[{lo + i}]" for i in range(n))
             _gen(f"{shape}.extmul_{half}_{narrow}_{sg}", "a, b", [
                 _split("a", narrow, signed, "x"), _split("b", narrow, signed, "y"),
-                f"return _fr(_p{n}{_FMT[shape, signed]}({prods}), 'little')",
+                f"return _p{n}{_FMT[shape, signed]}({prods})",
             ])
     if shape != "i64x2":
         for sg in ("s", "u"):
@@ -352,7 +363,7 @@ def _extends(shape: str) -> None:
             sums = ", ".join(f"x[{2 * i}] + x[{2 * i + 1}]" for i in range(n))
             _gen(f"{shape}.extadd_pairwise_{narrow}_{sg}", "a", [
                 _split("a", narrow, signed, "x"),
-                f"return _fr(_p{n}{_FMT[shape, signed]}({sums}), 'little')",
+                f"return _p{n}{_FMT[shape, signed]}({sums})",
             ])
 
 
@@ -361,13 +372,13 @@ for _shape in _WIDER:
 
 _gen("i32x4.dot_i16x8_s", "a, b", [
     _split("a", "i16x8", True, "x"), _split("b", "i16x8", True, "y"),
-    "return _fr(_p4I(" + ", ".join(f"(x[{2 * i}] * y[{2 * i}] + x[{2 * i + 1}] * y[{2 * i + 1}])"
-                                   " & 0xFFFFFFFF" for i in range(4)) + "), 'little')",
+    "return _p4I(" + ", ".join(f"(x[{2 * i}] * y[{2 * i}] + x[{2 * i + 1}] * y[{2 * i + 1}])"
+                               " & 0xFFFFFFFF" for i in range(4)) + ")",
 ])
 _gen("i16x8.q15mulr_sat_s", "a, b", [
     _split("a", "i16x8", True, "x"), _split("b", "i16x8", True, "y"),
-    "return _fr(_p8h(" + ", ".join(f"(32767 if (t{i} := (x[{i}] * y[{i}] + 0x4000) >> 15) > 32767"
-                                   f" else t{i})" for i in range(8)) + "), 'little')",
+    "return _p8h(" + ", ".join(f"(32767 if (t{i} := (x[{i}] * y[{i}] + 0x4000) >> 15) > 32767"
+                               f" else t{i})" for i in range(8)) + ")",
 ])
 
 
@@ -397,12 +408,12 @@ def _float_binary(shape: str, name: str, lane: str, fallback: Any) -> None:
     n = COUNT[shape]
     f = _FMT[shape, True]
     exprs = ", ".join(lane.format(x=f"x[{i}]", y=f"y[{i}]") for i in range(n))
-    pack = "_fr(array('f', r).tobytes(), 'little')" if f == "f" else f"_fr(_p{n}d(*r), 'little')"
+    pack = "array('f', r).tobytes()" if f == "f" else f"_p{n}d(*r)"
     _NS[f"_fb_{shape}_{name}"] = fallback
     _gen(f"{shape}.{name}", "a, b", [
         _split("a", shape, True, "x"), _split("b", shape, True, "y"),
         "try:",
-        f"    return _fr(_p{n}{f}({exprs}), 'little')",
+        f"    return _p{n}{f}({exprs})",
         "except (OverflowError, ZeroDivisionError):",
         f"    r = list(map(_fb_{shape}_{name}, x, y))",
         f"    return {pack}",
@@ -416,7 +427,7 @@ def _float_unary(shape: str, name: str, fn: Any) -> None:
     lanes = ", ".join(f"_fu_{shape}_{name}(x[{i}])" for i in range(n))
     _gen(f"{shape}.{name}", "a", [
         _split("a", shape, True, "x"),
-        f"return _fr(_p{n}{f}({lanes}), 'little')",
+        f"return _p{n}{f}({lanes})",
     ])
 
 
@@ -469,7 +480,7 @@ def _float_compare(shape: str, name: str, op: str) -> None:
     lanes = ", ".join(f"-(x[{i}] {op} y[{i}])" for i in range(n))
     _gen(f"{shape}.{name}", "a, b", [
         _split("a", shape, True, "x"), _split("b", shape, True, "y"),
-        f"return _fr(_p{n}{'i' if n == 4 else 'q'}({lanes}), 'little')",
+        f"return _p{n}{'i' if n == 4 else 'q'}({lanes})",
     ])
 
 
@@ -750,38 +761,37 @@ _pack4i, _pack4I = _st("4i").pack, _st("4I").pack
 _pack2q, _pack2Q = _st("2q").pack, _st("2Q").pack
 
 
-def load8x8_s(m: memoryview, ea: int) -> int:
-    return _fr(_pack8h(*_load8x8s(m, ea)), "little")
+def load8x8_s(m: memoryview, ea: int) -> bytes:
+    return _pack8h(*_load8x8s(m, ea))
 
 
-def load8x8_u(m: memoryview, ea: int) -> int:
-    return _fr(_pack8H(*_load8x8u(m, ea)), "little")
+def load8x8_u(m: memoryview, ea: int) -> bytes:
+    return _pack8H(*_load8x8u(m, ea))
 
 
-def load16x4_s(m: memoryview, ea: int) -> int:
-    return _fr(_pack4i(*_load16x4s(m, ea)), "little")
+def load16x4_s(m: memoryview, ea: int) -> bytes:
+    return _pack4i(*_load16x4s(m, ea))
 
 
-def load16x4_u(m: memoryview, ea: int) -> int:
-    return _fr(_pack4I(*_load16x4u(m, ea)), "little")
+def load16x4_u(m: memoryview, ea: int) -> bytes:
+    return _pack4I(*_load16x4u(m, ea))
 
 
-def load32x2_s(m: memoryview, ea: int) -> int:
-    return _fr(_pack2q(*_load32x2s(m, ea)), "little")
+def load32x2_s(m: memoryview, ea: int) -> bytes:
+    return _pack2q(*_load32x2s(m, ea))
 
 
-def load32x2_u(m: memoryview, ea: int) -> int:
-    lo, hi = _load32x2u(m, ea)
-    return lo | (hi << 64)
+def load32x2_u(m: memoryview, ea: int) -> bytes:
+    return _pack2Q(*_load32x2u(m, ea))
 
 
+# (these return the 16 bytes of the vector, as the BYTES helpers do)
 LOAD_EXTEND = {
     "v128.load8x8_s": load8x8_s, "v128.load8x8_u": load8x8_u,
     "v128.load16x4_s": load16x4_s, "v128.load16x4_u": load16x4_u,
     "v128.load32x2_s": load32x2_s, "v128.load32x2_u": load32x2_u,
 }  # fmt: skip
 
-LOAD128 = _st("2Q").unpack_from
 STORE128 = _st("2Q").pack_into
 
 
@@ -795,5 +805,6 @@ for _name in [n for n in OPS if n not in BY_NAME]:  # shapes without that operat
 
 HELPERS: dict[str, Any] = {helper_name(n): f for n, f in OPS.items()}
 HELPERS.update({helper_name(n): f for n, f in LOAD_EXTEND.items()})
-HELPERS["LQQ"] = LOAD128
 HELPERS["SQQ"] = STORE128
+HELPERS["LB16"] = _st("16s").unpack_from
+HELPERS["SB16"] = _st("16s").pack_into
