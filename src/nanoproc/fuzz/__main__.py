@@ -12,6 +12,7 @@ Exit status 1 if any difference, host crash or hang was found; reproducers
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tiers", default="interp,llvm",
                    help="nanoproc tiers to run; a tier + '-epochs' (llvm-epochs) also has epoch "
                         "checks compiled in (llvm is skipped where it cannot run)")
+    p.add_argument("--simd", choices=["half", "all", "none"], default=None,
+                   help="which gen/smith cases use SIMD (default: half, or the "
+                        "NANOPROC_FUZZ_SIMD environment variable)")
     p.add_argument("--out", default="fuzz-findings", help="directory for reproducers")
     p.add_argument("--no-minimize", action="store_true", help="save reproducers as found")
     p.add_argument("--replay", metavar="PATH:SEED|FILE.json",
@@ -41,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     tiers = tuple(t for t in args.tiers.split(",") if t)
+    if args.simd is not None:  # workers inherit it (generator.uses_simd)
+        os.environ["NANOPROC_FUZZ_SIMD"] = args.simd
     if args.replay:
         return _replay(args.replay, tiers)
     paths = tuple(x for x in args.paths.split(",") if x)

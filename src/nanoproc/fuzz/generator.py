@@ -11,6 +11,7 @@ budget ``budget``; :func:`call_plan` picks the argument lists to call them with.
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,17 @@ def _const(t: ValType, rng: random.Random) -> list[tuple[object, ...]]:
     return [(BY_NAME[f"{t}.const"], const_imm(rng, t))]
 
 
+def uses_simd(seed: int) -> bool:
+    """Whether case ``seed`` uses SIMD: every case when ``NANOPROC_FUZZ_SIMD=all``
+    (``python -m nanoproc.fuzz --simd all`` sets it for its workers), none with
+    ``none``, else half of them, drawn from a stream of their own (so the modules of
+    seeds without SIMD stay what they were before SIMD existed)."""
+    mode = os.environ.get("NANOPROC_FUZZ_SIMD", "half")
+    if mode in ("all", "none"):
+        return mode == "all"
+    return random.Random(seed ^ 0x51D0_51D0).random() < 0.5
+
+
 def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False,
              simd: bool | None = None) -> Module:
     """A valid module from ``seed`` (``size``: instruction budget per function;
@@ -95,8 +107,8 @@ def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False,
     function references, see gcgen; ``simd``: use v128 values, None lets the seed
     decide, for half the seeds)."""
     rng = random.Random(seed)
-    if simd is None:  # from a stream of its own: modules without SIMD stay as they were
-        simd = random.Random(seed ^ 0x51D0_51D0).random() < 0.5
+    if simd is None:
+        simd = uses_simd(seed)
     mg = ModuleGen(rng, simd=simd)
     nfuncs = rng.randint(1, 5)
     mg.func_types = [_functype(rng) for _ in range(nfuncs)]

@@ -46,7 +46,9 @@ def smith_module(seed: int, exe: str) -> bytes | None:
     rng = random.Random(seed)
     raw = rng.randbytes(rng.choice([256, 1024, 2048, 4096, 8192]))
     args = list(SMITH_ARGS)
-    if random.Random(seed ^ 0x51D0_51D0).random() < 0.5:  # half the seeds use SIMD
+    from .generator import uses_simd
+
+    if uses_simd(seed):
         args[args.index("--simd-enabled") + 1] = "true"
     proc = subprocess.run([exe, "smith", *args], input=raw, capture_output=True,
                           timeout=60)
