@@ -265,10 +265,17 @@ class LLVMBackend:
 
 
 def _v128_in_signature(module: Any) -> str | None:
-    """v128 values do not cross the native boundary yet (entry trampolines and host
-    thunks are made for every signature of the module), so such modules stay refused."""
-    for st in module.deftypes:
-        ft = st.comp
+    """v128 values do not cross the native boundary yet: a module whose functions (or
+    indirect calls, which may reach a host function) have v128 parameters or results
+    stays refused. Other function types with v128 (block types) get no entry or thunk
+    (symbols.module_shapes)."""
+    types = set(module.func_typeidxs())
+    for func in module.funcs:
+        for ins in func.instrs:
+            if ins[0].name in ("call_indirect", "return_call_indirect"):
+                types.add(ins[1])
+    for i in types:
+        ft = module.deftypes[i].comp
         if isinstance(ft, FuncType) and any(t is V128 for t in ft.params + ft.results):
             return "v128 parameters or results"
     return None
