@@ -277,5 +277,5 @@ def _v128_in_signature(module: Any) -> str | None:
     for i in types:
         ft = module.deftypes[i].comp
         if isinstance(ft, FuncType) and any(t is V128 for t in ft.params + ft.results):
-            return "v128 parameters or results"
+            return "simd with v128 parameters or results"
     return None
