@@ -138,7 +138,7 @@ class FuncGen:
         if isinstance(t, RefType) and self.mod.gc is not None:
             self.mod.gc.ref_expr(self, t, depth)
             return "other"
-        if t not in NUM:
+        if t not in NUM and t is not V128:
             return self.ref_leaf(t)
         if depth > 5 or not self.spend():
             return self.leaf(t)
