@@ -1,6 +1,7 @@
 #!/bin/sh
 # Rebuild the committed WASI 0.2 test components:
 #   tests/wasip2/src/*.c -> wasm32-wasi core module -> component (wasm/*.wasm)
+#   tests/wasi/src/hostile.c (preview1's hostile battery) -> wasm/hostile.wasm
 # with wasm-tools and the preview1 command adapter that npm's
 # @bytecodealliance/jco ships (lib/wasi_snapshot_preview1.command.wasm).
 # Set ADAPTER to its path, or let the script fetch it with `npm pack`.
@@ -15,7 +16,7 @@ if [ -z "${ADAPTER:-}" ]; then
     ADAPTER="$tmp/package/lib/wasi_snapshot_preview1.command.wasm"
 fi
 mkdir -p wasm
-for src in src/*.c; do
+for src in src/*.c ../wasi/src/hostile.c; do
     name=$(basename "$src" .c)
     "$CC" --target=wasm32-wasi --sysroot="$SYSROOT" -O2 -Wall -Wl,--strip-debug \
         -o "wasm/$name.core.wasm" "$src"

@@ -127,7 +127,7 @@ class DirStream:
         if not self.entries:
             return None
         t, name = self.entries.pop()
-        return {"type": t, "name": name}
+        return Variant("some", {"type": t, "name": name})
 
 
 def _list(fd: int) -> list[tuple[str, str]]:
