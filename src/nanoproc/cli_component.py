@@ -34,9 +34,10 @@ def component_refusal(data: bytes, command: str) -> str | None:
             f"supported by `nanoproc {command}` yet")  # fmt: skip
 
 
-def prepare_command(engine: Any, store: Any, data: bytes, path: str, wasi: bool) -> Any:
-    """Instantiate command component ``data`` with WASI 0.2 (when ``wasi``); its
-    ``wasi:cli/run`` ``run`` function (any 0.2.x version of the interface)."""
+def prepare_command(engine: Any, data: bytes, wasi: bool) -> Any:
+    """Compile command component ``data`` and link it with WASI 0.2 (when ``wasi``);
+    a function ``command(store)`` that instantiates it and calls its
+    ``wasi:cli/run`` ``run`` (any 0.2.x version of the interface)."""
     from .api.component import Component, Linker
     from .internal.errors import WasmtimeError
 
@@ -48,12 +49,16 @@ def prepare_command(engine: Any, store: Any, data: bytes, path: str, wasi: bool)
     linker = Linker(engine)
     if wasi:
         linker.add_wasip2()
-    instance = linker.instantiate(store, component)
-    index = instance.get_export_index(store, names[0])
-    func = instance.get_func(store, instance.get_export_index(store, "run", index))
-    if func is None:
-        raise WasmtimeError(f"`{names[0]}` has no `run` function")
-    return func
+
+    def command(store: Any) -> Any:
+        instance = linker.instantiate(store, component)
+        index = instance.get_export_index(store, names[0])
+        func = instance.get_func(store, instance.get_export_index(store, "run", index))
+        if func is None:
+            raise WasmtimeError(f"`{names[0]}` has no `run` function")
+        return func(store)
+
+    return command
 
 
 def is_component_input(data: bytes) -> bool:

@@ -256,7 +256,7 @@ def _run(args: argparse.Namespace) -> int:
         if component:
             from .cli_component import prepare_command
 
-            run = prepare_command(engine, store, data, args.file, wasi_opts.enabled)
+            command = prepare_command(engine, data, wasi_opts.enabled)
         else:
             module = _load_module(nanoproc, engine, data)
             linker = nanoproc.Linker(engine)
@@ -268,7 +268,7 @@ def _run(args: argparse.Namespace) -> int:
             deadline = Deadline(wasm_opts.timeout, engine.increment_epoch)
         try:
             if component:
-                return _execute_component(nanoproc, store, run, args)
+                return _execute_component(nanoproc, store, command, args)
             return _execute(nanoproc, linker, store, module, args)
         finally:
             if deadline is not None:
@@ -363,11 +363,12 @@ def _execute(np: Any, linker: Any, store: Any, module: Any, args: argparse.Names
         return EXIT_TRAP
 
 
-def _execute_component(np: Any, store: Any, run: Any, args: argparse.Namespace) -> int:
-    """Call a command component's ``wasi:cli/run`` export: status 0 when it returns
-    ``ok``, 1 for ``err``, the ``exit`` status when it exits, as ``wasmtime run``."""
+def _execute_component(np: Any, store: Any, command: Any, args: argparse.Namespace) -> int:
+    """Instantiate a command component and call its ``wasi:cli/run`` export: status
+    0 when it returns ``ok``, 1 for ``err``, the ``exit`` status when it exits, 134
+    for a trap (in instantiation too), as ``wasmtime run``."""
     try:
-        result = run(store)
+        result = command(store)
         return 0 if result is None or getattr(result, "tag", None) == "ok" else 1
     except np.ExitTrap as e:
         return int(e.code)

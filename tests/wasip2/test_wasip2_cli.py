@@ -58,3 +58,14 @@ def test_not_a_command(tmp_path: Path) -> None:
     r = _nanoproc(str(p))
     assert r.returncode == 1
     assert b"not a WASI command" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_timeout_stops_a_sleeping_component() -> None:
+    import time
+
+    start = time.monotonic()
+    r = _nanoproc("-W", "timeout=1s", str(WASM / "p2command.wasm"), "sleep")
+    assert r.returncode == 134, r.stderr
+    assert b"interrupt" in r.stderr and b"Traceback" not in r.stderr
+    assert b"woke up" not in r.stdout
+    assert time.monotonic() - start < 120

@@ -22,6 +22,12 @@ static void opened(const char *what, const char *path, int flags) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "sleep") == 0) { /* for -W timeout */
+        struct timespec hour = {3600, 0};
+        nanosleep(&hour, NULL);
+        puts("woke up");
+        return 0;
+    }
     printf("argc %d\n", argc);
     for (int i = 1; i < argc; i++) printf("arg %s\n", argv[i]);
     const char *e = getenv("GREETING");

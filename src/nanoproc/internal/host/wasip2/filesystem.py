@@ -131,6 +131,7 @@ class DirStream:
 
 
 def _list(fd: int) -> list[tuple[str, str]]:
+    """The entries in the host's readdir order (as wasmtime), without . and .."""
     out = []
     with os.scandir(fd) as it:
         for e in it:
@@ -139,7 +140,6 @@ def _list(fd: int) -> list[tuple[str, str]]:
             except OSError:
                 t = "unknown"
             out.append((t, e.name))
-    out.sort(key=lambda x: x[1])
     return out
 
 
