@@ -14,9 +14,7 @@ import nanoproc as np
 
 M128 = (1 << 128) - 1
 BIG = 0x8000_0000_0000_0001_FFFF_FFFF_0000_0002
-TIERS = ["interp"]
-"""The llvm tier refuses v128 parameters and results until they cross its native
-boundary (test_llvm_refuses_v128_signatures)."""
+TIERS = ["interp", "llvm"]
 
 
 def _store(tier: str) -> Any:
@@ -158,18 +156,3 @@ def test_val() -> None:
         np.Val.v128(bytes(15))
     with pytest.raises(TypeError):
         np.Val.v128(1.0)  # type: ignore[arg-type]
-
-
-def test_llvm_refuses_v128_signatures() -> None:
-    """The llvm tier names what it cannot run yet; globals and locals of type v128 run."""
-    store = _store("llvm")
-    with pytest.raises(np.WasmtimeError, match="not supported yet: simd with v128 parameters or results"):
-        np.Instance(store, np.Module(store.engine, "(module (func (param v128)))"), [])
-    inst = np.Instance(store, np.Module(store.engine, """(module
-      (global $g (export "g") (mut v128) (v128.const i64x2 1 2))
-      (func (export "f") (result i64) (local v128)
-        (local.set 0 (i64x2.add (global.get $g) (global.get $g)))
-        (global.set $g (local.get 0))
-        (i64x2.extract_lane 1 (local.get 0))))"""), [])
-    assert inst.exports(store)["f"](store) == 4
-    assert inst.exports(store)["g"].value(store) == (4 << 64) | 2

@@ -46,11 +46,11 @@ HEAVY = {
 recursion, tail-call loops): seconds measured on one core; the rest take < 0.6s."""
 
 
-def scripts(exclude: tuple[str, ...] = ()) -> list[str]:
+def scripts() -> list[str]:
     """The scripts to run: heavy ones spread evenly through the list, the rest largest
     first. pytest-xdist hands each worker runs of consecutive tests, so heavy scripts
     side by side would land on the same worker."""
-    files = [p for p in spec_files() if not p.name.startswith(EXCLUDED + exclude)]
+    files = [p for p in spec_files() if not p.name.startswith(EXCLUDED)]
     heavy = sorted((p for p in files if p.name in HEAVY), key=lambda p: -HEAVY[p.name])
     out = sorted((p for p in files if p.name not in HEAVY), key=lambda p: -p.stat().st_size)
     step = len(files) / max(1, len(heavy))

@@ -1,8 +1,7 @@
 """The spec suite through nanoproc's public API on the llvm tier: 0 failures per file.
 
 The same scripts as the interp tier's run (test_spec_interp.EXCLUDED leaves out the
-proposals neither tier covers: exceptions), except SIMD, which this tier does not
-run yet. Scripts are
+proposals neither tier covers: exceptions). Scripts are
 compiled at -O0 to keep CI fast; the scripts where LLVM's optimiser could change
 results (NaN propagation, float folding, evaluation order, memory access patterns)
 run a second time at -O2. Commands the engine reports as unsupported are skipped
@@ -14,7 +13,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from test_spec_interp import SHOWN_FAILURES, SIMD, TIMEOUT, scripts
+from test_spec_interp import SHOWN_FAILURES, TIMEOUT, scripts
 
 import nanoproc
 from conftest import spec_dir
@@ -30,6 +29,8 @@ OPTIMISED = (
     "call_indirect.wast", "select.wast", "traps.wast", "memory_trap.wast",
     "struct.wast", "array.wast", "array_copy.wast", "i31.wast", "br_on_cast.wast",
     "ref_test.wast",
+    "relaxed_madd_nmadd.wast", "relaxed_min_max.wast", "simd_conversions.wast",
+    "simd_i32x4_trunc_sat_f32x4.wast", "simd_address.wast",
 )  # fmt: skip
 """Scripts also run at -O2."""
 
@@ -46,7 +47,7 @@ def _run(script: str, opt: int, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.failed == 0, result.summary() + "\n" + "\n".join(shown)
 
 
-@pytest.mark.parametrize("script", scripts(exclude=SIMD))
+@pytest.mark.parametrize("script", scripts())
 def test_spec_llvm(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _run(script, 0, monkeypatch)
 
@@ -57,7 +58,7 @@ def test_spec_llvm_optimised(script: str, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_optimised_scripts_exist() -> None:
-    names = set(scripts(exclude=SIMD))
+    names = set(scripts())
     if names == {"(no spec suite)"}:
         spec_dir()  # skips (or fails under NANOPROC_REQUIRE_SPEC) with the reason
     assert set(OPTIMISED) <= names

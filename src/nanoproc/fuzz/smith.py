@@ -2,7 +2,8 @@
 
 wasm-smith turns arbitrary bytes into a valid module; the bytes come from a seeded
 PRNG so a case is reproducible from its seed. Features are restricted to what
-nanoproc's tiers run (no SIMD, GC, exceptions, threads, imports), NaNs are
+nanoproc's tiers run (no GC, exceptions, threads, imports; SIMD for half the seeds;
+relaxed SIMD is left to our own generator, which canonicalises what it must), NaNs are
 canonicalised by wasm-smith itself, and ``--ensure-termination`` bounds loops and
 calls (fuel is the backstop, as for our own generator).
 """
@@ -44,7 +45,12 @@ def smith_module(seed: int, exe: str) -> bytes | None:
     """The module wasm-smith makes from ``seed``'s random bytes (None if it declines)."""
     rng = random.Random(seed)
     raw = rng.randbytes(rng.choice([256, 1024, 2048, 4096, 8192]))
-    proc = subprocess.run([exe, "smith", *SMITH_ARGS], input=raw, capture_output=True,
+    args = list(SMITH_ARGS)
+    from .generator import uses_simd
+
+    if uses_simd(seed):
+        args[args.index("--simd-enabled") + 1] = "true"
+    proc = subprocess.run([exe, "smith", *args], input=raw, capture_output=True,
                           timeout=60)
     if proc.returncode != 0:
         return None

@@ -40,6 +40,7 @@ from .compiler import (
     opt_level_from_env,
 )
 from .instance import InstanceState
+from .irgen.types import WIDE_RESULTS
 from .nativestore import NativeStore
 from .traps import convert_exception
 
@@ -83,7 +84,7 @@ class ModuleArtifact:
         if self._unsupported is False:
             self._unsupported = (self.module.unsupported_feature(LLVM_FEATURES)
                                  or _exnref_fields(self.module.module)
-                                 or _v128_in_signature(self.module.module))
+                                 or _v128_wide_results(self.module.module))
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the llvm tier")
 
@@ -264,18 +265,12 @@ class LLVMBackend:
         return f"<LLVMBackend {self.options.key()}>"
 
 
-def _v128_in_signature(module: Any) -> str | None:
-    """v128 values do not cross the native boundary yet: a module whose functions (or
-    indirect calls, which may reach a host function) have v128 parameters or results
-    stays refused. Other function types with v128 (block types) get no entry or thunk
-    (symbols.module_shapes)."""
-    types = set(module.func_typeidxs())
-    for func in module.funcs:
-        for ins in func.instrs:
-            if ins[0].name in ("call_indirect", "return_call_indirect"):
-                types.add(ins[1])
-    for i in types:
-        ft = module.deftypes[i].comp
-        if isinstance(ft, FuncType) and any(t is V128 for t in ft.params + ft.results):
-            return "simd with v128 parameters or results"
+def _v128_wide_results(module: Any) -> str | None:
+    """A v128 crosses the native boundary in two 8-byte slots; functions with more
+    than WIDE_RESULTS results return them through 8-byte slots of memory, which
+    have no room for one (irgen.boundary refuses such shapes too)."""
+    for st in module.deftypes:
+        ft = st.comp
+        if isinstance(ft, FuncType) and V128 in ft.results and len(ft.results) > WIDE_RESULTS:
+            return f"v128 among more than {WIDE_RESULTS} results"
     return None

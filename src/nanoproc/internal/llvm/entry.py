@@ -2,7 +2,8 @@
 
 Each is a small Python function generated once per signature and closed over one
 function: it writes the arguments into the function's argument block (i32/i64 as
-unsigned integers, f32/f64 as doubles, references as handles), calls the module's
+unsigned integers, f32/f64 as doubles, references as handles, a v128 as two 64-bit
+halves), calls the module's
 entry trampoline for that shape with the block's address, and returns what the
 trampoline returned (a number, a funcref handle, an object, or a tuple of several
 results; see irgen.boundary). A trap, or a store another thread owns, comes back
@@ -23,7 +24,8 @@ from .pysource import make_factory
 
 _CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctypes.c_double,
           "F": ctypes.c_double, "r": ctypes.c_void_p, "x": ctypes.py_object,
-          "e": ctypes.c_void_p, "a": ctypes.c_void_p}  # fmt: skip
+          "e": ctypes.c_void_p, "a": ctypes.c_void_p,
+          "V": ctypes.py_object}  # fmt: skip
 
 _PROTOS: dict[tuple[str, str], Any] = {}
 _FACTORIES: dict[tuple[str, str], Callable[..., Callable[..., Any]]] = {}
@@ -56,9 +58,14 @@ def _factory(pshape: tuple[str, str]) -> Callable[..., Callable[..., Any]]:
     # belongs to this thread) goes round again (a closure calling itself would be a
     # reference cycle, freed only by the GC).
     lines = []
+    slot = 1
     for i, k in enumerate(params):
-        slot = i + 2
-        if k in "iI":
+        slot += 1
+        if k == "V":  # two slots: the low and the high 64 bits
+            lines.append(f"ub[{slot}] = a{i} & 0xFFFFFFFFFFFFFFFF")
+            lines.append(f"ub[{slot + 1}] = a{i} >> 64")
+            slot += 1
+        elif k in "iI":
             lines.append(f"ub[{slot}] = a{i}")
         elif k in "fF":
             lines.append(f"fb[{slot}] = a{i}")
@@ -124,7 +131,7 @@ def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
     if factory is None:
         factory = _FACTORIES[pshape] = _factory(pshape)
     entry = prototype(pshape)(entry_address)
-    n = 2 + len(pshape[0])
+    n = 2 + len(pshape[0]) + pshape[0].count("V")
     block = abi.array(ctypes.c_uint64, n)(vmctx, fn)
     # memoryviews: item assignment is cheaper than on ctypes arrays
     ub = memoryview(block).cast("B").cast("Q")

@@ -69,7 +69,8 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
     names = ["r"] if len(results) == 1 else [f"r{i}" for i in range(len(results))]
     if len(results) > 1:
         lines.append(f"    {', '.join(names)} = r")
-    for i, (k, n) in enumerate(zip(results, names)):
+    i = 0  # the 8-byte slot (a v128 takes two: see irgen.boundary.slot_offsets)
+    for k, n in zip(results, names):
         if k in "iI":
             lines.append(f"    ures[{i}] = {n}")
         elif k in "fF":
@@ -80,8 +81,13 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
             lines.append(f"    ures[{i}] = exn_handle({n})")
         elif k == "a":
             lines.append(f"    ures[{i}] = pinned_any({n})")
+        elif k == "V":
+            lines.append(f"    ures[{i}] = {n} & 0xFFFFFFFFFFFFFFFF")
+            lines.append(f"    ures[{i + 1}] = {n} >> 64")
+            i += 1
         else:
             lines.append(f"    ures[{i}] = pinned_handle({n})")
+        i += 1
     return make_factory("call, ns, inst_of", _HOST_NS, lines, "cb",
                         f"<nanoproc llvm host call {shape}>")
 

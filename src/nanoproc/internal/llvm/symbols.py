@@ -58,17 +58,13 @@ def runs_briefly(body: list[Any]) -> bool:
 
 def module_shapes(module: Module) -> list[Shape]:
     """Entry shapes of every function type the module defines (it has an entry
-    trampoline for each, and a host thunk for each one's native shape), except those
-    with v128 values, which do not cross the native boundary yet
-    (backend._v128_in_signature refuses modules that would need them)."""
+    trampoline for each, and a host thunk for each one's native shape)."""
     from .refs import py_shape
 
     out: dict[Shape, None] = {}
     for st in module.deftypes:
         if isinstance(st.comp, FuncType):
-            shape = py_shape(st.comp, module)
-            if "V" not in shape[0] + shape[1]:
-                out[shape] = None
+            out[py_shape(st.comp, module)] = None
     return list(out)
 
 

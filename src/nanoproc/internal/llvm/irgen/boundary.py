@@ -25,15 +25,26 @@ bytecode boundary, a MemoryError making an int):
 
 from __future__ import annotations
 
+from ...errors import UnsupportedFeature
 from .. import abi
 from ..symbols import entry_symbol, held_entry_symbol, host_symbol
-from .types import LLTYPE, UNOPTIMISED, Shape, huge_shape, is_huge, is_wide, ret_type
+from .types import (
+    LLTYPE,
+    UNOPTIMISED,
+    WIDE_RESULTS,
+    Shape,
+    huge_shape,
+    is_huge,
+    is_wide,
+    ret_type,
+)
 
 PYAPI_DECLS = (
     "declare i32 @PyGILState_Ensure() nounwind",
     "declare void @PyGILState_Release(i32) nounwind",
     "declare ptr @PyLong_FromUnsignedLongLong(i64) nounwind",
     "declare ptr @PyFloat_FromDouble(double) nounwind",
+    "declare ptr @_PyLong_FromByteArray(ptr, i64, i32, i32) nounwind",
     "declare ptr @PyObject_Vectorcall(ptr, ptr, i64, ptr) nounwind",
     "declare void @Py_IncRef(ptr) nounwind",
     "declare void @Py_DecRef(ptr) nounwind",
@@ -228,6 +239,10 @@ def _py_value(c: str, v: str, name: str, out: list[str]) -> str:
         out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double %{name}.w)")
     elif c == "F":
         out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double {v})")
+    elif c == "V":  # an unsigned int from the 16 bytes, lane 0 in the low bits
+        out.append(f"  %{name}.b = alloca <2 x i64>, align 16")
+        out.append(f"  store <2 x i64> {v}, ptr %{name}.b, align 16")
+        out.append(f"  %{name} = call ptr @_PyLong_FromByteArray(ptr %{name}.b, i64 16, i32 1, i32 0)")
     elif c in "rea":  # handles: Python maps them (funcrefs, exnrefs, GC references)
         out.append(f"  %{name}.i = ptrtoint ptr {v} to i64")
         out.append(f"  %{name} = call ptr @PyLong_FromUnsignedLongLong(i64 %{name}.i)")
@@ -244,14 +259,35 @@ def _as_handles(results: str) -> str:
 
 def _c_ret(results: str) -> str:
     """What an entry returns: the value itself for one number or funcref, else a
-    Python object (an externref's object, or the tuple of several results)."""
-    if len(results) == 1 and results != "x":
+    Python object (an externref's object, a v128's int, or the tuple of several
+    results)."""
+    if len(results) == 1 and results not in "xV":
         return _C_TYPE[results]
     return "ptr" if results else "void"
 
 
+def slot_offsets(letters: str) -> list[int]:
+    """Byte offsets of values in an array of 8-byte slots (a v128 takes two: its low
+    then its high 64 bits)."""
+    out = []
+    at = 0
+    for c in letters:
+        out.append(at)
+        at += 16 if c == "V" else 8
+    return out
+
+
+def _check_v128(shape: Shape) -> None:
+    """Results through memory (``%out``, ``%wbuf``) have 8-byte slots: no room for a
+    v128 (the backend refuses such modules first)."""
+    if "V" in shape[1] and is_wide(shape[1]):
+        raise UnsupportedFeature(f"v128 among more than {WIDE_RESULTS} results",
+                                 "in the llvm tier")
+
+
 def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
-    """``RET w_entry_<shape>(ptr argv)``, argv = [vmctx, fn, args...] (8 bytes each).
+    """``RET w_entry_<shape>(ptr argv)``, argv = [vmctx, fn, args...] (8 bytes each;
+    two for a v128).
 
     Called through ``ctypes.PYFUNCTYPE`` with the GIL held: arguments are read and
     the store claimed for this thread (depth, owner) while no other Python thread
@@ -267,6 +303,7 @@ def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
     The outermost entry on the main thread registers the store in the SigBlock, so
     that a SIGINT trips its interrupt byte (see :mod:`..interrupts`).
     """
+    _check_v128(shape)
     params, results = shape
     sc = abi.SC
     sig = abi.SIG
@@ -280,8 +317,9 @@ def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
         "  %fn = load ptr, ptr %fnp, align 8",
     ]
     call_args = []
+    offsets = slot_offsets(params)
     for i, c in enumerate(params):
-        loads.append(f"  %ap{i} = getelementptr inbounds i8, ptr %argv, i64 {16 + 8 * i}")
+        loads.append(f"  %ap{i} = getelementptr inbounds i8, ptr %argv, i64 {16 + offsets[i]}")
         if c == "f":
             loads.append(f"  %ad{i} = load double, ptr %ap{i}, align 8")
             loads.append(f"  %a{i} = call float @np_narrow(double %ad{i})")
@@ -328,12 +366,14 @@ unreg{{sfx}}:
 unregd{{sfx}}:""" if release_gil else "")
     restore = restore.replace("{restore_gil}", restore_gil).replace("{unregister}", unregister)
     out.append(restore.replace("{sfx}", ""))
-    if len(results) == 1 and results != "x":
+    if len(results) == 1 and results not in "xV":
         if results == "f":
             out.append("  %rw = call double @np_widen(float %r)")
             out.append("  ret double %rw")
         else:
             out.append(f"  ret {_C_TYPE[results]} %r")
+    elif results == "V":
+        out.append("  ret ptr " + _py_value("V", "%r", "ro", out))
     elif len(results) == 1:
         out.append("  %ro = call ptr @np_xobj(ptr %vmctx, ptr %r)")
         out.append("  ret ptr %ro")
@@ -602,6 +642,7 @@ def host_thunk(shape: Shape) -> str:
     to. hostctx = {the Python callable, StoreCtx}. Calls ``callable(caller_vmctx,
     *args)`` with the GIL taken, reads the results it wrote to StoreCtx.results,
     and traps with TRAP_HOST if anything was raised."""
+    _check_v128(shape)
     params, results = shape
     sc = abi.SC
     wret = ret_type(results)
@@ -673,8 +714,9 @@ def host_thunk(shape: Shape) -> str:
         "  call void @PyGILState_Release(i32 %g)",
     ]
     vals = []
+    offsets = slot_offsets(results)
     for i, c in enumerate(results):
-        lines.append(f"  %p{i} = getelementptr inbounds i8, ptr %sc, i64 {sc['results'] + 8 * i}")
+        lines.append(f"  %p{i} = getelementptr inbounds i8, ptr %sc, i64 {sc['results'] + offsets[i]}")
         if c == "f":
             lines.append(f"  %d{i} = load double, ptr %p{i}, align 8")
             lines.append(f"  %v{i} = call float @np_narrow(double %d{i})")
