@@ -84,11 +84,27 @@ def module_digest(cm: CompiledModule) -> str:
 
 def partitions(cm: CompiledModule, jobs: int) -> list[Partition]:
     """Split the defined functions into partitions of similar instruction counts."""
+    from .irgen.function import light_function
     from .irgen.module import Partition
 
     mod = cm.module
     nimp = cm.num_imported_funcs
     funcs = list(range(nimp, nimp + len(mod.funcs)))
+    # Functions for the light pipeline get partitions of their own, which are then
+    # compiled with LLVM's fast code generator (jit.compile_ir).
+    light = [f for f in funcs if light_function(mod.funcs[f - nimp].instrs)]
+    if light:
+        alone = set(light)
+        rest = partitions_of(cm, [f for f in funcs if f not in alone], jobs)
+        return rest + [Partition(len(rest) + i, [f], False) for i, f in enumerate(light)]
+    return partitions_of(cm, funcs, jobs)
+
+
+def partitions_of(cm: CompiledModule, funcs: list[int], jobs: int) -> list[Partition]:
+    """``funcs`` in partitions of similar instruction counts (the first carries the
+    glue)."""
+    from .irgen.module import Partition
+
     sizes = [_size(cm, f) for f in funcs]
     total = sum(sizes)
     if jobs <= 1 or total < PARALLEL_THRESHOLD:

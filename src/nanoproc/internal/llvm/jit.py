@@ -81,12 +81,43 @@ def compile_ir(text: str, opt: int, passes: bool = True) -> bytes:
     if opt > 0 and passes:
         pto = llvm.create_pipeline_tuning_options(speed_level=opt)
         pb = llvm.create_pass_builder(tm, pto)
+        if LIGHT_MARK in text and _light(mod, pb):
+            # Only light functions: the -O0 pipeline (it still inlines what must be)
+            # and the fast code generator, whose register allocator is linear in the
+            # function (the -O2 one is not).
+            tm = _target_machine(0)
+            pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=0))
         pb.getModulePassManager().run(mod, pb)
         if "@llvm.canonicalize" in text:
             pruned = prune_canonicalize(str(mod))
             if pruned is not None:
                 mod = llvm.parse_assembly(pruned)
     return bytes(tm.emit_object(mod))
+
+
+LIGHT_MARK = '"nanoproc-light"'
+"""The attribute of functions the code generator marks for the light pipeline
+(irgen.function.LIGHT_DEPTH)."""
+
+
+def _light(mod: Any, pb: Any) -> bool:
+    """The light pipeline of marked functions: their locals promoted to registers
+    (SROA), then ``optnone``, which the -O2 pipeline skips and which selects
+    instructions fast: time linear in the function, whatever its shape. True if every
+    function ``mod`` defines, its internal helpers aside, is marked."""
+    fpm = llvm.create_new_function_pass_manager()
+    fpm.add_sroa_pass()
+    mark = LIGHT_MARK.encode()
+    only = True
+    for fn in mod.functions:
+        if fn.is_declaration or fn.linkage == llvm.Linkage.internal:
+            continue
+        if any(mark in a for a in fn.attributes):
+            fpm.run(fn, pb)
+            fn.add_function_attribute("optnone")
+        else:
+            only = False
+    return only
 
 
 _FTYPE = r"(?:float|double|<\d+ x (?:float|double)>)"

@@ -46,6 +46,38 @@ field is then safe anywhere, so LLVM may hoist it out of loops whose other paths
 call (the epoch check's cold path, helpers)."""
 
 STACKSAVE = "declare ptr @llvm.stacksave.p0() nounwind"
+LIGHT = "#7"
+"""The attribute group of functions for the light pipeline (irgen.module)."""
+LIGHT_DEPTH = 500
+LIGHT_FANOUT = 512
+"""Beyond these (nesting depth, distinct targets of one br_table) LLVM's -O2 takes
+time quadratic in the function (InstCombine walks dominating conditions up the
+nesting; SimplifyCFG's switch folding scans phis as wide as the switch): such a
+function is compiled with the light pipeline instead (its locals promoted to
+registers, no other IR optimisation, fast instruction selection), which is linear."""
+
+_OPENERS = frozenset({"block", "loop", "if", "try_table", "try"})
+
+
+def light_function(body: list[Instr]) -> bool:
+    """Whether a function body gets the light pipeline, by a scan of its instructions
+    (the code generator's own measure, as :meth:`FunctionGen.light`, also skips dead
+    code): the partitioner gives such functions partitions of their own."""
+    depth = deepest = fanout = 0
+    for ins in body:
+        name = ins[0].name
+        if name in _OPENERS:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif name == "end":
+            depth -= 1
+        elif name == "br_table":
+            n = len({*ins[1], ins[2]})
+            if n > fanout:
+                fanout = n
+    return deepest + 1 > LIGHT_DEPTH or fanout > LIGHT_FANOUT
+
 
 Value = tuple[str, str]
 """(LLVM type, operand text): an SSA name or a constant literal."""
@@ -144,6 +176,10 @@ class FunctionGen:
         self.has_regions = any(ins[0].name in ("try_table", "try") for ins in self.body)
         self.active: list[int] = []
         """Indices in ``ctls`` of the try regions whose body is open, outermost first."""
+        self.max_depth = 0
+        """Deepest nesting of blocks, loops and ifs."""
+        self.max_fanout = 0
+        """Most distinct targets of one br_table."""
 
     # ------------------------------------------------------------ emission
     def emit(self, line: str) -> None:
@@ -462,10 +498,15 @@ class FunctionGen:
 
         return ENTRY_PC
 
+    def light(self) -> bool:
+        """Whether LLVM's optimiser would take time quadratic in this function's size
+        (see LIGHT_DEPTH): then it gets the light pipeline (jit.compile_ir)."""
+        return self.max_depth > LIGHT_DEPTH or self.max_fanout > LIGHT_FANOUT
+
     def assemble(self, ft: FuncType) -> str:
         out = ["ptr %out"] if self.wide else []
         args = ", ".join(["ptr %vmctx", *out] + [f"{t} %p{i}" for i, t in enumerate(self.params)])
-        attrs = UNOPTIMISED if self.huge else "#0"
+        attrs = UNOPTIMISED if self.huge else (LIGHT if self.light() else "#0")
         head = [f"define dso_local tailcc {self.ret} @{self.info.func_symbol(self.funcidx)}"
                 f"({args}) {attrs} {{", "entry:"]
         # A stackmap at the entry puts the frame size in the object (objfile.frames).

@@ -129,6 +129,7 @@ attributes #2 = { alwaysinline nounwind }
 attributes #3 = { noinline nounwind cold noreturn "frame-pointer"="all" }
 attributes #5 = { noinline optnone nounwind "frame-pointer"="all" }
 attributes #6 = { noinline nounwind cold "frame-pointer"="all" }
+attributes #7 = { noinline nounwind "frame-pointer"="all" "nanoproc-light" }
 """
 
 

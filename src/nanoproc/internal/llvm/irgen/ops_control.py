@@ -35,10 +35,16 @@ def _unreachable(g: FunctionGen, ins: Instr) -> None:
     g.mark_dead()
 
 
+def _deeper(g: FunctionGen) -> None:
+    if len(g.ctls) > g.max_depth:
+        g.max_depth = len(g.ctls)
+
+
 @handler("block")
 def _block(g: FunctionGen, ins: Instr) -> None:
     params, results = g.block_type(ins[1])
     g.ctls.append(Ctl("block", params, results, len(g.stack) - len(params), g.new_label()))
+    _deeper(g)
 
 
 @handler("loop")
@@ -60,6 +66,7 @@ def _loop(g: FunctionGen, ins: Instr) -> None:
             ctl.head_phis.append(name)
             g.push(t, name)
     g.ctls.append(ctl)
+    _deeper(g)
     loop_header(g)
 
 
@@ -77,6 +84,7 @@ def _if(g: FunctionGen, ins: Instr) -> None:
     g.emit(f"br i1 {cond}, label %{then}, label %{ctl.else_label}")
     g.start(then)
     g.ctls.append(ctl)
+    _deeper(g)
 
 
 @handler("else")
@@ -182,12 +190,25 @@ def _br_table(g: FunctionGen, ins: Instr) -> None:
     labels: tuple[int, ...] = ins[1]
     default: int = ins[2]
     flush(g)
+    # A target that takes no values is the switch's successor itself; one that takes
+    # values (its phis need this block's values once) or returns gets a pad block.
+    # Fewer blocks: a big switch is where LLVM's CFG passes spend their time. (Not
+    # in functions with try regions: leaving one goes through the pad's exit code.)
     pads: dict[int, str] = {}
+    direct: dict[int, str] = {}
     for d in (*labels, default):
-        if d not in pads:
+        if d in pads or d in direct:
+            continue
+        target = g.label(d)
+        if target.kind != "func" and not target.label_types and not g.has_regions:
+            direct[d] = g.branch_to(target, [])
+        else:
             pads[d] = g.new_label()
-    cases = " ".join(f"i32 {i}, label %{pads[d]}" for i, d in enumerate(labels))
-    g.emit(f"switch i32 {idx}, label %{pads[default]} [ {cases} ]")
+    dest = {**direct, **pads}
+    if len(dest) > g.max_fanout:
+        g.max_fanout = len(dest)
+    cases = " ".join(f"i32 {i}, label %{dest[d]}" for i, d in enumerate(labels))
+    g.emit(f"switch i32 {idx}, label %{dest[default]} [ {cases} ]")
     for d, pad in pads.items():
         g.start(pad)
         g.jump(g.label(d))
