@@ -248,3 +248,27 @@ def check_all(run_ours: Callable[[int, tuple[int, int, int, int]], int],
                 failures.append(why)
                 break
     return failures
+
+
+Runner = Callable[[int, tuple[int, int, int, int]], int]
+
+
+def runners_for(inst: Any, data: bytes) -> tuple[Runner, Runner]:
+    """The case runners of one tier's instance of ``module_text()`` and wasmtime-py's."""
+    mem = inst.memories[0]
+    funcs = [inst.exports[f"f{i}"] for i in range(len(cases()))]
+
+    def ours(i: int, args: tuple[int, int, int, int]) -> int:
+        write_inputs(mem.view, args)
+        funcs[i].call()
+        return read_result(mem.view, cases()[i][0])
+
+    return ours, wasmtime_runner(data)
+
+
+def check_group(runners: tuple[Runner, Runner], group: int, groups: int) -> None:
+    """Every ``groups``-th case from ``group`` on, 60 inputs each, against wasmtime-py."""
+    ours, theirs = runners
+    indices = list(range(group, len(cases()), groups))
+    failures = check_all(ours, theirs, indices, inputs(seed=group, count=60))
+    assert not failures, f"{len(failures)} instructions differ:\n" + "\n".join(failures[:30])
