@@ -18,11 +18,11 @@ The comparison of the encoder with ``wasm-tools parse`` is in tests/text.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from pipeline_guard import Escaped, guarded
 
 from conftest import component_suite_dir, component_suite_files
 from nanoproc.internal.binary.component_decode import decode_component
@@ -40,21 +40,6 @@ from nanoproc.internal.text.wast import (
     parse_wast,
 )
 from nanoproc.internal.valid.component import validate_component
-
-T = TypeVar("T")
-
-
-class Escaped(Exception):
-    """A non-WasmtimeError came out of nanoproc: always a failure."""
-
-
-def guarded(step: str, fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except WasmtimeError:
-        raise
-    except Exception as e:  # noqa: BLE001
-        raise Escaped(f"{step}: {type(e).__name__}: {e}") from e
 
 
 def load(cmd: ModuleCommand) -> C.Component:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
+
+from pipeline_guard import Escaped, guarded
 
 from conftest import legacy_spec_files, spec_dir, spec_files
 from nanoproc.internal.binary import decode_module
@@ -39,22 +40,6 @@ from nanoproc.internal.text.wast import (
 )
 from nanoproc.internal.text.wat import parse_wat
 from nanoproc.internal.valid import validate_module
-
-T = TypeVar("T")
-
-
-class Escaped(Exception):
-    """A non-WasmtimeError came out of nanoproc: always a failure."""
-
-
-def guarded(step: str, fn: Callable[[], T]) -> T:
-    """Run one pipeline step; WasmtimeErrors propagate, anything else is Escaped."""
-    try:
-        return fn()
-    except WasmtimeError:
-        raise
-    except Exception as e:  # noqa: BLE001
-        raise Escaped(f"{step}: {type(e).__name__}: {e}") from None
 
 
 def load(cmd: ModuleCommand) -> Module:
