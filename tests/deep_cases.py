@@ -160,6 +160,22 @@ def random_deep(seed: int, depth: int) -> str:
 
 
 # ---------------------------------------------------------------- the oracle
+FUEL = 10**8
+"""Fuel given to every deep-case run (ample: the cases end on their own)."""
+
+
+def shapes() -> list[tuple[str, str, list[tuple[int, ...]]]]:
+    """The deep shapes both tiers run against wasmtime-py: (name, WAT, calls)."""
+    return [
+        ("value blocks", value_blocks_br_if(25), [(0,), (12,), (24,), (30,)]),
+        ("counted loops", counted_loops(25), [()]),
+        ("ifs branching out", nested_ifs_out(25),
+         [(0, 30), (10, 30), (24, 30), (3, 2), (99, 99)]),  # fmt: skip
+        ("3,000 nested ifs", many_nested_ifs(3000), [(0,), (1,), (1500,), (3000,)]),
+        ("switch", switch(2000), [(0,), (1,), (1999,), (5000,)]),
+    ]
+
+
 def wasmtime_run(wasm: bytes, calls: list[tuple[Any, ...]], fuel: int | None = None,
                  export: str = "f") -> list[Any]:
     """Results (or "trap") of calling ``export`` with each argument tuple in wasmtime-py,

@@ -10,30 +10,19 @@ from interp_helpers import wat2wasm
 import nanoproc
 from conftest import spec_dir
 from deep_cases import (
-    counted_loops,
-    many_nested_ifs,
+    FUEL,
     nanoproc_run,
     nested_blocks,
-    nested_ifs_out,
     random_deep,
+    shapes,
     store_then_deep,
-    switch,
-    value_blocks_br_if,
     wasmtime_run,
 )
 from nanoproc.internal.interp import translate
 from nanoproc.internal.interp.flat import FLAT_HEIGHTS
 from nanoproc.internal.script import run_wast
 
-FUEL = 10**8
-
-SHAPES = [
-    ("value blocks", value_blocks_br_if(25), [(0,), (12,), (24,), (30,)]),
-    ("counted loops", counted_loops(25), [()]),
-    ("ifs branching out", nested_ifs_out(25), [(0, 30), (10, 30), (24, 30), (3, 2), (99, 99)]),
-    ("3,000 nested ifs", many_nested_ifs(3000), [(0,), (1,), (1500,), (3000,)]),
-    ("switch", switch(2000), [(0,), (1,), (1999,), (5000,)]),
-]
+SHAPES = shapes()
 
 
 @pytest.mark.parametrize("text,calls", [(t, c) for _, t, c in SHAPES],

@@ -8,28 +8,20 @@ import pytest
 from llvm_helpers import compile_wasm, wat2wasm
 
 from deep_cases import (
-    counted_loops,
+    FUEL,
     many_nested_ifs,
     nanoproc_run,
     nested_blocks,
-    nested_ifs_out,
     random_deep,
+    shapes,
     switch,
-    value_blocks_br_if,
     wasmtime_run,
 )
 from nanoproc.internal.llvm.irgen.function import LIGHT, LIGHT_DEPTH, LIGHT_FANOUT
 from nanoproc.internal.llvm.irgen.module import ModuleInfo, Partition, partition_text
 from nanoproc.internal.llvm.jit import LIGHT_MARK
 
-FUEL = 10**8
-
-SHAPES = [
-    ("value blocks", value_blocks_br_if(25), [(0,), (12,), (24,), (30,)]),
-    ("counted loops", counted_loops(25), [()]),
-    ("ifs branching out", nested_ifs_out(25), [(0, 30), (10, 30), (24, 30), (3, 2), (99, 99)]),
-    ("3,000 nested ifs", many_nested_ifs(3000), [(0,), (1,), (1500,), (3000,)]),
-    ("switch", switch(2000), [(0,), (1,), (1999,), (5000,)]),
+SHAPES = shapes() + [
     ("small switch", switch(300), [(0,), (299,), (300,)]),
 ]
 
