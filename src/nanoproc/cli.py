@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(sub).set_defaults(func=cmd_run)
 
     from .cli_compile import add_compile_parser
+    from .cli_serve import add_serve_parser
+
+    add_serve_parser(sub)
 
     add_compile_parser(sub)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Union
 
-from ..internal.errors import UnsupportedFeature, WasmtimeError
+from ..internal.errors import WasmtimeError
 from ..internal.exec.store import Limiter, StoreLimits, StoreState
 from .engine import Engine
 from .managed import Closable
@@ -110,9 +110,9 @@ class Store(Closable):
         st.wasi = wasi._consume()
 
     def set_wasi_http(self) -> None:
-        """wasi:http is part of the component model, which nanoproc does not run."""
+        """Accepted for wasmtime-py's sake: ``wasi:http`` (``component.Linker.
+        add_wasi_http``) needs nothing in the store beyond its ``WasiConfig``."""
         state_of(self)
-        raise UnsupportedFeature("wasi:http")
 
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
         """Trap Wasm code once the engine's epoch is ``ticks_after_current`` past now."""

@@ -81,7 +81,13 @@ class Linker(Closable):
         add_wasip2(self)
 
     def add_wasi_http(self) -> None:
-        raise UnsupportedFeature("WASI HTTP for components")
+        """Define ``wasi:http/types`` and ``wasi:http/outgoing-handler`` (requests
+        only to the hosts the store's ``WasiConfig`` allows; none by default)."""
+        self._assert_not_locked()
+        from ...internal.host.wasip2 import add_wasi_http
+        from ...internal.host.wasip2.http_client import outgoing_handle
+
+        add_wasi_http(self, outgoing_handle)
 
     def define_unknown_imports_as_traps(self, component: Component) -> None:
         """Define every import of ``component`` the linker lacks as a function (or

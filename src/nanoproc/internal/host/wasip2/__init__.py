@@ -9,6 +9,6 @@ capabilities. What is new here is the resource table (streams, descriptors,
 pollables, errors as handles) in :mod:`.state`.
 """
 
-from .define import add_wasip2
+from .define import add_wasi_http, add_wasip2
 
-__all__ = ["add_wasip2"]
+__all__ = ["add_wasip2", "add_wasi_http"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...exec.component.values import ResourceType
-from . import cli, filesystem, io
+from . import cli, filesystem, http, io
 from .state import state_for
 
 VERSION = "0.2.6"
@@ -27,6 +27,19 @@ def add_wasip2(linker: Any) -> None:
     resources = {"io": io.RESOURCES, "cli": cli.RESOURCES, "clocks": cli.RESOURCES,
                  "random": {}, "filesystem": filesystem.RESOURCES}  # fmt: skip
 
+    _register(linker, funcs, resources)
+
+
+def add_wasi_http(linker: Any, outgoing: Any = None) -> None:
+    """Define ``wasi:http/types`` (and ``wasi:http/outgoing-handler`` when
+    ``outgoing(store, request, options)`` is given) in ``linker``."""
+    funcs: dict[str, dict[str, dict[str, Any]]] = {"http": {}}
+    http.define(state_for, funcs["http"], outgoing)
+    _register(linker, funcs, {"http": http.RESOURCES})
+
+
+def _register(linker: Any, funcs: dict[str, dict[str, dict[str, Any]]],
+              resources: dict[str, dict[str, dict[str, int]]]) -> None:  # fmt: skip
     def dtor(store: Any, rep: int) -> None:
         state_for(store).drop(rep)
 
