@@ -125,6 +125,52 @@ def test_python_failures_at_depth_leave_the_store_right(tier: str, kind: str) ->
     assert out[3:] == [["ok", 10], ["ok", 1]], out
 
 
+NOMEMORY = PRELUDE + """
+import _testcapi
+tier = sys.argv[1]
+eng = engine(tier)
+store = w.Store(eng)
+mod = w.Module(eng, DOWN)
+box = {}
+f = w.Func(store, w.FuncType([w.ValType.i32()], [w.ValType.i32()]),
+           lambda n: box["down"](store, n))
+inst = w.Instance(store, mod, [f])
+box["down"] = inst.exports(store)["down"]
+grow = inst.exports(store)["grow"]
+box["down"](store, 3)
+out = []
+for start in range(0, 2400, 43):
+    # Allocations number start .. start+2 of the call fail, as when the host
+    # process runs out of memory for a moment.
+    _testcapi.set_nomemory(start, start + 3)
+    try:
+        got = box["down"](store, 40)
+        _testcapi.remove_mem_hooks()
+        first = ["ok", got]
+    except BaseException as e:
+        _testcapi.remove_mem_hooks()
+        first = ["raise", type(e).__name__]
+    out.append([first, outcome(box["down"], store, 10), outcome(grow, store)])
+print(json.dumps(out))
+"""
+
+
+def test_failed_allocations_inside_host_calls_never_give_a_wrong_value(tier: str) -> None:
+    """The host process runs out of memory at a chosen allocation of a call 40 host
+    calls deep (CPython's allocator fails, as ``_testcapi.set_nomemory`` makes it):
+    the call returns its right result or raises MemoryError (or CPython's
+    SystemError, when its own error handling could not allocate), never another
+    value, and the store computes right at once afterwards."""
+    pytest.importorskip("_testcapi", reason="this CPython has no _testcapi to fail allocations")
+    out = run_isolated(NOMEMORY, tier, timeout=300)
+    seen = set()
+    for first, after, grown in out:
+        seen.add(first[0] if first[0] == "ok" else first[1])
+        assert first in (["ok", 40], ["raise", "MemoryError"], ["raise", "SystemError"]), out
+        assert after == ["ok", 10] and grown == ["ok", 1], out
+    assert "MemoryError" in seen, f"no allocation failed: the test proves nothing ({seen})"
+
+
 SPIN = """(module
   (import "h" "tick" (func $tick (param i32)))
   (memory (export "mem") 1)
