@@ -34,8 +34,9 @@ def component_refusal(data: bytes, command: str) -> str | None:
             f"supported by `nanoproc {command}` yet")  # fmt: skip
 
 
-def prepare_command(engine: Any, data: bytes, wasi: bool) -> Any:
-    """Compile command component ``data`` and link it with WASI 0.2 (when ``wasi``);
+def prepare_command(engine: Any, data: bytes, wasi: bool, http: bool = False) -> Any:
+    """Compile command component ``data`` and link it with WASI 0.2 (when ``wasi``;
+    with ``wasi:http`` too when ``http``);
     a function ``command(store)`` that instantiates it and calls its
     ``wasi:cli/run`` ``run`` (any 0.2.x version of the interface)."""
     from .api.component import Component, Linker
@@ -49,6 +50,8 @@ def prepare_command(engine: Any, data: bytes, wasi: bool) -> Any:
     linker = Linker(engine)
     if wasi:
         linker.add_wasip2()
+    if http:
+        linker.add_wasi_http()
 
     def command(store: Any) -> Any:
         instance = linker.instantiate(store, component)

@@ -142,6 +142,9 @@ WASI_HELP = {
     "inherit-stdout[=y|n]": "the program writes to this process's stdout (on; n: discarded)",
     "inherit-stderr[=y|n]": "the program writes to this process's stderr (on; n: discarded)",
     "tcplisten=HOST:PORT": "the same as --tcplisten",
+    "http[=y|n]": "components: wasi:http (types, outgoing-handler); serve always has it",
+    "allow-http-host=HOST[:PORT]": "wasi:http may send requests to HOST (any port, or PORT "
+                                   "only; * for any host); none allowed by default (nanoproc)",
     "inherit-network[=y|n]": "accepted: preview1 programs cannot open sockets of their own "
                              "(only --tcplisten's), as in wasmtime",
     "allow-ip-name-lookup[=y|n]": "accepted, as inherit-network",
@@ -149,7 +152,7 @@ WASI_HELP = {
     "udp[=y|n]": "accepted, as inherit-network",
 }
 _WASI_FLAGS_UNSUPPORTED = frozenset({
-    "nn", "threads", "http", "config", "keyvalue", "tls", "p3", "preview0", "listenfd",
+    "nn", "threads", "config", "keyvalue", "tls", "p3", "preview0", "listenfd",
     "cli-exit-with-code", "network-error-code",
 })  # fmt: skip
 """wasmtime -S switches for proposals nanoproc does not implement: ``KEY=n`` is fine."""
@@ -169,6 +172,8 @@ class WasiOptions:
     inherit_stdout: bool = True
     inherit_stderr: bool = True
     tcplisten: list[str] = field(default_factory=list)
+    http: bool = False
+    http_hosts: list[str] = field(default_factory=list)
 
 
 def parse_wasi(specs: list[str]) -> WasiOptions:
@@ -182,6 +187,12 @@ def parse_wasi(specs: list[str]) -> WasiOptions:
             if not value:
                 raise OptionError(f"-S {item}: expected tcplisten=HOST:PORT")
             opts.tcplisten.append(value)
+        elif key == "http":
+            opts.http = boolean("-S", key, value)
+        elif key == "allow-http-host":
+            if not value or any(c in value for c in " /?#@"):
+                raise OptionError(f"-S {item}: expected allow-http-host=HOST[:PORT]")
+            opts.http_hosts.append(value)
         elif key in _NO_EFFECT:
             boolean("-S", key, value)
         elif key in _WASI_FLAGS_UNSUPPORTED:

@@ -225,6 +225,9 @@ def _run(args: argparse.Namespace) -> int:
     from .cli_component import is_component_input
 
     component = is_component_input(data)
+    if not component and (wasi_opts.http or wasi_opts.http_hosts):
+        raise RunError(f"{shown(args.file)}: -S http needs a component (wasi:http is a "
+                       "WASI 0.2 interface); this is a core module")  # fmt: skip
     if component and args.invoke is not None:
         raise RunError(f"{shown(args.file)}: --invoke of a component export is not supported yet")
 
@@ -256,7 +259,7 @@ def _run(args: argparse.Namespace) -> int:
         if component:
             from .cli_component import prepare_command
 
-            command = prepare_command(engine, data, wasi_opts.enabled)
+            command = prepare_command(engine, data, wasi_opts.enabled, http=wasi_opts.http)
         else:
             module = _load_module(nanoproc, engine, data)
             linker = nanoproc.Linker(engine)
@@ -298,6 +301,8 @@ def _wasi_config(np: Any, argv: list[str], env: list[tuple[str, str]],
             wasi.preopen_dir(host, guest)
     for sock in sockets:
         wasi.preopen_socket(sock)
+    for authority in opts.http_hosts:
+        wasi.allow_http_host(authority)
     return wasi
 
 

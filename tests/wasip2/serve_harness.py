@@ -16,7 +16,8 @@ HANDLER_WASM = HERE / "wasm" / "p2handler.wasm"
 
 
 def make_handler(strategy: str, fuel: int | None = None, timeout: float | None = None,
-                 memory_size: int | None = None, log: Any = None) -> Any:  # fmt: skip
+                 memory_size: int | None = None, log: Any = None,
+                 http_hosts: tuple[str, ...] = ()) -> Any:  # fmt: skip
     import nanoproc
     from nanoproc.component import Component
     from nanoproc.internal.host.wasip2.serve import Handler, Limits
@@ -27,8 +28,10 @@ def make_handler(strategy: str, fuel: int | None = None, timeout: float | None =
     cfg.epoch_interruption = timeout is not None
     engine = nanoproc.Engine(cfg)
     component = Component(engine, HANDLER_WASM.read_bytes())
-    return Handler(engine, component, nanoproc.WasiConfig(), Limits(fuel, timeout, memory_size),
-                   log=log)  # fmt: skip
+    wasi = nanoproc.WasiConfig()
+    for authority in http_hosts:
+        wasi.allow_http_host(authority)
+    return Handler(engine, component, wasi, Limits(fuel, timeout, memory_size), log=log)
 
 
 @contextmanager

@@ -59,6 +59,8 @@ class WasiSettings:
     preopens: tuple[Preopen, ...]
     sockets: tuple[socket.socket, ...] = ()
     max_open_files: int | None = None
+    http_hosts: tuple[str, ...] = ()
+    """Authorities (``host`` or ``host:port``, lower-case) wasi:http may send to."""
 
 
 def _path(path: PathLike) -> str:
@@ -79,6 +81,7 @@ class WasiConfig(Closable):
         self._preopens: list[Preopen] = []
         self._sockets: list[socket.socket] = []
         self._max_open_files: int | None = None
+        self._http_hosts: list[str] = []
 
     @setter_property
     def argv(self, argv: list[str]) -> None:
@@ -232,13 +235,22 @@ class WasiConfig(Closable):
             raise TypeError("expected a non-negative int or None")
         self._max_open_files = limit
 
+    def allow_http_host(self, authority: str) -> None:
+        """Let ``wasi:http/outgoing-handler`` send requests to ``authority``: ``host``
+        (any port) or ``host:port`` (nanoproc extension; without any, every outgoing
+        request fails with ``HTTP-request-denied``). ``*`` allows every host."""
+        self._check_open()
+        if not isinstance(authority, str) or not authority or any(c in authority for c in " /?#@"):
+            raise WasmtimeError(f"allow_http_host: expected HOST or HOST:PORT, got {authority!r}")
+        self._http_hosts.append(authority.lower())
+
     def _consume(self) -> WasiSettings:
         """Freeze the configuration for a store; the config cannot be used again."""
         self._check_open()
         self._closed = True
         return WasiSettings(
             self._argv, self._env, self._stdin, self._stdout, self._stderr, tuple(self._preopens),
-            tuple(self._sockets), self._max_open_files,
+            tuple(self._sockets), self._max_open_files, tuple(self._http_hosts),
         )
 
 

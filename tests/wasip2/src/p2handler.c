@@ -9,6 +9,10 @@
  *   /loop           loops forever (stopped by the per-request fuel or timeout)
  *   /grow           grows memory by 64 MiB: 200 "grew", or 507 when refused
  *   /status/NNN     answers status NNN with an empty body
+ *   /fetch/AUTHORITY/PATH
+ *                   GET http://AUTHORITY/PATH with wasi:http/outgoing-handler and
+ *                   answers "upstream STATUS: BODY", or 502 "error TAG" (the
+ *                   error-code's case number) when the request fails
  */
 typedef unsigned char u8;
 typedef unsigned int u32;
@@ -16,6 +20,8 @@ typedef unsigned long long u64;
 
 #define T "wasi:http/types@0.2.12"
 #define S "wasi:io/streams@0.2.12"
+#define O "wasi:http/outgoing-handler@0.2.12"
+#define P "wasi:io/poll@0.2.12"
 #define IMPORT(m, n) __attribute__((import_module(m), import_name(n))) extern
 #define EXPORT(n) __attribute__((export_name(n)))
 
@@ -35,6 +41,19 @@ IMPORT(T, "[method]outgoing-body.write") void obody_write(int b, void *ret);
 IMPORT(T, "[static]outgoing-body.finish") void obody_finish(int b, int has_trailers, int trailers, void *ret);
 IMPORT(T, "[static]response-outparam.set") void outparam_set(int o, int is_err, int resp, int a,
                                                            u64 b, int c, int d, int e, int f);
+IMPORT(T, "[constructor]outgoing-request") int oreq_new(int headers);
+IMPORT(T, "[method]outgoing-request.set-scheme") int oreq_set_scheme(int r, int some, int tag, const char *p, u32 n);
+IMPORT(T, "[method]outgoing-request.set-authority") int oreq_set_authority(int r, int some, const void *p, u32 n);
+IMPORT(T, "[method]outgoing-request.set-path-with-query") int oreq_set_path(int r, int some, const void *p, u32 n);
+IMPORT(O, "handle") void outgoing_handle(int req, int has_options, int options, void *ret);
+IMPORT(T, "[method]future-incoming-response.subscribe") int future_subscribe(int f);
+IMPORT(T, "[method]future-incoming-response.get") void future_get(int f, void *ret);
+IMPORT(T, "[resource-drop]future-incoming-response") void future_drop(int f);
+IMPORT(T, "[method]incoming-response.status") int iresp_status(int r);
+IMPORT(T, "[method]incoming-response.consume") void iresp_consume(int r, void *ret);
+IMPORT(T, "[resource-drop]incoming-response") void iresp_drop(int r);
+IMPORT(P, "[method]pollable.block") void pollable_block(int p);
+IMPORT(P, "[resource-drop]pollable") void pollable_drop(int p);
 IMPORT(S, "[method]input-stream.blocking-read") void in_read(int s, u64 len, void *ret);
 IMPORT(S, "[resource-drop]input-stream") void in_drop(int s);
 IMPORT(S, "[method]output-stream.blocking-write-and-flush") void out_write(int s, const void *p, u32 n, void *ret);
@@ -123,6 +142,57 @@ static void respond(int outparam, int status, int echo_body, int echo_stream) {
     if (ret.b[0]) __builtin_trap();
 }
 
+/* GET http://AUTHORITY/PATH for "/fetch/AUTHORITY/PATH"; the text answered. */
+static int fetch(const u8 *path, u32 plen) {
+    u32 a = 7, e = 7; /* after "/fetch/" */
+    while (e < plen && path[e] != '/') e++;
+    int req = oreq_new(fields_new());
+    oreq_set_scheme(req, 1, 0, 0, 0); /* some(HTTP) */
+    oreq_set_authority(req, 1, path + a, e - a);
+    if (e < plen) oreq_set_path(req, 1, path + e, plen - e);
+    else oreq_set_path(req, 1, "/", 1);
+    outgoing_handle(req, 0, 0, &ret);
+    if (ret.b[0]) { /* err(error-code): its case number at offset 8 */
+        puts_("error ");
+        putnum(ret.b[8]);
+        puts_("\n");
+        return 502;
+    }
+    int future = (int)ret.w[2];
+    int poll = future_subscribe(future);
+    pollable_block(poll);
+    pollable_drop(poll);
+    future_get(future, &ret); /* option<result<result<incoming-response, error-code>>> */
+    future_drop(future);
+    if (!ret.b[0] || ret.b[8]) __builtin_trap(); /* not ready after block / taken twice */
+    if (ret.b[16]) {
+        puts_("error ");
+        putnum(ret.b[24]);
+        puts_("\n");
+        return 502;
+    }
+    int resp = (int)ret.w[6];
+    int status = iresp_status(resp);
+    iresp_consume(resp, &ret);
+    if (ret.b[0]) __builtin_trap();
+    int body = (int)ret.w[1];
+    ibody_stream(body, &ret);
+    if (ret.b[0]) __builtin_trap();
+    int stream = (int)ret.w[1];
+    puts_("upstream ");
+    putnum(status);
+    puts_(": ");
+    for (;;) {
+        in_read(stream, 4096, &ret);
+        if (ret.b[0]) break;
+        put((u8 *)ret.w[1], ret.w[2]);
+    }
+    in_drop(stream);
+    trailers_drop(ibody_finish(body));
+    iresp_drop(resp);
+    return 200;
+}
+
 EXPORT("wasi:http/incoming-handler@0.2.12#handle") void handle(int request, int outparam) {
     requests++;
     req_method(request, &ret);
@@ -150,6 +220,12 @@ EXPORT("wasi:http/incoming-handler@0.2.12#handle") void handle(int request, int 
         for (u32 i = 8; i < plen && path[i] >= '0' && path[i] <= '9'; i++) code = code * 10 + path[i] - '0';
         req_drop(request);
         respond(outparam, code, 0, -1);
+        return;
+    }
+    if (prefix(path, plen, "/fetch")) {
+        int status = fetch(path, plen);
+        req_drop(request);
+        respond(outparam, status, 0, -1);
         return;
     }
     if (m == 2 && prefix(path, plen, "/echo")) {

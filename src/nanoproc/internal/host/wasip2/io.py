@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,10 @@ class Pollable:
         return True
 
     def host_fd(self) -> int | None:
+        return None
+
+    def event(self) -> threading.Event | None:
+        """An event set when it becomes ready (a worker thread's), to sleep on."""
         return None
 
 
@@ -76,8 +81,11 @@ def wait(p2: P2State, pollables: list[Pollable]) -> list[int]:
         left = (min(timers) - time.monotonic_ns()) / 1e9 if timers else WAIT_SLICE
         pause = max(0.0, min(left, WAIT_SLICE))
         fds = [fd for p in pollables if (fd := p.host_fd()) is not None]
+        events = [ev for p in pollables if (ev := p.event()) is not None]
         if fds:
-            select.select(fds, [], [], pause)
+            select.select(fds, [], [], pause if not events else min(pause, 0.005))
+        elif events:
+            events[0].wait(pause if len(events) == 1 else min(pause, 0.005))
         else:
             time.sleep(pause)
 
