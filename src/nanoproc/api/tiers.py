@@ -68,6 +68,14 @@ def resolve_strategy(strategy: Any, eager: bool = False) -> str:
     return str(strategy)
 
 
+@cache
+def llvm_installed() -> bool:
+    """Whether the llvm tier and llvmlite are installed (without loading them: a
+    tiered engine loads LLVM only when it compiles; if that fails, it stays on the
+    interp tier)."""
+    return _module_exists("nanoproc.internal.llvm") and _module_exists("llvmlite")
+
+
 def pick_tier(strategy: str) -> str:
     """The tier an engine with this strategy uses: ``auto`` is ``tiered`` (the interp
     tier at once, llvm's native code once compiled) where llvmlite is installed, else
@@ -75,10 +83,9 @@ def pick_tier(strategy: str) -> str:
     what ``auto`` picks, for programs whose engine one cannot configure."""
     if strategy == "auto":
         forced = os.environ.get("NANOPROC_STRATEGY")
-        if forced in ("interp", "llvm", "tiered"):
-            if forced == "interp" or llvm_unavailable_reason() is None:
-                return forced
-        return "tiered" if llvm_unavailable_reason() is None else "interp"
+        if forced == "interp" or (forced == "llvm" and llvm_unavailable_reason() is None):
+            return forced
+        return "tiered" if llvm_installed() else "interp"
     if strategy in ("llvm", "tiered"):
         reason = llvm_unavailable_reason()
         if reason is not None:
@@ -96,14 +103,40 @@ def create_backend(tier: str, engine: Any) -> Backend:
         return InterpBackend(max_wasm_stack=engine.max_wasm_stack,
                              consume_fuel=engine.consume_fuel,
                              epoch_interruption=engine.epoch_interruption)
-    mod = importlib.import_module("nanoproc.internal.llvm")
-    cls = mod.LLVMBackend
-    llvm = cls(max_wasm_stack=engine.max_wasm_stack, **_metering_args(cls, engine))
     if tier == "llvm":
-        return llvm  # type: ignore[no-any-return]
+        return _llvm_backend(engine)  # type: ignore[no-any-return]
     from ..internal.tiered import TieredBackend
 
-    return TieredBackend(create_backend("interp", engine), llvm)
+    # The llvm backend (and LLVM) is loaded only when native code is needed: a cold
+    # start runs interp code and compiles in the background once the program is
+    # past its start; the cache is asked without LLVM (see llvm.cache.probe).
+    return TieredBackend(create_backend("interp", engine), lambda: _llvm_backend(engine),
+                         probe=_cache_probe(engine))
+
+
+def _llvm_backend(engine: Any) -> Any:
+    cls = importlib.import_module("nanoproc.internal.llvm").LLVMBackend
+    return cls(max_wasm_stack=engine.max_wasm_stack, **_metering_args(cls, engine))
+
+
+def _cache_probe(engine: Any) -> Any:
+    """``probe(wasm)``: whether the llvm compile cache has ``wasm``'s code for this
+    engine's settings, without loading LLVM (None when that cannot be told)."""
+    import hashlib
+
+    from ..internal.llvm import cache
+    from ..internal.llvm.options import CodeOptions, opt_level_from_env
+
+    config = CodeOptions(opt_level_from_env(), bool(engine.consume_fuel),
+                         bool(engine.epoch_interruption)).key()  # fmt: skip
+    last: list[Any] = [None, ""]
+
+    def probe(wasm: bytes) -> bool | None:
+        if last[0] is not wasm:  # Module() asks twice for the same bytes
+            last[0], last[1] = wasm, hashlib.sha256(wasm).hexdigest()
+        return cache.probe(last[1], config)
+
+    return probe
 
 
 def _metering_args(cls: Any, engine: Any) -> dict[str, bool]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any, NamedTuple
@@ -108,6 +109,9 @@ class ModuleArtifact:
         self._tail: dict[int, bool] = {}
         self._recursive: frozenset[int] | None = None
         self._lock = threading.Lock()
+        self.last_translation = (time.monotonic(), time.process_time())
+        """When the last function was translated (wall clock, this process's CPU
+        time): a tiered engine waits for a quiet spell before compiling natively."""
         self._unsupported: str | None | bool = False
         """False: not scanned yet; None: fine; str: the missing feature."""
 
@@ -172,4 +176,5 @@ class ModuleArtifact:
                 if t is None:
                     t = translate_function(self, funcidx, options)
                     self.code[key] = t
+                    self.last_translation = (time.monotonic(), time.process_time())
         return t

@@ -177,6 +177,11 @@ class InterpBackend:
         thread."""
         state.override(idx, fn)
 
+    def last_translation(self, module: CompiledModule) -> tuple[float, float]:
+        """When a function of ``module`` was last translated: ``time.monotonic()``
+        and ``time.process_time()`` then (its creation if none was)."""
+        return self.prepare(module).last_translation  # type: ignore[no-any-return]
+
     @staticmethod
     def refresh_tables(state: Any) -> None:
         """Rebind the element lists of an instance's tables (``state`` is the

@@ -58,11 +58,117 @@ def cache_dir() -> Path | None:
 
 
 def cache_key(module_digest: str, config: str) -> str:
-    from ...api.artifact import nanoproc_version
     from .jit import host_target
 
-    parts = (module_digest, nanoproc_version(), generator_hash(), host_target().key(), config)
+    host = host_target().key()
+    _record_host_key(host)
+    return _key(module_digest, host, config)
+
+
+def _key(module_digest: str, host: str, config: str) -> str:
+    from ...api.artifact import nanoproc_version
+
+    parts = (module_digest, nanoproc_version(), generator_hash(), host, config)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- keys without LLVM
+# A key needs the host target (CPU name and features as LLVM sees them), which takes
+# loading LLVM (~0.3 s). A tiered engine asks the cache at every start, and on a
+# cold start the answer is "not there": so the host key is also recorded in the
+# cache directory under a fingerprint of the machine and the LLVM build that
+# needs no LLVM (the CPU's identification and flags from /proc/cpuinfo, the
+# llvmlite library file). ``quick_key`` then computes keys without LLVM; it only
+# ever finds entries this machine's LLVM wrote under the same fingerprint, and
+# whoever links the code computes the full key again.
+
+
+@cache
+def machine_fingerprint() -> str | None:
+    """A hash of what the host target depends on, read without LLVM; None where
+    that is not known (no /proc/cpuinfo, no llvmlite library file)."""
+    import importlib.util
+    import platform
+    import sys
+
+    try:
+        spec = importlib.util.find_spec("llvmlite")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        lib_dir = Path(next(iter(spec.submodule_search_locations))) / "binding"
+        libs = sorted(p for p in lib_dir.iterdir() if p.name.startswith("libllvmlite"))
+        if not libs:
+            return None
+        st = libs[0].stat()
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except (OSError, ValueError, ImportError):
+        return None
+    cpu = []
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the first processor is enough: LLVM asks the one it runs on
+        name = line.split(":", 1)[0].strip()
+        if name in ("vendor_id", "cpu family", "model", "model name", "stepping", "flags",
+                    "Features", "CPU implementer", "CPU architecture", "CPU variant",
+                    "CPU part", "isa", "uarch"):
+            cpu.append(line)
+    if not cpu:
+        return None
+    h = hashlib.sha256()
+    for part in (sys.platform, platform.machine(), str(libs[0]), str(st.st_size),
+                 str(st.st_mtime_ns), *cpu):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def _host_key_path() -> Path | None:
+    d = cache_dir()
+    fp = machine_fingerprint()
+    return None if d is None or fp is None else d / f"host-{fp}.key"
+
+
+_recorded: set[Path] = set()
+
+
+def _record_host_key(host: str) -> None:
+    """Remember ``host`` (the full host target key) under this machine's fingerprint."""
+    path = _host_key_path()
+    if path is None or path in _recorded:
+        return
+    _recorded.add(path)
+    try:
+        if path.read_text(encoding="utf-8") == host:
+            return
+    except (OSError, ValueError):  # missing, unreadable or not text: write it again
+        pass
+    _write_atomically(path, host.encode())
+
+
+def quick_key(module_digest: str, config: str) -> str | None:
+    """``cache_key`` without loading LLVM, or None when this machine's host key was
+    never recorded in the cache directory (nothing it holds was compiled here)."""
+    path = _host_key_path()
+    if path is None:
+        return None
+    try:
+        host = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):  # unreadable or not text: as if never recorded
+        return None
+    if not host or "\n" in host:
+        return None
+    return _key(module_digest, host, config)
+
+
+def probe(module_digest: str, config: str) -> bool | None:
+    """Whether an intact entry for the module is in the cache, answered without
+    loading LLVM: True, False, or None when that cannot be known without it."""
+    if cache_dir() is None or machine_fingerprint() is None:
+        return None
+    key = quick_key(module_digest, config)
+    if key is None:
+        return False  # nothing was ever compiled on this machine into this directory
+    return load(key) is not None
 
 
 def _path(key: str) -> Path | None:
@@ -125,12 +231,16 @@ def store(key: str, objects: list[bytes]) -> None:
     path = _path(key)
     if path is None:
         return
+    _write_atomically(path, encode(objects, key))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".obj")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(encode(objects, key))
+                f.write(data)
             os.replace(tmp, path)
         except BaseException:
             try:

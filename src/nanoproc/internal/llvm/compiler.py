@@ -11,37 +11,19 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..exec.compiled import CompiledModule
 from . import cache, jit
 from .code import LoadedCode
 from .irgen.types import Shape
+from .options import DEFAULT_OPT, CodeOptions, opt_level_from_env
 from .symbols import host_symbol, module_shapes
 
 if TYPE_CHECKING:
     from .irgen.module import Partition
 
-DEFAULT_OPT = 2
-
-
-@dataclass(frozen=True)
-class CodeOptions:
-    """What shapes generated code besides the module: part of cache keys and artifacts."""
-
-    opt_level: int = DEFAULT_OPT
-    fuel: bool = False
-    """Fuel metering compiled in (Config.consume_fuel)."""
-    epochs: bool = False
-    """Epoch checks compiled in (Config.epoch_interruption)."""
-    interrupts: bool = True
-    """Loop headers test the interrupt byte even without epochs (Ctrl-C; see
-    interrupts.py). Only benchmarks/interrupt_checks.py turns this off."""
-
-    def key(self) -> str:
-        base = f"opt={self.opt_level};fuel={int(self.fuel)};epochs={int(self.epochs)}"
-        return base if self.interrupts else base + ";interrupts=0"
+__all__ = ["DEFAULT_OPT", "CodeOptions", "opt_level_from_env"]
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: partitions compiled so far."""
@@ -50,18 +32,6 @@ PARALLEL_THRESHOLD = 20_000
 """Instructions from which a module is compiled by several worker processes."""
 PARTITION_SIZE = 8_000
 """Target instructions per partition."""
-
-
-def opt_level_from_env(default: int = DEFAULT_OPT) -> int:
-    """``NANOPROC_LLVM_OPT`` (0-3) overrides the optimisation level."""
-    text = os.environ.get("NANOPROC_LLVM_OPT")
-    if text is None:
-        return default
-    try:
-        level = int(text)
-    except ValueError:
-        return default
-    return min(max(level, 0), 3)
 
 
 def module_binary(cm: CompiledModule) -> bytes:

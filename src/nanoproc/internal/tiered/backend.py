@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -47,12 +48,21 @@ from ..exec.gctypes import declares_gc_types
 from ..exec.instance import ModuleInstance
 from ..exec.trap import HostError, Trap, TrapCode, host_error_result
 
-BIG_MODULE = 20_000
-"""Instructions from which a module's compile starts when it is created."""
-
 DELAY = float(os.environ.get("NANOPROC_TIER_DELAY", "0.25"))
-"""Seconds a smaller module is in use (instantiated and alive) before its compile
-starts; ``NANOPROC_TIER_DELAY=0`` compiles every module at once."""
+"""Seconds a module is in use (instantiated and alive) before its compile may
+start; ``NANOPROC_TIER_DELAY=0`` compiles every module at once."""
+
+QUIET = float(os.environ.get("NANOPROC_TIER_QUIET", "0.5"))
+"""The compile waits, besides DELAY, for a quiet spell: no function of the module
+translated by the interp tier for this much of the process's CPU time (or ten
+times as much wall time, for a process that waits). While functions are still
+being translated the program is starting up, and a compile competing with it for
+the CPU (and for the interpreter lock: loading LLVM) would delay its first result;
+once they stop, the program runs the code it has (or waits), and native code
+pays."""
+
+POLL = 0.05
+"""Seconds between two checks of a module waiting for its compile to start."""
 
 _MARK = "_nanoproc_tb_mark"
 
@@ -64,7 +74,7 @@ class TieredArtifact:
         self.backend = backend
         self.module_ref = weakref.ref(module)
         self.interp_art = backend.interp.prepare(module)
-        self.llvm_art = backend.llvm.prepare(module)
+        self._llvm_art: Any = None
         self.code: Any = None
         """The linked native code, once it is ready."""
         self.failed: BaseException | None = None
@@ -72,7 +82,22 @@ class TieredArtifact:
         self.state = "idle"  # idle -> scheduled -> compiling -> ready | failed
         self.instances: weakref.WeakSet[ModuleInstance] = weakref.WeakSet()
         self._lock = threading.Lock()
-        self.size = _size(module)
+        self._probed = False
+        self.in_use_since = 0.0
+
+    @property
+    def llvm_art(self) -> Any:
+        """The llvm tier's artifact (loading that tier on first use)."""
+        art = self._llvm_art
+        if art is None:
+            module = self.module_ref()
+            assert module is not None
+            art = self._llvm_art = self.backend.llvm.prepare(module)
+        return art
+
+    @llvm_art.setter
+    def llvm_art(self, art: Any) -> None:
+        self._llvm_art = art
 
     # ------------------------------------------------------------ readiness
     def ready(self) -> bool:
@@ -81,34 +106,66 @@ class TieredArtifact:
             return True
         if self.failed is not None or self.state == "compiling":
             return False
-        if self.llvm_art.from_cache():
-            try:
-                self.code = self.llvm_art.load()
-            except Exception as e:  # a cached entry that cannot be linked: stay interp
-                self.failed = e
+        if not self._probed:
+            # Asked once without loading LLVM: on a cold start, the usual case, the
+            # answer is no and the llvm tier is not even imported.
+            self._probed = True
+            module = self.module_ref()
+            if module is not None and self._llvm_art is None \
+                    and self.backend.probe_cache(module) is False:
                 return False
-            self.state = "ready"
-            return True
-        return False
+        elif self._llvm_art is None:
+            return False
+        try:
+            if not self.llvm_art.from_cache():
+                return False
+            self.code = self.llvm_art.load()
+        except Exception as e:  # no llvm tier here, or an entry that cannot be linked
+            self.failed = e
+            return False
+        self.state = "ready"
+        return True
 
     def schedule(self, now: bool = False) -> None:
-        """Start the background compile (now, or after DELAY seconds in use)."""
+        """Start the background compile: now, or once the module has been in use for
+        DELAY seconds and is quiet (see QUIET)."""
         with self._lock:
             if self.state != "idle" or self.failed is not None:
                 return
             self.state = "scheduled"
-        if now or DELAY <= 0 or self.size >= BIG_MODULE:
+            self.in_use_since = time.monotonic()
+        if now or DELAY <= 0:
             self._start()
         else:
-            threads.start_timer(DELAY, self._start_if_used, "nanoproc tier-up timer")
+            self._later()
 
-    def _start_if_used(self) -> None:
-        module = self.module_ref()
-        if module is None or not any(True for _ in self.instances):
-            with self._lock:
-                self.state = "idle"  # the next instantiation schedules it again
-            return
-        self._start()
+    def _later(self) -> None:
+        threads.start_daemon(self._watch, "nanoproc tier-up watch")
+
+    def _watch(self) -> None:
+        """Wait (on a thread of its own) until the compile is due, then start it; give
+        up when the module's last instance is gone."""
+        time.sleep(DELAY)
+        while True:
+            module = self.module_ref()
+            if module is None or not any(True for _ in self.instances):
+                with self._lock:
+                    if self.state == "scheduled":
+                        self.state = "idle"  # the next instantiation schedules it again
+                return
+            if self.state != "scheduled":
+                return
+            now = time.monotonic()
+            if now - self.in_use_since >= DELAY and self._quiet(module, now):
+                del module
+                self._start()
+                return
+            del module
+            time.sleep(POLL)
+
+    def _quiet(self, module: CompiledModule, now: float) -> bool:
+        wall, cpu = self.backend.interp.last_translation(module)
+        return time.process_time() - cpu >= QUIET or now - wall >= 10 * QUIET
 
     def _start(self) -> None:
         with self._lock:
@@ -119,8 +176,10 @@ class TieredArtifact:
 
     def _compile(self) -> None:
         try:
-            self.llvm_art.compile_in_background(self.backend.jobs)
-            code = self.llvm_art.load()
+            art = self.llvm_art
+            art.check_supported()
+            art.compile_in_background(self.backend.jobs)
+            code = art.load()
         except BaseException as e:  # stay on the interp tier; the reason is kept
             self.failed = e
             self.state = "failed"
@@ -134,8 +193,6 @@ class TieredArtifact:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until native code is ready or failed (tests, benchmarks); True if
         ready. Starts the compile if it was not started."""
-        import time
-
         if self.ready():
             return True
         self.schedule(now=True)
@@ -148,12 +205,13 @@ class TieredArtifact:
             time.sleep(0.005)
         return self.code is not None
 
-
-def _size(module: CompiledModule) -> int:
-    n = getattr(module.types, "num_instrs", None)
-    if isinstance(n, int):
-        return n
-    return sum(len(f.instrs) for f in module.module.funcs)
+    def llvm_may_run(self) -> bool:
+        """Whether the llvm tier can run the module (loads that tier)."""
+        try:
+            return bool(self.llvm_art.check_supported_quietly())
+        except Exception as e:  # the llvm tier cannot be loaded here
+            self.failed = e
+            return False
 
 
 class SwitchedState:
@@ -179,10 +237,21 @@ class TieredBackend:
     supports_fuel = True
     supports_epochs = True
 
-    def __init__(self, interp: Any, llvm: Any, jobs: int | None = None) -> None:
+    def __init__(self, interp: Any, llvm: Any, jobs: int | None = None,
+                 probe: Callable[[bytes], bool | None] | None = None) -> None:
+        """``llvm`` is the llvm backend, or a function making it (called when native
+        code is first needed: a cold start never loads LLVM on the program's
+        thread). ``probe(module)`` says whether the compile cache has the module's
+        code without loading LLVM, given its bytes (True, False, or None: unknown)."""
         self.interp = interp
-        self.llvm = llvm
-        llvm.foreign = self.foreign_call
+        self._llvm: Any = None
+        self._make_llvm: Callable[[], Any] | None = None
+        if callable(llvm) and not hasattr(llvm, "prepare"):
+            self._make_llvm = llvm
+        else:
+            self._adopt(llvm)
+        self._llvm_lock = threading.Lock()
+        self._probe = probe
         self.max_wasm_stack = interp.max_wasm_stack
         self.jobs = jobs if jobs is not None else max(1, (os.cpu_count() or 1) - 1)
         """Worker processes one background compile uses (one core is left to the
@@ -194,6 +263,29 @@ class TieredBackend:
         calls of its functions (counted from Python and from its own code), with the
         native code compiled when that count is reached, whatever the policy says."""
 
+    def _adopt(self, llvm: Any) -> None:
+        llvm.foreign = self.foreign_call
+        self._llvm = llvm
+
+    @property
+    def llvm(self) -> Any:
+        """The llvm backend (created, and LLVM loaded, on first use)."""
+        llvm = self._llvm
+        if llvm is None:
+            with self._llvm_lock:
+                if self._llvm is None:
+                    assert self._make_llvm is not None
+                    self._adopt(self._make_llvm())
+                llvm = self._llvm
+        return llvm
+
+    def probe_cache(self, module: CompiledModule) -> bool | None:
+        """Whether the compile cache holds the module's native code, answered
+        without loading LLVM when possible (None: unknown)."""
+        if self._llvm is not None or self._probe is None or module.binary is None:
+            return None
+        return self._probe(module.binary)
+
     # ------------------------------------------------------------ Backend
     def prepare(self, module: CompiledModule) -> TieredArtifact:
         art = module.artifacts.get("tiered")
@@ -202,19 +294,17 @@ class TieredBackend:
         return art  # type: ignore[no-any-return]
 
     def precompile(self, module: CompiledModule) -> None:
-        """``Module()``: native code from the cache if it is there; a big module's
-        background compile starts now."""
-        art = self.prepare(module)
-        if not art.ready() and art.size >= BIG_MODULE:
-            if art.llvm_art.check_supported_quietly():
-                art.schedule(now=True)
+        """``Module()``: native code from the cache if it is there. Otherwise
+        nothing: the compile starts once the module is in use and quiet (see
+        QUIET), so it does not compete with the program's start."""
+        self.prepare(module).ready()
 
     def instantiate(self, inst: ModuleInstance) -> None:
         art = self.prepare(inst.module)
         if self.switch_after is None and art.ready():
             self.llvm.instantiate(inst)
             return
-        if declares_gc_types(inst.module) and art.llvm_art.check_supported_quietly():
+        if declares_gc_types(inst.module) and art.llvm_may_run():
             # GC objects are Python objects in one tier and native in the other: a
             # module that can make or look into them runs natively from the start.
             if art.wait():
@@ -224,7 +314,7 @@ class TieredBackend:
             self.interp.instantiate(inst)
         except UnsupportedFeature:
             # The interp tier cannot run it: wait for the native code, if any.
-            if not art.llvm_art.check_supported_quietly() or not art.wait():
+            if not art.llvm_may_run() or not art.wait():
                 raise
             self.llvm.instantiate(inst)
             return
@@ -233,7 +323,7 @@ class TieredBackend:
             self._count_calls(inst, art, self.switch_after(inst.module))
         elif art.code is not None:  # arrived meanwhile
             self.offer_switch(inst)
-        elif art.llvm_art.check_supported_quietly():
+        else:
             art.schedule()
 
     def gc_heap(self, store: Any) -> Any:
@@ -241,16 +331,27 @@ class TieredBackend:
         return self.llvm.gc_heap(store)
 
     def has_cached_code(self, wasm: bytes) -> bool:
-        """See ``LLVMBackend.has_cached_code`` (the verdict cached with the code)."""
-        return self.llvm.has_cached_code(wasm)  # type: ignore[no-any-return]
+        """See ``LLVMBackend.has_cached_code`` (the verdict cached with the code);
+        asked without loading LLVM when possible."""
+        if self._llvm is None and self._probe is not None:
+            probe = self._probe(wasm)
+            if probe is not None:
+                return probe
+        try:
+            return bool(self.llvm.has_cached_code(wasm))
+        except Exception:  # the llvm tier cannot be loaded here: nothing is cached
+            return False
 
     def epoch_changed(self, epoch: int) -> None:
-        self.llvm.epoch_changed(epoch)
+        if self._llvm is not None:  # else no store has native code to tell
+            self._llvm.epoch_changed(epoch)
 
     def store_running(self, st: Any) -> bool:
         """Whether code of store ``st`` is on a stack, in either tier (closing it is
         refused then)."""
-        return bool(self.llvm.store_running(st)) or bool(self.interp.store_running(st))
+        llvm = self._llvm  # not loaded: no store has native code
+        return (llvm is not None and bool(llvm.store_running(st))) \
+            or bool(self.interp.store_running(st))
 
     # ------------------------------------------------------------ AOT artifacts
     def serialize_code(self, module: CompiledModule) -> bytes:
@@ -374,7 +475,8 @@ class TieredBackend:
         return out
 
     def __repr__(self) -> str:
-        return f"<TieredBackend {self.interp!r} + {self.llvm!r}>"
+        llvm = "llvm (not loaded)" if self._llvm is None else repr(self._llvm)
+        return f"<TieredBackend {self.interp!r} + {llvm}>"
 
 
 def _mark(exc: BaseException, tb: Any) -> None:
