@@ -145,11 +145,14 @@ WASI_HELP = {
     "http[=y|n]": "components: wasi:http (types, outgoing-handler); serve always has it",
     "allow-http-host=HOST[:PORT]": "wasi:http may send requests to HOST (any port, or PORT "
                                    "only; * for any host); none allowed by default (nanoproc)",
-    "inherit-network[=y|n]": "accepted: preview1 programs cannot open sockets of their own "
-                             "(only --tcplisten's), as in wasmtime",
-    "allow-ip-name-lookup[=y|n]": "accepted, as inherit-network",
-    "tcp[=y|n]": "accepted, as inherit-network",
-    "udp[=y|n]": "accepted, as inherit-network",
+    "inherit-network[=y|n]": "components: wasi:sockets may use every address (preview1 "
+                             "programs cannot open sockets of their own, as in wasmtime)",
+    "allow-ip-name-lookup[=y|n]": "components: wasi:sockets may resolve host names",
+    "allow-tcp=ADDR[/BITS][:PORT]": "components: TCP may bind/connect to ADDR (an IP or a "
+                                    "network; [v6]:PORT), PORT only if given (nanoproc)",
+    "allow-udp=ADDR[/BITS][:PORT]": "components: the same for UDP (bind, send)",
+    "tcp[=y|n]": "components: n forbids TCP whatever else allows it",
+    "udp[=y|n]": "components: n forbids UDP whatever else allows it",
 }
 _WASI_FLAGS_UNSUPPORTED = frozenset({
     "nn", "threads", "config", "keyvalue", "tls", "p3", "preview0", "listenfd",
@@ -161,7 +164,7 @@ _WASI_VALUES_UNSUPPORTED = frozenset({
     "max-random-size", "max-http-fields-size", "http-outgoing-body-buffer-chunks",
     "http-outgoing-body-chunk-size",
 })  # fmt: skip
-_NO_EFFECT = frozenset({"preview2", "inherit-network", "allow-ip-name-lookup", "tcp", "udp"})
+_NO_EFFECT = frozenset({"preview2"})
 
 
 @dataclass
@@ -174,6 +177,12 @@ class WasiOptions:
     tcplisten: list[str] = field(default_factory=list)
     http: bool = False
     http_hosts: list[str] = field(default_factory=list)
+    inherit_network: bool = False
+    ip_name_lookup: bool = False
+    tcp: bool = True
+    udp: bool = True
+    net_rules: list[tuple[str, str, int | None]] = field(default_factory=list)
+    """(protocol, IP network, port or None) from allow-tcp / allow-udp."""
 
 
 def parse_wasi(specs: list[str]) -> WasiOptions:
@@ -193,6 +202,11 @@ def parse_wasi(specs: list[str]) -> WasiOptions:
             if not value or any(c in value for c in " /?#@"):
                 raise OptionError(f"-S {item}: expected allow-http-host=HOST[:PORT]")
             opts.http_hosts.append(value)
+        elif key in ("inherit-network", "allow-ip-name-lookup", "tcp", "udp"):
+            attr = {"allow-ip-name-lookup": "ip_name_lookup"}.get(key, key.replace("-", "_"))
+            setattr(opts, attr, boolean("-S", key, value))
+        elif key in ("allow-tcp", "allow-udp"):
+            opts.net_rules.append((key[6:], *net_rule(item, value)))
         elif key in _NO_EFFECT:
             boolean("-S", key, value)
         elif key in _WASI_FLAGS_UNSUPPORTED:
@@ -203,6 +217,35 @@ def parse_wasi(specs: list[str]) -> WasiOptions:
         else:
             raise OptionError(f"-S {item}: unknown -S option (-S help lists them)")
     return opts
+
+
+def net_rule(item: str, value: str | None) -> tuple[str, int | None]:
+    """``ADDR[/BITS][:PORT]`` (``[v6addr][/BITS]:PORT`` for IPv6) as (network, port)."""
+    import ipaddress
+
+    text = value or ""
+    port: int | None = None
+    if text.startswith("["):
+        addr, _, rest = text[1:].partition("]")
+        if rest.startswith("/"):
+            bits, _, p = rest[1:].partition(":")
+            addr += "/" + bits
+            rest = ":" + p if p else ""
+        if rest:
+            port = number("-S", item, rest[1:], 65535) if rest.startswith(":") else -1
+    elif text.count(":") == 1:
+        addr, _, p = text.partition(":")
+        port = number("-S", item, p, 65535)
+    else:
+        addr = text
+    try:
+        if port == -1:
+            raise ValueError
+        net = str(ipaddress.ip_network(addr, strict=False))
+    except ValueError:
+        raise OptionError(f"-S {item}: expected ADDR[/BITS][:PORT] (an IP address or "
+                          "network, e.g. 127.0.0.1:8080, 10.0.0.0/8, [::1]:80)") from None  # fmt: skip
+    return net, port
 
 
 def help_text(flag: str) -> str:

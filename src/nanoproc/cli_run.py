@@ -226,8 +226,8 @@ def _run(args: argparse.Namespace) -> int:
 
     component = is_component_input(data)
     if not component and (wasi_opts.http or wasi_opts.http_hosts):
-        raise RunError(f"{shown(args.file)}: -S http needs a component (wasi:http is a "
-                       "WASI 0.2 interface); this is a core module")  # fmt: skip
+        raise RunError(f"{shown(args.file)}: -S http is not supported for a core module "
+                       "(wasi:http is a WASI 0.2 interface, for components)")  # fmt: skip
     if component and args.invoke is not None:
         raise RunError(f"{shown(args.file)}: --invoke of a component export is not supported yet")
 
@@ -303,6 +303,17 @@ def _wasi_config(np: Any, argv: list[str], env: list[tuple[str, str]],
         wasi.preopen_socket(sock)
     for authority in opts.http_hosts:
         wasi.allow_http_host(authority)
+    for proto, allow in (("tcp", wasi.allow_tcp), ("udp", wasi.allow_udp)):
+        if not getattr(opts, proto):  # -S tcp=n / udp=n: that protocol stays denied
+            continue
+        if opts.inherit_network:
+            allow("0.0.0.0/0")
+            allow("::/0")
+        for p, net, port in opts.net_rules:
+            if p == proto:
+                allow(net, port)
+    if opts.ip_name_lookup:
+        wasi.allow_ip_name_lookup()
     return wasi
 
 

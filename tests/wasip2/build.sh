@@ -1,11 +1,12 @@
 #!/bin/sh
 # Rebuild the committed WASI 0.2 test components:
-#   tests/wasip2/src/*.c -> wasm32-wasi core module -> component (wasm/*.wasm)
+#   src/p2command.c -> wasm32-wasi core module -> component (wasm/p2command.wasm)
 #   tests/wasi/src/hostile.c (preview1's hostile battery) -> wasm/hostile.wasm
 # with wasm-tools and the preview1 command adapter that npm's
 # @bytecodealliance/jco ships (lib/wasi_snapshot_preview1.command.wasm);
-#   src/p2handler.c (no libc, canonical ABI by hand) -> wasm/p2handler.wasm
-# embedding wit/handler.wit, whose wasi packages come from the WIT jco ships
+#   src/p2handler.c, src/p2sockets.c (no libc, canonical ABI by hand) ->
+# wasm/p2handler.wasm, wasm/p2sockets.wasm, embedding wit/handler.wit and
+# wit/sockets.wit, whose wasi packages come from the WIT jco ships
 # (lib/wit/builtin/0.2.12). Set JCO to an unpacked jco package, or let the
 # script fetch it with `npm pack`.
 # The .wasm files are committed, so running the tests never needs a compiler.
@@ -30,16 +31,23 @@ for src in src/p2command.c ../wasi/src/hostile.c; do
     echo "built wasm/$name.wasm ($(wc -c < "wasm/$name.wasm") bytes)"
 done
 
-# The HTTP handler: a core module with no libc, embedded with its WIT world.
+# Components written against the canonical ABI directly (no libc): each C file
+# is a core module embedded with its WIT world (wit/WORLD.wit, world WORLD).
 wit=$(mktemp -d)
-cp wit/handler.wit "$wit/"
 for pkg in http io clocks random cli filesystem sockets; do
     mkdir -p "$wit/deps/$pkg"
     cp "$JCO/lib/wit/builtin/0.2.12/wasi-$pkg/package.wit" "$wit/deps/$pkg/"
 done
-"$CC" --target=wasm32 -O2 -nostdlib -Wall -Wl,--no-entry -Wl,--strip-debug \
-    -o wasm/p2handler.core.wasm src/p2handler.c
-wasm-tools component embed "$wit" --world handler wasm/p2handler.core.wasm -o wasm/p2handler.embed.wasm
-wasm-tools component new wasm/p2handler.embed.wasm -o wasm/p2handler.wasm
-rm -r wasm/p2handler.core.wasm wasm/p2handler.embed.wasm "$wit"
-echo "built wasm/p2handler.wasm ($(wc -c < wasm/p2handler.wasm) bytes)"
+for pair in p2handler:handler p2sockets:sockets; do
+    name=${pair%%:*}
+    world=${pair#*:}
+    rm -f "$wit"/*.wit
+    cp "wit/$world.wit" "$wit/"
+    "$CC" --target=wasm32 -O2 -nostdlib -Wall -Wl,--no-entry -Wl,--strip-debug \
+        -o "wasm/$name.core.wasm" "src/$name.c"
+    wasm-tools component embed "$wit" --world "$world" "wasm/$name.core.wasm" -o "wasm/$name.embed.wasm"
+    wasm-tools component new "wasm/$name.embed.wasm" -o "wasm/$name.wasm"
+    rm "wasm/$name.core.wasm" "wasm/$name.embed.wasm"
+    echo "built wasm/$name.wasm ($(wc -c < "wasm/$name.wasm") bytes)"
+done
+rm -r "$wit"

@@ -61,6 +61,9 @@ class WasiSettings:
     max_open_files: int | None = None
     http_hosts: tuple[str, ...] = ()
     """Authorities (``host`` or ``host:port``, lower-case) wasi:http may send to."""
+    network: tuple[tuple[str, str, int | None], ...] = ()
+    """wasi:sockets rules: (``"tcp"``/``"udp"``, IP network, port or None for any)."""
+    ip_name_lookup: bool = False
 
 
 def _path(path: PathLike) -> str:
@@ -82,6 +85,8 @@ class WasiConfig(Closable):
         self._sockets: list[socket.socket] = []
         self._max_open_files: int | None = None
         self._http_hosts: list[str] = []
+        self._network: list[tuple[str, str, int | None]] = []
+        self._ip_name_lookup = False
 
     @setter_property
     def argv(self, argv: list[str]) -> None:
@@ -244,6 +249,28 @@ class WasiConfig(Closable):
             raise WasmtimeError(f"allow_http_host: expected HOST or HOST:PORT, got {authority!r}")
         self._http_hosts.append(authority.lower())
 
+    def inherit_network(self) -> None:
+        """Let wasi:sockets use every address and port, TCP and UDP (wasmtime's
+        ``-S inherit-network``; nanoproc extension in the API)."""
+        self._check_open()
+        for proto in ("tcp", "udp"):
+            self._network += [(proto, "0.0.0.0/0", None), (proto, "::/0", None)]
+
+    def allow_tcp(self, address: str, port: int | None = None) -> None:
+        """Let wasi:sockets TCP sockets bind to and connect to ``address`` (an IP,
+        or a network such as ``10.0.0.0/8``), on ``port`` only if given (nanoproc
+        extension). Without any TCP rule, TCP sockets cannot be created."""
+        self._network.append(("tcp", _network(address), _port(port)))
+
+    def allow_udp(self, address: str, port: int | None = None) -> None:
+        """As :meth:`allow_tcp`, for UDP: binding, and sending to ``address``."""
+        self._network.append(("udp", _network(address), _port(port)))
+
+    def allow_ip_name_lookup(self) -> None:
+        """Let wasi:sockets resolve host names (wasmtime's ``-S allow-ip-name-lookup``)."""
+        self._check_open()
+        self._ip_name_lookup = True
+
     def _consume(self) -> WasiSettings:
         """Freeze the configuration for a store; the config cannot be used again."""
         self._check_open()
@@ -251,7 +278,25 @@ class WasiConfig(Closable):
         return WasiSettings(
             self._argv, self._env, self._stdin, self._stdout, self._stderr, tuple(self._preopens),
             tuple(self._sockets), self._max_open_files, tuple(self._http_hosts),
+            tuple(self._network), self._ip_name_lookup,
         )
+
+
+def _network(address: str) -> str:
+    import ipaddress
+
+    if address == "*":
+        raise WasmtimeError("use inherit_network() to allow every address")
+    try:
+        return str(ipaddress.ip_network(address, strict=False))
+    except ValueError:
+        raise WasmtimeError(f"expected an IP address or network, got {address!r}") from None
+
+
+def _port(port: int | None) -> int | None:
+    if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535):
+        raise WasmtimeError(f"expected a port from 0 to 65535, got {port!r}")
+    return port
 
 
 def _utf8(text: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...exec.component.values import ResourceType
-from . import cli, filesystem, http, io
+from . import cli, filesystem, http, io, sockets
 from .state import state_for
 
 VERSION = "0.2.6"
@@ -18,14 +18,16 @@ VERSION = "0.2.6"
 
 def add_wasip2(linker: Any) -> None:
     """Define every WASI 0.2 interface a command component may import (cli, io,
-    clocks, random, filesystem) in ``linker`` (a ``nanoproc.component.Linker``)."""
+    clocks, random, filesystem, sockets) in ``linker`` (a ``nanoproc.component.Linker``)."""
     funcs: dict[str, dict[str, dict[str, Any]]] = {
-        "io": {}, "cli": {}, "clocks": {}, "random": {}, "filesystem": {}}  # fmt: skip
+        "io": {}, "cli": {}, "clocks": {}, "random": {}, "filesystem": {}, "sockets": {}}  # fmt: skip
     io.define(state_for, funcs["io"])
     cli.define(state_for, funcs["cli"], funcs["clocks"], funcs["random"])
     filesystem.define(state_for, funcs["filesystem"])
+    sockets.define(state_for, funcs["sockets"])
     resources = {"io": io.RESOURCES, "cli": cli.RESOURCES, "clocks": cli.RESOURCES,
-                 "random": {}, "filesystem": filesystem.RESOURCES}  # fmt: skip
+                 "random": {}, "filesystem": filesystem.RESOURCES,
+                 "sockets": sockets.RESOURCES}  # fmt: skip
 
     _register(linker, funcs, resources)
 

@@ -334,13 +334,13 @@ def define(p2_of: Callable[[Any], P2State], fs: dict[str, Any]) -> None:
         if creat and "directory" in oflags:
             raise WasiError(Errno.INVAL)
         follow = "symlink-follow" in pflags and not (creat and "exclusive" in oflags)
-        name = _path(path)
-        if creat and name.endswith(b"/"):
-            with resolve(d.fd, name, follow=False, slash_is_name=True):
+        target = _path(path)
+        if creat and target.endswith(b"/"):
+            with resolve(d.fd, target, follow=False, slash_is_name=True):
                 raise WasiError(Errno.ISDIR)
         sync = abi.FDFLAG_SYNC if "file-integrity-sync" in dflags else 0
         sync |= abi.FDFLAG_DSYNC if "data-integrity-sync" in dflags else 0
-        host_fd = _open(d.fd, name, _host_flags(bits, sync, read or not write, write), follow)
+        host_fd = _open(d.fd, target, _host_flags(bits, sync, read or not write, write), follow)
         try:
             is_dir = stat.S_ISDIR(os.fstat(host_fd).st_mode)
             if is_dir and write:

@@ -112,7 +112,7 @@ def send(req: OutgoingRequest, options: Any) -> Any:
     """Perform ``req``: an IncomingResponse, or an error-code Variant."""
     host, port, tls = target(req)
     method = req.method.tag.upper() if req.method.tag != "other" else str(req.method.payload)
-    headers = {}
+    headers: dict[str, list[bytes]] = {}
     for k, v in req.headers.entries:
         headers.setdefault(k, []).append(v)
     conn_cls = http.client.HTTPSConnection if tls else http.client.HTTPConnection

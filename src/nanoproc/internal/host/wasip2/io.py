@@ -187,7 +187,11 @@ class FileOutStream(OutStream):
 def _failed(p2: P2State, exc: BaseException) -> Variant:
     if isinstance(exc, Closed):
         return err(Variant("closed"))
-    return err(Variant("last-operation-failed", p2.own(IoError(errno_of(exc)), ERROR)))
+    e = IoError(errno_of(exc))
+    code = getattr(exc, "net_code", None)
+    if code is not None:
+        e.net_code = code
+    return err(Variant("last-operation-failed", p2.own(e, ERROR)))
 
 
 def define(p2_of: Callable[[Any], P2State], io: dict[str, Any]) -> None:
@@ -215,6 +219,15 @@ def define(p2_of: Callable[[Any], P2State], io: dict[str, Any]) -> None:
         p2 = p2_of(store)
         try:
             return ok(p2.get(s).read(n))
+        except (Closed, OSError, WasiError) as e:
+            return _failed(p2, e)
+
+    def blocking_read(store: Any, s: Any, n: int) -> Variant:
+        p2 = p2_of(store)
+        stream = p2.get(s)
+        try:
+            fn = getattr(stream, "blocking_read", None)
+            return ok(fn(n) if fn is not None else stream.read(n))
         except (Closed, OSError, WasiError) as e:
             return _failed(p2, e)
 
@@ -260,7 +273,7 @@ def define(p2_of: Callable[[Any], P2State], io: dict[str, Any]) -> None:
         return p2.own(Pollable(), POLLABLE)
 
     io["streams"] = {
-        "[method]input-stream.read": read, "[method]input-stream.blocking-read": read,
+        "[method]input-stream.read": read, "[method]input-stream.blocking-read": blocking_read,
         "[method]input-stream.skip": skip, "[method]input-stream.blocking-skip": skip,
         "[method]input-stream.subscribe": in_subscribe,
         "[method]output-stream.check-write": check_write,

@@ -134,6 +134,8 @@ class IoError:
 
     def __init__(self, errno: Errno) -> None:
         self.errno = errno
+        self.net_code: str | None = None
+        """What ``network-error-code`` answers (a socket stream's error), else None."""
 
     def debug(self) -> str:
         return f"{_CODES.get(self.errno, 'io')} (errno {self.errno.name.lower()})"
