@@ -66,6 +66,8 @@ class Translated:
     """Memories whose cast views (``MI<m>``, ``MQ<m>``, ``MD<m>``) the code reads."""
     callees: tuple[int, ...]
     """Functions the code calls by name (``f<idx>``)."""
+    line_pcs: tuple[int, ...] = ()
+    """Line of the source -> index of its instruction (the trap-frame table)."""
 
 
 class ModuleArtifact:
@@ -114,6 +116,8 @@ class ModuleArtifact:
         time): a tiered engine waits for a quiet spell before compiling natively."""
         self._unsupported: str | None | bool = False
         """False: not scanned yet; None: fine; str: the missing feature."""
+        self._caches: dict[TranslationOptions, Any] = {}
+        """Options -> the translation cache (codecache.CodeCache, or None: not cached)."""
 
     # ------------------------------------------------------------ features
     def check_supported(self) -> None:
@@ -169,12 +173,36 @@ class ModuleArtifact:
         key = (funcidx, options)
         t = self.code.get(key)
         if t is None:
-            from .translate import translate_function
-
             with self._lock:
                 t = self.code.get(key)
                 if t is None:
-                    t = translate_function(self, funcidx, options)
+                    t = self._translate(funcidx, options)
                     self.code[key] = t
                     self.last_translation = (time.monotonic(), time.process_time())
+        return t
+
+    def _translate(self, funcidx: int, options: TranslationOptions) -> Translated:
+        """Translate ``funcidx``, or take its translation from the translation cache
+        (see :mod:`.codecache`; what is translated here goes there)."""
+        from .translate import translate_function
+
+        try:
+            cc = self._caches[options]
+        except KeyError:
+            from .codecache import open_cache
+
+            cc = self._caches[options] = open_cache(self, options)
+        if cc is None:
+            return translate_function(self, funcidx, options)
+        from .packed import pack, unpack
+
+        data = cc.take(funcidx)
+        if data is not None:
+            t = unpack(data, self, funcidx)
+            if t is not None:
+                return t
+        t = translate_function(self, funcidx, options)
+        data = pack(t, self.makes_tail_calls(funcidx))
+        if data is not None:
+            cc.add(funcidx, data)
         return t

@@ -177,6 +177,13 @@ class InterpBackend:
         thread."""
         state.override(idx, fn)
 
+    def has_cached_code(self, wasm: bytes) -> bool:
+        """Whether the translation cache holds code of module ``wasm`` for this
+        engine's options (which was then valid: see codecache.known_valid)."""
+        from .codecache import known_valid
+
+        return known_valid(wasm, self.options)
+
     def last_translation(self, module: CompiledModule) -> tuple[float, float]:
         """When a function of ``module`` was last translated: ``time.monotonic()``
         and ``time.process_time()`` then (its creation if none was)."""

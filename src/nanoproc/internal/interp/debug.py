@@ -32,4 +32,10 @@ def source_of(module: CompiledModule, funcidx: int) -> str:
     from .backend import InterpBackend
 
     art = InterpBackend().prepare(module)
-    return art.translated(funcidx).source
+    source = art.translated(funcidx).source
+    if not source:  # taken from the translation cache, which keeps no source
+        from .artifact import DEFAULT_OPTIONS
+        from .translate import translate_function
+
+        source = translate_function(art, funcidx, DEFAULT_OPTIONS).source
+    return source

@@ -61,6 +61,9 @@ def _frame(info: CodeInfo, lineno: int | None) -> Frame | None:
         pcs = info.line_pcs
         pc = pcs[lineno] if lineno is not None and 0 <= lineno < len(pcs) else 0
         func = art.module.funcs[info.funcidx - art.num_imported]
+        if func.offsets is None and func.body is None and func.lazy is not None:
+            func.instrs  # noqa: B018  (decodes the body and its offsets: code from the
+            # translation cache ran without them)
         entry = entry_offset(func) if pc == ENTRY_PC else None
         if entry is not None:
             module_offset = entry

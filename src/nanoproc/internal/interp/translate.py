@@ -244,7 +244,7 @@ def _compiled(art: ModuleArtifact, funcidx: int, tr: Translator, source: str) ->
         register_code(c, art, funcidx, line_pcs)
     return Translated(funcidx, source, code, body_code, tr.consts, frozenset(tr.funcrefs),
                       frozenset(tr.tail_targets), frozenset(tr.cast_memories),
-                      tuple(sorted(tr.callees)))
+                      tuple(sorted(tr.callees)), tuple(line_pcs))
 
 
 _serial = itertools.count()

@@ -333,6 +333,8 @@ class TieredBackend:
     def has_cached_code(self, wasm: bytes) -> bool:
         """See ``LLVMBackend.has_cached_code`` (the verdict cached with the code);
         asked without loading LLVM when possible."""
+        if self.interp.has_cached_code(wasm):
+            return True  # the interp tier's translation cache knows it too
         if self._llvm is None and self._probe is not None:
             probe = self._probe(wasm)
             if probe is not None:
