@@ -116,3 +116,29 @@ def test_the_compile_waits_for_a_quiet_spell(monkeypatch: pytest.MonkeyPatch) ->
     core = next(got for got in (getattr(inst, n, None) for n in ("_inst", "_instance", "inst"))
                 if got is not None and hasattr(got, "tier_state"))
     assert type(core.tier_state).__name__ == "SwitchedState"
+
+
+@pytest.mark.usefixtures("_own_cache")
+def test_a_module_too_big_is_not_compiled_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above MAX_BACKGROUND_CODE the module stays on the interp tier (a whole-module
+    compile of CPython for WASI takes CPU hours and gigabytes); asked explicitly
+    (wait, serialize), it is still compiled."""
+    from nanoproc.internal.tiered import backend
+
+    monkeypatch.setattr(backend, "DELAY", 0.0)
+    monkeypatch.setattr(backend, "QUIET", 0.0)
+    monkeypatch.setattr(backend, "MAX_BACKGROUND_CODE", 0)
+    config = nanoproc.Config()
+    config.strategy = "tiered"
+    engine = nanoproc.Engine(config)
+    module = nanoproc.Module(engine, CHAIN)
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, module, [])
+    run = inst.exports(store)["run"]
+    assert run(store, 1) == 2
+    art = module._compiled.artifacts["tiered"]
+    time.sleep(0.3)
+    assert art.state == "idle" and engine.backend._llvm is None
+    assert run(store, 2) == 3
+    assert art.wait(timeout=300)
+    assert run(store, 3) == 4

@@ -64,6 +64,14 @@ pays."""
 POLL = 0.05
 """Seconds between two checks of a module waiting for its compile to start."""
 
+MAX_BACKGROUND_CODE = int(os.environ.get("NANOPROC_TIER_MAX_CODE", str(8 << 20)))
+"""Code section bytes above which a module is not compiled in the background: the
+compile is whole-module (per-function tier-up is not built yet), and for a module
+this big (CPython for WASI: 99 MB, 32 M instructions) it takes CPU hours and
+gigabytes per worker. Such a module stays on the interp tier (slow, not wrong);
+``Module.serialize``, ``nanoproc compile`` and the llvm strategy still compile it
+when asked."""
+
 _MARK = "_nanoproc_tb_mark"
 
 
@@ -132,12 +140,22 @@ class TieredArtifact:
         with self._lock:
             if self.state != "idle" or self.failed is not None:
                 return
+            if not now and self.too_big():
+                return  # stays on the interp tier (see MAX_BACKGROUND_CODE)
             self.state = "scheduled"
             self.in_use_since = time.monotonic()
         if now or DELAY <= 0:
             self._start()
         else:
             self._later()
+
+    def too_big(self) -> bool:
+        """Whether the module is too big for a background compile."""
+        module = self.module_ref()
+        funcs = module.module.funcs if module is not None else []
+        if len(funcs) < 2:
+            return False
+        return funcs[-1].code_offset - funcs[0].code_offset > MAX_BACKGROUND_CODE
 
     def _later(self) -> None:
         threads.start_daemon(self._watch, "nanoproc tier-up watch")
