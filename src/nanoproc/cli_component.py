@@ -64,6 +64,77 @@ def prepare_command(engine: Any, data: bytes, wasi: bool, http: bool = False) ->
     return command
 
 
+def prepare_invoke(engine: Any, data: bytes, wasi: bool, http: bool, call: str) -> Any:
+    """Compile component ``data``, link it (WASI 0.2 when ``wasi``, wasi:http when
+    ``http``) and parse ``call`` (``f("x", 3)``, WAVE arguments, :mod:`.cli_wave`):
+    a function ``invoke(store)`` that instantiates it, makes the call and returns
+    the result as WAVE text (None for a function without one). ``f`` is a top-level
+    export, ``INSTANCE#f`` one of an exported instance, or a name found in exactly
+    one exported instance."""
+    from .api.component import Component, Linker
+    from .cli_run import RunError
+    from .cli_wave import WaveError, parse_args, parse_call, show
+    from .internal.errors import WasmtimeError
+    from .internal.exec.component.shapes import func_shape
+
+    component = Component(engine, data)
+    try:
+        name, arg_text = parse_call(call)
+    except WaveError as e:
+        raise RunError(f"--invoke {call}: {e}") from None
+    path = _find_func(component._plan.info.type.exports, name)
+    linker = Linker(engine)
+    if wasi:
+        linker.add_wasip2()
+    if http:
+        linker.add_wasi_http()
+
+    def invoke(store: Any) -> str | None:
+        instance = linker.instantiate(store, component)
+        index = None
+        for p in path:
+            index = instance.get_export_index(store, p, index)
+        func = None if index is None else instance.get_func(store, index)
+        if func is None:
+            raise WasmtimeError(f"`{name}` is not an exported function")
+        (params, result), _ = func_shape(func._cf.ft)
+        names = [n for n, _ in func._cf.ft.params]
+        try:
+            args = parse_args(arg_text, params, names)
+        except WaveError as e:
+            raise RunError(f"--invoke {call}: arguments: {e}") from None
+        value = func(store, *args)
+        return None if result is None else show(value, result)
+
+    return invoke
+
+
+def _find_func(exports: Any, name: str) -> list[str]:
+    """The export path of function ``name`` (see :func:`prepare_invoke`)."""
+    from .internal.errors import WasmtimeError
+
+    it = exports.get(name)
+    if it is not None and it.ty.kind == "func":
+        return [name]
+    if "#" in name:
+        inst, _, fn = name.rpartition("#")
+        it = exports.get(inst)
+        if it is not None and it.ty.kind == "instance":
+            sub = it.ty.a.data.exports.get(fn)
+            if sub is not None and sub.ty.kind == "func":
+                return [inst, fn]
+    found = [[n, name] for n, it in exports.items() if it.ty.kind == "instance"
+             and (sub := it.ty.a.data.exports.get(name)) is not None and sub.ty.kind == "func"]  # fmt: skip
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise WasmtimeError(f"`{name}` is exported by several instances ("
+                            + ", ".join(f[0] for f in found) + "): write INSTANCE#" + name)
+    funcs = [n for n, it in exports.items() if it.ty.kind == "func"]
+    raise WasmtimeError(f"no exported function named `{name}`"
+                        + (f" (functions: {', '.join(funcs)})" if funcs else ""))
+
+
 def is_component_input(data: bytes) -> bool:
     """Whether the file's bytes hold a component, binary or text."""
     from .internal.binary.component_decode import is_component

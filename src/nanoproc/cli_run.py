@@ -228,8 +228,9 @@ def _run(args: argparse.Namespace) -> int:
     if not component and (wasi_opts.http or wasi_opts.http_hosts):
         raise RunError(f"{shown(args.file)}: -S http is not supported for a core module "
                        "(wasi:http is a WASI 0.2 interface, for components)")  # fmt: skip
-    if component and args.invoke is not None:
-        raise RunError(f"{shown(args.file)}: --invoke of a component export is not supported yet")
+    if component and args.invoke is not None and args.args:
+        raise RunError("--invoke of a component export takes its arguments in the call: "
+                       "--invoke 'f(\"x\", 3)' (WAVE values)")  # fmt: skip
 
     config = nanoproc.Config()
     if args.engine:
@@ -256,7 +257,11 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if wasi_opts.enabled:
             store.set_wasi(_wasi_config(nanoproc, argv, env, dirs, sockets, wasi_opts))
-        if component:
+        if component and args.invoke is not None:
+            from .cli_component import prepare_invoke
+
+            command = prepare_invoke(engine, data, wasi_opts.enabled, wasi_opts.http, args.invoke)
+        elif component:
             from .cli_component import prepare_command
 
             command = prepare_command(engine, data, wasi_opts.enabled, http=wasi_opts.http)
@@ -385,6 +390,10 @@ def _execute_component(np: Any, store: Any, command: Any, args: argparse.Namespa
     for a trap (in instantiation too), as ``wasmtime run``."""
     try:
         result = command(store)
+        if args.invoke is not None:
+            if result is not None:
+                write_quietly(sys.stdout, result + "\n")
+            return 0
         return 0 if result is None or getattr(result, "tag", None) == "ok" else 1
     except np.ExitTrap as e:
         return int(e.code)

@@ -46,10 +46,13 @@ def test_fuel_exhaustion_traps() -> None:
     assert b"Traceback" not in r.stderr
 
 
-def test_invoke_refused_clearly() -> None:
-    r = _nanoproc("--invoke", "run", str(WASM / "p2command.wasm"))
-    assert r.returncode == 1
-    assert b"--invoke of a component export is not supported yet" in r.stderr
+def test_invoke_component_export() -> None:
+    # `run` of the exported wasi:cli/run instance, found by its name; its result in WAVE
+    r = _nanoproc("--invoke", "run()", str(WASM / "p2command.wasm"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith(b"\nok\n") and b"Traceback" not in r.stderr
+    r = _nanoproc("--invoke", "wasi:cli/run@0.2.12#run()", str(WASM / "p2command.wasm"))
+    assert r.returncode == 0 and r.stdout.endswith(b"\nok\n"), r.stderr
 
 
 def test_not_a_command(tmp_path: Path) -> None:
