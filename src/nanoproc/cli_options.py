@@ -84,12 +84,14 @@ WASM_HELP = {
     "max-memories=N": "most linear memories",
     "max-wasm-stack=BYTES": "Wasm stack size (a stack overflow traps beyond it)",
     "epoch-interruption[=y|n]": "compile in epoch checks (timeout does so itself)",
+    "unknown-imports-trap[=y|n]": "a function import no host defines traps when called",
+    "unknown-imports-default[=y|n]": "a function import no host defines returns zeros",
 }
 _LIMITS = {"max-memory-size": "memory_size", "max-table-elements": "table_elements",
            "max-instances": "instances", "max-tables": "tables", "max-memories": "memories"}  # fmt: skip
 _WASM_UNSUPPORTED = frozenset({
     "nan-canonicalization", "async-stack-size", "async-stack-zeroing", "unknown-exports-allow",
-    "unknown-imports-trap", "unknown-imports-default", "wmemcheck", "trap-on-grow-failure",
+    "wmemcheck", "trap-on-grow-failure",
     "all-proposals", "bulk-memory", "multi-memory", "multi-value", "reference-types", "simd",
     "relaxed-simd", "relaxed-simd-deterministic", "tail-call", "threads", "shared-everything-threads",
     "memory64", "component-model", "component-model-async", "function-references", "gc",
@@ -106,6 +108,8 @@ class WasmOptions:
     """Store.set_limits keyword arguments."""
     max_wasm_stack: int | None = None
     epoch_interruption: bool = False
+    unknown_imports: str | None = None
+    """"trap" or "default": how function imports no host defines are linked."""
 
 
 def parse_wasm(specs: list[str]) -> WasmOptions:
@@ -123,6 +127,12 @@ def parse_wasm(specs: list[str]) -> WasmOptions:
             opts.max_wasm_stack = number("-W", item, value, (1 << 63) - 1)
         elif key == "epoch-interruption":
             opts.epoch_interruption = boolean("-W", key, value)
+        elif key in ("unknown-imports-trap", "unknown-imports-default"):
+            kind = key.rsplit("-", 1)[1]
+            if boolean("-W", key, value):
+                opts.unknown_imports = kind
+            elif opts.unknown_imports == kind:
+                opts.unknown_imports = None
         elif key in _WASM_UNSUPPORTED:
             raise OptionError(f"-W {item}: not supported by nanoproc (every Wasm feature it "
                               "implements is on)")  # fmt: skip

@@ -270,6 +270,10 @@ def _run(args: argparse.Namespace) -> int:
             linker = nanoproc.Linker(engine)
             if wasi_opts.enabled:
                 linker.define_wasi()
+            if wasm_opts.unknown_imports == "trap":
+                linker.define_unknown_imports_as_traps(module)
+            elif wasm_opts.unknown_imports == "default":
+                linker.define_unknown_imports_as_default_values(store, module)
         deadline = None
         if wasm_opts.timeout is not None:
             store.set_epoch_deadline(1)
@@ -417,8 +421,10 @@ def _invoke(np: Any, store: Any, exports: Any, name: str, raw: list[str]) -> int
         raise RunError(f"no exported function named `{name}`")
     ty = func.type(store)
     params = list(ty.params)
-    if len(raw) != len(params):
+    if len(raw) < len(params):
         raise RunError(f"`{name}` takes {len(params)} argument(s), {len(raw)} given")
+    # As wasmtime: the first arguments are the parameters; all of them are also the
+    # program's argv (a reactor such as CPython-for-WASI reads its own from there).
     values = [_parse_value(text, str(t)) for text, t in zip(raw, params)]
     results = func(store, *values)
     if results is None:

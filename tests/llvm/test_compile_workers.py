@@ -191,3 +191,25 @@ def test_partitions_are_cached_as_they_arrive(tmp_path: Path, monkeypatch: pytes
     objects = parallel.compile_parallel(cm, parts, options, 1, None)
     assert len(objects) == len(parts)
     assert parts[0].index not in again and len(again) == len(parts) - 1
+
+
+def test_big_module_partitions_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However few the jobs, no partition grows past MAX_PARTITION instructions (unless
+    one function alone is bigger): LLVM's memory follows the partition's size, and
+    CPython-for-WASI's 32 M instructions in 4 partitions took > 4.8 GB per worker."""
+    from llvm_helpers import compile_wat
+
+    from nanoproc.internal.llvm import compiler
+
+    cm = compile_wat(BIG_WAT)
+    nimp = cm.num_imported_funcs
+    sizes = {nimp + i: len(f.instrs) + 1 for i, f in enumerate(cm.module.funcs)}
+    cap = max(sizes.values()) * 2
+    monkeypatch.setattr(compiler, "MAX_PARTITION", cap)
+    monkeypatch.setattr(compiler, "PARALLEL_THRESHOLD", 1)
+    for jobs in (2, 4):
+        parts = compiler.partitions(cm, jobs)
+        assert sorted(f for p in parts for f in p.funcs) == sorted(sizes)
+        assert len(parts) >= sum(sizes.values()) // cap
+        for p in parts:
+            assert sum(sizes[f] for f in p.funcs) <= cap + max(sizes.values())

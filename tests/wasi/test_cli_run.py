@@ -154,6 +154,7 @@ def test_invoke_trap(wat_file: str) -> None:
     (["--invoke", "nope"], "no exported function named `nope`"),
     (["--invoke", "g"], "no exported function named `g`"),
     (["--invoke", "add", "1"], "takes 2 argument(s), 1 given"),
+    (["--invoke", "add", "1", "x", "3"], "invalid i32 argument: 'x'"),
     (["--invoke", "add", "1", "x"], "invalid i32 argument: 'x'"),
     (["--invoke", "add", "1", "99999999999"], "invalid i32 argument"),
     (["--invoke", "vec", "-1"], "invalid v128 argument"),
@@ -270,3 +271,43 @@ def test_engine_choice() -> None:
         one_error_line(p, "llvm")
     p = nanoproc_run("--engine", "jit", TRAP)
     assert p.returncode == 2 and "invalid choice" in p.stderr
+
+
+# ---------------------------------------------------------------- reactors (CPython-for-WASI's shape)
+REACTOR = """(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (import "host" "call" (func $door (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $ready (mut i32) (i32.const 0))
+  (func (export "_initialize") (global.set $ready (i32.const 100)))
+  (func (export "run") (result i32)
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (i32.add (global.get $ready) (i32.load (i32.const 0))))
+  (func (export "door") (result i32)
+    (call $door (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))
+"""
+
+
+@pytest.fixture
+def reactor_file(tmp_path: Path) -> str:
+    path = tmp_path / "reactor.wat"
+    path.write_text(REACTOR)
+    return str(path)
+
+
+def test_reactor_with_unknown_imports_and_argv(reactor_file: str) -> None:
+    """As ``wasmtime run -W unknown-imports-trap=y --invoke run python.wasm -c CODE``:
+    ``_initialize`` runs first, arguments beyond the export's parameters stay the
+    program's argv, and an import no host defines traps only if called."""
+    p = nanoproc_run("-W", "unknown-imports-trap=y", "--invoke", "run", reactor_file,
+                     "-c", "print(1)")  # fmt: skip
+    assert (p.returncode, p.stdout, p.stderr) == (0, "103\n", "")  # 100 + argc 3
+    # Called, it fails as in wasmtime (an error, not a Wasm trap: exit status 1)
+    one_error_line(nanoproc_run("-W", "unknown-imports-trap", "--invoke", "door", reactor_file),
+                   "unknown import: `host::call` has not been defined")  # fmt: skip
+    p = nanoproc_run("-W", "unknown-imports-default=y", "--invoke", "door", reactor_file)
+    assert (p.returncode, p.stdout) == (0, "0\n")
+    one_error_line(nanoproc_run("--invoke", "run", reactor_file), "unknown import")
+    one_error_line(nanoproc_run("-W", "unknown-imports-trap=n", "--invoke", "run", reactor_file),
+                   "unknown import")  # fmt: skip
+    one_error_line(nanoproc_run("-W", "unknown-imports-trap=maybe", reactor_file), "expected y")

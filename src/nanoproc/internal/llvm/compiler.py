@@ -32,6 +32,10 @@ PARALLEL_THRESHOLD = 20_000
 """Instructions from which a module is compiled by several worker processes."""
 PARTITION_SIZE = 8_000
 """Target instructions per partition."""
+MAX_PARTITION = 250_000
+"""Most instructions in one partition, whatever the number of jobs: LLVM's memory grows
+with the partition (a worker compiling 8 M instructions of CPython-for-WASI passed 4.8 GB
+and kept growing), so a big module gets more partitions, never bigger ones."""
 
 
 def module_binary(cm: CompiledModule) -> bytes:
@@ -79,7 +83,7 @@ def partitions_of(cm: CompiledModule, funcs: list[int], jobs: int) -> list[Parti
     total = sum(sizes)
     if jobs <= 1 or total < PARALLEL_THRESHOLD:
         return [Partition(0, funcs, True)]
-    count = max(2, min(jobs * 2, total // PARTITION_SIZE))
+    count = max(2, min(jobs * 2, total // PARTITION_SIZE), -(-total // MAX_PARTITION))
     target = total / count
     parts: list[Partition] = []
     current: list[int] = []
