@@ -87,9 +87,11 @@ class Guest:
     """One compiled python.wasm and a folder holding the stdlib zip; each run is a new store."""
 
     def __init__(self, wt: ModuleType, artifacts: Path, *, engine: str | None = None,
-                 fuel: bool = False, snapshot: bool = False) -> None:
+                 fuel: bool = False, snapshot: bool = False, cache: str | None = None) -> None:
         self.wt = wt
         config = wt.Config()
+        if cache is not None:  # a cache configuration file (wasmtime's compile cache)
+            config.cache = cache
         config.consume_fuel = fuel
         config.epoch_interruption = True  # for the timeout
         if engine is not None:  # nanoproc only: interp, llvm or tiered
