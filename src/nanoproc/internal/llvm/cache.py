@@ -208,11 +208,14 @@ def decode(data: bytes, key: str) -> list[bytes] | None:
     return out if pos == len(payload) else None
 
 
-def load(key: str) -> list[bytes] | None:
-    with _memory_lock:
-        got = _memory.get(key)
-    if got is not None:
-        return got
+def load(key: str, memory: bool = True) -> list[bytes] | None:
+    """The entry of ``key`` (from memory, else disk), or None. ``memory=False``: keep
+    it out of the in-memory entries (callers with a memory of their own: glue.py)."""
+    if memory:
+        with _memory_lock:
+            got = _memory.get(key)
+        if got is not None:
+            return got
     path = _path(key)
     if path is None:
         return None
@@ -221,13 +224,14 @@ def load(key: str) -> list[bytes] | None:
     except OSError:
         return None
     objects = decode(data, key)
-    if objects is not None:
+    if objects is not None and memory:
         _remember(key, objects)
     return objects
 
 
-def store(key: str, objects: list[bytes]) -> None:
-    _remember(key, objects)
+def store(key: str, objects: list[bytes], memory: bool = True) -> None:
+    if memory:
+        _remember(key, objects)
     path = _path(key)
     if path is None:
         return

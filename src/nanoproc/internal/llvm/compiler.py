@@ -1,7 +1,9 @@
 """From a validated module to loaded native code: IR generation, LLVM, the cache.
 
 ``module_objects`` produces a module's object code (from the compile cache when it
-can), ``load_code`` links it. Large modules are split into partitions compiled in
+can): its partitions (a module compiled in this process links the entries and host
+thunks shared per shape, glue.py, instead of compiling its own); ``load_code``
+links it. Large modules are split into partitions compiled in
 parallel by worker processes (see :mod:`.parallel`); a progress callback reports
 partitions as they finish.
 """
@@ -11,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..exec.compiled import CompiledModule
 from . import cache, jit
 from .code import LoadedCode
+from .glue import glue_objects
 from .irgen.types import Shape
 from .options import DEFAULT_OPT, CodeOptions, opt_level_from_env
 from .symbols import host_symbol, module_shapes
@@ -134,7 +138,11 @@ def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress 
         jobs = os.cpu_count() or 1
     parts = partitions(cm, jobs)
     if len(parts) == 1 and not background:
-        objects = [compile_partition(cm, parts[0], options)]
+        # Compiled here: the glue comes from the objects shared per shape (glue.py),
+        # not compiled again into this module (most of a small module's time).
+        part = replace(parts[0], glue=False)
+        objects = [compile_partition(cm, part, options),
+                   *glue_objects(module_shapes(cm.module), options.opt_level)]
         if progress is not None:
             progress(1, 1)
     else:

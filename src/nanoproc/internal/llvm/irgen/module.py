@@ -3,7 +3,8 @@ host-call thunks.
 
 A module's functions may be split into partitions, each one LLVM module (compiled
 in parallel in worker processes, then linked together): calls across partitions
-are calls to external symbols. The first partition also carries the glue:
+are calls to external symbols. The first partition carries the glue, or the
+objects shared per shape provide it (see ..glue):
 
 ``w_entry_<shape>(argv)``
     The C-ABI entry from Python (ctypes). It checks the calling thread owns the
@@ -223,7 +224,8 @@ class Partition:
     index: int
     funcs: list[int]
     glue: bool
-    """Whether it carries the entries and host thunks."""
+    """Whether it carries the entries and host thunks (else the shared objects of
+    ..glue provide them)."""
 
 
 def partition_text(info: ModuleInfo, part: Partition, triple: str, datalayout: str,
@@ -272,6 +274,28 @@ def _glue(shapes: list[Shape]) -> list[str]:
         thunks[native_shape(shape)] = None
     glue += [host_thunk(s) for s in thunks]
     return glue
+
+
+def shared_glue_text(entries: list[Shape], thunks: list[Shape], triple: str,
+                     datalayout: str) -> str:
+    """A module with the entries (both kinds) of ``entries`` and the host thunks of
+    native shapes ``thunks``, defined ``weak_odr``: glue depends on its shape alone, so
+    one object serves every module with that shape (see ..glue), and two objects that
+    both define a shape's symbols may be linked together (the linker keeps one)."""
+    header = [
+        f'target datalayout = "{datalayout}"',
+        f'target triple = "{triple}"',
+        *HEADER_DECLS,
+        "",
+        trap_routine(),
+        runtime_routines(),
+    ]
+    glue = [entry_trampoline(s, release_gil=g) for s in entries for g in (True, False)]
+    glue += [host_thunk(s) for s in thunks]
+    weak = [g.replace("define dso_local ", "define weak_odr dso_local ", 1) for g in glue]
+    assert all(w != g for w, g in zip(weak, glue)), "a glue routine is not dso_local"
+    return ("\n".join(header) + "\n" + "\n".join(weak) + "\n" + ATTRIBUTES
+            + 'attributes #4 = { returns_twice }\n' + METADATA)
 
 
 def glue_only_text(shapes: list[Shape], triple: str, datalayout: str) -> str:
