@@ -2,7 +2,8 @@
 
 Paths: ``gen`` (our generator), ``exc`` (our generator with exception handling;
 a third of its modules also use the legacy instructions, which wasmtime does not
-run: those are compared between nanoproc's tiers only), ``gc`` (our generator with
+run: those are compared between nanoproc's tiers only; another third has GC types,
+references in payloads), ``gc`` (our generator with
 GC types, objects, casts and typed function references), ``smith`` (wasm-tools
 smith) and ``mutate`` (a mutated generator or smith module, checked for robustness
 rather than compared); ``host`` (the host boundary under stress, see hostfuzz.py)
@@ -125,7 +126,9 @@ def build(path: str, seed: int) -> Built | None:
         return Built(encode_module(tree), tree, call_plan(tree, seed))
     if path == "exc":
         legacy = seed % 3 == 0
-        tree = generate(seed, exceptions="legacy" if legacy else "new")
+        # a third with GC types too: GC references in payloads (interp, llvm: the llvm
+        # heap's roots include exception payloads)
+        tree = generate(seed, exceptions="legacy" if legacy else "new", gc=seed % 3 == 1)
         return Built(encode_module(tree), tree, call_plan(tree, seed), legacy)
     if path == "smith":
         exe = wasm_tools()

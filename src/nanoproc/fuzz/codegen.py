@@ -135,8 +135,8 @@ class FuncGen:
         """Emit code pushing one ``t``; returns ``load``, ``const`` or ``other`` (what
         produced the value, for NaN canonicalisation)."""
         r = self.rng
-        if isinstance(t, RefType) and self.mod.gc is not None:
-            self.mod.gc.ref_expr(self, t, depth)
+        if isinstance(t, RefType) and self.mod.gc is not None and t.heap != "exn":
+            self.mod.gc.ref_expr(self, t, depth)  # (exnrefs come from handlers only)
             return "other"
         if t not in NUM and t is not V128:
             return self.ref_leaf(t)
@@ -197,7 +197,7 @@ class FuncGen:
     def leaf(self, t: ValType) -> str:
         r = self.rng
         if isinstance(t, RefType):
-            if self.mod.gc is None:
+            if self.mod.gc is None or t.heap == "exn":
                 return self.ref_leaf(t)
             self.mod.gc.ref_leaf(self, t)
             return "other"

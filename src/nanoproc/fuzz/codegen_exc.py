@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..internal.syntax.ops import Catch
-from ..internal.syntax.types import EXNREF, I32, FuncType, ValType
+from ..internal.syntax.types import EXNREF, I32, FuncType, RefType, ValType
 
 if TYPE_CHECKING:
     from .codegen import FuncGen
@@ -94,12 +94,23 @@ def _consume(fg: FuncGen, types: tuple[ValType, ...], depth: int) -> None:
                 fg.emit("local.set", fg.new_local(EXNREF) if x is None or r.random() < 0.5 else x)
             else:
                 fg.emit("drop")
-        elif r.random() < 0.6:
-            x = fg.local_of(t, writable=True)
-            fg.emit("local.set", x if x is not None else fg.new_local(t))
         else:
-            fg.emit("drop")
+            keep(fg, t)
     fg.stmts(depth + 1)
+
+
+def keep(fg: FuncGen, t: ValType) -> None:
+    """Store a delivered payload value (on top of the stack) in a local, or drop it.
+    A reference goes to a new nullable local (a non-nullable one would have to be
+    initialised wherever it is read), where GC code reads it later."""
+    r = fg.rng
+    if r.random() >= 0.6:
+        fg.emit("drop")
+    elif isinstance(t, RefType):
+        fg.emit("local.set", fg.new_local(RefType(True, t.heap)))
+    else:
+        x = fg.local_of(t, writable=True)
+        fg.emit("local.set", x if x is not None else fg.new_local(t))
 
 
 def try_table(fg: FuncGen, depth: int) -> None:
@@ -181,11 +192,7 @@ def legacy_try(fg: FuncGen, depth: int) -> None:
         tag = r.randrange(len(fg.mod.tags))
         fg.emit("catch", tag)
         for t in reversed(fg.mod.tags[tag]):
-            if r.random() < 0.5:
-                x = fg.local_of(t, writable=True)
-                fg.emit("local.set", x if x is not None else fg.new_local(t))
-            else:
-                fg.emit("drop")
+            keep(fg, t)
         _handler_body(fg, depth, result)
     if r.random() < 0.6:
         fg.emit("catch_all")

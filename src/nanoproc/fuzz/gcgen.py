@@ -37,6 +37,7 @@ from ..internal.syntax.types import (
     StorageType,
     StructType,
     SubType,
+    V128,
     ValType,
 )
 from .values import const_imm
@@ -682,6 +683,8 @@ def _widen(fg: FuncGen, t: ValType) -> None:
         _op(fg, "f32.convert_i32_s")
     elif t is F64:
         _op(fg, "f64.convert_i32_s")
+    elif t is V128:
+        _op(fg, "i32x4.splat")
 
 
 def gc_function_types(gg: GcGen, rng: random.Random, n: int) -> list[FuncType]:

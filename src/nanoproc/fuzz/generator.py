@@ -82,6 +82,17 @@ def _functype(rng: random.Random) -> FuncType:
     return FuncType(params, results)
 
 
+def _tag_param(mg: ModuleGen, t: ValType, extra: random.Random) -> ValType:
+    """A tag's parameter: the number ``t``, or in modules with GC types sometimes a
+    reference (to a struct, an array, i31, extern, func...), with SIMD a v128."""
+    k = extra.random()
+    if mg.gc is not None and k < 0.35:
+        return mg.gc.random_ref()
+    if mg.simd and k > 0.8:
+        return V128
+    return t
+
+
 def _const(t: ValType, rng: random.Random) -> list[tuple[object, ...]]:
     if t is V128:
         return [(BY_NAME["v128.const"], rng.randbytes(16))]
@@ -104,11 +115,11 @@ def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False,
     """A valid module from ``seed`` (``size``: instruction budget per function;
     ``exceptions``: "" none, "new" tags, throw, throw_ref and try_table, "legacy"
     also try/catch/delegate/rethrow; ``gc``: with GC types, objects, casts and typed
-    function references, see gcgen; ``simd``: use v128 values, None lets the seed
-    decide, for half the seeds)."""
+    function references, see gcgen (with exceptions: references in payloads too);
+    ``simd``: use v128 values, None lets the seed decide, for half the seeds)."""
     rng = random.Random(seed)
-    if simd is None:  # not with GC yet: their type indices do not compose
-        simd = uses_simd(seed) and not gc
+    if simd is None:
+        simd = uses_simd(seed)
     mg = ModuleGen(rng, simd=simd)
     nfuncs = rng.randint(1, 5)
     mg.func_types = [_functype(rng) for _ in range(nfuncs)]
@@ -121,8 +132,12 @@ def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False,
     tags = []
     if exceptions:
         mg.legacy = exceptions == "legacy"
+        # GC references and vectors in payloads are drawn from a stream of their own, so
+        # the tags of modules without GC or SIMD stay what they were.
+        extra = random.Random(seed ^ 0xE7C_7A95)
         for _ in range(rng.randint(1, 3)):
-            params = tuple(rng.choice(NUM) for _ in range(rng.choice([0, 1, 1, 2])))
+            params = tuple(_tag_param(mg, rng.choice(NUM), extra)
+                           for _ in range(rng.choice([0, 1, 1, 2])))
             mg.tags.append(params)
             tags.append(Tag(TagType(mg.typeidx(FuncType(params, ())))))
 
