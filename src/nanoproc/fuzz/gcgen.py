@@ -28,6 +28,7 @@ from ..internal.syntax.types import (
     I16,
     I32,
     I64,
+    V128,
     ArrayType,
     FieldType,
     FuncType,
@@ -37,7 +38,6 @@ from ..internal.syntax.types import (
     StorageType,
     StructType,
     SubType,
-    V128,
     ValType,
 )
 from .values import const_imm
