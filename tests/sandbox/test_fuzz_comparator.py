@@ -58,6 +58,8 @@ def _outcome(result: tuple[str, object], fuel: int = 10) -> Outcome:
     (("trap", ARRAY_COPY_BOUNDS), ("trap", "UNREACHABLE"), False),
     (("trap", ARRAY_COPY_BOUNDS), ("ok", 7), False),
     (("trap", "NULL_REFERENCE"), ("ok", None), False),
+    (("trap", ARRAY_COPY_BOUNDS), ("ok", [1, 2.5]), False),  # multi-value results
+    (("ok", [1, 2.5]), ("ok", [1, 2.5]), True),
 ])  # fmt: skip
 def test_only_that_pair_is_explained(a: tuple[str, object], b: tuple[str, object],
                                      same: bool) -> None:
