@@ -44,7 +44,8 @@ PYAPI_DECLS = (
     "declare void @PyGILState_Release(i32) nounwind",
     "declare ptr @PyLong_FromUnsignedLongLong(i64) nounwind",
     "declare ptr @PyFloat_FromDouble(double) nounwind",
-    "declare ptr @_PyLong_FromByteArray(ptr, i64, i32, i32) nounwind",
+    "declare ptr @PyNumber_Lshift(ptr, ptr) nounwind",
+    "declare ptr @PyNumber_Or(ptr, ptr) nounwind",
     "declare ptr @PyObject_Vectorcall(ptr, ptr, i64, ptr) nounwind",
     "declare void @Py_IncRef(ptr) nounwind",
     "declare void @Py_DecRef(ptr) nounwind",
@@ -65,8 +66,8 @@ _C_TYPE = {"i": "i32", "I": "i64", "f": "double", "F": "double", "r": "ptr", "e"
 
 
 def runtime_routines() -> str:
-    """``np_capture``, ``np_helper`` and ``np_xobj`` (internal to every module carrying
-    code).
+    """``np_capture``, ``np_helper``, ``np_v128_obj`` and ``np_xobj`` (internal to every
+    module carrying code).
 
     Both are ``cold`` (attribute group #6): LLVM puts them in ``.text.unlikely``, so
     the module's Wasm functions keep the placement they had without them (a hot loop
@@ -147,6 +148,38 @@ fail:
   store i32 {abi.TRAP_HOST}, ptr %hep, align 4
   call void @PyGILState_Release(i32 %g)
   ret i64 {abi.HELPER_FAILED}
+}}
+
+; The Python int of a v128 (lo | hi << 64: lane 0 in the low bits), a new reference
+; (null with the exception set if making it failed), through the public C API only.
+; Called with the GIL held.
+define internal ptr @np_v128_obj(<2 x i64> %v) #6 {{
+entry:
+  %lo = extractelement <2 x i64> %v, i32 0
+  %hi = extractelement <2 x i64> %v, i32 1
+  %h = call ptr @PyLong_FromUnsignedLongLong(i64 %hi)
+  %l = call ptr @PyLong_FromUnsignedLongLong(i64 %lo)
+  %k = call ptr @PyLong_FromUnsignedLongLong(i64 64)
+  %hn = icmp eq ptr %h, null
+  %ln = icmp eq ptr %l, null
+  %kn = icmp eq ptr %k, null
+  %n1 = or i1 %hn, %ln
+  %bad = or i1 %n1, %kn
+  br i1 %bad, label %done, label %shift
+shift:
+  %sh = call ptr @PyNumber_Lshift(ptr %h, ptr %k)
+  %shn = icmp eq ptr %sh, null
+  br i1 %shn, label %done, label %join
+join:
+  %r = call ptr @PyNumber_Or(ptr %sh, ptr %l)
+  call void @Py_DecRef(ptr %sh)
+  br label %done
+done:
+  %res = phi ptr [ null, %entry ], [ null, %shift ], [ %r, %join ]
+  call void @Py_DecRef(ptr %h)
+  call void @Py_DecRef(ptr %l)
+  call void @Py_DecRef(ptr %k)
+  ret ptr %res
 }}
 
 ; The Python object of an externref (a new reference; null with the exception set
@@ -240,9 +273,7 @@ def _py_value(c: str, v: str, name: str, out: list[str]) -> str:
     elif c == "F":
         out.append(f"  %{name} = call ptr @PyFloat_FromDouble(double {v})")
     elif c == "V":  # an unsigned int from the 16 bytes, lane 0 in the low bits
-        out.append(f"  %{name}.b = alloca <2 x i64>, align 16")
-        out.append(f"  store <2 x i64> {v}, ptr %{name}.b, align 16")
-        out.append(f"  %{name} = call ptr @_PyLong_FromByteArray(ptr %{name}.b, i64 16, i32 1, i32 0)")
+        out.append(f"  %{name} = call ptr @np_v128_obj(<2 x i64> {v})")
     elif c in "rea":  # handles: Python maps them (funcrefs, exnrefs, GC references)
         out.append(f"  %{name}.i = ptrtoint ptr {v} to i64")
         out.append(f"  %{name} = call ptr @PyLong_FromUnsignedLongLong(i64 %{name}.i)")
