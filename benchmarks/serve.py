@@ -162,14 +162,22 @@ def baseline_server() -> None:
                                    "error": ERROR},
         "wasi:io/error@0.2.12": {"error": ERROR},
     }  # fmt: skip
+    resources["wasi:io/poll@0.2.12"] = {"pollable": T + 10}
+    resources["wasi:http/types@0.2.12"].update(
+        {"outgoing-request": T + 11, "future-incoming-response": T + 12,
+         "incoming-response": T + 13, "request-options": T + 14, "pollable": T + 10})
+    resources["wasi:http/outgoing-handler@0.2.12"] = {
+        "outgoing-request": T + 11, "future-incoming-response": T + 12, "request-options": T + 14}
     linker = Linker(engine)
     with linker.root() as root:
-        for iface, fns in funcs.items():
+        for iface, res in resources.items():
             with root.add_instance(iface) as inst:
-                for rname, rid in resources[iface].items():
+                for rname, rid in res.items():
                     inst.add_resource(rname, ResourceType.host(rid), dtor)
-                for name, fn in fns.items():
+                for name, fn in funcs.get(iface, {}).items():
                     inst.add_func(name, fn)
+    # the handler's other routes (/fetch: outgoing requests) are never called here
+    linker.define_unknown_imports_as_traps(component)
 
     def run(method: str, path: str, body: bytes) -> tuple[int, list[tuple[str, bytes]], bytes]:
         local.objs = {}
