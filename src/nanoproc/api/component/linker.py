@@ -48,6 +48,9 @@ class Linker(Closable):
         self.engine = engine
         self._closed = False
         self._defs: dict[str, _Def] = {}
+        self._found: dict[str, _Def | None] = {}
+        """Import name -> its top-level definition (semver matching is slow, and a
+        server instantiates per request); emptied by every definition."""
         self._shadowing = False
         self.locked = False
 
@@ -95,6 +98,7 @@ class Linker(Closable):
         self._assert_not_locked()
         for name, item in component._plan.info.type.imports.items():
             _define_traps(self._defs, name, item.ty)
+        self._found.clear()
 
     def instantiate(self, store: Any, component: Component) -> Instance:
         """Instantiate ``component`` in ``store`` with this linker's definitions."""
@@ -113,7 +117,11 @@ class Linker(Closable):
             if _is_plain_type(item.ty):
                 args[name] = item.ty.a  # a value type: nothing to link
                 continue
-            d = _lookup(self._defs, name)
+            found = self._found
+            if name in found:
+                d = found[name]
+            else:
+                d = found[name] = _lookup(self._defs, name)
             if d is None:
                 raise LinkError(f"component imports {_kind(item.ty)} `{name}`, but a matching "
                                 "implementation was not found in the linker")  # fmt: skip
@@ -175,6 +183,7 @@ class LinkerInstance(Closable):
         if name in self._defs and not self._linker._shadowing:
             raise WasmtimeError(f"import of `{name}` defined twice")
         self._defs[name] = d
+        self._linker._found.clear()
 
     def add_instance(self, name: str) -> LinkerInstance:
         """A nested instance named ``name``; this one is locked until it is closed."""
