@@ -15,8 +15,9 @@ The programs come from PyPI packages that ship ``.wasm`` files (downloaded once 
 * ``quickjs``: ``quickjs-rs`` (the QuickJS engine through rquickjs, 0.7 MB), driven
   by the package's own API: evaluate a small script.
 
-Each measurement is a whole new process (``import`` of the runtime included), run
-with ``import nanoproc as wasmtime`` for nanoproc, timed from the outside:
+Each measurement is a whole new process (``import`` of the runtime included, from
+bytecode compiled beforehand as pip does at install), run with ``import nanoproc as
+wasmtime`` for nanoproc, timed from the outside:
 
 * **first result, empty caches**: nanoproc's default engine (``auto``: the tiered
   strategy) with an empty compile cache; wasmtime-py as the packages use it (no
@@ -307,6 +308,13 @@ def main() -> None:
     if args.fetch_only:
         print(site)
         return
+    # Bytecode as an installed package has it (pip compiles it at install, as it did
+    # for wasmtime-py): otherwise, with PYTHONDONTWRITEBYTECODE set or a fresh
+    # checkout, every measured process would compile nanoproc's source first.
+    import compileall
+
+    for tree in (SRC, site):
+        compileall.compile_dir(str(tree), quiet=2, workers=1)
     work = Path(tempfile.mkdtemp(prefix="nanoproc-startup-"))
     raw: dict[str, object] = {}
     try:
