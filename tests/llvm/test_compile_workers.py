@@ -213,3 +213,19 @@ def test_big_module_partitions_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> 
         assert len(parts) >= sum(sizes.values()) // cap
         for p in parts:
             assert sum(sizes[f] for f in p.funcs) <= cap + max(sizes.values())
+
+
+def test_background_workers_run_at_the_lowest_priority() -> None:
+    """A background compile must not slow the program it runs beside (see
+    workers.BACKGROUND_NICE); foreground workers keep the caller's priority."""
+    from nanoproc.internal import workers
+
+    if not workers.workers_available():
+        pytest.skip("worker processes cannot be started here")
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    for background, want in ((True, 19), (False, mine)):
+        w = workers.Worker(workers.BACKGROUND_NICE if background else 0)
+        try:
+            assert os.getpriority(os.PRIO_PROCESS, w.proc.pid) == max(want, mine)
+        finally:
+            w.kill()

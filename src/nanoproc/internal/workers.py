@@ -227,9 +227,14 @@ class Worker:
             pass
 
 
-BACKGROUND_NICE = 5
+BACKGROUND_NICE = 19
 """Niceness of workers compiling in the background (the program runs meanwhile and
-comes first); foreground compiles (the llvm tier, ``nanoproc compile``) use 0."""
+comes first); foreground compiles (the llvm tier, ``nanoproc compile``) use 0. The
+lowest priority: with the kernel's autogroup scheduling (the default on desktop
+and server Linux) a worker competes with its own program first, and at 5 it took
+about a quarter of the program's CPU on a busy machine (Boolector's first result
+was 1.2x interp alone's); on an idle core it runs at full speed whatever its
+niceness."""
 
 
 class Pool:
