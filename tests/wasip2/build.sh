@@ -1,7 +1,7 @@
 #!/bin/sh
 # Rebuild the committed WASI 0.2 test components:
 #   src/p2command.c -> wasm32-wasi core module -> component (wasm/p2command.wasm)
-#   tests/wasi/src/hostile.c (preview1's hostile battery) -> wasm/hostile.wasm
+#   tests/wasi/src/hostile.c (preview1's hostile battery), files.c, dirs.c -> wasm/*.wasm
 # with wasm-tools and the preview1 command adapter that npm's
 # @bytecodealliance/jco ships (lib/wasi_snapshot_preview1.command.wasm);
 #   src/p2handler.c, src/p2sockets.c (no libc, canonical ABI by hand) ->
@@ -21,7 +21,7 @@ if [ -z "${JCO:-}" ]; then
 fi
 ADAPTER="$JCO/lib/wasi_snapshot_preview1.command.wasm"
 mkdir -p wasm
-for src in src/p2command.c ../wasi/src/hostile.c; do
+for src in src/p2command.c ../wasi/src/hostile.c ../wasi/src/files.c ../wasi/src/dirs.c; do
     name=$(basename "$src" .c)
     "$CC" --target=wasm32-wasi --sysroot="$SYSROOT" -O2 -Wall -Wl,--strip-debug \
         -o "wasm/$name.core.wasm" "$src"
