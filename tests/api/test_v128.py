@@ -158,15 +158,59 @@ def test_val() -> None:
         np.Val.v128(1.0)  # type: ignore[arg-type]
 
 
-def test_v128_among_many_results() -> None:
-    """More than 16 results go through 8-byte slots of memory in the llvm tier: with
-    a v128 among them it refuses the module by name; the interp tier runs it."""
-    results = " ".join(["i32"] * 16 + ["v128"])
-    consts = " ".join(["(i32.const 7)"] * 16 + ["(v128.const i64x2 1 2)"])
-    wat = f'(module (func (export "f") (result {results}) {consts}))'
-    store = _store("llvm")
-    with pytest.raises(np.WasmtimeError, match="not supported yet: v128 among more than 16 results"):
-        np.Instance(store, np.Module(store.engine, wat), [])
-    store = _store("interp")
-    got = np.Instance(store, np.Module(store.engine, wat), []).exports(store)["f"](store)
-    assert list(got) == [7] * 16 + [(2 << 64) | 1]
+WIDE_TYPES = ["i32", "v128", "f64", "v128", "i64", "f32"] * 3  # 18 results, 6 v128
+
+
+def _wide_value(i: int, t: str) -> str:
+    """Result ``i`` of $own: made from its parameter, so that no two are alike."""
+    if t == "v128":  # lanes: the parameter, then -i
+        return (f"(i64x2.replace_lane 1 (i64x2.splat (i64.extend_i32_u (local.get 0)))"
+                f" (i64.const -{i}))")
+    if t == "i32":
+        return f"(i32.add (local.get 0) (i32.const {i}))"
+    if t == "i64":
+        return f"(i64.add (i64.extend_i32_u (local.get 0)) (i64.const {i}))"
+    return f"({t}.add ({t}.convert_i32_u (local.get 0)) ({t}.const {i}.5))"
+
+
+WIDE = f"""(module
+  (import "host" "many" (func $host (param i32) (result {' '.join(WIDE_TYPES)})))
+  (type $t (func (param i32) (result {' '.join(WIDE_TYPES)})))
+  (table 2 funcref)
+  (elem (i32.const 0) func $own $host)
+  (func $own (type $t) {' '.join(_wide_value(i, t) for i, t in enumerate(WIDE_TYPES))})
+  (func (export "own") (type $t) (call $own (local.get 0)))
+  (func (export "indirect") (type $t) (call_indirect (type $t) (local.get 0) (local.get 0)))
+  (func (export "tail") (type $t) (return_call_indirect (type $t) (local.get 0) (local.get 0)))
+  (func (export "last") (param i32) (result v128) (local $v v128)
+    (call $own (local.get 0)) drop drop (local.set $v)  ;; result 15
+    {' '.join('drop' for _ in range(15))} (local.get $v)))"""
+
+
+def _wide_host(k: int) -> list[Any]:
+    return [(i << 64) | k if t == "v128" else (k + i if t[0] == "i" else i + 0.5)
+            for i, t in enumerate(WIDE_TYPES)]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_v128_among_many_results(tier: str) -> None:
+    """More than 16 results go through 8-byte slots of memory in the llvm tier, a
+    v128 in two of them: from Wasm to Python, Wasm to Wasm (direct, indirect, tail
+    calls) and from a host function to Wasm, equal to the interp tier's."""
+    results: dict[str, Any] = {}
+    for t in ("interp", tier):
+        store = _store(t)
+        vt = {"i32": I32, "i64": np.ValType.i64(), "f32": F32, "f64": np.ValType.f64(),
+              "v128": V}
+        host = np.Func(store, np.FuncType([I32], [vt[x] for x in WIDE_TYPES]), _wide_host)
+        ex = np.Instance(store, np.Module(store.engine, WIDE), [host]).exports(store)
+        results[t] = [list(ex["own"](store, 3)), list(ex["own"](store, 4)),
+                      list(ex["indirect"](store, 0)), list(ex["indirect"](store, 1)),
+                      list(ex["tail"](store, 1)), list(ex["tail"](store, 0)),
+                      ex["last"](store, 5)]
+    got = results[tier]
+    assert got == results["interp"]
+    m64 = (1 << 64) - 1
+    assert got[0][:4] == [3, ((-1 & m64) << 64) | 3, 5.5, ((-3 & m64) << 64) | 3]
+    assert got[3] == _wide_host(1)  # the host function's, through call_indirect
+    assert got[6] == ((-15 & m64) << 64) | 5

@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import UnsupportedFeature, WasmtimeError
 from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
-from ..syntax.types import EXN_HIERARCHY, V128, ArrayType, FuncType, RefType, StructType
+from ..syntax.types import EXN_HIERARCHY, ArrayType, FuncType, RefType, StructType
 from .artifact import decode_payload, encode_payload
 from .code import LoadedCode
 from .compiler import (
@@ -40,7 +40,6 @@ from .compiler import (
     opt_level_from_env,
 )
 from .instance import InstanceState
-from .irgen.types import WIDE_RESULTS
 from .nativestore import NativeStore
 from .traps import convert_exception
 
@@ -83,8 +82,7 @@ class ModuleArtifact:
     def check_supported(self) -> None:
         if self._unsupported is False:
             self._unsupported = (self.module.unsupported_feature(LLVM_FEATURES)
-                                 or _exnref_fields(self.module.module)
-                                 or _v128_wide_results(self.module.module))
+                                 or _exnref_fields(self.module.module))
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the llvm tier")
 
@@ -263,14 +261,3 @@ class LLVMBackend:
 
     def __repr__(self) -> str:
         return f"<LLVMBackend {self.options.key()}>"
-
-
-def _v128_wide_results(module: Any) -> str | None:
-    """A v128 crosses the native boundary in two 8-byte slots; functions with more
-    than WIDE_RESULTS results return them through 8-byte slots of memory, which
-    have no room for one (irgen.boundary refuses such shapes too)."""
-    for st in module.deftypes:
-        ft = st.comp
-        if isinstance(ft, FuncType) and V128 in ft.results and len(ft.results) > WIDE_RESULTS:
-            return f"v128 among more than {WIDE_RESULTS} results"
-    return None

@@ -25,13 +25,11 @@ bytecode boundary, a MemoryError making an int):
 
 from __future__ import annotations
 
-from ...errors import UnsupportedFeature
 from .. import abi
 from ..symbols import entry_symbol, held_entry_symbol, host_symbol
 from .types import (
     LLTYPE,
     UNOPTIMISED,
-    WIDE_RESULTS,
     Shape,
     huge_shape,
     is_huge,
@@ -308,14 +306,6 @@ def slot_offsets(letters: str) -> list[int]:
     return out
 
 
-def _check_v128(shape: Shape) -> None:
-    """Results through memory (``%out``, ``%wbuf``) have 8-byte slots: no room for a
-    v128 (the backend refuses such modules first)."""
-    if "V" in shape[1] and is_wide(shape[1]):
-        raise UnsupportedFeature(f"v128 among more than {WIDE_RESULTS} results",
-                                 "in the llvm tier")
-
-
 def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
     """``RET w_entry_<shape>(ptr argv)``, argv = [vmctx, fn, args...] (8 bytes each;
     two for a v128).
@@ -334,7 +324,6 @@ def entry_trampoline(shape: Shape, release_gil: bool = True) -> str:
     The outermost entry on the main thread registers the store in the SigBlock, so
     that a SIGINT trips its interrupt byte (see :mod:`..interrupts`).
     """
-    _check_v128(shape)
     params, results = shape
     sc = abi.SC
     sig = abi.SIG
@@ -461,7 +450,7 @@ entry:
   %save4 = alloca i64, align 8
   %save5 = alloca i64, align 8
   %save6 = alloca ptr, align 8
-{f"  %wbuf = alloca [{len(results)} x i64], align 8" if wide else ""}
+{f"  %wbuf = alloca [{len(results) + results.count('V')} x i64], align 8" if wide else ""}
 {head}
   %sc = load ptr, ptr %vmctx, align 8
   %dp = getelementptr inbounds i8, ptr %sc, i64 {sc["depth"]}
@@ -644,9 +633,10 @@ def _tuple_return(results: str, wret: str, wide: bool) -> list[str]:
            "  %tupn = icmp eq ptr %tup, null",
            "  br i1 %tupn, label %tfail, label %tfill",
            "tfill:"]  # fmt: skip
+    offsets = slot_offsets(results)
     for i, c in enumerate(results):
         if wide:
-            out.append(f"  %vp{i} = getelementptr inbounds i8, ptr %wbuf, i64 {8 * i}")
+            out.append(f"  %vp{i} = getelementptr inbounds i8, ptr %wbuf, i64 {offsets[i]}")
             out.append(f"  %v{i} = load {LLTYPE[c]}, ptr %vp{i}, align 8")
         else:
             out.append(f"  %v{i} = extractvalue {wret} %r, {i}")
@@ -673,7 +663,6 @@ def host_thunk(shape: Shape) -> str:
     to. hostctx = {the Python callable, StoreCtx}. Calls ``callable(caller_vmctx,
     *args)`` with the GIL taken, reads the results it wrote to StoreCtx.results,
     and traps with TRAP_HOST if anything was raised."""
-    _check_v128(shape)
     params, results = shape
     sc = abi.SC
     wret = ret_type(results)
@@ -755,7 +744,7 @@ def host_thunk(shape: Shape) -> str:
             lines.append(f"  %v{i} = load {LLTYPE[c]}, ptr %p{i}, align 8")
         vals.append((LLTYPE[c], f"%v{i}"))
         if wide:
-            lines.append(f"  %q{i} = getelementptr inbounds i8, ptr %out, i64 {8 * i}")
+            lines.append(f"  %q{i} = getelementptr inbounds i8, ptr %out, i64 {offsets[i]}")
             lines.append(f"  store {LLTYPE[c]} %v{i}, ptr %q{i}, align 8")
     if wide or not vals:
         lines.append("  ret void")

@@ -325,19 +325,24 @@ class FunctionGen:
         if len(types) == 1:
             self.push(types[0], r)
         elif is_wide("".join(_letters(types))):
-            for i, t in enumerate(types):
-                p = self.value(f"getelementptr inbounds i8, ptr {r}, i64 {8 * i}")
+            from .boundary import slot_offsets
+
+            for t, at in zip(types, slot_offsets("".join(_letters(types)))):
+                p = self.value(f"getelementptr inbounds i8, ptr {r}, i64 {at}")
                 self.push(t, self.value(f"load {t}, ptr {p}, align 8"))
         elif types:
             for i, t in enumerate(types):
                 self.push(t, self.value(f"extractvalue {ret_type(''.join(_letters(types)))} {r}, {i}"))
 
-    def result_buffer(self, n: int) -> str:
-        """A buffer (in the entry block) for the ``n`` results of a wide call."""
-        if is_huge("i" * n):
+    def result_buffer(self, types: list[str]) -> str:
+        """A buffer (in the entry block) for the results of a wide call: an 8-byte slot
+        each, two for a v128 (boundary.slot_offsets)."""
+        letters = "".join(_letters(types))
+        if is_huge(letters):
             self.huge = True
+        slots = len(letters) + letters.count("V")
         name = f"%wbuf{len(self.prelude)}"
-        self.prelude.append(f"  {name} = alloca [{n} x i64], align 8")
+        self.prelude.append(f"  {name} = alloca [{slots} x i64], align 8")
         return name
 
     def emit_return(self, vals: list[Value], keep_pending: bool = False) -> None:
@@ -349,8 +354,11 @@ class FunctionGen:
         if self.has_regions:
             self.leave_regions(None)
         if self.wide:
-            for i, (t, v) in enumerate(vals):
-                p = self.value(f"getelementptr inbounds i8, ptr %out, i64 {8 * i}")
+            from .boundary import slot_offsets
+
+            offsets = slot_offsets("".join(_letters([t for t, _ in vals])))
+            for (t, v), at in zip(vals, offsets):
+                p = self.value(f"getelementptr inbounds i8, ptr %out, i64 {at}")
                 self.emit(f"store {t} {v}, ptr {p}, align 8")
             self.emit("ret void")
         elif not vals:

@@ -50,7 +50,7 @@ def _call(g: FunctionGen, callee: str, ctx: str, ft: FuncType, args: str, tail: 
     if is_wide(shape_of(ft)[1]):
         # Results through memory: a tail call hands on this function's own buffer
         # (validation made its results the callee's).
-        buf = "%out" if tail else g.result_buffer(len(results))
+        buf = "%out" if tail else g.result_buffer(results)
         call = f"call tailcc void {callee}(ptr {ctx}, ptr {buf}{args})"
         g.emit(f"tail {call}" if tail else call)
         if tail:
