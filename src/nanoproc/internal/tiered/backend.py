@@ -52,14 +52,17 @@ DELAY = float(os.environ.get("NANOPROC_TIER_DELAY", "0.25"))
 """Seconds a module is in use (instantiated and alive) before its compile may
 start; ``NANOPROC_TIER_DELAY=0`` compiles every module at once."""
 
-QUIET = float(os.environ.get("NANOPROC_TIER_QUIET", "0.5"))
+QUIET = float(os.environ.get("NANOPROC_TIER_QUIET", "2.0"))
 """The compile waits, besides DELAY, for a quiet spell: no function of the module
 translated by the interp tier for this much of the process's CPU time (or ten
 times as much wall time, for a process that waits). While functions are still
 being translated the program is starting up, and a compile competing with it for
 the CPU (and for the interpreter lock: loading LLVM) would delay its first result;
 once they stop, the program runs the code it has (or waits), and native code
-pays."""
+pays. Starting a compile costs the program's thread too (loading LLVM, planning
+partitions: decoding every body, under the interpreter lock), so a program done
+within a few seconds is better off without one; its next run takes the interp
+tier's cached translations (interp/codecache.py)."""
 
 POLL = 0.05
 """Seconds between two checks of a module waiting for its compile to start."""
