@@ -259,6 +259,7 @@ def test_a_small_module_in_use_is_compiled_after_the_delay(monkeypatch: pytest.M
     from nanoproc.internal.tiered import backend
 
     monkeypatch.setattr(backend, "DELAY", 0.05)
+    monkeypatch.setattr(backend, "QUIET", 0.05)
     engine = _engine("tiered")
     dropped = nanoproc.Module(engine, CHAIN.replace("(i32.const 9)", "(i32.const 10)"))
     store = nanoproc.Store(engine)
