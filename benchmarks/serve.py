@@ -235,6 +235,7 @@ def start(which: str, engine: str | None) -> tuple[subprocess.Popen[bytes], int]
         line = p.stderr.readline().decode()
         if not line.startswith("Serving HTTP on"):
             raise SystemExit(f"nanoproc serve did not start: {line}")
+        threading.Thread(target=_drain, args=(p.stderr,), daemon=True).start()
         return p, int(line.rsplit(":", 1)[1].strip("/\n"))
     p = subprocess.Popen([sys.executable, __file__, "--baseline-server"], stdout=subprocess.PIPE,
                          env=env)  # fmt: skip
@@ -243,6 +244,15 @@ def start(which: str, engine: str | None) -> tuple[subprocess.Popen[bytes], int]
     if not line.startswith("port "):
         raise SystemExit(f"the wasmtime-py server did not start: {line!r}")
     return p, int(line.split()[1])
+
+
+SERVER_LOG: list[str] = []
+"""What nanoproc serve printed after starting (a failing request's reason)."""
+
+
+def _drain(stream: Any) -> None:
+    for raw in stream:
+        SERVER_LOG.append(raw.decode(errors="replace").rstrip())
 
 
 def _client(port: int, n: int, ident: int, errors: list[str]) -> None:
@@ -314,7 +324,8 @@ def main() -> int:
             for name, (_, port) in servers.items():
                 rate, errors = drive(port, args.requests, args.clients)
                 if errors:
-                    raise SystemExit(f"{name}: {len(errors)} bad answers, e.g. {errors[:3]}")
+                    raise SystemExit(f"{name}: {len(errors)} bad answers, e.g. {errors[:3]}; "
+                                     f"server said: {SERVER_LOG[-3:]}")  # fmt: skip
                 rates[name].append(rate)
     finally:
         for p, _ in servers.values():
