@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..exec.exceptions import Thrown, thrown_to_api
-from ..exec.trap import Frame, HostError, Trap, TrapCode, host_error_result
+from ..exec.trap import ENTRY_PC, Frame, HostError, Trap, TrapCode, host_error_result
 from . import abi
 from .code import lookup
 
@@ -56,7 +56,9 @@ def backtrace(kind: int, trap_pc: int, addresses: Sequence[int]) -> list[Frame]:
         if hit is None:
             continue
         code, funcidx, offset = hit
-        if i == 0 and trap_pc != -1:  # -1: a host call's trap, reported at its call site
+        # (A trap in a function's entry check comes from a shared cold routine, whose
+        # own frame is skipped: the first Wasm frame is the function entered.)
+        if (i == 0 or trap_pc == ENTRY_PC and not frames) and trap_pc != -1:  # -1: a host call's trap, reported at its call site
             pc = trap_pc
         else:
             pc = code.call_site_pc(funcidx, offset + 1)

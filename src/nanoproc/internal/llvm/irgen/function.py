@@ -538,16 +538,18 @@ class FunctionGen:
 
         head.extend(prologue(self))
         lim = abi.SC["stack_limit"]
-        ret = f"  ret {self.ret} poison" if self.ret != "void" else "  ret void"
         # The entry's interrupt check (epoch deadline, SIGINT) costs nothing: Python
         # or the signal handler sets the limit's top byte, which fails the stack
-        # check; the cold path tells the two apart, and when the helper says go on
-        # (the deadline moved on, or Python's signal handler did not raise) checks
-        # the stack against the limit proper. No path leads back up: the cold blocks
-        # then sink to the function's end, off the hot code's alignment.
-        # The stack pointer after the prologue is compared: the frame as compiled,
-        # whatever its size (spills, big switches, -O0), not an estimate of it.
+        # check. The stack pointer after the prologue is compared: the frame as
+        # compiled, whatever its size (spills, big switches, -O0), not an estimate.
+        # Everything after a failed compare is one call of the shared cold routine
+        # (entry_slow_routine), which returns only when the function may go on. It
+        # preserves every register, so the hot path keeps its values where they
+        # are: the cold path inline kept values live across its calls, so LLVM gave
+        # every function callee-saved registers to push (80-byte frames where 16 do:
+        # a fifth of wasmtime's recursion depth) and 7 more blocks to compile.
         self.intrinsic(STACKSAVE)  # (the same declaration as ops_exc's: declared once)
+        self.info.routine("entry_slow", entry_slow_routine(self.fuel))
         head += [
             "  %sp = call ptr @llvm.stacksave.p0()",
             "  %spi = ptrtoint ptr %sp to i64",
@@ -556,43 +558,74 @@ class FunctionGen:
             "  %stk = icmp uge i64 %spi, %lim",
             f"  br i1 %stk, label %body, label %overflow, !prof {LIKELY}",
             "overflow:",
-            "  %trapfn = load volatile ptr, ptr @np_trap_ptr, align 8",
-            f"  %tripped = icmp ugt i64 %lim, {abi.LIMIT_MASK}",
-            "  br i1 %tripped, label %tripentry, label %realoverflow",
-            "tripentry:",
-            "  %helperf = load volatile ptr, ptr @np_helper_ptr, align 8",
-            f"  %goon = {epoch_helper_call('%helperf')}",
-            "  %moved = icmp eq i64 %goon, 1",
-            "  br i1 %moved, label %recheck, label %interrupted",
-            "recheck:",
-            f"  %lim2 = and i64 %lim, {abi.LIMIT_MASK}",
-            "  %stk2 = icmp uge i64 %spi, %lim2",
-            "  br i1 %stk2, label %body, label %realoverflow",
-            "interrupted:",
-            "  %due = icmp eq i64 %goon, 0",
-        ]
-        if self.fuel:
-            # Fuel is checked before the deadline at an entry (as in wasmtime and
-            # the interp tier): out of both is OUT_OF_FUEL.
-            head += [
-                "  %fuelout = icmp sle i64 %fu.1, 0",
-                "  %oof = and i1 %due, %fuelout",
-                "  br i1 %oof, label %entryoof, label %interrupted2",
-                "entryoof:",
-                "  store i64 %fu.1, ptr %fu.p, align 8",
-                f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_OUT_OF_FUEL}, i32 {self.entry_pc()})",
-                ret,
-                "interrupted2:",
-            ]
-        head += [
-            f"  %why = select i1 %due, i32 {abi.TRAP_INTERRUPT}, i32 {abi.TRAP_HOST}",
-            f"  call void %trapfn(ptr %sc, i32 %why, i32 {self.entry_pc()})",
-            ret,
-            "realoverflow:",
-            f"  call void %trapfn(ptr %sc, i32 {abi.TRAP_STACK_OVERFLOW}, i32 {self.entry_pc()})",
-            ret,
+            "  call preserve_allcc void @np_entry_slow(ptr %vmctx, i64 %spi)",
+            "  br label %body",
         ]
         return "\n".join(head + self.lines) + "\n}\n"
+
+
+def entry_slow_routine(fuel: bool) -> str:
+    """``np_entry_slow(vmctx, sp)`` (preserve_allcc): what a function entry does when
+    its stack pointer ``sp`` is below the stack limit. A tripped limit (top byte set:
+    epoch deadline or SIGINT) asks the helper: 0 is the deadline, so trap OUT_OF_FUEL
+    if (``fuel``: metered code) the entry's cost spent the fuel too, as wasmtime and
+    the interp tier check fuel first, else INTERRUPT; another failure traps HOST; 1
+    (go on) returns when the stack itself is fine. Anything else is a real overflow.
+    The limit is read again (whatever the caller saw, each outcome was possible).
+    Traps report the entry (ENTRY_PC), which traps.backtrace gives the first Wasm
+    frame although this routine's frame is innermost."""
+    from ...exec.trap import ENTRY_PC
+    from .metering import ENTRY_COST, epoch_helper_call
+
+    if fuel:
+        oof = f"""\
+  %fup = getelementptr inbounds i8, ptr %sc, i64 {abi.SC["fuel"]}
+  %fu.0 = load i64, ptr %fup, align 8
+  %fuel = sub i64 %fu.0, {ENTRY_COST}
+  %fuelout = icmp sle i64 %fuel, 0
+  %oof = and i1 %due, %fuelout
+  br i1 %oof, label %entryoof, label %interrupted2
+entryoof:
+  store i64 %fuel, ptr %fup, align 8
+  call void %trapfn(ptr %sc, i32 {abi.TRAP_OUT_OF_FUEL}, i32 {ENTRY_PC})
+  ret void
+"""
+    else:
+        oof = "  br label %interrupted2\n"
+    return f"""\
+define internal preserve_allcc void @np_entry_slow(ptr %vmctx, i64 %spi) #6 {{
+entry:
+  %sc = load ptr, ptr %vmctx, align 8
+  %trapfn = load volatile ptr, ptr @np_trap_ptr, align 8
+  %limp = getelementptr inbounds i8, ptr %sc, i64 {abi.SC["stack_limit"]}
+  %lim = load volatile i64, ptr %limp, align 8
+  %tripped = icmp ugt i64 %lim, {abi.LIMIT_MASK}
+  br i1 %tripped, label %tripentry, label %untripped
+untripped:
+  %stk1 = icmp uge i64 %spi, %lim
+  br i1 %stk1, label %fine, label %realoverflow
+tripentry:
+  %helperf = load volatile ptr, ptr @np_helper_ptr, align 8
+  %goon = {epoch_helper_call('%helperf')}
+  %moved = icmp eq i64 %goon, 1
+  br i1 %moved, label %recheck, label %interrupted
+recheck:
+  %lim2 = and i64 %lim, {abi.LIMIT_MASK}
+  %stk2 = icmp uge i64 %spi, %lim2
+  br i1 %stk2, label %fine, label %realoverflow
+fine:
+  ret void
+interrupted:
+  %due = icmp eq i64 %goon, 0
+{oof}interrupted2:
+  %why = select i1 %due, i32 {abi.TRAP_INTERRUPT}, i32 {abi.TRAP_HOST}
+  call void %trapfn(ptr %sc, i32 %why, i32 {ENTRY_PC})
+  ret void
+realoverflow:
+  call void %trapfn(ptr %sc, i32 {abi.TRAP_STACK_OVERFLOW}, i32 {ENTRY_PC})
+  ret void
+}}
+"""
 
 
 def _letters(types: list[str]) -> list[str]:
