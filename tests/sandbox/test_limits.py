@@ -133,6 +133,31 @@ def test_max_wasm_stack_is_per_engine(tier: str, name: str) -> None:
     assert inst_s.exports(store_s)[name](store_s, 200) == 200  # usable afterwards
 
 
+DEFAULT_DEPTH = {"interp": 16_000, "llvm": 32_000}
+"""Nested calls of ``down`` each tier makes at the default ``max_wasm_stack`` (issue
+20): wasmtime-py 51 makes 32,761; interp stops at ~17,300 (backend.MAX_FRAMES: its
+C-stack bound), llvm at ~32,750 (stack.FRAME_SCALE). Through the table (bigger
+frames) wasmtime-py makes 16,380, llvm 16,375, interp ~17,300: 16,000 for each.
+docs/api-differences.md."""
+
+
+def test_recursion_depth_at_the_default_stack(tier: str) -> None:
+    """As deep as wasmtime-py (llvm) or half as deep (interp), then a clean trap, then
+    usable again: both directly and through a table."""
+    wt = wasmtime.Engine()
+    store_w, inst_w = instance(wt, RECURSE, api=wasmtime)
+    store, inst = instance(engine(tier), RECURSE)
+    for name in ("down", "via_table"):
+        n = DEFAULT_DEPTH[tier] if name == "down" else 16_000
+        f = inst.exports(store)[name]
+        assert inst_w.exports(store_w)[name](store_w, n) == n  # the reference agrees
+        assert f(store, n) == n
+        assert outcome(nanoproc, store, f, 40_000) == ("trap", "STACK_OVERFLOW")
+        assert outcome(wasmtime, store_w, inst_w.exports(store_w)[name], 40_000) == (
+            "trap", "STACK_OVERFLOW")
+        assert f(store, n) == n
+
+
 def test_deep_recursion_never_crashes_the_process(tier: str) -> None:
     """Whatever max_wasm_stack asks for, running out is a trap, not a crash: also
     through host functions that call back into Wasm (C-level recursion)."""

@@ -81,7 +81,7 @@ def compile_ir(text: str, opt: int, passes: bool = True) -> bytes:
     if opt > 0 and passes:
         pto = llvm.create_pipeline_tuning_options(speed_level=opt)
         pb = llvm.create_pass_builder(tm, pto)
-        if LIGHT_MARK in text and _light(mod, pb):
+        if _marks_light(text) and _light(mod, pb):
             # Only light functions: the -O0 pipeline (it still inlines what must be)
             # and the fast code generator, whose register allocator is linear in the
             # function (the -O2 one is not).
@@ -98,6 +98,14 @@ def compile_ir(text: str, opt: int, passes: bool = True) -> bytes:
 LIGHT_MARK = '"nanoproc-light"'
 """The attribute of functions the code generator marks for the light pipeline
 (irgen.function.LIGHT_DEPTH)."""
+
+
+def _marks_light(text: str) -> bool:
+    """Whether some function of IR ``text`` is marked for the light pipeline (the
+    attribute group's definition is in every partition; its uses are not)."""
+    from .irgen.function import LIGHT
+
+    return LIGHT_MARK in text and f") {LIGHT} {{" in text
 
 
 def _light(mod: Any, pb: Any) -> bool:

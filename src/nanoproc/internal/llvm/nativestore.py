@@ -35,7 +35,7 @@ from ..exec.trap import HostError, Trap, TrapCode
 from . import abi
 from .gcheap import HANDLES, NativeHeap
 from .interrupts import ensure_handler, sig_block_address
-from .stack import thread_stack, usable_low
+from .stack import native_budget, thread_stack, usable_low
 from .traps import backtrace, trap_of_kind
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class NativeStore:
         self.st = st
         self.sc = abi.StoreCtx()
         self.sc_addr = ctypes.addressof(self.sc)
-        self.sc.max_stack = backend.max_wasm_stack
+        self.sc.max_stack = native_budget(backend.max_wasm_stack)
         self.sc.helper = id(HELPER)
         self.sc.exit_trap = id(ExitTrap)
         self.sc.exit_thread = id(ExitThread)

@@ -6,6 +6,8 @@ thread's stack. The limit is the higher of (entry frame - max_wasm_stack) and
 (the thread's lowest stack address + a margin); the margin is room for what runs
 below a Wasm frame without a check: host functions (Python), the trap routine.
 A study on this machine found 512 KiB of margin enough and 16 KiB not.
+``max_wasm_stack`` counts as :data:`FRAME_SCALE` bytes each (frames as compiled
+here are bigger than Cranelift's).
 
 (A store remembers the pthread_self() of the thread it last ran on. glibc keeps a
 thread's descriptor at the top of its stack block, so a later thread with the same
@@ -19,6 +21,22 @@ import threading
 
 HOST_MARGIN = 512 * 1024
 """Stack left for host calls below the deepest Wasm frame."""
+
+FRAME_SCALE = 2
+"""Native stack Wasm may use per byte of ``max_wasm_stack``. A small function's frame
+here is 32 bytes (return address, frame pointer, the 8 bytes tailcc's callee-popped
+argument area reserves for every call, and 16-byte alignment) where Cranelift's is 16,
+so recursion as deep as wasmtime's for the same ``max_wasm_stack`` (32,761 calls of
+a one-argument function at the default 512 KiB) needs twice the bytes. The thread's
+own stack still bounds it (:func:`usable_low`)."""
+
+MAX_STACK = 1 << 62
+"""``max_wasm_stack`` is clamped here before scaling (a 64-bit field)."""
+
+
+def native_budget(max_wasm_stack: int) -> int:
+    """Bytes of native stack below the outermost entry that Wasm frames may use."""
+    return min(max_wasm_stack, MAX_STACK) * FRAME_SCALE
 
 _libc = ctypes.CDLL(None)
 _libc.pthread_self.restype = ctypes.c_ulong
