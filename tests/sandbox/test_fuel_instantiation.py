@@ -274,3 +274,32 @@ def test_instantiation_fuel_repeats() -> None:
             want = seen
         else:
             assert seen == want
+
+
+GC_CASES = [
+    '(module (type $a (array (mut i32))) (global (ref $a) (array.new $a (i32.const 7) (i32.const 100))) (global i32 (i32.add (i32.const 1) (i32.const 2))))',
+    '(module (type $a (array (mut i32))) (global (ref $a) (array.new $a (i32.const 7) (i32.const 200))) (global i32 (i32.add (i32.const 1) (i32.const 2))))',
+    '(module (type $a (array (mut i32))) (global (ref $a) (array.new_default $a (i32.const 129))) (global (ref $a) (array.new_default $a (i32.const 0))))',
+    '(module (type $a (array (mut i32))) (global $n i32 (i32.const 150)) (global (ref $a) (array.new_default $a (i32.add (global.get $n) (i32.const 1)))))',
+    '(module (type $a (array i32)) (global (ref $a) (array.new_fixed $a 3 (i32.const 1) (i32.const 2) (i32.const 3))))',
+    '(module (type $s (struct (field i32) (field i64))) (global (ref $s) (struct.new $s (i32.const 1) (i64.const 2))) (global (ref i31) (ref.i31 (i32.const 5))))',
+    '(module (type $a (array (mut i32))) (type $b (array (ref $a))) (global (ref $b) (array.new $b (array.new $a (i32.const 1) (i32.const 140)) (i32.const 30))))',
+    '(module (type $a (array (mut i32))) (table 2 anyref) (elem (table 0) (i32.const 0) anyref (array.new $a (i32.const 1) (i32.const 40)) (array.new_default $a (i32.const 130))))',
+    '(module (type $a (array (mut i32))) (table 3 (ref $a) (array.new $a (i32.const 1) (i32.const 140))) (global (ref $a) (array.new_default $a (i32.const 5))))',
+    '(module (type $a (array (mut i32))) (elem anyref (array.new_default $a (i32.const 20))) (global (ref $a) (array.new_default $a (i32.const 3))))',
+]
+"""GC constant expressions: wasmtime charges the length of every array.new and
+array.new_default they run (checked when above 128), array.new_fixed and struct.new
+only their instructions (measured with wasmtime-py 51; exec/initfuel.ARRAY_OPS)."""
+
+
+@pytest.mark.parametrize("tier", ["interp", "llvm"])
+def test_gc_constant_fuel_equals_wasmtime(tier: str) -> None:
+    wrong = []
+    for wat in GC_CASES:
+        for fuel in (1000, 1, 2, 50, 104, 105, 150, 204, 205, 300):
+            want = _instantiate(wasmtime, wat, fuel)
+            got = _instantiate(nanoproc, wat, fuel, tier)
+            if got != want:
+                wrong.append(f"{wat} ({fuel}): wasmtime {want}, nanoproc {got}")
+    assert not wrong, "\n".join(wrong)

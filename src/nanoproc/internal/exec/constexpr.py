@@ -109,6 +109,9 @@ def _gc_const(instr: Any, name: str, stack: list[Any], inst: ModuleInstance) -> 
         elif name in ("array.new", "array.new_default"):
             n = stack.pop()
             v = stack.pop() if name == "array.new" else default_of(array_field(cid).storage)
+            lengths = inst.__dict__.get("array_lengths")
+            if lengths is not None:  # instantiation meters fuel (exec.initfuel)
+                lengths.append(n)
             if n > MAX_ARRAY_LENGTH:
                 raise Trap.of(TrapCode.ALLOCATION_TOO_LARGE)
             push(heap.new_array(cid, [v] * n))

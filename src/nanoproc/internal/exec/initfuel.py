@@ -41,6 +41,9 @@ STATIC_ELEM_EXTRA = 2
 have a compile-time image and an element segment's offset must be computed."""
 
 
+Step = tuple[int, bool] | tuple[int, bool, int]
+"""(cost, checked), or (cost, checked, step number) for a step with marks."""
+
 @dataclass(slots=True)
 class InitFuel:
     """The startup function's charges, in wasmtime's order.
@@ -52,14 +55,48 @@ class InitFuel:
     Checked: bulk lengths above 128 and every data segment applied at run time.
     """
 
-    before: list[tuple[int, bool]] = field(default_factory=list)
-    elems: list[tuple[int, bool] | None] = field(default_factory=list)
+    before: list[Step] = field(default_factory=list)
+    elems: list[Step | None] = field(default_factory=list)
     datas: list[tuple[int, bool] | None] = field(default_factory=list)
     static_memory: bool = False
     """The memories have a compile-time image (not empty)."""
     computed_offset: bool = False
     """An element segment applied at run time has an offset to compute."""
     start: bool = False
+    marks: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """Step number (a step's third item) -> for each ``array.new`` or
+    ``array.new_default`` the step runs, its instructions counted up to and including
+    that one. wasmtime charges the array's length there too (checked above 128), so
+    such steps are charged with the lengths instantiation recorded."""
+    sources: list[tuple[tuple[int, int], int, int]] = field(default_factory=list)
+    """(evaluation order, step number, arrays allocated) of the steps with marks,
+    sorted in the order instantiation evaluates the expressions (globals, table
+    initial values, element segments' items: see exec.instance), which is how
+    recorded lengths are matched to steps."""
+
+    def step(self, cost: int, checked: bool, order: tuple[int, int], exprs: list[Expr],
+             lead: int = 0) -> Step:
+        """A step costing ``cost``, whose counted instructions are ``lead`` ones, then
+        those of ``exprs``; ``order``: where instantiation evaluates ``exprs``."""
+        marks: list[int] = []
+        at = lead
+        for expr in exprs:
+            for ins in expr:
+                at += 1
+                if ins[0].name in ARRAY_OPS:
+                    marks.append(at)
+        if not marks:
+            return (cost, checked)
+        sid = len(self.marks)
+        self.marks[sid] = tuple(marks)
+        self.sources.append((order, sid, len(marks)))
+        return (cost, checked, sid)
+
+
+ARRAY_OPS = frozenset({"array.new", "array.new_default"})
+"""Constant-expression instructions whose length wasmtime charges as fuel (measured
+with wasmtime-py 51: ``array.new`` of n elements in a global costs its 3
+instructions + n, checked when n > 128; ``array.new_fixed`` only its instructions)."""
 
 
 def _ops(expr: Expr) -> int:
@@ -128,15 +165,16 @@ def init_plan(module: Module) -> InitFuel | None:
 
     plan = InitFuel(start=module.start is not None)
     needed = plan.start
-    for g in module.globals:
+    for gi, g in enumerate(module.globals):
         if not (len(g.init) == 1 and g.init[0][0].name in SIMPLE_CONSTANTS):
-            plan.before.append((_ops(g.init), False))
+            plan.before.append(plan.step(_ops(g.init), False, (0, gi), [g.init]))
             needed = True
-    for seg in module.elems:
+    for si, seg in enumerate(module.elems):
         if seg.mode == "passive":
             needed = True
             if not seg.funcidx_encoding:
-                plan.before.append((sum(_ops(e) for e in seg.init), False))
+                plan.before.append(plan.step(sum(_ops(e) for e in seg.init), False, (2, si),
+                                             seg.init))
     # Table initial values: a single ref.func fills a precomputed table.
     dynamic_init: set[int] = set()
     for i, t in enumerate(module.tables):
@@ -147,12 +185,12 @@ def init_plan(module: Module) -> InitFuel | None:
             continue
         dynamic_init.add(n_imported_tables + i)
         n = t.type.limits.min
-        plan.before.append((_ops(t.init) + n, n > BULK_CHECKED))
+        plan.before.append(plan.step(_ops(t.init) + n, n > BULK_CHECKED, (1, i), [t.init]))
         needed = True
     # Active element segments: precomputed in order while wasmtime can, the rest
     # applied at run time.
     precomputing = True
-    for seg in module.elems:
+    for si, seg in enumerate(module.elems):
         if seg.mode != "active":
             plan.elems.append(None)
             continue
@@ -170,7 +208,9 @@ def init_plan(module: Module) -> InitFuel | None:
         n = len(seg.init)
         items = 0 if seg.funcidx_encoding else sum(_ops(e) for e in seg.init)
         assert seg.offset is not None
-        plan.elems.append((_ops(seg.offset) + items + n, n > BULK_CHECKED))
+        plan.elems.append(plan.step(_ops(seg.offset) + items + n, n > BULK_CHECKED, (2, si),
+                                    [] if seg.funcidx_encoding else seg.init,
+                                    _ops(seg.offset)))
         if _const_offset(seg.offset, ttype.limits.addr64) is None:
             plan.computed_offset = True
         needed = True
@@ -187,6 +227,7 @@ def init_plan(module: Module) -> InitFuel | None:
         plan.datas.append((_ops(data.offset) + len(data.init), True))
         needed = True
     plan.static_memory = bool(static)
+    plan.sources.sort()
     return plan if needed else None
 
 
@@ -202,11 +243,18 @@ class InitMeter:
     (i32.add ...))`` costs 4 alone, 1 beside an initialised memory).
     """
 
-    __slots__ = ("store", "plan", "fuel", "pending", "checked", "extra_due")
+    __slots__ = ("store", "plan", "fuel", "pending", "checked", "extra_due", "lengths")
 
-    def __init__(self, store: StoreState, plan: InitFuel) -> None:
+    def __init__(self, store: StoreState, plan: InitFuel, lengths: list[int] | None = None) -> None:
+        """``lengths``: those of the arrays the constant expressions allocated, in
+        evaluation order (see InitFuel.sources)."""
         self.store = store
         self.plan = plan
+        self.lengths: dict[int, list[int]] = {}
+        if plan.sources:
+            got = iter(lengths or ())
+            for _order, sid, count in plan.sources:
+                self.lengths[sid] = [next(got, 0) for _ in range(count)]
         self.fuel: int = store.fuel  # type: ignore[assignment]
         self.pending = 1
         """Counted since the last check (the entry's 1 to begin with)."""
@@ -219,10 +267,20 @@ class InitMeter:
         for step in plan.before:
             self.charge(step)
 
-    def charge(self, step: tuple[int, bool] | None) -> None:
+    def charge(self, step: Step | None) -> None:
         if step is None:
             return
-        cost, checked = step
+        cost, checked = step[0], step[1]
+        if len(step) == 3:
+            # Up to each array allocation, then its length (checked when long).
+            sid = step[2]  # type: ignore[misc]
+            done = 0
+            for at, n in zip(self.plan.marks[sid], self.lengths[sid]):
+                self.pending += at - done + n
+                cost -= at - done
+                done = at
+                if n > BULK_CHECKED:
+                    self._check()
         self.pending += cost
         if checked:
             self._check()

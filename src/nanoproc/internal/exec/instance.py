@@ -195,6 +195,9 @@ def instantiate(
         getattr(inst, space).append(ext)
 
     store.add_instance(inst)
+    fuel_plan = plan.init_fuel if store.fuel is not None else None
+    if fuel_plan is not None and fuel_plan.sources:
+        inst.__dict__["array_lengths"] = []  # what the meter charges for array.new
     tables = memories = 0
     try:
         if plan.num_tables:
@@ -217,9 +220,11 @@ def instantiate(
 
     backend.instantiate(inst)
 
+    _eval_elems(inst, plan)
     meter = None
-    if plan.init_fuel is not None and store.fuel is not None:
-        meter = InitMeter(store, plan.init_fuel)  # may trap (out of fuel) at once
+    if fuel_plan is not None:
+        lengths = inst.__dict__.pop("array_lengths", None)
+        meter = InitMeter(store, fuel_plan, lengths)  # may trap (out of fuel) at once
     _apply_segments(inst, plan, meter)  # a trap leaves the fuel as the meter wrote it
     if meter is not None:
         meter.finish()
@@ -234,18 +239,23 @@ def instantiate(
     return inst
 
 
+def _eval_elems(inst: ModuleInstance, plan: _Plan) -> None:
+    """Evaluate the element segments' items (before the fuel meter starts, which
+    charges the lengths of arrays they allocate)."""
+    funcs = inst.funcs
+    elems = inst.elems
+    for _m, _t, _o, indices, init in plan.elems:
+        if indices is not None:
+            elems.append([funcs[i] for i in indices])
+        else:
+            elems.append([f(inst) for f in init])
+
+
 def _apply_segments(inst: ModuleInstance, plan: _Plan, meter: InitMeter | None) -> None:
-    """Evaluate the element segments, apply the active element and data segments in
+    """Apply the active element segments (evaluated already) and data segments in
     order (``meter`` charges the fuel wasmtime charges for each)."""
-    # Element segments: evaluate all, then apply active ones in order.
     if plan.elems:
-        funcs = inst.funcs
         elems = inst.elems
-        for _m, _t, _o, indices, init in plan.elems:
-            if indices is not None:
-                elems.append([funcs[i] for i in indices])
-            else:
-                elems.append([f(inst) for f in init])
         for i, (mode, tidx, offset, _x, _y) in enumerate(plan.elems):
             if mode == "active":
                 computed = offset.__class__ is not int
