@@ -18,6 +18,7 @@ from deep_cases import (
     store_then_deep,
     wasmtime_run,
 )
+from nanoproc.internal.errors import UnsupportedFeature
 from nanoproc.internal.interp import translate
 from nanoproc.internal.interp.flat import FLAT_HEIGHTS
 from nanoproc.internal.script import run_wast
@@ -79,3 +80,45 @@ def test_control_scripts_pass_with_every_function_flat(monkeypatch: pytest.Monke
         if result.failed:
             failures.append(f"{script}: {result.summary()} {result.failures[:3]}")
     assert not failures, "\n".join(failures)
+
+
+def _nested_handlers(depth: int) -> str:
+    """A store to memory, then ``depth`` nested try_tables (each with a block for its
+    catch) around a value: a function the interp tier cannot translate when deep."""
+    inner = "(i32.const 7)"
+    for i in range(depth):
+        inner = f"(block $h{i} (result i32) (try_table (result i32) (catch $t $h{i}) {inner}))"
+    return f'''(module (tag $t (param i32)) (memory (export "m") 1)
+      (func (export "f") (result i32) (i32.store8 (i32.const 0) (i32.const 1)) {inner}))'''
+
+
+@pytest.mark.parametrize("depth", [9, 30])
+def test_deep_handlers_refused_before_anything_runs(depth: int) -> None:
+    """Handlers nested deeper than Python's block limit: refused at instantiation
+    (interp; the store is untouched), run natively by the tiered strategy; a
+    translatable depth (9) runs on interp, with wasmtime-py's result."""
+    wasm = wat2wasm(_nested_handlers(depth))
+    assert wasmtime_run(wasm, [()]) == [7]
+    config = nanoproc.Config()
+    config.strategy = "interp"
+    engine = nanoproc.Engine(config)
+    module = nanoproc.Module(engine, wasm)
+    store = nanoproc.Store(engine)
+    if depth < 10:
+        inst = nanoproc.Instance(store, module, [])
+        assert inst.exports(store)["f"](store) == 7
+        return
+    with pytest.raises(UnsupportedFeature, match="deeply nested control flow"):
+        nanoproc.Instance(store, module, [])
+    with pytest.raises(UnsupportedFeature, match="deeply nested control flow"):
+        nanoproc.Instance(store, module, [])  # again: the same refusal
+    from nanoproc.api.tiers import llvm_unavailable_reason
+
+    if llvm_unavailable_reason() is None:
+        config = nanoproc.Config()
+        config.strategy = "tiered"
+        engine = nanoproc.Engine(config)
+        store = nanoproc.Store(engine)
+        inst = nanoproc.Instance(store, nanoproc.Module(engine, wasm), [])
+        assert inst.exports(store)["f"](store) == 7
+        assert inst.exports(store)["m"].read(store, 0, 1) == b"\x01"

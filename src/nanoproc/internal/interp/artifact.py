@@ -114,6 +114,8 @@ class ModuleArtifact:
         self.last_translation = (time.monotonic(), time.process_time())
         """When the last function was translated (wall clock, this process's CPU
         time): a tiered engine waits for a quiet spell before compiling natively."""
+        self._deep: list[int] | None = None
+        """Functions translated at instantiation (see translate_risky)."""
         self._unsupported: str | None | bool = False
         """False: not scanned yet; None: fine; str: the missing feature."""
         self._caches: dict[TranslationOptions, Any] = {}
@@ -128,6 +130,17 @@ class ModuleArtifact:
             self._unsupported = self.compiled.unsupported_feature(INTERP_FEATURES)
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the interp tier")
+
+    def translate_risky(self, options: TranslationOptions) -> None:
+        """Translate now the functions whose translation may fail (see .handlers),
+        so that UnsupportedFeature is raised at instantiation, before any code runs."""
+        deep = self._deep
+        if deep is None:
+            from .handlers import deep_handler_functions
+
+            deep = self._deep = deep_handler_functions(self.module)
+        for f in deep:
+            self.translated(f, options)
 
     # ------------------------------------------------------------ static facts
     def block_arity(self, bt: Any) -> tuple[int, int]:

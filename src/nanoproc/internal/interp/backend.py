@@ -112,6 +112,7 @@ class InterpBackend:
         """Give every function defined by ``inst`` a lazy ``FuncInst.call``."""
         art = self.prepare(inst.module)
         art.check_supported()
+        art.translate_risky(self.options)
         if declares_gc_types(inst.module):
             from .gcobjects import HEAP
 
