@@ -534,7 +534,7 @@ class FunctionGen:
             from .ops_exc import region_prelude
 
             head.extend(region_prelude(self))
-        from .metering import epoch_helper_call, prologue
+        from .metering import prologue
 
         head.extend(prologue(self))
         lim = abi.SC["stack_limit"]
