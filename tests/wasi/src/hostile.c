@@ -229,8 +229,11 @@ int main(int argc, char **argv) {
 
   /* ---- hostile arguments */
   CHECK("path_with_nul", raw_path_open(SANDBOX, 1, P("file.txt\0../../secret.txt"), 25, 0, RD, RD, 0, P(buf)));
+#ifndef SKIP_INVALID_UTF8 /* built with it as a WASI 0.2 component (tests/wasip2): the
+                            adapter passes paths as strings, so these two trap there */
   CHECK("path_invalid_utf8", raw_path_open(SANDBOX, 1, P("file\xff\xfe.txt"), 10, 0, RD, RD, 0, P(buf)));
   CHECK("path_overlong_utf8_dotdot", raw_path_open(SANDBOX, 1, P("\xc0\xae\xc0\xae/secret.txt"), 15, 0, RD, RD, 0, P(buf)));
+#endif
   {
     static char longpath[70000];
     for (int i = 0; i + 2 < (int)sizeof longpath; i += 2) { longpath[i] = 'a'; longpath[i + 1] = '/'; }

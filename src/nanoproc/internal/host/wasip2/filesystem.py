@@ -21,6 +21,7 @@ from ..wasi.calls_path import _host_flags, _open
 from ..wasi.errno import Errno, WasiError
 from ..wasi.fdtable import DirEntry, Perms
 from ..wasi.fs import readlink_or_none, resolve
+from ..wasi.guestmem import MAX_PATH
 from ..wasi.registry import check_offset
 from .io import FileInStream, FileOutStream
 from .state import (
@@ -116,7 +117,10 @@ def _new_time(ts: Any, current: int) -> int:
 def _path(path: str) -> bytes:
     if "\0" in path:
         raise WasiError(Errno.INVAL)
-    return path.encode("utf-8")
+    data = path.encode("utf-8")
+    if len(data) > MAX_PATH:  # preview1's limit too (guestmem.MAX_PATH)
+        raise WasiError(Errno.NAMETOOLONG)
+    return data
 
 
 class DirStream:
@@ -164,18 +168,22 @@ def define(p2_of: Callable[[Any], P2State], fs: dict[str, Any]) -> None:
             raise WasiError(Errno.BADF)
         return p2.own(FileInStream(d.fd, check_offset(offset)), INPUT_STREAM)
 
-    def write_via_stream(p2: P2State, d: Descriptor, offset: int) -> Any:
+    def writable(d: Descriptor) -> None:
+        """A file write: not-permitted under a read-only preopen (as wasmtime), else
+        bad-descriptor if the file was not opened for writing."""
         if d.is_dir:
             raise WasiError(Errno.ISDIR)
+        if not d.perms.file_write:
+            raise WasiError(Errno.PERM)
         if not d.write:
             raise WasiError(Errno.BADF)
+
+    def write_via_stream(p2: P2State, d: Descriptor, offset: int) -> Any:
+        writable(d)
         return p2.own(FileOutStream(d.fd, check_offset(offset)), OUTPUT_STREAM)
 
     def append_via_stream(p2: P2State, d: Descriptor) -> Any:
-        if d.is_dir:
-            raise WasiError(Errno.ISDIR)
-        if not d.write:
-            raise WasiError(Errno.BADF)
+        writable(d)
         s = FileOutStream(d.fd, None)
         os.set_blocking(s.fd, True)
         os.lseek(s.fd, 0, os.SEEK_END)
@@ -220,10 +228,7 @@ def define(p2_of: Callable[[Any], P2State], fs: dict[str, Any]) -> None:
         return data, len(data) < length and (not data or offset + len(data) >= os.fstat(d.fd).st_size)
 
     def write(p2: P2State, d: Descriptor, data: bytes, offset: int) -> int:
-        if d.is_dir:
-            raise WasiError(Errno.ISDIR)
-        if not d.write:
-            raise WasiError(Errno.BADF)
+        writable(d)
         return os.pwrite(d.fd, data, check_offset(offset))
 
     def read_directory(p2: P2State, d: Descriptor) -> Any:
