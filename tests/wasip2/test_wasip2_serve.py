@@ -189,3 +189,17 @@ def test_serve_cli_refusals(tmp_path: Path) -> None:
                            env=env, timeout=300)  # fmt: skip
         assert r.returncode == 1, r.stderr
         assert want in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_a_failing_handler_answers_500(capfd: pytest.CaptureFixture[str]) -> None:
+    """A bug in the host's handler (not the guest) still gets an answer."""
+
+    class Broken:
+        def handle(self, request: object) -> object:
+            raise RuntimeError("boom")
+
+    with serving(Broken()) as server:  # type: ignore[arg-type]
+        port = server.address[1]
+        assert get(port, "/")[0] == 500
+        assert get(port, "/")[0] == 500  # and the server goes on
+    assert "request failed in the server: RuntimeError: boom" in capfd.readouterr().err

@@ -100,7 +100,13 @@ class Server:
                 if parsed is None:
                     return
                 request, keep = parsed
-                resp = self.handle(request)
+                try:
+                    resp = self.handle(request)
+                except Exception as e:  # noqa: BLE001 - a bug must not kill the connection silently
+                    _log(f"error: request failed in the server: {type(e).__name__}: {e}")
+                    _send(conn, 500, [("content-type", b"text/plain")],
+                          b"internal server error\n", close=True)  # fmt: skip
+                    return
                 head_only = request.method == "head"
                 _send(conn, resp.status, resp.headers, resp.body, close=not keep,
                       head_only=head_only)  # fmt: skip
@@ -237,6 +243,16 @@ def _chunked(r: _Reader) -> bytes:
         out += r.exactly(size)
         if r.exactly(2) != b"\r\n":
             raise BadRequest(400, "bad chunk")
+
+
+def _log(line: str) -> None:
+    import sys
+
+    try:
+        sys.stderr.write(line.replace("\n", " ") + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _send(conn: socket.socket, status: int, headers: list[tuple[str, bytes]], body: bytes,
