@@ -98,9 +98,12 @@ class FuncGen:
         return idx
 
     def local_of(self, t: ValType, writable: bool = False) -> int | None:
-        """A random local (or parameter) of type ``t``."""
+        """A random local (or parameter) of type ``t``. Never the v128 scratch local
+        of NaN canonicalisation: it holds the raw result (NaN lanes whose bits the spec
+        leaves open), and a vector has no later escape point to canonicalise at."""
         all_types = list(self.ftype.params) + self.locals
-        cands = [i for i, lt in enumerate(all_types) if lt is t
+        hidden = self.scratch.get(V128) if t is V128 else None
+        cands = [i for i, lt in enumerate(all_types) if lt is t and i != hidden
                  and not (writable and i in self.reserved)]
         return self.rng.choice(cands) if cands else None
 
