@@ -4,9 +4,9 @@
 #   tests/wasi/src/hostile.c (preview1's hostile battery), files.c, dirs.c -> wasm/*.wasm
 # with wasm-tools and the preview1 command adapter that npm's
 # @bytecodealliance/jco ships (lib/wasi_snapshot_preview1.command.wasm);
-#   src/p2handler.c, src/p2sockets.c (no libc, canonical ABI by hand) ->
-# wasm/p2handler.wasm, wasm/p2sockets.wasm, embedding wit/handler.wit and
-# wit/sockets.wit, whose wasi packages come from the WIT jco ships
+#   src/p2handler.c, src/p2sockets.c, src/p2edges.c (no libc, canonical ABI by hand) ->
+# wasm/NAME.wasm, embedding wit/handler.wit, wit/sockets.wit and
+# wit/edges.wit, whose wasi packages come from the WIT jco ships
 # (lib/wit/builtin/0.2.12). Set JCO to an unpacked jco package, or let the
 # script fetch it with `npm pack`.
 # The .wasm files are committed, so running the tests never needs a compiler.
@@ -47,7 +47,7 @@ for pkg in http io clocks random cli filesystem sockets; do
     mkdir -p "$wit/deps/$pkg"
     cp "$JCO/lib/wit/builtin/0.2.12/wasi-$pkg/package.wit" "$wit/deps/$pkg/"
 done
-for pair in p2handler:handler p2sockets:sockets; do
+for pair in p2handler:handler p2sockets:sockets p2edges:edges; do
     name=${pair%%:*}
     world=${pair#*:}
     rm -f "$wit"/*.wit

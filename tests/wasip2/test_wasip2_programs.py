@@ -1,8 +1,11 @@
 """preview1's file and directory programs (tests/wasi/src/files.c, dirs.c) rebuilt
 as WASI 0.2 components with the command adapter: every fd_* and path_* call now
-goes through ``wasi:filesystem``. expected/*.out is wasmtime-py 51's output (its
-component API with ``add_wasip2``); nanoproc gives the same lines on interp and
-llvm, and leaves the same files behind as the preview1 runs."""
+goes through ``wasi:filesystem``; and src/p2edges.c, which calls wasi:io and
+wasi:filesystem directly (poll, file streams, splice, append, descriptor.read at
+the end, is-same-object, metadata-hash, refused paths). expected/*.out is
+wasmtime-py 51's output (its component API with ``add_wasip2``); nanoproc gives the
+same lines on interp and llvm, and files.c leaves the same files behind as the
+preview1 runs."""
 
 from __future__ import annotations
 
@@ -29,12 +32,13 @@ def run(runner: str, name: str, work: Path) -> str:
         config.strategy = runner
         engine = api.Engine(config)
     out = bytearray()
-    stdin = work.parent / f"{name}-stdin.txt"
-    stdin.write_bytes(b"input line\n")
     w = api.WasiConfig()
     w.argv = [name]
     w.stdout_custom = lambda b: out.extend(b)
-    w.stdin_file = str(stdin)
+    if name != "p2edges":  # p2edges reads stdin at its end
+        stdin = work.parent / f"{name}-stdin.txt"
+        stdin.write_bytes(b"input line\n")
+        w.stdin_file = str(stdin)
     w.preopen_dir(str(work), "/work")
     store = api.Store(engine)
     store.set_wasi(w)
@@ -48,7 +52,7 @@ def run(runner: str, name: str, work: Path) -> str:
 
 
 @pytest.mark.parametrize("engine", ["interp", "llvm"])
-@pytest.mark.parametrize("name", ["files", "dirs"])
+@pytest.mark.parametrize("name", ["files", "dirs", "p2edges"])
 def test_program_as_component(name: str, engine: str, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
@@ -64,7 +68,7 @@ def test_program_as_component(name: str, engine: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not HAVE_WASMTIME, reason="wasmtime-py is not installed")
-@pytest.mark.parametrize("name", ["files", "dirs"])
+@pytest.mark.parametrize("name", ["files", "dirs", "p2edges"])
 def test_expected_is_wasmtimes(name: str, tmp_path: Path) -> None:
     """expected/NAME.out is still what wasmtime-py prints (in a child process:
     wasmtime-py's runtime may abort at interpreter exit)."""

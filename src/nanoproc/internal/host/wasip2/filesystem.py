@@ -178,12 +178,20 @@ def define(p2_of: Callable[[Any], P2State], fs: dict[str, Any]) -> None:
         if not d.write:
             raise WasiError(Errno.BADF)
 
+    def stream_writable(d: Descriptor) -> None:
+        """As wasmtime: a write stream may be made on a file opened read-only (its
+        writes then fail), not under a read-only preopen."""
+        if d.is_dir:
+            raise WasiError(Errno.ISDIR)
+        if not d.perms.file_write:
+            raise WasiError(Errno.PERM)
+
     def write_via_stream(p2: P2State, d: Descriptor, offset: int) -> Any:
-        writable(d)
+        stream_writable(d)
         return p2.own(FileOutStream(d.fd, check_offset(offset)), OUTPUT_STREAM)
 
     def append_via_stream(p2: P2State, d: Descriptor) -> Any:
-        writable(d)
+        stream_writable(d)
         s = FileOutStream(d.fd, None)
         os.set_blocking(s.fd, True)
         os.lseek(s.fd, 0, os.SEEK_END)
@@ -225,7 +233,7 @@ def define(p2_of: Callable[[Any], P2State], fs: dict[str, Any]) -> None:
         if not d.read:
             raise WasiError(Errno.BADF)
         data = os.pread(d.fd, min(length, MAX_READ), check_offset(offset))
-        return data, len(data) < length and (not data or offset + len(data) >= os.fstat(d.fd).st_size)
+        return data, not data and length > 0  # the end: nothing left to read (as wasmtime)
 
     def write(p2: P2State, d: Descriptor, data: bytes, offset: int) -> int:
         writable(d)
