@@ -46,6 +46,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -187,19 +188,29 @@ def fetch(cache: Path, names: list[str]) -> Path:
 # ---------------------------------------------------------------- running
 def run(prog: Program, site: Path, runtime: str, env_extra: dict[str, str],
         timeout: float = 3600) -> tuple[float, str]:
-    """Wall time of one whole process, and what it printed."""
+    """Wall time of one whole process, and what it printed (its CPU time goes to
+    ``LAST_CPU``)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(SRC)])
     env["BENCH_INPUT"] = BOOLECTOR_INPUT
     env.update(env_extra)
     code = PRELUDE + prog.driver
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, runtime], capture_output=True,
                           text=True, env=env, timeout=timeout)  # fmt: skip
     elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"{prog.name} on {runtime} {env_extra}: {proc.stderr[-2000:]}")
     return elapsed, proc.stdout
+
+
+LAST_CPU = [0.0]
+"""User + system CPU seconds of the last process ``run`` waited for (and of its
+children that exited: compile workers). On a loaded machine wall times are mostly
+waiting for a core; CPU times are not (wasmtime-py's compile threads count too)."""
 
 
 def _result(out: str) -> str:
@@ -208,7 +219,8 @@ def _result(out: str) -> str:
 
 def measure(prog: Program, site: Path, repeat: int, work: Path,
             with_llvm_cold: bool, warm_dir: Path,
-            cold_only: bool = False, llvm_warm: bool = True) -> dict[str, list[float]]:
+            cold_only: bool = False, llvm_warm: bool = True,
+            warm_only: bool = False) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     results: set[str] = set()
     # The warm caches persist in --cache (filling nanoproc's takes a full llvm compile;
@@ -222,6 +234,7 @@ def measure(prog: Program, site: Path, repeat: int, work: Path,
     def one(label: str, runtime: str, env: dict[str, str]) -> None:
         elapsed, out = run(prog, site, runtime, env)
         times.setdefault(label, []).append(elapsed)
+        times.setdefault("cpu: " + label, []).append(LAST_CPU[0])
         results.add(_result(out))
 
     # fill the warm caches first (not timed)
@@ -236,14 +249,15 @@ def measure(prog: Program, site: Path, repeat: int, work: Path,
         run(prog, site, "nanoproc", {"NANOPROC_CACHE_DIR": str(second)})
     for _ in range(repeat):
         # interleaved, so a change in the machine's load touches every anchor alike
-        one("wasmtime-py first", "wasmtime", {})
-        cold = tempfile.mkdtemp(dir=work)
-        one("nanoproc first", "nanoproc", {"NANOPROC_CACHE_DIR": cold})
-        shutil.rmtree(cold, ignore_errors=True)
-        cold = tempfile.mkdtemp(dir=work)
-        one("nanoproc interp first", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
-                                                   "NANOPROC_STRATEGY": "interp"})
-        shutil.rmtree(cold, ignore_errors=True)
+        if not warm_only:
+            one("wasmtime-py first", "wasmtime", {})
+            cold = tempfile.mkdtemp(dir=work)
+            one("nanoproc first", "nanoproc", {"NANOPROC_CACHE_DIR": cold})
+            shutil.rmtree(cold, ignore_errors=True)
+            cold = tempfile.mkdtemp(dir=work)
+            one("nanoproc interp first", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
+                                                       "NANOPROC_STRATEGY": "interp"})
+            shutil.rmtree(cold, ignore_errors=True)
         if with_llvm_cold:
             cold = tempfile.mkdtemp(dir=work)
             one("nanoproc llvm first", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
@@ -316,6 +330,7 @@ def main() -> None:
     ap.add_argument("--cold-only", action="store_true",
                     help="only first results with empty caches (no warm caches to fill)")
     ap.add_argument("--with-llvm-cold", action="store_true")
+    ap.add_argument("--warm-only", action="store_true", help="only the warm columns")
     ap.add_argument("--no-llvm-warm", action="store_true",
                     help="skip the warm column (its cache takes a full llvm compile)")
     ap.add_argument("--fetch-only", action="store_true")
@@ -342,28 +357,36 @@ def main() -> None:
             size = (site / prog.wasm).stat().st_size
             print(f"measuring {name} ({size / 1e6:.2f} MB)...", file=sys.stderr)
             times = measure(prog, site, args.repeat, work, args.with_llvm_cold,
-                            args.cache / "warm", args.cold_only, not args.no_llvm_warm)
+                            args.cache / "warm", args.cold_only, not args.no_llvm_warm,
+                            args.warm_only)
             raw[name] = times
             print(f"  {name}: " + ", ".join(f"{k} {statistics.median(v):.2f} s"
                                            for k, v in times.items()), file=sys.stderr)
             rows.append((name, size, {k: statistics.median(v) for k, v in times.items()}))
-        labels = list(rows[0][2]) if rows else []
-        print(f"\nmedian wall time of a whole process, s (ratio to wasmtime-py); "
-              f"{args.repeat} runs each")
-        print(f"{'program':10} {'MB':>5} " + " ".join(f"{lab:>22}" for lab in labels))
-        ratios: dict[str, list[float]] = {lab: [] for lab in labels}
-        for name, size, med in rows:
-            cells = []
-            for lab in labels:
-                warm = "warm" in lab or "second" in lab
-                base = med["wasmtime-py warm" if warm else "wasmtime-py first"]
-                ratio = med[lab] / base
-                ratios[lab].append(ratio)
-                cells.append(f"{med[lab]:7.2f} ({ratio:5.2f}x)")
-            print(f"{name:10} {size / 1e6:5.2f} " + " ".join(f"{c:>22}" for c in cells))
-        if rows:
-            print(f"{'geomean':16} "
-                  + " ".join(f"{geomean(ratios[lab]):21.2f}x" for lab in labels))
+        every = list(rows[0][2]) if rows else []
+        for kind, labels in (
+            ("wall time", [lab for lab in every if not lab.startswith("cpu: ")]),
+            ("CPU time (user + system, with compile workers)",
+             [lab for lab in every if lab.startswith("cpu: ")]),
+        ):
+            print(f"\nmedian {kind} of a whole process, s (ratio to wasmtime-py); "
+                  f"{args.repeat} runs each")
+            print(f"{'program':10} {'MB':>5} "
+                  + " ".join(f"{lab.removeprefix('cpu: '):>22}" for lab in labels))
+            ratios: dict[str, list[float]] = {lab: [] for lab in labels}
+            for name, size, med in rows:
+                cells = []
+                for lab in labels:
+                    warm = "warm" in lab or "second" in lab
+                    cpu = "cpu: " if lab.startswith("cpu: ") else ""
+                    base = med[cpu + ("wasmtime-py warm" if warm else "wasmtime-py first")]
+                    ratio = med[lab] / base
+                    ratios[lab].append(ratio)
+                    cells.append(f"{med[lab]:7.2f} ({ratio:5.2f}x)")
+                print(f"{name:10} {size / 1e6:5.2f} " + " ".join(f"{c:>22}" for c in cells))
+            if rows:
+                print(f"{'geomean':16} "
+                      + " ".join(f"{geomean(ratios[lab]):21.2f}x" for lab in labels))
         if not args.no_long_run and "graphviz" in names:
             print(f"\nlong run: graphviz, {args.iterations} renders of a 60-edge graph "
                   "in one process", file=sys.stderr)
