@@ -23,6 +23,7 @@ from typing import Any
 
 from ...exec.component.values import Variant
 from ...exec.trap import Trap
+from ...threads import start_daemon
 from .http import (
     FUTURE_INCOMING_RESPONSE,
     INCOMING_RESPONSE,
@@ -76,7 +77,7 @@ class FutureResponse:
         body = self.request.body
         if not self.started and (body.finished or not self.request.body_taken):
             self.started = True
-            threading.Thread(target=self._send, daemon=True, name="nanoproc-http").start()
+            start_daemon(self._send, "nanoproc-http")
         return self.event.is_set()
 
     def pollable(self) -> Pollable:

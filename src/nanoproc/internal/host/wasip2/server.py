@@ -16,6 +16,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
+from ...threads import start_daemon
 from .http import IncomingRequest
 
 MAX_HEAD = 64 << 10
@@ -66,9 +67,7 @@ class Server:
                 continue
             with self._lock:
                 self.connections.add(conn)
-            t = threading.Thread(target=self._connection, args=(conn,), daemon=True,
-                                 name="nanoproc-serve")  # fmt: skip
-            t.start()
+            start_daemon(self._connection, "nanoproc-serve", conn)
 
     def stop(self) -> None:
         self.stopping = True

@@ -28,6 +28,7 @@ from typing import Any
 
 from ...exec.component.values import Variant
 from ...exec.trap import Trap
+from ...threads import start_daemon
 from .io import Closed, FdReadable, InStream, OutStream, Pollable, wait
 from .state import ERROR, INPUT_STREAM, OUTPUT_STREAM, POLLABLE, P2State
 
@@ -262,7 +263,7 @@ class Resolver:
         self.done = threading.Event()
         self.addresses: list[str] = []
         self.error: str | None = None
-        threading.Thread(target=self._run, daemon=True, name="nanoproc-lookup").start()
+        start_daemon(self._run, "nanoproc-lookup")
 
     def _run(self) -> None:
         try:
