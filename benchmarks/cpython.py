@@ -85,7 +85,7 @@ class Runtime:
         self.cache_toml: str | None = None
         if name == "wasmtime":
             toml = self.dir / "cache.toml"
-            toml.write_text(f'[cache]\nenabled = true\ndirectory = "{self.dir / "cache"}"\n')
+            toml.write_text(f'[cache]\ndirectory = "{self.dir / "cache"}"\n')
             self.cache_toml = str(toml)
 
     def measure(self, code: str, timeout: float) -> dict[str, object]:
