@@ -18,7 +18,9 @@ tiered where llvmlite is), ``interp`` (nanoproc's interp tier alone), ``llvm``.
   ``NANOPROC_CACHE_DIR``).
 * **warm**: the same again, with the caches the first run left.
 * **loop**: the CPU-bound guest ``sum(i*i for i in range(N))``, warm caches; the time
-  of the guest call alone (module load excluded) is the row's figure.
+  of the guest call alone (module load excluded, the guest interpreter's own start-up
+  included) is the row's figure. interp runs a shorter loop (``--interp-loop``): its
+  ratio is per iteration.
 
 The script prints, per row, each runtime's median wall time, peak RSS and the ratio
 to wasmtime-py. A run that exceeds ``--timeout`` is reported as ``>T``. The machine may
@@ -170,13 +172,18 @@ def _print_table(table: dict[str, dict[str, dict[str, object]]], names: list[str
     print("\nrow    " + "".join(f"{n:>22}" for n in names))
     for row, cells in table.items():
         base = cells.get("wasmtime", {}).get("median")
+        base_n = cells.get("wasmtime", {}).get("n", 1)
         line = f"{row:6} "
         for n in names:
             m = cells.get(n, {}).get("median")
             if m is None:
                 line += f"{str(cells.get(n, {}).get('error', '-'))[:20]:>22}"
                 continue
-            ratio = f" ({float(m) / float(base):.1f}x)" if base else ""  # type: ignore[arg-type]
+            # a loop of another length (interp's) compares per iteration
+            scale = float(base_n) / float(cells[n].get("n", 1))  # type: ignore[arg-type]
+            ratio = f" ({float(m) * scale / float(base):.0f}x)" if base else ""  # type: ignore[arg-type]
+            if base and float(m) * scale / float(base) < 10:  # type: ignore[arg-type]
+                ratio = f" ({float(m) * scale / float(base):.1f}x)"  # type: ignore[arg-type]
             line += f"{float(m):>12.2f} s{ratio:>8}"  # type: ignore[arg-type]
         print(line)
     peaks = {n: max((float(c[n]["rss_mb"]) for c in table.values()  # type: ignore[arg-type]
