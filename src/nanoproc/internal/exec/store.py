@@ -44,6 +44,8 @@ class StoreState:
         self.limits = NO_LIMITS
         self.limiter: Limiter | None = None
         self.instances: list[Any] = []
+        self.components: list[Any] = []
+        """Component instances (released with the store; not counted as instances)."""
         self.num_tables = 0
         self.num_memories = 0
         self.fuel: int | None = None
@@ -144,6 +146,10 @@ class StoreState:
         self.instances = []
         for inst in instances:
             inst.release()
+        components = self.components
+        self.components = []
+        for comp in components:
+            comp.release()
         state = self.tier_state
         self.tier_state = None
         if state is not None and hasattr(state, "release"):

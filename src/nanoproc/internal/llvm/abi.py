@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 RESULTS_CAP = 1000
@@ -232,7 +232,8 @@ LIMIT_MASK = (1 << 48) - 1
 
 @dataclass(frozen=True)
 class VMLayout:
-    """Byte offsets of one module's vmctx arrays (sizes from the module)."""
+    """Byte offsets of one module's vmctx arrays (sizes from the module; each offset
+    computed once, as every instantiation reads them)."""
 
     memories: int
     tables: int
@@ -244,36 +245,36 @@ class VMLayout:
 
     SC_PTR = 0
 
-    @property
+    @cached_property
     def mem_off(self) -> int:
         return 16
 
-    @property
+    @cached_property
     def table_off(self) -> int:
         return self.mem_off + 8 * self.memories
 
-    @property
+    @cached_property
     def global_off(self) -> int:
         return self.table_off + 8 * self.tables
 
-    @property
+    @cached_property
     def func_off(self) -> int:
         return self.global_off + 8 * self.globals
 
-    @property
+    @cached_property
     def type_off(self) -> int:
         return self.func_off + 8 * self.funcs
 
-    @property
+    @cached_property
     def data_off(self) -> int:
         """Per data segment: {pointer, length}."""
         return self.type_off + 8 * self.types
 
-    @property
+    @cached_property
     def tag_off(self) -> int:
         """Per tag: the address of its tag record (imports share the exporter's)."""
         return self.data_off + 16 * self.datas
 
-    @property
+    @cached_property
     def size(self) -> int:
         return self.tag_off + 8 * self.tags

@@ -39,32 +39,35 @@ class InstanceState:
         cm = inst.module
         mod = cm.module
         layout = code.layout
-        self.vm = abi.array(ctypes.c_uint64, layout.size // 8 or 1)()
+        image = _image(code, cm)
+        self.vm = image.vm_type()
         self.vmctx = vm_addr = ctypes.addressof(self.vm)
         vm = self.vm
         vm[0] = ns.sc_addr
-        nimp = cm.num_imported_funcs
+        nimp = image.nimp
         funcs = inst.funcs
-        ndef = len(funcs) - nimp
+        ndef = image.ndef
         # Own function records first: tables and globals may refer to them.
-        self.records = abi.array(ctypes.c_uint64, max(1, ndef * (abi.REC_SIZE // 8)))()
-        rec_base = ctypes.addressof(self.records)
-        step = abi.REC_SIZE // 8
-        for i in range(ndef):
-            fi = funcs[nimp + i]
-            self.records[i * step] = code.func_addr[nimp + i]
-            self.records[i * step + 1] = vm_addr
-            self.records[i * step + 2] = fi.canon
-            ns.add_record(fi, rec_base + abi.REC_SIZE * i)
-        ns.keep.append(self.records)
-        off = layout.func_off // 8
-        for f, fi in enumerate(funcs):
-            vm[off + f] = ns.func_handle(fi)
-        off = layout.type_off // 8
-        for t, st in enumerate(mod.deftypes):
-            # a function type's canonical id; a struct or array type's descriptor
-            c = cm.canon(t)
-            vm[off + t] = c if isinstance(st.comp, FuncType) else rtt_address(c)
+        self.records = records = image.records_type()
+        rec_base = ctypes.addressof(records)
+        if ndef:
+            words = image.records.copy()
+            words[1 :: abi.REC_SIZE // 8] = image.vm_slots(vm_addr)
+            records[:] = words
+            add_record = ns.add_record
+            for i in range(ndef):
+                add_record(funcs[nimp + i], rec_base + abi.REC_SIZE * i)
+        ns.keep.append(records)
+        off = image.func_off
+        func_handle = ns.func_handle
+        for f in range(nimp):
+            vm[off + f] = func_handle(funcs[f])
+        if ndef:
+            vm[off + nimp : off + nimp + ndef] = range(rec_base, rec_base + abi.REC_SIZE * ndef,
+                                                       abi.REC_SIZE)  # fmt: skip
+        if image.types:
+            off = image.type_off
+            vm[off : off + len(image.types)] = image.types
         off = layout.mem_off // 8
         for m, mem in enumerate(inst.memories):
             vm[off + m] = mem_cell(ns, mem)
@@ -126,6 +129,43 @@ class InstanceState:
         if letter == "e":
             return self.ns.exn_of(h)
         return self.ns.obj_of(h)
+
+
+class _Image:
+    """What every instance of one module's code writes the same way into its vmctx and
+    records (computed once per LoadedCode; instantiation copies it)."""
+
+    def __init__(self, code: LoadedCode, cm: Any) -> None:
+        layout = code.layout
+        self.vm_type = abi.array(ctypes.c_uint64, layout.size // 8 or 1)
+        self.nimp = nimp = cm.num_imported_funcs
+        self.ndef = ndef = len(cm.func_types) - nimp
+        step = abi.REC_SIZE // 8
+        self.records_type = abi.array(ctypes.c_uint64, max(1, ndef * step))
+        words = [0] * (ndef * step)
+        for i in range(ndef):
+            words[i * step] = code.func_addr[nimp + i]
+            words[i * step + 2] = cm.canon(cm.module.funcs[i].typeidx)
+        self.records = words
+        """Each record's words, its vmctx left 0 (filled per instance)."""
+        self.func_off = layout.func_off // 8
+        self.type_off = layout.type_off // 8
+        # a function type's canonical id; a struct or array type's descriptor
+        self.types = [
+            cm.canon(t) if isinstance(st.comp, FuncType) else rtt_address(cm.canon(t))
+            for t, st in enumerate(cm.module.deftypes)
+        ]
+
+    def vm_slots(self, vm_addr: int) -> list[int]:
+        return [vm_addr] * self.ndef
+
+
+def _image(code: LoadedCode, cm: Any) -> _Image:
+    image: _Image | None = getattr(code, "_instance_image", None)
+    if image is None:
+        image = _Image(code, cm)
+        code._instance_image = image  # type: ignore[attr-defined]
+    return image
 
 
 def _memory_grow(st: InstanceState, m: int, delta: int, _c: int, _d: int) -> int:

@@ -134,6 +134,10 @@ def sig_block_address() -> int:
     return runtime().address
 
 
+_getsignal = getattr(signal, "_signal", signal).getsignal
+"""The raw handler: ``signal.getsignal`` maps it through the ``Handlers`` enum, whose
+failed lookup for a handler function (the usual case) costs ~10 us per store."""
+
 _checked: list[Any] = [None]
 """The Python-level SIGINT handler seen when ours was last put in front (Python
 puts its C handler back whenever a program sets a Python handler)."""
@@ -147,7 +151,7 @@ def ensure_handler() -> None:
     same handler object again loses Ctrl-C for native code until it sets another)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    current_py = signal.getsignal(signal.SIGINT)
+    current_py = _getsignal(signal.SIGINT)
     if current_py is _checked[0] and current_py is not None:
         return
     _checked[0] = current_py

@@ -49,6 +49,17 @@ class ComponentInstance:
             chain.append(p)
             p = p.parent
         self.ancestry: tuple[ComponentInstance, ...] = tuple(chain)
+        store.components.append(self)
+
+    def release(self) -> None:
+        """Drop this instance's links (exports, handles, its ancestry, which holds
+        itself) once its store died (``StoreState.release``), so that reference
+        counting frees it: functions and resource types refer back to it."""
+        self.exports = {}
+        self.handles = [None]
+        self.free = []
+        self.ancestry = ()
+        self.parent = None
 
     def entering(self, caller: ComponentInstance | None) -> tuple[ComponentInstance, ...]:
         """The instances a call from ``caller`` (None: the host) into this one enters."""

@@ -108,7 +108,9 @@ class RType:
 
     def __init__(self, impl: Any, dtor: Any = None, host_id: int | None = None,
                  name: str = "") -> None:  # fmt: skip
-        self.key: Any = self
+        self.key: Any = object()
+        """(Not ``self``: a type referring to itself would be a cycle that only the
+        cyclic GC frees, and one store per request makes that collector run often.)"""
         self.impl = impl
         self.dtor = dtor
         self.host_id = host_id
