@@ -59,8 +59,11 @@ class InstanceState:
                 continue
             try:
                 G[name] = CALL_SLOT(fi)
-            except AttributeError:  # another interp instance's function, not bound yet
+            except AttributeError:  # another instance's function, not bound yet
                 owner = fi.instance.tier_state
+                if not isinstance(owner, InstanceState):  # another tier's: bind it now
+                    G[name] = fi.call
+                    continue
                 G[name] = _stub(owner, fi.index)
                 if owner.importers is None:
                     owner.importers = {}

@@ -180,8 +180,15 @@ class LLVMBackend:
             else:
                 ns.sync_trip()
 
+    _cached_key: tuple[CodeOptions, str] | None = None
+
     def _key(self) -> str:
-        return "llvm:" + self.options.key()
+        # computed once per options (every instantiation asks)
+        opts = self.options
+        cached = self._cached_key
+        if cached is None or cached[0] is not opts:
+            cached = self._cached_key = (opts, "llvm:" + opts.key())
+        return cached[1]
 
     def prepare(self, module: CompiledModule) -> ModuleArtifact:
         """The module's llvm artifact for this backend's options (compiled on first use)."""

@@ -35,7 +35,9 @@ class MemCell:
         self.stable = mem.stable_base
         self._mem = weakref.ref(mem)
         self.update(mem.view)
-        mem.bind(self.update)
+        # held strongly when the memory has no owner listener yet (the cell refers
+        # to the memory weakly: no cycle), which saves a WeakMethod per memory
+        mem.bind(self.update, owner=True)
 
     def update(self, view: memoryview) -> None:
         mem = self._mem()

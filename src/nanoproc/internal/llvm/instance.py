@@ -4,7 +4,7 @@ Binding an instance fills its vmctx (see abi.VMLayout): the StoreCtx, every
 memory's and table's cell, every global's cell, the canonical id of every type,
 a FuncRecord pointer for every function (imports' records from the store, the
 instance's own in one array made here), and the passive data segments. Its
-functions' ``FuncInst.call`` become lazy: the first call builds the ctypes entry.
+functions' ``FuncInst.call`` stay unset until first read, which builds the ctypes entry.
 """
 
 from __future__ import annotations
@@ -91,15 +91,13 @@ class InstanceState:
             for t, ti in enumerate(inst.tags):
                 vm[off + t] = heap.tag_record(ti)
         INSTANCES[vm_addr] = self
-        for i in range(ndef):
-            funcs[nimp + i].call = self._lazy(nimp + i)
+        # A defined function's FuncInst.call is left unset: its first read asks
+        # ``resolve`` (see FuncInst), which builds the entry.
 
     # ------------------------------------------------------------ calls from Python
-    def _lazy(self, f: int) -> Callable[..., Any]:
-        def first_call(*args: Any) -> Any:
-            return self.bind_call(f)(*args)
-
-        return first_call
+    def resolve(self, f: int) -> Callable[..., Any]:
+        """``FuncInst.call`` of defined function ``f`` read for the first time."""
+        return self.bind_call(f)
 
     def bind_call(self, f: int) -> Callable[..., Any]:
         """Make (and install) the ctypes entry of function ``f``."""

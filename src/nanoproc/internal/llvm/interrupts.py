@@ -135,6 +135,7 @@ def sig_block_address() -> int:
 
 
 _getsignal = getattr(signal, "_signal", signal).getsignal
+_SIGINT = int(signal.SIGINT)
 """The raw handler: ``signal.getsignal`` maps it through the ``Handlers`` enum, whose
 failed lookup for a handler function (the usual case) costs ~10 us per store."""
 
@@ -149,9 +150,9 @@ def ensure_handler() -> None:
     itself changes handlers, so the two never race. Costs one system call only when
     the Python-level handler changed since the last look (a program that sets the
     same handler object again loses Ctrl-C for native code until it sets another)."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.get_ident() != threading.main_thread().ident:
         return
-    current_py = _getsignal(signal.SIGINT)
+    current_py = _getsignal(_SIGINT)
     if current_py is _checked[0] and current_py is not None:
         return
     _checked[0] = current_py

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import WasmtimeError
@@ -93,30 +94,28 @@ class NativeFuelState(StoreState):
             self._fuel_reserve = 0
 
 
+@cache
+def _constant_ids() -> tuple[int, int, int, int]:
+    """What every StoreCtx points to: the helper and the exit exception types."""
+    from .hostcall import HELPER
+
+    return id(HELPER), id(ExitTrap), id(ExitThread), id(ExitBusy)
+
+
 class NativeStore:
     """Native state of one store (see the module docstring)."""
 
     def __init__(self, st: StoreState, backend: Any) -> None:
-        from .hostcall import HELPER
-
         self.st = st
-        self.sc = abi.StoreCtx()
-        self.sc_addr = ctypes.addressof(self.sc)
-        self.sc.max_stack = native_budget(backend.max_wasm_stack)
-        self.sc.helper = id(HELPER)
-        self.sc.exit_trap = id(ExitTrap)
-        self.sc.exit_thread = id(ExitThread)
-        self.sc.exit_busy = id(ExitBusy)
+        self.sc = sc = abi.StoreCtx()
+        self.sc_addr = ctypes.addressof(sc)
+        sc.max_stack = native_budget(backend.max_wasm_stack)
+        sc.helper, sc.exit_trap, sc.exit_thread, sc.exit_busy = _constant_ids()
         ensure_handler()
-        self.sc.sig = sig_block_address()
+        sc.sig = sig_block_address()
         self.fuel = backend.options.fuel
         self.epochs = backend.options.epochs
         self.backend = backend
-        t = abi.SC["stack_limit"] + abi.TRIP_BYTE
-        self.trip_view = memoryview(self.sc).cast("B")[t : t + 1]
-        """The stack limit's top byte: TRIP while the epoch is at or past the deadline
-        or an interrupt is pending (see irgen.metering; one-byte writes, so no
-        native write can undo one)."""
         if self.fuel:
             value = st.__dict__.pop("fuel", None) or 0
             st.__class__ = NativeFuelState
@@ -127,9 +126,6 @@ class NativeStore:
         if self.epochs:
             backend.epoch_stores[id(self)] = weakref.ref(self)
             self.sync_trip()
-        res = self.sc_addr + abi.SC["results"]
-        self.ures = abi.array(ctypes.c_uint64, abi.RESULTS_CAP).from_address(res)
-        self.fres = abi.array(ctypes.c_double, abi.RESULTS_CAP).from_address(res)
         self.records: dict[FuncInst, int] = {}
         """Every function with a FuncRecord -> its address (held for the store's life)."""
         self.func_at: dict[int, FuncInst] = {}
@@ -145,6 +141,27 @@ class NativeStore:
         self._heap: ExnHeap | None = None
         self.gc: NativeHeap | None = None
         """The GC heap, made when a module that uses GC is instantiated (gcheap)."""
+
+    # Made on first use (host functions, epochs): most stores never need them.
+    @cached_property
+    def trip_view(self) -> memoryview:
+        """The stack limit's top byte: TRIP while the epoch is at or past the deadline
+        or an interrupt is pending (see irgen.metering; one-byte writes, so no
+        native write can undo one)."""
+        t = abi.SC["stack_limit"] + abi.TRIP_BYTE
+        return memoryview(self.sc).cast("B")[t : t + 1]
+
+    @cached_property
+    def ures(self) -> Any:
+        """StoreCtx.results as u64s: where host functions put their results."""
+        res = self.sc_addr + abi.SC["results"]
+        return abi.array(ctypes.c_uint64, abi.RESULTS_CAP).from_address(res)
+
+    @cached_property
+    def fres(self) -> Any:
+        """StoreCtx.results as doubles."""
+        res = self.sc_addr + abi.SC["results"]
+        return abi.array(ctypes.c_double, abi.RESULTS_CAP).from_address(res)
 
     @property
     def heap(self) -> ExnHeap:

@@ -67,6 +67,8 @@ class Plan:
         self.name = comp.id or ""
         self.trusted = not any(_brings_code(item.ty) for item in info.type.imports.values())
         self.steps = _Compiler(self).compile()
+        self.run = _generate(self.steps)
+        """All steps as one function (see :func:`_generate`)."""
 
 
 class ComponentValue:
@@ -215,6 +217,40 @@ Step = Callable[[Frame, dict[str, Any], Any], None]
 """One definition's work at instantiation: ``step(frame, import_args, store)``."""
 
 
+def _inline(step: Step, line: str, **consts: Any) -> Step:
+    """Mark ``step`` as expressible by one line of Python for :func:`_generate`: a
+    statement over the index spaces ``S0``..``S10`` (``Frame.sp``), the instance's
+    exports ``EX`` and the named constants (written ``{name}`` in ``line``)."""
+    step.inline = (line, consts)  # type: ignore[attr-defined]
+    return step
+
+
+def _generate(steps: list[Step]) -> Step:
+    """One function running ``steps`` in order, with the simple ones (appending a
+    constant, an alias, an export) written inline: instantiating a small component
+    then costs one call for most of its definitions instead of one each."""
+    names: dict[str, Any] = {}
+    lines = ["def run(f, args, store):",
+             "    " + ", ".join(f"S{i}" for i in range(len(SORTS))) + " = f.sp",
+             "    EX = f.inst.exports"]  # fmt: skip
+    for n, step in enumerate(steps):
+        inline = getattr(step, "inline", None)
+        if inline is None:
+            names[f"k{n}"] = step
+            lines.append(f"    k{n}(f, args, store)")
+            continue
+        line, consts = inline
+        local = {k: f"c{n}_{k}" for k in consts}
+        for k, v in consts.items():
+            names[local[k]] = v
+        lines.append("    " + line.format(**local))
+    if not steps:
+        lines.append("    pass")
+    code = compile("\n".join(lines) + "\n", "<nanoproc component instantiation>", "exec")
+    exec(code, names)
+    return names["run"]  # type: ignore[no-any-return]
+
+
 class _Compiler:
     """Turns a plan's definitions into steps, once per plan, tracking how long each
     index space is at each definition (the validator's per-index facts are looked up
@@ -258,7 +294,7 @@ def _core_module(c: _Compiler, d: C.CoreModuleDef) -> Step:
     def step(f: Frame, args: Any, store: Any) -> None:
         f.sp[CORE_MODULES].append(module)
 
-    return step
+    return _inline(step, f"S{CORE_MODULES}.append({{m}})", m=module)
 
 
 def _core_instance(c: _Compiler, d: Any) -> Step:
@@ -270,7 +306,9 @@ def _core_instance(c: _Compiler, d: Any) -> Step:
             sp = f.sp
             sp[CORE_INSTANCES].append({name: sp[s][i] for name, s, i in items})
 
-        return inline
+        body = ", ".join(f"{name!r}: S{s}[{i}]" for name, s, i in items)
+        body = body.replace("{", "{{").replace("}", "}}")  # names are any strings
+        return _inline(inline, f"S{CORE_INSTANCES}.append({{{{{body}}}}})")
     by_name = dict(d.args)
     mi = d.module
     module = c.static_modules.get(mi)
@@ -356,7 +394,7 @@ def _export_alias(c: _Compiler, d: C.ExportAlias) -> Step:
         sp = f.sp
         sp[s].append(sp[INSTANCES][ii][name])
 
-    return step
+    return _inline(step, f"S{s}.append(S{INSTANCES}[{ii}][{{n}}])", n=name)
 
 
 def _core_export_alias(c: _Compiler, d: C.CoreExportAlias) -> Step:
@@ -368,7 +406,7 @@ def _core_export_alias(c: _Compiler, d: C.CoreExportAlias) -> Step:
         sp = f.sp
         sp[s].append(sp[CORE_INSTANCES][ii][name])
 
-    return step
+    return _inline(step, f"S{s}.append(S{CORE_INSTANCES}[{ii}][{{n}}])", n=name)
 
 
 def _outer_alias(c: _Compiler, d: C.OuterAlias) -> Step | None:
@@ -398,7 +436,7 @@ def _type(c: _Compiler, d: C.TypeDef) -> Step:
         def plain(f: Frame, args: Any, store: Any) -> None:
             f.sp[TYPES].append(t)
 
-        return plain
+        return _inline(plain, f"S{TYPES}.append({{t}})", t=t)
     rid = t.data
     dtor_index = d.type.dtor
 
@@ -485,7 +523,7 @@ def _export(c: _Compiler, d: C.ExportDef) -> Step:
         f.inst.exports[name] = value
         space.append(value)
 
-    return step
+    return _inline(step, f"v = EX[{{n}}] = S{s}[{index}]; S{s}.append(v)", n=name)
 
 
 def _canon(c: _Compiler, d: C.Canon) -> Step:
@@ -720,6 +758,5 @@ def instantiate(plan: Plan, store: Any, backend: Any, args: dict[str, Any], *,
     says whether every core module in the tree was validated with it."""
     inst = ComponentInstance(store, parent, name or plan.name)
     frame = Frame(plan, inst, outer, backend, plan.trusted if trusted is None else trusted)
-    for step in plan.steps:
-        step(frame, args, store)
+    plan.run(frame, args, store)
     return inst
