@@ -104,11 +104,17 @@ def _instance_of(vmctx: int | None) -> Any:
     return st.inst if st is not None else None
 
 
+_SHAPES: dict[Any, tuple[tuple[str, str], tuple[str, str]]] = {}
+"""Function type -> (native shape, Python shape): every store's host records ask."""
+
+
 def host_record(ns: NativeStore, fi: FuncInst) -> int:
     """Create the FuncRecord of host function ``fi`` in ``ns`` (or of a function
     that runs in another tier: ``backend.foreign``); returns its address."""
-    shape = shape_of(fi.type)
-    pshape = py_shape(fi.type)
+    shapes = _SHAPES.get(fi.type)
+    if shapes is None:
+        shapes = _SHAPES[fi.type] = (shape_of(fi.type), py_shape(fi.type))
+    shape, pshape = shapes
     key = (*pshape, bool(fi.needs_caller))
     factory = _FACTORIES.get(key)
     if factory is None:

@@ -94,7 +94,8 @@ class CFunc:
 
     def __init__(self, kind: str, ft: FuncT, rts: list[RType], *, inst: Any = None,
                  host: Any = None, core: Any = None, opts: Any = None,
-                 bind: dict[str, Any] | None = None, name: str = "") -> None:  # fmt: skip
+                 bind: tuple[Any, Any, Any, bool] | None = None,
+                 name: str = "") -> None:  # fmt: skip
         self.kind = kind
         self.ft = ft
         self.rts = rts
@@ -103,7 +104,8 @@ class CFunc:
         self.core = core
         self.opts = opts
         self.bind = bind
-        self._calls: dict[tuple[str, str], Any] = {}
+        self._calls: dict[tuple[str, str], Any] | None = None
+        """(mode, encoding) -> lifted function, made on first use."""
         self.name = name
 
     @property
@@ -113,9 +115,12 @@ class CFunc:
     def lifted(self, mode: str, src: str = "utf8") -> Any:
         """The ``lifted(enter, resolve, *args)`` function for callers in ``mode``
         whose strings come in encoding ``src``."""
-        fn = self._calls.get((mode, src))
+        calls = self._calls
+        if calls is None:
+            calls = self._calls = {}
+        fn = calls.get((mode, src))
         if fn is None:
-            fn = self._calls[(mode, src)] = self._make(mode, src)
+            fn = calls[(mode, src)] = self._make(mode, src)
         return fn
 
     def _make(self, mode: str, src: str) -> Any:
@@ -127,12 +132,11 @@ class CFunc:
         o = self.opts
         inst = self.inst
         assert self.bind is not None
-        mem = self.bind["mem"]
-        realloc = self.bind["realloc"]
+        mem, realloc, post, ctx = self.bind
         opts = Options(o.string_encoding, mem is not None, realloc is not None,
-                       o.post_return is not None, self.bind["ctx"])  # fmt: skip
+                       o.post_return is not None, ctx)  # fmt: skip
         make = lifted_factory(params, result, len(self.rts), opts, mode)
-        b = {"core": self.core, "post": self.bind["post"], "inst": inst, "mem": mem}
+        b = {"core": self.core, "post": post, "inst": inst, "mem": mem}
         if mem is not None:
             b["alloc"] = R.make_alloc(inst, realloc, mem, mode)
             b["sst"] = R.make_string_store(inst, realloc, mem, o.string_encoding, src, mode)
@@ -550,13 +554,12 @@ def _lift(c: _Compiler, d: C.Canon) -> Step:
             raise UnsupportedFeature("64-bit canonical ABI memories")
         sp = f.sp
         cf = sp[CORE_FUNCS]
-        bind = {
-            "mem": None if mem_i is None else sp[CORE_MEMORIES][mem_i],
-            "realloc": None if realloc_i is None else cf[realloc_i],
-            "post": None if post_i is None else cf[post_i],
-            "ctx": ctx,
-        }
-        sp[FUNCS].append(CFunc("lifted", ft, [f.rt(r) for r in rids], inst=f.inst,
+        bind = (None if mem_i is None else sp[CORE_MEMORIES][mem_i],
+                None if realloc_i is None else cf[realloc_i],
+                None if post_i is None else cf[post_i],
+                ctx)  # fmt: skip
+        rts = [f.rt(r) for r in rids] if rids else []
+        sp[FUNCS].append(CFunc("lifted", ft, rts, inst=f.inst,
                                core=cf[core_i], opts=o, bind=bind))  # fmt: skip
 
     return step
