@@ -128,12 +128,13 @@ class NativeGlobalInst(GlobalInst):
         _slot.__get__(self).set(v)
 
 
-def global_cell(ns: NativeStore, gi: GlobalInst) -> int:
-    """Address of ``gi``'s native cell, moving its value there on first use."""
+def global_cell(ns: NativeStore, gi: GlobalInst, letter: str | None = None) -> int:
+    """Address of ``gi``'s native cell, moving its value there on first use
+    (``letter``: its type's :func:`py_letter`, when the caller knows it)."""
     if isinstance(gi, NativeGlobalInst):
         return _slot.__get__(gi).address  # type: ignore[no-any-return]
     value = gi.value
-    cell = GlobalCell(py_letter(gi.type.type), ns)
+    cell = GlobalCell(letter or py_letter(gi.type.type), ns)
     if cell.letter == "e":
         ns.heap.add_root(cell.address, abi.ROOT_CELL)
     cell.set(value)

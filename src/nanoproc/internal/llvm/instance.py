@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exec.gctypes import MAX_ARRAY_LENGTH
 from ..exec.instance import ModuleInstance
+from ..exec.link import close_global
 from ..exec.values import MASK32
 from ..syntax.types import FuncType
 from . import abi
@@ -75,8 +76,9 @@ class InstanceState:
         for t, tab in enumerate(inst.tables):
             vm[off + t] = table_cell(ns, tab)
         off = layout.global_off // 8
+        letters = image.global_letters
         for g, gi in enumerate(inst.globals):
-            vm[off + g] = global_cell(ns, gi)
+            vm[off + g] = global_cell(ns, gi, letters[g])
         off = layout.data_off // 8
         self.datas = []
         for d, seg in enumerate(mod.datas):
@@ -153,6 +155,13 @@ class _Image:
             cm.canon(t) if isinstance(st.comp, FuncType) else rtt_address(cm.canon(t))
             for t, st in enumerate(cm.module.deftypes)
         ]
+
+        # py_letter of each global's type, closed as instantiation closes it (None
+        # for imported ones: their own module's letter applies)
+        nimp_globals = sum(1 for imp in cm.module.imports if imp.kind == "global")
+        self.global_letters: list[str | None] = [None] * nimp_globals
+        self.global_letters += [py_letter(close_global(g.type, cm).type)
+                                for g in cm.module.globals]  # fmt: skip
 
     def vm_slots(self, vm_addr: int) -> list[int]:
         return [vm_addr] * self.ndef
