@@ -105,3 +105,53 @@ def test_closed_store_releases_and_refuses(engine):
         f(store)
     del inst, f
     assert state() is None
+
+
+COMPONENT = """(component
+  (core module $m
+    (import "" "new" (func $new (param i32) (result i32)))
+    (memory (export "mem") 1)
+    (func (export "make") (result i32) (call $new (i32.const 5)))
+    (func (export "id") (param i32) (result i32) (local.get 0)))
+  (type $r (resource (rep i32)))
+  (core func $new (canon resource.new $r))
+  (core instance $i (instantiate $m (with "" (instance (export "new" (func $new))))))
+  (export $r2 "r" (type $r))
+  (func (export "make") (result (own $r2)) (canon lift (core func $i "make")))
+  (func (export "id") (param "x" u32) (result u32) (canon lift (core func $i "id")))
+)"""
+
+
+def _use_component(engine, component):
+    import nanoproc.component as nc
+
+    store = nanoproc.Store(engine)
+    inst = nc.Linker(engine).instantiate(store, component)
+    assert inst.get_func(store, "id")(store, 9) == 9
+    res = inst.get_func(store, "make")(store)
+    return store, inst, res, weakref.ref(store._state), weakref.ref(inst._inst)
+
+
+def test_dropped_store_with_component_instances_is_freed_without_the_cycle_collector(engine):
+    import nanoproc.component as nc
+
+    component = nc.Component(engine, COMPONENT)
+    _use_component(engine, component)  # warm up
+    gc.collect()
+    gc.disable()
+    try:
+        store, inst, res, state, cinst = _use_component(engine, component)
+        del store, inst, res
+        assert state() is None, "the store's objects should not wait for the cyclic GC"
+        assert cinst() is None, "a component instance should not wait for the cyclic GC"
+        # and a closed store frees its component instances too
+        store, inst, res, state, cinst = _use_component(engine, component)
+        store.close()
+        with pytest.raises(ValueError):
+            inst.get_func(store, "id")
+        del inst, res
+        assert cinst() is None
+        del store
+        assert state() is None
+    finally:
+        gc.enable()

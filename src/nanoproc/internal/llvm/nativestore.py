@@ -102,6 +102,14 @@ def _constant_ids() -> tuple[int, int, int, int]:
     return id(HELPER), id(ExitTrap), id(ExitThread), id(ExitBusy)
 
 
+@cache
+def _host_record() -> Any:
+    """``hostcall.host_record`` (which imports this module), imported once."""
+    from .hostcall import host_record
+
+    return host_record
+
+
 class NativeStore:
     """Native state of one store (see the module docstring)."""
 
@@ -249,9 +257,7 @@ class NativeStore:
                 raise WasmtimeError(f"not a function reference: {fi!r}")
             if not fi.host and getattr(self.backend, "foreign", None) is None:
                 raise WasmtimeError("function of another store or tier used as a funcref")
-            from .hostcall import host_record
-
-            h = host_record(self, fi)
+            h = _host_record()(self, fi)
         return h
 
     def func_of(self, h: int | None) -> FuncInst | None:
