@@ -19,7 +19,6 @@ exception it raises becomes TRAP_HOST the same way as a host function's.
 from __future__ import annotations
 
 import ctypes
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +33,11 @@ from .refs import py_shape
 if TYPE_CHECKING:
     from .instance import InstanceState
 
-INSTANCES: weakref.WeakValueDictionary[int, InstanceState] = weakref.WeakValueDictionary()
-"""vmctx address -> the instance's state (for the helper and for Callers)."""
+INSTANCES: dict[int, InstanceState] = {}
+"""vmctx address -> the instance's state (for the helper and for Callers); an entry
+lives until its instance is released with its store (``InstanceState.release``),
+which is also when its vmctx may be freed and reused. (A plain dict: a
+WeakValueDictionary cost two Python-level calls per instance and a callback.)"""
 
 THUNKS: dict[tuple[str, str], tuple[int, Any]] = {}
 """Native shape -> (host thunk address, what keeps its code loaded)."""
@@ -124,10 +126,12 @@ def host_record(ns: NativeStore, fi: FuncInst) -> int:
     target = fi.call if fi.host else ns.backend.foreign(fi)
     callback = factory(target, ns, _instance_of)
     thunk, owner = thunk_for(shape)
-    hctx = abi.array(ctypes.c_uint64, 2)(id(callback), ns.sc_addr)
-    rec = abi.array(ctypes.c_uint64, abi.REC_SIZE // 8)(thunk, ctypes.addressof(hctx), fi.canon, 0)
-    ns.keep.extend((callback, hctx, rec, owner))
+    # the FuncRecord, then the host context its second word points to
+    step = abi.REC_SIZE // 8
+    rec = abi.array(ctypes.c_uint64, step + 2)()
     address = ctypes.addressof(rec)
+    rec[:] = [thunk, address + abi.REC_SIZE, fi.canon, 0, id(callback), ns.sc_addr]
+    ns.keep.extend((callback, rec, owner))
     ns.add_record(fi, address)
     return address
 
