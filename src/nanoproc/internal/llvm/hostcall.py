@@ -19,6 +19,7 @@ exception it raises becomes TRAP_HOST the same way as a host function's.
 from __future__ import annotations
 
 import ctypes
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +34,10 @@ from .refs import py_shape
 if TYPE_CHECKING:
     from .instance import InstanceState
 
-INSTANCES: dict[int, InstanceState] = {}
-"""vmctx address -> the instance's state (for the helper and for Callers); an entry
-lives until its instance is released with its store (``InstanceState.release``),
-which is also when its vmctx may be freed and reused. (A plain dict: a
-WeakValueDictionary cost two Python-level calls per instance and a callback.)"""
+INSTANCES: weakref.WeakValueDictionary[int, InstanceState] = weakref.WeakValueDictionary()
+"""vmctx address -> the instance's state (for the helper and for Callers). Weak: a
+store the host's closures hold in a cycle must stay collectable (a strong global map
+made such stores immortal; the host fuzzer's leak check caught it)."""
 
 THUNKS: dict[tuple[str, str], tuple[int, Any]] = {}
 """Native shape -> (host thunk address, what keeps its code loaded)."""

@@ -96,11 +96,6 @@ class InstanceState:
         # A defined function's FuncInst.call is left unset: its first read asks
         # ``resolve`` (see FuncInst), which builds the entry.
 
-    def release(self) -> None:
-        """The store died (``ModuleInstance.release``): forget this vmctx."""
-        if INSTANCES.get(self.vmctx) is self:
-            del INSTANCES[self.vmctx]
-
     # ------------------------------------------------------------ calls from Python
     def resolve(self, f: int) -> Callable[..., Any]:
         """``FuncInst.call`` of defined function ``f`` read for the first time."""
