@@ -186,3 +186,27 @@ def test_trapping_operand_is_evaluated_before_a_branch_skips_it() -> None:
     assert call(inst, "f", 0) == 1
     with pytest.raises(Exception, match="out of bounds memory access"):
         call(inst, "f", 70000)
+
+
+ARM_ALLOCATION = """(module
+  (type $a (array (mut i32)))
+  (global $g (mut i32) (i32.const 41))
+  (func (export "f") (param i32) (result i32)
+    (global.get $g)
+    (if (local.get 0)
+      (then (nop))
+      (else (drop (array.new_default $a (i32.const 1)))
+            (drop (array.new $a (i32.const 7) (i32.const 2)))))
+    (i32.const 1)
+    (i32.add)))"""
+
+
+@pytest.mark.parametrize("arm", [0, 1])
+def test_an_allocation_in_one_arm_leaves_pending_reads_alone(arm: int) -> None:
+    """A global read pending below an ``if`` stays pending in both arms: an
+    allocation in one arm does not write state, so it must not evaluate the read
+    there only (the read was then unbound after the ``if`` when the other arm ran:
+    fuzz findings gc:20261268786702, exc:20261268786481)."""
+    inst = new_instance(compile_wat(ARM_ALLOCATION))
+    assert call(inst, "f", arm) == 42
+    assert call(inst, "f", 1 - arm) == 42

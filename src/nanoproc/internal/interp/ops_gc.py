@@ -319,7 +319,9 @@ def _array_new(tr: Translator, ins: Instr) -> None:
     st = array_field(cid).storage
     n, known = _length_operand(tr)
     v = tr.pop()
-    r = tr.result(f"ANEW({cls}, {_stored(tr, v, st)}, {n.code})")
+    # An allocation writes no state (structure.EFFECTS omits it): pending reads stay
+    # pending, or one arm of an if would evaluate them on its path only.
+    r = tr.result(f"ANEW({cls}, {_stored(tr, v, st)}, {n.code})", effects=False)
     tr.charge_length(n, known)
     tr.push(r)
 
@@ -329,7 +331,7 @@ def _array_new_default(tr: Translator, ins: Instr) -> None:
     cid, cls = _array_cls(tr, ins[1])
     st = array_field(cid).storage
     n, known = _length_operand(tr)
-    r = tr.result(f"ANEW({cls}, {_default_code(st)}, {n.code})")
+    r = tr.result(f"ANEW({cls}, {_default_code(st)}, {n.code})", effects=False)
     tr.charge_length(n, known)
     tr.push(r)
 
@@ -352,7 +354,7 @@ def _array_new_data(tr: Translator, ins: Instr) -> None:
     _, cls = _array_cls(tr, ins[1])
     n, known = _length_operand(tr)
     s = tr.exact(tr.pop())
-    r = tr.result(f"ANEWD({cls}, INST, {ins[2]}, {s.code}, {n.code})")
+    r = tr.result(f"ANEWD({cls}, INST, {ins[2]}, {s.code}, {n.code})", effects=False)
     tr.charge_length(n, known)
     tr.push(r)
 
@@ -362,7 +364,7 @@ def _array_new_elem(tr: Translator, ins: Instr) -> None:
     _, cls = _array_cls(tr, ins[1])
     n, known = _length_operand(tr)
     s = tr.exact(tr.pop())
-    r = tr.result(f"ANEWE({cls}, INST, {ins[2]}, {s.code}, {n.code})")
+    r = tr.result(f"ANEWE({cls}, INST, {ins[2]}, {s.code}, {n.code})", effects=False)
     tr.charge_length(n, known)
     tr.push(r)
 
