@@ -15,22 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from wasip2_harness import HAVE_WASMTIME, HERE, RUN_EXPORT, WASM
+from wasip2_harness import HAVE_WASMTIME, HERE, RUN_EXPORT, WASM, api_for
 
 
 def run(runner: str, name: str, work: Path) -> str:
-    if runner == "wasmtime":
-        import wasmtime as api
-        import wasmtime.component as comp
-
-        engine = api.Engine()
-    else:
-        import nanoproc as api
-        import nanoproc.component as comp
-
-        config = api.Config()
-        config.strategy = runner
-        engine = api.Engine(config)
+    api, comp, engine = api_for(runner)
     out = bytearray()
     w = api.WasiConfig()
     w.argv = [name]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wasip2_harness import HAVE_WASMTIME, RUN_EXPORT, WASM
+from wasip2_harness import HAVE_WASMTIME, RUN_EXPORT, WASM, api_for
 
 DENIED_ALL = """lookup localhost: error permanent-resolver-failure
 tcp connect 127.0.0.1:echo: error access-denied
@@ -56,18 +56,7 @@ def echo_server() -> Iterator[tuple[int, list[bytes]]]:
 
 
 def run(runner: str, args: list[str], configure: Callable[[Any], None] = lambda w: None) -> str:
-    if runner == "wasmtime":
-        import wasmtime as api
-        import wasmtime.component as comp
-
-        engine = api.Engine()
-    else:
-        import nanoproc as api
-        import nanoproc.component as comp
-
-        config = api.Config()
-        config.strategy = runner
-        engine = api.Engine(config)
+    api, comp, engine = api_for(runner)
     out = bytearray()
     component = comp.Component.from_file(engine, str(WASM / "p2sockets.wasm"))
     linker = comp.Linker(engine)

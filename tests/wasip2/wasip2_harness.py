@@ -43,21 +43,26 @@ def _configure(api: Any, root: Path, args: list[str], env: list[tuple[str, str]]
     return w
 
 
-def run_api(runner: str, name: str, root: Path, args: list[str] = (),  # type: ignore[assignment]
-            env: list[tuple[str, str]] = (), stdin: Path | None = None) -> tuple[str, str, int]:  # type: ignore[assignment]
-    """``runner``: "wasmtime", or a nanoproc strategy ("interp", "llvm", "tiered")."""
+def api_for(runner: str) -> tuple[Any, Any, Any]:
+    """(module, its component module, an Engine) for ``runner``: "wasmtime", or a
+    nanoproc strategy ("interp", "llvm", "tiered")."""
     if runner == "wasmtime":
         import wasmtime as api
         import wasmtime.component as comp
 
-        engine = api.Engine()
-    else:
-        import nanoproc as api
-        import nanoproc.component as comp
+        return api, comp, api.Engine()
+    import nanoproc as api
+    import nanoproc.component as comp
 
-        config = api.Config()
-        config.strategy = runner
-        engine = api.Engine(config)
+    config = api.Config()
+    config.strategy = runner
+    return api, comp, api.Engine(config)
+
+
+def run_api(runner: str, name: str, root: Path, args: list[str] = (),  # type: ignore[assignment]
+            env: list[tuple[str, str]] = (), stdin: Path | None = None) -> tuple[str, str, int]:  # type: ignore[assignment]
+    """``runner``: "wasmtime", or a nanoproc strategy ("interp", "llvm", "tiered")."""
+    api, comp, engine = api_for(runner)
     out, err = bytearray(), bytearray()
     component = comp.Component.from_file(engine, str(WASM / f"{name}.wasm"))
     linker = comp.Linker(engine)
