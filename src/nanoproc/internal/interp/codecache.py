@@ -30,6 +30,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..cachedir import tier_cache_dir
+
 if TYPE_CHECKING:
     from .artifact import ModuleArtifact, TranslationOptions
 
@@ -48,14 +50,7 @@ def enabled() -> bool:
 
 def cache_dir() -> Path | None:
     """Where the files live (beside the llvm tier's cache), or None when off."""
-    override = os.environ.get("NANOPROC_CACHE_DIR")
-    if override:
-        return Path(override) / "interp"
-    try:
-        import platformdirs
-    except ImportError:  # pragma: no cover - a declared dependency
-        return None
-    return Path(platformdirs.user_cache_dir("nanoproc")) / "interp"
+    return tier_cache_dir("interp")
 
 
 @cache

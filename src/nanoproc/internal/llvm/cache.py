@@ -23,6 +23,8 @@ import threading
 from functools import cache
 from pathlib import Path
 
+from ..cachedir import tier_cache_dir
+
 MAGIC = b"npllvm\0\2"
 _HEADER = struct.Struct("<8s32sI")  # magic, sha256 of (key, count, payload), object count
 
@@ -47,14 +49,7 @@ def cache_dir() -> Path | None:
     """Where entries live, or None when the disk cache is off."""
     if os.environ.get("NANOPROC_LLVM_CACHE", "1") == "0":
         return None
-    override = os.environ.get("NANOPROC_CACHE_DIR")
-    if override:
-        return Path(override) / "llvm"
-    try:
-        import platformdirs
-    except ImportError:  # pragma: no cover - a declared dependency
-        return None
-    return Path(platformdirs.user_cache_dir("nanoproc")) / "llvm"
+    return tier_cache_dir("llvm")
 
 
 def cache_key(module_digest: str, config: str) -> str:
