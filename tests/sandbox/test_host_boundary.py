@@ -38,20 +38,25 @@ DOWN = '''(module (import "h" "cb" (func $cb (param i32) (result i32)))
     (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
       (else (i32.add (i32.const 1) (call $cb (i32.sub (local.get 0) (i32.const 1)))))))
   (func (export "grow") (result i32) (memory.grow (i32.const 0))))'''
+
+def mutual(tier):
+    # A store and an instance of DOWN whose host function calls its down again.
+    eng = engine(tier)
+    store = w.Store(eng)
+    box = {}
+    cb = w.Func(store, w.FuncType([w.ValType.i32()], [w.ValType.i32()]),
+                lambda n: box["down"](store, n))
+    inst = w.Instance(store, w.Module(eng, DOWN), [cb])
+    box["down"] = inst.exports(store)["down"]
+    return store, inst
 """
 
 MUTUAL = PRELUDE + """
 tier, limit = sys.argv[1], int(sys.argv[2])
-eng = engine(tier)
-store = w.Store(eng)
-mod = w.Module(eng, DOWN)
-box = {}
-cb = w.Func(store, w.FuncType([w.ValType.i32()], [w.ValType.i32()]),
-            lambda n: box["down"](store, n))
-inst = w.Instance(store, mod, [cb])
-box["down"] = inst.exports(store)["down"]
+store, inst = mutual(tier)
+down = inst.exports(store)["down"]
 sys.setrecursionlimit(limit)
-out = [[n, outcome(box["down"], store, n)] for n in (100, 1000, 1000, 300, 5, 3000, 20, 1000)]
+out = [[n, outcome(down, store, n)] for n in (100, 1000, 1000, 300, 5, 3000, 20, 1000)]
 print(json.dumps(out))
 """
 
@@ -127,30 +132,22 @@ def test_python_failures_at_depth_leave_the_store_right(tier: str, kind: str) ->
 
 NOMEMORY = PRELUDE + """
 import _testcapi
-tier = sys.argv[1]
-eng = engine(tier)
-store = w.Store(eng)
-mod = w.Module(eng, DOWN)
-box = {}
-f = w.Func(store, w.FuncType([w.ValType.i32()], [w.ValType.i32()]),
-           lambda n: box["down"](store, n))
-inst = w.Instance(store, mod, [f])
-box["down"] = inst.exports(store)["down"]
-grow = inst.exports(store)["grow"]
-box["down"](store, 3)
+store, inst = mutual(sys.argv[1])
+down, grow = inst.exports(store)["down"], inst.exports(store)["grow"]
+down(store, 3)
 out = []
 for start in range(0, 2400, 43):
     # Allocations number start .. start+2 of the call fail, as when the host
     # process runs out of memory for a moment.
     _testcapi.set_nomemory(start, start + 3)
     try:
-        got = box["down"](store, 40)
+        got = down(store, 40)
         _testcapi.remove_mem_hooks()
         first = ["ok", got]
     except BaseException as e:
         _testcapi.remove_mem_hooks()
         first = ["raise", type(e).__name__]
-    out.append([first, outcome(box["down"], store, 10), outcome(grow, store)])
+    out.append([first, outcome(down, store, 10), outcome(grow, store)])
 print(json.dumps(out))
 """
 
