@@ -279,3 +279,72 @@ def test_a_small_module_in_use_is_compiled_after_the_delay(monkeypatch: pytest.M
     assert sum_(store, 3) == want
     time.sleep(0.2)
     assert dropped._compiled.artifacts["tiered"].state == "idle"
+
+
+SEGMENTS = """
+(module
+  (memory (export "mem") 1)
+  (data $d "\\01\\02\\03\\04\\05\\06\\07\\08")
+  (func $drop (export "drop") (data.drop $d))
+  (func $init (export "init") (param i32) (result i32)
+    (memory.init $d (i32.const 0) (i32.const 0) (local.get 0))
+    (i32.load8_u (i32.const 3)))
+  (func $probe (param i32) (result i32) (local.get 0))
+  ;; drops the segment in a callee (native after the switch), then copies in its
+  ;; own (interp) frame: the copy must see the drop
+  (func (export "drop_then_init") (result i32)
+    (drop (call $probe (i32.const 0)))
+    (call $drop)
+    (memory.init $d (i32.const 0) (i32.const 0) (i32.const 4))
+    (i32.const 1))
+)
+"""
+
+
+def _segment_run(engine: Any, calls: list[tuple[str, list[int]]]) -> list[Any]:
+    store = nanoproc.Store(engine)
+    ex = nanoproc.Instance(store, nanoproc.Module(engine, SEGMENTS), []).exports(store)
+    out: list[Any] = []
+    for name, args in calls:
+        try:
+            out.append(("ok", ex[name](store, *args)))
+        except nanoproc.Trap as e:
+            out.append(("trap", e.trap_code))
+    return out
+
+
+@pytest.mark.parametrize("switch_after", [1, 2, 3, 4])
+def test_a_data_segment_dropped_before_the_switch_stays_dropped(switch_after: int) -> None:
+    """The tiered wrong value of campaign case exc:20261269784736: the native code
+    bound at the switch took passive segments from the module, so one dropped by
+    interp code before the switch was whole again (memory.init ran instead of
+    trapping)."""
+    calls = [("init", [4]), ("drop", []), ("init", [0]), ("init", [4]), ("init", [4])]
+    want = _segment_run(_engine("interp"), calls)
+    assert want[-1] == ("trap", nanoproc.TrapCode.MEMORY_OUT_OF_BOUNDS)
+    assert _segment_run(_engine("llvm"), calls) == want
+    assert _segment_run(_engine("tiered", switch_after), calls) == want
+
+
+@pytest.mark.parametrize("switch_after", [1, 2, 3])
+def test_a_segment_dropped_by_native_code_is_dropped_for_interp_frames(switch_after: int) -> None:
+    """Switch inside ``drop_then_init`` (k=2, 3): the callee drops the segment
+    natively, the caller's interp frame then copies from it and must trap."""
+    calls = [("drop_then_init", []), ("init", [1])]
+    want = _segment_run(_engine("interp"), calls)
+    assert want == [("trap", nanoproc.TrapCode.MEMORY_OUT_OF_BOUNDS)] * 2
+    assert _segment_run(_engine("llvm"), calls) == want
+    assert _segment_run(_engine("tiered", switch_after), calls) == want
+
+
+def test_campaign_case_exc_20261269784736_agrees_on_every_tier(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The campaign case itself (legacy exceptions: wasmtime-py cannot run it, so the
+    tiers are compared with each other), its switch inside a running call."""
+    from nanoproc.fuzz.cases import engines, judge
+
+    monkeypatch.setenv("NANOPROC_FUZZ_SIMD", "all")
+    runs, _ = engines(["interp", "llvm", "tiered"], with_wasmtime=False)
+    assert [r.name for r in runs] == ["interp", "llvm", "tiered"]
+    verdict = judge("exc", 20261269784736, runs, None, shrink=False)
+    assert verdict.status == "ok", verdict.detail

@@ -20,6 +20,7 @@ from ..exec.values import MASK32
 from ..syntax.types import FuncType
 from . import abi
 from .cells import global_cell, mem_cell
+from .datas import bind_datas
 from .entry import make_call
 from .gcheap import rtt_address
 from .hostcall import INSTANCES, subtype
@@ -79,14 +80,7 @@ class InstanceState:
         letters = image.global_letters
         for g, gi in enumerate(inst.globals):
             vm[off + g] = global_cell(ns, gi, letters[g])
-        off = layout.data_off // 8
-        self.datas = []
-        for d, seg in enumerate(mod.datas):
-            if seg.mode == "passive" and seg.init:
-                buf = ctypes.create_string_buffer(bytes(seg.init), len(seg.init))
-                self.datas.append(buf)
-                vm[off + 2 * d] = ctypes.addressof(buf)
-                vm[off + 2 * d + 1] = len(seg.init)
+        self.datas = bind_datas(inst, mod.datas, vm, layout.data_off // 8)
         if inst.tags:
             off = layout.tag_off // 8
             heap = ns.heap
