@@ -8,6 +8,8 @@ and the Python recursion limit can be set freely.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sandbox_helpers import tier_fixture  # noqa: F401
 
@@ -256,11 +258,15 @@ THREADS = """(module (import "h" "slow" (func $s))
   (func (export "g") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"""
 
 
-@pytest.mark.parametrize("strategy", ["interp", "llvm", "tiered"])
-def test_threads_one_store_at_once_and_many_stores(strategy: str) -> None:
-    """One store called from a second thread while its code runs on a first: the
-    llvm tier (and tiered) refuse with a clear error, interp runs it right; many
-    stores on many threads sharing an engine all compute right."""
+@pytest.mark.parametrize("strategy", ["interp", "llvm", "tiered", "tiered-native"])
+def test_threads_one_store_at_once_and_many_stores(
+        strategy: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One store called from a second thread while its code runs on a first: native
+    code (the llvm tier, the tiered strategy once switched) refuses with a clear
+    error, interp code (the tiered strategy before its switch too) runs it right; many
+    stores on many threads sharing an engine all compute right. Each run has an empty
+    compile cache: with a warm one the tiered strategy starts natively (this test
+    failed now and then when another process had left THREADS in the cache)."""
     import threading
 
     import nanoproc as w
@@ -268,9 +274,18 @@ def test_threads_one_store_at_once_and_many_stores(strategy: str) -> None:
 
     if strategy != "interp" and llvm_unavailable_reason() is not None:
         pytest.skip(llvm_unavailable_reason())
+    monkeypatch.setenv("NANOPROC_CACHE_DIR", str(tmp_path / "cache"))
+    if strategy != "interp":
+        from nanoproc.internal.llvm import cache
+
+        monkeypatch.setattr(cache, "_memory", {})
     config = w.Config()
-    config.strategy = strategy
+    config.strategy = strategy.removesuffix("-native")
     eng = w.Engine(config)
+    if strategy.startswith("tiered"):
+        # switched at the first call, or never (no background compile either)
+        switch = 1 if strategy == "tiered-native" else 10**9
+        eng.backend.switch_after = lambda module: switch  # type: ignore[attr-defined]
     mod = w.Module(eng, THREADS)
     store = w.Store(eng)
     inside, release = threading.Event(), threading.Event()
@@ -297,7 +312,7 @@ def test_threads_one_store_at_once_and_many_stores(strategy: str) -> None:
     release.set()
     t.join()
     assert got["first"] == 15
-    if strategy == "interp":
+    if strategy in ("interp", "tiered"):
         assert got["second"] == 2
     else:
         assert "store used by two threads at once" in str(got["second"])
