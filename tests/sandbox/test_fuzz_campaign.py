@@ -233,6 +233,29 @@ def test_minimizer_keeps_the_property_and_shrinks() -> None:
     assert len(small_plan) == 1
 
 
+def test_minimizer_stops_at_its_deadline() -> None:
+    """A difference whose minimization would outlast the campaign's per-case limit
+    (llvm compiles in every try) was reported as a hang, without its reproducer
+    (exc:20261269784736, a tiered wrong value): the minimizer stops at its deadline
+    and returns what it has, still showing the property."""
+    import time
+
+    module = generate(11)
+    plan = call_plan(module, 11)
+    tries = [0]
+
+    def slow(m: object, p: object) -> bool:
+        tries[0] += 1
+        time.sleep(0.02)
+        return True
+
+    start = time.monotonic()
+    small, small_plan = minimize(module, plan, slow, seconds=0.3)
+    assert time.monotonic() - start < 5
+    assert 1 <= tries[0] < 100
+    assert is_valid(small) and small_plan
+
+
 def _campaign(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "nanoproc.fuzz", "--jobs", "2", *args],
                           capture_output=True, text=True, timeout=timeout)

@@ -260,6 +260,13 @@ def _validation_mismatch(wasm: bytes, runs: list[Engine]) -> str | None:
     return None if len(kinds) <= 1 else "; ".join(f"{n}: {v}" for n, v in verdicts)
 
 
+MINIMIZE_SECONDS = 45.0
+"""Time a campaign worker spends minimizing one difference (each try runs the
+case on two engines, an llvm compile among them): within the campaign's per-case
+limit (campaign.SOFT_TIMEOUT, 120 s), so that the difference is reported as one,
+with its reproducer, and never as a hang."""
+
+
 def save(out_dir: Path, stem: str, built: Built, outcomes: list[Outcome], diff: str,
          ref: Engine, other: Engine, shrink: bool) -> list[str]:
     """Write the reproducer, minimized when the module tree is at hand."""
@@ -273,7 +280,7 @@ def save(out_dir: Path, stem: str, built: Built, outcomes: list[Outcome], diff: 
             b = run(other.api, other.engine, other.name, data, p)
             return difference(a, b) is not None
 
-        tree, plan = minimize(tree, plan, differs)
+        tree, plan = minimize(tree, plan, differs, seconds=MINIMIZE_SECONDS)
         wasm = encode_module(tree)
         diff = difference(run(ref.api, ref.engine, ref.name, wasm, plan),
                           run(other.api, other.engine, other.name, wasm, plan)) or diff

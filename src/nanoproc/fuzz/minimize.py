@@ -12,6 +12,7 @@ predicate only ever sees valid modules.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -84,26 +85,37 @@ def runs(body: list[Instr]) -> list[tuple[int, int]]:
     return sorted(found, key=lambda r: (r[0] - r[1], r[0]))
 
 
-def minimize(module: Module, plan: Plan, differs: Predicate, budget: int = 2000) -> tuple[Module, Plan]:
+def minimize(module: Module, plan: Plan, differs: Predicate, budget: int = 2000,
+             seconds: float | None = None) -> tuple[Module, Plan]:
     """The smallest (module, plan) found for which ``differs`` still holds (at most
-    ``budget`` predicate runs)."""
+    ``budget`` predicate runs, and no new run after ``seconds``: a campaign's case
+    has a time limit, and a difference found must reach the disk as a difference,
+    minimized or not, rather than be cut short as a hang)."""
     module = own_copy(module)
     calls = [budget]
+    deadline = None if seconds is None else time.monotonic() + seconds
 
     def check(m: Module, p: Plan) -> bool:
-        if calls[0] <= 0:
-            return False
+        if calls[0] <= 0 or (deadline is not None and time.monotonic() > deadline):
+            raise _Exhausted
         calls[0] -= 1
         return differs(m, p)
 
-    plan = _shrink_plan(module, plan, check)
-    progress = True
-    while progress and calls[0] > 0:
-        progress = False
-        for func in module.funcs:
-            while _shrink_body(module, func, plan, check):
-                progress = True
+    try:
+        plan = _shrink_plan(module, plan, check)
+        progress = True
+        while progress:
+            progress = False
+            for func in module.funcs:
+                while _shrink_body(module, func, plan, check):
+                    progress = True
+    except _Exhausted:
+        pass  # what was kept so far still has the property
     return module, plan
+
+
+class _Exhausted(Exception):
+    """The minimizer's budget (predicate runs or time) is spent."""
 
 
 def _shrink_plan(module: Module, plan: Plan, check: Predicate) -> Plan:
@@ -135,7 +147,11 @@ def _shrink_body(module: Module, func: Any, plan: Plan, check: Predicate) -> boo
             if repl == original or (len(repl) >= e - s and e - s == 1):
                 continue
             func.body = body[:s] + repl + body[e:]
-            if is_valid(module) and check(module, plan):
-                return True
+            try:
+                if is_valid(module) and check(module, plan):
+                    return True
+            except _Exhausted:
+                func.body = body  # the candidate was not tried
+                raise
         func.body = body
     return False
