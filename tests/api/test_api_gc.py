@@ -142,21 +142,3 @@ def test_gc_references_in_exception_payloads_stay_alive(tier: str) -> None:
     assert isinstance(s, nanoproc.StructRef)
     store.gc()
     assert ex["field"](store, s) == 17
-
-
-def test_exnref_fields_are_refused_by_name_in_the_llvm_tier() -> None:
-    if llvm_unavailable_reason() is not None:
-        pytest.skip(str(llvm_unavailable_reason()))
-    wat = """(module (type $s (struct (field (mut exnref))))
-      (func (export "f") (result i32) (drop (struct.new_default $s)) (i32.const 1)))"""
-    for tier, ok in (("interp", True), ("llvm", False)):
-        config = nanoproc.Config()
-        config.strategy = tier
-        store = nanoproc.Store(nanoproc.Engine(config))
-        module = nanoproc.Module(store.engine, wat)
-        if ok:
-            assert nanoproc.Instance(store, module, []).exports(store)["f"](store) == 1
-        else:
-            with pytest.raises(nanoproc.WasmtimeError,
-                               match="not supported yet: exnref fields in structs and arrays"):
-                nanoproc.Instance(store, module, [])

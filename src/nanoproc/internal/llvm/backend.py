@@ -48,9 +48,9 @@ LLVM_FEATURES = frozenset({"exceptions"})
 """Features of :func:`..exec.features.unsupported_feature`'s list this tier runs."""
 
 
-def _exnref_fields(module: Any) -> str | None:
-    """A refusal for struct or array fields holding exnrefs: the GC heap and the
-    exception objects' collector would not see each other's references there."""
+def _has_exnref_fields(module: Any) -> bool:
+    """Whether a struct or array type of ``module`` holds exnrefs (a store that runs
+    it collects its GC and exception objects together: see gcheap)."""
     for st in module.deftypes:
         comp = st.comp
         fields = comp.fields if isinstance(comp, StructType) else (
@@ -58,8 +58,8 @@ def _exnref_fields(module: Any) -> str | None:
         for f in fields:
             t = f.storage
             if isinstance(t, RefType) and t.heap in EXN_HIERARCHY:
-                return "exnref fields in structs and arrays"
-    return None
+                return True
+    return False
 
 
 class ModuleArtifact:
@@ -74,6 +74,7 @@ class ModuleArtifact:
         self._unsupported: str | None | bool = False
         self.uses_gc = any(not isinstance(st.comp, FuncType) for st in module.module.deftypes)
         """Whether the module declares struct or array types (its code may allocate)."""
+        self.exnref_fields = self.uses_gc and _has_exnref_fields(module.module)
 
     @property
     def opt_level(self) -> int:
@@ -81,8 +82,7 @@ class ModuleArtifact:
 
     def check_supported(self) -> None:
         if self._unsupported is False:
-            self._unsupported = (self.module.unsupported_feature(LLVM_FEATURES)
-                                 or _exnref_fields(self.module.module))
+            self._unsupported = self.module.unsupported_feature(LLVM_FEATURES)
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the llvm tier")
 
@@ -223,7 +223,9 @@ class LLVMBackend:
         code = art.load()
         ns = NativeStore.of(inst.store, self)
         if art.uses_gc:
-            ns.gc_heap()  # native code finds it in the StoreCtx
+            heap = ns.gc_heap()  # native code finds it in the StoreCtx
+            if art.exnref_fields:
+                heap.attach_exceptions()
         ns.reserve_frame(code.max_frame)
         inst.tier_state = InstanceState(inst, code, ns)
 

@@ -17,6 +17,10 @@ the store's registry (StoreCtx.exn_reg). When the registry is full, the collecto
 * everything else in the registry is freed; the registry doubles when more than
   half of it survives, so the cost per registration stays constant.
 
+Once the store holds GC objects with exnref fields, this collector cannot see all
+references: the GC heap's collector then collects both kinds of object, and the
+registry's collections run it instead (:meth:`ExnHeap.attach_gc`, see gcheap).
+
 A word that merely looks like an address keeps an object alive a little longer;
 nothing reachable is ever freed. Exceptions cross to Python as copies (ExnInst),
 and Python's ExnInsts cross to native code as new registered objects: exnref
@@ -445,6 +449,41 @@ class ExnHeap:
         self.layouts: dict[TagInst, tuple[list[int], int]] = {}
         """Each tag's payload offsets and size (see abi.payload_layout)."""
         sc.exn_collect = collect
+        self.gc: Any = None
+        """The GC heap collecting these objects too (see :meth:`attach_gc`), or None."""
+        if ns.gc is not None and ns.gc.exn_fields:
+            self.attach_gc(ns.gc)
+
+    def attach_gc(self, gc: Any) -> None:
+        """Let the GC heap ``gc`` (a NativeHeap whose objects may hold exnrefs) collect
+        these objects: a full registry runs its collection, from native code too."""
+        if self.gc is not None:
+            return
+        self.gc = gc
+        self._gc_cb = COLLECT_PROTO(self._gc_collect_cb)
+        self.sc.exn_collect = ctypes.cast(self._gc_cb, ctypes.c_void_p).value
+
+    def _gc_collect_cb(self, _sc: int, keep: int | None, flags: int) -> int:
+        try:
+            return self._gc_collect(keep or 0, flags)
+        except BaseException:  # a ctypes callback must not raise: no room, so a trap
+            return 1
+
+    def _gc_collect(self, keep: int, flags: int) -> int:
+        """np_exn_collect's contract through the GC's collector: 0, or 1 when no
+        memory was left for the collection."""
+        sc = self.sc
+        if not self.gc.collect(keep):
+            return 1
+        if flags & 1:
+            sc.exn_npins = 0
+        live, cap = sc.exn_n, sc.exn_cap
+        if 2 * live >= cap and cap < MAX_REGISTRY:
+            reg = _libc.realloc(sc.exn_reg, 16 * cap)
+            if reg:
+                sc.exn_reg = reg
+                sc.exn_cap = 2 * cap
+        return 0
 
     # ------------------------------------------------------------ tags
     def tag_record(self, ti: TagInst) -> int:
@@ -493,6 +532,8 @@ class ExnHeap:
         """Run the collector from Python (native frames may be on the stack: with the
         store running, its stack is scanned too)."""
         sc = self.sc
+        if self.gc is not None:
+            return self._gc_collect(keep, 0)
         flags = 0
         if sc.depth:
             low, size = thread_stack()

@@ -35,6 +35,16 @@ native frame may still hold them.
 
 Collections run with the GIL held: native code's slow path calls back into
 Python, which snapshots the roots and calls the collector.
+
+**Exnref fields.** Once a module whose structs or arrays hold exnrefs is
+instantiated in a store, the store's collections cover both kinds of object
+(:meth:`NativeHeap.attach_exceptions`): the GC's marking follows exnref fields into
+exception objects and their payloads back into the GC heap, and frees the registered
+exception objects nothing reached; the exception registry's own collector
+(exnheap) then runs this one instead, since it cannot see inside GC objects.
+Without such a module, the payloads of every registered exception object are
+conservative roots of the GC (``_exception_words``), and the exception collector
+runs alone.
 """
 
 from __future__ import annotations
@@ -55,6 +65,7 @@ from ..exec.gctypes import MAX_ARRAY_LENGTH, array_field, struct_fields
 from ..exec.trap import Trap, TrapCode
 from ..exec.values import f32_to_bits, f64_to_bits
 from ..syntax.types import (
+    EXN_HIERARCHY,
     F32,
     F64,
     FUNC_HIERARCHY,
@@ -74,7 +85,7 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------- layout (shared with heap.c)
 PAGE = 1 << 16
 SMALL_MAX = 4096
-ABI_VERSION = 3
+ABI_VERSION = 4
 CLASS_SIZES: tuple[int, ...] = (
     tuple(range(16, 257, 8)) + tuple(range(288, 513, 32)) + tuple(range(576, 1025, 64))
     + tuple(range(1152, 2049, 128)) + tuple(range(2304, 4097, 256))
@@ -103,6 +114,12 @@ MIN_THRESHOLD = 4 << 20
 
 KIND_STRUCT = 1
 KIND_ARRAY = 2
+EXN_FIELD = 0x80000000
+"""Flag of a struct's traced offset: the field holds an exnref."""
+ELEMS_EXN = 2
+"""``Rtt.nrefs`` of an array whose elements are exnrefs."""
+assert (abi.EXN_FLAGS, abi.EXN_SIZE, abi.EXN_PAYLOAD, abi.EXN_MARK) == (8, 12, 16, 2), \
+    "heap.c's EXN_* constants"
 
 
 def class_of(size: int) -> int:
@@ -137,6 +154,11 @@ def struct_layout(fields: Sequence[FieldType]) -> tuple[list[int], int]:
         off += n
     size = max(16, (off + 7) & -8)
     return offsets, size
+
+
+def is_exn(t: StorageType) -> bool:
+    """Whether a field of this type holds exnrefs."""
+    return isinstance(t, RefType) and isinstance(t.heap, str) and t.heap in EXN_HIERARCHY
 
 
 def is_traced(t: StorageType) -> bool:
@@ -189,7 +211,7 @@ def runtime() -> Runtime:
         _PY(vp, u64, u64, vp, u32, u64, vp, vp)(a["np_gc_new"]),
         _PY(None, vp)(a["np_gc_delete"]),
         _PY(u64, vp, u64)(a["np_gc_alloc"]),
-        _PY(i64, vp, vp, u64, u64)(a["np_gc_collect"]),
+        _PY(i64, vp, vp, u64, u64, vp)(a["np_gc_collect"]),
         _PY(vp, vp)(a["np_gc_hosts"]),
         _PY(None, vp, vp)(a["np_gc_stats"]),
     )
@@ -248,7 +270,8 @@ def rtt_address(cid: int) -> int:
         if kind == "struct":
             fields = struct_fields(cid)
             offsets, size = struct_layout(fields)
-            traced = [o for o, f in zip(offsets, fields) if is_traced(f.storage)]
+            traced = [o | (EXN_FIELD if is_exn(f.storage) else 0)
+                      for o, f in zip(offsets, fields) if is_traced(f.storage)]
             r.kind = KIND_STRUCT
             r.size = size
             r.nrefs = len(traced)
@@ -257,7 +280,7 @@ def rtt_address(cid: int) -> int:
             st = array_field(cid).storage
             r.kind = KIND_ARRAY
             r.size = storage_bytes(st)
-            r.nrefs = 1 if is_traced(st) else 0
+            r.nrefs = ELEMS_EXN if is_exn(st) else 1 if is_traced(st) else 0
             offsets_arr = (ctypes.c_uint32 * 1)()
         else:
             raise ValueError(f"canonical type {cid} is not a struct or array")
@@ -267,6 +290,20 @@ def rtt_address(cid: int) -> int:
         _rtts[cid] = (r, display, offsets_arr)
         _rtt_of_addr[ctypes.addressof(r)] = (cid, r.kind)
         return ctypes.addressof(r)
+
+
+class ExnWorld(ctypes.Structure):
+    """A store's exception objects for a collection of both kinds (``ExnWorld`` in
+    heap.c)."""
+
+    _fields_ = [
+        ("reg", ctypes.c_void_p),
+        ("n", ctypes.c_uint64),
+        ("ranges", ctypes.c_void_p),
+        ("nranges", ctypes.c_uint64),
+        ("forced", ctypes.c_void_p),
+        ("nforced", ctypes.c_uint64),
+    ]
 
 
 # ---------------------------------------------------------------- handles
@@ -326,6 +363,9 @@ class NativeHeap:
         self.held: dict[int, Any] = {}
         """Host objects stored in GC objects: address -> object."""
         self.closed = False
+        self.exn_fields = False
+        """Whether the store's collections cover its exception objects too (a module
+        with exnref fields was instantiated; see the module docstring)."""
         ns.sc.gc_heap = ptr
 
     # ------------------------------------------------------------ lifetime
@@ -355,21 +395,32 @@ class NativeHeap:
         except BaseException:  # a ctypes callback must not raise
             return 0
 
-    def collect(self) -> None:
+    def collect(self, keep: int = 0) -> bool:
         """Collect now: Python's handles and (while Wasm code runs) the native stack are
-        the roots."""
+        the roots; with :attr:`exn_fields`, the store's exception objects are
+        collected too (``keep``: one being registered). False when the collector had
+        no memory for its bookkeeping (nothing was freed)."""
         self._check()
         roots = list(self.proxies.keys())
-        roots += self._exception_words()
-        arr = (ctypes.c_uint64 * max(1, len(roots)))(*roots)
         sc = self.ns.sc
+        world = None
+        buffers: list[Any] = []
+        if self.exn_fields:
+            world, buffers = self._exn_world(keep)
+        else:
+            roots += self._exception_words()
+        arr = (ctypes.c_uint64 * max(1, len(roots)))(*roots)
         top = sc.stack_top if sc.depth else 0
-        n = self.rt.collect(self.ptr, arr, len(roots), top)
+        n = self.rt.collect(self.ptr, arr, len(roots), top,
+                            ctypes.byref(world) if world is not None else None)
+        if world is not None:
+            sc.exn_n = world.n
+        del buffers  # the ranges and objects the collector read
         if n < 0:
-            return
+            return False
         held = self.held
         if not held:
-            return
+            return True
         found = set((ctypes.c_uint64 * n).from_address(self.rt.hosts(self.ptr))) if n else set()
         keep = {a: o for a, o in held.items() if a in found}
         if len(keep) != len(held):
@@ -378,6 +429,37 @@ class NativeHeap:
                     if a not in keep:
                         self.ns.pin(o)
             self.held = keep
+        return True
+
+    def attach_exceptions(self) -> None:
+        """From now on collect the store's exception objects with its GC objects (a
+        module with exnref fields was instantiated in the store)."""
+        if not self.exn_fields:
+            self.exn_fields = True
+            self.ns.heap.attach_gc(self)
+
+    def _exn_world(self, keep: int) -> tuple[ExnWorld, list[Any]]:
+        """The exception objects' registry and roots (those of exnheap's collector:
+        exnref globals and tables, pins; the object in flight and ``keep`` as
+        objects whose payloads are roots), for :meth:`collect`."""
+        sc = self.ns.sc
+        exn = self.ns.heap
+        ranges: list[int] = []
+        for addr, kind in exn.root_list:
+            if kind == abi.ROOT_TABLE:
+                data = _u64_at(addr).value
+                size = _u64_at(addr + abi.TAB_SIZE).value
+                ranges += (data, data + 8 * size)
+            else:
+                ranges += (addr, addr + 8)
+        if sc.exn_npins:
+            ranges += (sc.exn_pins, sc.exn_pins + 8 * sc.exn_npins)
+        forced = [o for o in (sc.exn or 0, keep) if o]
+        r = (ctypes.c_uint64 * max(1, len(ranges)))(*ranges)
+        f = (ctypes.c_uint64 * max(1, len(forced)))(*forced)
+        w = ExnWorld(sc.exn_reg or 0, sc.exn_n if sc.exn_reg else 0, ctypes.addressof(r),
+                     len(ranges) // 2, ctypes.addressof(f), len(forced))
+        return w, [r, f]
 
     def _exception_words(self) -> list[int]:
         """Every payload word of the store's exposed exception objects and of the one
@@ -487,7 +569,9 @@ class NativeHeap:
             ):
                 _u64_at(a).value = self.ns.func_handle(v)
                 return
-            if isinstance(h, str) and h in ("extern", "noextern", "exn", "noexn"):
+            if isinstance(h, str) and h in EXN_HIERARCHY:
+                raw = self.ns.exn_handle(v)  # a new registered object, pinned
+            elif isinstance(h, str) and h in ("extern", "noextern"):
                 if v is None:
                     raw = 0
                 elif isinstance(v, (I31, *HANDLES)):

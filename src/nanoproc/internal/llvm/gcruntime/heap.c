@@ -19,6 +19,13 @@
  * the native stack between the collector's own frame and the outermost Wasm entry
  * (conservatively: any word that points into a live object keeps it). Host object
  * addresses found in live objects are reported back, so Python keeps exactly those.
+ *
+ * Exception objects (../exnheap.py: malloc'd, {tag, flags u32, size u32, payload})
+ * may be passed as an ExnWorld: then one marking covers both kinds of object (a
+ * struct's exnref field keeps its exception alive, an exception's payload keeps the
+ * GC objects in it alive; cycles through both are freed), and the registered
+ * exception objects nothing reached are freed too. Exnref fields are flagged in the
+ * type descriptor (EXN_FIELD in a struct's offsets, nrefs == ELEMS_EXN for an array).
  */
 
 #include <stddef.h>
@@ -49,19 +56,39 @@ void free(void *p);
 #define MARK 2ull
 #define FREE_BIT 1ull
 
-#define ABI_VERSION 3
+#define ABI_VERSION 4
+
+#define EXN_FIELD 0x80000000u /* in Rtt.offsets: the field holds an exnref */
+#define ELEMS_EXN 2u          /* Rtt.nrefs of an array of exnrefs */
+/* Exception objects (../abi.py EXN_*) */
+#define EXN_FLAGS 8
+#define EXN_SIZE 12
+#define EXN_PAYLOAD 16
+#define EXN_MARK 2u
+#define EXN_MAX_PAYLOAD (1u << 20) /* more is not an exception object (never scanned) */
 
 typedef struct Rtt {
   uint32_t kind;             /* KIND_STRUCT or KIND_ARRAY */
   uint32_t depth;            /* length of the declared supertype chain */
   uint32_t size;             /* struct: object bytes; array: element bytes */
-  uint32_t nrefs;            /* struct: traced fields; array: 1 if elements are traced */
+  uint32_t nrefs;            /* struct: traced fields; array: 1 if elements are traced,
+                                ELEMS_EXN if they are exnrefs */
   struct Rtt **display;      /* display[0..depth]: root supertype .. this type */
-  uint32_t *offsets;         /* struct: byte offsets of the traced fields */
+  uint32_t *offsets;         /* struct: byte offsets of the traced fields (| EXN_FIELD) */
   uint64_t cid;              /* canonical type id (for Python) */
 } Rtt;
 
 typedef int64_t (*collect_fn)(void *ctx);
+
+/* A store's exception objects, for a collection of both kinds (see the top). */
+typedef struct ExnWorld {
+  uint64_t *reg;            /* the registered objects; the sweep compacts them */
+  uint64_t n;               /* how many; the sweep stores the survivors' count */
+  const uint64_t *ranges;   /* [from, to) pairs of address ranges of exnref words */
+  uint64_t nranges;
+  const uint64_t *forced;   /* objects whose payloads are roots (in flight, new) */
+  uint64_t nforced;
+} ExnWorld;
 
 typedef struct Heap {
   /* ---- read by generated code (offsets in ../gcheap.py) ---- */
@@ -95,6 +122,11 @@ typedef struct Heap {
   uint64_t nhosts, hosts_cap;
   int64_t collecting;
   int64_t overflowed;                /* 1: the mark stack could not grow; 2: hosts */
+  /* exception objects, during a collection given an ExnWorld */
+  uint64_t *eset;                    /* open-addressing set of registered objects */
+  uint64_t emask, eshift;
+  uint64_t *ework;                   /* marked objects whose payload is not scanned yet */
+  uint64_t esp;
 } Heap;
 
 /* ------------------------------------------------------------------ pages */
@@ -420,24 +452,96 @@ static void visit(Heap *h, uint64_t v) {
   }
 }
 
+/* ---- exception objects (only while a collection has an ExnWorld) */
+
+static uint64_t exn_hash(Heap *h, uint64_t w) {
+  return ((w >> 4) * 0x9E3779B97F4A7C15ull) >> h->eshift;
+}
+
+/* Whether w is a registered exception object. */
+static int is_exn(Heap *h, uint64_t w) {
+  if (!h->eset || !w) {
+    return 0;
+  }
+  for (uint64_t i = exn_hash(h, w);; i = (i + 1) & h->emask) {
+    uint64_t v = h->eset[i];
+    if (v == w) {
+      return 1;
+    }
+    if (!v) {
+      return 0;
+    }
+  }
+}
+
+static void visit_exn(Heap *h, uint64_t w) {
+  if (!is_exn(h, w)) {
+    return;
+  }
+  uint32_t *flags = (uint32_t *)(w + EXN_FLAGS);
+  if (*flags & EXN_MARK) {
+    return;
+  }
+  *flags |= EXN_MARK;
+  h->ework[h->esp++] = w; /* room for every registered object: each is pushed once */
+}
+
+/* Every payload word of exception object o: a GC object or an exception object
+ * there is kept (conservatively: the payload's value types are not looked at). */
+static void trace_exn(Heap *h, uint64_t o) {
+  uint32_t size = *(uint32_t *)(o + EXN_SIZE);
+  if (size > EXN_MAX_PAYLOAD) {
+    return;
+  }
+  uint64_t *p = (uint64_t *)(o + EXN_PAYLOAD);
+  for (uint32_t i = 0; i < size / 8; i++) {
+    uint64_t w = p[i];
+    uint64_t a = w & ~(uint64_t)3;
+    if (a - (uint64_t)h->base < h->reserved) {
+      uint64_t obj = object_at(h, a);
+      if (obj) {
+        mark(h, obj);
+      }
+    } else {
+      visit_exn(h, w);
+    }
+  }
+}
+
 static void trace(Heap *h, uint64_t obj) {
   Rtt *t = (Rtt *)(*(uint64_t *)obj & ~(uint64_t)7);
   if (t->kind == KIND_STRUCT) {
     for (uint32_t i = 0; i < t->nrefs; i++) {
-      visit(h, *(uint64_t *)(obj + t->offsets[i]));
+      uint32_t off = t->offsets[i];
+      if (off & EXN_FIELD) {
+        visit_exn(h, *(uint64_t *)(obj + (off & ~EXN_FIELD)));
+      } else {
+        visit(h, *(uint64_t *)(obj + off));
+      }
     }
   } else {
     uint32_t n = *(uint32_t *)(obj + 8);
     uint64_t *e = (uint64_t *)(obj + 16);
-    for (uint32_t i = 0; i < n; i++) {
-      visit(h, e[i]);
+    if (t->nrefs == ELEMS_EXN) {
+      for (uint32_t i = 0; i < n; i++) {
+        visit_exn(h, e[i]);
+      }
+    } else {
+      for (uint32_t i = 0; i < n; i++) {
+        visit(h, e[i]);
+      }
     }
   }
 }
 
 static void drain(Heap *h) {
-  while (h->sp) {
-    trace(h, h->stack[--h->sp]);
+  while (h->sp || h->esp) {
+    while (h->sp) {
+      trace(h, h->stack[--h->sp]);
+    }
+    while (h->esp) {
+      trace_exn(h, h->ework[--h->esp]);
+    }
   }
 }
 
@@ -532,31 +636,113 @@ static void sweep(Heap *h) {
 __attribute__((noinline)) static void scan_stack(Heap *h, uint64_t stack_top) {
   volatile uint64_t anchor = 0;
   for (uint64_t w = (uint64_t)&anchor & ~(uint64_t)7; w < stack_top; w += 8) {
-    uint64_t a = *(volatile uint64_t *)w & ~(uint64_t)3;
+    uint64_t v = *(volatile uint64_t *)w;
+    uint64_t a = v & ~(uint64_t)3;
     if (a - (uint64_t)h->base < h->reserved) {
       uint64_t obj = object_at(h, a);
       if (obj) {
         mark(h, obj);
       }
+    } else {
+      visit_exn(h, v);
     }
   }
 }
 
+/* Set up the exception objects' set and work list for a collection; 0 when memory
+ * for them ran out. */
+static int exn_begin(Heap *h, ExnWorld *x) {
+  uint64_t cap = 16, shift = 60;
+  while (cap < 2 * x->n) {
+    cap <<= 1;
+    shift--;
+  }
+  h->eset = calloc(cap, sizeof(uint64_t));
+  h->ework = malloc((x->n + 1) * sizeof(uint64_t));
+  if (!h->eset || !h->ework) {
+    free(h->eset);
+    free(h->ework);
+    h->eset = h->ework = 0;
+    return 0;
+  }
+  h->emask = cap - 1;
+  h->eshift = shift;
+  h->esp = 0;
+  for (uint64_t i = 0; i < x->n; i++) {
+    uint64_t w = x->reg[i];
+    uint64_t j = exn_hash(h, w);
+    while (h->eset[j]) {
+      j = (j + 1) & h->emask;
+    }
+    h->eset[j] = w;
+  }
+  return 1;
+}
+
+static void exn_roots(Heap *h, ExnWorld *x) {
+  for (uint64_t i = 0; i < x->nranges; i++) {
+    const uint64_t *from = (const uint64_t *)x->ranges[2 * i];
+    const uint64_t *to = (const uint64_t *)x->ranges[2 * i + 1];
+    for (const uint64_t *p = from; p < to; p++) {
+      visit_exn(h, *p);
+    }
+  }
+  for (uint64_t i = 0; i < x->nforced; i++) {
+    uint64_t o = x->forced[i];
+    if (is_exn(h, o)) {
+      visit_exn(h, o);
+    } else if (o) {
+      trace_exn(h, o); /* not registered: marked by nobody, its payload once */
+    }
+  }
+}
+
+/* Free the registered objects no mark reached (sweep != 0), or only unmark them. */
+static void exn_end(Heap *h, ExnWorld *x, int sweep) {
+  uint64_t live = 0;
+  for (uint64_t i = 0; i < x->n; i++) {
+    uint64_t o = x->reg[i];
+    uint32_t *flags = (uint32_t *)(o + EXN_FLAGS);
+    if (*flags & EXN_MARK) {
+      *flags &= ~EXN_MARK;
+      x->reg[live++] = o;
+    } else if (sweep) {
+      free((void *)o);
+    } else {
+      x->reg[live++] = o;
+    }
+  }
+  x->n = live;
+  free(h->eset);
+  free(h->ework);
+  h->eset = h->ework = 0;
+  h->esp = 0;
+}
+
 /* Collect: mark from `roots` (exact object addresses) and, when stack_top is not 0,
- * from every word between this frame and stack_top; then sweep. Returns the number
- * of host addresses found in live objects (np_gc_hosts), or -1 if memory for the
- * collector's own bookkeeping ran out (nothing was freed then). */
+ * from every word between this frame and stack_top; then sweep. With an ExnWorld x,
+ * exception objects are marked too (from x's ranges and forced objects, the stack,
+ * GC objects' exnref fields, marked exceptions' payloads) and the registered ones
+ * nothing reached are freed. Returns the number of host addresses found in live
+ * objects (np_gc_hosts), or -1 if memory for the collector's own bookkeeping ran
+ * out (nothing was freed then). */
 __attribute__((noinline)) int64_t np_gc_collect(Heap *h, const uint64_t *roots, uint64_t nroots,
-                                                uint64_t stack_top) {
+                                                uint64_t stack_top, ExnWorld *x) {
   __builtin_unwind_init(); /* spill callee-saved registers into this frame */
   h->nhosts = 0;
   h->sp = 0;
   h->overflowed = 0;
+  if (x && !exn_begin(h, x)) {
+    return -1;
+  }
   for (uint64_t i = 0; i < nroots; i++) {
     uint64_t obj = object_at(h, roots[i]);
     if (obj) {
       mark(h, obj);
     }
+  }
+  if (x) {
+    exn_roots(h, x);
   }
   if (stack_top) {
     scan_stack(h, stack_top);
@@ -583,7 +769,13 @@ __attribute__((noinline)) int64_t np_gc_collect(Heap *h, const uint64_t *roots, 
         }
       }
     }
+    if (x) {
+      exn_end(h, x, 0);
+    }
     return -1;
+  }
+  if (x) {
+    exn_end(h, x, 1);
   }
   sweep(h);
   h->allocated = 0;

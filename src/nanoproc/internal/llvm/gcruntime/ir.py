@@ -5,7 +5,8 @@ Do not edit; change heap.c and run build.py.
 
 IR = r"""
 
-%struct.Heap = type { [64 x i64], [520 x i8], ptr, ptr, [64 x i32], [64 x i32], i32, ptr, i64, i64, i64, i64, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, ptr, ptr, ptr, i64, i64, ptr, i64, i64, i64, i64 }
+%struct.Heap = type { [64 x i64], [520 x i8], ptr, ptr, [64 x i32], [64 x i32], i32, ptr, i64, i64, i64, i64, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, ptr, ptr, ptr, i64, i64, ptr, i64, i64, i64, i64, ptr, i64, i64, ptr, i64 }
+%struct.ExnWorld = type { ptr, i64, ptr, i64, ptr, i64 }
 %struct.Rtt = type { i32, i32, i32, i32, ptr, ptr, i64 }
 
 ; Function Attrs: nounwind
@@ -413,7 +414,7 @@ define dso_local ptr @np_gc_new(i64 noundef %0, i64 noundef %1, ptr noundef read
 16:                                               ; preds = %10
   %17 = add i64 %0, 65535
   %18 = and i64 %17, -65536
-  %19 = tail call ptr @malloc(i64 noundef 1760) #8
+  %19 = tail call ptr @malloc(i64 noundef 1800) #8
   %20 = bitcast ptr %19 to ptr
   %21 = icmp eq ptr %19, null
   br i1 %21, label %141, label %25
@@ -428,7 +429,7 @@ define dso_local ptr @np_gc_new(i64 noundef %0, i64 noundef %1, ptr noundef read
   %27 = getelementptr inbounds i8, ptr %19, i64 %26
   store i8 0, ptr %27, align 1, !tbaa !33
   %28 = add nuw nsw i64 %26, 1
-  %29 = icmp eq i64 %28, 1760
+  %29 = icmp eq i64 %28, 1800
   br i1 %29, label %22, label %25, !llvm.loop !34
 
 30:                                               ; preds = %22
@@ -644,897 +645,1159 @@ define dso_local void @np_gc_delete(ptr noundef %0) local_unnamed_addr #0 {
 }
 
 ; Function Attrs: noinline nounwind
-define dso_local i64 @np_gc_collect(ptr noundef %0, ptr noundef readonly captures(none) %1, i64 noundef %2, i64 noundef %3) local_unnamed_addr #2 {
+define dso_local i64 @np_gc_collect(ptr noundef %0, ptr noundef readonly captures(none) %1, i64 noundef %2, i64 noundef %3, ptr noundef %4) local_unnamed_addr #2 {
   tail call void @llvm.eh.unwind.init()
-  %5 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 27
-  store i64 0, ptr %5, align 8, !tbaa !47
-  %6 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 24
-  store i64 0, ptr %6, align 8, !tbaa !48
-  %7 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 30
-  store i64 0, ptr %7, align 8, !tbaa !49
-  %8 = icmp eq i64 %2, 0
-  br i1 %8, label %16, label %9
+  %6 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 27
+  store i64 0, ptr %6, align 8, !tbaa !47
+  %7 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 24
+  store i64 0, ptr %7, align 8, !tbaa !48
+  %8 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 30
+  store i64 0, ptr %8, align 8, !tbaa !49
+  %9 = icmp eq ptr %4, null
+  br i1 %9, label %78, label %10
 
-9:                                                ; preds = %4
-  %10 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 7
-  %11 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 9
-  %12 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 12
-  %13 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 25
-  %14 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 23
-  %15 = bitcast ptr %14 to ptr
-  br label %18
+10:                                               ; preds = %5
+  %11 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 1
+  %12 = load i64, ptr %11, align 8, !tbaa !50
+  %13 = shl i64 %12, 1
+  %14 = icmp ugt i64 %13, 16
+  br i1 %14, label %15, label %21
 
-16:                                               ; preds = %113, %4
-  %17 = icmp eq i64 %3, 0
-  br i1 %17, label %117, label %116
+15:                                               ; preds = %10, %15
+  %16 = phi i64 [ %19, %15 ], [ 60, %10 ]
+  %17 = phi i64 [ %18, %15 ], [ 16, %10 ]
+  %18 = shl i64 %17, 1
+  %19 = add i64 %16, -1
+  %20 = icmp ult i64 %18, %13
+  br i1 %20, label %15, label %21, !llvm.loop !52
 
-18:                                               ; preds = %9, %113
-  %19 = phi i64 [ 0, %9 ], [ %114, %113 ]
-  %20 = getelementptr inbounds i64, ptr %1, i64 %19
-  %21 = load i64, ptr %20, align 8, !tbaa !16
-  %22 = load ptr, ptr %10, align 8, !tbaa !25
-  %23 = ptrtoint ptr %22 to i64
-  %24 = sub i64 %21, %23
-  %25 = load i64, ptr %11, align 8, !tbaa !23
-  %26 = shl i64 %25, 16
-  %27 = icmp ult i64 %24, %26
-  br i1 %27, label %28, label %113
+21:                                               ; preds = %15, %10
+  %22 = phi i64 [ 16, %10 ], [ %18, %15 ]
+  %23 = phi i64 [ 60, %10 ], [ %19, %15 ]
+  %24 = tail call ptr @calloc(i64 noundef %22, i64 noundef 8) #8
+  %25 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %26 = bitcast ptr %25 to ptr
+  store ptr %24, ptr %26, align 8, !tbaa !53
+  %27 = load i64, ptr %11, align 8, !tbaa !50
+  %28 = shl i64 %27, 3
+  %29 = add i64 %28, 8
+  %30 = tail call ptr @malloc(i64 noundef %29) #8
+  %31 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 34
+  %32 = bitcast ptr %31 to ptr
+  store ptr %30, ptr %32, align 8, !tbaa !54
+  %33 = load ptr, ptr %25, align 8, !tbaa !53
+  %34 = icmp eq ptr %33, null
+  %35 = icmp eq ptr %30, null
+  %36 = select i1 %34, i1 true, i1 %35
+  br i1 %36, label %75, label %37
 
-28:                                               ; preds = %18
-  %29 = lshr i64 %24, 16
-  %30 = load ptr, ptr %12, align 8, !tbaa !21
-  %31 = getelementptr inbounds i32, ptr %30, i64 %29
-  %32 = load i32, ptr %31, align 4, !tbaa !22
-  %33 = icmp eq i32 %32, 0
-  br i1 %33, label %113, label %34
+37:                                               ; preds = %21
+  %38 = add i64 %22, -1
+  %39 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 32
+  store i64 %38, ptr %39, align 8, !tbaa !55
+  %40 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 33
+  store i64 %23, ptr %40, align 8, !tbaa !56
+  %41 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 35
+  store i64 0, ptr %41, align 8, !tbaa !57
+  %42 = load i64, ptr %11, align 8, !tbaa !50
+  %43 = icmp eq i64 %42, 0
+  br i1 %43, label %78, label %44
 
-34:                                               ; preds = %28
-  %35 = icmp sgt i32 %32, -1
-  br i1 %35, label %43, label %36
+44:                                               ; preds = %37
+  %45 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 0
+  %46 = load ptr, ptr %45, align 8, !tbaa !58
+  br label %47
 
-36:                                               ; preds = %34
-  %37 = and i32 %32, 1073741823
-  %38 = zext i32 %37 to i64
-  %39 = sub nsw i64 %29, %38
-  %40 = shl i64 %39, 16
-  %41 = getelementptr inbounds i8, ptr %22, i64 %40
-  %42 = ptrtoint ptr %41 to i64
-  br label %71
+47:                                               ; preds = %73, %44
+  %48 = phi i64 [ %23, %44 ], [ %74, %73 ]
+  %49 = phi i64 [ 0, %44 ], [ %70, %73 ]
+  %50 = getelementptr inbounds i64, ptr %46, i64 %49
+  %51 = load i64, ptr %50, align 8, !tbaa !16
+  %52 = lshr i64 %51, 4
+  %53 = mul i64 %52, -7046029254386353131
+  %54 = lshr i64 %53, %48
+  %55 = getelementptr inbounds i64, ptr %33, i64 %54
+  %56 = load i64, ptr %55, align 8, !tbaa !16
+  %57 = icmp eq i64 %56, 0
+  br i1 %57, label %67, label %58
 
-43:                                               ; preds = %34
-  %44 = and i32 %32, 1073741824
-  %45 = icmp eq i32 %44, 0
-  br i1 %45, label %50, label %46
+58:                                               ; preds = %47
+  %59 = load i64, ptr %39, align 8, !tbaa !55
+  br label %60
 
-46:                                               ; preds = %43
-  %47 = and i64 %24, -65536
-  %48 = getelementptr inbounds i8, ptr %22, i64 %47
-  %49 = ptrtoint ptr %48 to i64
-  br label %71
+60:                                               ; preds = %60, %58
+  %61 = phi i64 [ %54, %58 ], [ %63, %60 ]
+  %62 = add i64 %61, 1
+  %63 = and i64 %62, %59
+  %64 = getelementptr inbounds i64, ptr %33, i64 %63
+  %65 = load i64, ptr %64, align 8, !tbaa !16
+  %66 = icmp eq i64 %65, 0
+  br i1 %66, label %67, label %60, !llvm.loop !59
 
-50:                                               ; preds = %43
-  %51 = add nsw i32 %32, -1
-  %52 = and i64 %24, 65535
-  %53 = zext i32 %51 to i64
-  %54 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 5, i64 %53
-  %55 = load i32, ptr %54, align 4, !tbaa !22
-  %56 = zext i32 %55 to i64
-  %57 = mul nuw nsw i64 %52, %56
-  %58 = lshr i64 %57, 32
-  %59 = add nuw nsw i64 %58, 1
-  %60 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %53
-  %61 = load i32, ptr %60, align 4, !tbaa !22
-  %62 = zext i32 %61 to i64
-  %63 = mul nuw nsw i64 %59, %62
-  %64 = icmp ugt i64 %63, 65536
-  br i1 %64, label %113, label %65
+67:                                               ; preds = %60, %47
+  %68 = phi i64 [ %54, %47 ], [ %63, %60 ]
+  %69 = getelementptr inbounds i64, ptr %33, i64 %68
+  store i64 %51, ptr %69, align 8, !tbaa !16
+  %70 = add nuw i64 %49, 1
+  %71 = load i64, ptr %11, align 8, !tbaa !50
+  %72 = icmp ult i64 %70, %71
+  br i1 %72, label %73, label %78, !llvm.loop !60
 
-65:                                               ; preds = %50
-  %66 = and i64 %24, -65536
-  %67 = getelementptr inbounds i8, ptr %22, i64 %66
-  %68 = ptrtoint ptr %67 to i64
-  %69 = mul nuw nsw i64 %58, %62
-  %70 = add i64 %69, %68
-  br label %71
+73:                                               ; preds = %67
+  %74 = load i64, ptr %40, align 8, !tbaa !56
+  br label %47
 
-71:                                               ; preds = %65, %46, %36
-  %72 = phi i64 [ %42, %36 ], [ %49, %46 ], [ %70, %65 ]
-  %73 = inttoptr i64 %72 to ptr
-  %74 = load i64, ptr %73, align 8, !tbaa !16
-  %75 = and i64 %74, 1
-  %76 = icmp eq i64 %75, 0
-  %77 = icmp ne i64 %72, 0
-  %78 = select i1 %76, i1 %77, i1 false
-  %79 = and i64 %74, 2
-  %80 = icmp eq i64 %79, 0
-  %81 = select i1 %78, i1 %80, i1 false
-  br i1 %81, label %82, label %113
+75:                                               ; preds = %21
+  %76 = bitcast ptr %33 to ptr
+  tail call void @free(ptr noundef %76) #8
+  %77 = load ptr, ptr %32, align 8, !tbaa !54
+  tail call void @free(ptr noundef %77) #8
+  store ptr null, ptr %31, align 8, !tbaa !54
+  store ptr null, ptr %25, align 8, !tbaa !53
+  br label %752
 
-82:                                               ; preds = %71
-  %83 = or i64 %74, 2
-  store i64 %83, ptr %73, align 8, !tbaa !16
-  %84 = and i64 %74, -8
-  %85 = inttoptr i64 %84 to ptr
-  %86 = getelementptr inbounds %struct.Rtt, ptr %85, i64 0, i32 3
-  %87 = load i32, ptr %86, align 4, !tbaa !50
-  %88 = icmp eq i32 %87, 0
-  br i1 %88, label %113, label %89
+78:                                               ; preds = %67, %37, %5
+  %79 = icmp eq i64 %2, 0
+  br i1 %79, label %87, label %80
 
-89:                                               ; preds = %82
-  %90 = load i64, ptr %6, align 8, !tbaa !48
-  %91 = load i64, ptr %13, align 8, !tbaa !35
-  %92 = icmp eq i64 %90, %91
-  br i1 %92, label %95, label %93
+80:                                               ; preds = %78
+  %81 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 7
+  %82 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 9
+  %83 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 12
+  %84 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 25
+  %85 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 23
+  %86 = bitcast ptr %85 to ptr
+  br label %88
 
-93:                                               ; preds = %89
-  %94 = load ptr, ptr %14, align 8, !tbaa !36
-  br label %104
+87:                                               ; preds = %183, %78
+  br i1 %9, label %347, label %186
 
-95:                                               ; preds = %89
-  %96 = load ptr, ptr %15, align 8, !tbaa !36
-  %97 = shl i64 %90, 4
-  %98 = tail call ptr @realloc(ptr noundef %96, i64 noundef %97) #8
-  %99 = icmp eq ptr %98, null
-  br i1 %99, label %109, label %100
+88:                                               ; preds = %80, %183
+  %89 = phi i64 [ 0, %80 ], [ %184, %183 ]
+  %90 = getelementptr inbounds i64, ptr %1, i64 %89
+  %91 = load i64, ptr %90, align 8, !tbaa !16
+  %92 = load ptr, ptr %81, align 8, !tbaa !25
+  %93 = ptrtoint ptr %92 to i64
+  %94 = sub i64 %91, %93
+  %95 = load i64, ptr %82, align 8, !tbaa !23
+  %96 = shl i64 %95, 16
+  %97 = icmp ult i64 %94, %96
+  br i1 %97, label %98, label %183
 
-100:                                              ; preds = %95
-  %101 = shl i64 %90, 1
-  store ptr %98, ptr %15, align 8, !tbaa !36
-  store i64 %101, ptr %13, align 8, !tbaa !35
-  %102 = bitcast ptr %98 to ptr
-  %103 = load i64, ptr %6, align 8, !tbaa !48
-  br label %104
+98:                                               ; preds = %88
+  %99 = lshr i64 %94, 16
+  %100 = load ptr, ptr %83, align 8, !tbaa !21
+  %101 = getelementptr inbounds i32, ptr %100, i64 %99
+  %102 = load i32, ptr %101, align 4, !tbaa !22
+  %103 = icmp eq i32 %102, 0
+  br i1 %103, label %183, label %104
 
-104:                                              ; preds = %100, %93
-  %105 = phi i64 [ %90, %93 ], [ %103, %100 ]
-  %106 = phi ptr [ %94, %93 ], [ %102, %100 ]
-  %107 = add i64 %105, 1
-  store i64 %107, ptr %6, align 8, !tbaa !48
-  %108 = getelementptr inbounds i64, ptr %106, i64 %105
-  store i64 %72, ptr %108, align 8, !tbaa !16
-  br label %109
+104:                                              ; preds = %98
+  %105 = icmp sgt i32 %102, -1
+  br i1 %105, label %113, label %106
 
-109:                                              ; preds = %104, %95
-  %110 = load i64, ptr %6, align 8, !tbaa !48
-  %111 = icmp eq i64 %110, %90
-  br i1 %111, label %112, label %113
-
-112:                                              ; preds = %109
-  store i64 1, ptr %7, align 8, !tbaa !49
-  br label %113
-
-113:                                              ; preds = %50, %71, %28, %18, %112, %109, %82
-  %114 = add nuw i64 %19, 1
-  %115 = icmp eq i64 %114, %2
-  br i1 %115, label %16, label %18, !llvm.loop !52
-
-116:                                              ; preds = %16
-  tail call fastcc void @scan_stack(ptr noundef nonnull %0, i64 noundef %3) #9
-  br label %117
-
-117:                                              ; preds = %116, %16
-  %118 = load i64, ptr %6, align 8, !tbaa !48
-  %119 = icmp eq i64 %118, 0
-  br i1 %119, label %172, label %120
-
-120:                                              ; preds = %117
-  %121 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 23
-  br label %122
-
-122:                                              ; preds = %169, %120
-  %123 = phi i64 [ %118, %120 ], [ %170, %169 ]
-  %124 = load ptr, ptr %121, align 8, !tbaa !36
-  %125 = add i64 %123, -1
-  store i64 %125, ptr %6, align 8, !tbaa !48
-  %126 = getelementptr inbounds i64, ptr %124, i64 %125
-  %127 = load i64, ptr %126, align 8, !tbaa !16
-  %128 = inttoptr i64 %127 to ptr
-  %129 = load i64, ptr %128, align 8, !tbaa !16
-  %130 = and i64 %129, -8
-  %131 = inttoptr i64 %130 to ptr
-  %132 = getelementptr inbounds %struct.Rtt, ptr %131, i64 0, i32 0
-  %133 = load i32, ptr %132, align 8, !tbaa !53
-  %134 = icmp eq i32 %133, 1
-  br i1 %134, label %135, label %154
-
-135:                                              ; preds = %122
-  %136 = getelementptr inbounds %struct.Rtt, ptr %131, i64 0, i32 3
-  %137 = load i32, ptr %136, align 4, !tbaa !50
-  %138 = icmp eq i32 %137, 0
-  br i1 %138, label %169, label %139
-
-139:                                              ; preds = %135
-  %140 = getelementptr inbounds %struct.Rtt, ptr %131, i64 0, i32 5
+106:                                              ; preds = %104
+  %107 = and i32 %102, 1073741823
+  %108 = zext i32 %107 to i64
+  %109 = sub nsw i64 %99, %108
+  %110 = shl i64 %109, 16
+  %111 = getelementptr inbounds i8, ptr %92, i64 %110
+  %112 = ptrtoint ptr %111 to i64
   br label %141
 
-141:                                              ; preds = %141, %139
-  %142 = phi i64 [ 0, %139 ], [ %150, %141 ]
-  %143 = load ptr, ptr %140, align 8, !tbaa !54
-  %144 = getelementptr inbounds i32, ptr %143, i64 %142
-  %145 = load i32, ptr %144, align 4, !tbaa !22
-  %146 = zext i32 %145 to i64
-  %147 = add i64 %127, %146
-  %148 = inttoptr i64 %147 to ptr
-  %149 = load i64, ptr %148, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %149) #8
-  %150 = add nuw nsw i64 %142, 1
-  %151 = load i32, ptr %136, align 4, !tbaa !50
-  %152 = zext i32 %151 to i64
-  %153 = icmp ult i64 %150, %152
-  br i1 %153, label %141, label %169, !llvm.loop !55
+113:                                              ; preds = %104
+  %114 = and i32 %102, 1073741824
+  %115 = icmp eq i32 %114, 0
+  br i1 %115, label %120, label %116
 
-154:                                              ; preds = %122
-  %155 = add i64 %127, 8
-  %156 = inttoptr i64 %155 to ptr
-  %157 = load i32, ptr %156, align 4, !tbaa !22
-  %158 = add i64 %127, 16
-  %159 = inttoptr i64 %158 to ptr
-  %160 = icmp eq i32 %157, 0
-  br i1 %160, label %169, label %161
+116:                                              ; preds = %113
+  %117 = and i64 %94, -65536
+  %118 = getelementptr inbounds i8, ptr %92, i64 %117
+  %119 = ptrtoint ptr %118 to i64
+  br label %141
 
-161:                                              ; preds = %154
-  %162 = zext i32 %157 to i64
-  br label %163
+120:                                              ; preds = %113
+  %121 = add nsw i32 %102, -1
+  %122 = and i64 %94, 65535
+  %123 = zext i32 %121 to i64
+  %124 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 5, i64 %123
+  %125 = load i32, ptr %124, align 4, !tbaa !22
+  %126 = zext i32 %125 to i64
+  %127 = mul nuw nsw i64 %122, %126
+  %128 = lshr i64 %127, 32
+  %129 = add nuw nsw i64 %128, 1
+  %130 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %123
+  %131 = load i32, ptr %130, align 4, !tbaa !22
+  %132 = zext i32 %131 to i64
+  %133 = mul nuw nsw i64 %129, %132
+  %134 = icmp ugt i64 %133, 65536
+  br i1 %134, label %183, label %135
 
-163:                                              ; preds = %163, %161
-  %164 = phi i64 [ 0, %161 ], [ %167, %163 ]
-  %165 = getelementptr inbounds i64, ptr %159, i64 %164
-  %166 = load i64, ptr %165, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %166) #8
-  %167 = add nuw nsw i64 %164, 1
-  %168 = icmp eq i64 %167, %162
-  br i1 %168, label %169, label %163, !llvm.loop !56
+135:                                              ; preds = %120
+  %136 = and i64 %94, -65536
+  %137 = getelementptr inbounds i8, ptr %92, i64 %136
+  %138 = ptrtoint ptr %137 to i64
+  %139 = mul nuw nsw i64 %128, %132
+  %140 = add i64 %139, %138
+  br label %141
 
-169:                                              ; preds = %163, %141, %154, %135
-  %170 = load i64, ptr %6, align 8, !tbaa !48
-  %171 = icmp eq i64 %170, 0
-  br i1 %171, label %172, label %122, !llvm.loop !57
+141:                                              ; preds = %135, %116, %106
+  %142 = phi i64 [ %112, %106 ], [ %119, %116 ], [ %140, %135 ]
+  %143 = inttoptr i64 %142 to ptr
+  %144 = load i64, ptr %143, align 8, !tbaa !16
+  %145 = and i64 %144, 1
+  %146 = icmp eq i64 %145, 0
+  %147 = icmp ne i64 %142, 0
+  %148 = select i1 %146, i1 %147, i1 false
+  %149 = and i64 %144, 2
+  %150 = icmp eq i64 %149, 0
+  %151 = select i1 %148, i1 %150, i1 false
+  br i1 %151, label %152, label %183
 
-172:                                              ; preds = %169, %117
-  %173 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 9
-  %174 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 12
-  %175 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 7
-  %176 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 23
-  br label %177
+152:                                              ; preds = %141
+  %153 = or i64 %144, 2
+  store i64 %153, ptr %143, align 8, !tbaa !16
+  %154 = and i64 %144, -8
+  %155 = inttoptr i64 %154 to ptr
+  %156 = getelementptr inbounds %struct.Rtt, ptr %155, i64 0, i32 3
+  %157 = load i32, ptr %156, align 4, !tbaa !61
+  %158 = icmp eq i32 %157, 0
+  br i1 %158, label %183, label %159
 
-177:                                              ; preds = %187, %172
-  %178 = load i64, ptr %7, align 8, !tbaa !49
-  switch i64 %178, label %464 [
-    i64 1, label %184
-    i64 2, label %179
-  ]
+159:                                              ; preds = %152
+  %160 = load i64, ptr %7, align 8, !tbaa !48
+  %161 = load i64, ptr %84, align 8, !tbaa !35
+  %162 = icmp eq i64 %160, %161
+  br i1 %162, label %165, label %163
 
-179:                                              ; preds = %177
-  %180 = load i64, ptr %173, align 8, !tbaa !23
-  %181 = icmp eq i64 %180, 0
-  br i1 %181, label %604, label %182
+163:                                              ; preds = %159
+  %164 = load ptr, ptr %85, align 8, !tbaa !36
+  br label %174
+
+165:                                              ; preds = %159
+  %166 = load ptr, ptr %86, align 8, !tbaa !36
+  %167 = shl i64 %160, 4
+  %168 = tail call ptr @realloc(ptr noundef %166, i64 noundef %167) #8
+  %169 = icmp eq ptr %168, null
+  br i1 %169, label %179, label %170
+
+170:                                              ; preds = %165
+  %171 = shl i64 %160, 1
+  store ptr %168, ptr %86, align 8, !tbaa !36
+  store i64 %171, ptr %84, align 8, !tbaa !35
+  %172 = bitcast ptr %168 to ptr
+  %173 = load i64, ptr %7, align 8, !tbaa !48
+  br label %174
+
+174:                                              ; preds = %170, %163
+  %175 = phi i64 [ %160, %163 ], [ %173, %170 ]
+  %176 = phi ptr [ %164, %163 ], [ %172, %170 ]
+  %177 = add i64 %175, 1
+  store i64 %177, ptr %7, align 8, !tbaa !48
+  %178 = getelementptr inbounds i64, ptr %176, i64 %175
+  store i64 %142, ptr %178, align 8, !tbaa !16
+  br label %179
+
+179:                                              ; preds = %174, %165
+  %180 = load i64, ptr %7, align 8, !tbaa !48
+  %181 = icmp eq i64 %180, %160
+  br i1 %181, label %182, label %183
 
 182:                                              ; preds = %179
-  %183 = load ptr, ptr %174, align 8, !tbaa !21
-  br label %415
+  store i64 1, ptr %8, align 8, !tbaa !49
+  br label %183
 
-184:                                              ; preds = %177
-  store i64 0, ptr %7, align 8, !tbaa !49
-  %185 = load i64, ptr %173, align 8, !tbaa !23
-  %186 = icmp eq i64 %185, 0
-  br i1 %186, label %187, label %188
+183:                                              ; preds = %120, %141, %98, %88, %182, %179, %152
+  %184 = add nuw i64 %89, 1
+  %185 = icmp eq i64 %184, %2
+  br i1 %185, label %87, label %88, !llvm.loop !63
 
-187:                                              ; preds = %411, %184
-  br label %177, !llvm.loop !58
+186:                                              ; preds = %87
+  %187 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 3
+  %188 = load i64, ptr %187, align 8, !tbaa !64
+  %189 = icmp eq i64 %188, 0
+  br i1 %189, label %198, label %190
 
-188:                                              ; preds = %184, %411
-  %189 = phi i64 [ %412, %411 ], [ 0, %184 ]
-  %190 = load ptr, ptr %174, align 8, !tbaa !21
-  %191 = getelementptr inbounds i32, ptr %190, i64 %189
-  %192 = load i32, ptr %191, align 4, !tbaa !22
-  %193 = icmp sgt i32 %192, 0
-  br i1 %193, label %194, label %411
+190:                                              ; preds = %186
+  %191 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 2
+  %192 = load ptr, ptr %191, align 8, !tbaa !65
+  %193 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %194 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 33
+  %195 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 32
+  %196 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 34
+  %197 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 35
+  br label %209
 
-194:                                              ; preds = %188
-  %195 = load ptr, ptr %175, align 8, !tbaa !25
-  %196 = shl i64 %189, 16
-  %197 = getelementptr inbounds i8, ptr %195, i64 %196
-  %198 = and i32 %192, 1073741824
-  %199 = icmp eq i32 %198, 0
-  br i1 %199, label %299, label %200
+198:                                              ; preds = %226, %186
+  %199 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 5
+  %200 = load i64, ptr %199, align 8, !tbaa !66
+  %201 = icmp eq i64 %200, 0
+  br i1 %201, label %347, label %202
 
-200:                                              ; preds = %194
-  %201 = bitcast ptr %197 to ptr
-  %202 = load i64, ptr %201, align 8, !tbaa !16
-  %203 = and i64 %202, 2
-  %204 = icmp eq i64 %203, 0
-  br i1 %204, label %411, label %205
+202:                                              ; preds = %198
+  %203 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 4
+  %204 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %205 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 33
+  %206 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 32
+  %207 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 34
+  %208 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 35
+  br label %278
 
-205:                                              ; preds = %200
-  %206 = ptrtoint ptr %197 to i64
-  %207 = and i64 %202, -8
-  %208 = inttoptr i64 %207 to ptr
-  %209 = getelementptr inbounds %struct.Rtt, ptr %208, i64 0, i32 0
-  %210 = load i32, ptr %209, align 8, !tbaa !53
-  %211 = icmp eq i32 %210, 1
-  br i1 %211, label %212, label %231
+209:                                              ; preds = %226, %190
+  %210 = phi i64 [ %188, %190 ], [ %227, %226 ]
+  %211 = phi i64 [ 0, %190 ], [ %228, %226 ]
+  %212 = shl i64 %211, 1
+  %213 = getelementptr inbounds i64, ptr %192, i64 %212
+  %214 = load i64, ptr %213, align 8, !tbaa !16
+  %215 = inttoptr i64 %214 to ptr
+  %216 = or i64 %212, 1
+  %217 = getelementptr inbounds i64, ptr %192, i64 %216
+  %218 = load i64, ptr %217, align 8, !tbaa !16
+  %219 = inttoptr i64 %218 to ptr
+  %220 = icmp ult ptr %215, %219
+  br i1 %220, label %221, label %226
 
-212:                                              ; preds = %205
-  %213 = getelementptr inbounds %struct.Rtt, ptr %208, i64 0, i32 3
-  %214 = load i32, ptr %213, align 4, !tbaa !50
-  %215 = icmp eq i32 %214, 0
-  br i1 %215, label %246, label %216
+221:                                              ; preds = %209
+  %222 = load ptr, ptr %193, align 8, !tbaa !53
+  %223 = icmp ne ptr %222, null
+  br label %230
 
-216:                                              ; preds = %212
-  %217 = getelementptr inbounds %struct.Rtt, ptr %208, i64 0, i32 5
-  br label %218
+224:                                              ; preds = %275
+  %225 = load i64, ptr %187, align 8, !tbaa !64
+  br label %226
 
-218:                                              ; preds = %218, %216
-  %219 = phi i64 [ 0, %216 ], [ %227, %218 ]
-  %220 = load ptr, ptr %217, align 8, !tbaa !54
-  %221 = getelementptr inbounds i32, ptr %220, i64 %219
-  %222 = load i32, ptr %221, align 4, !tbaa !22
-  %223 = zext i32 %222 to i64
-  %224 = add i64 %223, %206
-  %225 = inttoptr i64 %224 to ptr
-  %226 = load i64, ptr %225, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %226) #8
-  %227 = add nuw nsw i64 %219, 1
-  %228 = load i32, ptr %213, align 4, !tbaa !50
-  %229 = zext i32 %228 to i64
-  %230 = icmp ult i64 %227, %229
-  br i1 %230, label %218, label %246, !llvm.loop !55
+226:                                              ; preds = %224, %209
+  %227 = phi i64 [ %225, %224 ], [ %210, %209 ]
+  %228 = add nuw i64 %211, 1
+  %229 = icmp ult i64 %228, %227
+  br i1 %229, label %209, label %198, !llvm.loop !67
 
-231:                                              ; preds = %205
-  %232 = add i64 %206, 8
-  %233 = inttoptr i64 %232 to ptr
-  %234 = load i32, ptr %233, align 4, !tbaa !22
-  %235 = add i64 %206, 16
-  %236 = inttoptr i64 %235 to ptr
-  %237 = icmp eq i32 %234, 0
-  br i1 %237, label %246, label %238
+230:                                              ; preds = %275, %221
+  %231 = phi ptr [ %215, %221 ], [ %276, %275 ]
+  %232 = load i64, ptr %231, align 8, !tbaa !16
+  %233 = icmp ne i64 %232, 0
+  %234 = and i1 %223, %233
+  br i1 %234, label %235, label %275
 
-238:                                              ; preds = %231
-  %239 = zext i32 %234 to i64
-  br label %240
+235:                                              ; preds = %230
+  %236 = lshr i64 %232, 4
+  %237 = mul i64 %236, -7046029254386353131
+  %238 = load i64, ptr %194, align 8, !tbaa !56
+  %239 = lshr i64 %237, %238
+  %240 = getelementptr inbounds i64, ptr %222, i64 %239
+  %241 = load i64, ptr %240, align 8, !tbaa !16
+  %242 = icmp eq i64 %241, %232
+  %243 = icmp eq i64 %241, 0
+  %244 = zext i1 %242 to i32
+  %245 = or i1 %242, %243
+  br i1 %245, label %260, label %246
 
-240:                                              ; preds = %240, %238
-  %241 = phi i64 [ 0, %238 ], [ %244, %240 ]
-  %242 = getelementptr inbounds i64, ptr %236, i64 %241
-  %243 = load i64, ptr %242, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %243) #8
-  %244 = add nuw nsw i64 %241, 1
-  %245 = icmp eq i64 %244, %239
-  br i1 %245, label %246, label %240, !llvm.loop !56
+246:                                              ; preds = %235
+  %247 = load i64, ptr %195, align 8, !tbaa !55
+  br label %248
 
-246:                                              ; preds = %240, %218, %231, %212
-  %247 = load i64, ptr %6, align 8, !tbaa !48
-  %248 = icmp eq i64 %247, 0
-  br i1 %248, label %411, label %249
-
-249:                                              ; preds = %246, %296
-  %250 = phi i64 [ %297, %296 ], [ %247, %246 ]
-  %251 = load ptr, ptr %176, align 8, !tbaa !36
-  %252 = add i64 %250, -1
-  store i64 %252, ptr %6, align 8, !tbaa !48
-  %253 = getelementptr inbounds i64, ptr %251, i64 %252
+248:                                              ; preds = %248, %246
+  %249 = phi i32 [ %244, %246 ], [ %258, %248 ]
+  %250 = phi i64 [ %239, %246 ], [ %252, %248 ]
+  %251 = add i64 %250, 1
+  %252 = and i64 %251, %247
+  %253 = getelementptr inbounds i64, ptr %222, i64 %252
   %254 = load i64, ptr %253, align 8, !tbaa !16
-  %255 = inttoptr i64 %254 to ptr
-  %256 = load i64, ptr %255, align 8, !tbaa !16
-  %257 = and i64 %256, -8
-  %258 = inttoptr i64 %257 to ptr
-  %259 = getelementptr inbounds %struct.Rtt, ptr %258, i64 0, i32 0
-  %260 = load i32, ptr %259, align 8, !tbaa !53
-  %261 = icmp eq i32 %260, 1
-  br i1 %261, label %262, label %281
+  %255 = icmp eq i64 %254, %232
+  %256 = icmp eq i64 %254, 0
+  %257 = select i1 %256, i32 0, i32 %249
+  %258 = select i1 %255, i32 1, i32 %257
+  %259 = or i1 %255, %256
+  br i1 %259, label %260, label %248, !llvm.loop !68
 
-262:                                              ; preds = %249
-  %263 = getelementptr inbounds %struct.Rtt, ptr %258, i64 0, i32 3
-  %264 = load i32, ptr %263, align 4, !tbaa !50
-  %265 = icmp eq i32 %264, 0
-  br i1 %265, label %296, label %266
+260:                                              ; preds = %248, %235
+  %261 = phi i32 [ %244, %235 ], [ %258, %248 ]
+  %262 = icmp eq i32 %261, 0
+  br i1 %262, label %275, label %263
 
-266:                                              ; preds = %262
-  %267 = getelementptr inbounds %struct.Rtt, ptr %258, i64 0, i32 5
-  br label %268
+263:                                              ; preds = %260
+  %264 = add i64 %232, 8
+  %265 = inttoptr i64 %264 to ptr
+  %266 = load i32, ptr %265, align 4, !tbaa !22
+  %267 = and i32 %266, 2
+  %268 = icmp eq i32 %267, 0
+  br i1 %268, label %269, label %275
 
-268:                                              ; preds = %268, %266
-  %269 = phi i64 [ 0, %266 ], [ %277, %268 ]
-  %270 = load ptr, ptr %267, align 8, !tbaa !54
-  %271 = getelementptr inbounds i32, ptr %270, i64 %269
-  %272 = load i32, ptr %271, align 4, !tbaa !22
-  %273 = zext i32 %272 to i64
-  %274 = add i64 %254, %273
-  %275 = inttoptr i64 %274 to ptr
-  %276 = load i64, ptr %275, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %276) #8
-  %277 = add nuw nsw i64 %269, 1
-  %278 = load i32, ptr %263, align 4, !tbaa !50
-  %279 = zext i32 %278 to i64
-  %280 = icmp ult i64 %277, %279
-  br i1 %280, label %268, label %296, !llvm.loop !55
+269:                                              ; preds = %263
+  %270 = or i32 %266, 2
+  store i32 %270, ptr %265, align 4, !tbaa !22
+  %271 = load ptr, ptr %196, align 8, !tbaa !54
+  %272 = load i64, ptr %197, align 8, !tbaa !57
+  %273 = add i64 %272, 1
+  store i64 %273, ptr %197, align 8, !tbaa !57
+  %274 = getelementptr inbounds i64, ptr %271, i64 %272
+  store i64 %232, ptr %274, align 8, !tbaa !16
+  br label %275
 
-281:                                              ; preds = %249
-  %282 = add i64 %254, 8
-  %283 = inttoptr i64 %282 to ptr
-  %284 = load i32, ptr %283, align 4, !tbaa !22
-  %285 = add i64 %254, 16
-  %286 = inttoptr i64 %285 to ptr
-  %287 = icmp eq i32 %284, 0
-  br i1 %287, label %296, label %288
+275:                                              ; preds = %269, %263, %260, %230
+  %276 = getelementptr inbounds i64, ptr %231, i64 1
+  %277 = icmp ult ptr %276, %219
+  br i1 %277, label %230, label %224, !llvm.loop !69
 
-288:                                              ; preds = %281
-  %289 = zext i32 %284 to i64
-  br label %290
+278:                                              ; preds = %343, %202
+  %279 = phi i64 [ 0, %202 ], [ %344, %343 ]
+  %280 = load ptr, ptr %203, align 8, !tbaa !70
+  %281 = getelementptr inbounds i64, ptr %280, i64 %279
+  %282 = load i64, ptr %281, align 8, !tbaa !16
+  %283 = load ptr, ptr %204, align 8, !tbaa !53
+  %284 = icmp ne ptr %283, null
+  %285 = icmp ne i64 %282, 0
+  %286 = and i1 %285, %284
+  br i1 %286, label %287, label %340
 
-290:                                              ; preds = %290, %288
-  %291 = phi i64 [ 0, %288 ], [ %294, %290 ]
-  %292 = getelementptr inbounds i64, ptr %286, i64 %291
+287:                                              ; preds = %278
+  %288 = lshr i64 %282, 4
+  %289 = mul i64 %288, -7046029254386353131
+  %290 = load i64, ptr %205, align 8, !tbaa !56
+  %291 = lshr i64 %289, %290
+  %292 = getelementptr inbounds i64, ptr %283, i64 %291
   %293 = load i64, ptr %292, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %293) #8
-  %294 = add nuw nsw i64 %291, 1
-  %295 = icmp eq i64 %294, %289
-  br i1 %295, label %296, label %290, !llvm.loop !56
+  %294 = icmp eq i64 %293, %282
+  %295 = icmp eq i64 %293, 0
+  %296 = or i1 %294, %295
+  br i1 %296, label %313, label %297
 
-296:                                              ; preds = %290, %268, %281, %262
-  %297 = load i64, ptr %6, align 8, !tbaa !48
-  %298 = icmp eq i64 %297, 0
-  br i1 %298, label %411, label %249, !llvm.loop !57
+297:                                              ; preds = %287
+  %298 = load i64, ptr %206, align 8, !tbaa !55
+  br label %299
 
-299:                                              ; preds = %194
-  %300 = add nsw i32 %192, -1
-  %301 = zext i32 %300 to i64
-  %302 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %301
-  %303 = load i32, ptr %302, align 4, !tbaa !22
-  %304 = zext i32 %303 to i64
-  %305 = icmp ult i32 %303, 65537
-  br i1 %305, label %306, label %411
+299:                                              ; preds = %299, %297
+  %300 = phi i32 [ 0, %297 ], [ %309, %299 ]
+  %301 = phi i64 [ %291, %297 ], [ %303, %299 ]
+  %302 = add i64 %301, 1
+  %303 = and i64 %302, %298
+  %304 = getelementptr inbounds i64, ptr %283, i64 %303
+  %305 = load i64, ptr %304, align 8, !tbaa !16
+  %306 = icmp eq i64 %305, %282
+  %307 = icmp eq i64 %305, 0
+  %308 = select i1 %307, i32 0, i32 %300
+  %309 = select i1 %306, i32 1, i32 %308
+  %310 = or i1 %306, %307
+  br i1 %310, label %311, label %299, !llvm.loop !68
 
-306:                                              ; preds = %299, %408
-  %307 = phi i64 [ %409, %408 ], [ %304, %299 ]
-  %308 = phi i64 [ %307, %408 ], [ 0, %299 ]
-  %309 = getelementptr inbounds i8, ptr %197, i64 %308
-  %310 = bitcast ptr %309 to ptr
-  %311 = load i64, ptr %310, align 8, !tbaa !16
-  %312 = and i64 %311, 3
-  %313 = icmp eq i64 %312, 2
-  br i1 %313, label %314, label %408
+311:                                              ; preds = %299
+  %312 = icmp eq i32 %309, 0
+  br i1 %312, label %340, label %314
 
-314:                                              ; preds = %306
-  %315 = ptrtoint ptr %309 to i64
-  %316 = and i64 %311, -8
-  %317 = inttoptr i64 %316 to ptr
-  %318 = getelementptr inbounds %struct.Rtt, ptr %317, i64 0, i32 0
-  %319 = load i32, ptr %318, align 8, !tbaa !53
-  %320 = icmp eq i32 %319, 1
-  br i1 %320, label %321, label %340
+313:                                              ; preds = %287
+  br i1 %294, label %328, label %342
 
-321:                                              ; preds = %314
-  %322 = getelementptr inbounds %struct.Rtt, ptr %317, i64 0, i32 3
-  %323 = load i32, ptr %322, align 4, !tbaa !50
-  %324 = icmp eq i32 %323, 0
-  br i1 %324, label %355, label %325
+314:                                              ; preds = %311, %314
+  %315 = phi i32 [ %324, %314 ], [ 0, %311 ]
+  %316 = phi i64 [ %318, %314 ], [ %291, %311 ]
+  %317 = add i64 %316, 1
+  %318 = and i64 %317, %298
+  %319 = getelementptr inbounds i64, ptr %283, i64 %318
+  %320 = load i64, ptr %319, align 8, !tbaa !16
+  %321 = icmp eq i64 %320, %282
+  %322 = icmp eq i64 %320, 0
+  %323 = select i1 %322, i32 0, i32 %315
+  %324 = select i1 %321, i32 1, i32 %323
+  %325 = or i1 %321, %322
+  br i1 %325, label %326, label %314, !llvm.loop !68
 
-325:                                              ; preds = %321
-  %326 = getelementptr inbounds %struct.Rtt, ptr %317, i64 0, i32 5
-  br label %327
+326:                                              ; preds = %314
+  %327 = icmp eq i32 %324, 0
+  br i1 %327, label %343, label %328
 
-327:                                              ; preds = %327, %325
-  %328 = phi i64 [ 0, %325 ], [ %336, %327 ]
-  %329 = load ptr, ptr %326, align 8, !tbaa !54
-  %330 = getelementptr inbounds i32, ptr %329, i64 %328
+328:                                              ; preds = %326, %313
+  %329 = add i64 %282, 8
+  %330 = inttoptr i64 %329 to ptr
   %331 = load i32, ptr %330, align 4, !tbaa !22
-  %332 = zext i32 %331 to i64
-  %333 = add i64 %332, %315
-  %334 = inttoptr i64 %333 to ptr
-  %335 = load i64, ptr %334, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %335) #8
-  %336 = add nuw nsw i64 %328, 1
-  %337 = load i32, ptr %322, align 4, !tbaa !50
-  %338 = zext i32 %337 to i64
-  %339 = icmp ult i64 %336, %338
-  br i1 %339, label %327, label %355, !llvm.loop !55
+  %332 = and i32 %331, 2
+  %333 = icmp eq i32 %332, 0
+  br i1 %333, label %334, label %343
 
-340:                                              ; preds = %314
-  %341 = add i64 %315, 8
-  %342 = inttoptr i64 %341 to ptr
-  %343 = load i32, ptr %342, align 4, !tbaa !22
-  %344 = add i64 %315, 16
-  %345 = inttoptr i64 %344 to ptr
-  %346 = icmp eq i32 %343, 0
-  br i1 %346, label %355, label %347
+334:                                              ; preds = %328
+  %335 = or i32 %331, 2
+  store i32 %335, ptr %330, align 4, !tbaa !22
+  %336 = load ptr, ptr %207, align 8, !tbaa !54
+  %337 = load i64, ptr %208, align 8, !tbaa !57
+  %338 = add i64 %337, 1
+  store i64 %338, ptr %208, align 8, !tbaa !57
+  %339 = getelementptr inbounds i64, ptr %336, i64 %337
+  store i64 %282, ptr %339, align 8, !tbaa !16
+  br label %343
 
-347:                                              ; preds = %340
-  %348 = zext i32 %343 to i64
-  br label %349
+340:                                              ; preds = %311, %278
+  %341 = icmp eq i64 %282, 0
+  br i1 %341, label %343, label %342
 
-349:                                              ; preds = %349, %347
-  %350 = phi i64 [ 0, %347 ], [ %353, %349 ]
-  %351 = getelementptr inbounds i64, ptr %345, i64 %350
-  %352 = load i64, ptr %351, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %352) #8
-  %353 = add nuw nsw i64 %350, 1
-  %354 = icmp eq i64 %353, %348
-  br i1 %354, label %355, label %349, !llvm.loop !56
+342:                                              ; preds = %340, %313
+  tail call fastcc void @trace_exn(ptr noundef %0, i64 noundef %282) #8
+  br label %343
 
-355:                                              ; preds = %349, %327, %340, %321
-  %356 = load i64, ptr %6, align 8, !tbaa !48
-  %357 = icmp eq i64 %356, 0
-  br i1 %357, label %408, label %358
+343:                                              ; preds = %342, %340, %334, %328, %326
+  %344 = add nuw i64 %279, 1
+  %345 = load i64, ptr %199, align 8, !tbaa !66
+  %346 = icmp ult i64 %344, %345
+  br i1 %346, label %278, label %347, !llvm.loop !71
 
-358:                                              ; preds = %355, %405
-  %359 = phi i64 [ %406, %405 ], [ %356, %355 ]
-  %360 = load ptr, ptr %176, align 8, !tbaa !36
-  %361 = add i64 %359, -1
-  store i64 %361, ptr %6, align 8, !tbaa !48
-  %362 = getelementptr inbounds i64, ptr %360, i64 %361
-  %363 = load i64, ptr %362, align 8, !tbaa !16
-  %364 = inttoptr i64 %363 to ptr
-  %365 = load i64, ptr %364, align 8, !tbaa !16
-  %366 = and i64 %365, -8
-  %367 = inttoptr i64 %366 to ptr
-  %368 = getelementptr inbounds %struct.Rtt, ptr %367, i64 0, i32 0
-  %369 = load i32, ptr %368, align 8, !tbaa !53
-  %370 = icmp eq i32 %369, 1
-  br i1 %370, label %371, label %390
+347:                                              ; preds = %343, %198, %87
+  %348 = icmp eq i64 %3, 0
+  br i1 %348, label %350, label %349
 
-371:                                              ; preds = %358
-  %372 = getelementptr inbounds %struct.Rtt, ptr %367, i64 0, i32 3
-  %373 = load i32, ptr %372, align 4, !tbaa !50
-  %374 = icmp eq i32 %373, 0
-  br i1 %374, label %405, label %375
+349:                                              ; preds = %347
+  tail call fastcc void @scan_stack(ptr noundef %0, i64 noundef %3) #9
+  br label %350
 
-375:                                              ; preds = %371
-  %376 = getelementptr inbounds %struct.Rtt, ptr %367, i64 0, i32 5
-  br label %377
+350:                                              ; preds = %349, %347
+  %351 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 35
+  %352 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 23
+  %353 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 34
+  br label %354
 
-377:                                              ; preds = %377, %375
-  %378 = phi i64 [ 0, %375 ], [ %386, %377 ]
-  %379 = load ptr, ptr %376, align 8, !tbaa !54
-  %380 = getelementptr inbounds i32, ptr %379, i64 %378
-  %381 = load i32, ptr %380, align 4, !tbaa !22
-  %382 = zext i32 %381 to i64
-  %383 = add i64 %363, %382
-  %384 = inttoptr i64 %383 to ptr
-  %385 = load i64, ptr %384, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %385) #8
-  %386 = add nuw nsw i64 %378, 1
-  %387 = load i32, ptr %372, align 4, !tbaa !50
-  %388 = zext i32 %387 to i64
-  %389 = icmp ult i64 %386, %388
-  br i1 %389, label %377, label %405, !llvm.loop !55
+354:                                              ; preds = %369, %350
+  %355 = load i64, ptr %7, align 8, !tbaa !48
+  %356 = icmp eq i64 %355, 0
+  br i1 %356, label %357, label %370
 
-390:                                              ; preds = %358
-  %391 = add i64 %363, 8
-  %392 = inttoptr i64 %391 to ptr
-  %393 = load i32, ptr %392, align 4, !tbaa !22
-  %394 = add i64 %363, 16
-  %395 = inttoptr i64 %394 to ptr
-  %396 = icmp eq i32 %393, 0
-  br i1 %396, label %405, label %397
+357:                                              ; preds = %354
+  %358 = load i64, ptr %351, align 8, !tbaa !57
+  %359 = icmp eq i64 %358, 0
+  br i1 %359, label %362, label %360
 
-397:                                              ; preds = %390
-  %398 = zext i32 %393 to i64
-  br label %399
+360:                                              ; preds = %366, %357
+  %361 = phi i64 [ %358, %357 ], [ %367, %366 ]
+  br label %378
 
-399:                                              ; preds = %399, %397
-  %400 = phi i64 [ 0, %397 ], [ %403, %399 ]
-  %401 = getelementptr inbounds i64, ptr %395, i64 %400
-  %402 = load i64, ptr %401, align 8, !tbaa !16
-  tail call fastcc void @visit(ptr noundef %0, i64 noundef %402) #8
-  %403 = add nuw nsw i64 %400, 1
-  %404 = icmp eq i64 %403, %398
-  br i1 %404, label %405, label %399, !llvm.loop !56
+362:                                              ; preds = %357
+  %363 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 9
+  %364 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 12
+  %365 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 7
+  br label %386
 
-405:                                              ; preds = %399, %377, %390, %371
-  %406 = load i64, ptr %6, align 8, !tbaa !48
-  %407 = icmp eq i64 %406, 0
-  br i1 %407, label %408, label %358, !llvm.loop !57
+366:                                              ; preds = %370
+  %367 = load i64, ptr %351, align 8, !tbaa !57
+  %368 = icmp eq i64 %367, 0
+  br i1 %368, label %369, label %360
 
-408:                                              ; preds = %405, %355, %306
-  %409 = add i64 %307, %304
-  %410 = icmp ult i64 %409, 65537
-  br i1 %410, label %306, label %411, !llvm.loop !59
+369:                                              ; preds = %378, %366
+  br label %354, !llvm.loop !72
 
-411:                                              ; preds = %296, %408, %299, %246, %200, %188
-  %412 = add nuw i64 %189, 1
-  %413 = load i64, ptr %173, align 8, !tbaa !23
-  %414 = icmp ult i64 %412, %413
-  br i1 %414, label %188, label %187, !llvm.loop !58
+370:                                              ; preds = %354, %370
+  %371 = phi i64 [ %376, %370 ], [ %355, %354 ]
+  %372 = load ptr, ptr %352, align 8, !tbaa !36
+  %373 = add i64 %371, -1
+  store i64 %373, ptr %7, align 8, !tbaa !48
+  %374 = getelementptr inbounds i64, ptr %372, i64 %373
+  %375 = load i64, ptr %374, align 8, !tbaa !16
+  tail call fastcc void @trace(ptr noundef nonnull %0, i64 noundef %375) #8
+  %376 = load i64, ptr %7, align 8, !tbaa !48
+  %377 = icmp eq i64 %376, 0
+  br i1 %377, label %366, label %370, !llvm.loop !73
 
-415:                                              ; preds = %182, %451
-  %416 = phi i64 [ %180, %182 ], [ %452, %451 ]
-  %417 = phi i64 [ 0, %182 ], [ %453, %451 ]
-  %418 = getelementptr inbounds i32, ptr %183, i64 %417
-  %419 = load i32, ptr %418, align 4, !tbaa !22
-  %420 = icmp sgt i32 %419, 0
-  br i1 %420, label %421, label %451
+378:                                              ; preds = %360, %378
+  %379 = phi i64 [ %384, %378 ], [ %361, %360 ]
+  %380 = load ptr, ptr %353, align 8, !tbaa !54
+  %381 = add i64 %379, -1
+  store i64 %381, ptr %351, align 8, !tbaa !57
+  %382 = getelementptr inbounds i64, ptr %380, i64 %381
+  %383 = load i64, ptr %382, align 8, !tbaa !16
+  tail call fastcc void @trace_exn(ptr noundef nonnull %0, i64 noundef %383) #8
+  %384 = load i64, ptr %351, align 8, !tbaa !57
+  %385 = icmp eq i64 %384, 0
+  br i1 %385, label %369, label %378, !llvm.loop !72
 
-421:                                              ; preds = %415
-  %422 = load ptr, ptr %175, align 8, !tbaa !25
-  %423 = shl i64 %417, 16
-  %424 = getelementptr inbounds i8, ptr %422, i64 %423
-  %425 = and i32 %419, 1073741824
-  %426 = icmp eq i32 %425, 0
-  br i1 %426, label %427, label %434
+386:                                              ; preds = %396, %362
+  %387 = load i64, ptr %8, align 8, !tbaa !49
+  switch i64 %387, label %566 [
+    i64 1, label %393
+    i64 2, label %388
+  ]
 
-427:                                              ; preds = %421
-  %428 = add nsw i32 %419, -1
-  %429 = zext i32 %428 to i64
-  %430 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %429
-  %431 = load i32, ptr %430, align 4, !tbaa !22
-  %432 = zext i32 %431 to i64
-  %433 = icmp ult i32 %431, 65537
-  br i1 %433, label %434, label %451
+388:                                              ; preds = %386
+  %389 = load i64, ptr %363, align 8, !tbaa !23
+  %390 = icmp eq i64 %389, 0
+  br i1 %390, label %496, label %391
 
-434:                                              ; preds = %421, %427
-  %435 = phi i64 [ %432, %427 ], [ 65536, %421 ]
+391:                                              ; preds = %388
+  %392 = load ptr, ptr %364, align 8, !tbaa !21
+  br label %497
+
+393:                                              ; preds = %386
+  store i64 0, ptr %8, align 8, !tbaa !49
+  %394 = load i64, ptr %363, align 8, !tbaa !23
+  %395 = icmp eq i64 %394, 0
+  br i1 %395, label %396, label %397
+
+396:                                              ; preds = %492, %393
+  br label %386, !llvm.loop !74
+
+397:                                              ; preds = %393, %492
+  %398 = phi i64 [ %493, %492 ], [ 0, %393 ]
+  %399 = load ptr, ptr %364, align 8, !tbaa !21
+  %400 = getelementptr inbounds i32, ptr %399, i64 %398
+  %401 = load i32, ptr %400, align 4, !tbaa !22
+  %402 = icmp sgt i32 %401, 0
+  br i1 %402, label %403, label %492
+
+403:                                              ; preds = %397
+  %404 = load ptr, ptr %365, align 8, !tbaa !25
+  %405 = shl i64 %398, 16
+  %406 = getelementptr inbounds i8, ptr %404, i64 %405
+  %407 = and i32 %401, 1073741824
+  %408 = icmp eq i32 %407, 0
+  br i1 %408, label %444, label %409
+
+409:                                              ; preds = %403
+  %410 = bitcast ptr %406 to ptr
+  %411 = load i64, ptr %410, align 8, !tbaa !16
+  %412 = and i64 %411, 2
+  %413 = icmp eq i64 %412, 0
+  br i1 %413, label %492, label %414
+
+414:                                              ; preds = %409
+  %415 = ptrtoint ptr %406 to i64
+  tail call fastcc void @trace(ptr noundef nonnull %0, i64 noundef %415) #8
+  br label %416
+
+416:                                              ; preds = %427, %414
+  %417 = load i64, ptr %7, align 8, !tbaa !48
+  %418 = icmp eq i64 %417, 0
+  br i1 %418, label %419, label %428
+
+419:                                              ; preds = %416
+  %420 = load i64, ptr %351, align 8, !tbaa !57
+  %421 = icmp eq i64 %420, 0
+  br i1 %421, label %492, label %422
+
+422:                                              ; preds = %424, %419
+  %423 = phi i64 [ %420, %419 ], [ %425, %424 ]
   br label %436
 
-436:                                              ; preds = %434, %446
-  %437 = phi i64 [ %447, %446 ], [ %435, %434 ]
-  %438 = phi i64 [ %437, %446 ], [ 0, %434 ]
-  %439 = getelementptr inbounds i8, ptr %424, i64 %438
-  %440 = bitcast ptr %439 to ptr
+424:                                              ; preds = %428
+  %425 = load i64, ptr %351, align 8, !tbaa !57
+  %426 = icmp eq i64 %425, 0
+  br i1 %426, label %427, label %422
+
+427:                                              ; preds = %436, %424
+  br label %416, !llvm.loop !72
+
+428:                                              ; preds = %416, %428
+  %429 = phi i64 [ %434, %428 ], [ %417, %416 ]
+  %430 = load ptr, ptr %352, align 8, !tbaa !36
+  %431 = add i64 %429, -1
+  store i64 %431, ptr %7, align 8, !tbaa !48
+  %432 = getelementptr inbounds i64, ptr %430, i64 %431
+  %433 = load i64, ptr %432, align 8, !tbaa !16
+  tail call fastcc void @trace(ptr noundef nonnull %0, i64 noundef %433) #8
+  %434 = load i64, ptr %7, align 8, !tbaa !48
+  %435 = icmp eq i64 %434, 0
+  br i1 %435, label %424, label %428, !llvm.loop !73
+
+436:                                              ; preds = %422, %436
+  %437 = phi i64 [ %442, %436 ], [ %423, %422 ]
+  %438 = load ptr, ptr %353, align 8, !tbaa !54
+  %439 = add i64 %437, -1
+  store i64 %439, ptr %351, align 8, !tbaa !57
+  %440 = getelementptr inbounds i64, ptr %438, i64 %439
   %441 = load i64, ptr %440, align 8, !tbaa !16
-  %442 = and i64 %441, 1
+  tail call fastcc void @trace_exn(ptr noundef nonnull %0, i64 noundef %441) #8
+  %442 = load i64, ptr %351, align 8, !tbaa !57
   %443 = icmp eq i64 %442, 0
-  br i1 %443, label %444, label %446
+  br i1 %443, label %427, label %436, !llvm.loop !72
 
-444:                                              ; preds = %436
-  %445 = and i64 %441, -3
-  store i64 %445, ptr %440, align 8, !tbaa !16
-  br label %446
+444:                                              ; preds = %403
+  %445 = add nsw i32 %401, -1
+  %446 = zext i32 %445 to i64
+  %447 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %446
+  %448 = load i32, ptr %447, align 4, !tbaa !22
+  %449 = zext i32 %448 to i64
+  %450 = icmp ult i32 %448, 65537
+  br i1 %450, label %451, label %492
 
-446:                                              ; preds = %444, %436
-  %447 = add i64 %437, %435
-  %448 = icmp ult i64 %447, 65537
-  br i1 %448, label %436, label %449, !llvm.loop !60
+451:                                              ; preds = %444, %489
+  %452 = phi i64 [ %490, %489 ], [ %449, %444 ]
+  %453 = phi i64 [ %452, %489 ], [ 0, %444 ]
+  %454 = getelementptr inbounds i8, ptr %406, i64 %453
+  %455 = bitcast ptr %454 to ptr
+  %456 = load i64, ptr %455, align 8, !tbaa !16
+  %457 = and i64 %456, 3
+  %458 = icmp eq i64 %457, 2
+  br i1 %458, label %459, label %489
 
-449:                                              ; preds = %446
-  %450 = load i64, ptr %173, align 8, !tbaa !23
-  br label %451
+459:                                              ; preds = %451
+  %460 = ptrtoint ptr %454 to i64
+  tail call fastcc void @trace(ptr noundef %0, i64 noundef %460) #8
+  br label %461
 
-451:                                              ; preds = %449, %427, %415
-  %452 = phi i64 [ %450, %449 ], [ %416, %427 ], [ %416, %415 ]
-  %453 = add nuw i64 %417, 1
-  %454 = icmp ult i64 %453, %452
-  br i1 %454, label %415, label %604, !llvm.loop !61
+461:                                              ; preds = %472, %459
+  %462 = load i64, ptr %7, align 8, !tbaa !48
+  %463 = icmp eq i64 %462, 0
+  br i1 %463, label %464, label %473
 
-455:                                              ; preds = %464
-  %456 = load i64, ptr %173, align 8, !tbaa !23
-  %457 = icmp eq i64 %456, 0
-  br i1 %457, label %458, label %461
+464:                                              ; preds = %461
+  %465 = load i64, ptr %351, align 8, !tbaa !57
+  %466 = icmp eq i64 %465, 0
+  br i1 %466, label %489, label %467
 
-458:                                              ; preds = %455
-  %459 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 19
-  store i64 0, ptr %459, align 8, !tbaa !62
-  %460 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 14
-  store i64 0, ptr %460, align 8, !tbaa !19
-  br label %592
+467:                                              ; preds = %469, %464
+  %468 = phi i64 [ %465, %464 ], [ %470, %469 ]
+  br label %481
 
-461:                                              ; preds = %455
-  %462 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 11
-  %463 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 15
-  br label %477
+469:                                              ; preds = %473
+  %470 = load i64, ptr %351, align 8, !tbaa !57
+  %471 = icmp eq i64 %470, 0
+  br i1 %471, label %472, label %467
 
-464:                                              ; preds = %177, %464
-  %465 = phi i64 [ %467, %464 ], [ 0, %177 ]
-  %466 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 0, i64 %465
-  store i64 0, ptr %466, align 8, !tbaa !16
-  %467 = add nuw nsw i64 %465, 1
-  %468 = icmp eq i64 %467, 64
-  br i1 %468, label %455, label %464, !llvm.loop !63
+472:                                              ; preds = %481, %469
+  br label %461, !llvm.loop !72
 
-469:                                              ; preds = %573
-  %470 = load i64, ptr %173, align 8, !tbaa !23
-  %471 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 19
-  store i64 %575, ptr %471, align 8, !tbaa !62
-  %472 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 14
-  store i64 0, ptr %472, align 8, !tbaa !19
-  %473 = icmp eq i64 %470, 0
-  br i1 %473, label %592, label %474
+473:                                              ; preds = %461, %473
+  %474 = phi i64 [ %479, %473 ], [ %462, %461 ]
+  %475 = load ptr, ptr %352, align 8, !tbaa !36
+  %476 = add i64 %474, -1
+  store i64 %476, ptr %7, align 8, !tbaa !48
+  %477 = getelementptr inbounds i64, ptr %475, i64 %476
+  %478 = load i64, ptr %477, align 8, !tbaa !16
+  tail call fastcc void @trace(ptr noundef nonnull %0, i64 noundef %478) #8
+  %479 = load i64, ptr %7, align 8, !tbaa !48
+  %480 = icmp eq i64 %479, 0
+  br i1 %480, label %469, label %473, !llvm.loop !73
 
-474:                                              ; preds = %469
-  %475 = load ptr, ptr %174, align 8, !tbaa !21
-  %476 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 13
-  br label %577
+481:                                              ; preds = %467, %481
+  %482 = phi i64 [ %487, %481 ], [ %468, %467 ]
+  %483 = load ptr, ptr %353, align 8, !tbaa !54
+  %484 = add i64 %482, -1
+  store i64 %484, ptr %351, align 8, !tbaa !57
+  %485 = getelementptr inbounds i64, ptr %483, i64 %484
+  %486 = load i64, ptr %485, align 8, !tbaa !16
+  tail call fastcc void @trace_exn(ptr noundef nonnull %0, i64 noundef %486) #8
+  %487 = load i64, ptr %351, align 8, !tbaa !57
+  %488 = icmp eq i64 %487, 0
+  br i1 %488, label %472, label %481, !llvm.loop !72
 
-477:                                              ; preds = %573, %461
-  %478 = phi i64 [ %456, %461 ], [ %481, %573 ]
-  %479 = phi i64 [ 0, %461 ], [ %575, %573 ]
-  %480 = phi i64 [ 0, %461 ], [ %574, %573 ]
-  %481 = add i64 %478, -1
-  %482 = load ptr, ptr %174, align 8, !tbaa !21
-  %483 = getelementptr inbounds i32, ptr %482, i64 %481
-  %484 = load i32, ptr %483, align 4, !tbaa !22
-  %485 = icmp sgt i32 %484, 0
-  br i1 %485, label %486, label %573, !llvm.loop !64
+489:                                              ; preds = %464, %451
+  %490 = add i64 %452, %449
+  %491 = icmp ult i64 %490, 65537
+  br i1 %491, label %451, label %492, !llvm.loop !75
 
-486:                                              ; preds = %477
-  %487 = load ptr, ptr %175, align 8, !tbaa !25
-  %488 = shl i64 %481, 16
-  %489 = getelementptr inbounds i8, ptr %487, i64 %488
-  %490 = and i32 %484, 1073741824
-  %491 = icmp eq i32 %490, 0
-  br i1 %491, label %526, label %492
+492:                                              ; preds = %419, %489, %444, %409, %397
+  %493 = add nuw i64 %398, 1
+  %494 = load i64, ptr %363, align 8, !tbaa !23
+  %495 = icmp ult i64 %493, %494
+  br i1 %495, label %397, label %396, !llvm.loop !74
 
-492:                                              ; preds = %486
-  %493 = bitcast ptr %489 to ptr
-  %494 = and i32 %484, 1073741823
-  %495 = zext i32 %494 to i64
-  %496 = load i64, ptr %493, align 8, !tbaa !16
-  %497 = and i64 %496, 2
-  %498 = icmp eq i64 %497, 0
-  br i1 %498, label %503, label %499
+496:                                              ; preds = %533, %388
+  br i1 %9, label %752, label %537
 
-499:                                              ; preds = %492
-  %500 = and i64 %496, -3
-  store i64 %500, ptr %493, align 8, !tbaa !16
-  %501 = shl nuw nsw i64 %495, 16
-  %502 = add i64 %501, %479
-  br label %573
+497:                                              ; preds = %391, %533
+  %498 = phi i64 [ %389, %391 ], [ %534, %533 ]
+  %499 = phi i64 [ 0, %391 ], [ %535, %533 ]
+  %500 = getelementptr inbounds i32, ptr %392, i64 %499
+  %501 = load i32, ptr %500, align 4, !tbaa !22
+  %502 = icmp sgt i32 %501, 0
+  br i1 %502, label %503, label %533
 
-503:                                              ; preds = %492
-  %504 = icmp eq i32 %494, 0
-  br i1 %504, label %505, label %512
+503:                                              ; preds = %497
+  %504 = load ptr, ptr %365, align 8, !tbaa !25
+  %505 = shl i64 %499, 16
+  %506 = getelementptr inbounds i8, ptr %504, i64 %505
+  %507 = and i32 %501, 1073741824
+  %508 = icmp eq i32 %507, 0
+  br i1 %508, label %509, label %516
 
-505:                                              ; preds = %503
-  %506 = load i64, ptr %462, align 8, !tbaa !17
-  %507 = sub nuw nsw i64 %506, %495
-  store i64 %507, ptr %462, align 8, !tbaa !17
-  br label %523
+509:                                              ; preds = %503
+  %510 = add nsw i32 %501, -1
+  %511 = zext i32 %510 to i64
+  %512 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %511
+  %513 = load i32, ptr %512, align 4, !tbaa !22
+  %514 = zext i32 %513 to i64
+  %515 = icmp ult i32 %513, 65537
+  br i1 %515, label %516, label %533
 
-508:                                              ; preds = %512
-  %509 = load i64, ptr %462, align 8, !tbaa !17
-  %510 = sub i64 %509, %495
-  store i64 %510, ptr %462, align 8, !tbaa !17
-  %511 = icmp eq i32 %494, 1
-  br i1 %511, label %518, label %523
+516:                                              ; preds = %503, %509
+  %517 = phi i64 [ %514, %509 ], [ 65536, %503 ]
+  br label %518
 
-512:                                              ; preds = %503, %512
-  %513 = phi i64 [ %516, %512 ], [ 0, %503 ]
-  %514 = add i64 %513, %481
-  %515 = getelementptr inbounds i32, ptr %482, i64 %514
-  store i32 0, ptr %515, align 4, !tbaa !22
-  %516 = add nuw nsw i64 %513, 1
-  %517 = icmp eq i64 %516, %495
-  br i1 %517, label %508, label %512, !llvm.loop !65
+518:                                              ; preds = %516, %528
+  %519 = phi i64 [ %529, %528 ], [ %517, %516 ]
+  %520 = phi i64 [ %519, %528 ], [ 0, %516 ]
+  %521 = getelementptr inbounds i8, ptr %506, i64 %520
+  %522 = bitcast ptr %521 to ptr
+  %523 = load i64, ptr %522, align 8, !tbaa !16
+  %524 = and i64 %523, 1
+  %525 = icmp eq i64 %524, 0
+  br i1 %525, label %526, label %528
 
-518:                                              ; preds = %508
-  %519 = load i64, ptr %463, align 8, !tbaa !44
-  %520 = icmp ult i64 %480, %519
-  br i1 %520, label %521, label %523
+526:                                              ; preds = %518
+  %527 = and i64 %523, -3
+  store i64 %527, ptr %522, align 8, !tbaa !16
+  br label %528
 
-521:                                              ; preds = %518
-  %522 = add nuw i64 %480, 1
-  br label %573
+528:                                              ; preds = %526, %518
+  %529 = add i64 %519, %517
+  %530 = icmp ult i64 %529, 65537
+  br i1 %530, label %518, label %531, !llvm.loop !76
 
-523:                                              ; preds = %518, %508, %505
-  %524 = shl nuw nsw i64 %495, 16
-  %525 = tail call i32 @madvise(ptr noundef %489, i64 noundef %524, i32 noundef 4) #8
-  br label %573
+531:                                              ; preds = %528
+  %532 = load i64, ptr %363, align 8, !tbaa !23
+  br label %533
 
-526:                                              ; preds = %486
-  %527 = add nsw i32 %484, -1
-  %528 = zext i32 %527 to i64
-  %529 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %528
-  %530 = load i32, ptr %529, align 4, !tbaa !22
-  %531 = zext i32 %530 to i64
-  %532 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 0, i64 %528
-  %533 = icmp ugt i32 %530, 65536
-  br i1 %533, label %540, label %534
+533:                                              ; preds = %531, %509, %497
+  %534 = phi i64 [ %532, %531 ], [ %498, %509 ], [ %498, %497 ]
+  %535 = add nuw i64 %499, 1
+  %536 = icmp ult i64 %535, %534
+  br i1 %536, label %497, label %496, !llvm.loop !77
 
-534:                                              ; preds = %526
-  %535 = load i64, ptr %532, align 8, !tbaa !16
-  %536 = udiv i32 65536, %530
-  %537 = zext i32 %536 to i64
-  br label %545
+537:                                              ; preds = %496
+  %538 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 1
+  %539 = load i64, ptr %538, align 8, !tbaa !50
+  %540 = icmp eq i64 %539, 0
+  br i1 %540, label %559, label %541
 
-538:                                              ; preds = %562
-  %539 = icmp eq i64 %564, 0
-  br i1 %539, label %540, label %566
+541:                                              ; preds = %537
+  %542 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 0
+  %543 = load ptr, ptr %542, align 8, !tbaa !58
+  br label %544
 
-540:                                              ; preds = %538, %526
-  store i32 0, ptr %483, align 4, !tbaa !22
-  %541 = load i64, ptr %462, align 8, !tbaa !17
-  %542 = add i64 %541, -1
-  store i64 %542, ptr %462, align 8, !tbaa !17
-  %543 = load i64, ptr %463, align 8, !tbaa !44
-  %544 = icmp ult i64 %480, %543
-  br i1 %544, label %569, label %571
+544:                                              ; preds = %555, %541
+  %545 = phi i64 [ 0, %541 ], [ %556, %555 ]
+  %546 = getelementptr inbounds i64, ptr %543, i64 %545
+  %547 = load i64, ptr %546, align 8, !tbaa !16
+  %548 = add i64 %547, 8
+  %549 = inttoptr i64 %548 to ptr
+  %550 = load i32, ptr %549, align 4, !tbaa !22
+  %551 = and i32 %550, 2
+  %552 = icmp eq i32 %551, 0
+  br i1 %552, label %555, label %553
 
-545:                                              ; preds = %562, %534
-  %546 = phi i64 [ %549, %562 ], [ %537, %534 ]
-  %547 = phi i64 [ %564, %562 ], [ 0, %534 ]
-  %548 = phi i64 [ %563, %562 ], [ %535, %534 ]
-  %549 = add nsw i64 %546, -1
-  %550 = mul i64 %549, %531
-  %551 = getelementptr inbounds i8, ptr %489, i64 %550
-  %552 = bitcast ptr %551 to ptr
-  %553 = load i64, ptr %552, align 8, !tbaa !16
-  %554 = and i64 %553, 3
-  %555 = icmp eq i64 %554, 2
-  br i1 %555, label %556, label %559
+553:                                              ; preds = %544
+  %554 = and i32 %550, -3
+  store i32 %554, ptr %549, align 4, !tbaa !22
+  br label %555
 
-556:                                              ; preds = %545
-  %557 = and i64 %553, -3
-  store i64 %557, ptr %552, align 8, !tbaa !16
-  %558 = add i64 %547, 1
-  br label %562
+555:                                              ; preds = %544, %553
+  store i64 %547, ptr %546, align 8
+  %556 = add nuw i64 %545, 1
+  %557 = load i64, ptr %538, align 8, !tbaa !50
+  %558 = icmp ult i64 %556, %557
+  br i1 %558, label %544, label %559, !llvm.loop !78
 
-559:                                              ; preds = %545
-  %560 = or i64 %548, 1
-  store i64 %560, ptr %552, align 8, !tbaa !16
-  %561 = ptrtoint ptr %551 to i64
-  br label %562
+559:                                              ; preds = %555, %537
+  %560 = phi i64 [ 0, %537 ], [ %556, %555 ]
+  store i64 %560, ptr %538, align 8, !tbaa !50
+  %561 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %562 = bitcast ptr %561 to ptr
+  %563 = load ptr, ptr %562, align 8, !tbaa !53
+  tail call void @free(ptr noundef %563) #8
+  %564 = bitcast ptr %353 to ptr
+  %565 = load ptr, ptr %564, align 8, !tbaa !54
+  tail call void @free(ptr noundef %565) #8
+  store ptr null, ptr %353, align 8, !tbaa !54
+  store ptr null, ptr %561, align 8, !tbaa !53
+  store i64 0, ptr %351, align 8, !tbaa !57
+  br label %752
 
-562:                                              ; preds = %559, %556
-  %563 = phi i64 [ %561, %559 ], [ %548, %556 ]
-  %564 = phi i64 [ %547, %559 ], [ %558, %556 ]
-  %565 = icmp eq i64 %549, 0
-  br i1 %565, label %538, label %545, !llvm.loop !66
+566:                                              ; preds = %386
+  br i1 %9, label %567, label %568
 
-566:                                              ; preds = %538
-  store i64 %563, ptr %532, align 8, !tbaa !16
-  %567 = mul i64 %564, %531
-  %568 = add i64 %567, %479
-  br label %573
+567:                                              ; preds = %596, %566
+  br label %612
 
-569:                                              ; preds = %540
-  %570 = add nuw i64 %480, 1
-  br label %573
+568:                                              ; preds = %566
+  %569 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 1
+  %570 = load i64, ptr %569, align 8, !tbaa !50
+  %571 = icmp eq i64 %570, 0
+  br i1 %571, label %596, label %572
 
-571:                                              ; preds = %540
-  %572 = tail call i32 @madvise(ptr noundef %489, i64 noundef 65536, i32 noundef 4) #8
-  br label %573
+572:                                              ; preds = %568
+  %573 = getelementptr inbounds %struct.ExnWorld, ptr %4, i64 0, i32 0
+  br label %574
 
-573:                                              ; preds = %571, %569, %566, %523, %521, %499, %477
-  %574 = phi i64 [ %480, %566 ], [ %480, %499 ], [ %480, %477 ], [ %480, %523 ], [ %522, %521 ], [ %570, %569 ], [ %480, %571 ]
-  %575 = phi i64 [ %568, %566 ], [ %502, %499 ], [ %479, %477 ], [ %479, %523 ], [ %479, %521 ], [ %479, %569 ], [ %479, %571 ]
-  %576 = icmp eq i64 %481, 0
-  br i1 %576, label %469, label %477
+574:                                              ; preds = %591, %572
+  %575 = phi i64 [ 0, %572 ], [ %592, %591 ]
+  %576 = phi i64 [ 0, %572 ], [ %593, %591 ]
+  %577 = load ptr, ptr %573, align 8, !tbaa !58
+  %578 = getelementptr inbounds i64, ptr %577, i64 %576
+  %579 = load i64, ptr %578, align 8, !tbaa !16
+  %580 = add i64 %579, 8
+  %581 = inttoptr i64 %580 to ptr
+  %582 = load i32, ptr %581, align 4, !tbaa !22
+  %583 = and i32 %582, 2
+  %584 = icmp eq i32 %583, 0
+  br i1 %584, label %589, label %585
 
-577:                                              ; preds = %588, %474
-  %578 = phi i64 [ %470, %474 ], [ %579, %588 ]
-  %579 = add i64 %578, -1
-  %580 = getelementptr inbounds i32, ptr %475, i64 %579
-  %581 = load i32, ptr %580, align 4, !tbaa !22
-  %582 = icmp eq i32 %581, 0
-  br i1 %582, label %583, label %588
+585:                                              ; preds = %574
+  %586 = and i32 %582, -3
+  store i32 %586, ptr %581, align 4, !tbaa !22
+  %587 = add i64 %575, 1
+  %588 = getelementptr inbounds i64, ptr %577, i64 %575
+  store i64 %579, ptr %588, align 8, !tbaa !16
+  br label %591
 
-583:                                              ; preds = %577
-  %584 = load ptr, ptr %476, align 8, !tbaa !20
-  %585 = load i64, ptr %472, align 8, !tbaa !19
-  %586 = add i64 %585, 1
-  store i64 %586, ptr %472, align 8, !tbaa !19
-  %587 = getelementptr inbounds i64, ptr %584, i64 %585
-  store i64 %579, ptr %587, align 8, !tbaa !16
-  br label %588
+589:                                              ; preds = %574
+  %590 = inttoptr i64 %579 to ptr
+  tail call void @free(ptr noundef %590) #8
+  br label %591
 
-588:                                              ; preds = %583, %577
-  %589 = icmp eq i64 %579, 0
-  br i1 %589, label %590, label %577, !llvm.loop !67
+591:                                              ; preds = %589, %585
+  %592 = phi i64 [ %587, %585 ], [ %575, %589 ]
+  %593 = add nuw i64 %576, 1
+  %594 = load i64, ptr %569, align 8, !tbaa !50
+  %595 = icmp ult i64 %593, %594
+  br i1 %595, label %574, label %596, !llvm.loop !78
 
-590:                                              ; preds = %588
-  %591 = load i64, ptr %471, align 8, !tbaa !62
-  br label %592
+596:                                              ; preds = %591, %568
+  %597 = phi i64 [ 0, %568 ], [ %592, %591 ]
+  store i64 %597, ptr %569, align 8, !tbaa !50
+  %598 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %599 = bitcast ptr %598 to ptr
+  %600 = load ptr, ptr %599, align 8, !tbaa !53
+  tail call void @free(ptr noundef %600) #8
+  %601 = bitcast ptr %353 to ptr
+  %602 = load ptr, ptr %601, align 8, !tbaa !54
+  tail call void @free(ptr noundef %602) #8
+  store ptr null, ptr %353, align 8, !tbaa !54
+  store ptr null, ptr %598, align 8, !tbaa !53
+  store i64 0, ptr %351, align 8, !tbaa !57
+  br label %567
 
-592:                                              ; preds = %590, %458, %469
-  %593 = phi i64 [ %591, %590 ], [ 0, %458 ], [ %575, %469 ]
-  %594 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 16
-  store i64 0, ptr %594, align 8, !tbaa !5
-  %595 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 18
-  %596 = load i64, ptr %595, align 8, !tbaa !43
-  %597 = icmp ugt i64 %593, %596
-  %598 = select i1 %597, i64 %593, i64 %596
-  %599 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 17
-  store i64 %598, ptr %599, align 8, !tbaa !12
-  %600 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 20
-  %601 = load i64, ptr %600, align 8, !tbaa !68
-  %602 = add i64 %601, 1
-  store i64 %602, ptr %600, align 8, !tbaa !68
-  %603 = load i64, ptr %5, align 8, !tbaa !47
-  br label %604
+603:                                              ; preds = %612
+  %604 = load i64, ptr %363, align 8, !tbaa !23
+  %605 = icmp eq i64 %604, 0
+  br i1 %605, label %606, label %609
 
-604:                                              ; preds = %451, %179, %592
-  %605 = phi i64 [ %603, %592 ], [ -1, %179 ], [ -1, %451 ]
-  ret i64 %605
+606:                                              ; preds = %603
+  %607 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 19
+  store i64 0, ptr %607, align 8, !tbaa !79
+  %608 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 14
+  store i64 0, ptr %608, align 8, !tbaa !19
+  br label %740
+
+609:                                              ; preds = %603
+  %610 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 11
+  %611 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 15
+  br label %625
+
+612:                                              ; preds = %567, %612
+  %613 = phi i64 [ %615, %612 ], [ 0, %567 ]
+  %614 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 0, i64 %613
+  store i64 0, ptr %614, align 8, !tbaa !16
+  %615 = add nuw nsw i64 %613, 1
+  %616 = icmp eq i64 %615, 64
+  br i1 %616, label %603, label %612, !llvm.loop !80
+
+617:                                              ; preds = %721
+  %618 = load i64, ptr %363, align 8, !tbaa !23
+  %619 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 19
+  store i64 %723, ptr %619, align 8, !tbaa !79
+  %620 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 14
+  store i64 0, ptr %620, align 8, !tbaa !19
+  %621 = icmp eq i64 %618, 0
+  br i1 %621, label %740, label %622
+
+622:                                              ; preds = %617
+  %623 = load ptr, ptr %364, align 8, !tbaa !21
+  %624 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 13
+  br label %725
+
+625:                                              ; preds = %721, %609
+  %626 = phi i64 [ %604, %609 ], [ %629, %721 ]
+  %627 = phi i64 [ 0, %609 ], [ %723, %721 ]
+  %628 = phi i64 [ 0, %609 ], [ %722, %721 ]
+  %629 = add i64 %626, -1
+  %630 = load ptr, ptr %364, align 8, !tbaa !21
+  %631 = getelementptr inbounds i32, ptr %630, i64 %629
+  %632 = load i32, ptr %631, align 4, !tbaa !22
+  %633 = icmp sgt i32 %632, 0
+  br i1 %633, label %634, label %721, !llvm.loop !81
+
+634:                                              ; preds = %625
+  %635 = load ptr, ptr %365, align 8, !tbaa !25
+  %636 = shl i64 %629, 16
+  %637 = getelementptr inbounds i8, ptr %635, i64 %636
+  %638 = and i32 %632, 1073741824
+  %639 = icmp eq i32 %638, 0
+  br i1 %639, label %674, label %640
+
+640:                                              ; preds = %634
+  %641 = bitcast ptr %637 to ptr
+  %642 = and i32 %632, 1073741823
+  %643 = zext i32 %642 to i64
+  %644 = load i64, ptr %641, align 8, !tbaa !16
+  %645 = and i64 %644, 2
+  %646 = icmp eq i64 %645, 0
+  br i1 %646, label %651, label %647
+
+647:                                              ; preds = %640
+  %648 = and i64 %644, -3
+  store i64 %648, ptr %641, align 8, !tbaa !16
+  %649 = shl nuw nsw i64 %643, 16
+  %650 = add i64 %649, %627
+  br label %721
+
+651:                                              ; preds = %640
+  %652 = icmp eq i32 %642, 0
+  br i1 %652, label %653, label %660
+
+653:                                              ; preds = %651
+  %654 = load i64, ptr %610, align 8, !tbaa !17
+  %655 = sub nuw nsw i64 %654, %643
+  store i64 %655, ptr %610, align 8, !tbaa !17
+  br label %671
+
+656:                                              ; preds = %660
+  %657 = load i64, ptr %610, align 8, !tbaa !17
+  %658 = sub i64 %657, %643
+  store i64 %658, ptr %610, align 8, !tbaa !17
+  %659 = icmp eq i32 %642, 1
+  br i1 %659, label %666, label %671
+
+660:                                              ; preds = %651, %660
+  %661 = phi i64 [ %664, %660 ], [ 0, %651 ]
+  %662 = add i64 %661, %629
+  %663 = getelementptr inbounds i32, ptr %630, i64 %662
+  store i32 0, ptr %663, align 4, !tbaa !22
+  %664 = add nuw nsw i64 %661, 1
+  %665 = icmp eq i64 %664, %643
+  br i1 %665, label %656, label %660, !llvm.loop !82
+
+666:                                              ; preds = %656
+  %667 = load i64, ptr %611, align 8, !tbaa !44
+  %668 = icmp ult i64 %628, %667
+  br i1 %668, label %669, label %671
+
+669:                                              ; preds = %666
+  %670 = add nuw i64 %628, 1
+  br label %721
+
+671:                                              ; preds = %666, %656, %653
+  %672 = shl nuw nsw i64 %643, 16
+  %673 = tail call i32 @madvise(ptr noundef %637, i64 noundef %672, i32 noundef 4) #8
+  br label %721
+
+674:                                              ; preds = %634
+  %675 = add nsw i32 %632, -1
+  %676 = zext i32 %675 to i64
+  %677 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %676
+  %678 = load i32, ptr %677, align 4, !tbaa !22
+  %679 = zext i32 %678 to i64
+  %680 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 0, i64 %676
+  %681 = icmp ugt i32 %678, 65536
+  br i1 %681, label %688, label %682
+
+682:                                              ; preds = %674
+  %683 = load i64, ptr %680, align 8, !tbaa !16
+  %684 = udiv i32 65536, %678
+  %685 = zext i32 %684 to i64
+  br label %693
+
+686:                                              ; preds = %710
+  %687 = icmp eq i64 %712, 0
+  br i1 %687, label %688, label %714
+
+688:                                              ; preds = %686, %674
+  store i32 0, ptr %631, align 4, !tbaa !22
+  %689 = load i64, ptr %610, align 8, !tbaa !17
+  %690 = add i64 %689, -1
+  store i64 %690, ptr %610, align 8, !tbaa !17
+  %691 = load i64, ptr %611, align 8, !tbaa !44
+  %692 = icmp ult i64 %628, %691
+  br i1 %692, label %717, label %719
+
+693:                                              ; preds = %710, %682
+  %694 = phi i64 [ %697, %710 ], [ %685, %682 ]
+  %695 = phi i64 [ %712, %710 ], [ 0, %682 ]
+  %696 = phi i64 [ %711, %710 ], [ %683, %682 ]
+  %697 = add nsw i64 %694, -1
+  %698 = mul i64 %697, %679
+  %699 = getelementptr inbounds i8, ptr %637, i64 %698
+  %700 = bitcast ptr %699 to ptr
+  %701 = load i64, ptr %700, align 8, !tbaa !16
+  %702 = and i64 %701, 3
+  %703 = icmp eq i64 %702, 2
+  br i1 %703, label %704, label %707
+
+704:                                              ; preds = %693
+  %705 = and i64 %701, -3
+  store i64 %705, ptr %700, align 8, !tbaa !16
+  %706 = add i64 %695, 1
+  br label %710
+
+707:                                              ; preds = %693
+  %708 = or i64 %696, 1
+  store i64 %708, ptr %700, align 8, !tbaa !16
+  %709 = ptrtoint ptr %699 to i64
+  br label %710
+
+710:                                              ; preds = %707, %704
+  %711 = phi i64 [ %709, %707 ], [ %696, %704 ]
+  %712 = phi i64 [ %695, %707 ], [ %706, %704 ]
+  %713 = icmp eq i64 %697, 0
+  br i1 %713, label %686, label %693, !llvm.loop !83
+
+714:                                              ; preds = %686
+  store i64 %711, ptr %680, align 8, !tbaa !16
+  %715 = mul i64 %712, %679
+  %716 = add i64 %715, %627
+  br label %721
+
+717:                                              ; preds = %688
+  %718 = add nuw i64 %628, 1
+  br label %721
+
+719:                                              ; preds = %688
+  %720 = tail call i32 @madvise(ptr noundef %637, i64 noundef 65536, i32 noundef 4) #8
+  br label %721
+
+721:                                              ; preds = %719, %717, %714, %671, %669, %647, %625
+  %722 = phi i64 [ %628, %714 ], [ %628, %647 ], [ %628, %625 ], [ %628, %671 ], [ %670, %669 ], [ %718, %717 ], [ %628, %719 ]
+  %723 = phi i64 [ %716, %714 ], [ %650, %647 ], [ %627, %625 ], [ %627, %671 ], [ %627, %669 ], [ %627, %717 ], [ %627, %719 ]
+  %724 = icmp eq i64 %629, 0
+  br i1 %724, label %617, label %625
+
+725:                                              ; preds = %736, %622
+  %726 = phi i64 [ %618, %622 ], [ %727, %736 ]
+  %727 = add i64 %726, -1
+  %728 = getelementptr inbounds i32, ptr %623, i64 %727
+  %729 = load i32, ptr %728, align 4, !tbaa !22
+  %730 = icmp eq i32 %729, 0
+  br i1 %730, label %731, label %736
+
+731:                                              ; preds = %725
+  %732 = load ptr, ptr %624, align 8, !tbaa !20
+  %733 = load i64, ptr %620, align 8, !tbaa !19
+  %734 = add i64 %733, 1
+  store i64 %734, ptr %620, align 8, !tbaa !19
+  %735 = getelementptr inbounds i64, ptr %732, i64 %733
+  store i64 %727, ptr %735, align 8, !tbaa !16
+  br label %736
+
+736:                                              ; preds = %731, %725
+  %737 = icmp eq i64 %727, 0
+  br i1 %737, label %738, label %725, !llvm.loop !84
+
+738:                                              ; preds = %736
+  %739 = load i64, ptr %619, align 8, !tbaa !79
+  br label %740
+
+740:                                              ; preds = %738, %606, %617
+  %741 = phi i64 [ %739, %738 ], [ 0, %606 ], [ %723, %617 ]
+  %742 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 16
+  store i64 0, ptr %742, align 8, !tbaa !5
+  %743 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 18
+  %744 = load i64, ptr %743, align 8, !tbaa !43
+  %745 = icmp ugt i64 %741, %744
+  %746 = select i1 %745, i64 %741, i64 %744
+  %747 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 17
+  store i64 %746, ptr %747, align 8, !tbaa !12
+  %748 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 20
+  %749 = load i64, ptr %748, align 8, !tbaa !85
+  %750 = add i64 %749, 1
+  store i64 %750, ptr %748, align 8, !tbaa !85
+  %751 = load i64, ptr %6, align 8, !tbaa !47
+  br label %752
+
+752:                                              ; preds = %75, %496, %559, %740
+  %753 = phi i64 [ %751, %740 ], [ -1, %75 ], [ -1, %559 ], [ -1, %496 ]
+  ret i64 %753
 }
 
 ; Function Attrs: nounwind
@@ -1548,169 +1811,236 @@ define internal fastcc void @scan_stack(ptr noundef captures(none) %0, i64 nound
   store volatile i64 0, ptr %3, align 8, !tbaa !16
   %5 = ptrtoint ptr %3 to i64
   %6 = icmp ult i64 %5, %1
-  br i1 %6, label %7, label %17
+  br i1 %6, label %7, label %22
 
 7:                                                ; preds = %2
   %8 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 7
   %9 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 8
-  %10 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 9
-  %11 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 12
-  %12 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 24
-  %13 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 25
-  %14 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 23
-  %15 = bitcast ptr %14 to ptr
-  %16 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 30
-  br label %18
+  %10 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %11 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 33
+  %12 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 32
+  %13 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 34
+  %14 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 35
+  %15 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 9
+  %16 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 12
+  %17 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 24
+  %18 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 25
+  %19 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 23
+  %20 = bitcast ptr %19 to ptr
+  %21 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 30
+  br label %23
 
-17:                                               ; preds = %117, %2
+22:                                               ; preds = %167, %2
   call void @llvm.lifetime.end.p0(ptr %3)
   ret void
 
-18:                                               ; preds = %7, %117
-  %19 = phi i64 [ %5, %7 ], [ %118, %117 ]
-  %20 = inttoptr i64 %19 to ptr
-  %21 = load volatile i64, ptr %20, align 8, !tbaa !16
-  %22 = and i64 %21, -4
-  %23 = load ptr, ptr %8, align 8, !tbaa !25
-  %24 = ptrtoint ptr %23 to i64
-  %25 = sub i64 %22, %24
-  %26 = load i64, ptr %9, align 8, !tbaa !24
-  %27 = icmp ult i64 %25, %26
-  br i1 %27, label %28, label %117
+23:                                               ; preds = %7, %167
+  %24 = phi i64 [ %5, %7 ], [ %168, %167 ]
+  %25 = inttoptr i64 %24 to ptr
+  %26 = load volatile i64, ptr %25, align 8, !tbaa !16
+  %27 = and i64 %26, -4
+  %28 = load ptr, ptr %8, align 8, !tbaa !25
+  %29 = ptrtoint ptr %28 to i64
+  %30 = sub i64 %27, %29
+  %31 = load i64, ptr %9, align 8, !tbaa !24
+  %32 = icmp ult i64 %30, %31
+  br i1 %32, label %33, label %122
 
-28:                                               ; preds = %18
-  %29 = load i64, ptr %10, align 8, !tbaa !23
-  %30 = shl i64 %29, 16
-  %31 = icmp ult i64 %25, %30
-  br i1 %31, label %32, label %117
+33:                                               ; preds = %23
+  %34 = load i64, ptr %15, align 8, !tbaa !23
+  %35 = shl i64 %34, 16
+  %36 = icmp ult i64 %30, %35
+  br i1 %36, label %37, label %167
 
-32:                                               ; preds = %28
-  %33 = lshr i64 %25, 16
-  %34 = load ptr, ptr %11, align 8, !tbaa !21
-  %35 = getelementptr inbounds i32, ptr %34, i64 %33
-  %36 = load i32, ptr %35, align 4, !tbaa !22
-  %37 = icmp eq i32 %36, 0
-  br i1 %37, label %117, label %38
+37:                                               ; preds = %33
+  %38 = lshr i64 %30, 16
+  %39 = load ptr, ptr %16, align 8, !tbaa !21
+  %40 = getelementptr inbounds i32, ptr %39, i64 %38
+  %41 = load i32, ptr %40, align 4, !tbaa !22
+  %42 = icmp eq i32 %41, 0
+  br i1 %42, label %167, label %43
 
-38:                                               ; preds = %32
-  %39 = icmp sgt i32 %36, -1
-  br i1 %39, label %47, label %40
+43:                                               ; preds = %37
+  %44 = icmp sgt i32 %41, -1
+  br i1 %44, label %52, label %45
 
-40:                                               ; preds = %38
-  %41 = and i32 %36, 1073741823
-  %42 = zext i32 %41 to i64
-  %43 = sub nsw i64 %33, %42
-  %44 = shl i64 %43, 16
-  %45 = getelementptr inbounds i8, ptr %23, i64 %44
-  %46 = ptrtoint ptr %45 to i64
-  br label %75
+45:                                               ; preds = %43
+  %46 = and i32 %41, 1073741823
+  %47 = zext i32 %46 to i64
+  %48 = sub nsw i64 %38, %47
+  %49 = shl i64 %48, 16
+  %50 = getelementptr inbounds i8, ptr %28, i64 %49
+  %51 = ptrtoint ptr %50 to i64
+  br label %80
 
-47:                                               ; preds = %38
-  %48 = and i32 %36, 1073741824
-  %49 = icmp eq i32 %48, 0
-  br i1 %49, label %54, label %50
+52:                                               ; preds = %43
+  %53 = and i32 %41, 1073741824
+  %54 = icmp eq i32 %53, 0
+  br i1 %54, label %59, label %55
 
-50:                                               ; preds = %47
-  %51 = and i64 %25, -65536
-  %52 = getelementptr inbounds i8, ptr %23, i64 %51
-  %53 = ptrtoint ptr %52 to i64
-  br label %75
+55:                                               ; preds = %52
+  %56 = and i64 %30, -65536
+  %57 = getelementptr inbounds i8, ptr %28, i64 %56
+  %58 = ptrtoint ptr %57 to i64
+  br label %80
 
-54:                                               ; preds = %47
-  %55 = add nsw i32 %36, -1
-  %56 = and i64 %25, 65535
-  %57 = zext i32 %55 to i64
-  %58 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 5, i64 %57
-  %59 = load i32, ptr %58, align 4, !tbaa !22
-  %60 = zext i32 %59 to i64
-  %61 = mul nuw nsw i64 %56, %60
-  %62 = lshr i64 %61, 32
-  %63 = add nuw nsw i64 %62, 1
-  %64 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %57
-  %65 = load i32, ptr %64, align 4, !tbaa !22
-  %66 = zext i32 %65 to i64
-  %67 = mul nuw nsw i64 %63, %66
-  %68 = icmp ugt i64 %67, 65536
-  br i1 %68, label %117, label %69
+59:                                               ; preds = %52
+  %60 = add nsw i32 %41, -1
+  %61 = and i64 %30, 65535
+  %62 = zext i32 %60 to i64
+  %63 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 5, i64 %62
+  %64 = load i32, ptr %63, align 4, !tbaa !22
+  %65 = zext i32 %64 to i64
+  %66 = mul nuw nsw i64 %61, %65
+  %67 = lshr i64 %66, 32
+  %68 = add nuw nsw i64 %67, 1
+  %69 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %62
+  %70 = load i32, ptr %69, align 4, !tbaa !22
+  %71 = zext i32 %70 to i64
+  %72 = mul nuw nsw i64 %68, %71
+  %73 = icmp ugt i64 %72, 65536
+  br i1 %73, label %167, label %74
 
-69:                                               ; preds = %54
-  %70 = and i64 %25, -65536
-  %71 = getelementptr inbounds i8, ptr %23, i64 %70
-  %72 = ptrtoint ptr %71 to i64
-  %73 = mul nuw nsw i64 %62, %66
-  %74 = add i64 %73, %72
-  br label %75
+74:                                               ; preds = %59
+  %75 = and i64 %30, -65536
+  %76 = getelementptr inbounds i8, ptr %28, i64 %75
+  %77 = ptrtoint ptr %76 to i64
+  %78 = mul nuw nsw i64 %67, %71
+  %79 = add i64 %78, %77
+  br label %80
 
-75:                                               ; preds = %69, %50, %40
-  %76 = phi i64 [ %46, %40 ], [ %53, %50 ], [ %74, %69 ]
-  %77 = inttoptr i64 %76 to ptr
-  %78 = load i64, ptr %77, align 8, !tbaa !16
-  %79 = and i64 %78, 1
-  %80 = icmp eq i64 %79, 0
-  %81 = icmp ne i64 %76, 0
-  %82 = select i1 %80, i1 %81, i1 false
-  %83 = and i64 %78, 2
-  %84 = icmp eq i64 %83, 0
-  %85 = select i1 %82, i1 %84, i1 false
-  br i1 %85, label %86, label %117
+80:                                               ; preds = %74, %55, %45
+  %81 = phi i64 [ %51, %45 ], [ %58, %55 ], [ %79, %74 ]
+  %82 = inttoptr i64 %81 to ptr
+  %83 = load i64, ptr %82, align 8, !tbaa !16
+  %84 = and i64 %83, 1
+  %85 = icmp eq i64 %84, 0
+  %86 = icmp ne i64 %81, 0
+  %87 = select i1 %85, i1 %86, i1 false
+  %88 = and i64 %83, 2
+  %89 = icmp eq i64 %88, 0
+  %90 = select i1 %87, i1 %89, i1 false
+  br i1 %90, label %91, label %167
 
-86:                                               ; preds = %75
-  %87 = or i64 %78, 2
-  store i64 %87, ptr %77, align 8, !tbaa !16
-  %88 = and i64 %78, -8
-  %89 = inttoptr i64 %88 to ptr
-  %90 = getelementptr inbounds %struct.Rtt, ptr %89, i64 0, i32 3
-  %91 = load i32, ptr %90, align 4, !tbaa !50
-  %92 = icmp eq i32 %91, 0
-  br i1 %92, label %117, label %93
+91:                                               ; preds = %80
+  %92 = or i64 %83, 2
+  store i64 %92, ptr %82, align 8, !tbaa !16
+  %93 = and i64 %83, -8
+  %94 = inttoptr i64 %93 to ptr
+  %95 = getelementptr inbounds %struct.Rtt, ptr %94, i64 0, i32 3
+  %96 = load i32, ptr %95, align 4, !tbaa !61
+  %97 = icmp eq i32 %96, 0
+  br i1 %97, label %167, label %98
 
-93:                                               ; preds = %86
-  %94 = load i64, ptr %12, align 8, !tbaa !48
-  %95 = load i64, ptr %13, align 8, !tbaa !35
-  %96 = icmp eq i64 %94, %95
-  br i1 %96, label %99, label %97
+98:                                               ; preds = %91
+  %99 = load i64, ptr %17, align 8, !tbaa !48
+  %100 = load i64, ptr %18, align 8, !tbaa !35
+  %101 = icmp eq i64 %99, %100
+  br i1 %101, label %104, label %102
 
-97:                                               ; preds = %93
-  %98 = load ptr, ptr %14, align 8, !tbaa !36
-  br label %108
-
-99:                                               ; preds = %93
-  %100 = load ptr, ptr %15, align 8, !tbaa !36
-  %101 = shl i64 %94, 4
-  %102 = call ptr @realloc(ptr noundef %100, i64 noundef %101) #8
-  %103 = icmp eq ptr %102, null
-  br i1 %103, label %113, label %104
-
-104:                                              ; preds = %99
-  %105 = shl i64 %94, 1
-  store ptr %102, ptr %15, align 8, !tbaa !36
-  store i64 %105, ptr %13, align 8, !tbaa !35
-  %106 = bitcast ptr %102 to ptr
-  %107 = load i64, ptr %12, align 8, !tbaa !48
-  br label %108
-
-108:                                              ; preds = %104, %97
-  %109 = phi i64 [ %94, %97 ], [ %107, %104 ]
-  %110 = phi ptr [ %98, %97 ], [ %106, %104 ]
-  %111 = add i64 %109, 1
-  store i64 %111, ptr %12, align 8, !tbaa !48
-  %112 = getelementptr inbounds i64, ptr %110, i64 %109
-  store i64 %76, ptr %112, align 8, !tbaa !16
+102:                                              ; preds = %98
+  %103 = load ptr, ptr %19, align 8, !tbaa !36
   br label %113
 
-113:                                              ; preds = %108, %99
-  %114 = load i64, ptr %12, align 8, !tbaa !48
-  %115 = icmp eq i64 %114, %94
-  br i1 %115, label %116, label %117
+104:                                              ; preds = %98
+  %105 = load ptr, ptr %20, align 8, !tbaa !36
+  %106 = shl i64 %99, 4
+  %107 = call ptr @realloc(ptr noundef %105, i64 noundef %106) #8
+  %108 = icmp eq ptr %107, null
+  br i1 %108, label %118, label %109
 
-116:                                              ; preds = %113
-  store i64 1, ptr %16, align 8, !tbaa !49
-  br label %117
+109:                                              ; preds = %104
+  %110 = shl i64 %99, 1
+  store ptr %107, ptr %20, align 8, !tbaa !36
+  store i64 %110, ptr %18, align 8, !tbaa !35
+  %111 = bitcast ptr %107 to ptr
+  %112 = load i64, ptr %17, align 8, !tbaa !48
+  br label %113
 
-117:                                              ; preds = %54, %75, %32, %28, %116, %113, %86, %18
-  %118 = add i64 %19, 8
-  %119 = icmp ult i64 %118, %1
-  br i1 %119, label %18, label %17, !llvm.loop !69
+113:                                              ; preds = %109, %102
+  %114 = phi i64 [ %99, %102 ], [ %112, %109 ]
+  %115 = phi ptr [ %103, %102 ], [ %111, %109 ]
+  %116 = add i64 %114, 1
+  store i64 %116, ptr %17, align 8, !tbaa !48
+  %117 = getelementptr inbounds i64, ptr %115, i64 %114
+  store i64 %81, ptr %117, align 8, !tbaa !16
+  br label %118
+
+118:                                              ; preds = %113, %104
+  %119 = load i64, ptr %17, align 8, !tbaa !48
+  %120 = icmp eq i64 %119, %99
+  br i1 %120, label %121, label %167
+
+121:                                              ; preds = %118
+  store i64 1, ptr %21, align 8, !tbaa !49
+  br label %167
+
+122:                                              ; preds = %23
+  %123 = load ptr, ptr %10, align 8, !tbaa !53
+  %124 = icmp ne ptr %123, null
+  %125 = icmp ne i64 %26, 0
+  %126 = and i1 %125, %124
+  br i1 %126, label %127, label %167
+
+127:                                              ; preds = %122
+  %128 = lshr i64 %26, 4
+  %129 = mul i64 %128, -7046029254386353131
+  %130 = load i64, ptr %11, align 8, !tbaa !56
+  %131 = lshr i64 %129, %130
+  %132 = getelementptr inbounds i64, ptr %123, i64 %131
+  %133 = load i64, ptr %132, align 8, !tbaa !16
+  %134 = icmp eq i64 %133, %26
+  %135 = icmp eq i64 %133, 0
+  %136 = zext i1 %134 to i32
+  %137 = or i1 %134, %135
+  br i1 %137, label %152, label %138
+
+138:                                              ; preds = %127
+  %139 = load i64, ptr %12, align 8, !tbaa !55
+  br label %140
+
+140:                                              ; preds = %140, %138
+  %141 = phi i32 [ %136, %138 ], [ %150, %140 ]
+  %142 = phi i64 [ %131, %138 ], [ %144, %140 ]
+  %143 = add i64 %142, 1
+  %144 = and i64 %143, %139
+  %145 = getelementptr inbounds i64, ptr %123, i64 %144
+  %146 = load i64, ptr %145, align 8, !tbaa !16
+  %147 = icmp eq i64 %146, %26
+  %148 = icmp eq i64 %146, 0
+  %149 = select i1 %148, i32 0, i32 %141
+  %150 = select i1 %147, i32 1, i32 %149
+  %151 = or i1 %147, %148
+  br i1 %151, label %152, label %140, !llvm.loop !68
+
+152:                                              ; preds = %140, %127
+  %153 = phi i32 [ %136, %127 ], [ %150, %140 ]
+  %154 = icmp eq i32 %153, 0
+  br i1 %154, label %167, label %155
+
+155:                                              ; preds = %152
+  %156 = add i64 %26, 8
+  %157 = inttoptr i64 %156 to ptr
+  %158 = load i32, ptr %157, align 4, !tbaa !22
+  %159 = and i32 %158, 2
+  %160 = icmp eq i32 %159, 0
+  br i1 %160, label %161, label %167
+
+161:                                              ; preds = %155
+  %162 = or i32 %158, 2
+  store i32 %162, ptr %157, align 4, !tbaa !22
+  %163 = load ptr, ptr %13, align 8, !tbaa !54
+  %164 = load i64, ptr %14, align 8, !tbaa !57
+  %165 = add i64 %164, 1
+  store i64 %165, ptr %14, align 8, !tbaa !57
+  %166 = getelementptr inbounds i64, ptr %163, i64 %164
+  store i64 %26, ptr %166, align 8, !tbaa !16
+  br label %167
+
+167:                                              ; preds = %59, %80, %37, %33, %161, %155, %152, %122, %121, %118, %91
+  %168 = add i64 %24, 8
+  %169 = icmp ult i64 %168, %1
+  br i1 %169, label %23, label %22, !llvm.loop !86
 }
 
 ; Function Attrs: mustprogress nofree norecurse nosync nounwind willreturn memory(read)
@@ -1726,11 +2056,11 @@ define dso_local void @np_gc_stats(ptr noundef readonly captures(none) %0, ptr n
   %4 = load i64, ptr %3, align 8, !tbaa !17
   store i64 %4, ptr %1, align 8, !tbaa !16
   %5 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 19
-  %6 = load i64, ptr %5, align 8, !tbaa !62
+  %6 = load i64, ptr %5, align 8, !tbaa !79
   %7 = getelementptr inbounds i64, ptr %1, i64 1
   store i64 %6, ptr %7, align 8, !tbaa !16
   %8 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 20
-  %9 = load i64, ptr %8, align 8, !tbaa !68
+  %9 = load i64, ptr %8, align 8, !tbaa !85
   %10 = getelementptr inbounds i64, ptr %1, i64 2
   store i64 %9, ptr %10, align 8, !tbaa !16
   %11 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 16
@@ -1742,7 +2072,7 @@ define dso_local void @np_gc_stats(ptr noundef readonly captures(none) %0, ptr n
   %16 = getelementptr inbounds i64, ptr %1, i64 4
   store i64 %15, ptr %16, align 8, !tbaa !16
   %17 = getelementptr inbounds i64, ptr %1, i64 5
-  store i64 3, ptr %17, align 8, !tbaa !16
+  store i64 4, ptr %17, align 8, !tbaa !16
   %18 = getelementptr inbounds i64, ptr %1, i64 6
   store i64 65536, ptr %18, align 8, !tbaa !16
   ret void
@@ -1762,6 +2092,481 @@ define dso_local i64 @np_gc_contains(ptr noundef readonly captures(none) %0, i64
 }
 
 declare ptr @realloc(ptr noundef, i64 noundef) local_unnamed_addr #1
+
+; Function Attrs: nounwind
+define internal fastcc void @trace_exn(ptr noundef captures(none) %0, i64 noundef %1) unnamed_addr #0 {
+  %3 = add i64 %1, 12
+  %4 = inttoptr i64 %3 to ptr
+  %5 = load i32, ptr %4, align 4, !tbaa !22
+  %6 = icmp ugt i32 %5, 1048576
+  br i1 %6, label %175, label %7
+
+7:                                                ; preds = %2
+  %8 = add i64 %1, 16
+  %9 = inttoptr i64 %8 to ptr
+  %10 = icmp ult i32 %5, 8
+  br i1 %10, label %175, label %11
+
+11:                                               ; preds = %7
+  %12 = lshr i32 %5, 3
+  %13 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 7
+  %14 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 8
+  %15 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %16 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 33
+  %17 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 32
+  %18 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 34
+  %19 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 35
+  %20 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 9
+  %21 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 12
+  %22 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 24
+  %23 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 25
+  %24 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 23
+  %25 = bitcast ptr %24 to ptr
+  %26 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 30
+  %27 = zext i32 %12 to i64
+  br label %28
+
+28:                                               ; preds = %11, %172
+  %29 = phi i64 [ 0, %11 ], [ %173, %172 ]
+  %30 = getelementptr inbounds i64, ptr %9, i64 %29
+  %31 = load i64, ptr %30, align 8, !tbaa !16
+  %32 = and i64 %31, -4
+  %33 = load ptr, ptr %13, align 8, !tbaa !25
+  %34 = ptrtoint ptr %33 to i64
+  %35 = sub i64 %32, %34
+  %36 = load i64, ptr %14, align 8, !tbaa !24
+  %37 = icmp ult i64 %35, %36
+  br i1 %37, label %38, label %127
+
+38:                                               ; preds = %28
+  %39 = load i64, ptr %20, align 8, !tbaa !23
+  %40 = shl i64 %39, 16
+  %41 = icmp ult i64 %35, %40
+  br i1 %41, label %42, label %172
+
+42:                                               ; preds = %38
+  %43 = lshr i64 %35, 16
+  %44 = load ptr, ptr %21, align 8, !tbaa !21
+  %45 = getelementptr inbounds i32, ptr %44, i64 %43
+  %46 = load i32, ptr %45, align 4, !tbaa !22
+  %47 = icmp eq i32 %46, 0
+  br i1 %47, label %172, label %48
+
+48:                                               ; preds = %42
+  %49 = icmp sgt i32 %46, -1
+  br i1 %49, label %57, label %50
+
+50:                                               ; preds = %48
+  %51 = and i32 %46, 1073741823
+  %52 = zext i32 %51 to i64
+  %53 = sub nsw i64 %43, %52
+  %54 = shl i64 %53, 16
+  %55 = getelementptr inbounds i8, ptr %33, i64 %54
+  %56 = ptrtoint ptr %55 to i64
+  br label %85
+
+57:                                               ; preds = %48
+  %58 = and i32 %46, 1073741824
+  %59 = icmp eq i32 %58, 0
+  br i1 %59, label %64, label %60
+
+60:                                               ; preds = %57
+  %61 = and i64 %35, -65536
+  %62 = getelementptr inbounds i8, ptr %33, i64 %61
+  %63 = ptrtoint ptr %62 to i64
+  br label %85
+
+64:                                               ; preds = %57
+  %65 = add nsw i32 %46, -1
+  %66 = and i64 %35, 65535
+  %67 = zext i32 %65 to i64
+  %68 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 5, i64 %67
+  %69 = load i32, ptr %68, align 4, !tbaa !22
+  %70 = zext i32 %69 to i64
+  %71 = mul nuw nsw i64 %66, %70
+  %72 = lshr i64 %71, 32
+  %73 = add nuw nsw i64 %72, 1
+  %74 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 4, i64 %67
+  %75 = load i32, ptr %74, align 4, !tbaa !22
+  %76 = zext i32 %75 to i64
+  %77 = mul nuw nsw i64 %73, %76
+  %78 = icmp ugt i64 %77, 65536
+  br i1 %78, label %172, label %79
+
+79:                                               ; preds = %64
+  %80 = and i64 %35, -65536
+  %81 = getelementptr inbounds i8, ptr %33, i64 %80
+  %82 = ptrtoint ptr %81 to i64
+  %83 = mul nuw nsw i64 %72, %76
+  %84 = add i64 %83, %82
+  br label %85
+
+85:                                               ; preds = %79, %60, %50
+  %86 = phi i64 [ %56, %50 ], [ %63, %60 ], [ %84, %79 ]
+  %87 = inttoptr i64 %86 to ptr
+  %88 = load i64, ptr %87, align 8, !tbaa !16
+  %89 = and i64 %88, 1
+  %90 = icmp eq i64 %89, 0
+  %91 = icmp ne i64 %86, 0
+  %92 = select i1 %90, i1 %91, i1 false
+  %93 = and i64 %88, 2
+  %94 = icmp eq i64 %93, 0
+  %95 = select i1 %92, i1 %94, i1 false
+  br i1 %95, label %96, label %172
+
+96:                                               ; preds = %85
+  %97 = or i64 %88, 2
+  store i64 %97, ptr %87, align 8, !tbaa !16
+  %98 = and i64 %88, -8
+  %99 = inttoptr i64 %98 to ptr
+  %100 = getelementptr inbounds %struct.Rtt, ptr %99, i64 0, i32 3
+  %101 = load i32, ptr %100, align 4, !tbaa !61
+  %102 = icmp eq i32 %101, 0
+  br i1 %102, label %172, label %103
+
+103:                                              ; preds = %96
+  %104 = load i64, ptr %22, align 8, !tbaa !48
+  %105 = load i64, ptr %23, align 8, !tbaa !35
+  %106 = icmp eq i64 %104, %105
+  br i1 %106, label %109, label %107
+
+107:                                              ; preds = %103
+  %108 = load ptr, ptr %24, align 8, !tbaa !36
+  br label %118
+
+109:                                              ; preds = %103
+  %110 = load ptr, ptr %25, align 8, !tbaa !36
+  %111 = shl i64 %104, 4
+  %112 = tail call ptr @realloc(ptr noundef %110, i64 noundef %111) #8
+  %113 = icmp eq ptr %112, null
+  br i1 %113, label %123, label %114
+
+114:                                              ; preds = %109
+  %115 = shl i64 %104, 1
+  store ptr %112, ptr %25, align 8, !tbaa !36
+  store i64 %115, ptr %23, align 8, !tbaa !35
+  %116 = bitcast ptr %112 to ptr
+  %117 = load i64, ptr %22, align 8, !tbaa !48
+  br label %118
+
+118:                                              ; preds = %114, %107
+  %119 = phi i64 [ %104, %107 ], [ %117, %114 ]
+  %120 = phi ptr [ %108, %107 ], [ %116, %114 ]
+  %121 = add i64 %119, 1
+  store i64 %121, ptr %22, align 8, !tbaa !48
+  %122 = getelementptr inbounds i64, ptr %120, i64 %119
+  store i64 %86, ptr %122, align 8, !tbaa !16
+  br label %123
+
+123:                                              ; preds = %118, %109
+  %124 = load i64, ptr %22, align 8, !tbaa !48
+  %125 = icmp eq i64 %124, %104
+  br i1 %125, label %126, label %172
+
+126:                                              ; preds = %123
+  store i64 1, ptr %26, align 8, !tbaa !49
+  br label %172
+
+127:                                              ; preds = %28
+  %128 = load ptr, ptr %15, align 8, !tbaa !53
+  %129 = icmp ne ptr %128, null
+  %130 = icmp ne i64 %31, 0
+  %131 = and i1 %130, %129
+  br i1 %131, label %132, label %172
+
+132:                                              ; preds = %127
+  %133 = lshr i64 %31, 4
+  %134 = mul i64 %133, -7046029254386353131
+  %135 = load i64, ptr %16, align 8, !tbaa !56
+  %136 = lshr i64 %134, %135
+  %137 = getelementptr inbounds i64, ptr %128, i64 %136
+  %138 = load i64, ptr %137, align 8, !tbaa !16
+  %139 = icmp eq i64 %138, %31
+  %140 = icmp eq i64 %138, 0
+  %141 = zext i1 %139 to i32
+  %142 = or i1 %139, %140
+  br i1 %142, label %157, label %143
+
+143:                                              ; preds = %132
+  %144 = load i64, ptr %17, align 8, !tbaa !55
+  br label %145
+
+145:                                              ; preds = %145, %143
+  %146 = phi i32 [ %141, %143 ], [ %155, %145 ]
+  %147 = phi i64 [ %136, %143 ], [ %149, %145 ]
+  %148 = add i64 %147, 1
+  %149 = and i64 %148, %144
+  %150 = getelementptr inbounds i64, ptr %128, i64 %149
+  %151 = load i64, ptr %150, align 8, !tbaa !16
+  %152 = icmp eq i64 %151, %31
+  %153 = icmp eq i64 %151, 0
+  %154 = select i1 %153, i32 0, i32 %146
+  %155 = select i1 %152, i32 1, i32 %154
+  %156 = or i1 %152, %153
+  br i1 %156, label %157, label %145, !llvm.loop !68
+
+157:                                              ; preds = %145, %132
+  %158 = phi i32 [ %141, %132 ], [ %155, %145 ]
+  %159 = icmp eq i32 %158, 0
+  br i1 %159, label %172, label %160
+
+160:                                              ; preds = %157
+  %161 = add i64 %31, 8
+  %162 = inttoptr i64 %161 to ptr
+  %163 = load i32, ptr %162, align 4, !tbaa !22
+  %164 = and i32 %163, 2
+  %165 = icmp eq i32 %164, 0
+  br i1 %165, label %166, label %172
+
+166:                                              ; preds = %160
+  %167 = or i32 %163, 2
+  store i32 %167, ptr %162, align 4, !tbaa !22
+  %168 = load ptr, ptr %18, align 8, !tbaa !54
+  %169 = load i64, ptr %19, align 8, !tbaa !57
+  %170 = add i64 %169, 1
+  store i64 %170, ptr %19, align 8, !tbaa !57
+  %171 = getelementptr inbounds i64, ptr %168, i64 %169
+  store i64 %31, ptr %171, align 8, !tbaa !16
+  br label %172
+
+172:                                              ; preds = %64, %85, %42, %38, %166, %160, %157, %127, %126, %123, %96
+  %173 = add nuw nsw i64 %29, 1
+  %174 = icmp eq i64 %173, %27
+  br i1 %174, label %175, label %28, !llvm.loop !87
+
+175:                                              ; preds = %172, %7, %2
+  ret void
+}
+
+; Function Attrs: nounwind
+define internal fastcc void @trace(ptr noundef captures(none) %0, i64 noundef %1) unnamed_addr #0 {
+  %3 = inttoptr i64 %1 to ptr
+  %4 = load i64, ptr %3, align 8, !tbaa !16
+  %5 = and i64 %4, -8
+  %6 = inttoptr i64 %5 to ptr
+  %7 = getelementptr inbounds %struct.Rtt, ptr %6, i64 0, i32 0
+  %8 = load i32, ptr %7, align 8, !tbaa !88
+  %9 = icmp eq i32 %8, 1
+  br i1 %9, label %10, label %87
+
+10:                                               ; preds = %2
+  %11 = getelementptr inbounds %struct.Rtt, ptr %6, i64 0, i32 3
+  %12 = load i32, ptr %11, align 4, !tbaa !61
+  %13 = icmp eq i32 %12, 0
+  br i1 %13, label %165, label %14
+
+14:                                               ; preds = %10
+  %15 = getelementptr inbounds %struct.Rtt, ptr %6, i64 0, i32 5
+  %16 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %17 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 33
+  %18 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 32
+  %19 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 34
+  %20 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 35
+  br label %21
+
+21:                                               ; preds = %14, %82
+  %22 = phi i64 [ 0, %14 ], [ %83, %82 ]
+  %23 = load ptr, ptr %15, align 8, !tbaa !89
+  %24 = getelementptr inbounds i32, ptr %23, i64 %22
+  %25 = load i32, ptr %24, align 4, !tbaa !22
+  %26 = icmp sgt i32 %25, -1
+  br i1 %26, label %77, label %27
+
+27:                                               ; preds = %21
+  %28 = and i32 %25, 2147483647
+  %29 = zext i32 %28 to i64
+  %30 = add i64 %29, %1
+  %31 = inttoptr i64 %30 to ptr
+  %32 = load i64, ptr %31, align 8, !tbaa !16
+  %33 = load ptr, ptr %16, align 8, !tbaa !53
+  %34 = icmp ne ptr %33, null
+  %35 = icmp ne i64 %32, 0
+  %36 = and i1 %35, %34
+  br i1 %36, label %37, label %82
+
+37:                                               ; preds = %27
+  %38 = lshr i64 %32, 4
+  %39 = mul i64 %38, -7046029254386353131
+  %40 = load i64, ptr %17, align 8, !tbaa !56
+  %41 = lshr i64 %39, %40
+  %42 = getelementptr inbounds i64, ptr %33, i64 %41
+  %43 = load i64, ptr %42, align 8, !tbaa !16
+  %44 = icmp eq i64 %43, %32
+  %45 = icmp eq i64 %43, 0
+  %46 = zext i1 %44 to i32
+  %47 = or i1 %44, %45
+  br i1 %47, label %62, label %48
+
+48:                                               ; preds = %37
+  %49 = load i64, ptr %18, align 8, !tbaa !55
+  br label %50
+
+50:                                               ; preds = %50, %48
+  %51 = phi i32 [ %46, %48 ], [ %60, %50 ]
+  %52 = phi i64 [ %41, %48 ], [ %54, %50 ]
+  %53 = add i64 %52, 1
+  %54 = and i64 %53, %49
+  %55 = getelementptr inbounds i64, ptr %33, i64 %54
+  %56 = load i64, ptr %55, align 8, !tbaa !16
+  %57 = icmp eq i64 %56, %32
+  %58 = icmp eq i64 %56, 0
+  %59 = select i1 %58, i32 0, i32 %51
+  %60 = select i1 %57, i32 1, i32 %59
+  %61 = or i1 %57, %58
+  br i1 %61, label %62, label %50, !llvm.loop !68
+
+62:                                               ; preds = %50, %37
+  %63 = phi i32 [ %46, %37 ], [ %60, %50 ]
+  %64 = icmp eq i32 %63, 0
+  br i1 %64, label %82, label %65
+
+65:                                               ; preds = %62
+  %66 = add i64 %32, 8
+  %67 = inttoptr i64 %66 to ptr
+  %68 = load i32, ptr %67, align 4, !tbaa !22
+  %69 = and i32 %68, 2
+  %70 = icmp eq i32 %69, 0
+  br i1 %70, label %71, label %82
+
+71:                                               ; preds = %65
+  %72 = or i32 %68, 2
+  store i32 %72, ptr %67, align 4, !tbaa !22
+  %73 = load ptr, ptr %19, align 8, !tbaa !54
+  %74 = load i64, ptr %20, align 8, !tbaa !57
+  %75 = add i64 %74, 1
+  store i64 %75, ptr %20, align 8, !tbaa !57
+  %76 = getelementptr inbounds i64, ptr %73, i64 %74
+  store i64 %32, ptr %76, align 8, !tbaa !16
+  br label %82
+
+77:                                               ; preds = %21
+  %78 = zext i32 %25 to i64
+  %79 = add i64 %78, %1
+  %80 = inttoptr i64 %79 to ptr
+  %81 = load i64, ptr %80, align 8, !tbaa !16
+  tail call fastcc void @visit(ptr noundef %0, i64 noundef %81) #9
+  br label %82
+
+82:                                               ; preds = %71, %65, %62, %27, %77
+  %83 = add nuw nsw i64 %22, 1
+  %84 = load i32, ptr %11, align 4, !tbaa !61
+  %85 = zext i32 %84 to i64
+  %86 = icmp ult i64 %83, %85
+  br i1 %86, label %21, label %165, !llvm.loop !90
+
+87:                                               ; preds = %2
+  %88 = add i64 %1, 8
+  %89 = inttoptr i64 %88 to ptr
+  %90 = load i32, ptr %89, align 4, !tbaa !22
+  %91 = add i64 %1, 16
+  %92 = inttoptr i64 %91 to ptr
+  %93 = getelementptr inbounds %struct.Rtt, ptr %6, i64 0, i32 3
+  %94 = load i32, ptr %93, align 4, !tbaa !61
+  %95 = icmp eq i32 %94, 2
+  %96 = icmp eq i32 %90, 0
+  br i1 %95, label %100, label %97
+
+97:                                               ; preds = %87
+  br i1 %96, label %165, label %98
+
+98:                                               ; preds = %97
+  %99 = zext i32 %90 to i64
+  br label %159
+
+100:                                              ; preds = %87
+  br i1 %96, label %165, label %101
+
+101:                                              ; preds = %100
+  %102 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 31
+  %103 = load ptr, ptr %102, align 8, !tbaa !53
+  %104 = icmp ne ptr %103, null
+  %105 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 33
+  %106 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 32
+  %107 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 34
+  %108 = getelementptr inbounds %struct.Heap, ptr %0, i64 0, i32 35
+  %109 = zext i32 %90 to i64
+  br label %110
+
+110:                                              ; preds = %101, %156
+  %111 = phi i64 [ 0, %101 ], [ %157, %156 ]
+  %112 = getelementptr inbounds i64, ptr %92, i64 %111
+  %113 = load i64, ptr %112, align 8, !tbaa !16
+  %114 = icmp ne i64 %113, 0
+  %115 = and i1 %114, %104
+  br i1 %115, label %116, label %156
+
+116:                                              ; preds = %110
+  %117 = lshr i64 %113, 4
+  %118 = mul i64 %117, -7046029254386353131
+  %119 = load i64, ptr %105, align 8, !tbaa !56
+  %120 = lshr i64 %118, %119
+  %121 = getelementptr inbounds i64, ptr %103, i64 %120
+  %122 = load i64, ptr %121, align 8, !tbaa !16
+  %123 = icmp eq i64 %122, %113
+  %124 = icmp eq i64 %122, 0
+  %125 = zext i1 %123 to i32
+  %126 = or i1 %123, %124
+  br i1 %126, label %141, label %127
+
+127:                                              ; preds = %116
+  %128 = load i64, ptr %106, align 8, !tbaa !55
+  br label %129
+
+129:                                              ; preds = %129, %127
+  %130 = phi i32 [ %125, %127 ], [ %139, %129 ]
+  %131 = phi i64 [ %120, %127 ], [ %133, %129 ]
+  %132 = add i64 %131, 1
+  %133 = and i64 %132, %128
+  %134 = getelementptr inbounds i64, ptr %103, i64 %133
+  %135 = load i64, ptr %134, align 8, !tbaa !16
+  %136 = icmp eq i64 %135, %113
+  %137 = icmp eq i64 %135, 0
+  %138 = select i1 %137, i32 0, i32 %130
+  %139 = select i1 %136, i32 1, i32 %138
+  %140 = or i1 %136, %137
+  br i1 %140, label %141, label %129, !llvm.loop !68
+
+141:                                              ; preds = %129, %116
+  %142 = phi i32 [ %125, %116 ], [ %139, %129 ]
+  %143 = icmp eq i32 %142, 0
+  br i1 %143, label %156, label %144
+
+144:                                              ; preds = %141
+  %145 = add i64 %113, 8
+  %146 = inttoptr i64 %145 to ptr
+  %147 = load i32, ptr %146, align 4, !tbaa !22
+  %148 = and i32 %147, 2
+  %149 = icmp eq i32 %148, 0
+  br i1 %149, label %150, label %156
+
+150:                                              ; preds = %144
+  %151 = or i32 %147, 2
+  store i32 %151, ptr %146, align 4, !tbaa !22
+  %152 = load ptr, ptr %107, align 8, !tbaa !54
+  %153 = load i64, ptr %108, align 8, !tbaa !57
+  %154 = add i64 %153, 1
+  store i64 %154, ptr %108, align 8, !tbaa !57
+  %155 = getelementptr inbounds i64, ptr %152, i64 %153
+  store i64 %113, ptr %155, align 8, !tbaa !16
+  br label %156
+
+156:                                              ; preds = %110, %141, %144, %150
+  %157 = add nuw nsw i64 %111, 1
+  %158 = icmp eq i64 %157, %109
+  br i1 %158, label %165, label %110, !llvm.loop !91
+
+159:                                              ; preds = %98, %159
+  %160 = phi i64 [ 0, %98 ], [ %163, %159 ]
+  %161 = getelementptr inbounds i64, ptr %92, i64 %160
+  %162 = load i64, ptr %161, align 8, !tbaa !16
+  tail call fastcc void @visit(ptr noundef %0, i64 noundef %162) #9
+  %163 = add nuw nsw i64 %160, 1
+  %164 = icmp eq i64 %163, %99
+  br i1 %164, label %165, label %159, !llvm.loop !92
+
+165:                                              ; preds = %159, %156, %82, %97, %100, %10
+  ret void
+}
 
 ; Function Attrs: nounwind
 define internal fastcc void @visit(ptr noundef captures(none) %0, i64 noundef %1) unnamed_addr #0 {
@@ -1866,7 +2671,7 @@ define internal fastcc void @visit(ptr noundef captures(none) %0, i64 noundef %1
   %78 = and i64 %68, -8
   %79 = inttoptr i64 %78 to ptr
   %80 = getelementptr inbounds %struct.Rtt, ptr %79, i64 0, i32 3
-  %81 = load i32, ptr %80, align 4, !tbaa !50
+  %81 = load i32, ptr %80, align 4, !tbaa !61
   %82 = icmp eq i32 %81, 0
   br i1 %82, label %138, label %83
 
@@ -1998,7 +2803,7 @@ attributes #9 = { nobuiltin "no-builtins" }
 !3 = !{i32 7, !"frame-pointer", i32 2}
 !4 = !{!"Debian clang version 14.0.6"}
 !5 = !{!6, !11, i64 1640}
-!6 = !{!"Heap", !7, i64 0, !7, i64 512, !9, i64 1032, !9, i64 1040, !7, i64 1048, !7, i64 1304, !10, i64 1560, !9, i64 1568, !11, i64 1576, !11, i64 1584, !11, i64 1592, !11, i64 1600, !9, i64 1608, !9, i64 1616, !11, i64 1624, !11, i64 1632, !11, i64 1640, !11, i64 1648, !11, i64 1656, !11, i64 1664, !11, i64 1672, !9, i64 1680, !9, i64 1688, !9, i64 1696, !11, i64 1704, !11, i64 1712, !9, i64 1720, !11, i64 1728, !11, i64 1736, !11, i64 1744, !11, i64 1752}
+!6 = !{!"Heap", !7, i64 0, !7, i64 512, !9, i64 1032, !9, i64 1040, !7, i64 1048, !7, i64 1304, !10, i64 1560, !9, i64 1568, !11, i64 1576, !11, i64 1584, !11, i64 1592, !11, i64 1600, !9, i64 1608, !9, i64 1616, !11, i64 1624, !11, i64 1632, !11, i64 1640, !11, i64 1648, !11, i64 1656, !11, i64 1664, !11, i64 1672, !9, i64 1680, !9, i64 1688, !9, i64 1696, !11, i64 1704, !11, i64 1712, !9, i64 1720, !11, i64 1728, !11, i64 1736, !11, i64 1744, !11, i64 1752, !9, i64 1760, !11, i64 1768, !11, i64 1776, !9, i64 1784, !11, i64 1792}
 !7 = !{!"omnipotent char", !8, i64 0}
 !8 = !{!"Simple C/C++ TBAA"}
 !9 = !{!"any pointer", !7, i64 0}
@@ -2042,24 +2847,47 @@ attributes #9 = { nobuiltin "no-builtins" }
 !47 = !{!6, !11, i64 1728}
 !48 = !{!6, !11, i64 1704}
 !49 = !{!6, !11, i64 1752}
-!50 = !{!51, !10, i64 12}
-!51 = !{!"Rtt", !10, i64 0, !10, i64 4, !10, i64 8, !10, i64 12, !9, i64 16, !9, i64 24, !11, i64 32}
+!50 = !{!51, !11, i64 8}
+!51 = !{!"ExnWorld", !9, i64 0, !11, i64 8, !9, i64 16, !11, i64 24, !9, i64 32, !11, i64 40}
 !52 = distinct !{!52, !27, !28}
-!53 = !{!51, !10, i64 0}
-!54 = !{!51, !9, i64 24}
-!55 = distinct !{!55, !27, !28}
-!56 = distinct !{!56, !27, !28}
-!57 = distinct !{!57, !27, !28}
-!58 = distinct !{!58, !27, !28}
+!53 = !{!6, !9, i64 1760}
+!54 = !{!6, !9, i64 1784}
+!55 = !{!6, !11, i64 1768}
+!56 = !{!6, !11, i64 1776}
+!57 = !{!6, !11, i64 1792}
+!58 = !{!51, !9, i64 0}
 !59 = distinct !{!59, !27, !28}
 !60 = distinct !{!60, !27, !28}
-!61 = distinct !{!61, !27, !28}
-!62 = !{!6, !11, i64 1664}
+!61 = !{!62, !10, i64 12}
+!62 = !{!"Rtt", !10, i64 0, !10, i64 4, !10, i64 8, !10, i64 12, !9, i64 16, !9, i64 24, !11, i64 32}
 !63 = distinct !{!63, !27, !28}
-!64 = distinct !{!64, !27, !28}
-!65 = distinct !{!65, !27, !28}
-!66 = distinct !{!66, !27, !28}
+!64 = !{!51, !11, i64 24}
+!65 = !{!51, !9, i64 16}
+!66 = !{!51, !11, i64 40}
 !67 = distinct !{!67, !27, !28}
-!68 = !{!6, !11, i64 1672}
+!68 = distinct !{!68, !28}
 !69 = distinct !{!69, !27, !28}
+!70 = !{!51, !9, i64 32}
+!71 = distinct !{!71, !27, !28}
+!72 = distinct !{!72, !27, !28}
+!73 = distinct !{!73, !27, !28}
+!74 = distinct !{!74, !27, !28}
+!75 = distinct !{!75, !27, !28}
+!76 = distinct !{!76, !27, !28}
+!77 = distinct !{!77, !27, !28}
+!78 = distinct !{!78, !27, !28}
+!79 = !{!6, !11, i64 1664}
+!80 = distinct !{!80, !27, !28}
+!81 = distinct !{!81, !27, !28}
+!82 = distinct !{!82, !27, !28}
+!83 = distinct !{!83, !27, !28}
+!84 = distinct !{!84, !27, !28}
+!85 = !{!6, !11, i64 1672}
+!86 = distinct !{!86, !27, !28}
+!87 = distinct !{!87, !27, !28}
+!88 = !{!62, !10, i64 0}
+!89 = !{!62, !9, i64 24}
+!90 = distinct !{!90, !27, !28}
+!91 = distinct !{!91, !27, !28}
+!92 = distinct !{!92, !27, !28}
 """

@@ -92,6 +92,14 @@ entry:
   %keep = icmp ne i32 %e, 0
   br i1 %keep, label %out, label %free
 free:
+  %xp = getelementptr inbounds i8, ptr %sc, i64 {abi.SC["exn"]}
+  %x = load ptr, ptr %xp, align 8
+  %inflight = icmp eq ptr %x, %obj
+  br i1 %inflight, label %forget, label %release
+forget:
+  store ptr null, ptr %xp, align 8
+  br label %release
+release:
   call void @free(ptr %obj)
   br label %out
 out:
@@ -100,7 +108,8 @@ out:
 """
 """Registering an object that exnref values may reach (the collector runs when the
 registry is full and makes room; 1 when there is none: too many live exceptions),
-and freeing one that none can."""
+and freeing one that none can (StoreCtx.exn forgets it: the GC reads the payload
+of the object in flight)."""
 
 
 def _use(g: FunctionGen) -> None:

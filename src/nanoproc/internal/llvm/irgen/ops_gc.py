@@ -19,6 +19,7 @@ from ...exec.gctypes import MAX_ARRAY_LENGTH
 from ...syntax.module import Instr
 from ...syntax.types import (
     ANY_HIERARCHY,
+    EXN_HIERARCHY,
     F32,
     F64,
     FUNC_HIERARCHY,
@@ -94,7 +95,7 @@ def _stack_type(st: StorageType) -> str:
 
 
 def _hierarchy(g: FunctionGen, st: StorageType) -> str:
-    """``func``, ``any`` or ``extern`` (exn counts as extern) for a reference field,
+    """``func``, ``any``, ``extern`` or ``exn`` for a reference field,
     else ``""``."""
     if not isinstance(st, RefType):
         return ""
@@ -103,6 +104,8 @@ def _hierarchy(g: FunctionGen, st: StorageType) -> str:
         return "func" if isinstance(g.info.module.deftypes[h].comp, FuncType) else "any"
     if h in FUNC_HIERARCHY:
         return "func"
+    if h in EXN_HIERARCHY:
+        return "exn"
     return "any" if h in ANY_HIERARCHY else "extern"
 
 
@@ -175,8 +178,8 @@ def _from_field(g: FunctionGen, st: StorageType, v: str, signed: bool) -> str:
 def _hold(g: FunctionGen, st: StorageType, v: str) -> None:
     """Keep a host object alive if ``v`` (a reference about to be stored) is one."""
     kind = _hierarchy(g, st)
-    if kind in ("", "func") or v == "null":
-        return
+    if kind in ("", "func", "exn") or v == "null":
+        return  # exception objects are the collectors' (gcheap, exnheap), not Python's
     i = _i64(g, v)
     low = g.value(f"and i64 {i}, 3")
     if kind == "any":

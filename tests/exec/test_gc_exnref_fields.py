@@ -1,0 +1,258 @@
+"""Exnrefs held in struct and array fields, in every tier: they keep their exception
+objects alive across many collections (llvm: the GC's marking follows them, see
+llvm/gcheap.py), are thrown again afterwards, and garbage made of them (cycles through
+an exception's payload and a struct's field too) is freed, so a loop making them runs
+in bounded memory."""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import tracemalloc
+
+import pytest
+
+import nanoproc
+from nanoproc.api.tiers import llvm_unavailable_reason
+
+TIERS = ("interp", "llvm", "tiered")
+
+WAT = """
+(module
+  (type $s (struct (field $e (mut exnref)) (field $v (mut i32)) (field $next (mut anyref))))
+  (type $a (array (mut exnref)))
+  (type $bytes (array (mut i8)))
+  (tag $t (param i32))
+  (tag $ts (param (ref null $s)))
+  (global $keep (mut (ref null $s)) (ref.null $s))
+  (global $karr (mut (ref null $a)) (ref.null $a))
+
+  ;; an exnref of an exception of tag $t carrying n
+  (func $mk (export "mk") (param $n i32) (result exnref) (local $x exnref)
+    (block $h (result i32 exnref)
+      (try_table (catch_ref $t $h) (throw $t (local.get $n)))
+      (unreachable))
+    (local.set $x) (drop) (local.get $x))
+  ;; an exnref of an exception of tag $ts carrying s
+  (func $mks (param $s (ref null $s)) (result exnref) (local $x exnref)
+    (block $h (result (ref null $s) exnref)
+      (try_table (catch_ref $ts $h) (throw $ts (local.get $s)))
+      (unreachable))
+    (local.set $x) (drop) (local.get $x))
+  ;; the payload of an exception of tag $t, thrown again (-1 for null)
+  (func $payload (export "payload") (param $x exnref) (result i32)
+    (if (ref.is_null (local.get $x)) (then (return (i32.const -1))))
+    (block $h (result i32)
+      (try_table (catch $t $h) (throw_ref (local.get $x)))
+      (unreachable)))
+
+  ;; keep = {exn n, n, null}; karr = [n+2, n+1, n+1, n+2, n+1, n+3, n+3, n+1]
+  ;; (array.new, array.set, array.fill, array.copy)
+  (func (export "stash") (param $n i32)
+    (global.set $keep (struct.new $s (call $mk (local.get $n)) (local.get $n) (ref.null any)))
+    (global.set $karr (array.new $a (call $mk (i32.add (local.get $n) (i32.const 1)))
+                                    (i32.const 8)))
+    (array.set $a (global.get $karr) (i32.const 3)
+      (call $mk (i32.add (local.get $n) (i32.const 2))))
+    (array.fill $a (global.get $karr) (i32.const 5)
+      (call $mk (i32.add (local.get $n) (i32.const 3))) (i32.const 2))
+    (array.copy $a $a (global.get $karr) (i32.const 0) (global.get $karr) (i32.const 3)
+      (i32.const 1)))
+  ;; keep.next = s2 with s2.e an exception whose payload is s2 (a kept cycle)
+  (func (export "stash_cycle") (param $n i32) (local $s2 (ref null $s))
+    (local.set $s2 (struct.new $s (ref.null exn) (local.get $n) (ref.null any)))
+    (struct.set $s $e (local.get $s2) (call $mks (local.get $s2)))
+    (struct.set $s $next (global.get $keep) (local.get $s2)))
+  ;; the payload of keep.e (i < 0) or of karr[i], thrown again
+  (func (export "kept") (param $i i32) (result i32)
+    (if (result i32) (i32.lt_s (local.get $i) (i32.const 0))
+      (then (call $payload (struct.get $s $e (global.get $keep))))
+      (else (call $payload (array.get $a (global.get $karr) (local.get $i))))))
+  ;; s2.e thrown again: its payload's v
+  (func (export "cycle_v") (result i32)
+    (block $h (result (ref null $s))
+      (try_table (catch $ts $h)
+        (throw_ref (struct.get $s $e
+          (ref.cast (ref $s) (struct.get $s $next (global.get $keep))))))
+      (unreachable))
+    (struct.get $s $v))
+  (func (export "kept_exn") (result exnref) (struct.get $s $e (global.get $keep)))
+  (func (export "throw_kept") (throw_ref (array.get $a (global.get $karr) (i32.const 7))))
+  (func (export "set_kept") (param $x exnref) (struct.set $s $e (global.get $keep) (local.get $x)))
+  (func (export "drop_kept")
+    (global.set $keep (ref.null $s)) (global.set $karr (ref.null $a)))
+
+  ;; k rounds of garbage: a struct holding an exnref, an array of exnrefs, a cycle
+  ;; struct <-> exception, a byte array (the GC heap fills up too); returns the sum
+  ;; of the payloads read back
+  (func (export "churn") (param $k i32) (result i32)
+    (local $sum i32) (local $s (ref null $s)) (local $a (ref null $a))
+    (loop $l
+      (local.set $s (struct.new $s (call $mk (local.get $k)) (local.get $k) (ref.null any)))
+      (local.set $a (array.new $a (struct.get $s $e (local.get $s)) (i32.const 4)))
+      (struct.set $s $e (local.get $s) (call $mks (local.get $s)))
+      (array.set $a (local.get $a) (i32.const 1) (struct.get $s $e (local.get $s)))
+      (drop (array.new_default $bytes (i32.const 200)))
+      (local.set $sum (i32.add (local.get $sum)
+        (call $payload (array.get $a (local.get $a) (i32.const 0)))))
+      (br_if $l (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))
+    (local.get $sum))
+)
+"""
+
+ROUNDS = {"interp": 3_000, "llvm": 100_000, "tiered": 100_000}
+
+
+def _instance(tier: str) -> tuple[nanoproc.Store, nanoproc.InstanceExports]:
+    if tier != "interp" and llvm_unavailable_reason() is not None:
+        pytest.skip(str(llvm_unavailable_reason()))
+    cfg = nanoproc.Config()
+    cfg.strategy = tier
+    engine = nanoproc.Engine(cfg)
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, nanoproc.Module(engine, WAT), [])
+    return store, inst.exports(store)
+
+
+def _sum(k: int) -> int:
+    s = k * (k + 1) // 2 & 0xFFFFFFFF
+    return s - ((s & 0x8000_0000) << 1)
+
+
+def _native_heap() -> int:
+    """Bytes malloc has handed out and not got back (glibc's mallinfo2)."""
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "mallinfo2"):
+        pytest.skip("no mallinfo2 in this C library: native memory cannot be measured")
+    libc.mallinfo2.restype = MallInfo2
+    info = libc.mallinfo2()
+    return int(info.uordblks + info.hblkhd)
+
+
+def _check_kept(store: nanoproc.Store, ex: nanoproc.InstanceExports, n: int) -> None:
+    assert ex["kept"](store, -1) == n
+    got = [ex["kept"](store, i) for i in range(8)]
+    assert got == [n + 2, n + 1, n + 1, n + 2, n + 1, n + 3, n + 3, n + 1]
+    assert ex["cycle_v"](store) == n + 10
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_exnrefs_in_fields_survive_many_collections(tier: str) -> None:
+    store, ex = _instance(tier)
+    ex["stash"](store, 100)
+    ex["stash_cycle"](store, 110)
+    _check_kept(store, ex, 100)
+    k = ROUNDS[tier]
+    for _ in range(3):  # many collections of both kinds of object in each
+        assert ex["churn"](store, k) == _sum(k)
+        store.gc()
+        _check_kept(store, ex, 100)
+    # thrown again out of Wasm after the collections
+    with pytest.raises(nanoproc.ThrownException) as info:
+        ex["throw_kept"](store)
+    assert info.value.exn(store).fields(store) == [101]
+    # an exnref round trip through the host, stored into a field, then collected
+    exn = ex["kept_exn"](store)
+    ex["set_kept"](store, ex["mk"](store, 7))
+    assert ex["churn"](store, 1_000) == _sum(1_000)
+    store.gc()
+    assert ex["kept"](store, -1) == 7
+    assert ex["payload"](store, exn) == 100
+    ex["set_kept"](store, exn)
+    store.gc()
+    assert ex["kept"](store, -1) == 100
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_garbage_holding_exnrefs_is_freed(tier: str) -> None:
+    store, ex = _instance(tier)
+    k = ROUNDS[tier]
+    ex["stash"](store, 5)
+    ex["stash_cycle"](store, 15)
+    assert ex["churn"](store, k) == _sum(k)  # warm up: translation, registry, heap
+    gc.collect()
+    if tier == "interp":
+        tracemalloc.start()
+        try:
+            assert ex["churn"](store, k) == _sum(k)
+            gc.collect()
+            first = tracemalloc.get_traced_memory()[0]
+            for _ in range(3):
+                assert ex["churn"](store, k) == _sum(k)
+            gc.collect()
+            growth = tracemalloc.get_traced_memory()[0] - first
+        finally:
+            tracemalloc.stop()
+        assert growth < 256 * 1024, f"{growth} bytes kept after {3 * k} rounds"
+    else:
+        native = _native_heap()
+        for _ in range(4):
+            assert ex["churn"](store, k) == _sum(k)
+        growth = _native_heap() - native
+        # Each round registers two exception objects (one in a cycle with a struct)
+        # and makes ~400 bytes of GC objects: 400,000 rounds kept would be > 100 MB.
+        assert growth < 4 << 20, f"{growth} native bytes kept after {4 * k} rounds"
+        sc = store._state.tier_state.sc
+        assert sc.exn_n < 20_000, sc.exn_n
+    _check_kept(store, ex, 5)
+    ex["drop_kept"](store)
+    store.gc()
+    if tier != "interp":  # nothing reaches the kept ones any more: all freed
+        assert store._state.tier_state.sc.exn_n <= 2
+
+
+IMPORTED = """
+(module
+  (type $s (struct (field $e exnref)))
+  (type $a (array exnref))
+  (import "host" "t" (tag $t (param i32)))
+  (import "host" "x" (global $x exnref))
+  ;; GC objects made by constant expressions and an element segment (the host's
+  ;; ExnRef enters native code through them)
+  (global $k (ref $s) (struct.new $s (global.get $x)))
+  (elem $seg exnref (global.get $x) (ref.null exn) (global.get $x))
+  (func $payload (param $x exnref) (result i32)
+    (if (ref.is_null (local.get $x)) (then (return (i32.const -1))))
+    (block $h (result i32)
+      (try_table (catch $t $h) (throw_ref (local.get $x)))
+      (unreachable)))
+  (func (export "from_global") (result i32)
+    (call $payload (struct.get $s $e (global.get $k))))
+  (func (export "from_elem") (param $i i32) (result i32)
+    (call $payload (array.get $a (array.new_elem $a $seg (i32.const 0) (i32.const 3))
+                                 (local.get $i))))
+  (func (export "churn") (param $n i32)
+    (loop $l
+      (drop (array.new_default $a (i32.const 100)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+)
+"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_host_exnrefs_stored_by_constant_expressions_and_segments(tier: str) -> None:
+    if tier != "interp" and llvm_unavailable_reason() is not None:
+        pytest.skip(str(llvm_unavailable_reason()))
+    cfg = nanoproc.Config()
+    cfg.strategy = tier
+    engine = nanoproc.Engine(cfg)
+    store = nanoproc.Store(engine)
+    tag = nanoproc.Tag(store, nanoproc.TagType(nanoproc.FuncType([nanoproc.ValType.i32()], [])))
+    exn = nanoproc.ExnRef(store, tag, [77])
+    x = nanoproc.Global(store, nanoproc.GlobalType(nanoproc.ValType.exnref(), False),
+                        nanoproc.Val.exnref(exn))
+    linker = nanoproc.Linker(engine)
+    linker.define(store, "host", "t", tag)
+    linker.define(store, "host", "x", x)
+    ex = linker.instantiate(store, nanoproc.Module(engine, IMPORTED)).exports(store)
+    for _ in range(2):
+        ex["churn"](store, 20_000)  # ~16 MB of arrays: several collections
+        store.gc()
+        assert ex["from_global"](store) == 77
+        assert [ex["from_elem"](store, i) for i in range(3)] == [77, -1, 77]
