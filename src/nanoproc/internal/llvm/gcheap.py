@@ -422,13 +422,13 @@ class NativeHeap:
         if not held:
             return True
         found = set((ctypes.c_uint64 * n).from_address(self.rt.hosts(self.ptr))) if n else set()
-        keep = {a: o for a, o in held.items() if a in found}
-        if len(keep) != len(held):
+        still = {a: o for a, o in held.items() if a in found}
+        if len(still) != len(held):
             if sc.depth:
                 for a, o in held.items():
-                    if a not in keep:
+                    if a not in still:
                         self.ns.pin(o)
-            self.held = keep
+            self.held = still
         return True
 
     def attach_exceptions(self) -> None:
