@@ -9,6 +9,10 @@ write objects, cast and test them (``ref.test``, ``ref.cast``, ``br_on_cast``,
 ``br_on_null``), convert between hierarchies, and call through typed function
 references (``call_ref``, ``return_call_ref``).
 
+In modules with exceptions, some fields hold exnrefs (``exn_rng``: a stream of its
+own, so other modules stay what they were): filled with exceptions caught on the
+spot (``catch_all_ref``), handlers' exnrefs or null, read back and thrown again.
+
 Exported functions keep numeric signatures and no GC-typed global or table is
 exported: wasmtime-py's API has no GC values, so everything a run observes flows
 into numbers (results, memory, numeric globals).
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..internal.syntax.ops import BY_NAME
 from ..internal.syntax.types import (
+    EXNREF,
     F32,
     F64,
     I8,
@@ -71,6 +76,8 @@ class GcGen:
     """Types constructible from defaults (struct.new_default / array.new_default)."""
     ref_funcs: list[int] = field(default_factory=list)
     """Functions with reference parameters or results (not exported)."""
+    exn_rng: random.Random | None = None
+    """With exceptions: the stream that puts exnrefs in some fields."""
 
     def __post_init__(self) -> None:
         r = self.rng
@@ -94,12 +101,21 @@ class GcGen:
         r = self.rng
         k = r.randrange(20)
         if k < 8:
-            return r.choice(NUM)
-        if k < 10:
-            return r.choice((I8, I16))
-        if k < 13:
-            return RefType(True, r.randrange(len(self.structs) + len(self.arrays)))
-        return RefType(True, r.choice(["any", "eq", "i31", "struct", "array", "extern", "func"]))
+            t: StorageType = r.choice(NUM)
+        elif k < 10:
+            t = r.choice((I8, I16))
+        elif k < 13:
+            t = RefType(True, r.randrange(len(self.structs) + len(self.arrays)))
+        else:
+            t = RefType(True, r.choice(["any", "eq", "i31", "struct", "array", "extern",
+                                        "func"]))
+        if self.exn_rng is not None and self.exn_rng.random() < 0.15:
+            return EXNREF
+        return t
+
+    def has_exn_fields(self) -> bool:
+        return any(f.storage == EXNREF for s in self.structs for f in self.comp(s).fields) \
+            or any(self.comp(a).field.storage == EXNREF for a in self.arrays)
 
     def _struct(self, i: int) -> SubType:
         r = self.rng
@@ -200,7 +216,7 @@ class GcGen:
         elif k < 52 and depth < 4:
             self._block_ref(fg, rt, depth)
             return None
-        elif k < 60 and rt.heap not in ("func", "extern") and not _is_func(self, h):
+        elif k < 60 and rt.heap not in ("func", "extern", "exn") and not _is_func(self, h):
             self._cast_to(fg, rt, depth)
             return None
         elif k < 64 and not rt.nullable:
@@ -297,10 +313,49 @@ class GcGen:
         elif h == "func" or _is_func(self, h):
             self._func_ref(fg, rt)
             return None
+        elif h == "exn" and fg.mod.tags:
+            self._caught(fg, depth)
+            return None
         else:
             return self.ref_leaf(fg, rt)
         self.new(fg, s, depth)
         return None
+
+    def _caught(self, fg: FuncGen, depth: int) -> None:
+        """An exnref of an exception thrown and caught on the spot:
+        (block (result exnref) (try_table (catch_all_ref 0) <payload> throw) unreachable)."""
+        from ..internal.syntax.ops import Catch
+
+        tag = self.rng.randrange(len(fg.mod.tags))
+        fg.labels.append(_label((EXNREF,)))
+        _op(fg, "block", EXNREF)
+        fg.labels.append(_label(()))
+        _op(fg, "try_table", None, (Catch("catch_all_ref", None, 0),))
+        for t in fg.mod.tags[tag]:
+            if isinstance(t, RefType):
+                self.ref_expr(fg, t, depth + 1)
+            else:
+                fg.expr(t, depth + 1)
+        _op(fg, "throw", tag)
+        fg.labels.pop()
+        _op(fg, "end")
+        _op(fg, "unreachable")
+        fg.labels.pop()
+        _op(fg, "end")
+
+    def _throw_field(self, fg: FuncGen, depth: int) -> None:
+        """Read an exnref out of a field and throw it again when it is not null."""
+        x = fg.new_local(EXNREF)
+        self.field_ref(fg, EXNREF, depth + 1)
+        _op(fg, "local.tee", x)
+        _op(fg, "ref.is_null")
+        _op(fg, "i32.eqz")
+        _op(fg, "if", None)
+        fg.labels.append(_label(()))
+        _op(fg, "local.get", x)
+        _op(fg, "throw_ref")
+        fg.labels.pop()
+        _op(fg, "end")
 
     def new(self, fg: FuncGen, s: int, depth: int) -> None:
         """Allocate an object of type ``s``."""
@@ -400,7 +455,7 @@ class GcGen:
     def _block_ref(self, fg: FuncGen, rt: RefType, depth: int) -> None:
         """br_on_null / br_on_non_null / br_on_cast(_fail) producing a ``rt``."""
         r = self.rng
-        k = r.randrange(3)
+        k = r.randrange(2 if rt.heap == "exn" else 3)  # no casts of exnrefs
         fg.labels.append(_label((rt,)))
         _op(fg, "block", rt)
         if k == 0:
@@ -570,6 +625,10 @@ class GcGen:
     # ------------------------------------------------------------ statements
     def stmt(self, fg: FuncGen, depth: int) -> None:
         r = self.rng
+        if self.exn_rng is not None and fg.mod.tags and self.has_exn_fields() \
+                and self.exn_rng.random() < 0.08:
+            self._throw_field(fg, depth)
+            return
         k = r.randrange(100)
         if k < 25:
             self._struct_set(fg, depth)

@@ -124,7 +124,9 @@ def generate(seed: int, size: int = 60, exceptions: str = "", gc: bool = False,
     nfuncs = rng.randint(1, 5)
     mg.func_types = [_functype(rng) for _ in range(nfuncs)]
     if gc:
-        mg.gc = GcGen(rng)
+        # with exceptions, exnref fields too (a stream of their own: see gcgen)
+        mg.gc = GcGen(rng, exn_rng=random.Random(seed ^ 0xE7F_1E1D) if exceptions == "new"
+                      else None)
         mg.type_base = len(mg.gc.defs)
         mg.func_types += gc_function_types(mg.gc, rng, rng.randint(1, 4))
     for ft in mg.func_types:
