@@ -22,6 +22,7 @@ from nanoproc.fuzz.minimize import is_valid, minimize
 from nanoproc.fuzz.mutate import exercise, mutate
 from nanoproc.fuzz.runners import difference, run
 from nanoproc.internal.binary.encode import encode_module
+from nanoproc.internal.syntax.types import EXNREF
 
 wasmtime = pytest.importorskip("wasmtime")
 
@@ -61,6 +62,29 @@ def test_exception_modules_are_valid(seed: int) -> None:
         assert is_valid(module)
         if not legacy:
             wasmtime.Module.validate(wasmtime.Engine(), encode_module(module))
+
+
+def _exnref_fields(module: object) -> bool:
+    for rt in module.types:  # type: ignore[attr-defined]
+        for st in rt.subtypes:
+            c = st.comp
+            fields = getattr(c, "fields", None) or (
+                (c.field,) if getattr(c, "field", None) is not None else ())
+            if any(f.storage == EXNREF for f in fields):
+                return True
+    return False
+
+
+def test_exception_gc_modules_hold_exnrefs_in_fields_and_are_valid() -> None:
+    """The exc path's GC modules (seed % 3 == 1) put exnrefs in struct/array fields in
+    most modules; they validate in nanoproc and wasmtime."""
+    with_fields = 0
+    for s in range(1, 120, 3):
+        module = generate(s, exceptions="new", gc=True)
+        assert is_valid(module)
+        wasmtime.Module.validate(wasmtime.Engine(), encode_module(module))
+        with_fields += _exnref_fields(module)
+    assert with_fields >= 20, with_fields
 
 
 @pytest.mark.parametrize("seed", range(2000, 2024, 8))
