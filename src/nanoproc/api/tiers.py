@@ -136,6 +136,7 @@ def _cache_probe(engine: Any) -> Any:
             last[0], last[1] = wasm, hashlib.sha256(wasm).hexdigest()
         return cache.probe(last[1], config)
 
+    probe.config = config  # type: ignore[attr-defined]  # (tiered/units.py's index probe)
     return probe
 
 

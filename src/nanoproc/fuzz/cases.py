@@ -71,6 +71,9 @@ def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine],
             notes.append("wasmtime-py is not installed: tiers are only compared with each other")
     for name in tiers:
         tier = name.removesuffix(EPOCHS_SUFFIX)
+        units = tier == "tiered-units"  # tiered, with per-function tier-up (units_schedule)
+        if units:
+            tier = "tiered"
         if tier in ("llvm", "tiered") and llvm_unavailable_reason() is not None:
             notes.append(f"{name} skipped: {llvm_unavailable_reason()}")
             continue
@@ -87,7 +90,9 @@ def engines(tiers: list[str], with_wasmtime: bool = True) -> tuple[list[Engine],
         if not getattr(engine.backend, "supports_fuel", False):
             notes.append(f"{tier} skipped: the tier does not meter fuel yet")
             continue
-        if tier == "tiered":
+        if units:
+            engine.backend.units_after = units_schedule  # type: ignore[attr-defined]
+        elif tier == "tiered":
             engine.backend.switch_after = switch_point  # type: ignore[attr-defined]
         out.append(Engine(name, nanoproc, engine))
     return out, notes
@@ -106,6 +111,26 @@ def switch_point(module: Any) -> int:
 
     digest = hashlib.sha256(module_binary(module)).digest()
     return 1 + int.from_bytes(digest[:4], "little") % TIERED_SWITCH_RANGE
+
+
+def units_schedule(module: Any) -> list[tuple[int, list[int]]]:
+    """When the ``tiered-units`` engine makes which units of native code for an
+    instance (see internal/tiered/units.count_units): one to three random sets of
+    defined functions, each after 1 to TIERED_SWITCH_RANGE calls, from the module's
+    bytes so a case reproduces."""
+    import hashlib
+    import random
+
+    from ..internal.llvm.compiler import module_binary
+
+    rng = random.Random(hashlib.sha256(module_binary(module)).digest())
+    nimp = module.num_imported_funcs
+    defined = list(range(nimp, len(module.func_types)))
+    if not defined:
+        return []
+    return [(rng.randint(1, TIERED_SWITCH_RANGE),
+             rng.sample(defined, rng.randint(1, len(defined))))
+            for _ in range(rng.randint(1, 3))]
 
 
 @dataclass

@@ -25,6 +25,7 @@ from ..exec.gctypes import declares_gc_types
 from ..exec.instance import ModuleInstance
 from .artifact import ModuleArtifact, TranslationOptions
 from .binding import InstanceState
+from .frames import _REGISTRY as _CODE_REGISTRY
 from .frames import convert_exception, implicit_trap, wasm_frames
 
 DEFAULT_MAX_WASM_STACK = 512 * 1024
@@ -176,6 +177,18 @@ class InterpBackend:
     implicit_trap = staticmethod(implicit_trap)
     """``implicit_trap(exc)``: the Trap a Python error raised by this tier's code
     stands for, or None."""
+
+    @staticmethod
+    def function_of(code: Any) -> tuple[Any, int] | None:
+        """(syntax module, function index) of a code object this tier generated, or
+        None (a composing backend's sampler asks what a thread is running)."""
+        info = _CODE_REGISTRY.get(code.co_filename)
+        if info is None:
+            return None
+        try:
+            return info.art.module, info.funcidx
+        except ReferenceError:  # its module is gone
+            return None
 
     @staticmethod
     def override(state: Any, idx: int, fn: Any) -> None:

@@ -229,6 +229,27 @@ class LLVMBackend:
         ns.reserve_frame(code.max_frame)
         inst.tier_state = InstanceState(inst, code, ns)
 
+    # ------------------------------------------------------------ partial units
+    def compile_unit(self, module: CompiledModule, funcs: list[int],
+                     cached_only: bool = False) -> LoadedCode | None:
+        """Linked native code of defined functions ``funcs`` (sorted) of ``module``
+        alone, calling the others through their FuncRecords (see .units); compiled
+        in this thread unless cached. ``cached_only``: None when not cached."""
+        from .units import load_unit, unit_objects
+
+        self.prepare(module).check_supported()
+        objects = unit_objects(module, funcs, self.options, cached_only)
+        if objects is None:
+            return None
+        return load_unit(module, funcs, objects, self.options)
+
+    def units_state(self, inst: ModuleInstance) -> Any:
+        """A UnitsState for ``inst``, which runs on another tier: units of native
+        code are added to it (see .units)."""
+        from .units import units_state
+
+        return units_state(inst, self)
+
     @staticmethod
     def store_running(st: Any) -> bool:
         """Whether native code of store ``st`` is on a stack (an entry not yet left)."""

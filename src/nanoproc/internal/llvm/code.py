@@ -87,13 +87,16 @@ def lookup(address: int) -> tuple[LoadedCode, int, int] | None:
 class LoadedCode:
     """Linked code of one module: function, entry and thunk addresses, frame info."""
 
-    def __init__(self, module: CompiledModule, objects: list[bytes], shapes: list[Shape]) -> None:
+    def __init__(self, module: CompiledModule, objects: list[bytes], shapes: list[Shape],
+                 funcs: list[int] | None = None) -> None:
+        """``funcs``: the defined functions the objects define (a partial unit's,
+        see .units); all of them when None."""
         self.module = module
         self.layout = vm_layout(module.module)
         nimp = module.num_imported_funcs
         nfuncs = len(module.func_types)
         infos = [read_object(o) for o in objects]
-        fsyms = {f: func_symbol(f) for f in range(nimp, nfuncs)}
+        fsyms = {f: func_symbol(f) for f in (range(nimp, nfuncs) if funcs is None else funcs)}
         symbols = list(fsyms.values())
         natives = thunk_shapes(shapes)
         symbols += [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in natives]

@@ -108,12 +108,15 @@ def _size(cm: CompiledModule, f: int) -> int:
     return len(func.instrs) + 1
 
 
-def compile_partition(cm: CompiledModule, part: Partition, options: CodeOptions) -> bytes:
+def compile_partition(cm: CompiledModule, part: Partition, options: CodeOptions,
+                      unit: frozenset[int] | None = None) -> bytes:
+    """Object code of ``part``; ``unit``: the functions of a partial unit (see
+    .units), whose calls to other functions go through their FuncRecords."""
     from .irgen.module import ModuleInfo, partition_text
 
     target = jit.host_target()
     info = ModuleInfo(cm.module, cm.func_types, options.opt_level, options.fuel, options.epochs,
-                      options.interrupts)
+                      options.interrupts, unit)
     text = partition_text(info, part, target.triple, target.datalayout)
     return jit.compile_ir(text, options.opt_level)
 

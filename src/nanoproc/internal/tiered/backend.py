@@ -47,6 +47,7 @@ from ..exec.exceptions import Thrown, thrown_to_api
 from ..exec.gctypes import declares_gc_types
 from ..exec.instance import ModuleInstance
 from ..exec.trap import HostError, Trap, TrapCode, host_error_result
+from . import units
 
 DELAY = float(os.environ.get("NANOPROC_TIER_DELAY", "0.25"))
 """Seconds a module is in use (instantiated and alive) before its compile may
@@ -95,6 +96,8 @@ class TieredArtifact:
         self._lock = threading.Lock()
         self._probed = False
         self.in_use_since = 0.0
+        self.plan: Any = None
+        """The per-function tier-up's state (units.Plan), for a module that uses it."""
 
     @property
     def llvm_art(self) -> Any:
@@ -151,6 +154,17 @@ class TieredArtifact:
             self._start()
         else:
             self._later()
+
+    def uses_units(self) -> bool:
+        """Whether the module gets per-function tier-up (see units.py) instead of a
+        whole-module compile: too big for one (``NANOPROC_TIER_UNITS=auto``), or
+        always (``always``); never with ``never`` or for a module declaring GC
+        types (it runs natively from the start)."""
+        m = units.mode()
+        if m == "never" or (m == "auto" and not self.too_big()):
+            return False
+        module = self.module_ref()
+        return module is not None and not declares_gc_types(module)
 
     def too_big(self) -> bool:
         """Whether the module is too big for a background compile."""
@@ -283,6 +297,12 @@ class TieredBackend:
         instance starts on the interp tier and switches after ``switch_after(module)``
         calls of its functions (counted from Python and from its own code), with the
         native code compiled when that count is reached, whatever the policy says."""
+        self.units_after: Callable[[CompiledModule], list[tuple[int, list[int]]]] | None = None
+        """Testing hook (the fuzzer's ``tiered-units`` engine): instances get
+        per-function tier-up on this schedule (see units.count_units) and no sampler."""
+        self.sample_units = os.environ.get("NANOPROC_TIER_SAMPLE", "1") != "0"
+        """Whether modules with per-function tier-up are sampled for hot functions
+        (tests turn it off and make units themselves: ``TieredArtifact.plan``)."""
 
     def _adopt(self, llvm: Any) -> None:
         llvm.foreign = self.foreign_call
@@ -340,12 +360,31 @@ class TieredBackend:
             self.llvm.instantiate(inst)
             return
         art.instances.add(inst)
+        if self.units_after is not None:
+            units.count_units(self, inst, art, self.units_after(inst.module))
+            return
+        if self.switch_after is None and art.uses_units():
+            self._units_instance(inst, art)
+            return
         if self.switch_after is not None:
             self._count_calls(inst, art, self.switch_after(inst.module))
         elif art.code is not None:  # arrived meanwhile
             self.offer_switch(inst)
         else:
             art.schedule()
+
+    def _units_instance(self, inst: ModuleInstance, art: TieredArtifact) -> None:
+        """A new instance of a module with per-function tier-up: the units made so far
+        are offered to it, and the sampler watches the module."""
+        plan = art.plan
+        if plan is None:
+            plan = art.plan = units.Plan(self, art)
+            if self.sample_units:
+                module = art.module_ref()
+                assert module is not None
+                units.sampler(self).add(module, plan)
+        if plan.units:
+            plan.offer(inst)
 
     def gc_heap(self, store: Any) -> Any:
         """The store's GC heap: the llvm tier's (modules declaring GC types run there)."""
@@ -447,11 +486,13 @@ class TieredBackend:
         function, with its exceptions folded (see :meth:`fold`) so that a trap of
         interp code is a Trap with its frames, not a host error."""
         fold = self.fold
-        target = fi.call
 
         def call(*args: Any) -> Any:
+            # ``fi.call`` read at each call: it may not be bound yet (reading it
+            # translates the function: a table's worth of records is made at once),
+            # and it changes when the function gets native code.
             try:
-                return target(*args)
+                return fi.call(*args)
             except BaseException as e:
                 raise fold(e) from None
 

@@ -126,7 +126,8 @@ def epoch_helper_call(callee: str = "@np_helper") -> str:
 def loop_header(g: FunctionGen) -> None:
     check_fuel(g)
     if (g.epochs or g.info.interrupts) and not calls_every_iteration(g.body, g.pc + 1,
-                                                                     g.info.nimports):
+                                                                     g.info.nimports,
+                                                                     g.info.unit):
         check_epoch(g)
 
 
@@ -139,16 +140,19 @@ STRAIGHT_END = frozenset({
 """Instructions that end the straight line from a loop header (or may leave it)."""
 
 
-def calls_every_iteration(body: list[Any], start: int, nimports: int) -> bool:
+def calls_every_iteration(body: list[Any], start: int, nimports: int,
+                          unit: frozenset[int] | None = None) -> bool:
     """Whether the loop whose body starts at ``start`` calls a function of this module
     before anything can branch: then every iteration enters a function, whose stack
     check is also the epoch check, so the loop header needs none of its own (the
     limit is read with a volatile load, which no optimisation removes).
-    Calls to imports do not count: a host function checks nothing."""
+    Calls to imports do not count: a host function checks nothing; nor, in a partial
+    unit (``unit``), calls to functions outside it."""
     for pc in range(start, len(body)):
         name = body[pc][0].name
         if name == "call":
-            if body[pc][1] >= nimports:
+            f = body[pc][1]
+            if f >= nimports and (unit is None or f in unit):
                 return True
         elif name in STRAIGHT_END:
             return False

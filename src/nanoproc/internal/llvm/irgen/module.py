@@ -54,8 +54,13 @@ class ModuleInfo:
     """What translating a module's functions needs to know about the module."""
 
     def __init__(self, module: Module, func_types: list[FuncType], opt_level: int,
-                 fuel: bool = False, epochs: bool = False, interrupts: bool = True) -> None:
+                 fuel: bool = False, epochs: bool = False, interrupts: bool = True,
+                 unit: frozenset[int] | None = None) -> None:
         self.module = module
+        self.unit = unit
+        """For a partial unit (per-function tier-up, see ..units): the defined
+        functions it compiles; calls to the others go through their vmctx slot's
+        FuncRecord, as calls to imports do. None: the whole module."""
         self.func_types = func_types
         self.nimports = module.num_imported_funcs
         self.opt_level = opt_level
@@ -85,6 +90,11 @@ class ModuleInfo:
         return lltype(self.globals[g].type)
 
     func_symbol = staticmethod(func_symbol)
+
+    def direct(self, f: int) -> bool:
+        """Whether a call of function ``f`` is a direct call of its native symbol
+        (a defined function of this unit), not one through its FuncRecord."""
+        return f >= self.nimports and (self.unit is None or f in self.unit)
 
     def shapes(self) -> list[Shape]:
         return module_shapes(self.module)

@@ -89,7 +89,7 @@ def _direct(g: FunctionGen, ins: Instr, tail: bool) -> None:
     ft = g.info.func_types[f]
     args = _args(g, ft)
     store_fuel(g)
-    if f < g.info.nimports:
+    if not g.info.direct(f):  # an import, or a function outside a partial unit
         code, ctx = _record_target(g, g.func_record(f), invariant=True)
         g.set_caller()
         _call(g, code, ctx, ft, args, tail)

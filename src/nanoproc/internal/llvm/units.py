@@ -1,0 +1,211 @@
+"""Partial units: native code for some of a module's functions (per-function tier-up).
+
+A composing backend (internal.tiered) runs a module on the interp tier and has the
+functions it finds hot compiled here, a few at a time, each set as one LLVM module
+(a *unit*). A unit's code calls the functions of its own set directly; every other
+function (an import, or a defined function not in the unit) through the FuncRecord
+in its vmctx slot, as calls to imports go: a function still on the interp tier has
+the record of a host function calling it (``LLVMBackend.foreign``), one compiled by
+an earlier unit the native record made by that unit.
+
+Every unit of an instance shares one vmctx (:class:`UnitsState`): memories, tables,
+globals, passive data segments and the StoreCtx are the instance's one state, whatever
+tier the running function is on. Installing a unit writes its records, points the
+vmctx slots of its functions at them (code already running keeps the record it
+loaded on entry: the old one still works) and refreshes the native mirrors of the
+instance's tables, so ``call_indirect`` reaches the new code too.
+
+Units go to the compile cache, keyed by the module and the function set.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..exec.compiled import CompiledModule
+from ..exec.instance import ModuleInstance
+from ..exec.link import close_global
+from ..syntax.types import FuncType
+from . import abi, cache
+from .cells import global_cell, mem_cell
+from .code import LoadedCode
+from .compiler import compile_partition, module_digest
+from .datas import bind_datas
+from .entry import make_call
+from .gcheap import rtt_address
+from .glue import glue_objects
+from .hostcall import INSTANCES, register_thunks
+from .instance import InstanceState
+from .nativestore import NativeStore
+from .options import CodeOptions
+from .refs import py_letter, py_shape
+from .symbols import vm_layout
+from .tables import NativeElems, table_cell
+
+_CALLS = frozenset({"call", "return_call"})
+
+
+def unit_key(cm: CompiledModule, funcs: list[int], options: CodeOptions) -> str:
+    """The compile cache's key of the unit of ``funcs`` (sorted) of ``cm``."""
+    digest = hashlib.sha256(",".join(map(str, funcs)).encode()).hexdigest()[:32]
+    return cache.cache_key(f"{module_digest(cm)}:unit:{digest}", options.key())
+
+
+def unit_shapes(cm: CompiledModule, funcs: Iterable[int]) -> list[tuple[str, str]]:
+    """Entry shapes of ``funcs`` (each once)."""
+    mod = cm.module
+    return list(dict.fromkeys(py_shape(cm.func_types[f], mod) for f in funcs))
+
+
+def outside_refs(cm: CompiledModule, funcs: Iterable[int]) -> set[int]:
+    """Functions whose vmctx slot the code of ``funcs`` reads: the targets of their
+    calls (imports too) and of their ``ref.func``s."""
+    nimp = cm.num_imported_funcs
+    mod = cm.module
+    out: set[int] = set()
+    for f in funcs:
+        for ins in mod.funcs[f - nimp].instrs:
+            name = ins[0].name
+            if name in _CALLS or name == "ref.func":
+                out.add(ins[1])
+    return out
+
+
+def unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOptions,
+                 cached_only: bool = False) -> list[bytes] | None:
+    """Object code of the unit of ``funcs`` (sorted defined function indices), from
+    the compile cache or compiled now (in this thread; LLVM releases the interpreter
+    lock while it works). ``cached_only``: None when it is not cached."""
+    from .irgen.function import light_function
+    from .irgen.module import Partition
+
+    key = unit_key(cm, funcs, options)
+    objects = cache.load(key)
+    if objects is not None or cached_only:
+        return objects
+    unit = frozenset(funcs)
+    nimp = cm.num_imported_funcs
+    light = [f for f in funcs if light_function(cm.module.funcs[f - nimp].instrs)]
+    heavy = [f for f in funcs if f not in set(light)]
+    parts = [Partition(0, heavy, False)] if heavy else []
+    parts += [Partition(len(parts) + i, [f], False) for i, f in enumerate(light)]
+    objects = [compile_partition(cm, part, options, unit) for part in parts]
+    cache.store(key, objects)
+    return objects
+
+
+def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
+              options: CodeOptions) -> LoadedCode:
+    """Link a unit's objects (with the entries of its functions' shapes)."""
+    shapes = unit_shapes(cm, funcs)
+    code = LoadedCode(cm, objects + glue_objects(shapes, options.opt_level), shapes, funcs)
+    register_thunks(code)
+    return code
+
+
+class UnitsState(InstanceState):
+    """The native side of an instance running partly on another tier: one vmctx for
+    all its units (see the module docstring). Functions without native code have
+    no record of their own here; the slot of one that a unit's code reads holds the
+    record of a host function calling it (``NativeStore.func_handle``)."""
+
+    def __init__(self, inst: ModuleInstance, ns: NativeStore) -> None:  # noqa: PLW0231
+        # Not InstanceState.__init__: that binds one LoadedCode of the whole module.
+        self.inst = inst
+        self.ns = ns
+        cm = inst.module
+        mod = cm.module
+        self.layout = layout = vm_layout(mod)
+        self.vm = vm = abi.array(ctypes.c_uint64, layout.size // 8 or 1)()
+        self.vmctx = vm_addr = ctypes.addressof(vm)
+        vm[0] = ns.sc_addr
+        self.codes: dict[int, LoadedCode] = {}
+        """Defined function -> the unit's code defining it."""
+        self.records: list[Any] = []
+        self.func_off = layout.func_off // 8
+        nimp = cm.num_imported_funcs
+        funcs = inst.funcs
+        for f in range(nimp):
+            vm[self.func_off + f] = ns.func_handle(funcs[f])
+        types = [cm.canon(t) if isinstance(st.comp, FuncType) else rtt_address(cm.canon(t))
+                 for t, st in enumerate(mod.deftypes)]
+        if types:
+            off = layout.type_off // 8
+            vm[off : off + len(types)] = types
+        off = layout.mem_off // 8
+        for m, mem in enumerate(inst.memories):
+            vm[off + m] = mem_cell(ns, mem)
+        off = layout.table_off // 8
+        for t, tab in enumerate(inst.tables):
+            vm[off + t] = table_cell(ns, tab)
+        off = layout.global_off // 8
+        nimp_globals = sum(1 for imp in mod.imports if imp.kind == "global")
+        letters: list[str | None] = [None] * nimp_globals
+        letters += [py_letter(close_global(g.type, cm).type) for g in mod.globals]
+        for g, gi in enumerate(inst.globals):
+            vm[off + g] = global_cell(ns, gi, letters[g])
+        self.datas = bind_datas(inst, mod.datas, vm, layout.data_off // 8)
+        if inst.tags:
+            off = layout.tag_off // 8
+            heap = ns.heap
+            for t, ti in enumerate(inst.tags):
+                vm[off + t] = heap.tag_record(ti)
+        INSTANCES[vm_addr] = self
+
+    def add_unit(self, code: LoadedCode, funcs: list[int]) -> None:
+        """Bind the unit ``code`` (defining ``funcs``) into this instance: records,
+        vmctx slots, the mirrors of tables holding its functions. On the thread
+        running the store's code (no native code of it runs meanwhile but frames
+        below this call, which keep the records they loaded)."""
+        inst = self.inst
+        ns = self.ns
+        cm = inst.module
+        nimp = cm.num_imported_funcs
+        vm = self.vm
+        step = abi.REC_SIZE // 8
+        recs = abi.array(ctypes.c_uint64, max(1, len(funcs) * step))()
+        words = [0] * (len(funcs) * step)
+        for i, f in enumerate(funcs):
+            words[i * step] = code.func_addr[f]
+            words[i * step + 1] = self.vmctx
+            words[i * step + 2] = cm.canon(cm.module.funcs[f - nimp].typeidx)
+        recs[:] = words
+        ns.keep.append(recs)
+        self.records.append(recs)
+        base = ctypes.addressof(recs)
+        ns.reserve_frame(code.max_frame)
+        mine = set()
+        for i, f in enumerate(funcs):
+            fi = inst.funcs[f]
+            ns.add_record(fi, base + abi.REC_SIZE * i)
+            vm[self.func_off + f] = base + abi.REC_SIZE * i
+            self.codes[f] = code
+            mine.add(fi)
+        for f in outside_refs(cm, funcs):
+            if not vm[self.func_off + f]:
+                vm[self.func_off + f] = ns.func_handle(inst.funcs[f])
+        for tab in inst.tables:
+            elems = tab.elems
+            if isinstance(elems, NativeElems) and elems.mirror.funcref \
+                    and any(v in mine for v in elems):
+                elems.mirror.write(0, elems)
+
+    def bind_call(self, f: int) -> Callable[..., Any]:
+        """The ctypes entry of native function ``f`` (``FuncInst.call`` is left to the
+        caller, which installs it)."""
+        code = self.codes[f]
+        shape = py_shape(self.inst.funcs[f].type, self.inst.module.module)
+        entries = code.held_entries if code.runs_briefly(f) else code.entries
+        return make_call(shape, entries[shape], self.vmctx, code.func_addr[f], self.ns)
+
+    def resolve(self, f: int) -> Callable[..., Any]:  # pragma: no cover - never the tier_state
+        raise AssertionError("UnitsState is not an instance's tier_state")
+
+
+def units_state(inst: ModuleInstance, backend: Any) -> UnitsState:
+    """A new UnitsState for ``inst`` (its store's native state made if needed)."""
+    ns = NativeStore.of(inst.store, backend)
+    return UnitsState(inst, ns)

@@ -1,0 +1,434 @@
+"""Per-function tier-up: the hot functions of a module get native code, a few at a
+time, while the rest stays on the interp tier.
+
+Used for modules too big for a whole-module compile (see backend.MAX_BACKGROUND_CODE;
+CPython for WASI has 89,000 functions) and wherever ``NANOPROC_TIER_UNITS=always``
+asks for it. How it goes:
+
+* A sampler thread (one per process) looks every ``INTERVAL`` seconds at what each
+  thread runs (``sys._current_frames``): the innermost interp-tier frame of a Wasm
+  function counts one sample for it. Sampling costs the running code nothing and
+  sees loops as well as calls.
+* Every ``ROUND`` seconds, the functions with at least ``HOT_SHARE`` of a module's
+  samples (and ``MIN_HITS``) not native yet form a *unit*, hottest first, with the
+  small functions they call directly, up to ``BUDGET`` instructions. The unit is
+  compiled on the sampler's thread (LLVM works without the interpreter lock) at the
+  engine's optimisation level, or taken from the compile cache, and linked.
+* Its functions' callers are then given *install stubs* (from the sampler's thread:
+  dict and attribute stores only). The first stub called, on the thread running
+  that store's code, binds every unit not bound yet to the instance (llvm/units.py:
+  one vmctx per instance, state shared with the interp tier) and points the
+  callers of each unit function (interp bindings, ``FuncInst.call``) to its native
+  entry. Frames running interp code finish there; their later calls go native.
+* A warm start: the units compiled for a module are listed in the compile cache
+  (``unit_index``); at the first instantiation they are loaded (on the sampler's
+  thread) and installed as above.
+
+Semantics at each install are those of the whole-instance switch (backend.py):
+fuel and the epoch deadline live in the store, memories, tables, globals and data
+segments are shared, traps and exceptions crossing tiers are folded by
+``TieredBackend.foreign_call`` / ``fold``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import weakref
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .. import threads
+from ..exec.instance import ModuleInstance
+
+if TYPE_CHECKING:
+    from .backend import TieredArtifact, TieredBackend
+
+INTERVAL = float(os.environ.get("NANOPROC_TIER_INTERVAL", "0.005"))
+"""Seconds between two samples."""
+ROUND = float(os.environ.get("NANOPROC_TIER_ROUND", "1.0"))
+"""Seconds of samples a unit is chosen from."""
+HOT_SHARE = 0.02
+"""Share of a round's samples that makes a function hot."""
+MIN_HITS = 3
+"""Fewest samples that make a function hot."""
+BUDGET = int(os.environ.get("NANOPROC_TIER_BUDGET", "40000"))
+"""Instructions in one unit (its hottest function comes in whatever its size)."""
+CALLEE_MAX = 2_000
+"""Largest direct callee taken into a unit with its hot caller (unsampled)."""
+MAX_UNITS = 400
+"""Units per module (each is a linked object; past this the module stays as is)."""
+
+
+def mode() -> str:
+    """``NANOPROC_TIER_UNITS``: ``auto`` (per-function tier-up for modules too big
+    for a whole-module compile), ``always`` or ``never``."""
+    m = os.environ.get("NANOPROC_TIER_UNITS", "auto")
+    return m if m in ("auto", "always", "never") else "auto"
+
+
+class PartialState:
+    """``ModuleInstance.tier_state`` of an instance with native units: its interp
+    state (which still resolves the functions that have no native code) and its
+    native UnitsState."""
+
+    __slots__ = ("interp", "native", "installed")
+
+    def __init__(self, interp: Any, native: Any) -> None:
+        self.interp = interp
+        self.native = native
+        self.installed = 0
+        """How many of the plan's units are bound to this instance."""
+
+    def resolve(self, idx: int) -> Callable[..., Any]:
+        return self.interp.resolve(idx)  # type: ignore[no-any-return]
+
+    def release(self) -> None:
+        for s in (self.interp, self.native):
+            rel = getattr(s, "release", None)
+            if rel is not None:
+                rel()
+
+
+class Plan:
+    """Per-module state of the per-function tier-up (``TieredArtifact.plan``)."""
+
+    def __init__(self, backend: TieredBackend, art: TieredArtifact) -> None:
+        self.backend = backend
+        self.art_ref = weakref.ref(art)
+        self.samples: Counter[int] = Counter()
+        self.units: list[tuple[list[int], Any]] = []
+        """(functions, linked code) of every unit, in the order they were made."""
+        self.native: set[int] = set()
+        """Functions with native code (or in a unit being made)."""
+        self.failed: BaseException | None = None
+        self.warm_done = False
+        self.lock = threading.Lock()
+
+    # ------------------------------------------------------------ choosing units
+    def choose(self) -> list[int]:
+        """The next unit's functions from the samples (sorted), or [] (and the
+        samples are kept to add up, when there are too few)."""
+        total = sum(self.samples.values())
+        if total < MIN_HITS:
+            return []
+        art = self.art_ref()
+        module = art.module_ref() if art is not None else None
+        if module is None:
+            return []
+        threshold = max(MIN_HITS, total * HOT_SHARE)
+        hot = [f for f, n in self.samples.most_common() if n >= threshold
+               and f not in self.native]
+        self.samples.clear()
+        if not hot:
+            return []
+        nimp = module.num_imported_funcs
+        mod = module.module
+        chosen: dict[int, None] = {}
+        size = 0
+        for f in hot:
+            n = len(mod.funcs[f - nimp].instrs) + 1
+            if chosen and size + n > BUDGET:
+                break
+            chosen[f] = None
+            size += n
+        for f in list(chosen):
+            for ins in mod.funcs[f - nimp].instrs:
+                if ins[0].name not in ("call", "return_call"):
+                    continue
+                g = ins[1]
+                if g < nimp or g in chosen or g in self.native:
+                    continue
+                n = len(mod.funcs[g - nimp].instrs) + 1
+                if n <= CALLEE_MAX and size + n <= BUDGET:
+                    chosen[g] = None
+                    size += n
+        return sorted(chosen)
+
+    def make_unit(self, funcs: list[int], cached_only: bool = False) -> bool:
+        """Compile (or load) and link the unit of ``funcs``, then offer it to every
+        instance. False if it could not be made (the functions stay interp)."""
+        art = self.art_ref()
+        module = art.module_ref() if art is not None else None
+        if module is None or art is None:
+            return False
+        self.native.update(funcs)
+        try:
+            code = self.backend.llvm.compile_unit(module, funcs, cached_only)
+        except Exception as e:  # unsupported here, LLVM failed: stay on the interp tier
+            self.failed = e
+            return False
+        if code is None:
+            self.native.difference_update(funcs)
+            return False
+        with self.lock:
+            self.units.append((funcs, code))
+        if not cached_only:
+            remember_unit(self.backend, module, funcs)
+        for inst in list(art.instances):
+            self.offer(inst)
+        return True
+
+    def warm(self) -> None:
+        """Load the units an earlier run compiled (see ``unit_index``)."""
+        self.warm_done = True
+        art = self.art_ref()
+        module = art.module_ref() if art is not None else None
+        if module is None:
+            return
+        try:
+            sets = unit_index(self.backend, module)
+        except Exception as e:  # no llvm tier here
+            self.failed = e
+            return
+        for funcs in sets:
+            if self.failed is not None or len(self.units) >= MAX_UNITS:
+                return
+            if not set(funcs) & self.native:
+                self.make_unit(funcs, cached_only=True)
+
+    # ------------------------------------------------------------ installing
+    def offer(self, inst: ModuleInstance) -> None:
+        """Give the functions of units not bound to ``inst`` install stubs (from any
+        thread; the binding happens on the thread running the store's code)."""
+        state = inst.tier_state
+        if state is None:
+            return
+        interp_state = getattr(state, "interp", state)
+        done = state.installed if isinstance(state, PartialState) else 0
+        with self.lock:
+            pending = self.units[done:]
+        ref = weakref.ref(inst)
+        for funcs, _code in pending:
+            for f in funcs:
+                self.backend.interp.override(interp_state, f, _install_stub(self, ref, f))
+
+    def install(self, inst: ModuleInstance) -> None:
+        """Bind every unit not bound yet to ``inst`` (on its store's thread)."""
+        state = inst.tier_state
+        if state is None:
+            return
+        with self.lock:
+            units = list(self.units)
+        if isinstance(state, PartialState):
+            if state.installed >= len(units):
+                return
+            interp_state = state.interp
+        else:
+            interp_state = state
+            native = self.backend.llvm.units_state(inst)
+            state = PartialState(interp_state, native)
+            inst.tier_state = state
+            self.backend.interp.refresh_tables(interp_state)
+        budget = self.backend.interp.depth_budget
+        override = self.backend.interp.override
+        native = state.native
+        for funcs, code in units[state.installed:]:
+            native.add_unit(code, funcs)
+            for f in funcs:
+                fn = native.bind_call(f)
+                if budget:
+                    fn = _drop_depth(fn, len(inst.funcs[f].type.params))
+                override(interp_state, f, fn)
+            state.installed += 1
+
+
+def _install_stub(plan: Plan, ref: Any, idx: int) -> Callable[..., Any]:
+    """Stands for function ``idx`` once a unit with it is ready: binds the units to
+    the instance, then makes the call (natively)."""
+
+    def stub(*args: Any) -> Any:
+        inst = ref()
+        plan.install(inst)
+        return inst.funcs[idx].call(*args)
+
+    return stub
+
+
+def _drop_depth(fn: Callable[..., Any], nparams: int) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        return fn(*args[:nparams])
+
+    return call
+
+
+def count_units(backend: TieredBackend, inst: ModuleInstance, art: TieredArtifact,
+                schedule: list[tuple[int, list[int]]]) -> None:
+    """Testing hook (``TieredBackend.units_after``): after ``n`` calls of the
+    instance's functions (counted by stubs, so inside a running call too), make the
+    unit of ``funcs`` and install it, for each ``(n, funcs)`` of ``schedule`` (in
+    increasing ``n``), whatever the sampler would choose."""
+    plan = art.plan
+    if plan is None:
+        plan = art.plan = Plan(backend, art)
+    state = inst.tier_state
+    count = [0]
+    todo = sorted(schedule)
+    ref = weakref.ref(inst)
+    nimp = inst.module.num_imported_funcs
+
+    def counting(idx: int) -> Callable[..., Any]:
+        target: list[Any] = []
+
+        def stub(*args: Any) -> Any:
+            count[0] += 1
+            made = False
+            while todo and todo[0][0] <= count[0]:
+                _, funcs = todo.pop(0)
+                funcs = sorted(set(funcs) - plan.native)
+                if funcs and plan.make_unit(funcs):
+                    made = True
+            if made:
+                i = ref()
+                assert i is not None  # it is running
+                return i.funcs[idx].call(*args)
+            if not target:
+                i = ref()
+                assert i is not None  # it is running
+                # the interp code (the stub stays); the instance's state is not held
+                # here: the stub is in its overrides, and a cycle would keep the
+                # instance for the cyclic GC
+                target.append(getattr(i.tier_state, "interp", i.tier_state).resolve(idx))
+            return target[0](*args)
+
+        return stub
+
+    if todo:
+        for idx in range(nimp, len(inst.funcs)):
+            backend.interp.override(state, idx, counting(idx))
+    if plan.units:  # made for an earlier instance
+        plan.offer(inst)
+
+
+# ---------------------------------------------------------------- the unit index
+def _index_key(backend: TieredBackend, module: Any) -> str:
+    from ..llvm import cache
+    from ..llvm.compiler import module_digest
+
+    return cache.cache_key(f"{module_digest(module)}:units", backend.llvm.options.key())
+
+
+def _quick_index_key(backend: TieredBackend, module: Any) -> str | None:
+    """The index's key computed without loading LLVM, or None when that cannot be
+    done (then the llvm tier is loaded to compute it)."""
+    import hashlib
+
+    from ..llvm import cache
+
+    config = getattr(backend._probe, "config", None)
+    if config is None or module.binary is None or cache.cache_dir() is None:
+        return None
+    digest = hashlib.sha256(module.binary).hexdigest()
+    return cache.quick_key(f"{digest}:units", config) or ""
+
+
+def unit_index(backend: TieredBackend, module: Any) -> list[list[int]]:
+    """The function sets of the units compiled for ``module`` (compile cache),
+    asked without loading LLVM when possible (a cold start has nothing cached)."""
+    from ..llvm import cache
+
+    key = _quick_index_key(backend, module) if backend._llvm is None else None
+    if key == "":
+        return []  # nothing was ever compiled into this cache on this machine
+    if key is None:
+        key = _index_key(backend, module)
+    got = cache.load(key)
+    out = []
+    for entry in got or ():
+        try:
+            out.append([int(x) for x in entry.decode().split(",") if x])
+        except ValueError:
+            return []  # damaged: nothing cached (the checksum makes this unlikely)
+    return out
+
+
+_index_lock = threading.Lock()
+
+
+def remember_unit(backend: TieredBackend, module: Any, funcs: list[int]) -> None:
+    """Add a unit to the module's index in the compile cache."""
+    from ..llvm import cache
+
+    with _index_lock:
+        key = _index_key(backend, module)
+        entries = list(cache.load(key) or ())
+        entries.append(",".join(map(str, funcs)).encode())
+        cache.store(key, entries)
+
+
+# ---------------------------------------------------------------- the sampler
+class Sampler:
+    """The process's sampler thread (see the module docstring)."""
+
+    def __init__(self, backend: TieredBackend) -> None:
+        self.function_of = backend.interp.function_of
+        self.plans: weakref.WeakValueDictionary[int, Plan] = weakref.WeakValueDictionary()
+        """id of a module's syntax tree -> its plan."""
+        self.keep: dict[int, Any] = {}
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def add(self, module: Any, plan: Plan) -> None:
+        with self.lock:
+            self.plans[id(module.module)] = plan
+            if self.thread is None:
+                self.thread = threads.start_daemon(self._run, "nanoproc tier-up sampler")
+
+    def _run(self) -> None:
+        next_round = time.monotonic() + ROUND
+        while True:
+            with self.lock:
+                if not self.plans:
+                    self.thread = None
+                    return
+            for plan in list(self.plans.values()):
+                if not plan.warm_done:
+                    plan.warm()
+            time.sleep(INTERVAL)
+            self.sample()
+            now = time.monotonic()
+            if now >= next_round:
+                for plan in list(self.plans.values()):
+                    if plan.failed is None and len(plan.units) < MAX_UNITS:
+                        funcs = plan.choose()
+                        if funcs:
+                            plan.make_unit(funcs)
+                next_round = time.monotonic() + ROUND
+
+    def sample(self) -> None:
+        me = threading.get_ident()
+        function_of = self.function_of
+        plans = self.plans
+        frames = sys._current_frames()
+        frame: Any = None
+        try:
+            for tid, frame in frames.items():
+                if tid == me:
+                    continue
+                depth = 0
+                while frame is not None and depth < 64:
+                    hit = function_of(frame.f_code)
+                    if hit is not None:
+                        plan = plans.get(id(hit[0]))
+                        if plan is not None:
+                            plan.samples[hit[1]] += 1
+                        break
+                    frame = frame.f_back
+                    depth += 1
+        finally:
+            del frames, frame
+
+
+_SAMPLER: Sampler | None = None
+_sampler_lock = threading.Lock()
+
+
+def sampler(backend: TieredBackend) -> Sampler:
+    global _SAMPLER
+    with _sampler_lock:
+        if _SAMPLER is None:
+            _SAMPLER = Sampler(backend)
+        return _SAMPLER

@@ -1,0 +1,322 @@
+"""Per-function tier-up (internal/tiered/units.py): some functions native, the others
+on the interp tier, calls both ways, and nothing observable changes at any install:
+results, traps and their backtraces, Wasm exceptions, fuel, globals, memory, tables
+and data segments are those of the interp tier alone.
+
+The ``units_after`` hook (also the differential fuzzer's ``tiered-units`` engine)
+makes given units after given numbers of calls of the instance's functions, so an
+install happens inside a running call: outer frames stay interp, inner calls of
+unit functions go native.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import random
+import time
+import weakref
+from typing import Any
+
+import pytest
+
+pytest.importorskip("llvmlite", reason="llvmlite is not installed: no tiered strategy")
+
+from test_tiered_exceptions import REC  # noqa: E402
+from test_tiered_switch import CHAIN  # noqa: E402
+
+import nanoproc  # noqa: E402
+from nanoproc.internal.tiered import units  # noqa: E402
+from nanoproc.internal.tiered.backend import TieredBackend  # noqa: E402
+
+# Functions 1.. (0 is the host import): a table of functions called indirectly and
+# by reference, a funcref global, a passive data segment dropped by one function and
+# read by another, memory growth, a host function calling back into Wasm.
+MIX = """
+(module
+  (import "host" "cb" (func $cb (param i32) (result i32)))
+  (type $ii (func (param i32) (result i32)))
+  (memory (export "mem") 1 4)
+  (table $t 4 funcref)
+  (elem (table $t) (i32.const 0) func $sq $inc $via_host $grow)
+  (elem declare func $inc)
+  (global $g (export "g") (mut i32) (i32.const 0))
+  (global $fr (mut funcref) (ref.func $sq))
+  (data $d "\\01\\02\\03\\04\\05\\06\\07\\08")
+  (func $sq (type $ii)
+    (global.set $g (i32.add (global.get $g) (i32.const 1)))
+    (i32.mul (local.get 0) (local.get 0)))
+  (func $inc (type $ii)
+    (if (i32.eq (local.get 0) (i32.const 13)) (then unreachable))
+    (i32.add (local.get 0) (i32.const 1)))
+  (func $via_host (type $ii)
+    (call $cb (local.get 0)))
+  (func $grow (type $ii)
+    (drop (memory.grow (i32.const 0)))
+    (i32.add (memory.size) (local.get 0)))
+  (func $init (param i32) (result i32)
+    ;; copies the segment to 64 (traps once it is dropped and n > 0)
+    (memory.init $d (i32.const 64) (i32.const 0) (i32.and (local.get 0) (i32.const 7)))
+    (i32.load8_u (i32.const 65)))
+  (func $drop (export "drop")
+    (data.drop $d))
+  (func $pick (param i32) (result i32)
+    (global.set $fr (table.get $t (i32.and (local.get 0) (i32.const 3))))
+    (call_ref $ii (local.get 0) (ref.cast (ref $ii) (global.get $fr))))
+  (func $step (export "step") (param i32) (result i32) (local i32 i32)
+    (loop $l
+      (local.set 2 (i32.add (local.get 2)
+        (call_indirect $t (type $ii) (local.get 1) (i32.and (local.get 1) (i32.const 3)))))
+      (local.set 2 (i32.add (local.get 2) (call $pick (local.get 1))))
+      (local.set 2 (i32.add (local.get 2) (call_ref $ii (local.get 1) (ref.func $inc))))
+      (i32.store (i32.mul (i32.and (local.get 1) (i32.const 15)) (i32.const 4)) (local.get 2))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+    (i32.add (local.get 2) (call $init (local.get 0))))
+  (func (export "cb_target") (param i32) (result i32)
+    (call $sq (i32.add (local.get 0) (i32.const 2))))
+)
+"""
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty compile cache (on disk and in memory) for every test; no sampler
+    (each test makes its units)."""
+    from nanoproc.internal.llvm import cache
+
+    monkeypatch.setenv("NANOPROC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "_memory", {})
+    monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "0")
+
+
+def _engine(strategy: str, schedule: list[tuple[int, list[int]]] | None = None) -> Any:
+    config = nanoproc.Config()
+    config.strategy = strategy
+    config.consume_fuel = True
+    engine = nanoproc.Engine(config)
+    if schedule is not None:
+        backend = engine.backend
+        assert isinstance(backend, TieredBackend)
+        backend.units_after = lambda module: [(n, list(fs)) for n, fs in schedule]
+    return engine
+
+
+def _outcome(store: Any, fn: Any, *args: Any) -> Any:
+    try:
+        return ("ok", fn(store, *args))
+    except nanoproc.Trap as e:
+        return ("trap", e.trap_code, [(f.func_index, f.module_offset) for f in e.frames])
+
+
+def _mix_run(engine: Any) -> list[Any]:
+    store = nanoproc.Store(engine)
+    store.set_fuel(10_000_000)
+    module = nanoproc.Module(engine, MIX)
+    holder: list[Any] = []
+
+    def cb(caller: Any, x: int) -> int:
+        return int(holder[0]["cb_target"](caller, x)) + 1
+
+    ft = nanoproc.FuncType([nanoproc.ValType.i32()], [nanoproc.ValType.i32()])
+    host = nanoproc.Func(store, ft, cb, access_caller=True)
+    inst = nanoproc.Instance(store, module, [host])
+    ex = inst.exports(store)
+    holder.append(ex)
+    out = []
+    for k, n in enumerate((3, 5, 2, 9, 14, 6, 4, 16, 1)):
+        if k == 5:
+            ex["drop"](store)
+        out.append((_outcome(store, ex["step"], n), store.get_fuel(), ex["g"].value(store),
+                    bytes(ex["mem"].read(store, 0, 80))))
+    return out
+
+
+def _chain_run(engine: Any) -> list[Any]:
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    inst = nanoproc.Instance(store, nanoproc.Module(engine, CHAIN), [])
+    ex = inst.exports(store)
+    out = []
+    for n in (3, 5, 8, 12, 4, 9, 10):
+        out.append((_outcome(store, ex["sum"], n), store.get_fuel(), ex["g"].value(store),
+                    bytes(ex["mem"].read(store, 0, 64))))
+    return out
+
+
+def _rec_run(engine: Any) -> list[Any]:
+    store = nanoproc.Store(engine)
+    store.set_fuel(10_000_000)
+    inst = nanoproc.Instance(store, nanoproc.Module(engine, REC), [])
+    ex = inst.exports(store)
+    out: list[Any] = []
+    for n in (9, 12, 6, 0, 3, 17):
+        out.append(("run", n, ex["run"](store, n), store.get_fuel(), ex["g"].value(store)))
+        try:
+            r: Any = ("ok", ex["rec"](store, n))
+        except nanoproc.ThrownException as e:
+            r = ("thrown", e.exn(store).field(store, 0),
+                 [(f.func_index, f.module_offset) for f in e.frames])
+        out.append((r, store.get_fuel(), ex["g"].value(store)))
+    return out
+
+
+def _schedules(funcs: list[int], seed: int, count: int) -> list[list[tuple[int, list[int]]]]:
+    """Each function alone at the first call, everything at once at a few points,
+    and ``count`` random schedules of one to three units."""
+    rng = random.Random(seed)
+    out = [[(1, [f])] for f in funcs] + [[(n, funcs)] for n in (1, 2, 7)]
+    for _ in range(count):
+        out.append([(rng.randint(1, 30), rng.sample(funcs, rng.randint(1, len(funcs))))
+                    for _ in range(rng.randint(1, 3))])
+    return out
+
+
+@pytest.mark.parametrize(("name", "run", "funcs"), [
+    ("mix", _mix_run, list(range(1, 10))),
+    ("chain", _chain_run, [0, 1, 2]),
+])
+def test_units_change_nothing(name: str, run: Any, funcs: list[int]) -> None:
+    """Results, traps with backtraces, fuel, globals and memory equal the interp
+    tier's for every schedule: installs at the first call and inside running calls,
+    unit functions calling interp ones and back, through tables, references, a
+    host function and tail positions."""
+    want = run(_engine("interp"))
+    for schedule in _schedules(funcs, seed=len(name), count=8):
+        assert run(_engine("tiered", schedule)) == want, schedule
+
+
+def test_units_and_wasm_exceptions() -> None:
+    """Exceptions thrown in native code caught by interp frames and back, uncaught
+    ones with their payload and backtrace, as on the interp tier."""
+    want = _rec_run(_engine("interp"))
+    for schedule in ([(1, [0])], [(3, [0])], [(5, [0, 1])], [(1, [1, 2, 3])], [(8, [0]), (20, [2])]):
+        assert _rec_run(_engine("tiered", schedule)) == want, schedule
+
+
+def test_units_really_run_native_code() -> None:
+    """After an install the unit's functions are native entries, the others interp
+    code, and the instance's tier state keeps both."""
+    from nanoproc.internal.interp.backend import InterpBackend
+
+    engine = _engine("tiered", [(1, [2])])
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    inst = nanoproc.Instance(store, nanoproc.Module(engine, CHAIN), [])
+    assert _outcome(store, inst.exports(store)["sum"], 5) == _chain_run(_engine("interp"))[1][0]
+    state = inst._inst.tier_state
+    assert isinstance(state, units.PartialState)
+    assert state.installed == 1
+    assert set(state.native.codes) == {2}
+    funcs = inst._inst.funcs
+    assert InterpBackend.function_of(funcs[2].call.__code__) is None  # native entry
+
+
+def test_unit_index_warm_start(tmp_path: Any) -> None:
+    """Units compiled in one run are listed in the compile cache; a new engine (same
+    cache) loads them without compiling and installs them."""
+    from nanoproc.internal.llvm import units as llvm_units
+
+    first = _engine("tiered", [(1, [1, 2])])
+    assert _chain_run(first) == _chain_run(_engine("interp"))
+    engine = _engine("tiered")
+    module = nanoproc.Module(engine, CHAIN)
+    art = module._compiled.artifacts["tiered"]
+    assert units.unit_index(engine.backend, module._compiled) == [[1, 2]]
+    compiled: list[Any] = []
+    real = llvm_units.compile_partition
+    try:
+        llvm_units.compile_partition = lambda *a: compiled.append(a) or real(*a)  # type: ignore
+        plan = units.Plan(engine.backend, art)
+        art.plan = plan
+        plan.warm()
+    finally:
+        llvm_units.compile_partition = real  # type: ignore
+    assert not compiled and [f for f, _ in plan.units] == [[1, 2]]
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    inst = nanoproc.Instance(store, module, [])
+    plan.offer(inst._inst)
+    ex = inst.exports(store)
+    assert _outcome(store, ex["sum"], 3) == _chain_run(_engine("interp"))[0][0]
+    assert isinstance(inst._inst.tier_state, units.PartialState)
+
+
+def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With sampling on, a module spending its time in one loop gets that function
+    compiled and installed while it runs, and results stay those of interp."""
+    monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "1")
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    monkeypatch.setattr(units, "ROUND", 0.3)
+    hot = """
+    (module
+      (func $inner (param i32) (result i32) (i32.add (local.get 0) (i32.const 3)))
+      (func (export "spin") (param i32) (result i32) (local i32)
+        (loop $l
+          (local.set 1 (call $inner (local.get 1)))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if $l (local.get 0)))
+        (local.get 1)))
+    """
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1 << 60)
+    module = nanoproc.Module(engine, hot)
+    inst = nanoproc.Instance(store, module, [])
+    spin = inst.exports(store)["spin"]
+    plan = module._compiled.artifacts["tiered"].plan
+    deadline = time.monotonic() + 120
+    while not plan.units and time.monotonic() < deadline:
+        assert spin(store, 20_000) == 60_000
+    assert plan.units, "the sampler made no unit in 120 s"
+    assert 0 in plan.native or 1 in plan.native
+    for _ in range(3):
+        assert spin(store, 20_000) == 60_000
+    assert isinstance(inst._inst.tier_state, units.PartialState)
+
+
+def test_auto_mode_is_for_big_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``auto`` gives per-function tier-up to modules over the whole-module compile's
+    size cap and the whole-module switch to the others; ``never`` turns it off."""
+    from nanoproc.internal.tiered import backend as tb
+
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "auto")
+    engine = _engine("tiered")
+    art = nanoproc.Module(engine, CHAIN)._compiled.artifacts["tiered"]
+    assert not art.uses_units()
+    monkeypatch.setattr(tb, "MAX_BACKGROUND_CODE", 10)
+    assert art.uses_units()
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "never")
+    assert not art.uses_units()
+
+
+def test_store_with_units_is_freed_without_the_gc() -> None:
+    """Dropping a store whose instance has units frees it by reference counting."""
+    engine = _engine("tiered", [(1, [0, 1])])
+    module = nanoproc.Module(engine, CHAIN)
+
+    def use() -> Any:
+        store = nanoproc.Store(engine)
+        store.set_fuel(1_000_000)
+        inst = nanoproc.Instance(store, module, [])
+        assert _outcome(store, inst.exports(store)["sum"], 3)[0] == "ok"
+        assert isinstance(inst._inst.tier_state, units.PartialState)
+        return weakref.ref(inst._inst), weakref.ref(store)
+
+    use()  # warm up: translation, the unit
+    gc.collect()
+    gc.disable()
+    try:
+        refs = use()
+        assert [r() for r in refs] == [None, None]
+    finally:
+        gc.enable()
+
+
+def test_units_repeat_after_failures() -> None:
+    """Calls repeated after traps (in native and interp frames) give the same
+    outcomes as the first time, as on interp."""
+    want = _chain_run(_engine("interp"))
+    for fs in itertools.chain([[0]], [[0, 1]], [[1, 2]]):
+        got = _chain_run(_engine("tiered", [(4, fs)]))
+        assert got == want
