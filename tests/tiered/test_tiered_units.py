@@ -320,3 +320,43 @@ def test_units_repeat_after_failures() -> None:
     for fs in itertools.chain([[0]], [[0, 1]], [[1, 2]]):
         got = _chain_run(_engine("tiered", [(4, fs)]))
         assert got == want
+
+
+def test_epoch_deadline_in_unit_code() -> None:
+    """An epoch deadline that is due stops native unit code called from interp code
+    (and interp code called from native code) with the trap and frames of interp."""
+    wat = """
+    (module
+      (import "host" "tick" (func $tick))
+      (func $spin (param i32) (result i32) (local i32)
+        (loop $l
+          (if (i32.eq (local.get 1) (i32.const 50)) (then (call $tick)))
+          (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+        (local.get 1))
+      (func $outer (export "outer") (param i32) (result i32)
+        (call $spin (local.get 0))))
+    """
+
+    def run(strategy: str, schedule: Any = None) -> list[Any]:
+        config = nanoproc.Config()
+        config.strategy = strategy
+        config.epoch_interruption = True
+        engine = nanoproc.Engine(config)
+        if schedule is not None:
+            engine.backend.units_after = lambda module: schedule
+        store = nanoproc.Store(engine)
+        store.set_epoch_deadline(1)
+        tick = nanoproc.Func(store, nanoproc.FuncType([], []), engine.increment_epoch)
+        inst = nanoproc.Instance(store, nanoproc.Module(engine, wat), [tick])
+        outer = inst.exports(store)["outer"]
+        out = []
+        for n in (10, 40, 100, 30):
+            out.append(_outcome(store, outer, n))
+            store.set_epoch_deadline(1)
+        return out
+
+    want = run("interp")
+    assert want[2][0] == "trap"
+    for schedule in ([(1, [1])], [(1, [2])], [(2, [1, 2])], [(3, [1])]):
+        assert run("tiered", schedule) == want, schedule
