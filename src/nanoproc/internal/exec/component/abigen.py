@@ -17,6 +17,7 @@ differently, and the test suite checks both).
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
 from typing import Any
@@ -820,12 +821,16 @@ _CACHE: dict[tuple[Any, ...], Any] = {}
 def _compile(g: Gen, header: str, name: str, binds: list[str]) -> Any:
     g.ns["_bits_f32"] = _bits_f32
     g.ns["_bits_f64"] = _bits_f64
-    pre = ["def make(B):"] + [f"    {b} = B.get({b!r})" for b in binds]
-    src = "\n".join([*pre, "    " + header, *g.lines, f"    return {name}", ""])
+    body = "\n".join(g.lines)
+    used = [b for b in binds if re.search(rf"\b{b}\b", body)]
+    pre = ["def make(B):"] + [f"    {b} = B.get({b!r})" for b in used]
+    src = "\n".join([*pre, "    " + header, body, f"    return {name}", ""])
     code = compile(src, f"<nanoproc component {name}>", "exec")
     ns = dict(g.ns)
     exec(code, ns)
-    return ns["make"]
+    make = ns["make"]
+    make.uses = frozenset(used)  # instantiation makes only the bindings used
+    return make
 
 
 _LIFT_BINDS = ["core", "post", "inst", "mem", "alloc", "sst", "sld"]

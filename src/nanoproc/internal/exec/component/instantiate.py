@@ -138,9 +138,7 @@ class CFunc:
         make = lifted_factory(params, result, len(self.rts), opts, mode)
         b = {"core": self.core, "post": post, "inst": inst, "mem": mem}
         if mem is not None:
-            b["alloc"] = R.make_alloc(inst, realloc, mem, mode)
-            b["sst"] = R.make_string_store(inst, realloc, mem, o.string_encoding, src, mode)
-            b["sld"] = R.make_string_load(mem, o.string_encoding, mode)
+            _helpers(b, make.uses, inst, realloc, mem, o.string_encoding, src, mode)
         for i, rt in enumerate(self.rts):
             b[f"R{i}"] = rt
         return make(b)
@@ -584,14 +582,15 @@ def _lower(c: _Compiler, d: C.Canon) -> Step:
     (params, result), rids = func_shape(ft)
     mem_i, realloc_i, enc = o.memory, o.realloc, o.string_encoding
     opts = Options(enc, mem_i is not None, realloc_i is not None, False, False)
+    makers: dict[str, Any] = {}
+    """mode -> the lowering's factory (looked up once per plan, not per instance)."""
+    slots = [(f"R{i}", rid) for i, rid in enumerate(rids)]
 
     def step(f: Frame, args: Any, store: Any) -> None:
         if wide:
             raise UnsupportedFeature("64-bit canonical ABI memories")
         sp = f.sp
         callee = sp[FUNCS][callee_i]
-        mem = None if mem_i is None else sp[CORE_MEMORIES][mem_i]
-        realloc = None if realloc_i is None else sp[CORE_FUNCS][realloc_i]
         inst = f.inst
         if callee.kind == "lifted":
             mode = "adapter"
@@ -599,7 +598,10 @@ def _lower(c: _Compiler, d: C.Canon) -> Step:
         else:
             mode = "host"
             src = "utf8"
-        make = lowered_factory(params, result, len(rids), opts, mode)
+        make = makers.get(mode)
+        if make is None:
+            make = makers[mode] = lowered_factory(params, result, len(rids), opts, mode)
+        mem = None if mem_i is None else sp[CORE_MEMORIES][mem_i]
         b: dict[str, Any] = {"inst": inst, "mem": mem}
         if mode == "adapter":
             b["callee"] = callee.lifted("adapter", enc)
@@ -607,14 +609,28 @@ def _lower(c: _Compiler, d: C.Canon) -> Step:
         else:
             b["host"] = callee.host
         if mem is not None:
-            b["alloc"] = R.make_alloc(inst, realloc, mem, mode)
-            b["sst"] = R.make_string_store(inst, realloc, mem, enc, src, mode)
-            b["sld"] = R.make_string_load(mem, enc, mode)
-        for i, rid in enumerate(rids):
-            b[f"R{i}"] = f.rt(rid)
+            realloc = None if realloc_i is None else sp[CORE_FUNCS][realloc_i]
+            _helpers(b, make.uses, inst, realloc, mem, enc, src, mode)
+        if slots:
+            rmap = f.rmap
+            for key, rid in slots:
+                rt = rmap.get(rid)
+                b[key] = rt if rt is not None else f.rt(rid)
         sp[CORE_FUNCS].append(FuncInst(core_ft, cid, make(b), host=True))
 
     return step
+
+
+def _helpers(b: dict[str, Any], uses: frozenset[str], inst: ComponentInstance, realloc: Any,
+             mem: Any, enc: str, src: str, mode: str) -> None:  # fmt: skip
+    """Put into ``b`` the memory helpers a lifting/lowering function ``uses`` (most
+    use none or one: making all of them cost more than the rest of its binding)."""
+    if "alloc" in uses:
+        b["alloc"] = R.make_alloc(inst, realloc, mem, mode)
+    if "sst" in uses:
+        b["sst"] = R.make_string_store(inst, realloc, mem, enc, src, mode)
+    if "sld" in uses:
+        b["sld"] = R.make_string_load(mem, enc, mode)
 
 
 def _core_functype(cid: int) -> CoreFuncType:
@@ -762,4 +778,20 @@ def instantiate(plan: Plan, store: Any, backend: Any, args: dict[str, Any], *,
     inst = ComponentInstance(store, parent, name or plan.name)
     frame = Frame(plan, inst, outer, backend, plan.trusted if trusted is None else trusted)
     plan.run(frame, args, store)
+    if frame.sp[COMPONENTS] and not any(_holds_frame(v, frame) for v in inst.exports.values()):
+        # Its components' values refer back to it (outer aliases): a cycle holding
+        # every index space, and so the whole store, until the cyclic GC ran. No
+        # component of it escaped, so nothing will instantiate one of them again.
+        frame.sp = []
+        frame.rmap = {}
     return inst
+
+
+def _holds_frame(value: Any, frame: Frame) -> bool:
+    """Whether an exported ``value`` is (or is an instance holding) a component
+    value that closes over ``frame``."""
+    if isinstance(value, ComponentValue):
+        return value.outer is frame
+    if isinstance(value, dict):
+        return any(_holds_frame(v, frame) for v in value.values())
+    return False
