@@ -15,11 +15,12 @@ class Func:
     """A component function. ``func(store, *args)`` calls it with Python values and
     returns its result (None when it has none); post-return runs automatically."""
 
-    __slots__ = ("_cf", "_st", "_call", "_enter", "_arity", "__weakref__")
+    __slots__ = ("_cf", "_st", "_call", "_host", "_enter", "_arity", "__weakref__")
 
     _cf: CFunc
     _st: StoreState
     _call: Any
+    _host: Any
     _enter: tuple[Any, ...]
     _arity: int
 
@@ -32,6 +33,7 @@ class Func:
         f._cf = cf
         f._st = st
         f._call = None
+        f._host = None
         f._arity = len(cf.ft.params)
         f._enter = cf.inst.ancestry if cf.inst is not None else ()
         return f
@@ -47,6 +49,9 @@ class Func:
         if call is None:
             call = self._bind()
         try:
+            host = self._host
+            if host is not None:
+                return host(store, *params)
             return call(self._enter, None, *params)
         except BaseException as e:
             exc = st.engine.convert_exception(e)
@@ -58,11 +63,7 @@ class Func:
             self._st.engine.check_can_run()
             call = cf.lifted("host")
         else:
-            host = cf.host
-
-            def call(enter: Any, resolve: Any, *args: Any) -> Any:
-                return host(*args)
-
+            call = self._host = cf.host  # called with the caller's store
         self._call = call
         return call
 

@@ -10,6 +10,7 @@ values and returns the result (or None).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,9 @@ class Linker(Closable):
         self._found: dict[str, _Def | None] = {}
         """Import name -> its top-level definition (semver matching is slow, and a
         server instantiates per request); emptied by every definition."""
+        self._templates: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        """Component plan -> ``build(store, st)`` making its import values (see
+        :func:`_template`; None when some import fails); emptied by every definition."""
         self._shadowing = False
         self.locked = False
 
@@ -98,7 +102,7 @@ class Linker(Closable):
         self._assert_not_locked()
         for name, item in component._plan.info.type.imports.items():
             _define_traps(self._defs, name, item.ty)
-        self._found.clear()
+        self._forget()
 
     def instantiate(self, store: Any, component: Component) -> Instance:
         """Instantiate ``component`` in ``store`` with this linker's definitions."""
@@ -112,22 +116,15 @@ class Linker(Closable):
             raise WasmtimeError("cross-`Engine` instantiation is not currently supported")
         engine.check_can_run()
         plan = component._plan
-        args: dict[str, Any] = {}
-        for name, item in plan.info.type.imports.items():
-            if _is_plain_type(item.ty):
-                args[name] = item.ty.a  # a value type: nothing to link
-                continue
-            found = self._found
-            if name in found:
-                d = found[name]
-            else:
-                d = found[name] = _lookup(self._defs, name)
-            if d is None:
-                raise LinkError(f"component imports {_kind(item.ty)} `{name}`, but a matching "
-                                "implementation was not found in the linker")  # fmt: skip
-            args[name] = _value(d, item.ty, name, store)
+        build = self._templates.get(plan, _UNSEEN)
+        if build is _UNSEEN:
+            build = self._templates[plan] = _template(self, plan)
+        if build is not None:
+            args = build(store, st)
+        else:  # some import cannot be satisfied: find which, in order, and say so
+            args = self._resolve(plan, store)
         try:
-            inst = instantiate(plan, st, engine.backend, args)
+            inst = instantiate(plan, st, engine.backend, args, host_store=store)
         except (LinkError, UnsupportedFeature):
             raise
         except BaseException as e:
@@ -135,6 +132,32 @@ class Linker(Closable):
         else:
             return Instance._wrap(inst, st)
         raise exc
+
+    def _definition(self, name: str) -> _Def | None:
+        found = self._found
+        if name in found:
+            return found[name]
+        d = found[name] = _lookup(self._defs, name)
+        return d
+
+    def _forget(self) -> None:
+        """A definition changed: resolved imports are stale."""
+        self._found.clear()
+        self._templates.clear()
+
+    def _resolve(self, plan: Any, store: Any) -> dict[str, Any]:
+        """The import values of ``plan``, one by one (raising the first failure)."""
+        args: dict[str, Any] = {}
+        for name, item in plan.info.type.imports.items():
+            if _is_plain_type(item.ty):
+                args[name] = item.ty.a  # a value type: nothing to link
+                continue
+            d = self._definition(name)
+            if d is None:
+                raise LinkError(f"component imports {_kind(item.ty)} `{name}`, but a matching "
+                                "implementation was not found in the linker")  # fmt: skip
+            args[name] = _value(d, item.ty, name, store)
+        return args
 
 
 class LinkerInstance(Closable):
@@ -183,7 +206,7 @@ class LinkerInstance(Closable):
         if name in self._defs and not self._linker._shadowing:
             raise WasmtimeError(f"import of `{name}` defined twice")
         self._defs[name] = d
-        self._linker._found.clear()
+        self._linker._forget()
 
     def add_instance(self, name: str) -> LinkerInstance:
         """A nested instance named ``name``; this one is locked until it is closed."""
@@ -283,13 +306,7 @@ def _value(d: _Def, e: Entity, name: str, store: Any) -> Any:
     if k == "func":
         if d.kind != "func":
             raise LinkError(f"import `{name}` expected a function, found a {d.kind}")
-        fn = d.value
-
-        def host(*args: Any) -> Any:
-            return fn(store, *args)
-
-        ft: FuncT = e.a.data
-        return CFunc("host", ft, [], host=host, name=name)
+        return _host_func(d, e, name)
     if k == "instance":
         if d.kind != "instance":
             raise LinkError(f"import `{name}` expected an instance, found a {d.kind}")
@@ -323,6 +340,76 @@ def _value(d: _Def, e: Entity, name: str, store: Any) -> Any:
             return d.value
         raise LinkError(f"import `{name}` expected a component")
     raise UnsupportedFeature("component model values")
+
+
+def _host_func(d: _Def, e: Entity, name: str) -> CFunc:
+    """The CFunc of host function definition ``d`` for an import of type ``e`` (one
+    serves every store: it is called with the store first)."""
+    ft: FuncT = e.a.data
+    return CFunc("host", ft, [], host=d.value, name=name)
+
+
+_UNSEEN = object()
+
+
+class _Unresolved(Exception):
+    """Some import has no fitting definition (:meth:`Linker._resolve` says which)."""
+
+
+def _template(linker: Linker, plan: Any) -> Callable[[Any, Any], dict[str, Any]] | None:
+    """``build(store, st)``: the import values of ``plan`` from ``linker``'s current
+    definitions, looked up and checked once (a server instantiates per request).
+    Host functions, modules and plain types are made here and shared by every
+    store; ``build`` makes what belongs to one store (a host resource type, whose
+    destructor gets the store) and checks that another instance's exports are from
+    ``st``. None when an import cannot be satisfied."""
+    consts: dict[str, Any] = {"host_rtype": host_rtype, "WasmtimeError": WasmtimeError}
+    checks: list[str] = []
+
+    def const(value: Any) -> str:
+        k = f"C{len(consts)}"
+        consts[k] = value
+        return k
+
+    def expr(d: _Def | None, e: Entity, name: str) -> str:
+        if d is None:
+            raise _Unresolved
+        k = e.kind
+        if d.kind == "value":
+            checks.append(f"    if {const(d)}.extra is not st: raise WasmtimeError("
+                          "'cross-`Store` instantiation is not currently supported')")  # fmt: skip
+            return const(d.value)
+        if k == "func" and d.kind == "func":
+            return const(_host_func(d, e, name))
+        if k == "instance" and d.kind == "instance":
+            items = []
+            for n, it in e.a.data.exports.items():
+                if _is_plain_type(it.ty):
+                    items.append(f"{n!r}: {const(it.ty.a)}")
+                else:
+                    items.append(f"{n!r}: {expr(d.value.get(n), it.ty, f'{name}/{n}')}")
+            return "{" + ", ".join(items) + "}"
+        if k == "type" and d.kind == "resource":
+            return f"host_rtype({d.value._rt.host_id!r}, lambda rep: {const(d.extra)}(store, rep))"
+        if k == "module" and d.kind == "module":
+            return const(d.value._compiled)
+        if k == "component" and d.kind == "component" and isinstance(d.value, ComponentValue):
+            return const(d.value)
+        raise _Unresolved
+
+    items = []
+    try:
+        for name, item in plan.info.type.imports.items():
+            if _is_plain_type(item.ty):
+                items.append(f"{name!r}: {const(item.ty.a)}")
+            else:
+                items.append(f"{name!r}: {expr(linker._definition(name), item.ty, name)}")
+    except _Unresolved:
+        return None
+    src = "\n".join(["def build(store, st):", *checks,
+                     "    return {" + ", ".join(items) + "}", ""])  # fmt: skip
+    exec(compile(src, "<nanoproc component imports>", "exec"), consts)
+    return consts["build"]  # type: ignore[no-any-return]
 
 
 def _is_plain_type(e: Entity) -> bool:

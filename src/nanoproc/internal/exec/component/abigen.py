@@ -912,7 +912,7 @@ def lifted_factory(params: tuple[Shape, ...], result: Shape | None, nres: int,
     return make
 
 
-_LOWER_BINDS = ["callee", "host", "enter", "inst", "mem", "alloc", "sst", "sld"]
+_LOWER_BINDS = ["callee", "host", "store", "enter", "inst", "mem", "alloc", "sst", "sld"]
 
 
 def lowered_factory(params: tuple[Shape, ...], result: Shape | None, nres: int,
@@ -920,7 +920,9 @@ def lowered_factory(params: tuple[Shape, ...], result: Shape | None, nres: int,
     """``make(B)`` returning the core function of ``canon lower``: it lifts its core
     arguments from the caller (B["inst"]), calls the component function (a guest's
     lifted ``B["callee"](enter, resolve, *args)`` in ``adapter`` mode, the host's
-    ``B["host"](*args)`` in ``host`` mode) and lowers the result back."""
+    ``B["host"](B["store"], *args)`` in ``host`` mode: host functions are shared by
+    every store a linker instantiates into, so the store comes with the call) and
+    lowers the result back."""
     key = ("lower", params, result, nres, opts.key(), mode)
     got = _CACHE.get(key)
     if got is not None:
@@ -975,7 +977,7 @@ def lowered_factory(params: tuple[Shape, ...], result: Shape | None, nres: int,
     if mode == "adapter":
         g.emit(f"out = callee(enter, resolve{call_args})")
     else:
-        g.emit(f"out = resolve(host({', '.join(args)}))")
+        g.emit(f"out = resolve(host(store{call_args}))")
     if borrows:
         g.emit("_R.end_lends(lenders)")
     g.emit("return out")

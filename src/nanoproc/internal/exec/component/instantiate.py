@@ -85,7 +85,8 @@ class CFunc:
     """A component function at run time.
 
     ``kind`` is ``lifted`` (``canon lift`` in instance ``inst``) or ``host`` (a Python
-    callable ``host(*args)`` taking and returning Python values). ``ft`` is its type
+    callable ``host(store, *args)`` taking and returning Python values, ``store`` the
+    API store of the call: one host CFunc serves every store). ``ft`` is its type
     as its definer sees it and ``rts`` the run-time resource types of the type's
     resource slots.
     """
@@ -166,14 +167,16 @@ _KIND_SORT = {"module": "core module", "func": "func", "instance": "instance",
 class Frame:
     """The index spaces of one component while it is being instantiated."""
 
-    __slots__ = ("plan", "inst", "outer", "backend", "sp", "rmap", "trusted")
+    __slots__ = ("plan", "inst", "outer", "backend", "sp", "rmap", "trusted", "host_store")
 
     def __init__(self, plan: Plan, inst: ComponentInstance, outer: Frame | None,
-                 backend: Any, trusted: bool) -> None:  # fmt: skip
+                 backend: Any, trusted: bool, host_store: Any = None) -> None:  # fmt: skip
         self.plan = plan
         self.inst = inst
         self.outer = outer
         self.backend = backend
+        self.host_store = host_store
+        """The API store host functions are called with."""
         self.sp: list[list[Any]] = [[], [], [], [], [], [], [], [], [], [], []]
         self.rmap: dict[RId, RType] = {}
         self.trusted = trusted
@@ -370,7 +373,7 @@ def _instance(c: _Compiler, d: Any) -> Step:
         comp = sp[COMPONENTS][ci]
         given = {name: sp[s][i] for name, s, i in cargs}
         child = instantiate(comp.plan, store, f.backend, given, parent=f.inst, outer=comp.outer,
-                            trusted=f.trusted)  # fmt: skip
+                            trusted=f.trusted, host_store=f.host_store)  # fmt: skip
         value = child.exports
         sp[INSTANCES].append(value)
         f.bind(entity, value)
@@ -608,6 +611,7 @@ def _lower(c: _Compiler, d: C.Canon) -> Step:
             b["enter"] = callee.inst.entering(inst)
         else:
             b["host"] = callee.host
+            b["store"] = f.host_store
         if mem is not None:
             realloc = None if realloc_i is None else sp[CORE_FUNCS][realloc_i]
             _helpers(b, make.uses, inst, realloc, mem, enc, src, mode)
@@ -771,12 +775,15 @@ def _brings_code(e: Entity) -> bool:
 
 def instantiate(plan: Plan, store: Any, backend: Any, args: dict[str, Any], *,
                 parent: ComponentInstance | None = None, outer: Frame | None = None,
-                name: str = "", trusted: bool | None = None) -> ComponentInstance:  # fmt: skip
+                name: str = "", trusted: bool | None = None,
+                host_store: Any = None) -> ComponentInstance:  # fmt: skip
     """Instantiate ``plan`` in ``store`` (a StoreState) with import values ``args``.
     ``trusted`` (for nested components, from the outermost one; else the plan's own)
-    says whether every core module in the tree was validated with it."""
+    says whether every core module in the tree was validated with it; host
+    functions are called with ``host_store`` (the API store)."""
     inst = ComponentInstance(store, parent, name or plan.name)
-    frame = Frame(plan, inst, outer, backend, plan.trusted if trusted is None else trusted)
+    frame = Frame(plan, inst, outer, backend, plan.trusted if trusted is None else trusted,
+                  host_store)  # fmt: skip
     plan.run(frame, args, store)
     if frame.sp[COMPONENTS] and not any(_holds_frame(v, frame) for v in inst.exports.values()):
         # Its components' values refer back to it (outer aliases): a cycle holding
