@@ -44,11 +44,12 @@ THUNKS: dict[tuple[str, str], tuple[int, Any]] = {}
 
 
 # ---------------------------------------------------------------- host functions
-_FACTORIES: dict[tuple[str, str, bool], Callable[..., Callable[..., None]]] = {}
+_FACTORIES: dict[tuple[tuple[str, str], bool], Callable[..., Callable[..., None]]] = {}
 
 
 def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callable[..., None]]:
-    """Code of host callbacks of one signature."""
+    """Code of host callbacks of one signature: ``factory(ns, inst_of)`` gives a store's
+    ``make(call)`` (kept in ``NativeStore.host_makers``), which gives a callback."""
     params, results = shape
     args = [f"a{i}" for i in range(len(params))]
     conv = []
@@ -90,7 +91,8 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
         else:
             lines.append(f"    ures[{i}] = pinned_handle({n})")
         i += 1
-    return make_factory("call, ns, inst_of", _HOST_NS, lines, "cb",
+    body = ["def make(call):", *("    " + line for line in lines), "    return cb"]
+    return make_factory("ns, inst_of", _HOST_NS, body, "make",
                         f"<nanoproc llvm host call {shape}>")
 
 
@@ -106,34 +108,50 @@ def _instance_of(vmctx: int | None) -> Any:
     return st.inst if st is not None else None
 
 
-_SHAPES: dict[Any, tuple[tuple[str, str], tuple[str, str]]] = {}
-"""Function type -> (native shape, Python shape): every store's host records ask."""
+_SHAPES: dict[int, tuple[Any, tuple[str, str], tuple[str, str]]] = {}
+"""id of a function type -> (the type, native shape, Python shape): every store's
+host records ask, and hashing a type is slow (the type is held: its id stays its)."""
 
 
-def host_record(ns: NativeStore, fi: FuncInst) -> int:
-    """Create the FuncRecord of host function ``fi`` in ``ns`` (or of a function
-    that runs in another tier: ``backend.foreign``); returns its address."""
-    shapes = _SHAPES.get(fi.type)
-    if shapes is None:
-        shapes = _SHAPES[fi.type] = (shape_of(fi.type), py_shape(fi.type))
-    shape, pshape = shapes
-    key = (*pshape, bool(fi.needs_caller))
-    factory = _FACTORIES.get(key)
-    if factory is None:
-        factory = _FACTORIES[key] = _factory(pshape, bool(fi.needs_caller))
-    # A Wasm function of another tier (a composing backend's) is called through
-    # what that backend gives for it, like a host function.
-    target = fi.call if fi.host else ns.backend.foreign(fi)
-    callback = factory(target, ns, _instance_of)
-    thunk, owner = thunk_for(shape)
+def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
+    """Create the FuncRecords of host functions ``fis`` (distinct, none with a
+    record yet) in ``ns``, in one buffer (an instance's imports come together);
+    returns their addresses."""
     # the FuncRecord, then the host context its second word points to
-    step = abi.REC_SIZE // 8
-    rec = abi.array(ctypes.c_uint64, step + 2)()
-    address = ctypes.addressof(rec)
-    rec[:] = [thunk, address + abi.REC_SIZE, fi.canon, 0, id(callback), ns.sc_addr]
-    ns.keep.extend((callback, rec, owner))
-    ns.add_record(fi, address)
-    return address
+    step = abi.REC_SIZE // 8 + 2
+    buf = abi.array(ctypes.c_uint64, step * len(fis))()
+    base = ctypes.addressof(buf)
+    makers = ns.host_makers
+    sc_addr = ns.sc_addr
+    words: list[int] = []
+    held: list[Any] = []
+    addresses = []
+    for j, fi in enumerate(fis):
+        t = fi.type
+        got = _SHAPES.get(id(t))
+        if got is None or got[0] is not t:
+            got = _SHAPES[id(t)] = (t, shape_of(t), py_shape(t))
+        key = (got[2], bool(fi.needs_caller))
+        make = makers.get(key)
+        if make is None:
+            factory = _FACTORIES.get(key)
+            if factory is None:
+                factory = _FACTORIES[key] = _factory(*key)
+            make = makers[key] = factory(ns, _instance_of)
+        # A Wasm function of another tier (a composing backend's) is called through
+        # what that backend gives for it, like a host function.
+        callback = make(fi.call if fi.host else ns.backend.foreign(fi))
+        thunk, owner = thunk_for(got[1])
+        address = base + 8 * step * j
+        words += (thunk, address + abi.REC_SIZE, fi.canon, 0, id(callback), sc_addr)
+        held += (callback, owner)
+        addresses.append(address)
+    buf[:] = words
+    ns.keep += held
+    ns.keep.append(buf)
+    for fi, address in zip(fis, addresses):  # registered once nothing can fail
+        ns.add_record(fi, address)
+    return addresses
 
 
 def thunk_for(shape: tuple[str, str]) -> tuple[int, Any]:

@@ -61,9 +61,8 @@ class InstanceState:
                 add_record(funcs[nimp + i], rec_base + abi.REC_SIZE * i)
         ns.keep.append(records)
         off = image.func_off
-        func_handle = ns.func_handle
-        for f in range(nimp):
-            vm[off + f] = func_handle(funcs[f])
+        if nimp:
+            vm[off : off + nimp] = ns.func_handles(funcs[:nimp])
         if ndef:
             vm[off + nimp : off + nimp + ndef] = range(rec_base, rec_base + abi.REC_SIZE * ndef,
                                                        abi.REC_SIZE)  # fmt: skip

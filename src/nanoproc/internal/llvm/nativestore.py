@@ -103,11 +103,11 @@ def _constant_ids() -> tuple[int, int, int, int]:
 
 
 @cache
-def _host_record() -> Any:
-    """``hostcall.host_record`` (which imports this module), imported once."""
-    from .hostcall import host_record
+def _host_records() -> Any:
+    """``hostcall.host_records`` (which imports this module), imported once."""
+    from .hostcall import host_records
 
-    return host_record
+    return host_records
 
 
 class NativeStore:
@@ -144,6 +144,8 @@ class NativeStore:
         self.pins: list[Any] = []
         """Objects whose last other owner let go while native frames may hold their
         address, kept until the outermost call returns."""
+        self.host_makers: dict[Any, Any] = {}
+        """Host callback makers of this store by signature (see hostcall._factory)."""
         self.mem_cells: dict[int, Any] = {}
         self.instances: dict[int, InstanceState] = {}
         self._heap: ExnHeap | None = None
@@ -202,6 +204,7 @@ class NativeStore:
         self.func_at.clear()
         self.instances.clear()
         self.mem_cells.clear()
+        self.host_makers.clear()  # they hold this store's bound methods
         self.pins.clear()
         if self._heap is not None:
             self._heap.release()
@@ -253,12 +256,30 @@ class NativeStore:
             return 0
         h = self.records.get(fi)
         if h is None:
-            if not isinstance(fi, FuncInst):
-                raise WasmtimeError(f"not a function reference: {fi!r}")
-            if not fi.host and getattr(self.backend, "foreign", None) is None:
-                raise WasmtimeError("function of another store or tier used as a funcref")
-            h = _host_record()(self, fi)
+            self._check_foreign(fi)
+            h = _host_records()(self, [fi])[0]
         return h
+
+    def func_handles(self, fis: list[FuncInst]) -> list[int]:
+        """The native funcrefs of functions ``fis`` (an instance's imports), the
+        missing records made in one go."""
+        get = self.records.get
+        out = [get(fi) if fi is not None else 0 for fi in fis]
+        if None in out:
+            missing = list(dict.fromkeys(fi for fi, h in zip(fis, out) if h is None))
+            for fi in missing:
+                self._check_foreign(fi)
+            _host_records()(self, missing)
+            out = [get(fi) if fi is not None else 0 for fi in fis]
+        return out  # type: ignore[return-value]
+
+    def _check_foreign(self, fi: Any) -> None:
+        """``fi`` may get a record made here: a host function (or another tier's
+        function, when the backend composes tiers)."""
+        if not isinstance(fi, FuncInst):
+            raise WasmtimeError(f"not a function reference: {fi!r}")
+        if not fi.host and getattr(self.backend, "foreign", None) is None:
+            raise WasmtimeError("function of another store or tier used as a funcref")
 
     def func_of(self, h: int | None) -> FuncInst | None:
         return self.func_at[h] if h else None
