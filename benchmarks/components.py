@@ -27,17 +27,17 @@ wall``); each engine's garbage is collected as Python's collector runs, in the l
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "src"))
+sys.path.insert(0, str(BENCH))
 
-import nanoproc  # noqa: E402
-import nanoproc.component  # noqa: E402
+from engines import api_engine, set_up_each, side_by_side_args  # noqa: E402
 
 COMPONENT = """(component
   (core module $libc
@@ -95,17 +95,8 @@ MINIMAL = """(component
 
 def _setup(name: str) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     """(store, component, {case: (func, args)}, {what: instantiate}) for engine ``name``."""
-    if name == "wasmtime-py":
-        import wasmtime
-        import wasmtime.component as wc
-
-        api, comp_api = wasmtime, wc
-        engine = api.Engine()
-    else:
-        api, comp_api = nanoproc, nanoproc.component
-        cfg = api.Config()
-        cfg.strategy = name.split("-", 1)[1]
-        engine = api.Engine(cfg)
+    api, engine = api_engine(name)
+    comp_api = importlib.import_module(api.__name__ + ".component")
     store = api.Store(engine)
     component = comp_api.Component(engine, COMPONENT)
     linker = comp_api.Linker(engine)
@@ -147,19 +138,10 @@ def _setup(name: str) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--calls", type=int, default=1000)
     ap.add_argument("--instances", type=int, default=200)
-    ap.add_argument("--engines", default="nanoproc-interp,nanoproc-llvm,wasmtime-py")
-    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
-    args = ap.parse_args()
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    engines = {}
-    for name in args.engines.split(","):
-        try:
-            engines[name] = _setup(name)
-        except Exception as e:  # noqa: BLE001 - shown as n/a, the run goes on
-            print(f"{name}: n/a ({type(e).__name__}: {e})")
+    args, clock = side_by_side_args(ap, "nanoproc-interp,nanoproc-llvm,wasmtime-py")
+    engines = set_up_each(args.engines, _setup)
     per_call: dict[str, dict[str, list[float]]] = {n: {} for n in engines}
     rates: dict[str, dict[str, list[float]]] = {n: {} for n in engines}
     kinds = ["inst/s", "min-inst/s"]

@@ -348,3 +348,41 @@ def all_engines() -> dict[str, Engine]:
         Native(),
     ]
     return {e.name: e for e in engines}
+
+
+# ---------------------------------------------------------------- side-by-side API scripts
+# (instantiate.py, components.py: the same engines set up in one process, timed in turn)
+def side_by_side_args(ap: Any, default_engines: str, repeat: int = 5) -> tuple[Any, Callable[[], float]]:
+    """Add ``--repeat``, ``--engines`` and ``--clock`` to argparse parser ``ap``, parse
+    the command line, and return (the arguments, the chosen clock: CPU time by
+    default, which a loaded machine disturbs far less than wall time)."""
+    ap.add_argument("--repeat", type=int, default=repeat)
+    ap.add_argument("--engines", default=default_engines)
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    args = ap.parse_args()
+    return args, time.process_time if args.clock == "cpu" else time.perf_counter
+
+
+def api_engine(name: str) -> tuple[Any, Any]:
+    """(the API module, an Engine) for ``wasmtime-py`` or ``nanoproc-<strategy>``."""
+    if name == "wasmtime-py":
+        import wasmtime
+
+        return wasmtime, wasmtime.Engine()
+    import nanoproc
+
+    cfg = nanoproc.Config()
+    cfg.strategy = name.split("-", 1)[1]
+    return nanoproc, nanoproc.Engine(cfg)
+
+
+def set_up_each(names: str, setup: Callable[[str], Any]) -> dict[str, Any]:
+    """{name: setup(name)} for the comma-separated engine ``names``; one that fails
+    is shown as n/a and left out, and the run goes on."""
+    out = {}
+    for name in names.split(","):
+        try:
+            out[name] = setup(name)
+        except Exception as e:  # noqa: BLE001 - shown as n/a
+            print(f"{name}: n/a ({type(e).__name__}: {e})")
+    return out

@@ -26,13 +26,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import nanoproc  # noqa: E402
+from engines import api_engine, set_up_each, side_by_side_args  # noqa: E402
 
 MODULE = """(module
   (memory (export "mem") 1)
@@ -53,15 +53,7 @@ EMPTY = """(module (func (export "f") (result i32) i32.const 7))"""
 
 def _setup(name: str) -> dict[str, Any]:
     """{what: instantiate} for engine ``name``."""
-    if name == "wasmtime-py":
-        import wasmtime as api
-
-        engine = api.Engine()
-    else:
-        api = nanoproc
-        cfg = api.Config()
-        cfg.strategy = name.split("-", 1)[1]
-        engine = api.Engine(cfg)
+    api, engine = api_engine(name)
     out = {}
     for what, wat in (("module/s", MODULE), ("empty/s", EMPTY)):
         module = api.Module(engine, wat)
@@ -94,19 +86,10 @@ def _wait_native(engine: Any, module: Any) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--instances", type=int, default=300)
-    ap.add_argument("--engines",
-                    default="nanoproc-interp,nanoproc-llvm,nanoproc-tiered,wasmtime-py")
-    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
-    args = ap.parse_args()
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    engines = {}
-    for name in args.engines.split(","):
-        try:
-            engines[name] = _setup(name)
-        except Exception as e:  # noqa: BLE001 - shown as n/a, the run goes on
-            print(f"{name}: n/a ({type(e).__name__}: {e})")
+    args, clock = side_by_side_args(
+        ap, "nanoproc-interp,nanoproc-llvm,nanoproc-tiered,wasmtime-py")
+    engines = set_up_each(args.engines, _setup)
     kinds = ["module/s", "empty/s"]
     rates: dict[str, dict[str, list[float]]] = {n: {k: [] for k in kinds} for n in engines}
     for _ in range(args.repeat):
