@@ -40,27 +40,10 @@ IMPORT(FS, "[method]descriptor.is-same-object") int is_same(int a, int b);
 IMPORT(FS, "[method]descriptor.metadata-hash") void metadata_hash(int d, void *ret);
 IMPORT(FS, "[resource-drop]descriptor") void desc_drop(int d);
 
-#include "p2alloc.h"
+#define P2_LINE_OUTPUT
+#include "p2common.h"
 
 static union { u64 align; u8 b[128]; u32 w[32]; u64 q[16]; } ret; /* descriptor-stat: 104 bytes */
-static int out;
-static char line[512];
-static u32 linen;
-static u32 slen(const char *s) { u32 n = 0; while (s[n]) n++; return n; }
-static void put(const void *p, u32 n) {
-    for (u32 i = 0; i < n && linen < sizeof line; i++) line[linen++] = ((const char *)p)[i];
-}
-static void puts_(const char *s) { put(s, slen(s)); }
-static void putnum(u64 v) {
-    char d[24]; int i = 24;
-    do { d[--i] = '0' + v % 10; v /= 10; } while (v);
-    put(d + i, 24 - i);
-}
-static void flush(void) {
-    put("\n", 1);
-    out_write(out, line, linen, &ret);
-    linen = 0;
-}
 static int fs_failed(void) { /* result<T, error-code>, T aligned to 4: code at 4 */
     if (!ret.b[0]) return 0;
     puts_("error ");

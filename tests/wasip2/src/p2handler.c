@@ -59,7 +59,7 @@ IMPORT(S, "[resource-drop]input-stream") void in_drop(int s);
 IMPORT(S, "[method]output-stream.blocking-write-and-flush") void out_write(int s, const void *p, u32 n, void *ret);
 IMPORT(S, "[resource-drop]output-stream") void out_drop(int s);
 
-#include "p2alloc.h"
+#include "p2common.h"
 static int requests;
 
 static union { u64 align; u8 b[64]; u32 w[16]; } ret;

@@ -60,7 +60,8 @@ IMPORT(UDP, "[method]outgoing-datagram-stream.check-send") void udp_check_send(i
 IMPORT(UDP, "[method]outgoing-datagram-stream.send") void udp_send(int s, const void *list, u32 n, void *ret);
 IMPORT(UDP, "[resource-drop]outgoing-datagram-stream") void udp_out_drop(int s);
 
-#include "p2alloc.h"
+#define P2_LINE_OUTPUT
+#include "p2common.h"
 
 static union { u64 align; u8 b[64]; u16 h[32]; u32 w[16]; } ret;
 static const char *ERRS[] = {
@@ -70,24 +71,6 @@ static const char *ERRS[] = {
     "connection-reset", "connection-aborted", "datagram-too-large", "name-unresolvable",
     "temporary-resolver-failure", "permanent-resolver-failure"};
 
-static int out;
-static char line[512];
-static u32 linen;
-static u32 slen(const char *s) { u32 n = 0; while (s[n]) n++; return n; }
-static void put(const void *p, u32 n) {
-    for (u32 i = 0; i < n && linen < sizeof line; i++) line[linen++] = ((const char *)p)[i];
-}
-static void puts_(const char *s) { put(s, slen(s)); }
-static void putnum(u32 v) {
-    char d[12]; int i = 12;
-    do { d[--i] = '0' + v % 10; v /= 10; } while (v);
-    put(d + i, 12 - i);
-}
-static void flush(void) {
-    put("\n", 1);
-    out_write(out, line, linen, &ret);
-    linen = 0;
-}
 /* result<_, error-code> / result<T, error-code> with the code at offset `at` (1 for
  * result<_, error-code>, T's alignment otherwise): 0 if ok, else prints "error NAME"
  * and returns 1. */
