@@ -472,18 +472,64 @@ def _import(c: _Compiler, d: C.ImportDef) -> Step:
     if s >= 0:
         c.add(s)
     ty = item.ty
+    bind = _binder(ty, name)
 
     def step(f: Frame, args: dict[str, Any], store: Any) -> None:
         if name not in args:
             raise LinkError(f"missing import named `{name}`")
         value = args[name]
         _check_kind(ty, value, name)
-        f.bind(ty, value, True, name)
+        bind(f, value)
         if s < 0:
             raise UnsupportedFeature("component model values")
         f.sp[s].append(value)
 
     return step
+
+
+def _binder(e: Entity, name: str) -> Callable[[Frame, Any], None]:
+    """``Frame.bind(e, value, True, name)`` as one generated function of (frame,
+    value): the same checks in the same order, with no recursion over the entity
+    type per instantiation (a WASI import is an instance of dozens of items)."""
+    consts: dict[str, Any] = {"CFunc": CFunc, "RType": RType, "LinkError": LinkError,
+                              "_check_func": _check_func}  # fmt: skip
+    lines = ["def bind(f, v0):", "    rmap = f.rmap"]
+
+    def const(value: Any) -> str:
+        k = f"K{len(consts)}"
+        consts[k] = value
+        return k
+
+    def emit(e: Entity, var: str, where: str, depth: int) -> None:
+        pad = "    "  # straight-line code; nested items use variable v<depth>
+        k = e.kind
+        if k == "func":
+            lines.append(f"{pad}if isinstance({var}, CFunc) and {var}.kind == 'lifted':")
+            lines.append(f"{pad}    _check_func(f, {const(e.a.data)}, {var}, {where!r})")
+        elif k == "type" and e.a.kind == "resource":
+            rid = const(e.a.data)
+            lines.append(f"{pad}if not isinstance({var}, RType): "
+                         "raise LinkError('expected a resource type')")  # fmt: skip
+            lines.append(f"{pad}prev = rmap.get({rid})")
+            lines.append(f"{pad}if prev is not None and prev.key is not {var}.key: "
+                         "raise LinkError('resource type mismatch')")  # fmt: skip
+            lines.append(f"{pad}rmap[{rid}] = {var}")
+        elif k == "instance":
+            lines.append(f"{pad}if not isinstance({var}, dict): "
+                         "raise LinkError('expected an instance')")  # fmt: skip
+            sub = f"v{depth}"
+            for n, item in e.a.data.exports.items():
+                message = f"instance has no export named `{n}`"
+                lines.append(f"{pad}if {n!r} not in {var}: raise LinkError({message!r})")
+                t = item.ty
+                if t.kind in ("func", "instance") or (t.kind == "type" and t.a.kind == "resource"):
+                    lines.append(f"{pad}{sub} = {var}[{n!r}]")
+                    emit(t, sub, f"{where}/{n}" if where else n, depth + 1)
+
+    emit(e, "v0", name, 1)
+    src = "\n".join(lines) + "\n"
+    exec(compile(src, "<nanoproc component import binding>", "exec"), consts)
+    return consts["bind"]  # type: ignore[no-any-return]
 
 
 def _check_func(f: Frame, want: FuncT, value: CFunc, where: str) -> None:
