@@ -38,6 +38,10 @@ def case_path(index: int, paths: tuple[str, ...]) -> str:
     return wheel[index % len(wheel)]
 
 
+BAD = ("difference", "crash", "hang", "validation")
+"""Verdicts that are findings."""
+
+
 @dataclass
 class Report:
     """Totals of a campaign."""
@@ -51,7 +55,7 @@ class Report:
     def add(self, path: str, seed: int, verdict: Verdict) -> None:
         self.cases[path] += 1
         self.statuses[(path, verdict.status)] += 1
-        if verdict.status in ("difference", "crash", "hang", "validation"):
+        if verdict.status in BAD:
             self.findings.append({"path": path, "seed": seed, "status": verdict.status,
                                   "detail": verdict.detail[:500], "files": verdict.files})
 
@@ -138,6 +142,12 @@ def run_campaign(seed: int, seconds: float | None = None, count: int | None = No
         child.close()
         return _Slot(p, parent)
 
+    def record(path: str, case: int, verdict: Verdict) -> None:
+        report.add(path, case, verdict)
+        if progress and verdict.status in BAD:
+            # at once: a long campaign's summary comes only at its end
+            print(f"[fuzz] {verdict.status} {path}:{case}: {verdict.detail[:200]}", flush=True)
+
     slots = [spawn() for _ in range(max(1, jobs))]
     index = 0
     last_print = time.monotonic()
@@ -164,16 +174,16 @@ def run_campaign(seed: int, seconds: float | None = None, count: int | None = No
                         path, case, verdict = slot.conn.recv()
                     except (EOFError, OSError):
                         slot.process.join(5)
-                        _record_death(report, slot, out_dir)
+                        record(*_death(slot, out_dir))
                         slots[i] = spawn()
                         continue
-                    report.add(path, case, verdict)
+                    record(path, case, verdict)
                     slot.job = None
                 elif time.monotonic() - slot.started > CASE_TIMEOUT:
                     slot.process.kill()
                     slot.process.join(5)
                     path, case = slot.job
-                    report.add(path, case, Verdict("hang", f"killed after {CASE_TIMEOUT} s"))
+                    record(path, case, Verdict("hang", f"killed after {CASE_TIMEOUT} s"))
                     slots[i] = spawn()
             if progress and time.monotonic() - last_print > 30:
                 last_print = time.monotonic()
@@ -191,7 +201,7 @@ def run_campaign(seed: int, seconds: float | None = None, count: int | None = No
     return report
 
 
-def _record_death(report: Report, slot: _Slot, out_dir: str | None) -> None:
+def _death(slot: _Slot, out_dir: str | None) -> tuple[str, int, Verdict]:
     """A worker died (a host crash): keep its case's module as the reproducer."""
     assert slot.job is not None
     path, seed = slot.job
@@ -205,7 +215,7 @@ def _record_death(report: Report, slot: _Slot, out_dir: str | None) -> None:
         if built is not None:
             files = _write(Path(out_dir), f"crash-{path}-{seed}", built.wasm, built.tree,
                            {"path": path, "seed": seed, "error": detail, "plan": built.plan})
-    report.add(path, seed, Verdict("crash", detail, files))
+    return path, seed, Verdict("crash", detail, files)
 
 
 def default_jobs() -> int:
