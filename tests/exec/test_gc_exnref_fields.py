@@ -363,3 +363,66 @@ def test_exnrefs_in_objects_held_by_deep_frames_survive(tier: str) -> None:
     store.gc()
     if tier != "interp":  # nothing holds any of them now
         assert store._state.tier_state.sc.exn_n <= 2
+
+
+HOSTED = """
+(module
+  (type $box (struct (field $e (mut exnref))))
+  (import "host" "poke" (func $poke (param exnref) (result exnref)))
+  (tag $t (export "t") (param i32))
+  (func $catch (param i32) (result exnref)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (throw $t (local.get 0)))
+      (ref.null exn)))
+  (func $val (param exnref) (result i32)
+    (block $h (result i32)
+      (try_table (catch $t $h) (throw_ref (local.get 0)))
+      (i32.const -1)))
+  ;; every level: an exnref in a local, the host's exnref in a struct; the host
+  ;; collects while all the levels above hold theirs
+  (func $rec (export "rec") (param $n i32) (result i32)
+    (local $mine exnref) (local $b (ref null $box)) (local $ok i32)
+    (local.set $mine (call $catch (local.get $n)))
+    (local.set $b (struct.new $box
+      (call $poke (call $catch (i32.add (local.get $n) (i32.const 500))))))
+    (local.set $ok (i32.const 1))
+    (if (local.get $n)
+      (then (local.set $ok (call $rec (i32.sub (local.get $n) (i32.const 1))))))
+    (if (i32.ne (call $val (local.get $mine)) (local.get $n))
+      (then (local.set $ok (i32.const 0))))
+    (if (i32.ne (call $val (struct.get $box $e (local.get $b)))
+                (i32.add (local.get $n) (i32.const 1000)))
+      (then (local.set $ok (i32.const 0))))
+    (local.get $ok))
+)
+"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_collections_from_a_host_function_keep_the_frames_exnrefs(tier: str) -> None:
+    if tier != "interp" and llvm_unavailable_reason() is not None:
+        pytest.skip(str(llvm_unavailable_reason()))
+    cfg = nanoproc.Config()
+    cfg.strategy = tier
+    engine = nanoproc.Engine(cfg)
+    store = nanoproc.Store(engine)
+    tags: list[nanoproc.Tag] = []
+
+    def poke(exn: nanoproc.ExnRef) -> nanoproc.ExnRef:
+        store.gc()
+        (v,) = exn.fields(store)
+        out = nanoproc.ExnRef(store, tags[0], [v + 500])
+        store.gc()
+        return out
+
+    ref = nanoproc.ValType.exnref()
+    linker = nanoproc.Linker(engine)
+    linker.define(store, "host", "poke",
+                  nanoproc.Func(store, nanoproc.FuncType([ref], [ref]), poke))
+    ex = linker.instantiate(store, nanoproc.Module(engine, HOSTED)).exports(store)
+    tags.append(ex["t"])
+    for _ in range(2):
+        assert ex["rec"](store, 60) == 1
+    store.gc()
+    if tier != "interp":
+        assert store._state.tier_state.sc.exn_n <= 2
