@@ -360,3 +360,73 @@ def test_epoch_deadline_in_unit_code() -> None:
     assert want[2][0] == "trap"
     for schedule in ([(1, [1])], [(1, [2])], [(2, [1, 2])], [(3, [1])]):
         assert run("tiered", schedule) == want, schedule
+
+
+def _deep_handlers(tries: int = 5, loops: int = 25) -> str:
+    """A function the interp tier refuses at instantiation: handlers nested deeper
+    than interp/handlers.EAGER_DEPTH around more nested loops than Python allows."""
+    body = "(local.set 1 (i32.add (local.get 1) (i32.const 1)))"
+    for i in range(loops):
+        body = f"(loop $l{i} {body} (br_if $l{i} (i32.lt_u (local.get 1) (i32.const {i + 2}))))"
+    for i in range(tries):
+        body = f"(block $b{i} (try_table (catch $e $b{i}) {body}))"
+    return f"""
+    (module
+      (tag $e)
+      (global $g (export "g") (mut i32) (i32.const 0))
+      (func $deep (param i32) (result i32) (local i32)
+        {body}
+        (if (local.get 0) (then (throw $e)))
+        (local.get 1))
+      (func $count (param i32) (result i32)
+        (global.set $g (i32.add (global.get $g) (local.get 0)))
+        (global.get $g))
+      (func (export "outer") (param i32) (result i32)
+        (i32.add (call $deep (local.get 0)) (call $count (i32.const 3)))))
+    """
+
+
+def test_functions_interp_cannot_translate_are_native_from_the_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With per-function tier-up, a module whose function the interp tier refuses is
+    instantiated at once: that function is compiled as a unit (the rest stays interp),
+    not the whole module; outcomes and fuel equal the llvm tier's."""
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    wat = _deep_handlers()
+
+    def run(strategy: str) -> tuple[list[Any], Any]:
+        engine = _engine(strategy)
+        store = nanoproc.Store(engine)
+        store.set_fuel(1_000_000)
+        module = nanoproc.Module(engine, wat)
+        inst = nanoproc.Instance(store, module, [])
+        outer = inst.exports(store)["outer"]
+        out = []
+        for n in (0, 1, 0):
+            try:
+                r: Any = ("ok", outer(store, n))
+            except nanoproc.ThrownException as e:
+                r = ("thrown", [(f.func_index, f.module_offset) for f in e.frames])
+            out.append((r, store.get_fuel(), inst.exports(store)["g"].value(store)))
+        return out, (store, inst)
+
+    with pytest.raises(nanoproc.WasmtimeError, match="nested"):
+        run("interp")
+    got, (_store, inst) = run("tiered")  # first: the llvm run caches the whole module
+    want, _ = run("llvm")
+    assert got == want
+    state = inst._inst.tier_state
+    assert isinstance(state, units.PartialState)
+    assert set(state.native.codes) == {0}  # $deep alone; $count runs on interp
+    engine = _engine("tiered")
+    assert engine.backend.llvm is not None
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    module = nanoproc.Module(engine, wat)
+    art = module._compiled.artifacts["tiered"]
+    art.ready = lambda: False  # as if the whole module were not cached: the unit is
+    for _ in range(2):
+        inst2 = nanoproc.Instance(store, module, [])
+        assert inst2.exports(store)["outer"](store, 0) == want[0][0][1]
+        assert isinstance(inst2._inst.tier_state, units.PartialState)
+    assert len(art.plan.units) == 1

@@ -131,16 +131,35 @@ class ModuleArtifact:
         if self._unsupported:
             raise UnsupportedFeature(str(self._unsupported), "in the interp tier")
 
-    def translate_risky(self, options: TranslationOptions) -> None:
+    def translate_risky(self, options: TranslationOptions,
+                        exempt: frozenset[int] = frozenset()) -> None:
         """Translate now the functions whose translation may fail (see .handlers),
-        so that UnsupportedFeature is raised at instantiation, before any code runs."""
+        so that UnsupportedFeature is raised at instantiation, before any code runs;
+        ``exempt``: functions a composing backend runs itself (never translated)."""
+        for f in self._risky():
+            if f not in exempt:
+                self.translated(f, options)
+
+    def _risky(self) -> list[int]:
         deep = self._deep
         if deep is None:
             from .handlers import deep_handler_functions
 
             deep = self._deep = deep_handler_functions(self.module)
-        for f in deep:
-            self.translated(f, options)
+        return deep
+
+    def untranslatable(self, options: TranslationOptions) -> list[int]:
+        """The functions :meth:`translate_risky` checks that this tier cannot
+        translate."""
+        from ..errors import UnsupportedFeature
+
+        out = []
+        for f in self._risky():
+            try:
+                self.translated(f, options)
+            except UnsupportedFeature:
+                out.append(f)
+        return out
 
     # ------------------------------------------------------------ static facts
     def block_arity(self, bt: Any) -> tuple[int, int]:

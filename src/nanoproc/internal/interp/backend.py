@@ -109,11 +109,13 @@ class InterpBackend:
             module.artifacts["interp"] = art
         return art
 
-    def instantiate(self, inst: ModuleInstance) -> None:
-        """Give every function defined by ``inst`` a lazy ``FuncInst.call``."""
+    def instantiate(self, inst: ModuleInstance, exempt: frozenset[int] = frozenset()) -> None:
+        """Give every function defined by ``inst`` a lazy ``FuncInst.call``.
+        ``exempt``: functions a composing backend gives other code before any runs
+        (``override``), which this tier may be unable to translate."""
         art = self.prepare(inst.module)
         art.check_supported()
-        art.translate_risky(self.options)
+        art.translate_risky(self.options, exempt)
         if declares_gc_types(inst.module):
             from .gcobjects import HEAP
 
@@ -177,6 +179,11 @@ class InterpBackend:
     implicit_trap = staticmethod(implicit_trap)
     """``implicit_trap(exc)``: the Trap a Python error raised by this tier's code
     stands for, or None."""
+
+    def untranslatable(self, module: CompiledModule) -> list[int]:
+        """Defined functions of ``module`` this tier cannot translate among those it
+        checks at instantiation (what makes ``instantiate`` raise UnsupportedFeature)."""
+        return self.prepare(module).untranslatable(self.options)  # type: ignore[no-any-return]
 
     @staticmethod
     def function_of(code: Any) -> tuple[Any, int] | None:

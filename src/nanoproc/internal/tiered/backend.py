@@ -354,6 +354,9 @@ class TieredBackend:
         try:
             self.interp.instantiate(inst)
         except UnsupportedFeature:
+            if self.units_after is None and self.switch_after is None and art.uses_units() \
+                    and self._exempt_unit(inst, art):
+                return  # the functions interp cannot run are native from the start
             # The interp tier cannot run it: wait for the native code, if any.
             if not art.llvm_may_run() or not art.wait():
                 raise
@@ -373,9 +376,9 @@ class TieredBackend:
         else:
             art.schedule()
 
-    def _units_instance(self, inst: ModuleInstance, art: TieredArtifact) -> None:
-        """A new instance of a module with per-function tier-up: the units made so far
-        are offered to it, and the sampler watches the module."""
+    def _plan(self, art: TieredArtifact) -> units.Plan:
+        """The module's per-function tier-up state (made, and the module given to the
+        sampler, on first use)."""
         plan = art.plan
         if plan is None:
             plan = art.plan = units.Plan(self, art)
@@ -383,8 +386,35 @@ class TieredBackend:
                 module = art.module_ref()
                 assert module is not None
                 units.sampler(self).add(module, plan)
+        return plan  # type: ignore[no-any-return]
+
+    def _units_instance(self, inst: ModuleInstance, art: TieredArtifact) -> None:
+        """A new instance of a module with per-function tier-up: the units made so far
+        are offered to it, and the sampler watches the module."""
+        plan = self._plan(art)
         if plan.units:
             plan.offer(inst)
+
+    def _exempt_unit(self, inst: ModuleInstance, art: TieredArtifact) -> bool:
+        """The interp tier refused ``inst``'s module (functions it cannot translate):
+        compile those functions as a unit now (or take it from the cache) and
+        instantiate on the interp tier with them native from the start, instead of
+        waiting for a whole-module compile (CPU hours for CPython-for-WASI). False
+        if that cannot be done."""
+        plan = self._plan(art)
+        if plan.exempt is None:
+            module = art.module_ref()
+            assert module is not None
+            plan.exempt = sorted(self.interp.untranslatable(module))
+        bad = plan.exempt
+        if not bad:
+            return False
+        if not set(bad) <= plan.native and not plan.make_unit(bad):
+            return False
+        self.interp.instantiate(inst, exempt=frozenset(bad))
+        art.instances.add(inst)
+        plan.install(inst)  # before any code runs (this is the store's thread)
+        return True
 
     def gc_heap(self, store: Any) -> Any:
         """The store's GC heap: the llvm tier's (modules declaring GC types run there)."""

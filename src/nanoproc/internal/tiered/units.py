@@ -105,6 +105,9 @@ class Plan:
         self.native: set[int] = set()
         """Functions with native code (or in a unit being made)."""
         self.failed: BaseException | None = None
+        self.exempt: list[int] | None = None
+        """Functions the interp tier cannot translate (compiled at instantiation; see
+        ``TieredBackend._exempt_unit``), once asked."""
         self.warm_done = False
         self.lock = threading.Lock()
 
