@@ -60,33 +60,41 @@ def module_digest(cm: CompiledModule) -> str:
     return digest  # type: ignore[no-any-return]
 
 
-def partitions(cm: CompiledModule, jobs: int) -> list[Partition]:
+def partitions(cm: CompiledModule, jobs: int, opt_level: int = DEFAULT_OPT) -> list[Partition]:
     """Split the defined functions into partitions of similar instruction counts."""
-    from .irgen.function import light_function
+    from .irgen.function import light_function, quick_function, quick_module
     from .irgen.module import Partition
 
     mod = cm.module
     nimp = cm.num_imported_funcs
     funcs = list(range(nimp, nimp + len(mod.funcs)))
-    # Functions for the light pipeline get partitions of their own, which are then
-    # compiled with LLVM's fast code generator (jit.compile_ir).
+    # Functions for the light and the quick pipelines get partitions of their own,
+    # which are then compiled with LLVM's fast code generator (jit.compile_ir).
     light = [f for f in funcs if light_function(mod.funcs[f - nimp].instrs)]
-    if light:
+    quick: list[int] = []
+    if quick_module(len(funcs), opt_level):
         alone = set(light)
-        rest = partitions_of(cm, [f for f in funcs if f not in alone], jobs)
-        return rest + [Partition(len(rest) + i, [f], False) for i, f in enumerate(light)]
-    return partitions_of(cm, funcs, jobs)
+        quick = [f for f in funcs
+                 if f not in alone and quick_function(mod.funcs[f - nimp].instrs)]
+    if not light and not quick:
+        return partitions_of(cm, funcs, jobs)
+    alone = set(light) | set(quick)
+    parts = partitions_of(cm, [f for f in funcs if f not in alone], jobs)
+    if quick:
+        parts += partitions_of(cm, quick, jobs, len(parts))
+    return parts + [Partition(len(parts) + i, [f], False) for i, f in enumerate(light)]
 
 
-def partitions_of(cm: CompiledModule, funcs: list[int], jobs: int) -> list[Partition]:
-    """``funcs`` in partitions of similar instruction counts (the first carries the
-    glue)."""
+def partitions_of(cm: CompiledModule, funcs: list[int], jobs: int,
+                  first: int = 0) -> list[Partition]:
+    """``funcs`` in partitions of similar instruction counts, numbered from ``first``
+    (the partition numbered 0 carries the glue)."""
     from .irgen.module import Partition
 
     sizes = [_size(cm, f) for f in funcs]
     total = sum(sizes)
     if jobs <= 1 or total < PARALLEL_THRESHOLD:
-        return [Partition(0, funcs, True)]
+        return [Partition(first, funcs, not first)]
     count = max(2, min(jobs * 2, total // PARTITION_SIZE), -(-total // MAX_PARTITION))
     target = total / count
     parts: list[Partition] = []
@@ -96,10 +104,10 @@ def partitions_of(cm: CompiledModule, funcs: list[int], jobs: int) -> list[Parti
         current.append(f)
         acc += n
         if acc >= target:
-            parts.append(Partition(len(parts), current, not parts))
+            parts.append(Partition(first + len(parts), current, not first and not parts))
             current, acc = [], 0
     if current or not parts:
-        parts.append(Partition(len(parts), current, not parts))
+        parts.append(Partition(first + len(parts), current, not first and not parts))
     return parts
 
 
@@ -139,7 +147,7 @@ def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress 
         return objects
     if jobs is None:
         jobs = os.cpu_count() or 1
-    parts = partitions(cm, jobs)
+    parts = partitions(cm, jobs, options.opt_level)
     if len(parts) == 1 and not background:
         # Compiled here: the glue comes from the objects shared per shape (glue.py),
         # not compiled again into this module (most of a small module's time).

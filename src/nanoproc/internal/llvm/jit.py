@@ -81,13 +81,20 @@ def compile_ir(text: str, opt: int, passes: bool = True) -> bytes:
     if opt > 0 and passes:
         pto = llvm.create_pipeline_tuning_options(speed_level=opt)
         pb = llvm.create_pass_builder(tm, pto)
-        if _marks_light(text) and _light(mod, pb):
+        if _marks(text, QUICK_MARK) and _only_quick(text):
+            # Only small loop-free functions (irgen.function.QUICK_FUNCS): a few
+            # cheap passes, then the fast code generator.
+            tm = _target_machine(0)
+            _quick_passes().run(mod, pb)
+        elif _marks(text, LIGHT_MARK) and _light(mod, pb):
             # Only light functions: the -O0 pipeline (it still inlines what must be)
             # and the fast code generator, whose register allocator is linear in the
             # function (the -O2 one is not).
             tm = _target_machine(0)
             pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=0))
-        pb.getModulePassManager().run(mod, pb)
+            pb.getModulePassManager().run(mod, pb)
+        else:
+            pb.getModulePassManager().run(mod, pb)
         if "@llvm.canonicalize" in text:
             pruned = prune_canonicalize(str(mod))
             if pruned is not None:
@@ -98,14 +105,42 @@ def compile_ir(text: str, opt: int, passes: bool = True) -> bytes:
 LIGHT_MARK = '"nanoproc-light"'
 """The attribute of functions the code generator marks for the light pipeline
 (irgen.function.LIGHT_DEPTH)."""
+QUICK_MARK = '"nanoproc-quick"'
+"""The attribute of functions the code generator marks for the quick pipeline
+(irgen.function.QUICK_FUNCS)."""
 
 
-def _marks_light(text: str) -> bool:
-    """Whether some function of IR ``text`` is marked for the light pipeline (the
-    attribute group's definition is in every partition; its uses are not)."""
-    from .irgen.function import LIGHT
+def _marks(text: str, mark: str) -> bool:
+    """Whether some function of IR ``text`` is marked with ``mark`` (the attribute
+    groups' definitions are in every partition; their uses are not)."""
+    from .irgen.function import LIGHT, QUICK
 
-    return LIGHT_MARK in text and f") {LIGHT} {{" in text
+    group = LIGHT if mark == LIGHT_MARK else QUICK
+    return mark in text and f") {group} {{" in text
+
+
+def _only_quick(text: str) -> bool:
+    """Whether every function IR ``text`` defines, its internal helpers aside, is
+    marked for the quick pipeline (a scan of the text: reading attributes through
+    llvmlite costs more than compiling a quick function)."""
+    from .irgen.function import QUICK
+
+    defined = text.count("\ndefine ") - text.count("\ndefine internal ")
+    return defined == text.count(f") {QUICK} {{\n")
+
+
+def _quick_passes() -> Any:
+    """The quick pipeline's passes: the -O0 pipeline's inlining of what must be, locals
+    promoted to registers and peephole folding (a module pass manager: one function
+    pass manager run per function from Python costs more than the passes). Not
+    SimplifyCFG: it merges returns into one block, after which a ``return_call`` is
+    no longer in tail position for the fast code generator (no CodeGenPrepare to
+    duplicate the return) and recursion through it exhausts the stack."""
+    mpm = llvm.create_new_module_pass_manager()
+    mpm.add_always_inliner_pass()
+    mpm.add_sroa_pass()
+    mpm.add_instruction_combine_pass()
+    return mpm
 
 
 def _light(mod: Any, pb: Any) -> bool:

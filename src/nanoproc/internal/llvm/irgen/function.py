@@ -58,6 +58,30 @@ registers, no other IR optimisation, fast instruction selection), which is linea
 
 _OPENERS = frozenset({"block", "loop", "if", "try_table", "try"})
 
+QUICK = "#8"
+"""The attribute group of functions for the quick pipeline (quick_function)."""
+QUICK_FUNCS = 2_000
+QUICK_SIZE = 40
+"""A module defining at least QUICK_FUNCS functions compiles those of at most
+QUICK_SIZE instructions without loops or try regions with the quick pipeline
+(jit.compile_ir: SROA and InstCombine, then LLVM's fast code generator)
+in partitions of their own. -O2 costs such a function ~1.8 ms of LLVM time, a
+dozen times Cranelift's; the quick pipeline ~0.5 ms. Their code spills a few
+more values (no loops: each runs once per call), so only modules whose compile
+time is dominated by the count of functions get it, never at -O3."""
+_NOT_QUICK = frozenset({"loop", "try_table", "try"})
+
+
+def quick_module(funcs: int, opt_level: int) -> bool:
+    """Whether a module defining ``funcs`` functions compiled at ``opt_level`` puts
+    its small functions in the quick pipeline (QUICK_FUNCS)."""
+    return funcs >= QUICK_FUNCS and 0 < opt_level < 3
+
+
+def quick_function(body: list[Instr]) -> bool:
+    """Whether a function of a quick module (quick_module) gets the quick pipeline."""
+    return len(body) <= QUICK_SIZE and not any(ins[0].name in _NOT_QUICK for ins in body)
+
 
 def light_function(body: list[Instr]) -> bool:
     """Whether a function body gets the light pipeline, by a scan of its instructions
@@ -514,7 +538,14 @@ class FunctionGen:
     def assemble(self, ft: FuncType) -> str:
         out = ["ptr %out"] if self.wide else []
         args = ", ".join(["ptr %vmctx", *out] + [f"{t} %p{i}" for i, t in enumerate(self.params)])
-        attrs = UNOPTIMISED if self.huge else (LIGHT if self.light() else "#0")
+        if self.huge:
+            attrs = UNOPTIMISED
+        elif self.light():
+            attrs = LIGHT
+        elif self.info.quick and quick_function(self.body):
+            attrs = QUICK
+        else:
+            attrs = "#0"
         head = [f"define dso_local tailcc {self.ret} @{self.info.func_symbol(self.funcidx)}"
                 f"({args}) {attrs} {{", "entry:"]
         # A stackmap at the entry puts the frame size in the object (objfile.frames).
@@ -549,7 +580,8 @@ class FunctionGen:
         # every function callee-saved registers to push (80-byte frames where 16 do:
         # a fifth of wasmtime's recursion depth) and 7 more blocks to compile.
         self.intrinsic(STACKSAVE)  # (the same declaration as ops_exc's: declared once)
-        self.info.routine("entry_slow", entry_slow_routine(self.fuel))
+        if "entry_slow" not in self.info.routines:
+            self.info.routine("entry_slow", entry_slow_routine(self.fuel))
         head += [
             "  %sp = call ptr @llvm.stacksave.p0()",
             "  %spi = ptrtoint ptr %sp to i64",

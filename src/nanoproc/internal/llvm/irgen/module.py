@@ -37,7 +37,7 @@ from ..symbols import func_symbol, module_shapes, vm_layout
 # Importing the handler modules registers the instruction handlers.
 from . import ops_call, ops_control, ops_exc, ops_gc, ops_memory, ops_numeric, ops_simd, ops_vars  # noqa: F401, E402, I001
 from .boundary import PYAPI_DECLS, entry_trampoline, host_thunk, runtime_routines
-from .function import FunctionGen
+from .function import FunctionGen, quick_module
 from .types import Shape, is_wide, lltype, native_shape, ret_type
 
 
@@ -67,6 +67,8 @@ class ModuleInfo:
         self.fuel = fuel
         self.epochs = epochs
         self.interrupts = interrupts
+        self.quick = quick_module(len(module.funcs), opt_level)
+        """Small functions get the quick pipeline (function.QUICK_FUNCS)."""
         self.memories = [
             MemInfo(m.limits.addr64, (m.page_size - 1).bit_length(), m.limits.min * m.page_size,
                     m.limits.max * m.page_size if m.limits.max is not None
@@ -141,6 +143,7 @@ attributes #3 = { noinline nounwind cold noreturn "frame-pointer"="all" }
 attributes #5 = { noinline optnone nounwind "frame-pointer"="all" }
 attributes #6 = { noinline nounwind cold "frame-pointer"="all" }
 attributes #7 = { noinline nounwind "frame-pointer"="all" "nanoproc-light" }
+attributes #8 = { noinline nounwind "frame-pointer"="all" "nanoproc-quick" }
 """
 
 
