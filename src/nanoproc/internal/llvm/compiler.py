@@ -148,18 +148,24 @@ def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress 
     if jobs is None:
         jobs = os.cpu_count() or 1
     parts = partitions(cm, jobs, options.opt_level)
+    glue: list[bytes] = []
+    if len(parts) > 1 and not parts[0].funcs and not background:
+        # Every function is light or quick: the glue comes from the objects shared
+        # per shape (glue.py), not from a partition of its own.
+        parts = parts[1:]
+        glue = glue_objects(module_shapes(cm.module), options.opt_level)
     if len(parts) == 1 and not background:
         # Compiled here: the glue comes from the objects shared per shape (glue.py),
         # not compiled again into this module (most of a small module's time).
         part = replace(parts[0], glue=False)
         objects = [compile_partition(cm, part, options),
-                   *glue_objects(module_shapes(cm.module), options.opt_level)]
+                   *(glue or glue_objects(module_shapes(cm.module), options.opt_level))]
         if progress is not None:
             progress(1, 1)
     else:
         from .parallel import compile_parallel
 
-        objects = compile_parallel(cm, parts, options, jobs, progress, background)
+        objects = compile_parallel(cm, parts, options, jobs, progress, background) + glue
     cache.store(key, objects)
     return objects
 
