@@ -148,7 +148,9 @@ def test_quick_partitions() -> None:
     text = partition_text(info, quick[0], "x86_64-unknown-linux-gnu", "")
     assert jit._marks(text, jit.QUICK_MARK) and jit._only_quick(text)
     assert text.count(f") {QUICK} {{") == N_FUNCS - 1
-    # Not at -O3, not below QUICK_FUNCS functions.
+    # Not in a partial unit (per-function tier-up compiles hot functions), not at -O3,
+    # not below QUICK_FUNCS functions.
+    assert info.quick and not ModuleInfo(cm.module, cm.func_types, 2, unit=frozenset([1])).quick
     assert len(compiler.partitions(cm, 1, 3)) == 1
     small = compile_wasm(wat2wasm(_module(10)))
     assert len(compiler.partitions(small, 1)) == 1

@@ -67,8 +67,9 @@ class ModuleInfo:
         self.fuel = fuel
         self.epochs = epochs
         self.interrupts = interrupts
-        self.quick = quick_module(len(module.funcs), opt_level)
-        """Small functions get the quick pipeline (function.QUICK_FUNCS)."""
+        self.quick = unit is None and quick_module(len(module.funcs), opt_level)
+        """Small functions get the quick pipeline (function.QUICK_FUNCS); never those
+        of a partial unit, which are hot."""
         self.memories = [
             MemInfo(m.limits.addr64, (m.page_size - 1).bit_length(), m.limits.min * m.page_size,
                     m.limits.max * m.page_size if m.limits.max is not None
