@@ -103,14 +103,14 @@ WAT = """
 ROUNDS = {"interp": 3_000, "llvm": 100_000, "tiered": 100_000}
 
 
-def _instance(tier: str) -> tuple[nanoproc.Store, nanoproc.InstanceExports]:
+def _instance(tier: str, wat: str = WAT) -> tuple[nanoproc.Store, nanoproc.InstanceExports]:
     if tier != "interp" and llvm_unavailable_reason() is not None:
         pytest.skip(str(llvm_unavailable_reason()))
     cfg = nanoproc.Config()
     cfg.strategy = tier
     engine = nanoproc.Engine(cfg)
     store = nanoproc.Store(engine)
-    inst = nanoproc.Instance(store, nanoproc.Module(engine, WAT), [])
+    inst = nanoproc.Instance(store, nanoproc.Module(engine, wat), [])
     return store, inst.exports(store)
 
 
@@ -426,3 +426,47 @@ def test_collections_from_a_host_function_keep_the_frames_exnrefs(tier: str) -> 
     store.gc()
     if tier != "interp":
         assert store._state.tier_state.sc.exn_n <= 2
+
+
+BIG_HEAP = """
+(module
+  (type $node (struct (field $v i32) (field $next (mut (ref null $node)))))
+  (type $box (struct (field exnref)))
+  (tag $t (param i32))
+  (global $keep (mut (ref null $node)) (ref.null $node))
+  (func (export "build") (param $n i32) (local $head (ref null $node))
+    (loop $l
+      (local.set $head (struct.new $node (local.get $n) (local.get $head)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (global.set $keep (local.get $head)))
+  ;; each round exposes an exception (catch_ref) that is garbage at once
+  (func (export "loop") (param $n i32) (result i32) (local $sum i32)
+    (loop $l
+      (block $outer (result i32)
+        (try_table (catch $t $outer)
+          (block $inner (result i32 exnref)
+            (try_table (catch_ref $t $inner) (throw $t (local.get $n)))
+            (unreachable))
+          (throw_ref)
+          (drop))
+        (i32.const 0))
+      (local.set $sum (i32.add (local.get $sum)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $sum)))
+"""
+
+
+@pytest.mark.parametrize("tier", ("llvm", "tiered"))
+def test_exposing_exceptions_next_to_a_big_heap_collects_rarely(tier: str) -> None:
+    """A full exception registry grows instead of marking a GC heap far bigger than
+    it (llvm/exnheap.GC_BYTES_PER_SLOT): 200,000 exposures next to ~1 million live
+    structs take a few collections, not one per 4,096 exposures (~50), and the
+    registry stays within its share of the heap."""
+    store, ex = _instance(tier, BIG_HEAP)
+    ex["build"](store, 1_000_000)
+    ns = store._state.tier_state
+    before = ns.gc.stats()["collections"]
+    for _ in range(2):
+        assert ex["loop"](store, 100_000) == _sum(100_000)
+    assert ns.gc.stats()["collections"] - before <= 12
+    assert ns.sc.exn_cap * 64 <= 2 * ns.gc.live_bytes()

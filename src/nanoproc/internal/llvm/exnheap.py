@@ -67,6 +67,13 @@ more traps ("out of memory"), as wasmtime's GC heap has a bound. A guest can kee
 any number alive (a chain of exceptions in each other's payloads), so without one
 it could take all of the host's memory."""
 
+GC_BYTES_PER_SLOT = 64
+"""With the GC collecting exception objects too (:meth:`ExnHeap.attach_gc`): a full
+registry grows instead of collecting while it has fewer slots than the GC heap's
+live bytes (after its last collection) / this: garbage exceptions then take at most
+about half as much memory as the live GC objects, and a registration pays a small
+share of a collection."""
+
 _SC = abi.SC
 _MARK = abi.EXN_MARK
 
@@ -471,8 +478,21 @@ class ExnHeap:
 
     def _gc_collect(self, keep: int, flags: int) -> int:
         """np_exn_collect's contract through the GC's collector: 0, or 1 when no
-        memory was left for the collection."""
+        memory was left for the collection.
+
+        A collection marks the whole GC heap: while the registry is small next to
+        it (fewer slots than its live bytes / GC_BYTES_PER_SLOT), the registry
+        doubles instead, so registering costs a bounded share of a collection (a
+        catch_ref loop next to a large live heap would collect every few thousand
+        exceptions otherwise)."""
         sc = self.sc
+        cap = sc.exn_cap
+        if cap < MAX_REGISTRY and cap * GC_BYTES_PER_SLOT < self.gc.live_bytes():
+            reg = _libc.realloc(sc.exn_reg, 16 * cap)
+            if reg:
+                sc.exn_reg = reg
+                sc.exn_cap = 2 * cap
+                return 0
         if not self.gc.collect(keep):
             return 1
         if flags & 1:

@@ -478,6 +478,13 @@ class NativeHeap:
                 words += [w & ~3 for w in payload if w]
         return words
 
+    def live_bytes(self) -> int:
+        """Bytes live after the last collection (what the next one marks, roughly)."""
+        self._check()
+        out = (ctypes.c_uint64 * 8)()
+        self.rt.stats(self.ptr, out)
+        return int(out[1])
+
     def stats(self) -> dict[str, int]:
         out = (ctypes.c_uint64 * 8)()
         self.rt.stats(self.ptr, out)
