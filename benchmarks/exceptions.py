@@ -6,8 +6,10 @@
     python benchmarks/exceptions.py --json out.json
 
 ``programs/exceptions.wat`` is written the way C++ compilers lay out code for Wasm
-exceptions (Debian's clang has no wasm32 libc++ to compile real C++ with
-``-fwasm-exceptions``): every frame owning an object has a cleanup landing pad
+exceptions (real C++ cannot be built here: Debian 12's libc++-14-dev-wasm32 and
+libc++abi-14-dev-wasm32 have no exception support, so linking ``-fwasm-exceptions``
+code fails on __cxa_begin_catch, _Unwind_CallPersonality, __wasm_lpad_context):
+every frame owning an object has a cleanup landing pad
 (``catch_all_ref``, the destructor, ``throw_ref``), errors are thrown deep in a
 recursion and caught near the top, a typed catch looks at what it caught and
 rethrows the rest, and most calls return normally through their try_tables.
