@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...errors import UnsupportedFeature
+from ...exec.trap import ENTRY_PC as TRAP_ENTRY_PC
 from ...syntax.module import Instr
 from ...syntax.types import FuncType
 from .. import abi
@@ -372,9 +373,7 @@ class FunctionGen:
     def emit_return(self, vals: list[Value], keep_pending: bool = False) -> None:
         """Return ``vals`` (storing the fuel counter first; ``keep_pending``: another
         path still owes the pending cost)."""
-        from .metering import store_fuel
-
-        store_fuel(self, keep_pending)
+        metering.store_fuel(self, keep_pending)
         if self.has_regions:
             self.leave_regions(None)
         if self.wide:
@@ -421,10 +420,8 @@ class FunctionGen:
     def jump(self, target: Ctl) -> None:
         """``br`` to ``target`` with the values on top of the stack (the pending fuel
         cost is paid first)."""
-        from .metering import flush
-
         if target.kind != "func":
-            flush(self)
+            metering.flush(self)
         n = len(target.label_types)
         vals = self.stack[-n:] if n else []
         if self.has_regions:
@@ -483,10 +480,8 @@ class FunctionGen:
         func = Ctl("func", [], self.results, 0, "")
         self.ctls.append(func)
         self.start("body")
-        from .metering import check_fuel
-
         self.pc = self.entry_pc()  # the entry's fuel check reports the function's entry
-        check_fuel(self)
+        metering.check_fuel(self)
         # The epoch check at entry is the stack check's (see assemble).
         body = self.body
         n = len(body)
@@ -526,9 +521,7 @@ class FunctionGen:
     @staticmethod
     def entry_pc() -> int:
         """The pc a trap in the prologue reports (see exec.trap.entry_offset)."""
-        from ...exec.trap import ENTRY_PC
-
-        return ENTRY_PC
+        return TRAP_ENTRY_PC
 
     def light(self) -> bool:
         """Whether LLVM's optimiser would take time quadratic in this function's size
@@ -565,9 +558,7 @@ class FunctionGen:
             from .ops_exc import region_prelude
 
             head.extend(region_prelude(self))
-        from .metering import prologue
-
-        head.extend(prologue(self))
+        head.extend(metering.prologue(self))
         lim = abi.SC["stack_limit"]
         # The entry's interrupt check (epoch deadline, SIGINT) costs nothing: Python
         # or the signal handler sets the limit's top byte, which fails the stack
@@ -663,3 +654,9 @@ realoverflow:
 def _letters(types: list[str]) -> list[str]:
     inv = {"i32": "i", "i64": "I", "float": "f", "double": "F", "ptr": "r", "<2 x i64>": "V"}
     return [inv[t] for t in types]
+
+
+# The metering helpers (per instruction: returns, branches) import this module's
+# names, so they are bound after it is defined: importing them inside each call ran
+# the import machinery per instruction (~2.5 us each).
+from . import metering  # noqa: E402
