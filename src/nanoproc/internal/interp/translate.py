@@ -102,11 +102,15 @@ class Translator(ExcFlow, FlatFlow):
             ins = body[pc]
             name = ins[0].name
             out.pc = pc
-            if not self.reachable and name not in _REVIVE:
-                c = at.get(pc)
-                pc = c.end + 1 if c is not None else pc + 1
-                continue
-            if self.fuel:
+            if not self.reachable:
+                if name not in _REVIVE:
+                    c = at.get(pc)
+                    pc = c.end + 1 if c is not None else pc + 1
+                    continue
+                # An instruction reached in dead code costs nothing, as in wasmtime
+                # (``catch``/``delegate`` after a branch: their handlers or the code
+                # after them revive, the instruction itself is not run).
+            elif self.fuel:
                 self.charge(name)
             special = CONTROL.get(name)
             if special is not None:
