@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from llvm_helpers import call, compile_wat, new_instance
 
-from nanoproc.internal.llvm import cache, compiler, glue
+from nanoproc.internal.llvm import cache, compiler, glue, jit
 from nanoproc.internal.llvm.backend import LLVMBackend
 
 TEXT = """(module (func (export "f") (param i32) (result i32)
@@ -51,7 +51,7 @@ def test_compiling_writes_one_entry_and_reuses_it(cache_dir: Path,
     def no_llvm(*_: object) -> bytes:
         raise AssertionError("compiled although the cache had the code")
 
-    monkeypatch.setattr(compiler.jit, "compile_ir", no_llvm)
+    monkeypatch.setattr(jit, "compile_ir", no_llvm)
     backend, inst = _fresh(TEXT)
     assert call(inst, "f", 7, backend=backend) == 21
 

@@ -18,11 +18,14 @@ instructions this machine lacks or a different native ABI.
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
 from ..errors import WasmtimeError
 from .cache import generator_hash
 from .compiler import CodeOptions
-from .jit import HostTarget, host_target
+
+if TYPE_CHECKING:
+    from .jit import HostTarget
 
 MAGIC = b"npllvmA1"
 
@@ -34,6 +37,8 @@ def _text(s: str) -> bytes:
 
 def encode_payload(objects: list[bytes], options: CodeOptions) -> bytes:
     out = bytearray(MAGIC)
+    from .jit import host_target
+
     out += _text(host_target().key())
     out += _text(generator_hash())
     flags = (1 if options.fuel else 0) | (2 if options.epochs else 0)
@@ -78,6 +83,8 @@ def decode_payload(data: bytes) -> tuple[list[bytes], CodeOptions]:
     r = _Reader(data)
     r.take(len(MAGIC))
     made_for = r.text()
+    from .jit import host_target
+
     here = host_target()
     if made_for != here.key():
         raise WasmtimeError(_mismatch(made_for, here))

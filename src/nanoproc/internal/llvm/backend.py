@@ -206,8 +206,10 @@ class LLVMBackend:
 
         from . import cache
 
-        key = cache.cache_key(hashlib.sha256(wasm).hexdigest(), self.options.key())
-        return cache.load(key) is not None
+        digest = hashlib.sha256(wasm).hexdigest()
+        if cache.load_quick(digest, self.options.key()) is not None:
+            return True
+        return cache.load(cache.cache_key(digest, self.options.key())) is not None
 
     def precompile(self, module: CompiledModule) -> None:
         """Compile ``module`` now (``Module()`` does, as in wasmtime). A module this tier

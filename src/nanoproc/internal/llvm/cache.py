@@ -34,12 +34,19 @@ MEMORY_ENTRIES = 256
 """Compiled modules kept in memory per process (a test session reuses many)."""
 
 
+LOADER_ONLY = frozenset({"elflink.py", "link.py"})
+"""Sources that only load object code (they never change what is compiled; the
+images of elflink carry a hash of it themselves, see link.py)."""
+
+
 @cache
 def generator_hash() -> str:
     """A hash of this tier's source files: code from another generator is never reused."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent
     for p in sorted(root.rglob("*.py")):
+        if p.parent == root and p.name in LOADER_ONLY:
+            continue
         h.update(p.relative_to(root).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
@@ -153,6 +160,13 @@ def quick_key(module_digest: str, config: str) -> str | None:
     if not host or "\n" in host:
         return None
     return _key(module_digest, host, config)
+
+
+def load_quick(module_digest: str, config: str) -> list[bytes] | None:
+    """The entry of (``module_digest``, ``config``) found through :func:`quick_key`
+    (no LLVM loaded), or None: then ask again with :func:`cache_key`."""
+    key = quick_key(module_digest, config)
+    return None if key is None else load(key)
 
 
 def probe(module_digest: str, config: str) -> bool | None:

@@ -15,9 +15,9 @@ import weakref
 from typing import TYPE_CHECKING
 
 from ..exec.trap import ENTRY_PC, Frame, entry_offset
-from . import jit
 from .irgen.types import Shape
-from .objfile import read_object
+from .link import link
+from .objfile import max_stack_size, read_object, read_stackmaps
 from .symbols import (
     entry_symbol,
     func_symbol,
@@ -95,28 +95,26 @@ class LoadedCode:
         self.layout = vm_layout(module.module)
         nimp = module.num_imported_funcs
         nfuncs = len(module.func_types)
-        infos = [read_object(o) for o in objects]
         fsyms = {f: func_symbol(f) for f in (range(nimp, nfuncs) if funcs is None else funcs)}
         symbols = list(fsyms.values())
         natives = thunk_shapes(shapes)
         symbols += [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in natives]
         symbols += [held_entry_symbol(s) for s in shapes]
-        self.library = jit.link(objects, symbols)
+        self.library = link(objects, symbols)
         addr = self.library.addresses
         self.func_addr = {f: addr[s] for f, s in fsyms.items()}
         self.entries = {s: addr[entry_symbol(s)] for s in shapes}
         self.held_entries = {s: addr[held_entry_symbol(s)] for s in shapes}
         self.thunks = {s: addr[host_symbol(s)] for s in natives}
-        sizes: dict[str, int] = {}
-        self.call_sites: dict[int, list[tuple[int, int]]] = {}
-        frames: dict[int, int] = {}
-        for info in infos:
-            sizes.update(info.sizes)
-            self.call_sites.update(info.call_sites)
-            frames.update(info.frames)
-        self.frames = frames
-        """Function index -> its frame size as compiled (see objfile)."""
-        self.max_frame = max(frames.values(), default=0) + FRAME_SLACK
+        sizes: dict[str, int] | None = getattr(self.library, "sizes", None)
+        if sizes is None:  # linked by LLVM: read the symbol tables
+            sizes = {}
+            for o in objects:
+                sizes.update(read_object(o).sizes)
+        self._objects = objects
+        self._stackmaps: tuple[dict[int, list[tuple[int, int]]], dict[int, int]] | None = None
+        """call_sites and frames, read from the stackmaps when first needed."""
+        self.max_frame = max((max_stack_size(o) for o in objects), default=0) + FRAME_SLACK
         """The most stack one Wasm frame of this code takes: what a function may touch
         below its caller's stack pointer before its stack check has run."""
         self.ranges = {f: (self.func_addr[f], sizes.get(s, 1)) for f, s in fsyms.items()}
@@ -133,6 +131,28 @@ class LoadedCode:
             body = cm.module.funcs[funcidx - cm.num_imported_funcs].instrs
             brief = self._brief[funcidx] = runs_briefly(body)
         return brief
+
+    def _read_stackmaps(self) -> tuple[dict[int, list[tuple[int, int]]], dict[int, int]]:
+        got = self._stackmaps
+        if got is None:
+            sites: dict[int, list[tuple[int, int]]] = {}
+            frames: dict[int, int] = {}
+            for o in self._objects:
+                s, f = read_stackmaps(o)
+                sites.update(s)
+                frames.update(f)
+            got = self._stackmaps = (sites, frames)
+        return got
+
+    @property
+    def call_sites(self) -> dict[int, list[tuple[int, int]]]:
+        """Function index -> sorted [(offset after the call, pc of the call)]."""
+        return self._read_stackmaps()[0]
+
+    @property
+    def frames(self) -> dict[int, int]:
+        """Function index -> its frame size as compiled (see objfile)."""
+        return self._read_stackmaps()[1]
 
     def call_site_pc(self, funcidx: int, offset: int) -> int:
         """The pc of the call whose return address is at ``offset`` in ``funcidx``."""

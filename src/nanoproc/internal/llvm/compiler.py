@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..exec.compiled import CompiledModule
-from . import cache, jit
+from . import cache
 from .code import LoadedCode
 from .glue import glue_objects
 from .irgen.types import Shape
@@ -120,6 +120,7 @@ def compile_partition(cm: CompiledModule, part: Partition, options: CodeOptions,
                       unit: frozenset[int] | None = None) -> bytes:
     """Object code of ``part``; ``unit``: the functions of a partial unit (see
     .units), whose calls to other functions go through their FuncRecords."""
+    from . import jit
     from .irgen.module import ModuleInfo, partition_text
 
     target = jit.host_target()
@@ -131,7 +132,7 @@ def compile_partition(cm: CompiledModule, part: Partition, options: CodeOptions,
 
 def cached_objects(cm: CompiledModule, options: CodeOptions) -> list[bytes] | None:
     """Object code of ``cm`` from the compile cache, or None."""
-    return cache.load(cache.cache_key(module_digest(cm), options.key()))
+    return cache.load_quick(module_digest(cm), options.key())
 
 
 def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress | None = None,
@@ -139,8 +140,11 @@ def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress 
     """Object code of ``cm`` (cached, or compiled now). ``background``: the caller is
     not the program's thread, so even a small module is compiled by a worker process
     (where one can be started), leaving this process's CPU to the running code."""
-    key = cache.cache_key(module_digest(cm), options.key())
-    objects = cache.load(key)
+    objects = cache.load_quick(module_digest(cm), options.key())
+    key = ""
+    if objects is None:
+        key = cache.cache_key(module_digest(cm), options.key())
+        objects = cache.load(key)
     if objects is not None:
         if progress is not None:
             progress(1, 1)
@@ -184,15 +188,21 @@ class GlueLibrary:
 
     def __init__(self, shapes: list[Shape]) -> None:
         from .irgen.module import glue_only_text
+        from .link import link
 
-        target = jit.host_target()
-        key = cache.cache_key("glue:" + ";".join(f"{p}_{r}" for p, r in shapes), "opt=2")
-        objects = cache.load(key)
+        digest = "glue:" + ";".join(f"{p}_{r}" for p, r in shapes)
+        objects = cache.load_quick(digest, "opt=2")
         if objects is None:
+            from . import jit
+
+            key = cache.cache_key(digest, "opt=2")
+            objects = cache.load(key)
+        if objects is None:
+            target = jit.host_target()
             objects = [jit.compile_ir(glue_only_text(shapes, target.triple,
                                                      target.datalayout), 2)]  # fmt: skip
             cache.store(key, objects)
-        self.library = jit.link(objects, [host_symbol(s) for s in shapes])
+        self.library = link(objects, [host_symbol(s) for s in shapes])
         addr = self.library.addresses
         self.thunks = {s: addr[host_symbol(s)] for s in shapes}
 

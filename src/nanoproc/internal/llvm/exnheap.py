@@ -415,16 +415,21 @@ def collector_address() -> int:
     """The native collector's address (compiled on first use, or read from the cache)."""
     with _lock:
         if not _collector:
-            from . import cache, jit
+            from . import cache
+            from .link import link
 
-            target = jit.host_target()
-            key = cache.cache_key("exnheap", "opt=2")
-            objects = cache.load(key)
+            objects = cache.load_quick("exnheap", "opt=2")
             if objects is None:
+                from . import jit
+
+                key = cache.cache_key("exnheap", "opt=2")
+                objects = cache.load(key)
+            if objects is None:
+                target = jit.host_target()
                 head = f'target datalayout = "{target.datalayout}"\ntarget triple = "{target.triple}"\n'
                 objects = [jit.compile_ir(head + COLLECTOR_IR, 2)]
                 cache.store(key, objects)
-            lib = jit.link(objects, ["np_exn_collect"])
+            lib = link(objects, ["np_exn_collect"])
             _collector[:] = [lib, lib.addresses["np_exn_collect"]]
         return _collector[1]  # type: ignore[no-any-return]
 

@@ -194,11 +194,16 @@ def runtime() -> Runtime:
     in the compile cache)."""
     from . import cache as code_cache
     from .gcruntime.ir import IR
-    from .jit import compile_ir, link
+    from .link import link
 
-    key = code_cache.cache_key(hashlib.sha256(IR.encode()).hexdigest(), "gcruntime")
-    objects = code_cache.load(key)
+    digest = hashlib.sha256(IR.encode()).hexdigest()
+    objects = code_cache.load_quick(digest, "gcruntime")
     if objects is None:
+        key = code_cache.cache_key(digest, "gcruntime")
+        objects = code_cache.load(key)
+    if objects is None:
+        from .jit import compile_ir
+
         objects = [compile_ir(IR, 2, passes=False)]  # clang -O2 optimised the IR already
         code_cache.store(key, objects)
     names = ["np_gc_new", "np_gc_delete", "np_gc_alloc", "np_gc_collect", "np_gc_hosts",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from . import cache, jit
+from . import cache
 from .irgen.types import Shape, shape_name
 from .symbols import thunk_shapes
 
@@ -68,6 +68,8 @@ def glue_objects(shapes: list[Shape], opt_level: int) -> list[bytes]:
         else:
             found[hashlib.sha256(obj).hexdigest()] = obj
     if missing:
+        from . import jit
+
         target = jit.host_target()
         text = shared_glue_text([s for k, s, _ in missing if k == "entry"],
                                 [s for k, s, _ in missing if k == "thunk"],

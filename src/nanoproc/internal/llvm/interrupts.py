@@ -106,15 +106,20 @@ class _Runtime:
     arrive at any time)."""
 
     def __init__(self) -> None:
-        from . import cache, jit
+        from . import cache
+        from .link import link
 
-        target = jit.host_target()
-        key = cache.cache_key("interrupts", "opt=2")
-        objects = cache.load(key)
+        objects = cache.load_quick("interrupts", "opt=2")
         if objects is None:
+            from . import jit
+
+            key = cache.cache_key("interrupts", "opt=2")
+            objects = cache.load(key)
+        if objects is None:
+            target = jit.host_target()
             objects = [jit.compile_ir(_handler_ir(target.triple, target.datalayout), 2)]
             cache.store(key, objects)
-        self.library = jit.link(objects, ["np_on_signal", "np_sig_block"])
+        self.library = link(objects, ["np_on_signal", "np_sig_block"])
         self.handler = self.library.addresses["np_on_signal"]
         self.block = abi.SigBlock()
         self.block.main = threading.main_thread().ident or 0

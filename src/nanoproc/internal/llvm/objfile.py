@@ -76,14 +76,42 @@ def read_object(data: bytes) -> ObjectInfo:
                 "<IBBHQQ", data, off + k * entsize)  # fmt: skip
             if st_info & 0xF == _STT_FUNC:
                 sizes[_cstr(data, strtab_off + st_name)] = st_size
+    call_sites, frames = read_stackmaps(data, secs)
+    return ObjectInfo(sizes, call_sites, frames)
+
+
+def _stackmaps(data: bytes, secs: list[tuple[str, int, int, int, int, int]] | None = None
+               ) -> bytes:  # fmt: skip
+    for name, _typ, off, size, _link, _entsize in _sections(data) if secs is None else secs:
+        if name == ".llvm_stackmaps":
+            return data[off : off + size]
+    return b""
+
+
+def read_stackmaps(data: bytes, secs: list[tuple[str, int, int, int, int, int]] | None = None
+                   ) -> tuple[dict[int, list[tuple[int, int]]], dict[int, int]]:  # fmt: skip
+    """The call sites and frame sizes of object ``data`` (see :class:`ObjectInfo`):
+    every stackmap record is read, so loading code leaves this until a backtrace
+    needs it."""
     call_sites: dict[int, list[tuple[int, int]]] = {}
     frames: dict[int, int] = {}
-    for name, _typ, off, size, _link, _entsize in secs:
-        if name == ".llvm_stackmaps":
-            _read_stackmaps(data[off : off + size], call_sites, frames)
+    _read_stackmaps(_stackmaps(data, secs), call_sites, frames)
     for sites in call_sites.values():
         sites.sort()
-    return ObjectInfo(sizes, call_sites, frames)
+    return call_sites, frames
+
+
+def max_stack_size(data: bytes) -> int:
+    """The biggest frame of a function of object ``data`` (from the stackmaps'
+    function table alone: cheap, unlike reading every record)."""
+    sm = _stackmaps(data)
+    if not sm:
+        return 0
+    if sm[0] != 3:
+        raise ValueError(f"unsupported stackmap version {sm[0]}")
+    (nfuncs,) = struct.unpack_from("<I", sm, 4)
+    return max((struct.unpack_from("<Q", sm, 16 + 24 * i + 8)[0] for i in range(nfuncs)),
+               default=0)  # fmt: skip
 
 
 def _read_stackmaps(sm: bytes, out: dict[int, list[tuple[int, int]]],

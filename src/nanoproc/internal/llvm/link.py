@@ -1,0 +1,65 @@
+"""Linking object code into memory: our own ELF linker where it can (no LLVM
+needed, see :mod:`.elflink`), else LLVM's JITLink (:func:`.jit.link`).
+
+What our linker makes of a set of objects (an :class:`.elflink.Image`, linked at
+address 0) is kept in the compile cache under a hash of the objects and of the
+linker's source, so a warm start only maps it and patches its absolute addresses.
+An image read back is used only if its checksum matches (see :mod:`.cache`) and it
+decodes to a well-formed image; otherwise it is linked again.
+
+``NANOPROC_LINKER=llvm`` always links through LLVM (to compare the two).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from . import cache as code_cache
+from . import elflink
+
+
+def link(objects: list[bytes], symbols: list[str]) -> Any:
+    """Link ``objects`` into memory and look up ``symbols`` (a Library: ``addresses``
+    maps each symbol to its address; the code lives as long as the Library)."""
+    if os.environ.get("NANOPROC_LINKER") != "llvm":
+        try:
+            return image(objects).load(symbols)
+        except elflink.Unsupported:
+            pass
+    from .jit import link as llvm_link
+
+    return llvm_link(objects, symbols)
+
+
+@cache
+def _linker_hash() -> str:
+    return hashlib.sha256(Path(elflink.__file__).read_bytes()).hexdigest()[:16]
+
+
+def image_key(objects: list[bytes]) -> str:
+    h = hashlib.sha256(f"{elflink.FORMAT}:{_linker_hash()}".encode())
+    for o in objects:
+        h.update(struct.pack("<Q", len(o)))
+        h.update(o)
+    return "elf-" + h.hexdigest()
+
+
+def image(objects: list[bytes]) -> elflink.Image:
+    """The objects linked at address 0: from the compile cache, or linked now (and
+    stored there); raises Unsupported for objects our linker does not handle."""
+    key = image_key(objects) if code_cache.cache_dir() is not None else None
+    if key is not None:
+        got = code_cache.load(key, memory=False)
+        if got is not None and len(got) == 1:
+            img = elflink.Image.decode(got[0])
+            if img is not None:
+                return img
+    img = elflink.prelink(objects)
+    if key is not None:
+        code_cache.store(key, [img.encode()], memory=False)
+    return img
