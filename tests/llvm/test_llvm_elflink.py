@@ -158,3 +158,68 @@ def test_llvm_tier_links_with_elflink_and_falls_back(monkeypatch: pytest.MonkeyP
         assert code.frames and code.max_frame >= max(code.frames.values())
     monkeypatch.setenv("NANOPROC_LINKER", "llvm")
     assert isinstance(link.link([_obj("define i32 @f() { ret i32 7 }")], ["f"]), jit.Library)
+
+
+def test_linked_images_are_cached_and_verified(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: object) -> None:
+    monkeypatch.setenv("NANOPROC_CACHE_DIR", str(tmp_path))
+    objects = [_obj("""
+declare i64 @labs(i64)
+@slot = global ptr @f
+define i64 @f(i64 %x) { %a = call i64 @labs(i64 %x)  ret i64 %a }
+define ptr @g() { %p = load ptr, ptr @slot  ret ptr %p }
+""")]
+    first = link.link(objects, ["f", "g"])
+    assert isinstance(first, elflink.Library)
+    key = link.image_key(objects)
+    path = next(p for p in (tmp_path / "llvm").rglob("*.obj") if p.stem == key)  # type: ignore[operator]
+
+    def run(lib: elflink.Library) -> None:
+        f = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(lib.addresses["f"])
+        g = ctypes.CFUNCTYPE(ctypes.c_void_p)(lib.addresses["g"])
+        assert f(-5) == 5
+        assert g() == lib.addresses["f"]  # an absolute address, patched at load
+
+    run(first)
+    linked = []
+    real_prelink = elflink.prelink
+
+    def counting(objs: list[bytes]) -> elflink.Image:
+        linked.append(1)
+        return real_prelink(objs)
+
+    monkeypatch.setattr(elflink, "prelink", counting)
+    run(link.link(objects, ["f", "g"]))  # from the cached image
+    assert linked == []
+    # a damaged entry is refused (checksum) and linked again
+    good = path.read_bytes()
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0x40
+    path.write_bytes(bytes(bad))
+    run(link.link(objects, ["f", "g"]))
+    assert linked == [1]
+    assert path.read_bytes() == good  # written again
+    # an image whose checksum is right but whose content is not well formed: relinked
+    img = elflink.prelink(objects)
+    for broken in (
+        elflink.Image(img.total, img.protections, img.data,
+                      img.base_fixups + struct.pack("<Q", len(img.data)), img.ext_fixups,
+                      img.symbols, img.absolute, img.sizes),
+        elflink.Image(img.total, [(0, img.total + 4096, 5)], img.data, img.base_fixups,
+                      img.ext_fixups, img.symbols, img.absolute, img.sizes),
+        elflink.Image(img.total, img.protections, img.data, img.base_fixups,
+                      [(len(img.data), "labs", 0, False)], img.symbols, img.absolute,
+                      img.sizes),
+        elflink.Image(img.total, img.protections, img.data, img.base_fixups,
+                      img.ext_fixups, {"f": img.total}, img.absolute, img.sizes),
+    ):
+        blob = broken.encode()
+        assert elflink.Image.decode(blob) is None
+        from nanoproc.internal.llvm import cache
+
+        cache.store(key, [blob], memory=False)
+        linked.clear()
+        run(link.link(objects, ["f", "g"]))
+        assert linked == [1]
+    assert elflink.Image.decode(b"not marshal") is None
+    assert elflink.Image.decode(img.encode()) == img
