@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from llvm_helpers import call, compile_wat, new_instance
 
-from nanoproc.internal.llvm import cache, compiler, glue, jit
+from nanoproc.internal.llvm import cache, compiler, glue, jit, link
 from nanoproc.internal.llvm.backend import LLVMBackend
 
 TEXT = """(module (func (export "f") (param i32) (result i32)
@@ -29,10 +29,11 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _entries(d: Path) -> list[Path]:
     """Entries of modules (not the runtime's own code, see llvm.interrupts, nor the
-    entries and thunks shared per shape, see llvm.glue)."""
+    entries and thunks shared per shape, see llvm.glue, nor linked images, see
+    llvm.link)."""
     runtime = cache.cache_key("interrupts", "opt=2")
     return sorted(p for p in d.rglob("*.obj")
-                  if not p.name.startswith((".tmp", runtime, glue.KEY_PREFIX)))  # fmt: skip
+                  if not p.name.startswith((".tmp", runtime, glue.KEY_PREFIX, link.IMAGE_PREFIX)))  # fmt: skip
 
 
 def _fresh(text: str, opt: int = 1) -> tuple[LLVMBackend, object]:

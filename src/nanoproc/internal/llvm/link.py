@@ -36,6 +36,10 @@ def link(objects: list[bytes], symbols: list[str]) -> Any:
     return llvm_link(objects, symbols)
 
 
+IMAGE_PREFIX = "elf-"
+"""Images' keys (and so their file names in the disk cache) start with it."""
+
+
 @cache
 def _linker_hash() -> str:
     return hashlib.sha256(Path(elflink.__file__).read_bytes()).hexdigest()[:16]
@@ -46,7 +50,7 @@ def image_key(objects: list[bytes]) -> str:
     for o in objects:
         h.update(struct.pack("<Q", len(o)))
         h.update(o)
-    return "elf-" + h.hexdigest()
+    return IMAGE_PREFIX + h.hexdigest()
 
 
 def image(objects: list[bytes]) -> elflink.Image:
