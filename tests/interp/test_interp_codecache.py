@@ -170,3 +170,45 @@ def test_an_unwritable_cache_changes_nothing(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("NANOPROC_CACHE_DIR", str(blocker))
     wasm = nanoproc.wat2wasm(WAT)
     assert _session(wasm) == _session(wasm)
+
+
+SIMD_SCRIPT = """
+import sys
+import nanoproc
+from nanoproc.internal.interp import codecache, translate
+codecache.MIN_CODE_BYTES = 0
+if len(sys.argv) > 1:  # the second run: everything must come from the cache
+    def refuse(*args):
+        raise AssertionError("translated although cached")
+    translate.translate_function = refuse
+config = nanoproc.Config()
+config.strategy = "interp"
+engine = nanoproc.Engine(config)
+wat = '''(module (func) (func (export "run") (param i32) (result i32)
+  (i32x4.extract_lane 2 (i32x4.mul (i32x4.splat (local.get 0)) (v128.const i32x4 1 2 3 4)))))'''
+module = nanoproc.Module(engine, nanoproc.wat2wasm(wat))
+store = nanoproc.Store(engine)
+run = nanoproc.Instance(store, module, []).exports(store)["run"]
+print(run(store, 5), "simd_lanes" in str(list(sys.modules)))
+"""
+
+
+def test_simd_helpers_come_with_cached_code_that_calls_them(tmp_path: Path) -> None:
+    """The SIMD helpers are loaded on first need (helpers.ensure_simd): by the first
+    SIMD instruction translated, or by cached code that names them."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NANOPROC_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": str(Path(nanoproc.__file__).parent.parent)}  # fmt: skip
+    env.pop("NANOPROC_INTERP_CACHE", None)
+    plain = subprocess.run([sys.executable, "-c", "import sys, nanoproc\n"
+                            "print('simd_lanes' in str(list(sys.modules)))"],
+                           env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    assert plain.stdout.split() == ["False"]
+    outs = [subprocess.run([sys.executable, "-c", SIMD_SCRIPT, *extra], env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+            for extra in ([], ["cached"])]  # fmt: skip
+    assert outs == [["15", "True"], ["15", "True"]]
+    assert _cache_files(tmp_path)  # the second run read the first one's translation

@@ -11,6 +11,8 @@ from __future__ import annotations
 import builtins
 import math
 import struct
+import threading
+from types import CodeType
 from typing import Any
 
 from ..exec import numerics as num
@@ -18,7 +20,6 @@ from ..exec.exceptions import ExnInst, Thrown, ThrownException
 from ..exec.trap import HostError, Trap, TrapCode
 from ..exec.values import MASK32, MASK64, f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..valid import is_subtype_canon
-from .simd_lanes import HELPERS as SIMD_HELPERS
 
 _S_f = struct.Struct("<f")
 _S_I = struct.Struct("<I")
@@ -342,8 +343,8 @@ HELPERS: dict[str, Any] = {
     "EDROP": elem_drop,
     "TGROW": table_grow,
 }
-"""Names generated code uses besides the instance's own entities."""
-HELPERS.update(SIMD_HELPERS)
+"""Names generated code uses besides the instance's own entities (the SIMD ones
+join once a SIMD instruction is translated: see ensure_simd)."""
 
 BUILTINS: dict[str, Any] = {**vars(builtins), **HELPERS}
 """The builtins of generated code: Python's plus the helpers. Shared by every instance
@@ -354,8 +355,36 @@ globals dict holds only the instance's entities and is cheap to build."""
 TEMPLATE: dict[str, Any] = {"__builtins__": BUILTINS}
 """What every instance's globals dict starts as."""
 
-HELPER_CODES = frozenset(
-    f.__code__ for f in HELPERS.values() if hasattr(f, "__code__")
-)
+HELPER_CODES = {f.__code__ for f in HELPERS.values() if hasattr(f, "__code__")}
 """Code objects of the helpers above: a Python error raised inside one of them is
 still a Wasm trap (e.g. IndexError from an out-of-bounds view)."""
+
+SIMD_NAMES = frozenset({"SQQ", "LB16", "SB16"})
+"""The SIMD helpers' names that do not start with ``V_`` (simd_lanes.HELPERS)."""
+_simd_lock = threading.Lock()
+_simd: list[bool] = []
+
+
+def ensure_simd() -> None:
+    """Add the SIMD helpers to HELPERS and BUILTINS. simd_lanes generates them when
+    imported (~30 ms of CPU, a fifth of a warm start), so that waits for the first
+    SIMD instruction translated, or code that names them read from the cache."""
+    if _simd:
+        return
+    with _simd_lock:
+        if _simd:
+            return
+        from .simd_lanes import HELPERS as SIMD_HELPERS
+
+        HELPER_CODES.update(f.__code__ for f in SIMD_HELPERS.values() if hasattr(f, "__code__"))
+        HELPERS.update(SIMD_HELPERS)
+        BUILTINS.update(SIMD_HELPERS)
+        _simd.append(True)
+
+
+def names_simd_helpers(code: CodeType) -> bool:
+    """Whether ``code`` (or code nested in it) names a SIMD helper."""
+    for name in code.co_names:
+        if name.startswith("V_") or name in SIMD_NAMES:
+            return True
+    return any(isinstance(c, CodeType) and names_simd_helpers(c) for c in code.co_consts)

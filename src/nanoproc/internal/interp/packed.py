@@ -39,6 +39,7 @@ def unpack(data: bytes, art: ModuleArtifact, funcidx: int) -> Translated | None:
     is not a packed translation of ``funcidx`` (then the caller translates)."""
     from .artifact import Translated
     from .frames import register_code
+    from .helpers import ensure_simd, names_simd_helpers
 
     try:
         (fmt, idx, code, body_code, consts, funcrefs, tail_targets, cast_memories, callees,
@@ -53,6 +54,8 @@ def unpack(data: bytes, art: ModuleArtifact, funcidx: int) -> Translated | None:
     code = _renamed(code, label)
     if body_code is not None:
         body_code = _renamed(body_code, label)
+    if names_simd_helpers(code) or (body_code is not None and names_simd_helpers(body_code)):
+        ensure_simd()
     pcs: list[Any] = list(line_pcs)
     register_code(code, art, funcidx, pcs)
     if body_code is not None:

@@ -118,6 +118,8 @@ class Translator(ExcFlow, FlatFlow):
                 continue
             handler = HANDLERS.get(name)
             if handler is None:
+                handler = _late_handler(name)
+            if handler is None:
                 raise UnsupportedFeature(name, "instruction not supported by the interp tier")
             handler(self, ins)
             pc += 1
@@ -182,6 +184,16 @@ def _zero(t: ValType) -> str:
     return "None"
 
 
+def _late_handler(name: str) -> Handler | None:
+    """The handler of a SIMD instruction: ops_simd (and the helpers its code calls,
+    see helpers.ensure_simd) are loaded by the first one translated."""
+    from . import ops_simd  # noqa: F401  (registers the SIMD handlers)
+    from .helpers import ensure_simd
+
+    ensure_simd()
+    return HANDLERS.get(name)
+
+
 # ---------------------------------------------------------------- entry point
 def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOptions) -> Translated:
     """Translate and compile defined function ``funcidx`` of ``art``'s module."""
@@ -191,7 +203,6 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
         ops_gc,
         ops_memory,
         ops_numeric,
-        ops_simd,
     )
 
     no_chain: frozenset[int] = frozenset()
