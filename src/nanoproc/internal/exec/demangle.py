@@ -10,7 +10,6 @@ libc++), else left as they are. Rust's v0 scheme (``_R``) is left as it is.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import re
 from functools import cache
 
@@ -106,7 +105,10 @@ def _cxa() -> tuple[object, object] | None:
         return None
     free.argtypes = [ctypes.c_void_p]
     for lib in ("stdc++", "c++"):
-        path = ctypes.util.find_library(lib)
+        # imported only when a C++ name is met (it imports subprocess, shutil...)
+        from ctypes.util import find_library
+
+        path = find_library(lib)
         if not path:
             continue
         try:
