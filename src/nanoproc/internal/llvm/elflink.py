@@ -186,7 +186,8 @@ class Mapping:
             raise MemoryError(f"cannot map {size} bytes for code (errno {ctypes.get_errno()})")
         self.address: int = addr
         self.size = size
-        weakref.finalize(self, libc.munmap, addr, size)
+        # not at interpreter exit: a daemon thread may still run the code then
+        weakref.finalize(self, libc.munmap, addr, size).atexit = False
 
     def protect(self, start: int, size: int, prot: int) -> None:
         if size and _libc().mprotect(self.address + start, size, prot) != 0:
