@@ -242,6 +242,23 @@ def test_unit_index_warm_start(tmp_path: Any) -> None:
     assert isinstance(inst._inst.tier_state, units.PartialState)
 
 
+def test_warm_start_loads_units_at_the_first_instantiation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module with per-function tier-up whose units are cached has them at its
+    first Instance(), so its first call already runs native code."""
+    assert _chain_run(_engine("tiered", [(1, [1, 2])])) == _chain_run(_engine("interp"))
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    module = nanoproc.Module(engine, CHAIN)
+    inst = nanoproc.Instance(store, module, [])
+    assert [f for f, _ in module._compiled.artifacts["tiered"].plan.units] == [[1, 2]]
+    assert _outcome(store, inst.exports(store)["sum"], 3) == _chain_run(_engine("interp"))[0][0]
+    state = inst._inst.tier_state
+    assert isinstance(state, units.PartialState) and set(state.native.codes) == {1, 2}
+
+
 def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None:
     """With sampling on, a module spending its time in one loop gets that function
     compiled and installed while it runs, and results stay those of interp."""

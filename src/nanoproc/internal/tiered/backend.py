@@ -382,6 +382,7 @@ class TieredBackend:
         plan = art.plan
         if plan is None:
             plan = art.plan = units.Plan(self, art)
+            plan.warm()  # the units an earlier run made, from the cache (if any)
             if self.sample_units:
                 module = art.module_ref()
                 assert module is not None

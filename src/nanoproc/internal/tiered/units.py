@@ -21,8 +21,8 @@ asks for it. How it goes:
   callers of each unit function (interp bindings, ``FuncInst.call``) to its native
   entry. Frames running interp code finish there; their later calls go native.
 * A warm start: the units compiled for a module are listed in the compile cache
-  (``unit_index``); at the first instantiation they are loaded (on the sampler's
-  thread) and installed as above.
+  (``unit_index``); the first instantiation loads them (on its thread, before any
+  code runs: the first calls are native) and installs them as above.
 
 Semantics at each install are those of the whole-instance switch (backend.py):
 fuel and the epoch deadline live in the store, memories, tables, globals and data
@@ -176,8 +176,11 @@ class Plan:
         return True
 
     def warm(self) -> None:
-        """Load the units an earlier run compiled (see ``unit_index``)."""
-        self.warm_done = True
+        """Load the units an earlier run compiled (see ``unit_index``); once."""
+        with self.lock:
+            if self.warm_done:
+                return
+            self.warm_done = True
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None:
