@@ -31,6 +31,30 @@ from .tables import table_cell
 if TYPE_CHECKING:
     from .code import LoadedCode
 
+def bind_state(vm: Any, layout: Any, ns: NativeStore, inst: ModuleInstance,
+               global_letters: list[Any]) -> list[Any]:
+    """Fill the vmctx slots of ``inst``'s memories, tables, globals, passive data
+    segments and tags: cells over the instance's own entities, so that every tier
+    and every unit of native code shares one state. Returns the data buffers to
+    keep alive."""
+    off = layout.mem_off // 8
+    for m, mem in enumerate(inst.memories):
+        vm[off + m] = mem_cell(ns, mem)
+    off = layout.table_off // 8
+    for t, tab in enumerate(inst.tables):
+        vm[off + t] = table_cell(ns, tab)
+    off = layout.global_off // 8
+    for g, gi in enumerate(inst.globals):
+        vm[off + g] = global_cell(ns, gi, global_letters[g])
+    datas = bind_datas(inst, inst.module.module.datas, vm, layout.data_off // 8)
+    if inst.tags:
+        off = layout.tag_off // 8
+        heap = ns.heap
+        for t, ti in enumerate(inst.tags):
+            vm[off + t] = heap.tag_record(ti)
+    return datas
+
+
 class InstanceState:
     """What the llvm tier keeps per instance (``ModuleInstance.tier_state``)."""
 
@@ -39,7 +63,6 @@ class InstanceState:
         self.code = code
         self.ns = ns
         cm = inst.module
-        mod = cm.module
         layout = code.layout
         image = _image(code, cm)
         self.vm = image.vm_type()
@@ -69,22 +92,7 @@ class InstanceState:
         if image.types:
             off = image.type_off
             vm[off : off + len(image.types)] = image.types
-        off = layout.mem_off // 8
-        for m, mem in enumerate(inst.memories):
-            vm[off + m] = mem_cell(ns, mem)
-        off = layout.table_off // 8
-        for t, tab in enumerate(inst.tables):
-            vm[off + t] = table_cell(ns, tab)
-        off = layout.global_off // 8
-        letters = image.global_letters
-        for g, gi in enumerate(inst.globals):
-            vm[off + g] = global_cell(ns, gi, letters[g])
-        self.datas = bind_datas(inst, mod.datas, vm, layout.data_off // 8)
-        if inst.tags:
-            off = layout.tag_off // 8
-            heap = ns.heap
-            for t, ti in enumerate(inst.tags):
-                vm[off + t] = heap.tag_record(ti)
+        self.datas = bind_state(vm, layout, ns, inst, image.global_letters)
         INSTANCES[vm_addr] = self
         # A defined function's FuncInst.call is left unset: its first read asks
         # ``resolve`` (see FuncInst), which builds the entry.

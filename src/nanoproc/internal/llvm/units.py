@@ -30,20 +30,18 @@ from ..exec.instance import ModuleInstance
 from ..exec.link import close_global
 from ..syntax.types import FuncType
 from . import abi, cache
-from .cells import global_cell, mem_cell
 from .code import LoadedCode
 from .compiler import compile_partition, module_digest
-from .datas import bind_datas
 from .entry import make_call
 from .gcheap import rtt_address
 from .glue import glue_objects
 from .hostcall import INSTANCES, register_thunks
-from .instance import InstanceState
+from .instance import InstanceState, bind_state
 from .nativestore import NativeStore
 from .options import CodeOptions
 from .refs import py_letter, py_shape
 from .symbols import vm_layout
-from .tables import NativeElems, table_cell
+from .tables import NativeElems
 
 _CALLS = frozenset({"call", "return_call"})
 
@@ -135,24 +133,10 @@ class UnitsState(InstanceState):
         if types:
             off = layout.type_off // 8
             vm[off : off + len(types)] = types
-        off = layout.mem_off // 8
-        for m, mem in enumerate(inst.memories):
-            vm[off + m] = mem_cell(ns, mem)
-        off = layout.table_off // 8
-        for t, tab in enumerate(inst.tables):
-            vm[off + t] = table_cell(ns, tab)
-        off = layout.global_off // 8
         nimp_globals = sum(1 for imp in mod.imports if imp.kind == "global")
         letters: list[str | None] = [None] * nimp_globals
         letters += [py_letter(close_global(g.type, cm).type) for g in mod.globals]
-        for g, gi in enumerate(inst.globals):
-            vm[off + g] = global_cell(ns, gi, letters[g])
-        self.datas = bind_datas(inst, mod.datas, vm, layout.data_off // 8)
-        if inst.tags:
-            off = layout.tag_off // 8
-            heap = ns.heap
-            for t, ti in enumerate(inst.tags):
-                vm[off + t] = heap.tag_record(ti)
+        self.datas = bind_state(vm, layout, ns, inst, letters)
         INSTANCES[vm_addr] = self
 
     def add_unit(self, code: LoadedCode, funcs: list[int]) -> None:
