@@ -302,3 +302,22 @@ def test_compiled_module_instantiates_in_two_stores(tier: Any) -> None:
     for _ in range(2):
         inst = instance_on(tier, cm)
         assert call_on(tier, inst, "sum") == 3
+
+
+LONE_ACCESS = """(module
+  (type $a (array (mut i32)))
+  (global $g (ref $a) (array.new_default $a (i32.const 2)))
+  (func (export "get") (param $i i32) (result i32) (array.get $a (global.get $g) (local.get $i)))
+  (func (export "set") (param $i i32) (array.set $a (global.get $g) (local.get $i) (i32.const 7)))
+)"""
+
+
+def test_an_array_access_alone_in_its_function_traps_out_of_bounds(tier: Any) -> None:
+    """Found by campaign 20261211 (gc:20261271793831): a function whose only GC
+    instructions were array.get/array.set lacked the interp tier's helpers, so an
+    index out of bounds raised NameError ('AOOB') instead of trapping."""
+    assert trap_of(tier, LONE_ACCESS, "get", 2) is TrapCode.ARRAY_OUT_OF_BOUNDS
+    assert trap_of(tier, LONE_ACCESS, "set", 5) is TrapCode.ARRAY_OUT_OF_BOUNDS
+    inst = instance_on(tier, LONE_ACCESS)
+    call_on(tier, inst, "set", 1)
+    assert call_on(tier, inst, "get", 1) == 7

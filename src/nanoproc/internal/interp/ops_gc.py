@@ -384,6 +384,7 @@ def _array_get(tr: Translator, ins: Instr, signed: bool) -> None:
     tr.flush(traps=True)
     ref, i = _in_order(tr, [ref, i])
     a = _elems(tr, ref)
+    _use(tr)
     code = f"({a}[{i.code}] if {i.code} < len({a}) else AOOB())"
     tr.push(_trapping(tr, _loaded(code, st, signed, i)))
 
@@ -413,6 +414,7 @@ def _array_set(tr: Translator, ins: Instr) -> None:
     tr.flush(traps=True, effects=True)
     ref, i, v = _in_order(tr, [ref, i, v])
     a = _elems(tr, ref)
+    _use(tr)
     tr.out.emit(f"if {i.code} >= len({a}): AOOB()")
     tr.out.emit(f"{a}[{i.code}] = {_stored(tr, v, st)}")
 
