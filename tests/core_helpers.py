@@ -66,3 +66,28 @@ def host_func(ftype: FuncType, fn: Any, *, needs_caller: bool = False) -> FuncIn
     results = " ".join(str(t) for t in ftype.results)
     cm = compile_wat(f"(module (type (func (param {params}) (result {results}))))")
     return FuncInst(ftype, cm.canon(0), fn, host=True, hostfn=fn, needs_caller=needs_caller)
+
+
+def api_store(tier: str, *, max_wasm_stack: int | None = None) -> Any:
+    """A public-API Store on an engine of ``tier`` (skips the test where llvm cannot run)."""
+    import pytest
+
+    import nanoproc
+    from nanoproc.api.tiers import llvm_unavailable_reason
+
+    if tier != "interp" and llvm_unavailable_reason() is not None:
+        pytest.skip(str(llvm_unavailable_reason()))
+    cfg = nanoproc.Config()
+    cfg.strategy = tier
+    if max_wasm_stack is not None:
+        cfg.max_wasm_stack = max_wasm_stack
+    return nanoproc.Store(nanoproc.Engine(cfg))
+
+
+def api_instance(tier: str, wat: str, *, max_wasm_stack: int | None = None) -> tuple[Any, Any]:
+    """``(store, exports)`` of ``wat`` instantiated with no imports (see api_store)."""
+    import nanoproc
+
+    store = api_store(tier, max_wasm_stack=max_wasm_stack)
+    inst = nanoproc.Instance(store, nanoproc.Module(store.engine, wat), [])
+    return store, inst.exports(store)

@@ -13,7 +13,7 @@ import tracemalloc
 import pytest
 
 import nanoproc
-from nanoproc.api.tiers import llvm_unavailable_reason
+from core_helpers import api_instance, api_store
 
 TIERS = ("interp", "llvm", "tiered")
 
@@ -104,14 +104,7 @@ ROUNDS = {"interp": 3_000, "llvm": 100_000, "tiered": 100_000}
 
 
 def _instance(tier: str, wat: str = WAT) -> tuple[nanoproc.Store, nanoproc.InstanceExports]:
-    if tier != "interp" and llvm_unavailable_reason() is not None:
-        pytest.skip(str(llvm_unavailable_reason()))
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    engine = nanoproc.Engine(cfg)
-    store = nanoproc.Store(engine)
-    inst = nanoproc.Instance(store, nanoproc.Module(engine, wat), [])
-    return store, inst.exports(store)
+    return api_instance(tier, wat)  # type: ignore[no-any-return]
 
 
 def _sum(k: int) -> int:
@@ -237,12 +230,8 @@ IMPORTED = """
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_host_exnrefs_stored_by_constant_expressions_and_segments(tier: str) -> None:
-    if tier != "interp" and llvm_unavailable_reason() is not None:
-        pytest.skip(str(llvm_unavailable_reason()))
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    engine = nanoproc.Engine(cfg)
-    store = nanoproc.Store(engine)
+    store = api_store(tier)
+    engine = store.engine
     tag = nanoproc.Tag(store, nanoproc.TagType(nanoproc.FuncType([nanoproc.ValType.i32()], [])))
     exn = nanoproc.ExnRef(store, tag, [77])
     x = nanoproc.Global(store, nanoproc.GlobalType(nanoproc.ValType.exnref(), False),
@@ -342,14 +331,7 @@ collections of both kinds run many times with thousands of exceptions live."""
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_exnrefs_in_objects_held_by_deep_frames_survive(tier: str) -> None:
-    if tier != "interp" and llvm_unavailable_reason() is not None:
-        pytest.skip(str(llvm_unavailable_reason()))
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    cfg.max_wasm_stack = 16 << 20
-    engine = nanoproc.Engine(cfg)
-    store = nanoproc.Store(engine)
-    ex = nanoproc.Instance(store, nanoproc.Module(engine, DEEP), []).exports(store)
+    store, ex = api_instance(tier, DEEP, max_wasm_stack=16 << 20)
     levels, churn = DEEP_SIZE[tier]
     n = 10_000 if tier == "interp" else 40_000
     for _ in range(2):
@@ -400,12 +382,8 @@ HOSTED = """
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_collections_from_a_host_function_keep_the_frames_exnrefs(tier: str) -> None:
-    if tier != "interp" and llvm_unavailable_reason() is not None:
-        pytest.skip(str(llvm_unavailable_reason()))
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    engine = nanoproc.Engine(cfg)
-    store = nanoproc.Store(engine)
+    store = api_store(tier)
+    engine = store.engine
     tags: list[nanoproc.Tag] = []
 
     def poke(exn: nanoproc.ExnRef) -> nanoproc.ExnRef:

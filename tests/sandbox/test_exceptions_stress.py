@@ -9,6 +9,7 @@ import tracemalloc
 import pytest
 
 import nanoproc
+from core_helpers import api_instance
 
 TIERS = ("interp", "llvm")
 """Tiers that run exceptions."""
@@ -52,13 +53,7 @@ WAT = """
 
 
 def _instance(tier: str) -> tuple[nanoproc.Store, nanoproc.InstanceExports]:
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    cfg.max_wasm_stack = 16 << 20
-    engine = nanoproc.Engine(cfg)
-    store = nanoproc.Store(engine)
-    inst = nanoproc.Instance(store, nanoproc.Module(engine, WAT), [])
-    return store, inst.exports(store)
+    return api_instance(tier, WAT, max_wasm_stack=16 << 20)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -171,12 +166,7 @@ of exception objects, so the collector runs many times with thousands live."""
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_live_exceptions_survive_collections(tier: str) -> None:
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    cfg.max_wasm_stack = 16 << 20
-    engine = nanoproc.Engine(cfg)
-    store = nanoproc.Store(engine)
-    ex = nanoproc.Instance(store, nanoproc.Module(engine, KEEPER), []).exports(store)
+    store, ex = api_instance(tier, KEEPER, max_wasm_stack=16 << 20)
     levels, churn = KEEPER_SIZE[tier]
     for _ in range(2):
         assert ex["rec"](store, levels, churn) == 1
@@ -214,8 +204,4 @@ def test_live_exceptions_are_bounded_in_llvm() -> None:
 
 
 def _instance_of(tier: str, wat: str) -> tuple[nanoproc.Store, nanoproc.InstanceExports]:
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    engine = nanoproc.Engine(cfg)
-    store = nanoproc.Store(engine)
-    return store, nanoproc.Instance(store, nanoproc.Module(engine, wat), []).exports(store)
+    return api_instance(tier, wat)  # type: ignore[no-any-return]

@@ -60,6 +60,14 @@ def _engine(strategy: str, switch_after: int | None = None, fuel: bool = False) 
     return engine
 
 
+def _outcome(store: Any, func: Any, *args: int) -> Any:
+    """A call's result, or its trap with the frames."""
+    try:
+        return ("ok", func(store, *args))
+    except nanoproc.Trap as e:
+        return ("trap", e.trap_code, [(f.func_index, f.module_offset) for f in e.frames])
+
+
 def _run(engine: Any, args: list[int], fuel: bool = False) -> list[Any]:
     """Observations of calls of ``sum``: results or traps with their frames, fuel
     left, the global and the memory written."""
@@ -68,15 +76,8 @@ def _run(engine: Any, args: list[int], fuel: bool = False) -> list[Any]:
         store.set_fuel(1_000_000)
     inst = nanoproc.Instance(store, nanoproc.Module(engine, CHAIN), [])
     ex = inst.exports(store)
-    out: list[Any] = []
-    for n in args:
-        try:
-            r: Any = ("ok", ex["sum"](store, n))
-        except nanoproc.Trap as e:
-            r = ("trap", e.trap_code, [(f.func_index, f.module_offset) for f in e.frames])
-        out.append((r, store.get_fuel() if fuel else None, ex["g"].value(store),
-                    bytes(ex["mem"].read(store, 0, 64))))
-    return out
+    return [(_outcome(store, ex["sum"], n), store.get_fuel() if fuel else None,
+             ex["g"].value(store), bytes(ex["mem"].read(store, 0, 64))) for n in args]
 
 
 @pytest.mark.parametrize("switch_after", [1, 2, 3, 5, 8, 13, 17, 30])
@@ -304,13 +305,7 @@ SEGMENTS = """
 def _segment_run(engine: Any, calls: list[tuple[str, list[int]]]) -> list[Any]:
     store = nanoproc.Store(engine)
     ex = nanoproc.Instance(store, nanoproc.Module(engine, SEGMENTS), []).exports(store)
-    out: list[Any] = []
-    for name, args in calls:
-        try:
-            out.append(("ok", ex[name](store, *args)))
-        except nanoproc.Trap as e:
-            out.append(("trap", e.trap_code))
-    return out
+    return [_outcome(store, ex[name], *args)[:2] for name, args in calls]
 
 
 @pytest.mark.parametrize("switch_after", [1, 2, 3, 4])
