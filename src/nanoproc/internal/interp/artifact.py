@@ -136,16 +136,26 @@ class ModuleArtifact:
         """Translate now the functions whose translation may fail (see .handlers),
         so that UnsupportedFeature is raised at instantiation, before any code runs;
         ``exempt``: functions a composing backend runs itself (never translated)."""
-        for f in self._risky():
+        for f in self._risky(options):
             if f not in exempt:
                 self.translated(f, options)
 
-    def _risky(self) -> list[int]:
+    def _risky(self, options: TranslationOptions) -> list[int]:
         deep = self._deep
         if deep is None:
-            from .handlers import deep_handler_functions
+            # The scan decodes every body: on a start whose translations (and so the
+            # verdict of validation) come from the translation cache, nothing else
+            # would, so the cache file keeps the scan's result too.
+            cc = self._cache(options)
+            deep = cc.risky() if cc is not None else None
+            first, stop = self.num_imported, self.num_imported + len(self.module.funcs)
+            if deep is None or not all(first <= f < stop for f in deep):
+                from .handlers import deep_handler_functions
 
-            deep = self._deep = deep_handler_functions(self.module)
+                deep = deep_handler_functions(self.module)
+                if cc is not None:
+                    cc.set_risky(deep)
+            self._deep = deep
         return deep
 
     def untranslatable(self, options: TranslationOptions) -> list[int]:
@@ -154,7 +164,7 @@ class ModuleArtifact:
         from ..errors import UnsupportedFeature
 
         out = []
-        for f in self._risky():
+        for f in self._risky(options):
             try:
                 self.translated(f, options)
             except UnsupportedFeature:
@@ -213,17 +223,22 @@ class ModuleArtifact:
                     self.last_translation = (time.monotonic(), time.process_time())
         return t
 
+    def _cache(self, options: TranslationOptions) -> Any:
+        """The translation cache for ``options`` (codecache.CodeCache), or None."""
+        try:
+            return self._caches[options]
+        except KeyError:
+            from .codecache import open_cache
+
+            cc = self._caches[options] = open_cache(self, options)
+            return cc
+
     def _translate(self, funcidx: int, options: TranslationOptions) -> Translated:
         """Translate ``funcidx``, or take its translation from the translation cache
         (see :mod:`.codecache`; what is translated here goes there)."""
         from .translate import translate_function
 
-        try:
-            cc = self._caches[options]
-        except KeyError:
-            from .codecache import open_cache
-
-            cc = self._caches[options] = open_cache(self, options)
+        cc = self._cache(options)
         if cc is None:
             return translate_function(self, funcidx, options)
         from .packed import pack, unpack
