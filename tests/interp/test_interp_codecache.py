@@ -6,7 +6,6 @@ cache miss, never a wrong result."""
 from __future__ import annotations
 
 import gc
-import marshal
 import struct
 from pathlib import Path
 from typing import Any
@@ -223,47 +222,36 @@ DEEP_WAT = """
 """
 
 
-def _deep_session(wasm: bytes) -> tuple[list[int], list[int]]:
-    """Instantiate and run; the functions translated at instantiation, the results."""
+def _deep_session(wasm: bytes) -> list[int]:
+    """Instantiate and run; the results."""
     config = nanoproc.Config()
     config.strategy = "interp"
     engine = nanoproc.Engine(config)
     module = nanoproc.Module(engine, wasm)
     store = nanoproc.Store(engine)
     inst = nanoproc.Instance(store, module, [])
-    art = module._compiled.artifacts["interp"]
-    risky = list(art._deep)
     ex = inst.exports(store)
     results = [ex["deep"](store), ex["run"](store, 41)]
-    del ex, inst, store, module, engine, art
+    del ex, inst, store, module, engine
     gc.collect()
-    return risky, results
+    return results
 
 
 @pytest.mark.parametrize("wat", [WAT, DEEP_WAT], ids=["no-handlers", "deep-handlers"])
-def test_the_handler_scan_comes_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               wat: str) -> None:
-    """Instantiation scans every body for deeply nested handlers (interp/handlers.py):
-    a run whose translations come from the cache takes the scan's result too, so it
-    decodes no body it does not run; a damaged result is computed again."""
+def test_a_cached_start_decodes_no_body_it_does_not_run(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        wat: str) -> None:
+    """Instantiation scans no body (handlers nest freely since interp/flat_exc.py; the
+    deep-handler scan is gone), so a run whose translations come from the cache
+    decodes no body it does not run."""
     from nanoproc.internal.binary import decode
-    from nanoproc.internal.interp import handlers
 
-    real_scan = handlers.deep_handler_functions
     wasm = nanoproc.wat2wasm(wat)
     if wat is WAT:
         _session(wasm)
-        expected = []
     else:
-        expected = _deep_session(wasm)[0]
-        assert expected == [0]
-    (path,) = _cache_files(tmp_path)
-    assert marshal.loads(codecache.read(path)[codecache.RISKY]) == tuple(expected)
-
-    def refuse(module: Any) -> list[int]:
-        raise AssertionError("scanned although cached")
-
-    monkeypatch.setattr(handlers, "deep_handler_functions", refuse)
+        assert _deep_session(wasm) == [5, 42]
+    assert _cache_files(tmp_path)
     decoded: list[int] = []
     real_body = decode._body
     monkeypatch.setattr(decode, "_body", lambda *a: decoded.append(1) or real_body(*a))
@@ -272,22 +260,5 @@ def test_the_handler_scan_comes_from_the_cache(tmp_path: Path, monkeypatch: pyte
         assert len(decoded) <= 4  # at most the bodies of the trap backtrace's 4 frames
         assert first[0][0] == -16
     else:
-        assert _deep_session(wasm) == ([0], [5, 42])
+        assert _deep_session(wasm) == [5, 42]
         assert decoded == []
-    monkeypatch.setattr(decode, "_body", real_body)
-    # a well-formed file whose scan entry is damaged: scanned again, same behaviour
-    scans: list[int] = []
-    monkeypatch.setattr(handlers, "deep_handler_functions",
-                        lambda m: scans.append(1) or real_scan(m))
-    for bad in [b"garbage", marshal.dumps((7, -1)), marshal.dumps([0]), marshal.dumps((99,)),
-                marshal.dumps(("0",))]:
-        entries = codecache.read(path)
-        entries[codecache.RISKY] = bad
-        codecache.write(path, entries)
-        scans.clear()
-        if wat is WAT:
-            assert _session(wasm)[0][0] == -16
-        else:
-            assert _deep_session(wasm) == ([0], [5, 42])
-        assert scans == [1], bad
-        assert marshal.loads(codecache.read(path)[codecache.RISKY]) == tuple(expected)

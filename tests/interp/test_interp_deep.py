@@ -84,7 +84,7 @@ def test_control_scripts_pass_with_every_function_flat(monkeypatch: pytest.Monke
 
 def _nested_handlers(depth: int) -> str:
     """A store to memory, then ``depth`` nested try_tables (each with a block for its
-    catch) around a value: a function the interp tier cannot translate when deep."""
+    catch) around a value (before flat handlers, 10 or more could not be translated)."""
     inner = "(i32.const 7)"
     for i in range(depth):
         inner = f"(block $h{i} (result i32) (try_table (result i32) (catch $t $h{i}) {inner}))"
@@ -93,21 +93,25 @@ def _nested_handlers(depth: int) -> str:
 
 
 @pytest.mark.parametrize("depth", [9, 30])
-def test_deep_handlers_refused_before_anything_runs(depth: int) -> None:
-    """Handlers nested deeper than Python's block limit: refused at instantiation
-    (interp; the store is untouched), run natively by the tiered strategy; a
-    translatable depth (9) runs on interp, with wasmtime-py's result."""
+def test_deep_handlers_run_on_interp(depth: int) -> None:
+    """Handlers nested deeper than Python's block limit run on interp (flat handlers,
+    interp/flat_exc.py), with wasmtime-py's result."""
     wasm = wat2wasm(_nested_handlers(depth))
-    assert wasmtime_run(wasm, [()]) == [7]
+    assert nanoproc_run(wasm, [(), ()], "interp", FUEL) == wasmtime_run(wasm, [(), ()], FUEL)
+
+
+def test_refusal_happens_before_anything_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function the translator refuses (none is known: ``translate.REFUSE``, a test
+    hook, stands for one too big for CPython's compiler) is refused at instantiation
+    (interp; the store is untouched), every time; the tiered strategy runs it
+    natively."""
+    monkeypatch.setattr(translate, "REFUSE", frozenset({0}))
+    wasm = wat2wasm(_nested_handlers(30))
     config = nanoproc.Config()
     config.strategy = "interp"
     engine = nanoproc.Engine(config)
     module = nanoproc.Module(engine, wasm)
     store = nanoproc.Store(engine)
-    if depth < 10:
-        inst = nanoproc.Instance(store, module, [])
-        assert inst.exports(store)["f"](store) == 7
-        return
     with pytest.raises(UnsupportedFeature, match="deeply nested control flow"):
         nanoproc.Instance(store, module, [])
     with pytest.raises(UnsupportedFeature, match="deeply nested control flow"):

@@ -114,8 +114,6 @@ class ModuleArtifact:
         self.last_translation = (time.monotonic(), time.process_time())
         """When the last function was translated (wall clock, this process's CPU
         time): a tiered engine waits for a quiet spell before compiling natively."""
-        self._deep: list[int] | None = None
-        """Functions translated at instantiation (see translate_risky)."""
         self._unsupported: str | None | bool = False
         """False: not scanned yet; None: fine; str: the missing feature."""
         self._caches: dict[TranslationOptions, Any] = {}
@@ -133,30 +131,23 @@ class ModuleArtifact:
 
     def translate_risky(self, options: TranslationOptions,
                         exempt: frozenset[int] = frozenset()) -> None:
-        """Translate now the functions whose translation may fail (see .handlers),
-        so that UnsupportedFeature is raised at instantiation, before any code runs;
-        ``exempt``: functions a composing backend runs itself (never translated)."""
-        for f in self._risky(options):
+        """Translate now the functions whose translation may fail, so that
+        UnsupportedFeature is raised at instantiation, before any code runs;
+        ``exempt``: functions a composing backend runs itself (never translated).
+        Since handlers are flat (see .flat_exc) every nesting translates and no
+        function is known to fail: only ``translate.REFUSE`` (a test hook) names some,
+        so nothing is decoded or translated here."""
+        for f in self._risky():
             if f not in exempt:
                 self.translated(f, options)
 
-    def _risky(self, options: TranslationOptions) -> list[int]:
-        deep = self._deep
-        if deep is None:
-            # The scan decodes every body: on a start whose translations (and so the
-            # verdict of validation) come from the translation cache, nothing else
-            # would, so the cache file keeps the scan's result too.
-            cc = self._cache(options)
-            deep = cc.risky() if cc is not None else None
-            first, stop = self.num_imported, self.num_imported + len(self.module.funcs)
-            if deep is None or not all(first <= f < stop for f in deep):
-                from .handlers import deep_handler_functions
+    def _risky(self) -> list[int]:
+        from . import translate
 
-                deep = deep_handler_functions(self.module)
-                if cc is not None:
-                    cc.set_risky(deep)
-            self._deep = deep
-        return deep
+        if not translate.REFUSE:
+            return []
+        first = self.num_imported
+        return [f for f in sorted(translate.REFUSE) if first <= f < first + len(self.module.funcs)]
 
     def untranslatable(self, options: TranslationOptions) -> list[int]:
         """The functions :meth:`translate_risky` checks that this tier cannot
@@ -164,7 +155,7 @@ class ModuleArtifact:
         from ..errors import UnsupportedFeature
 
         out = []
-        for f in self._risky(options):
+        for f in self._risky():
             try:
                 self.translated(f, options)
             except UnsupportedFeature:
@@ -236,8 +227,10 @@ class ModuleArtifact:
     def _translate(self, funcidx: int, options: TranslationOptions) -> Translated:
         """Translate ``funcidx``, or take its translation from the translation cache
         (see :mod:`.codecache`; what is translated here goes there)."""
-        from .translate import translate_function
+        from .translate import REFUSE, translate_function
 
+        if funcidx in REFUSE:  # before the cache, which may hold an earlier translation
+            return translate_function(self, funcidx, options)
         cc = self._cache(options)
         if cc is None:
             return translate_function(self, funcidx, options)

@@ -39,9 +39,6 @@ MIN_CODE_BYTES = 100_000
 """Code section size from which a module's translations are cached."""
 
 MAGIC = b"nanoproc-interp-code 1\n"
-RISKY = -1
-"""The entry holding the module's functions that are translated at instantiation
-(see handlers.py: finding them decodes every body), as marshalled ints."""
 _DIGEST = 32
 
 
@@ -181,24 +178,6 @@ class CodeCache:
 
     def take(self, funcidx: int) -> bytes | None:
         return self.loaded.pop(funcidx, None)
-
-    def risky(self) -> list[int] | None:
-        """The recorded result of handlers.deep_handler_functions (None: none, or
-        not well-formed)."""
-        data = self.loaded.get(RISKY)
-        if data is None:
-            return None
-        try:
-            funcs = marshal.loads(data)
-        except (ValueError, EOFError, TypeError):
-            return None
-        if not isinstance(funcs, tuple) or not all(type(f) is int and f >= 0 for f in funcs):
-            return None
-        return list(funcs)
-
-    def set_risky(self, funcs: list[int]) -> None:
-        with self._lock:
-            self.fresh[RISKY] = marshal.dumps(tuple(funcs))
 
     def add(self, funcidx: int, data: bytes) -> None:
         with self._lock:

@@ -241,6 +241,13 @@ class ExcFlow(ControlFlow):
             out.indent -= 1
         return ctl.reached
 
+    def do_handler_end(self, ctl: Ctl, pc: int, delegate: int | None = None) -> int:
+        """The ``end`` (or ``delegate``, with its label) of a legacy try."""
+        self.flush_fuel()
+        if delegate is not None:
+            return self.finish_try(ctl, self.end_delegate(ctl, delegate), pc)
+        return self.finish_try(ctl, self.end_try(ctl), pc)
+
     def end_delegate(self, ctl: Ctl, label: int) -> bool:
         """``delegate label``: the body's exceptions go to the handler of an outer
         construct; the handlers in between let them pass (``dg``)."""
@@ -282,10 +289,9 @@ _plain_end = CONTROL["end"]
 def _end(tr: ControlFlow, ins: Instr, pc: int) -> int:
     ctl = tr.ctls[-1]
     kind = ctl.c.kind
-    if kind == "try":
+    if kind == "try" or (kind == "try_table" and ctl.c.impl == "flat"):
         assert isinstance(tr, ExcFlow)
-        tr.flush_fuel()
-        return tr.finish_try(ctl, tr.end_try(ctl), pc)
+        return tr.do_handler_end(ctl, pc)
     nxt = _plain_end(tr, ins, pc)
     if kind == "try_table":
         assert isinstance(tr, ExcFlow)
@@ -301,9 +307,7 @@ def _end(tr: ControlFlow, ins: Instr, pc: int) -> int:
 
 def _delegate(tr: ControlFlow, ins: Instr, pc: int) -> int:
     assert isinstance(tr, ExcFlow)
-    ctl = tr.ctls[-1]
-    tr.flush_fuel()
-    return tr.finish_try(ctl, tr.end_delegate(ctl, ins[1]), pc)
+    return tr.do_handler_end(tr.ctls[-1], pc, ins[1])
 
 
 CONTROL["try_table"] = _try_table

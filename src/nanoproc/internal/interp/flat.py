@@ -64,12 +64,23 @@ class FlatFlow(ControlFlow):
         self.nstates = 0
         self.region_start = 0
         self.region_indent = 0
+        self.state_region: dict[int, int] = {}
+        """State -> the flat handler region its code is in (0: none; see
+        :mod:`.flat_exc`)."""
+        self.region_stack: list[int] = []
+        """Open flat handler regions, innermost last."""
+        self.guarded = False
+        """The dispatch tree is inside one ``try:`` (the function has flat handlers)."""
 
     # ------------------------------------------------------------ the dispatch loop
     def open_dispatch(self) -> None:
         """Start the dispatch loop (and state 0) where the body begins."""
         nflat = self.st.flat
         tree_depth = max(1, (3 * nflat + 1).bit_length())
+        self.guarded = self.st.flat_handlers > 0
+        if self.guarded:
+            tree_depth += 1  # the try: around the tree
+            self.py_trys += 1
         self.indent_room = MAX_INDENT - tree_depth
         out = self.out
         out.emit("q = 0")
@@ -93,10 +104,16 @@ class FlatFlow(ControlFlow):
         new_lines: list[str] = []
         new_pcs: list[int] = []
         base = "    " * self.region_indent
+        if self.guarded:
+            new_lines.append(base + "try:")
+            new_pcs.append(0)
+            base += "    "
+
+        shift = "    " if self.guarded else ""
 
         def leaf(s: int, depth: int) -> None:
             span = spans.get(s)
-            pad = "    " * depth
+            pad = shift + "    " * depth
             if span is None or span[0] == span[1]:
                 new_lines.append(base + pad + "raise AssertionError('no code in this state')")
                 new_pcs.append(0)
@@ -123,6 +140,10 @@ class FlatFlow(ControlFlow):
                 new_lines.append(f"{pad}else:")
                 new_pcs.append(0)
                 todo.append((mid, hi, depth + 1, 0))
+        if self.guarded:
+            handler = self.dispatch_handler()
+            new_lines.extend(("    " * self.region_indent) + line for line in handler)
+            new_pcs.extend([0] * len(handler))
         lines[begin:] = new_lines
         pcs[begin:] = new_pcs
         self.close_loop(self.dispatch)
@@ -137,6 +158,12 @@ class FlatFlow(ControlFlow):
         indentation: a flat construct's boundary is never inside a Python block)."""
         assert self.out.indent == self.region_indent, "a state starts inside a Python block"
         self.state_lines[s] = self.out.mark()
+        self.state_region[s] = self.region_stack[-1] if self.region_stack else 0
+
+    def dispatch_handler(self) -> list[str]:
+        """The ``except`` clause of the ``try:`` around the dispatch tree (lines
+        indented from the dispatch loop's body; see :mod:`.flat_exc`)."""
+        raise NotImplementedError
 
     def goto(self, s: int) -> None:
         """Leave the current state for state ``s`` (from any depth of Python loops)."""

@@ -202,6 +202,8 @@ class Structure:
         its exceptions (None: the caller's)."""
         self.flat = 0
         """How many constructs are ``flat`` (see :mod:`.flat`)."""
+        self.flat_handlers = 0
+        """How many of them are handlers (try_table, try; see :mod:`.flat_exc`)."""
         self._scan(block_arity)
         if flat_height is not None:
             self._mark_flat(flat_height)
@@ -276,18 +278,21 @@ class Structure:
 
     # ------------------------------------------------------------ flat constructs
     def _mark_flat(self, height_limit: int) -> None:
-        """Mark ``flat`` every block, loop and if whose subtree nests deeper than
-        ``height_limit`` and whose enclosing constructs are all flat (a Python
-        ``try:`` cannot be split, so nothing inside a try construct is flat)."""
+        """Mark ``flat`` every construct whose subtree nests deeper than
+        ``height_limit`` and whose enclosing constructs are all flat (a construct
+        kept as Python code cannot hold states). Flat handlers (try_table, try) are
+        regions of states (see :mod:`.flat_exc`)."""
         height: dict[int, int] = {}
         for c in reversed(self.constructs):  # children before their parents
             height[c.start] = 1 + max((height[x.start] for x in c.children), default=0)
         for c in self.constructs:  # parents before their children
             parent = c.parent
-            if (c.kind in ("block", "loop", "if") and height[c.start] > height_limit
-                    and (parent is None or parent.kind == "func" or parent.impl == "flat")):
+            if height[c.start] > height_limit and (
+                    parent is None or parent.kind == "func" or parent.impl == "flat"):
                 c.impl = "flat"
                 self.flat += 1
+                if c.kind in ("try_table", "try"):
+                    self.flat_handlers += 1
 
     # ------------------------------------------------------------ tails
     def _chain_is_tail(self, pc: int, target: Construct) -> bool:
@@ -296,6 +301,8 @@ class Structure:
         while True:
             if pos + 1 != x.end and pos + 1 != x.else_:
                 return False
+            if pos + 1 == x.end and x.start in self.delegates:
+                return False  # falling through ``delegate`` costs fuel, a branch does not
             if x is target:
                 return True
             if x.nresults != target.nresults or x.kind == "func":
@@ -510,6 +517,8 @@ class Structure:
                 return False
             if x.end + 1 != parent.end and x.end + 1 != parent.else_:
                 return False
+            if x.end + 1 == parent.end and parent.start in self.delegates:
+                return False  # ``delegate`` in between: it costs fuel when reached
             x = parent
         return True
 

@@ -26,8 +26,8 @@ from ..exec.trap import ENTRY_PC
 from ..syntax.module import Instr
 from ..syntax.types import F32, F64, I32, I64, V128, ValType
 from .control import CONTROL, ChainUnsafe, Ctl
-from .exc_control import ExcFlow
-from .flat import FLAT_HEIGHTS, FlatFlow
+from .flat import FLAT_HEIGHTS
+from .flat_exc import FlatExcFlow
 from .stackbase import MASK, MASKV, SIGN, trap_pc
 from .structure import Construct, Structure
 
@@ -56,7 +56,7 @@ _REVIVE = frozenset({"else", "end", "catch", "catch_all", "delegate"})
 """Instructions that end a construct's arm: code after them may be reachable again."""
 
 
-class Translator(ExcFlow, FlatFlow):
+class Translator(FlatExcFlow):
     """Translates one defined function (see :func:`translate_function`)."""
 
     def __init__(self, art: ModuleArtifact, funcidx: int,
@@ -205,6 +205,8 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
         ops_numeric,
     )
 
+    if funcidx in REFUSE:
+        raise UnsupportedFeature(DEEP, "refused by translate.REFUSE (a test hook)")
     no_chain: frozenset[int] = frozenset()
     flat_height: int | None = FORCE_FLAT
     flatter = iter(FLAT_HEIGHTS if FORCE_FLAT is None else ())
@@ -227,9 +229,16 @@ def translate_function(art: ModuleArtifact, funcidx: int, options: TranslationOp
 
 
 DEEP = "deeply nested control flow"
-FORCE_FLAT: int | None = None
-"""Tests set this to translate every function with the flat lowering at that bound
-(see :mod:`.flat`), to run whole suites through it."""
+REFUSE: frozenset[int] = frozenset()
+"""Test hook: function indices the translator refuses, as it would a function too
+big for CPython's compiler (none is known: with flat handlers every nesting
+translates), to test the refusal paths: at instantiation (artifact.translate_risky)
+and the tiered strategy's native unit for such functions."""
+FORCE_FLAT: int | None = (int(os.environ["NANOPROC_INTERP_FLAT"])
+                          if os.environ.get("NANOPROC_INTERP_FLAT") else None)
+"""Tests set this (or the environment variable ``NANOPROC_INTERP_FLAT``, for the
+fuzzer's processes) to translate every function with the flat lowering at that
+bound (see :mod:`.flat`), to run whole suites through it."""
 
 
 def _compiled(art: ModuleArtifact, funcidx: int, tr: Translator, source: str) -> Translated:
