@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..exec.fuelrules import known_operand
 from ..syntax.module import Instr
-from .exprs import Val, combine, name_val
+from .exprs import NO_SLOT, Val, combine, name_val, simple_val
 from .translate import HANDLERS, MASK, Handler, Translator, register, trap_pc
 
 
@@ -22,18 +22,18 @@ def _nop(tr: Translator, ins: Instr) -> None:
     pass
 
 
+_WIDTHS = {"i32": 32, "i64": 64}
+
+
 def _width(t: object) -> int:
-    return {"i32": 32, "i64": 64}.get(getattr(t, "name", ""), 0)
+    return _WIDTHS.get(getattr(t, "name", ""), 0)
 
 
 @register("local.get")
 def _local_get(tr: Translator, ins: Instr) -> None:
     x = ins[1]
-    v = name_val(f"l{x}", local=x)
-    w = _width(tr.local_types[x])
-    if w:
-        v.width = v.bits = w
-    tr.push(v)
+    w = _WIDTHS.get(getattr(tr.local_types[x], "name", ""), 0)
+    tr.stack.append(simple_val(f"l{x}", frozenset((x,)), NO_SLOT, True, w, w or 64, None, False))
 
 
 def _set_local(tr: Translator, x: int, v: Val) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .emitter import Emitter
-from .exprs import NO_SLOT, Val, combine
+from .exprs import EMPTY, NO_SLOT, Val, combine, simple_val
 
 MAX_EXPR_DEPTH = 24
 """Deeper expressions are split into temporaries (CPython's parser and compiler
@@ -72,7 +72,7 @@ class StackMachine:
             self.flush(traps=True)
         name = self.temp()
         self.out.emit(f"{name} = {v.code}", v.pc if v.trap else -1)
-        return Val(name, simple=True, exact=v.exact, width=v.width, bits=v.bits, isbool=v.isbool)
+        return simple_val(name, EMPTY, NO_SLOT, v.exact, v.width, v.bits, None, v.isbool)
 
     def simple(self, v: Val) -> Val:
         """``v`` in a form that may be evaluated twice in one expression."""
@@ -144,12 +144,12 @@ class StackMachine:
         self.flush(traps=traps, effects=effects)
         name = self.temp()
         self.out.emit(f"{name} = {code}")
-        return Val(name, simple=True, exact=exact, width=width, bits=bits, isbool=isbool)
+        return simple_val(name, EMPTY, NO_SLOT, exact, width, bits, None, isbool)
 
     # ------------------------------------------------------------ constants
     def iconst(self, value: int, width: int) -> Val:
         value &= MASKV[width]
-        return Val(str(value), simple=True, const=value, width=width, bits=value.bit_length())
+        return simple_val(str(value), EMPTY, NO_SLOT, True, width, value.bit_length(), value, False)
 
     def fconst(self, value: float) -> Val:
         if value != value:
