@@ -210,3 +210,19 @@ def test_an_allocation_in_one_arm_leaves_pending_reads_alone(arm: int) -> None:
     inst = new_instance(compile_wat(ARM_ALLOCATION))
     assert call(inst, "f", arm) == 42
     assert call(inst, "f", 1 - arm) == 42
+
+
+@pytest.mark.parametrize("dead", ["br 1", "br_table 1 1 1", "(br_if 1 (i32.const 1)) drop"])
+@pytest.mark.parametrize("arg", [0, 1])
+def test_a_branch_out_of_a_block_targeted_only_by_dead_code(dead: str, arg: int) -> None:
+    """Fuzz case gen:20261272787251 (interp returned -2.5 instead of 0.0): the inner
+    block is targeted only by a branch in dead code, so it gets a Python loop but no
+    branch to it is emitted; the outer block delegates to that loop. The live ``br 2``
+    leaves the loop, and the inner block's fall-through result must not be assigned
+    after the loop, where the branch lands."""
+    text = f"""(module (func (export "f") (param i32) (result f32)
+      (block (result f32)
+        (block (result f32)
+          (if (local.get 0) (then (f32.const 0) (br 2) {dead}))
+          (f32.sub (f32.const 0) (f32.const 2.5))))))"""
+    assert call(new_instance(text), "f", arg) == (0.0 if arg else -2.5)

@@ -430,8 +430,12 @@ class ControlFlow(Metering, StackMachine):
                         self.assign(ctl.slots(c.nresults), results)
                         results = [name_val(n, slot=ctl.base + i)
                                    for i, n in enumerate(ctl.slots(c.nresults))]
-            elif ctl.reached:
-                # Branches deliver results in slots: the fall-through must too.
+            elif ctl.reached or (fall and ctl.loop is not None):
+                # Branches deliver results in slots: the fall-through must too. So
+                # must a fall-through inside the construct's own Python loop even when
+                # no branch to it was emitted (only dead code targets it): enclosing
+                # blocks that delegate to this loop are left by ``break`` to a point
+                # after it, where no value of this construct may be assigned.
                 if fall:
                     vals = self.popn(c.nresults)
                     self.assign(ctl.slots(c.nresults), vals)
