@@ -139,6 +139,9 @@ class _Plan:
         exprs += [x for seg in mod.elems for x in seg.init]
         self.allocates = any(i[0].name.startswith(("struct.", "array.")) for x in exprs for i in x)
         """Whether constant expressions allocate GC objects (the store needs its heap)."""
+        self.allocate = _allocator(self, [constant_of(g.init) for g in mod.globals])
+        """``allocate(inst, store)``: the instance's own entities (see :func:`_allocator`)."""
+        self.spaces = [space for _imp, space in self.imports]
 
 
 def _offset(expr: Any) -> Any:
@@ -161,6 +164,45 @@ def _func_indices(init: list[Any]) -> list[int] | None:
     return out
 
 
+def _allocator(plan: _Plan, constants: list[Any]) -> Any:
+    """``allocate(inst, store)``: the instance's own functions, tags, globals, tables
+    and memories, in that order (each may refer to the ones before), as one function
+    with the plan's facts as constants: a small module is instantiated per request,
+    and a loop over the plan per entity costs more than creating the entity."""
+    g: dict[str, Any] = {"FuncInst": FuncInst, "TagInst": TagInst, "GlobalInst": GlobalInst,
+                         "TableInst": TableInst, "MemoryInst": MemoryInst}  # fmt: skip
+    lines = ["def allocate(inst, store):"]
+    if plan.funcs:
+        items = []
+        for i, (ft, canon) in enumerate(plan.funcs):
+            g[f"ft{i}"], g[f"c{i}"] = ft, canon
+            items.append(f"FuncInst(ft{i}, c{i}, None, inst, {plan.first_func + i})")
+        lines.append(f"    inst.funcs += [{', '.join(items)}]")
+    for i, (ttype, ft, canon) in enumerate(plan.tags):
+        g[f"tt{i}"], g[f"tf{i}"], g[f"tc{i}"] = ttype, ft, canon
+        lines.append(f"    inst.tags.append(TagInst(tt{i}, tf{i}, tc{i}))")
+    for i, ((gtype, init), value) in enumerate(zip(plan.globals, constants)):
+        g[f"gt{i}"] = gtype
+        if value is NOT_CONSTANT or not isinstance(value, (int, float, type(None))):
+            g[f"gi{i}"] = init
+            value_src = f"gi{i}(inst)"
+        else:
+            g[f"gv{i}"] = value
+            value_src = f"gv{i}"
+        lines.append(f"    inst.globals.append(GlobalInst(gt{i}, {value_src}))")
+    for i, (ttype, tinit) in enumerate(plan.tables):
+        g[f"bt{i}"], g[f"bi{i}"] = ttype, tinit
+        init_src = f"bi{i}(inst)" if tinit is not None else "None"
+        lines.append(f"    inst.tables.append(TableInst(bt{i}, {init_src}, store))")
+    for i, (mtype, facts) in enumerate(plan.memories):
+        g[f"mt{i}"], g[f"mf{i}"] = mtype, facts
+        lines.append(f"    inst.memories.append(MemoryInst(mt{i}, store, mf{i}))")
+    if len(lines) == 1:
+        lines.append("    pass")
+    exec(compile("\n".join(lines) + "\n", "<nanoproc module allocation>", "exec"), g)
+    return g["allocate"]
+
+
 def _plan(module: CompiledModule) -> _Plan:
     plan = module.artifacts.get("plan")
     if plan is None:
@@ -179,20 +221,25 @@ def instantiate(
     """Instantiate ``module`` with ``imports`` (one entity per import, in order).
     ``trusted``: validation already matched the imports' types (core instances inside
     a component), so the run-time checks are skipped."""
-    plan = _plan(module)
+    plan = module.artifacts.get("plan") or _plan(module)
     if len(imports) != len(plan.imports):
         raise LinkError(f"expected {len(plan.imports)} imports, found {len(imports)}")
     inst = ModuleInstance(module, store)
-    for (imp, space), ext in zip(plan.imports, imports):
-        if not trusted:
-            kind = _KIND_OF.get(type(ext)) or _entity_kind(ext)
-            if kind != imp.kind:
-                raise LinkError(
-                    f"incompatible import type for `{imp.module}::{imp.name}`: "
-                    f"expected {imp.kind}, but found {kind}"
-                )
-            check_import(module, imp, ext)
-        getattr(inst, space).append(ext)
+    if imports:
+        d = inst.__dict__
+        if trusted:
+            for space, ext in zip(plan.spaces, imports):
+                d[space].append(ext)
+        else:
+            for (imp, space), ext in zip(plan.imports, imports):
+                kind = _KIND_OF.get(type(ext)) or _entity_kind(ext)
+                if kind != imp.kind:
+                    raise LinkError(
+                        f"incompatible import type for `{imp.module}::{imp.name}`: "
+                        f"expected {imp.kind}, but found {kind}"
+                    )
+                check_import(module, imp, ext)
+                d[space].append(ext)
 
     store.add_instance(inst)
     fuel_plan = plan.init_fuel if store.fuel is not None else None
@@ -208,7 +255,7 @@ def instantiate(
             memories = plan.num_memories
         if plan.allocates:
             store.gc_heap(backend)
-        _allocate(inst, plan, store)
+        plan.allocate(inst, store)
     except BaseException:
         store.remove_instance(inst, tables, memories)
         raise
@@ -220,14 +267,15 @@ def instantiate(
 
     backend.instantiate(inst)
 
-    _eval_elems(inst, plan)
-    meter = None
+    if plan.elems:
+        _eval_elems(inst, plan)
     if fuel_plan is not None:
         lengths = inst.__dict__.pop("array_lengths", None)
         meter = InitMeter(store, fuel_plan, lengths)  # may trap (out of fuel) at once
-    _apply_segments(inst, plan, meter)  # a trap leaves the fuel as the meter wrote it
-    if meter is not None:
+        _apply_segments(inst, plan, meter)  # a trap leaves the fuel as the meter wrote it
         meter.finish()
+    elif plan.elems or plan.datas:
+        _apply_segments(inst, plan, None)
 
     if plan.start is not None:
         start = inst.funcs[plan.start]
@@ -286,24 +334,6 @@ def _apply_segments(inst: ModuleInstance, plan: _Plan, meter: InitMeter | None) 
                 meter.charge(meter.plan.datas[i])
         else:
             datas.append(data)
-
-
-def _allocate(inst: ModuleInstance, plan: _Plan, store: StoreState) -> None:
-    """The instance's own functions, tags, globals, tables and memories (the step
-    where store limits and the limiter can refuse)."""
-    funcs = inst.funcs
-    idx = plan.first_func
-    for ft, canon in plan.funcs:
-        funcs.append(FuncInst(ft, canon, None, inst, idx))
-        idx += 1
-    for ttype, ft, canon in plan.tags:
-        inst.tags.append(TagInst(ttype, ft, canon))
-    for gtype, init in plan.globals:
-        inst.globals.append(GlobalInst(gtype, init(inst)))
-    for ttype, tinit in plan.tables:
-        inst.tables.append(TableInst(ttype, tinit(inst) if tinit is not None else None, store))
-    for mtype, facts in plan.memories:
-        inst.memories.append(MemoryInst(mtype, store, facts))
 
 
 def entity_type(ext: Any) -> FuncType | TableType | MemType | GlobalType | TagType:

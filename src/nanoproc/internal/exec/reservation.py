@@ -6,7 +6,7 @@ Linux, mapping and unmapping 4 GiB costs two system calls and the page tables'
 teardown, about half of what creating a store and a small instance costs, so a
 released reservation goes back to a pool instead. A range whose memory touched
 at most ZERO_BY_WRITING bytes keeps its pages and is zeroed when handed out again
-(a copy from the zero page, cheaper than faulting pages back in); a larger one
+(a memset, cheaper than faulting pages back in); a larger one
 has its touched pages dropped at once with ``madvise(MADV_DONTNEED)``, after which
 Linux guarantees a private anonymous page reads zero. Either way the next memory
 of that size starts as clean as from a fresh ``mmap``.
@@ -87,17 +87,7 @@ class Reservation:
         """One-element list: bytes that may have been touched (the memory's largest size)."""
 
 
-_zeros: memoryview | None = None
-"""ZERO_BY_WRITING bytes of a private anonymous mapping never written: every read
-of it is the kernel's shared zero page, so copying from it reads no real memory."""
-
-
-def _zero_source() -> memoryview:
-    global _zeros
-    if _zeros is None:
-        _zeros = memoryview(mmap.mmap(-1, ZERO_BY_WRITING, flags=mmap.MAP_PRIVATE
-                                      | mmap.MAP_ANONYMOUS, prot=mmap.PROT_READ))
-    return _zeros
+_memset = ctypes.memset
 
 
 def reserve(nbytes: int) -> Reservation | None:
@@ -111,19 +101,19 @@ def reserve(nbytes: int) -> Reservation | None:
     dirty = 0
     if free:
         address, dirty = free.pop()
+        if dirty:
+            # A pooled range keeps the bytes its last memory wrote until handed out
+            # again (nothing can reach them meanwhile); zeroed here (memset: cheaper
+            # than a copy from the zero page, or than faulting pages back in).
+            _memset(address, 0, dirty)
     else:
         libc = _load_libc()
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
         address = libc.mmap(None, nbytes, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
         if address is None or address == ctypes.c_void_p(-1).value:
             return None
-    buffer = _arena_type(nbytes).from_address(address)
+    buffer = (_types.get(nbytes) or _arena_type(nbytes)).from_address(address)
     view = memoryview(buffer).cast("B")
-    if dirty:
-        # A pooled range keeps the bytes its last memory wrote until handed out
-        # again (nothing can reach them meanwhile); zeroed here, through the view
-        # the memory uses anyway, a plain copy from the zero page.
-        view[:dirty] = _zero_source()[:dirty]
     high_water = [0]
     ref = weakref.ref(buffer, _released.append)
     _live[id(ref)] = (ref, address, nbytes, high_water)  # keeps the callback alive
@@ -135,25 +125,34 @@ _released: list[weakref.ReferenceType[Any]] = []
 
 
 def drain() -> None:
-    """Release every reservation whose memory has gone: zero it and pool it (or
-    unmap it when the pool is full)."""
+    """Release every reservation whose memory has gone: pool it, to be zeroed when
+    handed out again (or unmap it when the pool is full)."""
+    pop = _live.pop
     while _released:
-        _release(_released.pop())
+        entry = pop(id(_released.pop()), None)
+        if entry is None:
+            continue
+        _, address, nbytes, high_water = entry
+        free = _pool.get(nbytes)
+        if free is None:
+            free = _pool[nbytes] = []
+        used = high_water[0]
+        if 0 <= used <= ZERO_BY_WRITING and len(free) < POOL_PER_SIZE and used <= nbytes:
+            free.append((address, used))  # zeroed by reserve: cheaper than faulting pages in
+        else:
+            _release(address, nbytes, used, free)
 
 
-def _release(ref: weakref.ReferenceType[Any]) -> None:
-    entry = _live.pop(id(ref), None)
-    if entry is None:
-        return
-    _, address, nbytes, high_water = entry
+def _release(address: int, nbytes: int, used: int, free: list[tuple[int, int]]) -> None:
+    """Pool a range with more than ZERO_BY_WRITING touched bytes (dropping them), or
+    unmap it when the pool is full."""
     libc = _libc
-    free = _pool.setdefault(nbytes, [])
     # Clamped: a bad high-water mark must never make a pooled range unusable.
-    used = min(max(high_water[0], 0), nbytes)
+    used = min(max(used, 0), nbytes)
     if len(free) >= POOL_PER_SIZE:
         libc.munmap(address, nbytes)
     elif used <= ZERO_BY_WRITING:
-        free.append((address, used))  # zeroed by reserve: cheaper than faulting pages in
+        free.append((address, used))
     elif libc.madvise(address, used, _MADV_DONTNEED) == 0:
         free.append((address, 0))
     else:

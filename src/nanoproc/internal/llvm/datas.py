@@ -41,6 +41,8 @@ def bind_datas(inst: Any, segments: list[Any], vm: Any, off: int) -> list[Any]:
     """Fill the vmctx data slots from the instance's current segments (``inst.datas``
     as far as it is filled; a passive segment's init beyond, at instantiation) and
     make ``inst.datas`` follow the slots. Returns the buffers to keep alive."""
+    if not segments:  # nothing to follow (the usual small module)
+        return []
     current = list(inst.datas)
     keep = []
     for d, seg in enumerate(segments):

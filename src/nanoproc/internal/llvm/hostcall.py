@@ -21,7 +21,8 @@ from __future__ import annotations
 import ctypes
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 from ..exec.entities import FuncInst
 from ..valid import is_subtype_canon
@@ -31,10 +32,32 @@ from .nativestore import NativeStore
 from .pysource import make_factory
 from .refs import py_shape
 
-if TYPE_CHECKING:
-    from .instance import InstanceState
 
-INSTANCES: weakref.WeakValueDictionary[int, InstanceState] = weakref.WeakValueDictionary()
+class _StateMap:
+    """vmctx address -> the instance's state, held weakly (what WeakValueDictionary
+    does, without its Python-level KeyedRef per entry: instantiation is a hot path).
+    An entry goes when its state dies: the weak reference's callback is ``dict.pop``
+    of its key (C code, no Python frame), which runs before the state's vmctx array is
+    freed, so no newer state can have taken that address yet."""
+
+    __slots__ = ("refs",)
+
+    def __init__(self) -> None:
+        self.refs: dict[int, weakref.ReferenceType[Any]] = {}
+
+    def __setitem__(self, vmctx: int, state: Any) -> None:
+        refs = self.refs
+        refs[vmctx] = weakref.ref(state, partial(refs.pop, vmctx))
+
+    def get(self, vmctx: int) -> Any:
+        ref = self.refs.get(vmctx)
+        return ref() if ref is not None else None
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+
+INSTANCES = _StateMap()
 """vmctx address -> the instance's state (for the helper and for Callers). Weak: a
 store the host's closures hold in a cycle must stay collectable (a strong global map
 made such stores immortal; the host fuzzer's leak check caught it)."""

@@ -4,6 +4,7 @@ code with its conversions unrolled and the store's helpers bound as closure cell
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,10 @@ def make_factory(params: str, from_ns: dict[str, str], body: list[str], returns:
     item of ``from_ns``, runs ``body`` (lines defining the inner function, indented as
     at module level) and returns ``returns``."""
     lines = [f"def factory({params}):"]
-    lines += [f"    {name} = ns.{attr}" for name, attr in from_ns.items()]
+    # only the names the body uses: each binding is an attribute read (some make a
+    # ctypes array on first use), and a store makes its factories' products per store
+    used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(body)))
+    lines += [f"    {name} = ns.{attr}" for name, attr in from_ns.items() if name in used]
     lines += ["    " + line for line in body]
     lines.append(f"    return {returns}")
     g: dict[str, Any] = {}
