@@ -1,9 +1,39 @@
 """Small components shared by the component tests (API, composition, examples):
 ``SHOUT`` exports ``my:pkg/api`` with ``shout: func(s: string) -> string``, which
 upper-cases through its import ``upper`` and appends "!"; ``UPPER`` exports such an
-``upper`` (over latin1+utf16 strings, so linking the two transcodes)."""
+``upper`` (over latin1+utf16 strings, so linking the two transcodes). Also the set-up
+the component tests share: an engine per tier, and a component instantiated in a new
+store."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import nanoproc
+from nanoproc import component as c
+
+
+def tier_engine(tier: str) -> nanoproc.Engine:
+    """An engine running on ``tier`` (the test skips when that is llvm and llvmlite is
+    missing)."""
+    if tier == "llvm":
+        pytest.importorskip("llvmlite")
+    cfg = nanoproc.Config()
+    cfg.strategy = tier
+    return nanoproc.Engine(cfg)
+
+
+def instantiated(engine: nanoproc.Engine, source: str | bytes,
+                 linker: c.Linker | None = None) -> tuple[nanoproc.Store, c.Linker, c.Component, Any]:  # fmt: skip
+    """(store, linker, component, instance): ``source`` instantiated in a new store
+    by ``linker`` (a new, empty one by default)."""
+    store = nanoproc.Store(engine)
+    comp = c.Component(engine, source)
+    if linker is None:
+        linker = c.Linker(engine)
+    return store, linker, comp, linker.instantiate(store, comp)
 
 LIBC = """
   (core module $libc

@@ -8,17 +8,13 @@ from typing import Any
 import pytest
 
 import nanoproc
-from component_samples import SHOUT, UPPER
+from component_samples import SHOUT, UPPER, tier_engine
 from nanoproc import component as c
 
 
 @pytest.fixture(params=["interp", "llvm"])
 def engine(request: pytest.FixtureRequest) -> nanoproc.Engine:
-    if request.param == "llvm":
-        pytest.importorskip("llvmlite")
-    cfg = nanoproc.Config()
-    cfg.strategy = request.param
-    return nanoproc.Engine(cfg)
+    return tier_engine(request.param)
 
 
 def test_host_function_implements_an_import(engine: nanoproc.Engine) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import nanoproc
-from component_samples import LIBC, SHOUT, UPPER
+from component_samples import LIBC, SHOUT, UPPER, instantiated, tier_engine
 from conftest import wasm_tools
 from nanoproc import component as c
 from nanoproc.internal.binary.component_encode import encode_component
@@ -30,14 +30,6 @@ def _bin(text: str) -> bytes:
     return encode_component(parse_component_text(text))
 
 
-def _engine(tier: str) -> nanoproc.Engine:
-    if tier == "llvm":
-        pytest.importorskip("llvmlite")
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    return nanoproc.Engine(cfg)
-
-
 def _shout(store: nanoproc.Store, inst: Any) -> Any:
     api = inst.get_export_index(store, "my:pkg/api")
     return inst.get_func(store, inst.get_export_index(store, "shout", api))
@@ -48,17 +40,15 @@ def test_plugged_component_runs(tier: str, tmp_path: Path) -> None:
     out = plug(_bin(SHOUT), [_bin(UPPER)])
     (tmp_path / "out.wasm").write_bytes(out)
     subprocess.run([wasm_tools(), "validate", str(tmp_path / "out.wasm")], check=True)
-    engine = _engine(tier)
-    store = nanoproc.Store(engine)
-    comp = c.Component(engine, out)
+    engine = tier_engine(tier)
+    store, _, comp, inst = instantiated(engine, out)
     assert list(comp.type.imports(engine)) == []
-    inst = c.Linker(engine).instantiate(store, comp)
     assert _shout(store, inst)(store, "plug me") == "PLUG ME!"
 
 
 def test_shared_imports_are_imported_once(tmp_path: Path) -> None:
     out = plug(_bin(LOGGING_SHOUT), [_bin(LOGGING_UPPER)])
-    engine = _engine("interp")
+    engine = tier_engine("interp")
     comp = c.Component(engine, out)
     assert list(comp.type.imports(engine)) == ["log"]
     linker = c.Linker(engine)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import nanoproc
+from component_samples import tier_engine
 from nanoproc import component as c
 
 TIERS = ["interp", "llvm"]
@@ -55,14 +56,6 @@ NESTED = """(component
 )"""
 
 
-def _engine(tier: str) -> nanoproc.Engine:
-    if tier == "llvm":
-        pytest.importorskip("llvmlite")
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    return nanoproc.Engine(cfg)
-
-
 def _linker(engine: nanoproc.Engine, log: list[Any], tag: str = "a") -> c.Linker:
     linker = c.Linker(engine)
     linker.allow_shadowing = True
@@ -82,7 +75,7 @@ def _define(linker: c.Linker, log: list[Any], tag: str) -> None:
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_each_store_gets_its_own_store_in_host_calls(tier: str) -> None:
-    engine = _engine(tier)
+    engine = tier_engine(tier)
     comp = c.Component(engine, HOST)
     log: list[Any] = []
     linker = _linker(engine, log)
@@ -98,7 +91,7 @@ def test_each_store_gets_its_own_store_in_host_calls(tier: str) -> None:
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_changed_definitions_are_seen_by_the_next_instantiation(tier: str) -> None:
-    engine = _engine(tier)
+    engine = tier_engine(tier)
     comp = c.Component(engine, HOST)
     log: list[Any] = []
     linker = c.Linker(engine)
@@ -120,7 +113,7 @@ def test_changed_definitions_are_seen_by_the_next_instantiation(tier: str) -> No
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_nested_components_are_freed_without_the_cycle_collector(tier: str) -> None:
-    engine = _engine(tier)
+    engine = tier_engine(tier)
     comp = c.Component(engine, NESTED)
     linker = c.Linker(engine)
 

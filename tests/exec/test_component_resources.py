@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import nanoproc
+from component_samples import instantiated, tier_engine
 from nanoproc import component as c
 
 TIERS = ["interp", "llvm"]
@@ -77,20 +78,8 @@ HOST = """(component
 )"""
 
 
-def _engine(tier: str) -> nanoproc.Engine:
-    if tier == "llvm":
-        pytest.importorskip("llvmlite")
-    cfg = nanoproc.Config()
-    cfg.strategy = tier
-    return nanoproc.Engine(cfg)
-
-
 def _guest(tier: str) -> tuple[nanoproc.Store, c.Linker, c.Component, Any]:
-    engine = _engine(tier)
-    store = nanoproc.Store(engine)
-    comp = c.Component(engine, GUEST)
-    linker = c.Linker(engine)
-    return store, linker, comp, linker.instantiate(store, comp)
+    return instantiated(tier_engine(tier), GUEST)
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -137,7 +126,7 @@ def test_resource_of_another_instance_is_refused(tier: str) -> None:
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_host_resource(tier: str) -> None:
-    engine = _engine(tier)
+    engine = tier_engine(tier)
     store = nanoproc.Store(engine)
     comp = c.Component(engine, HOST)
     dropped: list[int] = []

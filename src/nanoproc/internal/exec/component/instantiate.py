@@ -334,7 +334,14 @@ def _core_instance(c: _Compiler, d: Any) -> Step:
         cis.append(instantiate_module(store, module, imports, f.backend,
                                       trusted=f.trusted).exports)  # fmt: skip
 
-    return static
+    consts = {"inst": instantiate_module, "m": module}
+    items = []
+    for k, (i, name) in enumerate(pairs):
+        consts[f"n{k}"] = name
+        items.append(f"S{CORE_INSTANCES}[{i}][{{n{k}}}]")
+    line = (f"S{CORE_INSTANCES}.append({{inst}}(store, {{m}}, [{', '.join(items)}], "
+            "f.backend, trusted=f.trusted).exports)")
+    return _inline(static, line, **consts)
 
 
 def _core_type(c: _Compiler, d: Any) -> None:
@@ -454,7 +461,11 @@ def _type(c: _Compiler, d: C.TypeDef) -> Step:
         f.rmap[rid] = rt
         f.sp[TYPES].append(rt)
 
-    return resource
+    if dtor_index is not None:
+        return resource
+    return _inline(resource, f"rt = {{RType}}(f.inst, None, None, f.inst.name + {{suffix}}); "
+                   f"f.rmap[{{rid}}] = rt; S{TYPES}.append(rt)",
+                   RType=RType, suffix=f"#{k}", rid=rid)  # fmt: skip
 
 
 def _caller_of(fi: FuncInst) -> Callable[[int], Any]:
@@ -609,7 +620,19 @@ def _lift(c: _Compiler, d: C.Canon) -> Step:
         sp[FUNCS].append(CFunc("lifted", ft, rts, inst=f.inst,
                                core=cf[core_i], opts=o, bind=bind))  # fmt: skip
 
-    return step
+    if wide:
+        return step
+    consts: dict[str, Any] = {"CFunc": CFunc, "ft": ft, "o": o, "ctx": ctx}
+    rts_src = "[" + ", ".join(f"f.rt({{r{k}}})" for k in range(len(rids))) + "]"
+    for k, r in enumerate(rids):
+        consts[f"r{k}"] = r
+    cf = f"S{CORE_FUNCS}"
+    bind_src = (("None" if mem_i is None else f"S{CORE_MEMORIES}[{mem_i}]") + ", "
+                + ("None" if realloc_i is None else f"{cf}[{realloc_i}]") + ", "
+                + ("None" if post_i is None else f"{cf}[{post_i}]") + ", {ctx}")
+    line = (f"S{FUNCS}.append({{CFunc}}('lifted', {{ft}}, {rts_src}, inst=f.inst, "
+            f"core={cf}[{core_i}], opts={{o}}, bind=({bind_src})))")
+    return _inline(step, line, **consts)
 
 
 def _lower(c: _Compiler, d: C.Canon) -> Step:
@@ -721,7 +744,13 @@ def _builtin(c: _Compiler, d: C.Canon) -> Step:
     def step(f: Frame, args: Any, store: Any) -> None:
         f.sp[CORE_FUNCS].append(FuncInst(core_ft, cid, make(f.inst, f), host=True))
 
-    return step
+    resource_op = {"resource.new": _resource_new, "resource.rep": _resource_rep,
+                   "resource.drop": _resource_drop}.get(op)  # fmt: skip
+    if resource_op is None:
+        return step
+    return _inline(step, f"S{CORE_FUNCS}.append({{FuncInst}}({{ft}}, {{cid}}, "
+                   f"{{op}}(f.inst, S{TYPES}[{args[0]}]), host=True))",
+                   FuncInst=FuncInst, ft=core_ft, cid=cid, op=resource_op)  # fmt: skip
 
 
 def _resource_new(inst: ComponentInstance, rt: RType) -> Callable[[int], int]:
