@@ -79,16 +79,17 @@ class InstanceState:
             words = image.records.copy()
             words[1 :: abi.REC_SIZE // 8] = image.vm_slots(vm_addr)
             records[:] = words
-            add_record = ns.add_record
-            for i in range(ndef):
-                add_record(funcs[nimp + i], rec_base + abi.REC_SIZE * i)
+            # ns.add_record for each, in two C-level updates
+            own = funcs[nimp:]
+            addresses = range(rec_base, rec_base + abi.REC_SIZE * ndef, abi.REC_SIZE)
+            ns.records.update(zip(own, addresses))
+            ns.func_at.update(zip(addresses, own))
         ns.keep.append(records)
         off = image.func_off
         if nimp:
             vm[off : off + nimp] = ns.func_handles(funcs[:nimp])
         if ndef:
-            vm[off + nimp : off + nimp + ndef] = range(rec_base, rec_base + abi.REC_SIZE * ndef,
-                                                       abi.REC_SIZE)  # fmt: skip
+            vm[off + nimp : off + nimp + ndef] = addresses
         if image.types:
             off = image.type_off
             vm[off : off + len(image.types)] = image.types
