@@ -262,3 +262,29 @@ def test_a_cached_start_decodes_no_body_it_does_not_run(tmp_path: Path,
     else:
         assert _deep_session(wasm) == [5, 42]
         assert decoded == []
+
+
+KEY_SCRIPT = """
+import sys
+from nanoproc.internal.interp import codecache
+from nanoproc.internal.interp.artifact import DEFAULT_OPTIONS
+before = codecache.key_path("ab" * 32, DEFAULT_OPTIONS)
+assert "nanoproc.internal.interp.translate" not in sys.modules, "translator imported"
+from nanoproc.internal.interp import translate
+print(before == codecache.key_path("ab" * 32, DEFAULT_OPTIONS), translate.FORCE_FLAT)
+"""
+
+
+@pytest.mark.parametrize("flat", ["", "3"])
+def test_the_cache_key_does_not_import_the_translator(tmp_path: Path, flat: str) -> None:
+    """A warm start of native code asks the translation cache first: the key is computed
+    without importing the translator, and equals the key computed after it is imported
+    (``NANOPROC_INTERP_FLAT`` sets the translator's flag that the key includes)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NANOPROC_CACHE_DIR=str(tmp_path / "cache"), NANOPROC_INTERP_FLAT=flat)
+    out = subprocess.run([sys.executable, "-c", KEY_SCRIPT], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()  # fmt: skip
+    assert out == ["True", flat or "None"]
