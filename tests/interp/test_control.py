@@ -3,6 +3,8 @@ the lowering matters for speed, for the shape of the generated Python."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from interp_helpers import call, compile_wat, new_instance
 
@@ -226,3 +228,21 @@ def test_a_branch_out_of_a_block_targeted_only_by_dead_code(dead: str, arg: int)
           (if (local.get 0) (then (f32.const 0) (br 2) {dead}))
           (f32.sub (f32.const 0) (f32.const 2.5))))))"""
     assert call(new_instance(text), "f", arg) == (0.0 if arg else -2.5)
+
+
+@pytest.mark.parametrize(("operand", "want"), [
+    ("(i32.const 5)", 5),
+    ("(i32.add (i32.const 1) (i32.const 2))", 3),
+    ("(i32x4.extract_lane 3 (v128.const i32x4 1 2 3 0x5f800000))", 0xDF800000),
+    ("(i32.extend16_s (i32x4.extract_lane 3 (v128.const i32x4 1 2 3 0x5f808000)))", 0xFFFF8000),
+])
+def test_null_tests_of_constant_i31s_compile_without_warnings(operand: str, want: int) -> None:
+    """Campaign 20261213 (exc:20261273789545): ``ref.i31`` of an expression of literals
+    gave ``(<literals> is None)``, which CPython folds and warns about ("is" with a
+    literal; an error under -W error). The value is computed at translation instead."""
+    text = f"""(module (func (export "f") (result i32)
+      (i32.add (ref.is_null (ref.i31 {operand}))
+               (i31.get_s (ref.i31 {operand})))))"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SyntaxWarning)
+        assert call(new_instance(text), "f") == want

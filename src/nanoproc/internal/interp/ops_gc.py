@@ -11,6 +11,7 @@ the helpers below.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..exec.fuelrules import known_operand
@@ -481,13 +482,21 @@ def _array_init_elem(tr: Translator, ins: Instr) -> None:
 
 
 # ---------------------------------------------------------------- i31 and conversions
+_CONST_EXPR = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+|[()+\-*&|^~> ])+")
+"""Code made of integer literals and operators only (no names, no ``<<``: small values)."""
+
+
 @register("ref.i31")
 def _ref_i31(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
-    if v.const is not None:
+    const = v.const
+    if const is None and _CONST_EXPR.fullmatch(v.code) and "**" not in v.code:
+        # an expression of literals (folded by CPython into one): evaluated here
+        const = eval(v.code, {"__builtins__": {}})  # noqa: S307 (digits and operators)
+    if const is not None:
         # a named constant: a literal would make Python warn about ``is`` (ref.is_null)
-        name = f"I31_{v.const & I31_MASK}"
-        tr.consts[name] = v.const & I31_MASK
+        name = f"I31_{const & I31_MASK}"
+        tr.consts[name] = const & I31_MASK
         tr.push(Val(name, simple=True))
         return
     tr.push(combine(f"({v.code} & {I31_MASK})", v))
