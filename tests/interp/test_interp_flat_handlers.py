@@ -191,3 +191,22 @@ def test_exception_scripts_pass_with_every_handler_flat(force: int,
         if result.failed or result.skipped or not result.passed:
             failures.append(f"{script}: {result.summary()} {result.failures[:3]}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("seed", range(5000, 5032, 16))
+def test_generated_exception_modules_with_every_handler_flat(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fuzzer's exception modules (every catch kind; legacy ones every third seed)
+    with every function flat: as in wasmtime-py, and as on the llvm tier for the
+    legacy ones (``NANOPROC_INTERP_FLAT=0 python -m nanoproc.fuzz --paths exc`` runs
+    more)."""
+    _llvm_or_skip()
+    pytest.importorskip("wasmtime")
+    from nanoproc.fuzz.cases import engines, judge
+
+    monkeypatch.setattr(translate, "FORCE_FLAT", 0)
+    runs, _ = engines(["interp", "llvm"])
+    for s in range(seed, seed + 16):
+        # not the llvm tier where wasmtime-py is the reference: interp is under test
+        verdict = judge("exc", s, runs if s % 3 == 0 else runs[:2], None)
+        assert verdict.status == "ok", f"exc:{s}: {verdict.detail}"
