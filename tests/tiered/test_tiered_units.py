@@ -459,3 +459,46 @@ def test_functions_interp_cannot_translate_are_native_from_the_start(
         assert inst2.exports(store)["outer"](store, 0) == want[0][0][1]
         assert isinstance(inst2._inst.tier_state, units.PartialState)
     assert len(art.plan.units) == 1
+
+
+def test_calls_from_native_code_make_a_function_hot() -> None:
+    """Calls from a unit into a function still on the interp tier are counted (the
+    sampler never sees what such a crossing costs) and make it hot."""
+    engine = _engine("tiered", [(1, [2])])  # $sum native, $mid and $leaf interp
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    module = nanoproc.Module(engine, CHAIN)
+    inst = nanoproc.Instance(store, module, [])
+    istore = nanoproc.Store(_engine("interp"))
+    istore.set_fuel(1_000_000)
+    want = nanoproc.Instance(istore, nanoproc.Module(istore.engine, CHAIN), []).exports(
+        istore)["sum"](istore, 7)
+    sum_ = inst.exports(store)["sum"]
+    calls = int(units.MIN_HITS * units.CROSSINGS_PER_SAMPLE / 7) + 1
+    for _ in range(calls):
+        assert sum_(store, 7) == want
+    plan = module._compiled.artifacts["tiered"].plan
+    assert plan.crossings[1] >= 7 * calls - 7
+    assert 0 not in plan.crossings  # $leaf is called by interp code only
+    assert plan.choose() == [0, 1]  # $mid, and its small callee $leaf
+    assert not plan.crossings
+
+
+def test_idle_rounds_compile_what_the_program_ran(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round with nothing hot takes the functions the program ran on the interp
+    tier (with ``NANOPROC_TIER_IDLE`` off: nothing)."""
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    module = nanoproc.Module(engine, CHAIN)
+    inst = nanoproc.Instance(store, module, [])
+    plan = module._compiled.artifacts["tiered"].plan
+    assert plan.choose() == []  # nothing ran
+    inst.exports(store)["sum"](store, 3)
+    monkeypatch.setattr(units, "IDLE", False)
+    assert plan.choose() == []
+    monkeypatch.setattr(units, "IDLE", True)
+    assert plan.choose() == [0, 1, 2]
+    plan.samples[1] = units.MIN_HITS  # a hot function comes first, alone with its callee
+    assert plan.choose() == [0, 1]

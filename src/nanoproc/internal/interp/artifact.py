@@ -114,6 +114,9 @@ class ModuleArtifact:
         self.last_translation = (time.monotonic(), time.process_time())
         """When the last function was translated (wall clock, this process's CPU
         time): a tiered engine waits for a quiet spell before compiling natively."""
+        self.used: dict[int, None] = {}
+        """Defined functions bound for a call in some instance, in first-use order (a
+        composing backend compiles what a program ran; see ``InterpBackend.used``)."""
         self._unsupported: str | None | bool = False
         """False: not scanned yet; None: fine; str: the missing feature."""
         self._caches: dict[TranslationOptions, Any] = {}

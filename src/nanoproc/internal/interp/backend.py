@@ -197,6 +197,11 @@ class InterpBackend:
         except ReferenceError:  # its module is gone
             return None
 
+    def used(self, module: CompiledModule) -> list[int]:
+        """Defined functions of ``module`` some instance bound for a call, in
+        first-use order (a composing backend compiles what the program ran)."""
+        return list(self.prepare(module).used)
+
     @staticmethod
     def override(state: Any, idx: int, fn: Any) -> None:
         """Make calls to defined function ``idx`` of the instance whose interp state

@@ -113,7 +113,9 @@ class InstanceState:
 
     def resolve(self, idx: int) -> Callable[..., Any]:
         """Bind defined function ``idx`` (translating it if needed); returns it."""
-        t = self.art.translated(idx, self.options)
+        art = self.art
+        t = art.translated(idx, self.options)
+        art.used[idx] = None
         G = self.G
         if t.consts:
             G.update(t.consts)

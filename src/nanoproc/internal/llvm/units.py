@@ -101,6 +101,7 @@ def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
     shapes = unit_shapes(cm, funcs)
     code = LoadedCode(cm, objects + glue_objects(shapes, options.opt_level), shapes, funcs)
     register_thunks(code)
+    code.unit_refs = sorted(outside_refs(cm, funcs))  # type: ignore[attr-defined]
     return code
 
 
@@ -139,43 +140,50 @@ class UnitsState(InstanceState):
         self.datas = bind_state(vm, layout, ns, inst, letters)
         INSTANCES[vm_addr] = self
 
-    def add_unit(self, code: LoadedCode, funcs: list[int]) -> None:
-        """Bind the unit ``code`` (defining ``funcs``) into this instance: records,
-        vmctx slots, the mirrors of tables holding its functions. On the thread
-        running the store's code (no native code of it runs meanwhile but frames
-        below this call, which keep the records they loaded)."""
+    def add_units(self, units: list[tuple[LoadedCode, list[int]]]) -> None:
+        """Bind the units ``(code, funcs)`` (each ``code`` defining ``funcs``) into this
+        instance: records, vmctx slots, then the entries of the instance's tables
+        that hold their functions (one pass for all). On the thread running the
+        store's code (no native code of it runs meanwhile but frames below this
+        call, which keep the records they loaded)."""
         inst = self.inst
         ns = self.ns
         cm = inst.module
         nimp = cm.num_imported_funcs
         vm = self.vm
         step = abi.REC_SIZE // 8
-        recs = abi.array(ctypes.c_uint64, max(1, len(funcs) * step))()
-        words = [0] * (len(funcs) * step)
-        for i, f in enumerate(funcs):
-            words[i * step] = code.func_addr[f]
-            words[i * step + 1] = self.vmctx
-            words[i * step + 2] = cm.canon(cm.module.funcs[f - nimp].typeidx)
-        recs[:] = words
-        ns.keep.append(recs)
-        self.records.append(recs)
-        base = ctypes.addressof(recs)
-        ns.reserve_frame(code.max_frame)
         mine = set()
-        for i, f in enumerate(funcs):
-            fi = inst.funcs[f]
-            ns.add_record(fi, base + abi.REC_SIZE * i)
-            vm[self.func_off + f] = base + abi.REC_SIZE * i
-            self.codes[f] = code
-            mine.add(fi)
-        for f in outside_refs(cm, funcs):
-            if not vm[self.func_off + f]:
-                vm[self.func_off + f] = ns.func_handle(inst.funcs[f])
+        for code, funcs in units:
+            recs = abi.array(ctypes.c_uint64, max(1, len(funcs) * step))()
+            words = [0] * (len(funcs) * step)
+            for i, f in enumerate(funcs):
+                words[i * step] = code.func_addr[f]
+                words[i * step + 1] = self.vmctx
+                words[i * step + 2] = cm.canon(cm.module.funcs[f - nimp].typeidx)
+            recs[:] = words
+            ns.keep.append(recs)
+            self.records.append(recs)
+            base = ctypes.addressof(recs)
+            ns.reserve_frame(code.max_frame)
+            for i, f in enumerate(funcs):
+                fi = inst.funcs[f]
+                ns.add_record(fi, base + abi.REC_SIZE * i)
+                vm[self.func_off + f] = base + abi.REC_SIZE * i
+                self.codes[f] = code
+                mine.add(fi)
+        for code, funcs in units:
+            refs = getattr(code, "unit_refs", None)
+            for f in refs if refs is not None else outside_refs(cm, funcs):
+                if not vm[self.func_off + f]:
+                    vm[self.func_off + f] = ns.func_handle(inst.funcs[f])
         for tab in inst.tables:
             elems = tab.elems
-            if isinstance(elems, NativeElems) and elems.mirror.funcref \
-                    and any(v in mine for v in elems):
-                elems.mirror.write(0, elems)
+            if isinstance(elems, NativeElems) and elems.mirror.funcref:
+                mirror = elems.mirror
+                data = mirror.data
+                for i, v in enumerate(elems):
+                    if v in mine:
+                        data[i] = mirror.handle(v)
 
     def bind_call(self, f: int) -> Callable[..., Any]:
         """The ctypes entry of native function ``f`` (``FuncInst.call`` is left to the

@@ -517,6 +517,22 @@ class TieredBackend:
         function, with its exceptions folded (see :meth:`fold`) so that a trap of
         interp code is a Trap with its frames, not a host error."""
         fold = self.fold
+        inst = fi.instance
+        art = inst.module.artifacts.get("tiered") if inst is not None else None
+        plan = art.plan if art is not None else None
+        if plan is not None:
+            # per-function tier-up: count the crossings (see units.CROSSINGS_PER_SAMPLE)
+            crossings = plan.crossings
+            idx = fi.index
+
+            def counted(*args: Any) -> Any:
+                crossings[idx] += 1
+                try:
+                    return fi.call(*args)
+                except BaseException as e:
+                    raise fold(e) from None
+
+            return counted
 
         def call(*args: Any) -> Any:
             # ``fi.call`` read at each call: it may not be bound yet (reading it

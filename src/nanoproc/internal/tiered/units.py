@@ -9,9 +9,15 @@ asks for it. How it goes:
   thread runs (``sys._current_frames``): the innermost interp-tier frame of a Wasm
   function counts one sample for it. Sampling costs the running code nothing and
   sees loops as well as calls.
-* Every ``ROUND`` seconds, the functions with at least ``HOT_SHARE`` of a module's
-  samples (and ``MIN_HITS``) not native yet form a *unit*, hottest first, with the
-  small functions they call directly, up to ``BUDGET`` instructions. The unit is
+* Calls from native code into a function still on the interp tier are counted
+  too (``TieredBackend.foreign_call``): such a crossing costs microseconds the
+  sampler does not see.
+* Every ``ROUND`` seconds, the functions whose samples and crossings add up to
+  ``MIN_HITS`` (decayed by half each round) and not native yet form a *unit*,
+  hottest first, with the small functions they call directly, up to ``BUDGET``
+  instructions. A round with no hot function takes the functions the program has
+  run on the interp tier instead (``IDLE``): in the end all the code a program
+  runs is native, this run's and, through the unit index, the next process's. The unit is
   compiled on the sampler's thread (LLVM works without the interpreter lock) at the
   engine's optimisation level, or taken from the compile cache, and linked.
 * Its functions' callers are then given *install stubs* (from the sampler's thread:
@@ -51,14 +57,26 @@ INTERVAL = float(os.environ.get("NANOPROC_TIER_INTERVAL", "0.005"))
 """Seconds between two samples."""
 ROUND = float(os.environ.get("NANOPROC_TIER_ROUND", "1.0"))
 """Seconds of samples a unit is chosen from."""
-HOT_SHARE = 0.02
-"""Share of a round's samples that makes a function hot."""
 MIN_HITS = 3
-"""Fewest samples that make a function hot."""
+"""Heat (samples, decayed by half each round they do not make a unit) that makes a
+function hot: 15 ms of interp time. Any hot function gets native code, however
+small its share: a program's time spread thinly over many functions (CPython's
+start-up) is still interp time."""
+CROSSINGS_PER_SAMPLE = 500
+"""Calls from native code into a function still on the interp tier worth one
+sample: a crossing costs microseconds (a host record's callback into Python) that
+the sampler never sees (no interp frame runs during it), a sample stands for
+``INTERVAL`` of interp time."""
+DECAY = 0.5
+"""What is left of a function's heat after a round that did not make it native."""
 BUDGET = int(os.environ.get("NANOPROC_TIER_BUDGET", "40000"))
 """Instructions in one unit (its hottest function comes in whatever its size)."""
 CALLEE_MAX = 2_000
 """Largest direct callee taken into a unit with its hot caller (unsampled)."""
+IDLE = os.environ.get("NANOPROC_TIER_IDLE", "1") != "0"
+"""Whether rounds with no hot function compile the functions the program has run
+(so that its next run, or the next process through the unit index, is native
+from the start)."""
 MAX_UNITS = 400
 """Units per module (each is a linked object; past this the module stays as is)."""
 
@@ -100,6 +118,12 @@ class Plan:
         self.backend = backend
         self.art_ref = weakref.ref(art)
         self.samples: Counter[int] = Counter()
+        """Samples since the last round (the sampler's thread adds them)."""
+        self.crossings: Counter[int] = Counter()
+        """Calls from native code into functions still on the interp tier since the
+        last round (``TieredBackend.foreign_call`` counts them)."""
+        self.heat: dict[int, float] = {}
+        """Function -> samples (and crossings) not made native yet, decayed."""
         self.units: list[tuple[list[int], Any]] = []
         """(functions, linked code) of every unit, in the order they were made."""
         self.native: set[int] = set()
@@ -113,21 +137,27 @@ class Plan:
 
     # ------------------------------------------------------------ choosing units
     def choose(self) -> list[int]:
-        """The next unit's functions from the samples (sorted), or [] (and the
-        samples are kept to add up, when there are too few)."""
-        total = sum(self.samples.values())
-        if total < MIN_HITS:
-            return []
+        """The next unit's functions (sorted), or []: the hot functions (samples and
+        crossings from native code, see MIN_HITS), hottest first, with their small
+        direct callees; when none is hot, the functions the program ran on the
+        interp tier (first used first: its start-up, which every run repeats)."""
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
-        if module is None:
+        if module is None or art is None:
             return []
-        threshold = max(MIN_HITS, total * HOT_SHARE)
-        hot = [f for f, n in self.samples.most_common() if n >= threshold
-               and f not in self.native]
+        heat = self.heat
+        for f, n in self.samples.items():
+            heat[f] = heat.get(f, 0.0) + n
         self.samples.clear()
-        if not hot:
-            return []
+        crossed = self.crossings.copy()
+        self.crossings.clear()  # increments in between are lost: a little heat
+        for f, n in crossed.items():
+            heat[f] = heat.get(f, 0.0) + n / CROSSINGS_PER_SAMPLE
+        native = self.native
+        hot = [f for f, n in sorted(heat.items(), key=lambda fn: -fn[1])
+               if n >= MIN_HITS and f not in native]
+        if not hot and IDLE:
+            hot = [f for f in self.backend.interp.used(module) if f not in native]
         nimp = module.num_imported_funcs
         mod = module.module
         chosen: dict[int, None] = {}
@@ -135,7 +165,7 @@ class Plan:
         for f in hot:
             n = len(mod.funcs[f - nimp].instrs) + 1
             if chosen and size + n > BUDGET:
-                break
+                continue  # a smaller one may fit
             chosen[f] = None
             size += n
         for f in list(chosen):
@@ -143,12 +173,19 @@ class Plan:
                 if ins[0].name not in ("call", "return_call"):
                     continue
                 g = ins[1]
-                if g < nimp or g in chosen or g in self.native:
+                if g < nimp or g in chosen or g in native:
                     continue
                 n = len(mod.funcs[g - nimp].instrs) + 1
                 if n <= CALLEE_MAX and size + n <= BUDGET:
                     chosen[g] = None
                     size += n
+        for f in list(heat):
+            if f in chosen or f in native:
+                del heat[f]
+            else:
+                heat[f] *= DECAY
+                if heat[f] < 0.5:
+                    del heat[f]
         return sorted(chosen)
 
     def make_unit(self, funcs: list[int], cached_only: bool = False) -> bool:
@@ -232,14 +269,13 @@ class Plan:
         budget = self.backend.interp.depth_budget
         override = self.backend.interp.override
         native = state.native
-        for funcs, code in units[state.installed:]:
-            native.add_unit(code, funcs)
+        todo = units[state.installed:]
+        ref = weakref.ref(inst)
+        native.add_units([(code, funcs) for funcs, code in todo])
+        for funcs, _code in todo:
             for f in funcs:
-                fn = native.bind_call(f)
-                if budget:
-                    fn = _drop_depth(fn, len(inst.funcs[f].type.params))
-                override(interp_state, f, fn)
-            state.installed += 1
+                override(interp_state, f, _entry_stub(ref, f, budget, override))
+        state.installed += len(todo)
 
 
 def _install_stub(plan: Plan, ref: Any, idx: int) -> Callable[..., Any]:
@@ -250,6 +286,25 @@ def _install_stub(plan: Plan, ref: Any, idx: int) -> Callable[..., Any]:
         inst = ref()
         plan.install(inst)
         return inst.funcs[idx].call(*args)
+
+    return stub
+
+
+def _entry_stub(ref: Any, f: int, budget: int,
+                override: Callable[..., None]) -> Callable[..., Any]:
+    """Function ``f`` of a unit bound to the instance ``ref()``, until its first call
+    from Python (interp code, ``FuncInst.call``) makes its native entry and puts that
+    in its place: most unit functions are only ever called from native code, which
+    needs no entry (an instance of CPython-for-WASI has thousands). Holds the
+    instance weakly: the stub sits in the instance's own overrides."""
+
+    def stub(*args: Any) -> Any:
+        state = ref().tier_state
+        fn = state.native.bind_call(f)
+        if budget:
+            fn = _drop_depth(fn, len(state.native.inst.funcs[f].type.params))
+        override(state.interp, f, fn)
+        return fn(*args)
 
     return stub
 
