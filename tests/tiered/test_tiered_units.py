@@ -502,3 +502,35 @@ def test_idle_rounds_compile_what_the_program_ran(monkeypatch: pytest.MonkeyPatc
     assert plan.choose() == [0, 1, 2]
     plan.samples[1] = units.MIN_HITS  # a hot function comes first, alone with its callee
     assert plan.choose() == [0, 1]
+
+
+def test_a_refused_unit_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit the llvm tier refuses after others were made keeps its functions on
+    the interp tier (never chosen again) and tier-up goes on; a refusal before any
+    unit stops it (the tier cannot run the module)."""
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    module = nanoproc.Module(engine, CHAIN)
+    inst = nanoproc.Instance(store, module, [])
+    plan = module._compiled.artifacts["tiered"].plan
+    llvm = engine.backend.llvm
+    real = llvm.compile_unit
+
+    def refuse(cm: Any, funcs: list[int], cached_only: bool = False) -> Any:
+        if 1 in funcs:
+            raise nanoproc.WasmtimeError("refused")
+        return real(cm, funcs, cached_only)
+
+    monkeypatch.setattr(llvm, "compile_unit", refuse)
+    assert not plan.make_unit([1])
+    assert plan.failed is not None and not plan.refused
+    plan.failed = None
+    assert plan.make_unit([2])
+    assert not plan.make_unit([0, 1])
+    assert plan.failed is None and plan.refused == {0, 1} and plan.native == {2}
+    plan.samples[1] = plan.samples[0] = units.MIN_HITS
+    assert plan.choose() == []
+    want = _chain_run(_engine("interp"))[0][0]
+    assert _outcome(store, inst.exports(store)["sum"], 3) == want

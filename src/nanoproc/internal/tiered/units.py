@@ -129,6 +129,10 @@ class Plan:
         self.native: set[int] = set()
         """Functions with native code (or in a unit being made)."""
         self.failed: BaseException | None = None
+        """Why no unit can be made (the llvm tier cannot load, or refused the first)."""
+        self.refused: set[int] = set()
+        """Functions of a unit the llvm tier refused after others were made."""
+        self.refusal: BaseException | None = None
         self.exempt: list[int] | None = None
         """Functions the interp tier cannot translate (compiled at instantiation; see
         ``TieredBackend._exempt_unit``), once asked."""
@@ -154,10 +158,12 @@ class Plan:
         for f, n in crossed.items():
             heat[f] = heat.get(f, 0.0) + n / CROSSINGS_PER_SAMPLE
         native = self.native
+        refused = self.refused
         hot = [f for f, n in sorted(heat.items(), key=lambda fn: -fn[1])
-               if n >= MIN_HITS and f not in native]
+               if n >= MIN_HITS and f not in native and f not in refused]
         if not hot and IDLE:
-            hot = [f for f in self.backend.interp.used(module) if f not in native]
+            hot = [f for f in self.backend.interp.used(module)
+                   if f not in native and f not in refused]
         nimp = module.num_imported_funcs
         mod = module.module
         chosen: dict[int, None] = {}
@@ -173,14 +179,14 @@ class Plan:
                 if ins[0].name not in ("call", "return_call"):
                     continue
                 g = ins[1]
-                if g < nimp or g in chosen or g in native:
+                if g < nimp or g in chosen or g in native or g in refused:
                     continue
                 n = len(mod.funcs[g - nimp].instrs) + 1
                 if n <= CALLEE_MAX and size + n <= BUDGET:
                     chosen[g] = None
                     size += n
         for f in list(heat):
-            if f in chosen or f in native:
+            if f in chosen or f in native or f in refused:
                 del heat[f]
             else:
                 heat[f] *= DECAY
@@ -199,7 +205,12 @@ class Plan:
         try:
             code = self.backend.llvm.compile_unit(module, funcs, cached_only)
         except Exception as e:  # unsupported here, LLVM failed: stay on the interp tier
-            self.failed = e
+            self.native.difference_update(funcs)
+            if self.units:  # the tier works: these functions stay interp, the rest go on
+                self.refused.update(funcs)
+                self.refusal = e
+            else:
+                self.failed = e
             return False
         if code is None:
             self.native.difference_update(funcs)
