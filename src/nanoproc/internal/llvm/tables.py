@@ -61,6 +61,10 @@ class TableMirror:
 
     def write(self, start: int, values: Iterable[Any]) -> None:
         data = self.data
+        if self.funcref:  # the missing records made in one go (a table of thousands)
+            handles = self.ns.func_handles(list(values))
+            data[start : start + len(handles)] = handles
+            return
         handle = self.handle
         for i, v in enumerate(values, start):
             data[i] = handle(v)
