@@ -21,6 +21,8 @@ from ..exec.compiled import CompiledModule
 from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
 
+_TRANSLATE = __name__.rpartition(".")[0] + ".translate"
+
 INTERP_FEATURES = frozenset({"exceptions"})
 """Features beyond the core the interp tier runs (see exec/features)."""
 
@@ -145,9 +147,10 @@ class ModuleArtifact:
                 self.translated(f, options)
 
     def _risky(self) -> list[int]:
-        from . import translate
-
-        if not translate.REFUSE:
+        # Asked at every instantiation: a function-level ``from . import`` costs more
+        # than the rest of it, and REFUSE is empty unless a test imported the module.
+        translate = sys.modules.get(_TRANSLATE)
+        if translate is None or not translate.REFUSE:
             return []
         first = self.num_imported
         return [f for f in sorted(translate.REFUSE) if first <= f < first + len(self.module.funcs)]

@@ -73,12 +73,11 @@ class InstanceState:
         funcs = inst.funcs
         ndef = image.ndef
         # Own function records first: tables and globals may refer to them.
-        self.records = records = image.records_type()
+        # copied from the image, then each record's vmctx word set
+        self.records = records = image.records_type.from_buffer_copy(image.records)
         rec_base = ctypes.addressof(records)
         if ndef:
-            words = image.records.copy()
-            words[1 :: abi.REC_SIZE // 8] = image.vm_slots(vm_addr)
-            records[:] = words
+            records[1 :: abi.REC_SIZE // 8] = image.vm_slots(vm_addr)
             # ns.add_record for each, in two C-level updates
             own = funcs[nimp:]
             addresses = range(rec_base, rec_base + abi.REC_SIZE * ndef, abi.REC_SIZE)
@@ -148,8 +147,8 @@ class _Image:
         for i in range(ndef):
             words[i * step] = code.func_addr[nimp + i]
             words[i * step + 2] = cm.canon(cm.module.funcs[i].typeidx)
-        self.records = words
-        """Each record's words, its vmctx left 0 (filled per instance)."""
+        self.records = bytes(self.records_type(*words))
+        """Every record's bytes, their vmctx left 0 (filled per instance)."""
         self.func_off = layout.func_off // 8
         self.type_off = layout.type_off // 8
         # a function type's canonical id; a struct or array type's descriptor
