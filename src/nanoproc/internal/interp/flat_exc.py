@@ -81,7 +81,7 @@ class FlatExcFlow(ExcFlow, FlatFlow):
         """Handler start index -> its region."""
 
     # ------------------------------------------------------------ entering
-    def open_region(self, c: Construct, ctl: Ctl) -> Region:
+    def open_region(self, c: Construct) -> Region:
         """Start the handler's region: its body is a new state of it."""
         parent = self.region_stack[-1] if self.region_stack else 0
         r = Region(len(self.regions) + 1, c, parent)
@@ -109,8 +109,8 @@ class FlatExcFlow(ExcFlow, FlatFlow):
             return super().do_try_table(ins, pc)
         base = self.flat_entry(c)
         clauses, catch_all = self.catch_code(c)  # labels count from outside
-        ctl = self.enter(c, base)
-        r = self.open_region(c, ctl)
+        self.enter(c, base)
+        r = self.open_region(c)
         r.clauses = clauses
         r.catch_all = catch_all
         return pc + 1
@@ -120,8 +120,8 @@ class FlatExcFlow(ExcFlow, FlatFlow):
         if c.impl != "flat":
             return super().do_try(ins, pc)
         base = self.flat_entry(c)
-        ctl = self.enter(c, base)
-        self.open_region(c, ctl)
+        self.enter(c, base)
+        self.open_region(c)
         return pc + 1
 
     def catch_code(self, c: Construct) -> tuple[list[str], bool]:
