@@ -33,12 +33,17 @@ from .pysource import make_factory
 from .refs import py_shape
 
 
+def _forget(refs: dict[int, weakref.ReferenceType[Any]], vmctx: int,
+            ref: weakref.ReferenceType[Any]) -> None:
+    """A state died: drop its entry (unless another state holds the key by now)."""
+    if refs.get(vmctx) is ref:
+        del refs[vmctx]
+
+
 class _StateMap:
     """vmctx address -> the instance's state, held weakly (what WeakValueDictionary
-    does, without its Python-level KeyedRef per entry: instantiation is a hot path).
-    An entry goes when its state dies: the weak reference's callback is ``dict.pop``
-    of its key (C code, no Python frame), which runs before the state's vmctx array is
-    freed, so no newer state can have taken that address yet."""
+    does, without its Python-level KeyedRef and ``__setitem__`` per entry:
+    instantiation is a hot path). An entry goes when its state dies."""
 
     __slots__ = ("refs",)
 
@@ -47,7 +52,7 @@ class _StateMap:
 
     def __setitem__(self, vmctx: int, state: Any) -> None:
         refs = self.refs
-        refs[vmctx] = weakref.ref(state, partial(refs.pop, vmctx))
+        refs[vmctx] = weakref.ref(state, partial(_forget, refs, vmctx))
 
     def get(self, vmctx: int) -> Any:
         ref = self.refs.get(vmctx)
