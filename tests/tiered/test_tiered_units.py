@@ -534,3 +534,25 @@ def test_a_refused_unit_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> No
     assert plan.choose() == []
     want = _chain_run(_engine("interp"))[0][0]
     assert _outcome(store, inst.exports(store)["sum"], 3) == want
+
+
+def test_making_a_unit_makes_the_host_thunks_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first unit of a module brings the host thunks of all its function types
+    (made on the compiling thread: on the store's thread a thunk compile would wait
+    for LLVM's lock while another unit compiles)."""
+    from nanoproc.internal.llvm import hostcall
+    from nanoproc.internal.llvm.irgen.types import shape_of
+
+    monkeypatch.setattr(hostcall, "THUNKS", {})
+
+    engine = _engine("tiered", [(1, [2])])
+    module = nanoproc.Module(engine, MIX)
+    shapes = {shape_of(t) for t in module._compiled.func_types}
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    ft = nanoproc.FuncType([nanoproc.ValType.i32()], [nanoproc.ValType.i32()])
+    host = nanoproc.Func(store, ft, lambda x: x)
+    inst = nanoproc.Instance(store, module, [host])
+    inst.exports(store)["step"](store, 3)
+    assert module._compiled.artifacts["tiered"].plan.units
+    assert shapes <= set(hostcall.THUNKS)

@@ -245,6 +245,12 @@ class LLVMBackend:
             return None
         return load_unit(module, funcs, objects, self.options)
 
+    def unit_thunks(self, module: CompiledModule) -> None:
+        """Make the host thunks units of ``module`` may need (see units.prepare_thunks)."""
+        from .units import prepare_thunks
+
+        prepare_thunks(module)
+
     def units_state(self, inst: ModuleInstance) -> Any:
         """A UnitsState for ``inst``, which runs on another tier: units of native
         code are added to it (see .units)."""

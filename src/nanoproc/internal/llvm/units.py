@@ -37,6 +37,7 @@ from .gcheap import rtt_address
 from .glue import glue_objects
 from .hostcall import INSTANCES, register_thunks
 from .instance import InstanceState, bind_state
+from .irgen.types import shape_of
 from .nativestore import NativeStore
 from .options import CodeOptions
 from .refs import py_letter, py_shape
@@ -103,6 +104,21 @@ def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
     register_thunks(code)
     code.unit_refs = sorted(outside_refs(cm, funcs))  # type: ignore[attr-defined]
     return code
+
+
+def prepare_thunks(cm: CompiledModule) -> None:
+    """Host thunks for every function type of ``cm`` (one glue library for those
+    missing), so that host records made later on the store's thread (its tables'
+    entries, the functions units call) never compile: a compile there would wait
+    for LLVM's lock, which a unit compiled on another thread holds for seconds."""
+    from .compiler import glue_library
+    from .hostcall import THUNKS
+
+    missing = [s for s in dict.fromkeys(shape_of(t) for t in cm.func_types) if s not in THUNKS]
+    if missing:
+        lib = glue_library(missing)
+        for s in missing:
+            THUNKS.setdefault(s, (lib.thunks[s], lib))
 
 
 class UnitsState(InstanceState):

@@ -137,6 +137,8 @@ class Plan:
         """Functions the interp tier cannot translate (compiled at instantiation; see
         ``TieredBackend._exempt_unit``), once asked."""
         self.warm_done = False
+        self.thunks = False
+        """Whether the host thunks of the module's function types are made."""
         self.lock = threading.Lock()
 
     # ------------------------------------------------------------ choosing units
@@ -203,6 +205,11 @@ class Plan:
             return False
         self.native.update(funcs)
         try:
+            if not self.thunks:
+                # here, not on the store's thread, where making a thunk would wait for
+                # LLVM's lock while a unit compiles (tens of seconds)
+                self.backend.llvm.unit_thunks(module)
+                self.thunks = True
             code = self.backend.llvm.compile_unit(module, funcs, cached_only)
         except Exception as e:  # unsupported here, LLVM failed: stay on the interp tier
             self.native.difference_update(funcs)
