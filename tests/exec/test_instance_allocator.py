@@ -31,7 +31,7 @@ def _module_text(n: int) -> str:
 
 
 @pytest.mark.parametrize("strategy", ["interp", "llvm"])
-@pytest.mark.parametrize("n", [3, exec_instance.STRAIGHT_FUNCS - 2, exec_instance.STRAIGHT_FUNCS - 1, 300])
+@pytest.mark.parametrize("n", [3, exec_instance.STRAIGHT_FUNCS - 2, exec_instance.STRAIGHT_FUNCS - 1, 130])
 def test_every_function_is_allocated_in_order(strategy: str, n: int) -> None:
     """(n + 2 functions: n - 2 = STRAIGHT_FUNCS is the last of the straight shape.)"""
     config = nanoproc.Config()
