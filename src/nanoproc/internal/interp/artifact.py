@@ -233,21 +233,29 @@ class ModuleArtifact:
     def _translate(self, funcidx: int, options: TranslationOptions) -> Translated:
         """Translate ``funcidx``, or take its translation from the translation cache
         (see :mod:`.codecache`; what is translated here goes there)."""
-        from .translate import REFUSE, translate_function
-
-        if funcidx in REFUSE:  # before the cache, which may hold an earlier translation
-            return translate_function(self, funcidx, options)
+        # The translator is imported only to translate (~15 ms CPU of imports): a start
+        # whose code comes from the cache never needs it. REFUSE (a test hook) is set
+        # only by tests that imported it.
+        loaded = sys.modules.get(_TRANSLATE)
+        if loaded is not None and funcidx in loaded.REFUSE:
+            # before the cache, which may hold an earlier translation
+            return loaded.translate_function(self, funcidx, options)  # type: ignore[no-any-return]
         cc = self._cache(options)
-        if cc is None:
-            return translate_function(self, funcidx, options)
-        from .packed import pack, unpack
+        if cc is not None:
+            from .packed import unpack
 
-        data = cc.take(funcidx)
-        if data is not None:
-            t = unpack(data, self, funcidx)
-            if t is not None:
-                return t
+            data = cc.take(funcidx)
+            if data is not None:
+                t = unpack(data, self, funcidx)
+                if t is not None:
+                    return t
+        from .translate import translate_function
+
         t = translate_function(self, funcidx, options)
+        if cc is None:
+            return t
+        from .packed import pack
+
         data = pack(t, self.makes_tail_calls(funcidx))
         if data is not None:
             cc.add(funcidx, data)
