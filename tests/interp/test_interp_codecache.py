@@ -288,3 +288,38 @@ def test_the_cache_key_does_not_import_the_translator(tmp_path: Path, flat: str)
     out = subprocess.run([sys.executable, "-c", KEY_SCRIPT], env=env, capture_output=True,
                          text=True, check=True).stdout.split()  # fmt: skip
     assert out == ["True", flat or "None"]
+
+
+SECOND_RUN_SCRIPT = """
+import sys
+import nanoproc
+from nanoproc.internal.interp import codecache
+codecache.MIN_CODE_BYTES = 0
+config = nanoproc.Config()
+config.strategy = "interp"
+engine = nanoproc.Engine(config)
+module = nanoproc.Module(engine, sys.argv[1])
+store = nanoproc.Store(engine)
+ex = nanoproc.Instance(store, module, []).exports(store)
+print(ex["run"](store, 3), ex["deep"](store), "nanoproc.internal.interp.translate" in sys.modules)
+"""
+
+
+def test_a_cached_start_does_not_import_the_translator(tmp_path: Path) -> None:
+    """Code taken from the translation cache needs no translator: the second run
+    imports none of it (the translator's modules are ~15 ms CPU of imports)."""
+    import os
+    import subprocess
+    import sys
+
+    wat = DEEP_WAT.replace('(func (export "run")', '(func $leaf (param i32) (result i32) '
+                           "(i32.mul (local.get 0) (i32.const 7)))\n"
+                           '  (func (export "run")').replace(
+        "(i32.add (local.get 0) (i32.const 1))", "(i32.add (call $leaf (local.get 0)) (i32.const 1))")
+    env = {**os.environ, "NANOPROC_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": str(Path(nanoproc.__file__).parent.parent)}  # fmt: skip
+    env.pop("NANOPROC_INTERP_CACHE", None)
+    outs = [subprocess.run([sys.executable, "-c", SECOND_RUN_SCRIPT, wat], env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+            for _ in range(2)]  # fmt: skip
+    assert outs == [["22", "5", "True"], ["22", "5", "False"]]
