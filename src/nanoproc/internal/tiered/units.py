@@ -400,7 +400,9 @@ def _quick_index_key(backend: TieredBackend, module: Any) -> str | None:
     config = getattr(backend._probe, "config", None)
     if config is None or module.binary is None or cache.cache_dir() is None:
         return None
-    digest = hashlib.sha256(module.binary).hexdigest()
+    digest = module.artifacts.get("sha256")  # llvm.compiler.module_digest's, kept there
+    if digest is None:
+        digest = module.artifacts["sha256"] = hashlib.sha256(module.binary).hexdigest()
     return cache.quick_key(f"{digest}:units", config) or ""
 
 
