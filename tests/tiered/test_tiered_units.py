@@ -556,3 +556,43 @@ def test_making_a_unit_makes_the_host_thunks_first(monkeypatch: pytest.MonkeyPat
     inst.exports(store)["step"](store, 3)
     assert module._compiled.artifacts["tiered"].plan.units
     assert shapes <= set(hostcall.THUNKS)
+
+
+def test_exit_waits_for_the_unit_being_compiled(tmp_path: Any) -> None:
+    """A program ending while the sampler's thread makes a unit waits for it at exit
+    (the interpreter's teardown would free LLVM objects the compile still uses:
+    LLVM then aborts the process) and starts no other."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "ends_mid_compile.py"
+    script.write_text(textwrap.dedent("""
+        import threading, time
+        import nanoproc
+        from nanoproc.internal.tiered import units
+        units.ROUND = 0.05
+        entered = threading.Event()
+        real = units.Plan.make_unit
+        def slow(self, funcs, cached_only=False):
+            entered.set()
+            time.sleep(1.0)
+            ok = real(self, funcs, cached_only)
+            print("unit made", ok, flush=True)
+            return ok
+        units.Plan.make_unit = slow
+        engine = nanoproc.Engine()
+        store = nanoproc.Store(engine)
+        module = nanoproc.Module(engine, '''(module (func (export "spin") (param i32)
+          (loop $l (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))))''')
+        spin = nanoproc.Instance(store, module, []).exports(store)["spin"]
+        while not entered.is_set():
+            spin(store, 20000)
+        print("main done", flush=True)
+    """))
+    env = dict(__import__("os").environ, NANOPROC_TIER_UNITS="always",
+               NANOPROC_TIER_SAMPLE="1", NANOPROC_CACHE_DIR=str(tmp_path / "cache"))
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["main", "done", "unit", "made", "True"], out.stdout

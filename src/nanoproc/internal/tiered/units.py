@@ -38,6 +38,7 @@ segments are shared, traps and exceptions crossing tiers are folded by
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -451,6 +452,17 @@ class Sampler:
         self.keep: dict[int, Any] = {}
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        self.busy = threading.Lock()
+        """Held while this thread loads or compiles a unit (LLVM at work)."""
+        self.stopping = False
+
+    def stop(self) -> None:
+        """No unit is started from now on; waits for the one being made, if any (at
+        exit: the interpreter's teardown frees LLVM objects a compile in a daemon
+        thread still uses, and LLVM aborts the process)."""
+        self.stopping = True
+        with self.busy:
+            pass
 
     def add(self, module: Any, plan: Plan) -> None:
         with self.lock:
@@ -462,12 +474,14 @@ class Sampler:
         next_round = time.monotonic() + ROUND
         while True:
             with self.lock:
-                if not self.plans:
+                if not self.plans or self.stopping:
                     self.thread = None
                     return
             for plan in list(self.plans.values()):
                 if not plan.warm_done:
-                    plan.warm()
+                    with self.busy:
+                        if not self.stopping:
+                            plan.warm()
             time.sleep(INTERVAL)
             self.sample()
             now = time.monotonic()
@@ -476,7 +490,10 @@ class Sampler:
                     if plan.failed is None and len(plan.units) < MAX_UNITS:
                         funcs = plan.choose()
                         if funcs:
-                            plan.make_unit(funcs)
+                            with self.busy:
+                                if self.stopping:
+                                    return
+                                plan.make_unit(funcs)
                 next_round = time.monotonic() + ROUND
 
     def sample(self) -> None:
@@ -512,4 +529,5 @@ def sampler(backend: TieredBackend) -> Sampler:
     with _sampler_lock:
         if _SAMPLER is None:
             _SAMPLER = Sampler(backend)
+            atexit.register(_SAMPLER.stop)
         return _SAMPLER
