@@ -115,7 +115,8 @@ class FlatFlow(ControlFlow):
             span = spans.get(s)
             pad = shift + "    " * depth
             if span is None or span[0] == span[1]:
-                new_lines.append(base + pad + "raise AssertionError('no code in this state')")
+                new_lines.append(base + "    " * depth
+                                 + "raise AssertionError('no code in this state')")
                 new_pcs.append(0)
                 return
             lo, hi = span
