@@ -596,3 +596,23 @@ def test_exit_waits_for_the_unit_being_compiled(tmp_path: Any) -> None:
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["main", "done", "unit", "made", "True"], out.stdout
+
+
+def test_idle_units_are_smaller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An idle round's unit keeps to ``IDLE_BUDGET`` instructions (its first function
+    comes whatever its size), a hot round's to ``BUDGET``."""
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    module = nanoproc.Module(engine, CHAIN)
+    inst = nanoproc.Instance(store, module, [])
+    inst.exports(store)["sum"](store, 3)
+    plan = module._compiled.artifacts["tiered"].plan
+    monkeypatch.setattr(units, "IDLE_BUDGET", 1)
+    assert plan.choose() == [2]  # the first used ($sum) alone, its callee did not fit
+    plan.native.add(2)
+    assert plan.choose() == [1]
+    plan.native.clear()
+    plan.samples.update({2: units.MIN_HITS, 1: units.MIN_HITS, 0: units.MIN_HITS})
+    assert plan.choose() == [0, 1, 2]  # a hot round: BUDGET

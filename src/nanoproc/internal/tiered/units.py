@@ -78,6 +78,10 @@ IDLE = os.environ.get("NANOPROC_TIER_IDLE", "1") != "0"
 """Whether rounds with no hot function compile the functions the program has run
 (so that its next run, or the next process through the unit index, is native
 from the start)."""
+IDLE_BUDGET = int(os.environ.get("NANOPROC_TIER_IDLE_BUDGET", "10000"))
+"""Instructions in one unit of an idle round: smaller than ``BUDGET``, as a program's
+exit waits for the unit being compiled (see ``Sampler.stop``) and idle rounds run
+back to back."""
 MAX_UNITS = 400
 """Units per module (each is a linked object; past this the module stays as is)."""
 
@@ -164,16 +168,18 @@ class Plan:
         refused = self.refused
         hot = [f for f, n in sorted(heat.items(), key=lambda fn: -fn[1])
                if n >= MIN_HITS and f not in native and f not in refused]
+        budget = BUDGET
         if not hot and IDLE:
             hot = [f for f in self.backend.interp.used(module)
                    if f not in native and f not in refused]
+            budget = IDLE_BUDGET
         nimp = module.num_imported_funcs
         mod = module.module
         chosen: dict[int, None] = {}
         size = 0
         for f in hot:
             n = len(mod.funcs[f - nimp].instrs) + 1
-            if chosen and size + n > BUDGET:
+            if chosen and size + n > budget:
                 continue  # a smaller one may fit
             chosen[f] = None
             size += n
@@ -185,7 +191,7 @@ class Plan:
                 if g < nimp or g in chosen or g in native or g in refused:
                     continue
                 n = len(mod.funcs[g - nimp].instrs) + 1
-                if n <= CALLEE_MAX and size + n <= BUDGET:
+                if n <= CALLEE_MAX and size + n <= budget:
                     chosen[g] = None
                     size += n
         for f in list(heat):
