@@ -246,3 +246,16 @@ def test_null_tests_of_constant_i31s_compile_without_warnings(operand: str, want
     with warnings.catch_warnings():
         warnings.simplefilter("error", SyntaxWarning)
         assert call(new_instance(text), "f") == want
+
+
+def test_the_literal_expression_check_is_linear() -> None:
+    """Its first form was a regular expression that backtracked exponentially over long
+    digit runs followed by a name (campaign 20261214 gc:20261274784676 hung in
+    translation): these return at once."""
+    from nanoproc.internal.interp.ops_gc import _literal_expr
+
+    digits = " + ".join(["1234567890123456789"] * 6)
+    assert not _literal_expr(f"({digits} + l0)")
+    assert not _literal_expr(f"({digits} + 0x12345678abcdefx)")
+    assert _literal_expr(f"(({digits}) >> 3) & 0x7fffffff")
+    assert not _literal_expr("(1 << 40)") and not _literal_expr("2.5") and not _literal_expr("f12")

@@ -482,15 +482,21 @@ def _array_init_elem(tr: Translator, ins: Instr) -> None:
 
 
 # ---------------------------------------------------------------- i31 and conversions
-_CONST_EXPR = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+|[()+\-*&|^~> ])+")
-"""Code made of integer literals and operators only (no names, no ``<<``: small values)."""
+_LITERAL = re.compile(r"0[xX][0-9a-fA-F]+|[0-9]+")
+_OPERATORS = frozenset("()+-*&|^~> ")
+
+
+def _literal_expr(code: str) -> bool:
+    """Whether ``code`` is made of integer literals and operators only (no names, no
+    ``<<`` or ``**``: small values). Linear time: no backtracking pattern."""
+    return bool(code) and set(_LITERAL.sub("", code)) <= _OPERATORS and "**" not in code
 
 
 @register("ref.i31")
 def _ref_i31(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
     const = v.const
-    if const is None and _CONST_EXPR.fullmatch(v.code) and "**" not in v.code:
+    if const is None and _literal_expr(v.code):
         # an expression of literals (folded by CPython into one): evaluated here
         const = eval(v.code, {"__builtins__": {}})  # noqa: S307 (digits and operators)
     if const is not None:
