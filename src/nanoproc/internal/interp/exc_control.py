@@ -20,6 +20,7 @@ Python allows 20 statically nested blocks: a ``try`` counts as one, like a loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedFeature
@@ -52,6 +53,20 @@ class ExcFlow(ControlFlow):
     def tag_params(self, tagidx: int) -> tuple[object, ...]:
         mod = self.art.module
         return tuple(mod.functype(mod.tag_types()[tagidx].typeidx).params)
+
+    def unpack_payload(self, x: str, tagidx: int | None, emit: Callable[[str], object]) -> None:
+        """Emit (through ``emit``) the unpacking of exception ``x``'s payload for a
+        clause catching ``tagidx`` (None: catch_all, no payload) into temporaries, and
+        push them."""
+        params = self.tag_params(tagidx) if tagidx is not None else ()
+        if not params:
+            return
+        names = [self.temp() for _ in params]
+        if len(names) == 1:
+            emit(f"{names[0]} = {x}.payload[0]")
+        else:
+            emit(f"{', '.join(names)} = {x}.payload")
+        self.stack.extend(_payload_vals(self, names, params))
 
     # ------------------------------------------------------------ entering
     def open_try(self, ctl_kind: str) -> None:
@@ -129,14 +144,7 @@ class ExcFlow(ControlFlow):
                 out.emit("else:" if not first else "if True:")
             first = False
             out.indent += 1
-            params = self.tag_params(cat.tag) if cat.tag is not None else ()
-            if params:
-                names = [self.temp() for _ in params]
-                if len(names) == 1:
-                    out.emit(f"{names[0]} = {x}.payload[0]")
-                else:
-                    out.emit(f"{', '.join(names)} = {x}.payload")
-                self.stack.extend(_payload_vals(self, names, params))
+            self.unpack_payload(x, cat.tag, out.emit)
             if cat.kind.endswith("_ref"):
                 self.stack.append(Val(x, simple=True))
             self.branch(self.label(cat.label), c.start)
@@ -202,14 +210,7 @@ class ExcFlow(ControlFlow):
         out.indent += 1
         ctl.mark = out.mark()
         if name == "catch":
-            params = self.tag_params(ins[1])
-            if params:
-                names = [self.temp() for _ in params]
-                if len(names) == 1:
-                    out.emit(f"{names[0]} = {x}.payload[0]")
-                else:
-                    out.emit(f"{', '.join(names)} = {x}.payload")
-                self.stack.extend(_payload_vals(self, names, params))
+            self.unpack_payload(x, ins[1], out.emit)
         else:
             ctl.k = 1  # a catch_all was seen: no implicit re-raise
         self.reachable = True

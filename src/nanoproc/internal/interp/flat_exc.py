@@ -44,7 +44,7 @@ from __future__ import annotations
 from ..syntax.module import Instr
 from .control import Ctl
 from .emitter import Emitter
-from .exc_control import ExcFlow, _payload_vals
+from .exc_control import ExcFlow
 from .exprs import Val, name_val
 from .flat import FlatFlow
 from .structure import Construct
@@ -141,14 +141,7 @@ class FlatExcFlow(ExcFlow, FlatFlow):
                 if cat.tag is not None:
                     out.emit(f"if {x}.tag is {self.tag_name(cat.tag)}:")
                     out.indent += 1
-                params = self.tag_params(cat.tag) if cat.tag is not None else ()
-                if params:
-                    names = [self.temp() for _ in params]
-                    if len(names) == 1:
-                        out.emit(f"{names[0]} = {x}.payload[0]")
-                    else:
-                        out.emit(f"{', '.join(names)} = {x}.payload")
-                    self.stack.extend(_payload_vals(self, names, params))
+                self.unpack_payload(x, cat.tag, out.emit)
                 if cat.kind.endswith("_ref"):
                     self.stack.append(Val(x, simple=True))
                 self.branch(self.label(cat.label), c.start)
@@ -179,14 +172,7 @@ class FlatExcFlow(ExcFlow, FlatFlow):
         if ins[0].name == "catch":
             lines.append(f"if {x}.tag is {self.tag_name(ins[1])}:")
             pad = "    "
-            params = self.tag_params(ins[1])
-            if params:
-                names = [self.temp() for _ in params]
-                if len(names) == 1:
-                    lines.append(f"{pad}{names[0]} = {x}.payload[0]")
-                else:
-                    lines.append(f"{pad}{', '.join(names)} = {x}.payload")
-                self.stack.extend(_payload_vals(self, names, params))
+            self.unpack_payload(x, ins[1], lambda line: lines.append(f"    {line}"))
         else:
             r.catch_all = True
         lines.append(f"{pad}q = {arm}")
