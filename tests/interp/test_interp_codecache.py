@@ -51,15 +51,20 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return made
 
 
-def _session(wasm: bytes) -> tuple[list[Any], str, list[tuple[Any, ...]]]:
-    """Run the module in a fresh engine; what it observed. The module is dropped at
-    the end (its translations go to the cache)."""
+def _interp_instance(wasm: bytes) -> tuple[Any, Any, Any, Any]:
+    """``(engine, module, store, instance)`` of ``wasm`` on a fresh interp engine."""
     config = nanoproc.Config()
     config.strategy = "interp"
     engine = nanoproc.Engine(config)
     module = nanoproc.Module(engine, wasm)
     store = nanoproc.Store(engine)
-    inst = nanoproc.Instance(store, module, [])
+    return engine, module, store, nanoproc.Instance(store, module, [])
+
+
+def _session(wasm: bytes) -> tuple[list[Any], str, list[tuple[Any, ...]]]:
+    """Run the module in a fresh engine; what it observed. The module is dropped at
+    the end (its translations go to the cache)."""
+    engine, module, store, inst = _interp_instance(wasm)
     ex = inst.exports(store)
     results = [ex["run"](store, 3), struct.pack("<d", ex["fl"](store, 2.5))]
     results.append(ex["mem"].read(store, 0, 4))
@@ -224,12 +229,7 @@ DEEP_WAT = """
 
 def _deep_session(wasm: bytes) -> list[int]:
     """Instantiate and run; the results."""
-    config = nanoproc.Config()
-    config.strategy = "interp"
-    engine = nanoproc.Engine(config)
-    module = nanoproc.Module(engine, wasm)
-    store = nanoproc.Store(engine)
-    inst = nanoproc.Instance(store, module, [])
+    engine, module, store, inst = _interp_instance(wasm)
     ex = inst.exports(store)
     results = [ex["deep"](store), ex["run"](store, 41)]
     del ex, inst, store, module, engine

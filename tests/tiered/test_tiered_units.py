@@ -109,6 +109,17 @@ def _outcome(store: Any, fn: Any, *args: Any) -> Any:
         return ("trap", e.trap_code, [(f.func_index, f.module_offset) for f in e.frames])
 
 
+def _chain_tiering(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Any, Any]:
+    """CHAIN instantiated on the tiered engine with per-function tier-up always on and
+    fuel: ``(engine, store, module, instance)``."""
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    module = nanoproc.Module(engine, CHAIN)
+    return engine, store, module, nanoproc.Instance(store, module, [])
+
+
 def _mix_run(engine: Any) -> list[Any]:
     store = nanoproc.Store(engine)
     store.set_fuel(10_000_000)
@@ -247,12 +258,7 @@ def test_warm_start_loads_units_at_the_first_instantiation(
     """A module with per-function tier-up whose units are cached has them at its
     first Instance(), so its first call already runs native code."""
     assert _chain_run(_engine("tiered", [(1, [1, 2])])) == _chain_run(_engine("interp"))
-    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
-    engine = _engine("tiered")
-    store = nanoproc.Store(engine)
-    store.set_fuel(1_000_000)
-    module = nanoproc.Module(engine, CHAIN)
-    inst = nanoproc.Instance(store, module, [])
+    engine, store, module, inst = _chain_tiering(monkeypatch)
     assert [f for f, _ in module._compiled.artifacts["tiered"].plan.units] == [[1, 2]]
     assert _outcome(store, inst.exports(store)["sum"], 3) == _chain_run(_engine("interp"))[0][0]
     state = inst._inst.tier_state
@@ -487,12 +493,7 @@ def test_calls_from_native_code_make_a_function_hot() -> None:
 def test_idle_rounds_compile_what_the_program_ran(monkeypatch: pytest.MonkeyPatch) -> None:
     """A round with nothing hot takes the functions the program ran on the interp
     tier (with ``NANOPROC_TIER_IDLE`` off: nothing)."""
-    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
-    engine = _engine("tiered")
-    store = nanoproc.Store(engine)
-    store.set_fuel(1_000_000)
-    module = nanoproc.Module(engine, CHAIN)
-    inst = nanoproc.Instance(store, module, [])
+    engine, store, module, inst = _chain_tiering(monkeypatch)
     plan = module._compiled.artifacts["tiered"].plan
     assert plan.choose() == []  # nothing ran
     inst.exports(store)["sum"](store, 3)
@@ -508,12 +509,7 @@ def test_a_refused_unit_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> No
     """A unit the llvm tier refuses after others were made keeps its functions on
     the interp tier (never chosen again) and tier-up goes on; a refusal before any
     unit stops it (the tier cannot run the module)."""
-    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
-    engine = _engine("tiered")
-    store = nanoproc.Store(engine)
-    store.set_fuel(1_000_000)
-    module = nanoproc.Module(engine, CHAIN)
-    inst = nanoproc.Instance(store, module, [])
+    engine, store, module, inst = _chain_tiering(monkeypatch)
     plan = module._compiled.artifacts["tiered"].plan
     llvm = engine.backend.llvm
     real = llvm.compile_unit
@@ -601,12 +597,7 @@ def test_exit_waits_for_the_unit_being_compiled(tmp_path: Any) -> None:
 def test_idle_units_are_smaller(monkeypatch: pytest.MonkeyPatch) -> None:
     """An idle round's unit keeps to ``IDLE_BUDGET`` instructions (its first function
     comes whatever its size), a hot round's to ``BUDGET``."""
-    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
-    engine = _engine("tiered")
-    store = nanoproc.Store(engine)
-    store.set_fuel(1_000_000)
-    module = nanoproc.Module(engine, CHAIN)
-    inst = nanoproc.Instance(store, module, [])
+    engine, store, module, inst = _chain_tiering(monkeypatch)
     inst.exports(store)["sum"](store, 3)
     plan = module._compiled.artifacts["tiered"].plan
     monkeypatch.setattr(units, "IDLE_BUDGET", 1)
