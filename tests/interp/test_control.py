@@ -235,6 +235,8 @@ def test_a_branch_out_of_a_block_targeted_only_by_dead_code(dead: str, arg: int)
     ("(i32.add (i32.const 1) (i32.const 2))", 3),
     ("(i32x4.extract_lane 3 (v128.const i32x4 1 2 3 0x5f800000))", 0xDF800000),
     ("(i32.extend16_s (i32x4.extract_lane 3 (v128.const i32x4 1 2 3 0x5f808000)))", 0xFFFF8000),
+    # campaign 20261215 gc:20261275792297: a rotation of constants (``<<``)
+    ("(i32.rotl (i32x4.extract_lane 0 (v128.const i32x4 7 0 0 0)) (i32.const 6))", 448),
 ])
 def test_null_tests_of_constant_i31s_compile_without_warnings(operand: str, want: int) -> None:
     """Campaign 20261213 (exc:20261273789545): ``ref.i31`` of an expression of literals
@@ -257,5 +259,5 @@ def test_the_literal_expression_check_is_linear() -> None:
     digits = " + ".join(["1234567890123456789"] * 6)
     assert not _literal_expr(f"({digits} + l0)")
     assert not _literal_expr(f"({digits} + 0x12345678abcdefx)")
-    assert _literal_expr(f"(({digits}) >> 3) & 0x7fffffff")
-    assert not _literal_expr("(1 << 40)") and not _literal_expr("2.5") and not _literal_expr("f12")
+    assert _literal_expr(f"(({digits}) >> 3) & 0x7fffffff") and _literal_expr("(1 << 40)")
+    assert not _literal_expr("2.5") and not _literal_expr("f12") and not _literal_expr("")

@@ -483,29 +483,30 @@ def _array_init_elem(tr: Translator, ins: Instr) -> None:
 
 # ---------------------------------------------------------------- i31 and conversions
 _LITERAL = re.compile(r"0[xX][0-9a-fA-F]+|[0-9]+")
-_OPERATORS = frozenset("()+-*&|^~> ")
+_OPERATORS = frozenset("()+-*&|^~<> ")
 
 
 def _literal_expr(code: str) -> bool:
-    """Whether ``code`` is made of integer literals and operators only (no names, no
-    ``<<`` or ``**``: small values). Linear time: no backtracking pattern."""
-    return bool(code) and set(_LITERAL.sub("", code)) <= _OPERATORS and "**" not in code
+    """Whether ``code`` is made of integer literals and operators only (no names), so
+    CPython folds it into one constant. Linear time: no backtracking pattern."""
+    return bool(code) and set(_LITERAL.sub("", code)) <= _OPERATORS
 
 
 @register("ref.i31")
 def _ref_i31(tr: Translator, ins: Instr) -> None:
     v = tr.pop()
-    const = v.const
-    if const is None and _literal_expr(v.code):
-        # an expression of literals (folded by CPython into one): evaluated here
-        const = eval(v.code, {"__builtins__": {}})  # noqa: S307 (digits and operators)
-    if const is not None:
+    if v.const is not None:
         # a named constant: a literal would make Python warn about ``is`` (ref.is_null)
-        name = f"I31_{const & I31_MASK}"
-        tr.consts[name] = const & I31_MASK
+        name = f"I31_{v.const & I31_MASK}"
+        tr.consts[name] = v.const & I31_MASK
         tr.push(Val(name, simple=True))
         return
-    tr.push(combine(f"({v.code} & {I31_MASK})", v))
+    ref = combine(f"({v.code} & {I31_MASK})", v)
+    if _literal_expr(v.code):
+        # literals only: CPython would fold the expression into a constant and warn
+        # about ``<constant> is None``; a temporary holds it instead
+        ref = tr.materialize(ref)
+    tr.push(ref)
 
 
 @register("i31.get_s")
