@@ -172,7 +172,7 @@ class FlatExcFlow(ExcFlow, FlatFlow):
         if ins[0].name == "catch":
             lines.append(f"if {x}.tag is {self.tag_name(ins[1])}:")
             pad = "    "
-            self.unpack_payload(x, ins[1], lambda line: lines.append(f"    {line}"))
+            self.unpack_payload(x, ins[1], lambda line: lines.append(pad + line))
         else:
             r.catch_all = True
         lines.append(f"{pad}q = {arm}")
@@ -245,10 +245,7 @@ class FlatExcFlow(ExcFlow, FlatFlow):
                 lines.append("raise")
             chains[r.id] = lines
         head = ["except Thrown as ex:"]
-        if self.fuel:
-            head.append("    fu = ST.fuel")
-        if self.epochs:
-            head.append("    ed = ST.epoch_deadline")
+        head += ("    " + line for line in self.reload_lines())  # as after any call
         table = tuple(self.state_region.get(s, 0) for s in range(self.nstates))
         head.append(f"    hr = {table!r}[q]")
         out = head

@@ -87,10 +87,17 @@ class Metering:
         host function its epoch deadline (read again, so that a deadline it made due
         stops the next loop header, as in the llvm tier; wasmtime waits for the next
         function entry)."""
+        for line in self.reload_lines():
+            self.out.emit(line)
+
+    def reload_lines(self) -> list[str]:
+        """The lines of :meth:`reload_fuel` (for code assembled outside ``self.out``)."""
+        lines = []
         if self.fuel:
-            self.out.emit("fu = ST.fuel")
+            lines.append("fu = ST.fuel")
         if self.epochs:
-            self.out.emit("ed = ST.epoch_deadline")
+            lines.append("ed = ST.epoch_deadline")
+        return lines
 
     def charge_length(self, n: Val, known: int | None, grow: str | None = None) -> None:
         """Charge the length ``n`` of a bulk memory/table operation or the delta of a
