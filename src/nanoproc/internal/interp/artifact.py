@@ -22,6 +22,21 @@ from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
 
 _TRANSLATE = __name__.rpartition(".")[0] + ".translate"
+"""The translator's module name: it is imported only to translate (~15 ms CPU), so
+code that only asks about it looks in ``sys.modules``."""
+
+
+def env_force_flat() -> int | None:
+    """``translate.FORCE_FLAT``'s start value: the ``NANOPROC_INTERP_FLAT`` variable."""
+    env = os.environ.get("NANOPROC_INTERP_FLAT")
+    return int(env) if env else None
+
+
+def force_flat() -> int | None:
+    """The flat-lowering bound in force, without importing the translator: its flag
+    once imported (tests set it), else the value it starts with."""
+    translate = sys.modules.get(_TRANSLATE)
+    return translate.FORCE_FLAT if translate is not None else env_force_flat()
 
 INTERP_FEATURES = frozenset({"exceptions"})
 """Features beyond the core the interp tier runs (see exec/features)."""

@@ -95,17 +95,10 @@ def key_path(module_digest: str, options: TranslationOptions) -> Path | None:
         gen = generator_hash()
     except OSError:  # pragma: no cover - sources not readable (a zipped install)
         return None
-    # The translator is not imported for this (~15 ms CPU): a warm start of native
-    # code asks here first and translates nothing. Until it is imported, its flag
-    # holds the value it starts with, from the environment.
-    translate = sys.modules.get(f"{__package__}.translate")
-    if translate is not None:
-        flat = translate.FORCE_FLAT
-    else:
-        env = os.environ.get("NANOPROC_INTERP_FLAT")
-        flat = int(env) if env else None
+    # not the translator's own flag: a warm start of native code asks here first and
+    # translates nothing, so it need not import the translator
     parts = (module_digest, gen, repr(tuple(options)),
-             f"cast={artifact.CAST_VIEWS};flat={flat}")  # fmt: skip
+             f"cast={artifact.CAST_VIEWS};flat={artifact.force_flat()}")  # fmt: skip
     key = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return d / key[:2] / f"{key}.code"
 

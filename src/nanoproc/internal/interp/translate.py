@@ -25,6 +25,7 @@ from ..errors import UnsupportedFeature
 from ..exec.trap import ENTRY_PC
 from ..syntax.module import Instr
 from ..syntax.types import F32, F64, I32, I64, V128, ValType
+from .artifact import env_force_flat
 from .control import CONTROL, ChainUnsafe, Ctl
 from .flat import FLAT_HEIGHTS
 from .flat_exc import FlatExcFlow
@@ -234,8 +235,7 @@ REFUSE: frozenset[int] = frozenset()
 big for CPython's compiler (none is known: with flat handlers every nesting
 translates), to test the refusal paths: at instantiation (artifact.translate_risky)
 and the tiered strategy's native unit for such functions."""
-FORCE_FLAT: int | None = (int(os.environ["NANOPROC_INTERP_FLAT"])
-                          if os.environ.get("NANOPROC_INTERP_FLAT") else None)
+FORCE_FLAT: int | None = env_force_flat()
 """Tests set this (or the environment variable ``NANOPROC_INTERP_FLAT``, for the
 fuzzer's processes) to translate every function with the flat lowering at that
 bound (see :mod:`.flat`), to run whole suites through it."""
