@@ -120,6 +120,9 @@ class LoadedCode:
         self.ranges = {f: (self.func_addr[f], sizes.get(s, 1)) for f, s in fsyms.items()}
         self._frames: dict[tuple[int, int], Frame] = {}
         self._brief: dict[int, bool] = {}
+        self.unit_refs: list[int] = []
+        """A partial unit's: the functions outside it that its code calls or refers to
+        (set by units.load_unit; their vmctx slots need records)."""
         _register(self)
         weakref.finalize(self, _dead.append, [start for start, _ in self.ranges.values()])
 

@@ -78,11 +78,8 @@ class InstanceState:
         rec_base = ctypes.addressof(records)
         if ndef:
             records[1 :: abi.REC_SIZE // 8] = image.vm_slots(vm_addr)
-            # ns.add_record for each, in two C-level updates
-            own = funcs[nimp:]
             addresses = range(rec_base, rec_base + abi.REC_SIZE * ndef, abi.REC_SIZE)
-            ns.records.update(zip(own, addresses))
-            ns.func_at.update(zip(addresses, own))
+            ns.add_records(funcs[nimp:], addresses)
         ns.keep.append(records)
         off = image.func_off
         if nimp:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
+from collections.abc import Sequence
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -249,6 +250,12 @@ class NativeStore:
     def add_record(self, fi: FuncInst, address: int) -> None:
         self.records[fi] = address
         self.func_at[address] = fi
+
+    def add_records(self, fis: Sequence[FuncInst], addresses: Sequence[int]) -> None:
+        """:meth:`add_record` for each pair (two C-level updates: instantiation of a
+        module's own functions is a hot path)."""
+        self.records.update(zip(fis, addresses))
+        self.func_at.update(zip(addresses, fis))
 
     def func_handle(self, fi: FuncInst | None) -> int:
         """The native funcref of ``fi`` (its FuncRecord's address; 0 for null)."""

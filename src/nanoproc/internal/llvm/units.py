@@ -102,7 +102,7 @@ def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
     shapes = unit_shapes(cm, funcs)
     code = LoadedCode(cm, objects + glue_objects(shapes, options.opt_level), shapes, funcs)
     register_thunks(code)
-    code.unit_refs = sorted(outside_refs(cm, funcs))  # type: ignore[attr-defined]
+    code.unit_refs = sorted(outside_refs(cm, funcs))
     return code
 
 
@@ -187,9 +187,8 @@ class UnitsState(InstanceState):
                 vm[self.func_off + f] = base + abi.REC_SIZE * i
                 self.codes[f] = code
                 mine.add(fi)
-        for code, funcs in units:
-            refs = getattr(code, "unit_refs", None)
-            for f in refs if refs is not None else outside_refs(cm, funcs):
+        for code, _funcs in units:
+            for f in code.unit_refs:
                 if not vm[self.func_off + f]:
                     vm[self.func_off + f] = ns.func_handle(inst.funcs[f])
         for tab in inst.tables:
