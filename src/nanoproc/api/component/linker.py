@@ -124,7 +124,7 @@ class Linker(Closable):
         else:  # some import cannot be satisfied: find which, in order, and say so
             args = self._resolve(plan, store)
         try:
-            inst = instantiate(plan, st, engine.backend, args, host_store=store)
+            inst = instantiate(plan, st, engine.backend, args, host_store=store, defer=True)
         except (LinkError, UnsupportedFeature):
             raise
         except BaseException as e:

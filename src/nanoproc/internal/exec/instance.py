@@ -220,6 +220,51 @@ def _plan(module: CompiledModule) -> _Plan:
     return plan  # type: ignore[no-any-return]
 
 
+def quiet(module: CompiledModule) -> bool:
+    """Whether instantiating ``module`` (with imports a validator checked) can neither
+    fail nor be observed except through its exports: no start function, no GC
+    allocation in constant expressions, no GC types, and every active segment at a
+    constant offset within the minimum size of its table or memory. A component may
+    then instantiate it on first use of its exports (see component instantiation's
+    deferred steps): no Wasm code runs, nothing can trap."""
+    got = module.artifacts.get("quiet")
+    if got is None:
+        got = module.artifacts["quiet"] = _quiet(module)
+    return bool(got)
+
+
+def _quiet(module: CompiledModule) -> bool:
+    from .gctypes import declares_gc_types
+
+    plan = _plan(module)
+    if plan.start is not None or plan.allocates or declares_gc_types(module):
+        return False
+    mod = module.module
+    table_mins: list[int] = []
+    mem_bytes: list[int] = []
+    for imp in mod.imports:  # an import is at least as big as its declared minimum
+        desc = imp.desc
+        if imp.kind == "table":
+            if not isinstance(desc, TableType):
+                return False
+            table_mins.append(desc.limits.min)
+        elif imp.kind == "memory":
+            if not isinstance(desc, MemType):
+                return False
+            mem_bytes.append(desc.limits.min * desc.page_size)
+    table_mins += [t.type.limits.min for t in mod.tables]
+    mem_bytes += [m.type.limits.min * m.type.page_size for m in mod.memories]
+    for mode, tidx, offset, _indices, init in plan.elems:
+        if mode == "active" and (offset.__class__ is not int or tidx >= len(table_mins)
+                                 or offset + len(init) > table_mins[tidx]):  # fmt: skip
+            return False
+    for mode, midx, offset, data in plan.datas:
+        if mode == "active" and (offset.__class__ is not int or midx >= len(mem_bytes)
+                                 or offset + len(data) > mem_bytes[midx]):  # fmt: skip
+            return False
+    return True
+
+
 def instantiate(
     store: StoreState,
     module: CompiledModule,

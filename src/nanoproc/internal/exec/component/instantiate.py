@@ -25,6 +25,7 @@ code gets the run-time types of its resource slots from it.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,8 @@ from ...valid.component.types import Entity, FuncT, InstT, RId, T
 from ...valid.component.validate import CanonOpts, ComponentInfo
 from ..entities import FuncInst
 from ..instance import instantiate as instantiate_module
+from ..instance import quiet as module_quiet
+from ..store import NO_LIMITS
 from . import runtime as R
 from .abigen import Options, lifted_factory, lowered_factory
 from .runtime import ComponentInstance, Handle, trap
@@ -69,6 +72,21 @@ class Plan:
         self.steps = _Compiler(self).compile()
         self.run = _generate(self.steps)
         """All steps as one function (see :func:`_generate`)."""
+        k = len(self.steps)
+        while k and getattr(self.steps[k - 1], "quiet", False):
+            k -= 1
+        self.now: Step | None = None
+        self.later: Step | None = None
+        """The steps up to the last one that may fail or be observed (imports, core
+        instances with start functions, ...), and the quiet rest, which an
+        instantiation may defer to first use of the exports (None: no quiet rest)."""
+        if k < len(self.steps):
+            self.now = _generate(self.steps[:k])
+            self.later = _generate(self.steps[k:])
+        self.proven: weakref.WeakSet[Any] = weakref.WeakSet()
+        """Backends that instantiated this plan at once without failing: only then is
+        deferring sure not to move a failure (an unsupported feature the tier finds
+        in a core module) from instantiation to first use."""
 
 
 class ComponentValue:
@@ -222,11 +240,18 @@ Step = Callable[[Frame, dict[str, Any], Any], None]
 """One definition's work at instantiation: ``step(frame, import_args, store)``."""
 
 
-def _inline(step: Step, line: str, **consts: Any) -> Step:
+def _inline(step: Step, line: str, quiet: bool = True, **consts: Any) -> Step:
     """Mark ``step`` as expressible by one line of Python for :func:`_generate`: a
     statement over the index spaces ``S0``..``S10`` (``Frame.sp``), the instance's
     exports ``EX`` and the named constants (written ``{name}`` in ``line``)."""
     step.inline = (line, consts)  # type: ignore[attr-defined]
+    return _quiet(step) if quiet else step
+
+
+def _quiet(step: Step) -> Step:
+    """Mark ``step`` as one that can neither fail (in a validated component) nor be
+    observed before the instance's exports are: instantiation may defer it."""
+    step.quiet = True  # type: ignore[attr-defined]
     return step
 
 
@@ -341,7 +366,7 @@ def _core_instance(c: _Compiler, d: Any) -> Step:
         items.append(f"S{CORE_INSTANCES}[{i}][{{n{k}}}]")
     line = (f"S{CORE_INSTANCES}.append({{inst}}(store, {{m}}, [{', '.join(items)}], "
             "f.backend, trusted=f.trusted).exports)")
-    return _inline(static, line, **consts)
+    return _inline(static, line, quiet=module_quiet(module), **consts)
 
 
 def _core_type(c: _Compiler, d: Any) -> None:
@@ -356,7 +381,7 @@ def _component(c: _Compiler, d: C.ComponentDef) -> Step:
     def step(f: Frame, args: Any, store: Any) -> None:
         f.sp[COMPONENTS].append(ComponentValue(child, f))
 
-    return step
+    return _quiet(step)
 
 
 def _instance(c: _Compiler, d: Any) -> Step:
@@ -371,7 +396,7 @@ def _instance(c: _Compiler, d: Any) -> Step:
             sp[INSTANCES].append(value)
             f.bind(entity, value)
 
-        return inline
+        return _quiet(inline)
     ci = d.component
     cargs = [(name, SI[sort], i) for name, sort, i in d.args]
 
@@ -438,7 +463,7 @@ def _outer_alias(c: _Compiler, d: C.OuterAlias) -> Step | None:
             raise WasmtimeError("outer alias beyond the outermost component")
         f.sp[s].append(target.sp[s][index])
 
-    return step
+    return _quiet(step)
 
 
 def _type(c: _Compiler, d: C.TypeDef) -> Step:
@@ -462,7 +487,7 @@ def _type(c: _Compiler, d: C.TypeDef) -> Step:
         f.sp[TYPES].append(rt)
 
     if dtor_index is not None:
-        return resource
+        return _quiet(resource)
     return _inline(resource, f"rt = {{RType}}(f.inst, None, None, f.inst.name + {{suffix}}); "
                    f"f.rmap[{{rid}}] = rt; S{TYPES}.append(rt)",
                    RType=RType, suffix=f"#{k}", rid=rid)  # fmt: skip
@@ -650,7 +675,7 @@ def _lower(c: _Compiler, d: C.Canon) -> Step:
         def unsupported(f: Frame, args: Any, store: Any) -> None:
             f.sp[CORE_FUNCS].append(FuncInst(core_ft, cid, call, host=True))
 
-        return unsupported
+        return _quiet(unsupported)
     (params, result), rids = func_shape(ft)
     mem_i, realloc_i, enc = o.memory, o.realloc, o.string_encoding
     opts = Options(enc, mem_i is not None, realloc_i is not None, False, False)
@@ -691,7 +716,7 @@ def _lower(c: _Compiler, d: C.Canon) -> Step:
                 b[key] = rt if rt is not None else f.rt(rid)
         sp[CORE_FUNCS].append(FuncInst(core_ft, cid, make(b), host=True))
 
-    return step
+    return step if wide else _quiet(step)
 
 
 def _helpers(b: dict[str, Any], uses: frozenset[str], inst: ComponentInstance, realloc: Any,
@@ -747,7 +772,7 @@ def _builtin(c: _Compiler, d: C.Canon) -> Step:
     resource_op = {"resource.new": _resource_new, "resource.rep": _resource_rep,
                    "resource.drop": _resource_drop}.get(op)  # fmt: skip
     if resource_op is None:
-        return step
+        return _quiet(step)
     return _inline(step, f"S{CORE_FUNCS}.append({{FuncInst}}({{ft}}, {{cid}}, "
                    f"{{op}}(f.inst, S{TYPES}[{args[0]}]), host=True))",
                    FuncInst=FuncInst, ft=core_ft, cid=cid, op=resource_op)  # fmt: skip
@@ -851,22 +876,87 @@ def _brings_code(e: Entity) -> bool:
 def instantiate(plan: Plan, store: Any, backend: Any, args: dict[str, Any], *,
                 parent: ComponentInstance | None = None, outer: Frame | None = None,
                 name: str = "", trusted: bool | None = None,
-                host_store: Any = None) -> ComponentInstance:  # fmt: skip
+                host_store: Any = None, defer: bool = False) -> ComponentInstance:  # fmt: skip
     """Instantiate ``plan`` in ``store`` (a StoreState) with import values ``args``.
     ``trusted`` (for nested components, from the outermost one; else the plan's own)
     says whether every core module in the tree was validated with it; host
-    functions are called with ``host_store`` (the API store)."""
+    functions are called with ``host_store`` (the API store).
+
+    ``defer``: run the plan's quiet trailing steps (``Plan.later``: core instances
+    without start functions or segments that may trap, lifts, lowerings, aliases,
+    exports) when the exports are first read, not now. Nothing can tell the
+    difference but the time it takes: those steps run no Wasm code and cannot fail
+    (once this backend has instantiated the plan), and the imports are checked now.
+    Not done for a store that meters fuel (instantiation's fuel is charged at once,
+    as wasmtime does) or has limits (an instance or memory count refused later)."""
     inst = ComponentInstance(store, parent, name or plan.name)
     frame = Frame(plan, inst, outer, backend, plan.trusted if trusted is None else trusted,
                   host_store)  # fmt: skip
+    later = plan.later
+    if (defer and later is not None and store.fuel is None and store.limiter is None
+            and store.limits is NO_LIMITS and backend in plan.proven):  # fmt: skip
+        assert plan.now is not None
+        plan.now(frame, args, store)
+        frame.host_store = None  # held weakly while pending: no cycle with the API store
+        inst.pending = _Deferred(inst, frame, store, later,
+                                 None if host_store is None else weakref.ref(host_store))  # fmt: skip
+        return inst
     plan.run(frame, args, store)
-    if frame.sp[COMPONENTS] and not any(_holds_frame(v, frame) for v in inst.exports.values()):
+    if defer and later is not None:
+        plan.proven.add(backend)
+    _finish(inst, frame)
+    return inst
+
+
+class _Deferred:
+    """An instance's deferred steps (``ComponentInstance.pending``); on failure
+    (a Python exception, Ctrl-C) the frame is put back as it was, so that the next
+    use of the exports tries again."""
+
+    __slots__ = ("inst", "frame", "store", "run", "host_ref")
+
+    def __init__(self, inst: ComponentInstance, frame: Frame, store: Any, run: Step,
+                 host_ref: Any) -> None:  # fmt: skip
+        self.inst = inst
+        self.frame = frame
+        self.store = store
+        self.run = run
+        self.host_ref = host_ref
+
+    def __call__(self) -> None:
+        inst, frame = self.inst, self.frame
+        inst.pending = None
+        sizes = [len(space) for space in frame.sp]
+        rmap = dict(frame.rmap)
+        exports = dict(inst._exports)
+        frame.host_store = None if self.host_ref is None else self.host_ref()
+        try:
+            self.run(frame, {}, self.store)
+        except BaseException as e:
+            for space, n in zip(frame.sp, sizes):
+                del space[n:]
+            frame.rmap = rmap
+            frame.host_store = None
+            inst._exports = exports
+            inst.pending = self
+            if isinstance(e, (LinkError, UnsupportedFeature)) or not isinstance(e, Exception):
+                raise
+            convert = getattr(self.store.engine, "convert_exception", None)
+            if convert is None:
+                raise
+            raise convert(e) from None
+        _finish(inst, frame)
+
+
+def _finish(inst: ComponentInstance, frame: Frame) -> None:
+    """Drop the frame's index spaces once instantiation is done, unless a component
+    value escaped through the exports."""
+    if frame.sp[COMPONENTS] and not any(_holds_frame(v, frame) for v in inst._exports.values()):
         # Its components' values refer back to it (outer aliases): a cycle holding
         # every index space, and so the whole store, until the cyclic GC ran. No
         # component of it escaped, so nothing will instantiate one of them again.
         frame.sp = []
         frame.rmap = {}
-    return inst
 
 
 def _holds_frame(value: Any, frame: Frame) -> bool:

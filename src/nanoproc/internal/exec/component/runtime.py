@@ -29,7 +29,7 @@ class ComponentInstance:
 
     __slots__ = (
         "store", "parent", "handles", "free", "may_enter", "may_leave", "backpressure",
-        "ctx", "exports", "ancestry", "name", "__weakref__",
+        "ctx", "_exports", "pending", "ancestry", "name", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, store: Any, parent: ComponentInstance | None, name: str = "") -> None:
@@ -41,7 +41,10 @@ class ComponentInstance:
         self.may_leave = True
         self.backpressure = 0
         self.ctx = [0, 0]
-        self.exports: dict[str, Any] = {}
+        self._exports: dict[str, Any] = {}
+        self.pending: Callable[[], None] | None = None
+        """The definitions instantiation deferred to first use of the exports (see
+        ``instantiate``): ``pending()`` runs them."""
         self.name = name
         chain: list[ComponentInstance] = [self]
         p = parent
@@ -51,11 +54,24 @@ class ComponentInstance:
         self.ancestry: tuple[ComponentInstance, ...] = tuple(chain)
         store.components.append(self)
 
+    @property
+    def exports(self) -> dict[str, Any]:
+        """Export name -> value; reading it first runs the deferred definitions."""
+        if self.pending is not None:
+            self.pending()
+        return self._exports
+
+    @exports.setter
+    def exports(self, value: dict[str, Any]) -> None:
+        self._exports = value
+
     def release(self) -> None:
         """Drop this instance's links (exports, handles, its ancestry, which holds
-        itself) once its store died (``StoreState.release``), so that reference
-        counting frees it: functions and resource types refer back to it."""
-        self.exports = {}
+        itself, deferred definitions) once its store died (``StoreState.release``),
+        so that reference counting frees it: functions and resource types refer
+        back to it."""
+        self.pending = None
+        self._exports = {}
         self.handles = [None]
         self.free = []
         self.ancestry = ()
