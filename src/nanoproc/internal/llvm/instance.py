@@ -64,7 +64,7 @@ class InstanceState:
         self.ns = ns
         cm = inst.module
         layout = code.layout
-        image = _image(code, cm)
+        self.image = image = _image(code, cm)
         self.vm = image.vm_type()
         self.vmctx = vm_addr = ctypes.addressof(self.vm)
         vm = self.vm
@@ -102,8 +102,10 @@ class InstanceState:
     def bind_call(self, f: int) -> Callable[..., Any]:
         """Make (and install) the ctypes entry of function ``f``."""
         fi = self.inst.funcs[f]
-        ft = fi.type
-        shape = py_shape(ft, self.inst.module.module)
+        shapes = self.image.shapes
+        shape = shapes.get(f)
+        if shape is None:
+            shape = shapes[f] = py_shape(fi.type, self.inst.module.module)
         code = self.code
         entries = code.held_entries if code.runs_briefly(f) else code.entries
         call = make_call(shape, entries[shape], self.vmctx, code.func_addr[f], self.ns)
@@ -160,6 +162,9 @@ class _Image:
         self.global_letters: list[str | None] = [None] * nimp_globals
         self.global_letters += [py_letter(close_global(g.type, cm).type)
                                 for g in cm.module.globals]  # fmt: skip
+
+        self.shapes: dict[int, tuple[str, str]] = {}
+        """Function index -> its entry's shape (``py_shape``), found on first call."""
 
     def vm_slots(self, vm_addr: int) -> list[int]:
         return [vm_addr] * self.ndef

@@ -109,12 +109,13 @@ class CFunc:
     resource slots.
     """
 
-    __slots__ = ("kind", "inst", "ft", "rts", "host", "core", "opts", "bind", "_calls", "name")
+    __slots__ = ("kind", "inst", "ft", "rts", "host", "core", "opts", "bind", "_calls", "name",
+                 "site")  # fmt: skip
 
     def __init__(self, kind: str, ft: FuncT, rts: list[RType], *, inst: Any = None,
                  host: Any = None, core: Any = None, opts: Any = None,
                  bind: tuple[Any, Any, Any, bool] | None = None,
-                 name: str = "") -> None:  # fmt: skip
+                 name: str = "", site: dict[Any, Any] | None = None) -> None:  # fmt: skip
         self.kind = kind
         self.ft = ft
         self.rts = rts
@@ -126,6 +127,9 @@ class CFunc:
         self._calls: dict[tuple[str, str], Any] | None = None
         """(mode, encoding) -> lifted function, made on first use."""
         self.name = name
+        self.site = site
+        """Shared by the CFuncs one ``canon lift`` makes (one per instance): (mode,
+        encoding) -> the lifting factory, looked up once for all of them."""
 
     @property
     def encoding(self) -> str:
@@ -147,23 +151,32 @@ class CFunc:
             raise AssertionError
         if self.opts.is_async:
             return _async_lift_stub
-        (params, result), _rids = func_shape(self.ft)
         o = self.opts
         inst = self.inst
         assert self.bind is not None
         mem, realloc, post, ctx = self.bind
-        opts = Options(o.string_encoding, mem is not None, realloc is not None,
-                       o.post_return is not None, ctx)  # fmt: skip
-        make = lifted_factory(params, result, len(self.rts), opts, mode)
+        site = self.site
+        make = None if site is None else site.get((mode, src))
+        if make is None:
+            (params, result), _rids = func_shape(self.ft)
+            opts = Options(o.string_encoding, mem is not None, realloc is not None,
+                           o.post_return is not None, ctx)  # fmt: skip
+            make = lifted_factory(params, result, len(self.rts), opts, mode)
+            if site is not None:  # the same for every instance: what bind holds is
+                site[(mode, src)] = make  # the plan's (memory, realloc, post-return)
         b = {"core": self.core, "post": post, "inst": inst, "mem": mem}
         if mem is not None:
             _helpers(b, make.uses, inst, realloc, mem, o.string_encoding, src, mode)
-        for i, rt in enumerate(self.rts):
-            b[f"R{i}"] = rt
+        if self.rts:
+            for i, rt in enumerate(self.rts):
+                b[_RNAMES[i] if i < len(_RNAMES) else f"R{i}"] = rt
         return make(b)
 
     def __repr__(self) -> str:
         return f"<CFunc {self.kind} {self.name}>"
+
+
+_RNAMES = tuple(f"R{i}" for i in range(16))
 
 
 def _async_lift_stub(*args: Any) -> Any:
@@ -643,11 +656,12 @@ def _lift(c: _Compiler, d: C.Canon) -> Step:
                 ctx)  # fmt: skip
         rts = [f.rt(r) for r in rids] if rids else []
         sp[FUNCS].append(CFunc("lifted", ft, rts, inst=f.inst,
-                               core=cf[core_i], opts=o, bind=bind))  # fmt: skip
+                               core=cf[core_i], opts=o, bind=bind, site=site))  # fmt: skip
 
+    site: dict[Any, Any] = {}
     if wide:
         return step
-    consts: dict[str, Any] = {"CFunc": CFunc, "ft": ft, "o": o, "ctx": ctx}
+    consts: dict[str, Any] = {"CFunc": CFunc, "ft": ft, "o": o, "ctx": ctx, "site": site}
     rts_src = "[" + ", ".join(f"f.rt({{r{k}}})" for k in range(len(rids))) + "]"
     for k, r in enumerate(rids):
         consts[f"r{k}"] = r
@@ -656,7 +670,7 @@ def _lift(c: _Compiler, d: C.Canon) -> Step:
                 + ("None" if realloc_i is None else f"{cf}[{realloc_i}]") + ", "
                 + ("None" if post_i is None else f"{cf}[{post_i}]") + ", {ctx}")
     line = (f"S{FUNCS}.append({{CFunc}}('lifted', {{ft}}, {rts_src}, inst=f.inst, "
-            f"core={cf}[{core_i}], opts={{o}}, bind=({bind_src})))")
+            f"core={cf}[{core_i}], opts={{o}}, bind=({bind_src}), site={{site}}))")
     return _inline(step, line, **consts)
 
 
@@ -926,7 +940,7 @@ class _Deferred:
     def __call__(self) -> None:
         inst, frame = self.inst, self.frame
         inst.pending = None
-        sizes = [len(space) for space in frame.sp]
+        sizes = list(map(len, frame.sp))
         rmap = dict(frame.rmap)
         exports = dict(inst._exports)
         frame.host_store = None if self.host_ref is None else self.host_ref()

@@ -333,74 +333,88 @@ def make_string_load(mem: Any, encoding: str, mode: str) -> Callable[[int, int],
     return load16
 
 
+def _encoded(s: Any, codec: str) -> bytes:
+    if s.__class__ is not str:
+        if not isinstance(s, str):
+            raise TypeError(f"expected str for a string, found {type(s).__name__}")
+    try:
+        return s.encode(codec)  # type: ignore[no-any-return]
+    except UnicodeEncodeError:
+        raise ValueError("string holds a lone surrogate, which is not a Unicode "
+                         "scalar value") from None  # fmt: skip
+
+
+def _src_units(s: str, src: str) -> tuple[str, int]:
+    """(the simple source encoding, its code units), as load_string reported."""
+    if src == "utf8":
+        return "utf8", (len(s) if s.isascii() else len(_encoded(s, "utf-8")))
+    if src == "utf16":
+        return "utf16", len(_encoded(s, "utf-16-le")) // 2
+    # latin1+utf16: a producer stores Latin-1 when every code point fits
+    if all(ord(c) < 256 for c in s):
+        return "latin1", len(s)
+    return "utf16", len(_encoded(s, "utf-16-le")) // 2
+
+
 def make_string_store(inst: ComponentInstance, realloc: Any, mem: Any,
                       encoding: str, src: str, mode: str) -> Callable[[Any], tuple[int, int]]:  # fmt: skip
     """``store(s) -> (ptr, tagged_code_units)``: ``s`` written into ``mem`` in
     ``encoding``, allocating with ``realloc`` as store_string_into_range does for a
-    source string in encoding ``src`` (utf8 for host strings)."""
+    source string in encoding ``src`` (utf8 for host strings). Only the closures
+    ``encoding`` needs are made: a lifted function makes one per instance, on its
+    first call."""
     alloc = make_alloc(inst, realloc, mem, mode)
     realloc2 = make_realloc(inst, realloc, mem, mode)
-
-    def encoded(s: Any, codec: str) -> bytes:
-        if s.__class__ is not str:
-            if not isinstance(s, str):
-                raise TypeError(f"expected str for a string, found {type(s).__name__}")
-        try:
-            return s.encode(codec)  # type: ignore[no-any-return]
-        except UnicodeEncodeError:
-            raise ValueError("string holds a lone surrogate, which is not a Unicode "
-                             "scalar value") from None  # fmt: skip
+    encoded = _encoded
 
     def src_units(s: str) -> tuple[str, int]:
-        """(the simple source encoding, its code units), as load_string reported."""
-        if src == "utf8":
-            return "utf8", (len(s) if s.isascii() else len(encoded(s, "utf-8")))
-        if src == "utf16":
-            return "utf16", len(encoded(s, "utf-16-le")) // 2
-        # latin1+utf16: a producer stores Latin-1 when every code point fits
-        if all(ord(c) < 256 for c in s):
-            return "latin1", len(s)
-        return "utf16", len(encoded(s, "utf-16-le")) // 2
+        return _src_units(s, src)
 
     def put(ptr: int, data: bytes) -> None:
         mem.view[ptr:ptr + len(data)] = data
 
-    def store_utf8(s: Any) -> tuple[int, int]:
-        if s.__class__ is str and s.isascii():
-            data = s.encode("ascii")
-            if src != "utf8" and len(data) != len(s):  # pragma: no cover
-                raise AssertionError
-            ptr = alloc(1, len(data), "string")
+    if encoding == "utf8":
+        def store_utf8(s: Any) -> tuple[int, int]:
+            if s.__class__ is str and s.isascii():
+                data = s.encode("ascii")
+                if src != "utf8" and len(data) != len(s):  # pragma: no cover
+                    raise AssertionError
+                ptr = alloc(1, len(data), "string")
+                mem.view[ptr:ptr + len(data)] = data
+                return ptr, len(data)
+            data = encoded(s, "utf-8")
+            kind, units = src_units(s)
+            if kind == "utf8":
+                ptr = alloc(1, len(data), "string")
+                put(ptr, data)
+                return ptr, len(data)
+            # store_string_to_utf8: optimistic one byte per code unit, then worst case
+            worst = units * (3 if kind == "utf16" else 2)
+            ptr = alloc(1, units, "string")
+            ptr = realloc2(ptr, units, 1, worst, "string")
             put(ptr, data)
+            if worst > len(data):
+                ptr = realloc2(ptr, worst, 1, len(data), "string")
             return ptr, len(data)
-        data = encoded(s, "utf-8")
-        kind, units = src_units(s)
-        if kind == "utf8":
-            ptr = alloc(1, len(data), "string")
-            put(ptr, data)
-            return ptr, len(data)
-        # store_string_to_utf8: optimistic one byte per code unit, then worst case
-        worst = units * (3 if kind == "utf16" else 2)
-        ptr = alloc(1, units, "string")
-        ptr = realloc2(ptr, units, 1, worst, "string")
-        put(ptr, data)
-        if worst > len(data):
-            ptr = realloc2(ptr, worst, 1, len(data), "string")
-        return ptr, len(data)
 
-    def store_utf16(s: Any) -> tuple[int, int]:
-        data = encoded(s, "utf-16-le")
-        kind, units = src_units(s)
-        if kind == "utf8":
-            worst = 2 * units
-            ptr = alloc(2, worst, "string")
+        return store_utf8
+
+    if encoding == "utf16":
+        def store_utf16(s: Any) -> tuple[int, int]:
+            data = encoded(s, "utf-16-le")
+            kind, units = src_units(s)
+            if kind == "utf8":
+                worst = 2 * units
+                ptr = alloc(2, worst, "string")
+                put(ptr, data)
+                if len(data) < worst:
+                    ptr = realloc2(ptr, worst, 2, len(data), "string")
+                return ptr, len(data) // 2
+            ptr = alloc(2, len(data), "string")
             put(ptr, data)
-            if len(data) < worst:
-                ptr = realloc2(ptr, worst, 2, len(data), "string")
             return ptr, len(data) // 2
-        ptr = alloc(2, len(data), "string")
-        put(ptr, data)
-        return ptr, len(data) // 2
+
+        return store_utf16
 
     def store_compact(s: Any) -> tuple[int, int]:
         if s.__class__ is not str:
@@ -438,10 +452,6 @@ def make_string_store(inst: ComponentInstance, realloc: Any, mem: Any,
             ptr = realloc2(ptr, worst, 2, len(data), "string")
         return ptr, (len(data) // 2) | UTF16_TAG
 
-    if encoding == "utf8":
-        return store_utf8
-    if encoding == "utf16":
-        return store_utf16
     return store_compact
 
 
