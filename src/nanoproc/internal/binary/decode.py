@@ -126,6 +126,14 @@ class _LazyBodies:
         func.body = body
         func.offsets = offsets
 
+    def raw(self, func: Func) -> tuple[Buffer, int, int, bool] | None:
+        """``(data, start, end, data_count)``: where ``func``'s instructions are in
+        ``data`` (after its locals), for checks that read the bytes themselves."""
+        span = self.spans.get(func.code_offset)
+        if span is None:
+            return None
+        return self.data, span[0], span[1], self.data_count
+
 
 def _body(
     data: Buffer, start: int, end: int, body_start: int, base: int, data_count: bool

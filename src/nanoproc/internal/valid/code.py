@@ -7,6 +7,7 @@ from ..syntax.module import Expr, Func, Instr
 from ..syntax.ops import BY_NAME, GLOBAL_GET, REF_FUNC, REF_NULL
 from ..syntax.types import RefType, ValType
 from .context import Context, Invalid
+from .fused import ModuleTables, check_body
 from .stack import Checker
 from .subtyping import match_valtype
 
@@ -68,15 +69,12 @@ def _single_const_type(ctx: Context, ins: Instr) -> ValType | None:
     return None
 
 
-def check_func(ctx: Context, index: int, func: Func) -> int:
-    """Check the body of function ``index``; return its instruction count.
-
-    Raises ValidationError (with the function index and the instruction's offset) or
-    the decoder's DecodeError from lazy body decoding.
-    """
-    ft = ctx.funcs[index]
-    locals_: list[ValType] = list(ft.params)
+def _locals(ctx: Context, index: int, func: Func) -> tuple[list[ValType], list[bool], bool]:
+    """Canonical types of the parameters and locals, which are initialised at entry,
+    and whether all are (no non-defaultable local). Raises ValidationError."""
+    locals_: list[ValType] = list(ctx.funcs[index].params)
     ok = [True] * len(locals_)
+    all_ok = True
     try:
         total = len(locals_)
         for count, t in func.locals:
@@ -85,9 +83,46 @@ def check_func(ctx: Context, index: int, func: Func) -> int:
                 raise Invalid("too many locals")
             ct = ctx.val(t)
             locals_.extend([ct] * count)
-            ok.extend([defaultable(ct)] * count)
+            d = defaultable(ct)
+            ok.extend([d] * count)
+            all_ok = all_ok and d
     except Invalid as e:
         raise ValidationError(e.message, func=index) from None
+    return locals_, ok, all_ok
+
+
+def check_func_fused(fast: ModuleTables, index: int, func: Func) -> int | None:
+    """The fused check alone (:mod:`.fused`): the instruction count if the body, not
+    decoded yet, is certainly valid; None if only the full check can tell."""
+    locals_, _, all_ok = _locals(fast.ctx, index, func)
+    return _fused(fast, index, func, locals_) if all_ok else None
+
+
+def _fused(fast: ModuleTables, index: int, func: Func, locals_: list[ValType]) -> int | None:
+    if func.body is not None:
+        return None
+    raw = getattr(func.lazy, "raw", None)
+    where = raw(func) if raw is not None else None
+    if where is None:
+        return None
+    return check_body(fast, locals_, fast.funcs[index][2], *where)
+
+
+def check_func(ctx: Context, index: int, func: Func, fast: ModuleTables | None = None) -> int:
+    """Check the body of function ``index``; return its instruction count.
+
+    With ``fast`` (the module's tables for :mod:`.fused`), a body not decoded yet is
+    first checked straight from its bytes; it is decoded and checked in full only if
+    that check is not sure (an error, or something it leaves to the full checker).
+    Raises ValidationError (with the function index and the instruction's offset) or
+    the decoder's DecodeError from lazy body decoding.
+    """
+    locals_, ok, all_ok = _locals(ctx, index, func)
+    if fast is not None and all_ok:
+        n = _fused(fast, index, func, locals_)
+        if n is not None:
+            return n
+    ft = ctx.funcs[index]
     instrs = func.instrs
     try:
         Checker(ctx, locals_, ok, ft.results, len(ctx.globals)).run(instrs)

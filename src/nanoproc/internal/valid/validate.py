@@ -26,6 +26,7 @@ from ..syntax.types import (
 from . import canon
 from .code import check_const, check_func
 from .context import Context, Invalid, TableInfo
+from .fused import ModuleTables
 from .moduletypes import ModuleTypes
 from .subtyping import match_comptype, match_valtype
 
@@ -97,13 +98,15 @@ def _validate(module: Module, bodies: bool = True, release: bool = False,
 
 
 def _check_bodies(module: Module, ctx: Context, base: int, start: int, stop: int,
-                  release: bool) -> int:
+                  release: bool, fast: ModuleTables | None = None) -> int:
     ninstrs = 0
     funcs = module.funcs
+    if fast is None and stop > start:
+        fast = ModuleTables(ctx)
     for i in range(start, stop):
         f = funcs[i]
         lazy = release and f.body is None and f.lazy is not None
-        ninstrs += check_func(ctx, base + i, f)
+        ninstrs += check_func(ctx, base + i, f, fast)
         if lazy:
             f.body = None
             f.offsets = None
@@ -124,10 +127,11 @@ def body_checker(module: Module) -> Callable[[int, int], object]:
     checks that chunk again itself, for the exact error)."""
     ctx = _module_context(module)
     base = len(ctx.funcs) - len(module.funcs)
+    fast = ModuleTables(ctx)
 
     def check(start: int, stop: int) -> object:
         try:
-            return _check_bodies(module, ctx, base, start, stop, True)
+            return _check_bodies(module, ctx, base, start, stop, True, fast)
         except (ValidationError, DecodeError, Invalid):
             return None
 
@@ -161,10 +165,11 @@ def _check_bodies_in_parallel(module: Module, ctx: Context, base: int) -> int:
             k += 1
     bounds.append(len(funcs))
     chunks = [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+    fast = ModuleTables(ctx)
 
     def here(chunk: tuple[int, int]) -> object:
         try:
-            return _check_bodies(module, ctx, base, chunk[0], chunk[1], True)
+            return _check_bodies(module, ctx, base, chunk[0], chunk[1], True, fast)
         except (ValidationError, DecodeError) as e:
             return e
         except Invalid as e:
