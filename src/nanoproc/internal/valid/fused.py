@@ -25,12 +25,12 @@ per kind.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
-from ..binary.code import read_memarg as _memarg
-from ..binary.reader import Malformed, read_len, read_s32, read_s64, read_u32, read_uleb
-from ..binary.typecodes import read_blocktype, read_valtypes
+from ..binary.reader import Malformed, read_s64, read_uleb
+from ..binary.typecodes import VALTYPE_BY_BYTE, read_blocktype
 from ..syntax.ops import BY_CODE, BY_PREFIX, OPS, Op
 from ..syntax.types import EXNREF, FUNCREF, I32, I64, NumType, RefType
 from .context import Context, Invalid, min_addr
@@ -179,17 +179,95 @@ def check_body(
     body is valid, None if it is invalid or not certainly valid (see the module doc).
     ``locals_`` are the canonical types of parameters and locals, all defaultable."""
     try:
-        return _run(mt, locals_, results, data, pos, end, data_count)
-    except (IndexError, KeyError, Malformed, Invalid):
+        return _run(mt, locals_, results, iter(data[pos:end]), data_count)
+    except (StopIteration, IndexError, KeyError, Malformed, Invalid):
         return None
 
 
+# LEB128 immediates. The loop reads bytes from an iterator over the body; a
+# multi-byte number is collected (at most the bytes its reader looks at) and given
+# to the decoder's own reader, so what is accepted is exactly what the decoder accepts.
+def _leb(first: int, it: Iterator[int], reader: Callable[[Any, int], tuple[Any, int]],
+         limit: int, *more: int) -> Any:  # fmt: skip
+    """The number whose first byte is ``first`` (then ``more``, already read)."""
+    buf = bytearray((first, *more))
+    b = buf[-1]
+    while b >= 0x80 and len(buf) < limit:
+        b = next(it)
+        buf.append(b)
+    value, used = reader(buf, 0)
+    if used != len(buf):
+        raise Malformed("LEB128 read short", 0)
+    return value
+
+
+def _u32(x: int, it: Iterator[int]) -> int:
+    """A u32 whose first byte is ``x``, unrolled as binary.reader.read_u32 (linkers pad
+    relocated indices to five bytes), with its exact acceptance."""
+    if x < 0x80:
+        return x
+    b = next(it)
+    x = (x & 0x7F) | (b & 0x7F) << 7
+    if b < 0x80:
+        return x
+    b = next(it)
+    x |= (b & 0x7F) << 14
+    if b < 0x80:
+        return x
+    b = next(it)
+    x |= (b & 0x7F) << 21
+    if b < 0x80:
+        return x
+    b = next(it)
+    if b < 0x10:
+        return x | b << 28
+    raise Malformed("integer too large", 0)
+
+
+def _u64(buf: Any, pos: int) -> tuple[int, int]:
+    return read_uleb(buf, pos, 64)
+
+
+def _memarg(flags: int, it: Iterator[int]) -> tuple[int, int, int]:
+    """``(align, offset, memory)`` as binary.code.read_memarg reads it; ``flags`` is
+    its first byte."""
+    mem = 0
+    if flags >= 0x40:
+        flags = _u32(flags, it)
+        if flags >= 0x80:
+            raise Malformed("malformed memop flags", 0)
+        if flags >= 0x40:
+            mem = next(it)
+            if mem >= 0x80:
+                mem = _u32(mem, it)
+            flags -= 0x40
+    off = next(it)
+    if off >= 0x80:
+        off = _leb(off, it, _u64, 10)
+    return flags, off, mem
+
+
+def _blocktype(first: int, it: Iterator[int]) -> Any:
+    """A block type's key for ModuleTables.blocktype (0x40, the empty type, is the
+    loop's own fast case); KeyError for a reference type with a heap immediate."""
+    if first < 0x40:
+        return first  # a type index
+    if first < 0x80:
+        return VALTYPE_BY_BYTE[first]
+    return _leb(first, it, read_blocktype, 5)
+
+
+def _skip(it: Iterator[int], n: int) -> None:
+    if len(bytes(islice(it, n))) != n:
+        raise Malformed("unexpected end", 0)
+
+
 def _run(
-    mt: ModuleTables, locals_: list[Any], results: list[Any], data: Any, pos: int, end: int,
-    data_count: bool,
-) -> int | None:  # fmt: skip
+    mt: ModuleTables, locals_: list[Any], results: list[Any], it: Iterator[int], data_count: bool
+) -> int | None:
     kind_of = KIND
     info = INFO
+    nxt = next
     vals: list[Any] = [MARKER]
     # Control frames: (label types, height, the enclosing frame's unreachable flag,
     # the enclosing frame's height, end types, start types, kind). End types None
@@ -206,34 +284,18 @@ def _run(
     globals_ = mt.globals
     mems = mt.mems
     mem0 = mems[0] if mems else None
-    n = 0
-    while True:
-        b = data[pos]
+    for n, b in enumerate(it):  # noqa: B007 (n is the count returned at the end)
         k = kind_of[b]
-        n += 1
         if k == 0:  # K_LGET
-            x = data[pos + 1]
-            if x < 0x80:
-                pos += 2
-            else:
-                y = data[pos + 2]
-                if y < 0x80:
-                    x = (x & 0x7F) | y << 7
-                    pos += 3
-                else:
-                    x, pos = read_u32(data, pos + 1)
+            x = nxt(it)
+            if x >= 0x80:
+                x = _u32(x, it)
             vals.append(locals_[x])
         elif k == 1:  # K_I32C: only the constant's length matters (1-4 bytes always valid)
-            if data[pos + 1] < 0x80:
-                pos += 2
-            elif data[pos + 2] < 0x80:
-                pos += 3
-            elif data[pos + 3] < 0x80:
-                pos += 4
-            elif data[pos + 4] < 0x80:
-                pos += 5
-            else:
-                x, pos = read_s32(data, pos + 1)
+            if nxt(it) >= 0x80 and nxt(it) >= 0x80 and nxt(it) >= 0x80 and nxt(it) >= 0x80:
+                x = nxt(it)
+                if not (x < 0x08 or 0x78 <= x < 0x80):
+                    return None
             vals.append(I32)
         elif k < 8:
             if k == 2:  # K_BIN
@@ -242,13 +304,10 @@ def _run(
                     return None
                 del vals[-1]
                 vals[-1] = r
-                pos += 1
             elif k == 3:  # K_BRIF
-                x = data[pos + 1]
-                if x < 0x80:
-                    pos += 2
-                else:
-                    x, pos = read_u32(data, pos + 1)
+                x = nxt(it)
+                if x >= 0x80:
+                    x = _u32(x, it)
                 lab = ctrls[-1 - x][0]
                 if vals[-1] is not I32:
                     return None
@@ -256,33 +315,27 @@ def _run(
                 if lab and vals[-len(lab) :] != lab:
                     return None
             elif k < 6:  # K_LSET, K_LTEE
-                x = data[pos + 1]
-                if x < 0x80:
-                    pos += 2
-                else:
-                    y = data[pos + 2]
-                    if y < 0x80:
-                        x = (x & 0x7F) | y << 7
-                        pos += 3
-                    else:
-                        x, pos = read_u32(data, pos + 1)
+                x = nxt(it)
+                if x >= 0x80:
+                    x = _u32(x, it)
                 if vals[-1] is not locals_[x]:
                     return None
                 if k == 4:
                     vals.pop()
-            else:  # K_LOAD, K_STORE (memory 0 and offsets < 2**14 inline)
+            else:  # K_LOAD, K_STORE
                 natural, t = info[b]
-                flags = data[pos + 1]
-                off = data[pos + 2]
-                if flags < 0x40 and off < 0x80:
-                    pos += 3
+                flags = nxt(it)
+                if flags < 0x40:
                     mem = mem0
-                elif flags < 0x40 and data[pos + 3] < 0x80:
-                    off = (off & 0x7F) | data[pos + 3] << 7
-                    pos += 4
-                    mem = mem0
+                    off = nxt(it)
+                    if off >= 0x80:
+                        y = nxt(it)
+                        if y < 0x80:
+                            off = (off & 0x7F) | y << 7
+                        else:
+                            off = _leb(off, it, _u64, 10, y)
                 else:
-                    (flags, off, x), pos = _memarg(data, pos + 1)
+                    flags, off, x = _memarg(flags, it)
                     mem = mems[x]
                 if flags > natural:
                     return None
@@ -307,7 +360,6 @@ def _run(
                     del vals[-1]
                     unreach = fr[2]
                     h = fr[3]
-                    pos += 1
                     continue
                 endt = fr[4]
                 if endt is None:
@@ -317,27 +369,26 @@ def _run(
                 if fr[6] == 0x04 and fr[5] != endt:
                     return None  # an if without else must pass its parameters through
                 if len(ctrls) == 1:
-                    return n - 1 if pos + 1 == end else None
+                    for _ in it:
+                        return None  # the body goes on after its final end
+                    return n
                 ctrls.pop()
                 del vals[h - 1 :]
                 vals += endt
                 unreach = fr[2]
                 h = fr[3]
-                pos += 1
             elif k == 9:  # K_BLOCK: block, loop, if
-                bt = data[pos + 1]
+                bt = nxt(it)
                 if b == 0x04:
                     if vals[-1] is not I32:
                         return None
                     vals.pop()
                 if bt == 0x40:
-                    pos += 2
                     vals.append(MARKER)
                     ctrls.append((_EMPTY, len(vals), unreach, h, None, _EMPTY, b))
                     h = len(vals)
                 else:
-                    blocktype, pos = read_blocktype(data, pos + 1)
-                    params, np_, res = mt.blocktype(blocktype)
+                    params, np_, res = mt.blocktype(_blocktype(bt, it))
                     if np_:
                         if vals[-np_:] != params:
                             return None
@@ -350,21 +401,9 @@ def _run(
                         vals += params
                 unreach = False
             elif k == 10:  # K_CALL
-                x = data[pos + 1]
-                if x < 0x80:
-                    pos += 2
-                else:
-                    y = data[pos + 2]
-                    if y < 0x80:
-                        x = (x & 0x7F) | y << 7
-                        pos += 3
-                    else:
-                        z = data[pos + 3]
-                        if z < 0x80:
-                            x = (x & 0x7F) | (y & 0x7F) << 7 | z << 14
-                            pos += 4
-                        else:
-                            x, pos = read_u32(data, pos + 1)
+                x = nxt(it)
+                if x >= 0x80:
+                    x = _u32(x, it)
                 params, np_, res = funcs[x]
                 if np_:
                     if vals[-np_:] != params:
@@ -377,13 +416,10 @@ def _run(
                 if vals[-1] is not p1:
                     return None
                 vals[-1] = r
-                pos += 1
             elif k == 12:  # K_BR
-                x = data[pos + 1]
-                if x < 0x80:
-                    pos += 2
-                else:
-                    x, pos = read_u32(data, pos + 1)
+                x = nxt(it)
+                if x >= 0x80:
+                    x = _u32(x, it)
                 lab = ctrls[-1 - x][0]
                 if lab and vals[-len(lab) :] != lab:
                     return None
@@ -397,7 +433,6 @@ def _run(
                     del vals[-np_:]
                 if res:
                     vals += res
-                pos += 1
             elif k == 14:  # K_ELSE
                 fr = ctrls[-1]
                 if fr[6] != 0x04:
@@ -413,38 +448,36 @@ def _run(
                     vals += fr[5]
                 ctrls[-1] = (fr[0], h, fr[2], fr[3], endt, fr[5], 0x05)
                 unreach = False
-                pos += 1
             else:  # K_I64C
-                x, pos = read_s64(data, pos + 1)
+                x = nxt(it)
+                if x >= 0x80:
+                    _leb(x, it, read_s64, 10)
                 vals.append(I64)
-        elif k == 16:  # K_GGET
-            x = data[pos + 1]
-            if x < 0x80:
-                pos += 2
-            else:
-                x, pos = read_u32(data, pos + 1)
-            vals.append(globals_[x][0])
-        elif k == 17:  # K_GSET
-            x = data[pos + 1]
-            if x < 0x80:
-                pos += 2
-            else:
-                x, pos = read_u32(data, pos + 1)
+        elif k == 16 or k == 17:  # K_GGET, K_GSET
+            x = nxt(it)
+            if x >= 0x80:
+                x = _u32(x, it)
             t, mutable = globals_[x]
-            if not mutable or vals[-1] is not t:
-                return None
-            vals.pop()
+            if k == 16:
+                vals.append(t)
+            else:
+                if not mutable or vals[-1] is not t:
+                    return None
+                vals.pop()
         elif k == 18:  # K_CONST (f32, f64 and v128 constants)
             size, res = info[b]
-            pos += 1 + size
+            _skip(it, size)
             vals += res
         elif k == 19:  # K_UNREACH
             del vals[h:]
             unreach = True
-            pos += 1
         elif k == 20:  # K_CALLI
-            x, pos = read_u32(data, pos + 1)
-            y, pos = read_u32(data, pos)
+            x = nxt(it)
+            if x >= 0x80:
+                x = _u32(x, it)
+            y = nxt(it)
+            if y >= 0x80:
+                y = _u32(y, it)
             funcref, addr = mt.tables[y]
             params, np_, res = mt.functype(x)
             if not funcref or vals[-1] is not addr:
@@ -463,27 +496,22 @@ def _run(
             if t is not vals[-3] or type(t) is not NumType:
                 return None
             del vals[-2:]
-            pos += 1
         elif k == 22:  # K_DROP
             if len(vals) > h:
                 vals.pop()
             elif not unreach:
                 return None
-            pos += 1
         elif k == 23:  # K_RETURN
             if results and vals[-len(results) :] != results:
                 return None
             del vals[h:]
             unreach = True
-            pos += 1
         elif k == 24:  # K_BRTABLE
-            count, pos = read_len(data, pos + 1)
+            count = _u32(nxt(it), it)
             targets = []
             for _ in range(count):
-                x, pos = read_u32(data, pos)
-                targets.append(x)
-            x, pos = read_u32(data, pos)
-            default = ctrls[-1 - x][0]
+                targets.append(_u32(nxt(it), it))
+            default = ctrls[-1 - _u32(nxt(it), it)][0]
             if vals[-1] is not I32:
                 return None
             vals.pop()
@@ -497,11 +525,9 @@ def _run(
             del vals[h:]
             unreach = True
         elif k == 25:  # K_PREFIX
-            sub = data[pos + 1]
-            if sub < 0x80:
-                pos += 2
-            else:
-                sub, pos = read_uleb(data, pos + 1, 32)
+            sub = nxt(it)
+            if sub >= 0x80:
+                sub = _leb(sub, it, _u32_uleb, 5)
             pk, pinfo, op = PREFIXED[b][sub]
             if op in NEEDS_DATA_COUNT and not data_count:
                 return None
@@ -514,37 +540,31 @@ def _run(
                 if res:
                     vals += res
             elif pk == K_MEMCOPY:
-                x, pos = read_u32(data, pos)
-                y, pos = read_u32(data, pos)
-                dst = mems[x]
-                src = mems[y]
+                dst = mems[_u32(nxt(it), it)]
+                src = mems[_u32(nxt(it), it)]
                 if vals[-1] is not min_addr(dst, src) or vals[-2] is not src or vals[-3] is not dst:
                     return None
                 del vals[-3:]
             elif pk == K_MEMFILL:
-                x, pos = read_u32(data, pos)
-                at = mems[x]
+                at = mems[_u32(nxt(it), it)]
                 if vals[-1] is not at or vals[-2] is not I32 or vals[-3] is not at:
                     return None
                 del vals[-3:]
             elif pk == K_MEMINIT:
-                x, pos = read_u32(data, pos)
-                y, pos = read_u32(data, pos)
-                mt.ctx.data(x)
-                at = mems[y]
+                mt.ctx.data(_u32(nxt(it), it))
+                at = mems[_u32(nxt(it), it)]
                 if vals[-1] is not I32 or vals[-2] is not I32 or vals[-3] is not at:
                     return None
                 del vals[-3:]
             elif pk == K_DATADROP:
-                x, pos = read_u32(data, pos)
-                mt.ctx.data(x)
+                mt.ctx.data(_u32(nxt(it), it))
             elif pk == K_CONST:
                 size, res = pinfo
-                pos += size
+                _skip(it, size)
                 vals += res
             elif pk == K_LOAD or pk == K_STORE:
                 natural, t = pinfo
-                (flags, off, x), pos = _memarg(data, pos)
+                flags, off, x = _memarg(nxt(it), it)
                 mem = mems[x]
                 if flags > natural:
                     return None
@@ -564,25 +584,20 @@ def _run(
             else:
                 return None
         elif k == 26:  # K_MEMSIZE
-            x, pos = read_u32(data, pos + 1)
-            vals.append(mems[x])
+            vals.append(mems[_u32(nxt(it), it)])
         elif k == 27:  # K_MEMGROW
-            x, pos = read_u32(data, pos + 1)
-            if vals[-1] is not mems[x]:
+            if vals[-1] is not mems[_u32(nxt(it), it)]:
                 return None
         elif k == 28:  # K_TRYTABLE
-            blocktype, pos = read_blocktype(data, pos + 1)
-            params, np_, res = mt.blocktype(blocktype)
-            count, pos = read_len(data, pos)
+            bt = nxt(it)
+            params, np_, res = mt.blocktype(None if bt == 0x40 else _blocktype(bt, it))
+            count = _u32(nxt(it), it)
             for _ in range(count):
-                ck = data[pos]
+                ck = nxt(it)
                 if ck > 3:
                     return None
-                pos += 1
-                tag = 0
-                if ck < 2:
-                    tag, pos = read_u32(data, pos)
-                x, pos = read_u32(data, pos)
+                tag = _u32(nxt(it), it) if ck < 2 else 0
+                x = _u32(nxt(it), it)
                 if not _catch_ok(mt.ctx, ck, tag, ctrls[-1 - x][0]):
                     return None
             if np_:
@@ -597,8 +612,7 @@ def _run(
                 vals += params
             unreach = False
         elif k == 29:  # K_THROW
-            x, pos = read_u32(data, pos + 1)
-            params = list(mt.ctx.tag(x).params)
+            params = list(mt.ctx.tag(_u32(nxt(it), it)).params)
             if params and vals[-len(params) :] != params:
                 return None
             del vals[h:]
@@ -608,14 +622,17 @@ def _run(
                 return None
             del vals[h:]
             unreach = True
-            pos += 1
         elif k == 31:  # K_SELECTT
-            ts, pos = read_valtypes(data, pos + 1)
-            if len(ts) != 1:
-                return None
-            t = mt.ctx.val(ts[0])
+            if nxt(it) != 1:
+                return None  # one type, as a one-byte count (anything else: full check)
+            t = mt.ctx.val(VALTYPE_BY_BYTE[nxt(it)])
             if vals[-1] is not I32 or vals[-2] is not t or vals[-3] is not t:
                 return None
             del vals[-2:]
         else:
             return None
+    return None
+
+
+def _u32_uleb(buf: Any, pos: int) -> tuple[int, int]:
+    return read_uleb(buf, pos, 32)
