@@ -81,12 +81,13 @@ class Plan:
         instances with start functions, ...), and the quiet rest, which an
         instantiation may defer to first use of the exports (None: no quiet rest)."""
         if k < len(self.steps):
-            self.now = _generate(self.steps[:k])
+            self.now = _generate(self.steps[:k]) if k else None
             self.later = _generate(self.steps[k:])
-        self.proven: weakref.WeakSet[Any] = weakref.WeakSet()
-        """Backends that instantiated this plan at once without failing: only then is
-        deferring sure not to move a failure (an unsupported feature the tier finds
-        in a core module) from instantiation to first use."""
+        self.proven: dict[int, weakref.ReferenceType[Any]] = {}
+        """id -> weak reference of the backends that instantiated this plan at once
+        without failing: only then is deferring sure not to move a failure (an
+        unsupported feature the tier finds in a core module) from instantiation to
+        first use."""
 
 
 class ComponentValue:
@@ -908,18 +909,23 @@ def instantiate(plan: Plan, store: Any, backend: Any, args: dict[str, Any], *,
                   host_store)  # fmt: skip
     later = plan.later
     if (defer and later is not None and store.fuel is None and store.limiter is None
-            and store.limits is NO_LIMITS and backend in plan.proven):  # fmt: skip
-        assert plan.now is not None
-        plan.now(frame, args, store)
+            and store.limits is NO_LIMITS and _proven(plan, backend)):  # fmt: skip
+        if plan.now is not None:
+            plan.now(frame, args, store)
         frame.host_store = None  # held weakly while pending: no cycle with the API store
         inst.pending = _Deferred(inst, frame, store, later,
                                  None if host_store is None else weakref.ref(host_store))  # fmt: skip
         return inst
     plan.run(frame, args, store)
-    if defer and later is not None:
-        plan.proven.add(backend)
+    if defer and later is not None and not _proven(plan, backend):
+        plan.proven[id(backend)] = weakref.ref(backend)
     _finish(inst, frame)
     return inst
+
+
+def _proven(plan: Plan, backend: Any) -> bool:
+    ref = plan.proven.get(id(backend))
+    return ref is not None and ref() is backend
 
 
 class _Deferred:
