@@ -9,6 +9,8 @@ store without the cyclic GC."""
 from __future__ import annotations
 
 import gc
+import threading
+import time
 import weakref
 from typing import Any
 
@@ -211,3 +213,30 @@ def test_an_unused_deferred_instance_dies_with_its_store(tier: str) -> None:
         assert cinst() is None
     finally:
         gc.enable()
+
+
+def test_another_thread_waits_for_the_deferred_steps() -> None:
+    engine = tier_engine("interp")
+    comp = c.Component(engine, COUNTER)
+    linker = c.Linker(engine)
+    linker.instantiate(nanoproc.Store(engine), comp)
+    store = nanoproc.Store(engine)
+    inst = linker.instantiate(store, comp)
+    st = store._state
+    real = st.add_memories
+    started = threading.Event()
+
+    def slow(n: int) -> None:  # the first core instance's memory, mid-way
+        started.set()
+        time.sleep(0.2)
+        real(n)
+
+    st.add_memories = slow
+    got: list[Any] = []
+    worker = threading.Thread(target=lambda: got.append(inst.get_func(store, "bump")))
+    worker.start()
+    assert started.wait(10)
+    peek = inst.get_func(store, "peek")  # while the worker is still realizing
+    worker.join()
+    assert peek is not None and got[0] is not None
+    assert peek(store) == 5 and got[0](store) == 1

@@ -25,6 +25,7 @@ code gets the run-time types of its resource slots from it.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -276,7 +277,7 @@ def _generate(steps: list[Step]) -> Step:
     names: dict[str, Any] = {}
     lines = ["def run(f, args, store):",
              "    " + ", ".join(f"S{i}" for i in range(len(SORTS))) + " = f.sp",
-             "    EX = f.inst.exports"]  # fmt: skip
+             "    EX = f.inst._exports"]  # fmt: skip
     for n, step in enumerate(steps):
         inline = getattr(step, "inline", None)
         if inline is None:
@@ -621,7 +622,7 @@ def _export(c: _Compiler, d: C.ExportDef) -> Step:
     def step(f: Frame, args: Any, store: Any) -> None:
         space = f.sp[s]
         value = space[index]
-        f.inst.exports[name] = value
+        f.inst._exports[name] = value
         space.append(value)
 
     return _inline(step, f"v = EX[{{n}}] = S{s}[{index}]; S{s}.append(v)", n=name)
@@ -909,7 +910,8 @@ def instantiate(plan: Plan, store: Any, backend: Any, args: dict[str, Any], *,
                   host_store)  # fmt: skip
     later = plan.later
     if (defer and later is not None and store.fuel is None and store.limiter is None
-            and store.limits is NO_LIMITS and _proven(plan, backend)):  # fmt: skip
+            and (store.limits is NO_LIMITS or store.limits == NO_LIMITS)
+            and _proven(plan, backend)):  # fmt: skip
         if plan.now is not None:
             plan.now(frame, args, store)
         frame.host_store = None  # held weakly while pending: no cycle with the API store
@@ -928,10 +930,15 @@ def _proven(plan: Plan, backend: Any) -> bool:
     return ref is not None and ref() is backend
 
 
+_REALIZING = threading.RLock()
+"""Held while deferred steps run: another thread reading the same instance's
+exports meanwhile waits for them, instead of seeing them half made."""
+
+
 class _Deferred:
-    """An instance's deferred steps (``ComponentInstance.pending``); on failure
-    (a Python exception, Ctrl-C) the frame is put back as it was, so that the next
-    use of the exports tries again."""
+    """An instance's deferred steps (``ComponentInstance.pending``, cleared once they
+    ran); on failure (a Python exception, Ctrl-C) the frame is put back as it was,
+    so that the next use of the exports tries again."""
 
     __slots__ = ("inst", "frame", "store", "run", "host_ref")
 
@@ -944,8 +951,12 @@ class _Deferred:
         self.host_ref = host_ref
 
     def __call__(self) -> None:
+        with _REALIZING:
+            if self.inst.pending is self:  # not run meanwhile by another thread
+                self._run()
+
+    def _run(self) -> None:
         inst, frame = self.inst, self.frame
-        inst.pending = None
         sizes = list(map(len, frame.sp))
         rmap = dict(frame.rmap)
         exports = dict(inst._exports)
@@ -958,13 +969,13 @@ class _Deferred:
             frame.rmap = rmap
             frame.host_store = None
             inst._exports = exports
-            inst.pending = self
             if isinstance(e, (LinkError, UnsupportedFeature)) or not isinstance(e, Exception):
                 raise
             convert = getattr(self.store.engine, "convert_exception", None)
             if convert is None:
                 raise
             raise convert(e) from None
+        inst.pending = None
         _finish(inst, frame)
 
 

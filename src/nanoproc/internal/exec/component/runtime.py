@@ -57,8 +57,9 @@ class ComponentInstance:
     @property
     def exports(self) -> dict[str, Any]:
         """Export name -> value; reading it first runs the deferred definitions."""
-        if self.pending is not None:
-            self.pending()
+        pending = self.pending
+        if pending is not None:
+            pending()
         return self._exports
 
     @exports.setter
