@@ -160,9 +160,10 @@ class LLVMBackend:
         level = opt_level_from_env() if opt_level is None else opt_level
         self.options = CodeOptions(level, consume_fuel, epoch_interruption, interrupt_checks)
         self.foreign: Any = None
-        """Set by a backend composing this tier with another: ``foreign(fi)`` gives
-        the Python callable native code calls for a Wasm function ``fi`` that is not
-        native code (yet), which is then treated like a host function."""
+        """Set by a backend composing this tier with another: ``foreign(instance)``
+        gives the Python callable native code calls, as ``caller(fi, *args)``, for
+        the Wasm functions ``fi`` of ``instance`` that are not native code (yet),
+        which are then treated like host functions (see hostcall.host_records)."""
         self.epoch_stores: dict[int, weakref.ReferenceType[Any]] = {}
         """id -> NativeStore of every live store with epoch checks (see epoch_changed)."""
 

@@ -72,10 +72,17 @@ THUNKS: dict[tuple[str, str], tuple[int, Any]] = {}
 
 
 # ---------------------------------------------------------------- host functions
-_FACTORIES: dict[tuple[tuple[str, str], bool], Callable[..., Callable[..., None]]] = {}
+_FACTORIES: dict[tuple[tuple[str, str], int], Callable[..., Callable[..., None]]] = {}
+
+WITH_CALLER = 1
+"""Callback kind: ``call(caller_instance, *args)`` (a host function asking for it)."""
+SHARED = 2
+"""Callback kind: ``call(fi, *args)``, one callable for many functions (a composing
+backend's ``foreign``): the record's callback is ``partial(cb, fi)``, made in C,
+so that a table of 40,000 entries costs no Python function per entry."""
 
 
-def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callable[..., None]]:
+def _factory(shape: tuple[str, str], kind: int) -> Callable[..., Callable[..., None]]:
     """Code of host callbacks of one signature: ``factory(ns, inst_of)`` gives a store's
     ``make(call)`` (kept in ``NativeStore.host_makers``), which gives a callback."""
     params, results = shape
@@ -92,9 +99,10 @@ def _factory(shape: tuple[str, str], with_caller: bool) -> Callable[..., Callabl
             conv.append(f"exn_of(a{i})")
         else:
             conv.append(f"a{i}")
-    call_args = (["inst_of(caller)"] if with_caller else []) + conv
+    first = {0: [], WITH_CALLER: ["inst_of(caller)"], SHARED: ["fi"]}[kind]
+    call_args = first + conv
     lines = [
-        f"def cb(caller{''.join(', ' + a for a in args)}):",
+        f"def cb({'fi, ' if kind == SHARED else ''}caller{''.join(', ' + a for a in args)}):",
         f"    r = call({', '.join(call_args)})",
     ]
     names = ["r"] if len(results) == 1 else [f"r{i}" for i in range(len(results))]
@@ -141,44 +149,85 @@ _SHAPES: dict[int, tuple[Any, tuple[str, str], tuple[str, str]]] = {}
 host records ask, and hashing a type is slow (the type is held: its id stays its)."""
 
 
+def _shapes(t: Any) -> tuple[Any, tuple[str, str], tuple[str, str]]:
+    got = _SHAPES.get(id(t))
+    if got is None or got[0] is not t:
+        got = _SHAPES[id(t)] = (t, shape_of(t), py_shape(t))
+    return got
+
+
+def _maker(ns: NativeStore, pshape: tuple[str, str], kind: int) -> Callable[..., Any]:
+    key = (pshape, kind)
+    make = ns.host_makers.get(key)
+    if make is None:
+        factory = _FACTORIES.get(key)
+        if factory is None:
+            factory = _FACTORIES[key] = _factory(pshape, kind)
+        make = ns.host_makers[key] = factory(ns, _instance_of)
+    return make  # type: ignore[no-any-return]
+
+
 def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
     """Create the FuncRecords of host functions ``fis`` (distinct, none with a
-    record yet) in ``ns``, in one buffer (an instance's imports come together);
-    returns their addresses."""
-    # the FuncRecord, then the host context its second word points to
+    record yet) in ``ns``, in one buffer (an instance's imports, or every entry of
+    a table, come together); returns their addresses.
+
+    A Wasm function of another tier (a composing backend's) is called through the
+    callable that backend gives for its instance (``foreign(instance)``, called as
+    ``caller(fi, *args)``), like a host function: its callback is a ``partial``
+    binding ``fi`` to the store's callback of that caller and signature."""
+    n = len(fis)
     step = abi.REC_SIZE // 8 + 2
-    buf = abi.array(ctypes.c_uint64, step * len(fis))()
+    buf = abi.array(ctypes.c_uint64, max(1, step * n))()
     base = ctypes.addressof(buf)
-    makers = ns.host_makers
-    sc_addr = ns.sc_addr
-    words: list[int] = []
-    held: list[Any] = []
-    addresses = []
-    for j, fi in enumerate(fis):
+    thunks: list[int] = []
+    callbacks: list[Any] = []
+    shared: dict[tuple[int, int], tuple[int, Callable[..., Any]]] = {}
+    """(id of the type, id of the instance) -> (thunk, store callback)."""
+    callers: dict[int, Any] = {}
+    owners: dict[int, Any] = {}
+    foreign = getattr(ns.backend, "foreign", None)
+    for fi in fis:
         t = fi.type
-        got = _SHAPES.get(id(t))
-        if got is None or got[0] is not t:
-            got = _SHAPES[id(t)] = (t, shape_of(t), py_shape(t))
-        key = (got[2], bool(fi.needs_caller))
-        make = makers.get(key)
-        if make is None:
-            factory = _FACTORIES.get(key)
-            if factory is None:
-                factory = _FACTORIES[key] = _factory(*key)
-            make = makers[key] = factory(ns, _instance_of)
-        # A Wasm function of another tier (a composing backend's) is called through
-        # what that backend gives for it, like a host function.
-        callback = make(fi.call if fi.host else ns.backend.foreign(fi))
-        thunk, owner = thunk_for(got[1])
-        address = base + 8 * step * j
-        words += (thunk, address + abi.REC_SIZE, fi.canon, 0, id(callback), sc_addr)
-        held += (callback, owner)
-        addresses.append(address)
-    buf[:] = words
-    ns.keep += held
+        if fi.host:
+            got = _shapes(t)
+            make = _maker(ns, got[2], WITH_CALLER if fi.needs_caller else 0)
+            thunk, owner = thunk_for(got[1])
+            owners[id(owner)] = owner
+            thunks.append(thunk)
+            callbacks.append(make(fi.call))
+            continue
+        inst = fi.instance
+        key = (id(t), id(inst))
+        pair = shared.get(key)
+        if pair is None:
+            got = _shapes(t)
+            caller = callers.get(id(inst))
+            if caller is None:
+                caller = callers[id(inst)] = foreign(inst)
+            cbs = ns.host_makers.get(caller)
+            if cbs is None:
+                cbs = ns.host_makers[caller] = {}
+            cb = cbs.get(got[2])
+            if cb is None:
+                cb = cbs[got[2]] = _maker(ns, got[2], SHARED)(caller)
+            thunk, owner = thunk_for(got[1])
+            owners[id(owner)] = owner
+            pair = shared[key] = (thunk, cb)
+        thunks.append(pair[0])
+        callbacks.append(partial(pair[1], fi))
+    if n:
+        size = 8 * step
+        buf[0::step] = thunks
+        buf[1::step] = range(base + abi.REC_SIZE, base + abi.REC_SIZE + size * n, size)
+        buf[2::step] = [fi.canon for fi in fis]
+        buf[4::step] = list(map(id, callbacks))
+        buf[5::step] = [ns.sc_addr] * n
+    ns.keep += callbacks
+    ns.keep += owners.values()
     ns.keep.append(buf)
-    for fi, address in zip(fis, addresses):  # registered once nothing can fail
-        ns.add_record(fi, address)
+    addresses = list(range(base, base + 8 * step * n, 8 * step))
+    ns.add_records(fis, addresses)  # registered once nothing can fail
     return addresses
 
 

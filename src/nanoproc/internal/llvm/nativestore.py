@@ -274,8 +274,10 @@ class NativeStore:
         out = [get(fi) if fi is not None else 0 for fi in fis]
         if None in out:
             missing = list(dict.fromkeys(fi for fi, h in zip(fis, out) if h is None))
-            for fi in missing:
-                self._check_foreign(fi)
+            if not all(fi.__class__ is FuncInst for fi in missing) \
+                    or (getattr(self.backend, "foreign", None) is None and not all(fi.host for fi in missing)):
+                for fi in missing:
+                    self._check_foreign(fi)  # raises for the first bad one
             _host_records()(self, missing)
             out = [get(fi) if fi is not None else 0 for fi in fis]
         return out  # type: ignore[return-value]

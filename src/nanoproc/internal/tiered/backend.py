@@ -98,6 +98,9 @@ class TieredArtifact:
         self.in_use_since = 0.0
         self.plan: Any = None
         """The per-function tier-up's state (units.Plan), for a module that uses it."""
+        self.foreign_caller: Any = None
+        """What native code calls for the module's functions on the interp tier (see
+        ``TieredBackend.foreign_call``)."""
 
     @property
     def llvm_art(self) -> Any:
@@ -512,38 +515,21 @@ class TieredBackend:
             self.interp.override(state, idx, counting(idx))
 
     # ------------------------------------------------------------ crossing tiers
-    def foreign_call(self, fi: Any) -> Callable[..., Any]:
-        """What native code calls for a Wasm function still on the interp tier: the
-        function, with its exceptions folded (see :meth:`fold`) so that a trap of
-        interp code is a Trap with its frames, not a host error."""
-        fold = self.fold
-        inst = fi.instance
-        art = inst.module.artifacts.get("tiered") if inst is not None else None
-        plan = art.plan if art is not None else None
-        if plan is not None:
-            # per-function tier-up: count the crossings (see units.CROSSINGS_PER_SAMPLE)
-            crossings = plan.crossings
-            idx = fi.index
-
-            def counted(*args: Any) -> Any:
-                crossings[idx] += 1
-                try:
-                    return fi.call(*args)
-                except BaseException as e:
-                    raise fold(e) from None
-
-            return counted
-
-        def call(*args: Any) -> Any:
-            # ``fi.call`` read at each call: it may not be bound yet (reading it
-            # translates the function: a table's worth of records is made at once),
-            # and it changes when the function gets native code.
-            try:
-                return fi.call(*args)
-            except BaseException as e:
-                raise fold(e) from None
-
-        return call
+    def foreign_call(self, inst: Any) -> Callable[..., Any]:
+        """What native code calls for the Wasm functions of ``inst`` still on the
+        interp tier, as ``caller(fi, *args)``: the function, with its exceptions
+        folded (see :meth:`fold`) so that a trap of interp code is a Trap with its
+        frames, not a host error. One caller serves every function of the module (the
+        llvm tier binds ``fi`` to it in C: a table's worth of records per instance),
+        and reads ``fi.call`` at each call: it may not be bound yet (reading it
+        translates the function), and it changes when the function gets native code."""
+        art = self.prepare(inst.module)
+        caller = art.foreign_caller
+        if caller is None:
+            plan = art.plan
+            caller = art.foreign_caller = _foreign_caller(
+                self.fold, plan.crossings if plan is not None else None)
+        return caller  # type: ignore[no-any-return]
 
     def fold(self, exc: BaseException) -> BaseException:
         """Add the interp frames of ``exc``'s traceback not counted yet to its Wasm
@@ -588,6 +574,30 @@ class TieredBackend:
     def __repr__(self) -> str:
         llvm = "llvm (not loaded)" if self._llvm is None else repr(self._llvm)
         return f"<TieredBackend {self.interp!r} + {llvm}>"
+
+
+def _foreign_caller(fold: Callable[[BaseException], BaseException],
+                    crossings: Any) -> Callable[..., Any]:
+    """``TieredBackend.foreign_call``'s caller (made once per module: every store's
+    records share it); for a module with per-function tier-up it counts the
+    crossings (see units.CROSSINGS_PER_SAMPLE)."""
+    if crossings is None:
+        def call(fi: Any, *args: Any) -> Any:
+            try:
+                return fi.call(*args)
+            except BaseException as e:
+                raise fold(e) from None
+
+        return call
+
+    def counted(fi: Any, *args: Any) -> Any:
+        crossings[fi.index] += 1
+        try:
+            return fi.call(*args)
+        except BaseException as e:
+            raise fold(e) from None
+
+    return counted
 
 
 def _mark(exc: BaseException, tb: Any) -> None:
