@@ -252,12 +252,12 @@ class LLVMBackend:
 
         prepare_thunks(module)
 
-    def units_state(self, inst: ModuleInstance) -> Any:
-        """A UnitsState for ``inst``, which runs on another tier: units of native
-        code are added to it (see .units)."""
+    def units_state(self, inst: ModuleInstance, units: Any = ()) -> Any:
+        """A UnitsState for ``inst``, which runs on another tier, with ``units``
+        (``(code, funcs)`` pairs) bound; more are added to it later (see .units)."""
         from .units import units_state
 
-        return units_state(inst, self)
+        return units_state(inst, self, list(units))
 
     @staticmethod
     def store_running(st: Any) -> bool:

@@ -186,7 +186,7 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
     """(id of the type, id of the instance) -> (thunk, store callback)."""
     callers: dict[int, Any] = {}
     owners: dict[int, Any] = {}
-    foreign = getattr(ns.backend, "foreign", None)
+    foreign: Any = getattr(ns.backend, "foreign", None)
     for fi in fis:
         t = fi.type
         if fi.host:

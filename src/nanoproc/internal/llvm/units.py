@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..exec.compiled import CompiledModule
@@ -127,7 +127,8 @@ class UnitsState(InstanceState):
     no record of their own here; the slot of one that a unit's code reads holds the
     record of a host function calling it (``NativeStore.func_handle``)."""
 
-    def __init__(self, inst: ModuleInstance, ns: NativeStore) -> None:  # noqa: PLW0231
+    def __init__(self, inst: ModuleInstance, ns: NativeStore,  # noqa: PLW0231
+                 units: Sequence[tuple[LoadedCode, list[int]]] = ()) -> None:
         # Not InstanceState.__init__: that binds one LoadedCode of the whole module.
         self.inst = inst
         self.ns = ns
@@ -143,17 +144,21 @@ class UnitsState(InstanceState):
         self.func_off = layout.func_off // 8
         nimp = cm.num_imported_funcs
         funcs = inst.funcs
-        for f in range(nimp):
-            vm[self.func_off + f] = ns.func_handle(funcs[f])
+        if nimp:
+            vm[self.func_off : self.func_off + nimp] = ns.func_handles(funcs[:nimp])
         types = [cm.canon(t) if isinstance(st.comp, FuncType) else rtt_address(cm.canon(t))
                  for t, st in enumerate(mod.deftypes)]
         if types:
             off = layout.type_off // 8
             vm[off : off + len(types)] = types
+        # The units' own records before the tables are mirrored: a table entry of a
+        # native function then needs no host record (CPython's table: 40,000 entries)
+        self._bind_records(units)
         nimp_globals = sum(1 for imp in mod.imports if imp.kind == "global")
         letters: list[str | None] = [None] * nimp_globals
         letters += [py_letter(close_global(g.type, cm).type) for g in mod.globals]
         self.datas = bind_state(vm, layout, ns, inst, letters)
+        self._bind_refs(units)
         INSTANCES[vm_addr] = self
 
     def add_units(self, units: list[tuple[LoadedCode, list[int]]]) -> None:
@@ -162,6 +167,21 @@ class UnitsState(InstanceState):
         that hold their functions (one pass for all). On the thread running the
         store's code (no native code of it runs meanwhile but frames below this
         call, which keep the records they loaded)."""
+        mine = self._bind_records(units)
+        self._bind_refs(units)
+        if not mine:
+            return
+        for tab in self.inst.tables:
+            elems = tab.elems
+            if isinstance(elems, NativeElems) and elems.mirror.funcref:
+                mirror = elems.mirror
+                data = mirror.data
+                for i, v in enumerate(elems):
+                    if v in mine:
+                        data[i] = mirror.handle(v)
+
+    def _bind_records(self, units: Sequence[tuple[LoadedCode, list[int]]]) -> set[Any]:
+        """The records and vmctx slots of the units' functions; returns those."""
         inst = self.inst
         ns = self.ns
         cm = inst.module
@@ -187,18 +207,18 @@ class UnitsState(InstanceState):
                 vm[self.func_off + f] = base + abi.REC_SIZE * i
                 self.codes[f] = code
                 mine.add(fi)
-        for code, _funcs in units:
-            for f in code.unit_refs:
-                if not vm[self.func_off + f]:
-                    vm[self.func_off + f] = ns.func_handle(inst.funcs[f])
-        for tab in inst.tables:
-            elems = tab.elems
-            if isinstance(elems, NativeElems) and elems.mirror.funcref:
-                mirror = elems.mirror
-                data = mirror.data
-                for i, v in enumerate(elems):
-                    if v in mine:
-                        data[i] = mirror.handle(v)
+        return mine
+
+    def _bind_refs(self, units: Sequence[tuple[LoadedCode, list[int]]]) -> None:
+        """The vmctx slots the units' code reads of functions not native (yet)."""
+        vm = self.vm
+        off = self.func_off
+        funcs = self.inst.funcs
+        missing = [f for code, _funcs in units for f in code.unit_refs if not vm[off + f]]
+        if missing:
+            handles = self.ns.func_handles([funcs[f] for f in missing])
+            for f, h in zip(missing, handles):
+                vm[off + f] = h
 
     def bind_call(self, f: int) -> Callable[..., Any]:
         """The ctypes entry of native function ``f`` (``FuncInst.call`` is left to the
@@ -212,7 +232,9 @@ class UnitsState(InstanceState):
         raise AssertionError("UnitsState is not an instance's tier_state")
 
 
-def units_state(inst: ModuleInstance, backend: Any) -> UnitsState:
-    """A new UnitsState for ``inst`` (its store's native state made if needed)."""
+def units_state(inst: ModuleInstance, backend: Any,
+                units: Sequence[tuple[LoadedCode, list[int]]] = ()) -> UnitsState:
+    """A new UnitsState for ``inst`` (its store's native state made if needed), with
+    ``units`` bound."""
     ns = NativeStore.of(inst.store, backend)
-    return UnitsState(inst, ns)
+    return UnitsState(inst, ns, units)

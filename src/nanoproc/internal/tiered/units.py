@@ -281,22 +281,22 @@ class Plan:
             return
         with self.lock:
             units = list(self.units)
+        todo = units
         if isinstance(state, PartialState):
             if state.installed >= len(units):
                 return
             interp_state = state.interp
+            todo = units[state.installed:]
+            state.native.add_units([(code, funcs) for funcs, code in todo])
         else:
             interp_state = state
-            native = self.backend.llvm.units_state(inst)
+            native = self.backend.llvm.units_state(inst, [(code, funcs) for funcs, code in todo])
             state = PartialState(interp_state, native)
             inst.tier_state = state
             self.backend.interp.refresh_tables(interp_state)
         budget = self.backend.interp.depth_budget
         override = self.backend.interp.override
-        native = state.native
-        todo = units[state.installed:]
         ref = weakref.ref(inst)
-        native.add_units([(code, funcs) for funcs, code in todo])
         for funcs, _code in todo:
             for f in funcs:
                 override(interp_state, f, _entry_stub(ref, f, budget, override))
