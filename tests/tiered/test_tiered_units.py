@@ -607,3 +607,79 @@ def test_idle_units_are_smaller(monkeypatch: pytest.MonkeyPatch) -> None:
     plan.native.clear()
     plan.samples.update({2: units.MIN_HITS, 1: units.MIN_HITS, 0: units.MIN_HITS})
     assert plan.choose() == [0, 1, 2]  # a hot round: BUDGET
+
+
+def _wide_table(n: int) -> str:
+    """A table of ``n`` functions of two signatures (one traps on 13), then a function
+    calling each of them through call_indirect and reading it with table.get."""
+    funcs = []
+    for i in range(n):
+        if i % 2:
+            funcs.append(f"(func $f{i} (type $ii) (i32.add (local.get 0) (i32.const {i})))")
+        else:
+            funcs.append(f"(func $f{i} (type $iii) (if (i32.eq (local.get 0) (i32.const 13))"
+                         f" (then unreachable)) (i32.mul (local.get 1) (i32.const {i})))")
+    names = " ".join(f"$f{i}" for i in range(n))
+    return f"""
+(module
+  (type $ii (func (param i32) (result i32)))
+  (type $iii (func (param i32 i32) (result i32)))
+  (table $t {n + 1} funcref)
+  (elem (table $t) (i32.const 0) func {names} $all)
+  {' '.join(funcs)}
+  (func $all (export "all") (param i32) (result i32) (local i32 i32)
+    (loop $l
+      (if (i32.and (local.get 1) (i32.const 1))
+        (then (local.set 2 (i32.add (local.get 2)
+          (call_indirect $t (type $ii) (local.get 0) (local.get 1)))))
+        (else (local.set 2 (i32.add (local.get 2)
+          (call_indirect $t (type $iii) (local.get 0) (local.get 1) (local.get 1))))))
+      (local.set 2 (i32.add (local.get 2)
+        (ref.is_null (table.get $t (local.get 1)))))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get 1) (i32.const {n}))))
+    (local.get 2))
+)
+"""
+
+
+def test_table_records_share_a_callback_per_signature() -> None:
+    """An instance's table entries of functions still on the interp tier get host
+    records whose callbacks are method objects of one callback per signature (no
+    Python function per entry: CPython's table has 40,000), called through
+    call_indirect from native code with results, traps and fuel as on interp, and
+    again after a trap; the native function's own entry has no host record."""
+    import ctypes
+    from types import MethodType
+
+    from nanoproc.internal.llvm import abi
+
+    n = 60
+    wat = _wide_table(n)
+
+    def run(engine: Any) -> tuple[list[Any], Any]:
+        store = nanoproc.Store(engine)
+        store.set_fuel(1_000_000)
+        inst = nanoproc.Instance(store, nanoproc.Module(engine, wat), [])
+        f = inst.exports(store)["all"]
+        out = [(_outcome(store, f, x), store.get_fuel()) for x in (3, 13, 5, 13, 2)]
+        return out, (store, inst)
+
+    want, _ = run(_engine("interp"))
+    got, (store, inst) = run(_engine("tiered", [(1, [n])]))  # $all native
+    assert got == want
+    ns = store._state.tier_state
+    funcs = inst._inst.funcs
+    state = inst._inst.tier_state
+    assert isinstance(state, units.PartialState) and set(state.native.codes) == {n}
+    callbacks = set()
+    for fi in funcs[:n]:
+        rec = ns.records[fi]
+        hctx = ctypes.c_uint64.from_address(rec + abi.REC_CTX).value
+        cb = ctypes.cast(ctypes.c_uint64.from_address(hctx + abi.HOST_CALLBACK).value,
+                         ctypes.py_object).value
+        assert isinstance(cb, MethodType) and cb.__self__ is fi
+        callbacks.add(cb.__func__)
+    assert len(callbacks) == 2
+    assert list(ns.records).count(funcs[n]) == 1
+    assert len(ns.func_at) == n + 1  # the native function never had a host record
