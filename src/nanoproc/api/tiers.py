@@ -122,19 +122,15 @@ def _llvm_backend(engine: Any) -> Any:
 def _cache_probe(engine: Any) -> Any:
     """``probe(wasm)``: whether the llvm compile cache has ``wasm``'s code for this
     engine's settings, without loading LLVM (None when that cannot be told)."""
-    import hashlib
-
+    from ..internal.exec.digest import sha256_hex
     from ..internal.llvm import cache
     from ..internal.llvm.options import CodeOptions, opt_level_from_env
 
     config = CodeOptions(opt_level_from_env(), bool(engine.consume_fuel),
                          bool(engine.epoch_interruption)).key()  # fmt: skip
-    last: list[Any] = [None, ""]
 
     def probe(wasm: bytes) -> bool | None:
-        if last[0] is not wasm:  # Module() asks twice for the same bytes
-            last[0], last[1] = wasm, hashlib.sha256(wasm).hexdigest()
-        return cache.probe(last[1], config)
+        return cache.probe(sha256_hex(wasm), config)
 
     probe.config = config  # type: ignore[attr-defined]  # (tiered/units.py's index probe)
     return probe

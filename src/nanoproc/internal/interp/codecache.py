@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..cachedir import tier_cache_dir
+from ..exec.digest import sha256_hex
 
 if TYPE_CHECKING:
     from .artifact import ModuleArtifact, TranslationOptions
@@ -81,7 +82,7 @@ def path_for(art: ModuleArtifact, options: TranslationOptions) -> Path | None:
         return None
     if funcs[-1].code_offset - funcs[0].code_offset < MIN_CODE_BYTES:
         return None
-    return key_path(hashlib.sha256(wasm).hexdigest(), options)
+    return key_path(sha256_hex(wasm), options)
 
 
 def key_path(module_digest: str, options: TranslationOptions) -> Path | None:
@@ -112,7 +113,7 @@ def known_valid(wasm: bytes, options: TranslationOptions) -> bool:
     modules that passed validation are translated), with an intact file."""
     if len(wasm) < MIN_CODE_BYTES or not enabled():
         return False
-    path = key_path(hashlib.sha256(wasm).hexdigest(), options)
+    path = key_path(sha256_hex(wasm), options)
     if path is None:
         return False
     entries = read(path)

@@ -10,13 +10,13 @@ partitions as they finish.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..exec.compiled import CompiledModule
+from ..exec.digest import sha256_hex
 from . import cache
 from .code import LoadedCode
 from .glue import glue_objects
@@ -56,7 +56,7 @@ def module_binary(cm: CompiledModule) -> bytes:
 def module_digest(cm: CompiledModule) -> str:
     digest = cm.artifacts.get("sha256")
     if digest is None:
-        digest = cm.artifacts["sha256"] = hashlib.sha256(module_binary(cm)).hexdigest()
+        digest = cm.artifacts["sha256"] = sha256_hex(module_binary(cm))
     return digest  # type: ignore[no-any-return]
 
 

@@ -400,8 +400,7 @@ def _index_key(backend: TieredBackend, module: Any) -> str:
 def _quick_index_key(backend: TieredBackend, module: Any) -> str | None:
     """The index's key computed without loading LLVM, or None when that cannot be
     done (then the llvm tier is loaded to compute it)."""
-    import hashlib
-
+    from ..exec.digest import sha256_hex
     from ..llvm import cache
 
     config = getattr(backend._probe, "config", None)
@@ -409,7 +408,7 @@ def _quick_index_key(backend: TieredBackend, module: Any) -> str | None:
         return None
     digest = module.artifacts.get("sha256")  # llvm.compiler.module_digest's, kept there
     if digest is None:
-        digest = module.artifacts["sha256"] = hashlib.sha256(module.binary).hexdigest()
+        digest = module.artifacts["sha256"] = sha256_hex(module.binary)
     return cache.quick_key(f"{digest}:units", config) or ""
 
 
