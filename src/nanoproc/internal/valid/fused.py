@@ -325,25 +325,24 @@ def _run(
             else:  # K_LOAD, K_STORE
                 natural, t = info[b]
                 flags = nxt(it)
-                if flags < 0x40:
-                    mem = mem0
+                if flags <= natural:  # one-byte flags: memory 0
                     off = nxt(it)
                     if off >= 0x80:
                         y = nxt(it)
                         if y < 0x80:
-                            off = (off & 0x7F) | y << 7
+                            off = (off & 0x7F) | y << 7  # < 2**14: fine for any memory
                         else:
                             off = _leb(off, it, _u64, 10, y)
+                            if off >= 4294967296 and mem0 is not I64:
+                                return None
+                    mem = mem0
                 else:
+                    if flags < 0x40:
+                        return None  # alignment larger than natural
                     flags, off, x = _memarg(flags, it)
                     mem = mems[x]
-                if flags > natural:
-                    return None
-                if mem is I32:
-                    if off >= 4294967296:
+                    if flags > natural or (off >= 4294967296 and mem is not I64):
                         return None
-                elif mem is not I64:
-                    return None
                 if k == 6:
                     if vals[-1] is not mem:
                         return None
@@ -354,9 +353,8 @@ def _run(
                     del vals[-2:]
         elif k < 16:
             if k == 8:  # K_END
-                fr = ctrls[-1]
+                fr = ctrls.pop()
                 if fr[4] is None and len(vals) == h:
-                    ctrls.pop()
                     del vals[-1]
                     unreach = fr[2]
                     h = fr[3]
@@ -368,11 +366,10 @@ def _run(
                     return None
                 if fr[6] == 0x04 and fr[5] != endt:
                     return None  # an if without else must pass its parameters through
-                if len(ctrls) == 1:
+                if not ctrls:  # the function's end
                     for _ in it:
                         return None  # the body goes on after its final end
                     return n
-                ctrls.pop()
                 del vals[h - 1 :]
                 vals += endt
                 unreach = fr[2]
