@@ -153,3 +153,120 @@ def test_smith_modules_and_mutants_agree(invalid: bool) -> None:
             checked += 1
     assert checked >= 60
     assert not problems, "\n".join(problems[:20])
+
+
+# Wasm 3.0 features, valid and invalid bodies: (module text, whether the fused check
+# must decide every body itself). Agreement with the full checker is required for all.
+FEATURE_CASES: list[tuple[str, str, bool]] = [
+    ("memory64", """(module (memory i64 1)
+       (func (param i64) (result i32)
+         (i64.store offset=4294967296 (local.get 0) (i64.const 1))
+         (i32.load offset=8 align=4 (local.get 0))))""", True),
+    ("memory64 with an i32 address", """(module (memory i64 1)
+       (func (param i32) (result i32) (i32.load (local.get 0))))""", False),
+    ("offset too big for memory32", """(module (memory 1)
+       (func (param i32) (result i32) (i32.load offset=4294967296 (local.get 0))))""", False),
+    ("alignment above natural", """(module (memory 1)
+       (func (param i32) (result i32) (i32.load align=8 (local.get 0))))""", False),
+    ("multi-memory", """(module (memory 1) (memory i64 1)
+       (func (param i32 i64) (result i64)
+         (i64.load 1 offset=1000 (local.get 1))
+         (i32.store 0 (local.get 0) (i32.const 1))
+         (memory.copy 1 1 (local.get 1) (local.get 1) (local.get 1))
+         (memory.fill 0 (local.get 0) (i32.const 0) (local.get 0))))""", True),
+    ("memory.copy mixed address types", """(module (memory 1) (memory i64 1)
+       (func (param i32 i64)
+         (memory.copy 0 1 (local.get 0) (local.get 1) (local.get 0))))""", True),
+    ("memory.copy wrong length type", """(module (memory 1) (memory i64 1)
+       (func (param i32 i64)
+         (memory.copy 0 1 (local.get 0) (local.get 1) (local.get 1))))""", False),
+    ("simd", """(module (memory 1)
+       (func (param i32) (result v128)
+         (i32x4.add (v128.load (local.get 0)) (v128.const i32x4 1 2 3 4))
+         (v128.store (local.get 0) (i8x16.splat (i32.const 7)))
+         (f64x2.splat (f64.const 1.5)) (i64x2.mul) (v128.not)))""", False),
+    ("simd lanes", """(module
+       (func (param v128) (result i32) (i32x4.extract_lane 3 (local.get 0))))""", False),
+    ("simd lane out of range", """(module
+       (func (param v128) (result i32) (i32x4.extract_lane 4 (local.get 0))))""", False),
+    ("exceptions", """(module (tag $e (param i32)) (tag $f)
+       (func (param i32) (result i32)
+         (block $h (result i32 exnref)
+           (block $g (result exnref)
+             (try_table (catch_ref $e $h) (catch_all_ref $g) (throw $e (local.get 0)))
+             (unreachable))
+           (throw_ref))
+         (drop)))""", True),
+    ("catch carrying the wrong types", """(module (tag $e (param i32))
+       (func (param i32) (result i32)
+         (block $h (result i32 exnref)
+           (try_table (catch $e $h) (throw $e (local.get 0))) (unreachable))
+         (drop)))""", False),
+    ("catch label mismatch", """(module (tag $e (param i64))
+       (func (result i32)
+         (block $h (result i32) (try_table (catch $e $h) (unreachable)) (i32.const 0))))""",
+     False),
+    ("tail calls", """(module (type $t (func (param i32) (result i32)))
+       (table 1 funcref)
+       (func $f (param i32) (result i32) (return_call $f (local.get 0)))
+       (func (param i32) (result i32)
+         (return_call_indirect (type $t) (local.get 0) (i32.const 0))))""", False),
+    ("typed function references", """(module (type $t (func (result i32)))
+       (func $f (result i32) (i32.const 1)) (elem declare func $f)
+       (func (result i32) (call_ref $t (ref.func $f))))""", False),
+    ("non-nullable local read before set", """(module (type $t (func))
+       (func (local (ref $t)) (drop (local.get 0))))""", False),
+    ("non-nullable local set in a block, read after it", """(module (type $t (func))
+       (func $f (local (ref $t)) (block (local.set 0 (ref.func $f))) (drop (local.get 0)))
+       (elem declare func $f))""", False),
+    ("gc subtyping", """(module (type $s (sub (struct (field i32))))
+       (type $t (sub $s (struct (field i32) (field i64))))
+       (func (param (ref $t)) (result (ref null $s) i32)
+         (local.get 0) (struct.get $s 0 (local.get 0))))""", False),
+    ("unreachable code", """(module
+       (func (result i32) (unreachable) (i32.add) (i64.const 0) (drop))
+       (func (result i32) (block (result i32) (br 0 (i32.const 1)) (i32.const 2)))
+       (func (result i32) (block (result i32) (br 0 (i32.const 1)) (f32.const 2)))
+       (func (result i32) (return (i32.const 1)) (drop) (i32.const 0)))""", False),
+    ("if with parameters", """(module
+       (type $t (func (param i32) (result i32)))
+       (func (param i32) (result i32)
+         (local.get 0) (local.get 0) (if (type $t) (then) (else (i32.const 1) (i32.add))))
+       (func (param i32) (result i32)
+         (local.get 0) (local.get 0) (if (type $t) (then))))""", True),
+    ("if without else, results differ", """(module
+       (func (param i32) (result i32) (if (result i32) (local.get 0) (then (i32.const 1)))))""",
+     False),
+    ("br_table arities", """(module
+       (func (param i32) (result i32)
+         (block $a (result i32) (block $b (result i32)
+           (br_table $a $b (i32.const 1) (local.get 0)))))
+       (func (param i32) (result i32)
+         (block $a (result i32) (block $b
+           (br_table $a $b (i32.const 1) (local.get 0))))))""", False),
+    ("select", """(module
+       (func (param i32) (result i64) (select (i64.const 1) (i64.const 2) (local.get 0)))
+       (func (param i32 externref) (result externref)
+         (select (result externref) (local.get 1) (ref.null extern) (local.get 0)))
+       (func (param i32) (result i64) (select (i64.const 1) (i32.const 2) (local.get 0))))""",
+     False),
+    ("globals", """(module (global $c i32 (i32.const 1)) (global $m (mut i64) (i64.const 0))
+       (func (global.set $m (i64.extend_i32_u (global.get $c))))
+       (func (global.set $c (i32.const 2))))""", False),
+    ("bulk memory without a data count section", """(module (memory 1) (data "x")
+       (func (memory.init 0 (i32.const 0) (i32.const 0) (i32.const 1)) (data.drop 0)))""",
+     False),
+]
+
+
+@pytest.mark.parametrize("name", [c[0] for c in FEATURE_CASES])
+def test_wasm3_features(name: str) -> None:
+    from nanoproc.api.wat import wat2wasm
+
+    text, decided = next((t, d) for n, t, d in FEATURE_CASES if n == name)
+    wasm = bytes(wat2wasm(text))
+    accepted, total, problems = body_verdicts(wasm)
+    assert not problems, "\n".join(problems)
+    if decided:
+        assert accepted == total, (accepted, total)
+    assert _verdict(wasm) == _full_verdict(wasm)
