@@ -10,6 +10,7 @@ per request); a failing request answers 500 and the server keeps serving.
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 from typing import Any
@@ -131,9 +132,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = server.address
     write_quietly(sys.stderr, f"Serving HTTP on http://{host}:{port}/\n")
     flush_quietly()
+    # Ctrl-C: the C-level handler writes to the server's wake pair, which ends the
+    # accept loop with KeyboardInterrupt; the Python-level handler does nothing (a
+    # KeyboardInterrupt raised at an arbitrary point of the main thread could be lost).
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    previous_fd = signal.set_wakeup_fd(server.wakeup_fd, warn_on_full_buffer=False)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()
         return 130
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        signal.signal(signal.SIGINT, previous)
     return 0

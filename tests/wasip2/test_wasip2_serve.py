@@ -11,9 +11,11 @@ import gc
 import io
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -152,6 +154,46 @@ def test_load(tier: str) -> None:
     assert len(h.stores) == 0
     assert grown < 64 * 1024, f"RSS grew by {grown} KiB over {total} requests"
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2 << 20  # KiB: < 2 GiB
+
+
+def test_the_wakeup_byte_alone_stops_the_accept_loop() -> None:
+    """A SIGINT's byte on the wakeup fd (what the C-level handler writes) ends
+    serve_forever with KeyboardInterrupt even if no Python handler ever runs: CPython
+    3.11 could leave `nanoproc serve` blocked in accept() after a Ctrl-C."""
+    from nanoproc.internal.host.wasip2.server import Server
+
+    def fail(request: object) -> None:
+        raise RuntimeError("no handler here")
+
+    server = Server(socket.create_server(("127.0.0.1", 0)), fail)
+    seen: list[str] = []
+
+    def run() -> None:
+        try:
+            server.serve_forever()
+            seen.append("returned")
+        except KeyboardInterrupt:
+            seen.append("interrupted")
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    assert get(server.address[1], "/x")[0] == 500  # serving (the handler fails)
+    os.write(server.wakeup_fd, bytes([signal.SIGINT]))
+    t.join(10)
+    assert seen == ["interrupted"]
+    server.stop()
+
+
+def test_stop_wakes_the_accept_loop() -> None:
+    from nanoproc.internal.host.wasip2.server import Server
+
+    server = Server(socket.create_server(("127.0.0.1", 0)), lambda request: None)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    time.sleep(0.05)
+    server.stop()
+    t.join(10)
+    assert not t.is_alive()
 
 
 def test_serve_cli() -> None:

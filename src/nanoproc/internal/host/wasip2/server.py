@@ -10,6 +10,8 @@ nothing a client sends can stop the server.
 
 from __future__ import annotations
 
+import selectors
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -48,29 +50,66 @@ class Server:
         self.stopping = False
         self.connections: set[socket.socket] = set()
         self._lock = threading.Lock()
+        # The accept loop waits on the listening socket and on this pair: stop() writes
+        # to it, and so does the C-level signal handler once it is the wakeup fd.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
 
     @property
     def address(self) -> tuple[str, int]:
         host, port = self.sock.getsockname()[:2]
         return host, port
 
+    @property
+    def wakeup_fd(self) -> int:
+        """For ``signal.set_wakeup_fd``: a signal then wakes the accept loop, and a
+        SIGINT stops it with KeyboardInterrupt. The wake does not depend on the Python
+        handler running in time (CPython 3.11 can leave a main thread blocked in a
+        call after a signal whose handler it has not run yet), so serve loops on it."""
+        return self._wake_w.fileno()
+
     def serve_forever(self) -> None:
-        """Accept connections until :meth:`stop`; each runs in its own thread."""
-        while not self.stopping:
-            self.slots.acquire()
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                self.slots.release()
-                if self.stopping:
-                    return
-                continue
-            with self._lock:
-                self.connections.add(conn)
-            start_daemon(self._connection, "nanoproc-serve", conn)
+        """Accept connections until :meth:`stop` (returns) or a SIGINT arriving through
+        :attr:`wakeup_fd` (raises KeyboardInterrupt); each connection runs in its own
+        thread."""
+        self.sock.setblocking(False)  # readiness can be stale: accept must not block
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            while not self._woken():
+                if not self.slots.acquire(timeout=0.25):
+                    continue  # every connection slot busy: look at the wake pair again
+                try:
+                    ready = {key.fileobj for key, _ in sel.select()}
+                    conn = self.sock.accept()[0] if self.sock in ready else None
+                except OSError:  # stale readiness, or the socket closed by stop()
+                    conn = None
+                if conn is None:
+                    self.slots.release()
+                    continue
+                with self._lock:
+                    self.connections.add(conn)
+                start_daemon(self._connection, "nanoproc-serve", conn)
+
+    def _woken(self) -> bool:
+        """Whether to leave the accept loop (after a stop), reading the wake pair."""
+        try:
+            data = self._wake_r.recv(512)
+        except (BlockingIOError, InterruptedError):
+            data = b""
+        except OSError:
+            return True
+        if signal.SIGINT in data:
+            raise KeyboardInterrupt
+        return self.stopping
 
     def stop(self) -> None:
         self.stopping = True
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass  # full (already woken) or closed
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
