@@ -30,6 +30,10 @@ RESULTS_CAP = 1000
 """Most results a function may have (wasmtime's limit, enforced by validation): a
 host function's results travel to native code in StoreCtx.results."""
 BACKTRACE_CAP = 4096
+KEEP_SITE = -3
+"""np_trap's pc for an exception passed out of the entry: keep the backtrace its throw
+recorded (irgen.module.trap_routine). Distinct from -1 (a host call's site) and
+exec.trap.ENTRY_PC (-2)."""
 """Most return addresses a trap records."""
 
 

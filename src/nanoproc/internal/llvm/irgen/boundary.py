@@ -721,6 +721,7 @@ def host_thunk(shape: Shape) -> str:
         "  %nox = icmp eq ptr %xh, null",
         "  br i1 %nox, label %uncaught, label %jump",
         "jump:",
+        "  call void @np_throw_site(ptr %sc, i32 -1)",  # the call site is where it was thrown
         "  call void @llvm.eh.sjlj.longjmp(ptr %xh)",
         "  unreachable",
         "uncaught:",

@@ -315,7 +315,7 @@ class FunctionGen:
         self.emit_trap(kind)
         self.dead = True
 
-    def emit_trap(self, kind: int | str) -> None:
+    def emit_trap(self, kind: int | str, pc: int | None = None) -> None:
         """Call the trap routine and end the block.
 
         The routine never returns (it longjmps), but it is called through a volatile
@@ -324,7 +324,7 @@ class FunctionGen:
         and a backtrace through such a call would lose its instruction.
         """
         fn = self.value("load volatile ptr, ptr @np_trap_ptr, align 8")
-        self.emit(f"call void {fn}(ptr %sc, i32 {kind}, i32 {self.pc})")
+        self.emit(f"call void {fn}(ptr %sc, i32 {kind}, i32 {self.pc if pc is None else pc})")
         self.emit(f"ret {self.ret} poison" if self.ret != "void" else "ret void")
 
     def stackmap(self) -> None:

@@ -148,25 +148,20 @@ attributes #8 = { noinline nounwind "frame-pointer"="all" "nanoproc-quick" }
 """
 
 
-def trap_routine() -> str:
+def _frame_walk(done: str) -> str:
+    """The loop shared by ``np_trap`` and ``np_throw_site``: the return addresses of
+    the frames from the routine's caller up to the innermost entry into StoreCtx.bt
+    (and their count into bt_len), then ``done``'s instructions."""
     sc = abi.SC
     return f"""\
-@np_trap_ptr = internal global ptr @np_trap
-
-define internal void @np_trap(ptr %sc, i32 %kind, i32 %pc) #3 {{
-entry:
-  %kp = getelementptr inbounds i8, ptr %sc, i64 {sc["trap_kind"]}
-  store i32 %kind, ptr %kp, align 4
-  %pp = getelementptr inbounds i8, ptr %sc, i64 {sc["trap_pc"]}
-  store i32 %pc, ptr %pp, align 4
   %fp0 = call ptr @llvm.frameaddress.p0(i32 0)
   %stopp = getelementptr inbounds i8, ptr %sc, i64 {sc["entry_fp"]}
   %stop = load ptr, ptr %stopp, align 8
   %bt = getelementptr inbounds i8, ptr %sc, i64 {sc["bt"]}
   br label %loop
 loop:
-  %n = phi i64 [ 0, %entry ], [ %n1, %next ]
-  %fp = phi ptr [ %fp0, %entry ], [ %up, %next ]
+  %n = phi i64 [ 0, %walk ], [ %n1, %next ]
+  %fp = phi ptr [ %fp0, %walk ], [ %up, %next ]
   %atstop = icmp eq ptr %fp, %stop
   %isnull = icmp eq ptr %fp, null
   %full = icmp uge i64 %n, {abi.BACKTRACE_CAP}
@@ -190,10 +185,45 @@ out:
   %len = phi i64 [ %n, %loop ], [ %n1, %outn ]
   %lp = getelementptr inbounds i8, ptr %sc, i64 {sc["bt_len"]}
   store i64 %len, ptr %lp, align 8
-  %jbp = getelementptr inbounds i8, ptr %sc, i64 {sc["jmpbuf"]}
-  %jb = load ptr, ptr %jbp, align 8
-  call void @longjmp(ptr %jb, i32 1)
+{done}"""
+
+
+def trap_routine() -> str:
+    """``np_trap`` and ``np_throw_site``.
+
+    A Wasm exception's backtrace is taken where it is thrown (``np_throw_site``, on
+    the throwing path only), as wasmtime and the interp tier report it: if no handler
+    catches it, the landing that passes it out of the entry calls ``np_trap`` with
+    ``KEEP_SITE`` and the recorded site stays (the throw's frames are gone by then)."""
+    sc = abi.SC
+    def jump(k: str) -> str:
+        return f"""\
+  %jbp{k} = getelementptr inbounds i8, ptr %sc, i64 {sc["jmpbuf"]}
+  %jb{k} = load ptr, ptr %jbp{k}, align 8
+  call void @longjmp(ptr %jb{k}, i32 1)
   unreachable
+"""
+
+    record_pc = f"""\
+  %pp = getelementptr inbounds i8, ptr %sc, i64 {sc["trap_pc"]}
+  store i32 %pc, ptr %pp, align 4
+"""
+    return f"""\
+@np_trap_ptr = internal global ptr @np_trap
+
+define internal void @np_trap(ptr %sc, i32 %kind, i32 %pc) #3 {{
+entry:
+  %kp = getelementptr inbounds i8, ptr %sc, i64 {sc["trap_kind"]}
+  store i32 %kind, ptr %kp, align 4
+  %keep = icmp eq i32 %pc, {abi.KEEP_SITE}
+  br i1 %keep, label %kept, label %walk
+kept:
+{jump('k')}walk:
+{record_pc}{_frame_walk(jump(''))}}}
+
+define internal void @np_throw_site(ptr %sc, i32 %pc) #6 {{
+walk:
+{record_pc}{_frame_walk("  ret void")}
 }}
 
 define internal double @np_widen(float %f) #2 {{

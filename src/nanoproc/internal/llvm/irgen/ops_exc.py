@@ -194,9 +194,13 @@ def land(g: FunctionGen, rec: str, landing: str) -> str:
     return obj
 
 
-def unwind(g: FunctionGen, obj: str) -> None:
+def unwind(g: FunctionGen, obj: str, thrown: bool) -> None:
     """Throw ``obj`` to the innermost handler record (fuel already stored), or out of
-    the entry as a TRAP_EXCEPTION trap when there is none. Ends the block."""
+    the entry as a TRAP_EXCEPTION trap when there is none. Ends the block.
+
+    ``thrown``: a throw site (throw, throw_ref, rethrow), where the backtrace is
+    recorded; else a landing passing on what it did not catch, which keeps the
+    backtrace of the throw."""
     g.store_field("ptr", obj, "%sc", abi.SC["exn"])
     h = g.load_field("ptr", "%sc", abi.SC["exn_top"])
     none = g.value(f"icmp eq ptr {h}, null")
@@ -204,8 +208,10 @@ def unwind(g: FunctionGen, obj: str) -> None:
     jump = g.new_label()
     g.emit(f"br i1 {none}, label %{out}, label %{jump}")
     g.start(out)
-    g.emit_trap(abi.TRAP_EXCEPTION)
+    g.emit_trap(abi.TRAP_EXCEPTION, None if thrown else abi.KEEP_SITE)
     g.start(jump)
+    if thrown:
+        g.emit(f"call void @np_throw_site(ptr %sc, i32 {g.pc})")
     g.emit(f"call void @llvm.eh.sjlj.longjmp(ptr {h})")
     g.emit("unreachable")
 
@@ -255,7 +261,7 @@ def _throw(g: FunctionGen, ins: Instr) -> None:
     for (t, v), off in zip(vals, offsets):
         p = g.field_ptr(obj, off)
         g.emit(f"store {t} {v}, ptr {p}, align 8")
-    unwind(g, obj)
+    unwind(g, obj, True)
     g.mark_dead()
 
 
@@ -265,7 +271,7 @@ def _throw_ref(g: FunctionGen, ins: Instr) -> None:
     obj = g.pop()
     store_fuel(g)
     g.trap_unless(g.value(f"icmp ne ptr {obj}, null"), abi.TRAP_NULL_EXN)
-    unwind(g, obj)
+    unwind(g, obj, True)
     g.mark_dead()
 
 
@@ -273,7 +279,7 @@ def _throw_ref(g: FunctionGen, ins: Instr) -> None:
 def _rethrow(g: FunctionGen, ins: Instr) -> None:
     target = g.label(ins[1])
     store_fuel(g)
-    unwind(g, target.exn)
+    unwind(g, target.exn, True)
     g.mark_dead()
 
 
@@ -309,7 +315,7 @@ def _try_table(g: FunctionGen, ins: Instr) -> None:
             break
         g.start(no)
     if not catch_all:
-        unwind(g, obj)
+        unwind(g, obj, False)
     g.stack = saved
     g.start(body)
     ctl = Ctl("try_table", params, results, height, g.new_label())
@@ -406,7 +412,7 @@ def _delegate(g: FunctionGen, ins: Instr) -> None:
         g.emit(f"br label %{target.landing}")
     else:
         g.leave_regions(None)
-        unwind(g, obj)
+        unwind(g, obj, False)
     _close(g, ctl)
 
 
@@ -441,5 +447,5 @@ def _end(g: FunctionGen, ins: Instr) -> None:
     if ctl.dispatch:
         # No catch_all: what no catch took goes on to the next handler.
         g.start(ctl.dispatch)
-        unwind(g, ctl.exn)
+        unwind(g, ctl.exn, False)
     _close(g, ctl)
