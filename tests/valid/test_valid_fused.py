@@ -64,7 +64,7 @@ def body_verdicts(wasm: bytes) -> tuple[int, int, list[str]]:
 
 @pytest.fixture(scope="module")
 def scripts(tmp_path_factory: pytest.TempPathFactory) -> ScriptCache:
-    return ScriptCache(tmp_path_factory.getbasetemp() / "fused-spec")
+    return ScriptCache(tmp_path_factory.getbasetemp() / "valid-spec")  # shared with test_valid_spec
 
 
 def _spec_ids() -> list[str]:
