@@ -89,6 +89,17 @@ def test_spec_modules_agree(chunk: int, scripts: ScriptCache) -> None:
     assert accepted > total // 4  # the fast path really decides many spec bodies
 
 
+def test_a_body_overrunning_the_input_is_not_accepted() -> None:
+    # Found by tests/valid/fused_campaign.py on a mutant: the last body's size (and
+    # the code section's) claims one byte more than the module has; the decoder's
+    # "section size mismatch" must stand (a slice of the bytes silently ends early).
+    head = bytes.fromhex("0061736d01000000" "0104016000" "00" "03020100")
+    wasm = head + bytes.fromhex("0a06" "01" "04" "00010b")
+    accepted, total, problems = body_verdicts(wasm)
+    assert (accepted, total, problems) == (0, 1, [])
+    assert _verdict(wasm) == _full_verdict(wasm) == "section size mismatch (at offset 0x16)"
+
+
 @pytest.mark.parametrize("name", ["grep", "sort", "arc", "cpr"])
 def test_c_programs_are_decided_by_the_fused_check(name: str) -> None:
     wasm = (ROOT / "tests" / "wasi" / "wasm" / f"{name}.wasm").read_bytes()

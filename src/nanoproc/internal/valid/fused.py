@@ -178,6 +178,8 @@ def check_body(
     locals). Returns the instruction count (the final ``end`` not counted) if the
     body is valid, None if it is invalid or not certainly valid (see the module doc).
     ``locals_`` are the canonical types of parameters and locals, all defaultable."""
+    if end > len(data):
+        return None  # a size that overruns the input (a slice would end early, silently)
     try:
         return _run(mt, locals_, results, iter(data[pos:end]), data_count)
     except Exception:  # noqa: BLE001  (errors, and anything unforeseen: the full check decides)
