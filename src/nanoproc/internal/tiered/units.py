@@ -39,13 +39,14 @@ segments are shared, traps and exceptions crossing tiers are folded by
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .. import threads
@@ -84,6 +85,13 @@ exit waits for the unit being compiled (see ``Sampler.stop``) and idle rounds ru
 back to back."""
 MAX_UNITS = 400
 """Units per module (each is a linked object; past this the module stays as is)."""
+SWITCH = float(os.environ.get("NANOPROC_TIER_SWITCH", "0.0002"))
+"""The interpreter's thread switch interval (``sys.setswitchinterval``) while the
+sampler's thread makes a unit (0: left alone). Making a unit's IR is Python, holding
+the GIL; the program's thread, running native code without the GIL, takes it back at
+each call into Python (a host function, a function still on the interp tier) and
+waits up to the interval for it: at the default 5 ms, a CPython-for-WASI run that
+crosses thousands of times took 3-10x as long while a unit was made."""
 
 
 def mode() -> str:
@@ -498,7 +506,8 @@ class Sampler:
                             with self.busy:
                                 if self.stopping:
                                     return
-                                plan.make_unit(funcs)
+                                with _switching():
+                                    plan.make_unit(funcs)
                 next_round = time.monotonic() + ROUND
 
     def sample(self) -> None:
@@ -523,6 +532,23 @@ class Sampler:
                     depth += 1
         finally:
             del frames, frame
+
+
+@contextlib.contextmanager
+def _switching() -> Iterator[None]:
+    """``SWITCH`` as the switch interval for the block (restored after, unless
+    someone changed it meanwhile)."""
+    old = sys.getswitchinterval()
+    if not SWITCH or SWITCH >= old:
+        yield
+        return
+    sys.setswitchinterval(SWITCH)
+    mine = sys.getswitchinterval()  # as the interpreter stores it (microseconds)
+    try:
+        yield
+    finally:
+        if sys.getswitchinterval() == mine:
+            sys.setswitchinterval(old)
 
 
 _SAMPLER: Sampler | None = None
