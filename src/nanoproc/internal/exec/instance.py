@@ -9,6 +9,7 @@ memories stay, as the spec requires.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from ..errors import LinkError, WasmtimeError
@@ -105,9 +106,11 @@ class _Plan:
         types = mod.deftypes
         self.imports = [(imp, _SPACE[imp.kind]) for imp in mod.imports]
         n_imp = module.num_imported_funcs
-        self.funcs = [
-            (module.func_types[n_imp + i], module.canon(f.typeidx)) for i, f in enumerate(mod.funcs)
-        ]
+        # two flat lists, not a tuple per function: a big module's first instantiation
+        # made ~180,000 tuples of them (CPython for WASI), each a survivor the cyclic
+        # GC counts towards a full collection
+        self.func_types = module.func_types[n_imp:]
+        self.func_canons = [module.canon(f.typeidx) for f in mod.funcs]
         self.first_func = n_imp
         self.tags = []
         for tag in mod.tags:
@@ -125,12 +128,9 @@ class _Plan:
         self.num_tables = len(self.tables)
         self.num_memories = len(self.memories)
         self.exports = [(e.name, _SPACE[e.kind], e.index) for e in mod.exports]
-        self.elems = [
-            (seg.mode, seg.table, _offset(seg.offset), _func_indices(seg.init),
-             [compile_const(x) for x in seg.init])
-            for seg in mod.elems
-        ]  # fmt: skip
-        """(mode, table, offset, function indices or None, initialiser functions)."""
+        self.elems = [_elem_plan(seg) for seg in mod.elems]
+        """(mode, table, offset, function indices or None, initialiser functions; for a
+        segment of ``ref.func`` items, the indices again: same length, never called)."""
         self.datas = [(seg.mode, seg.memory, _offset(seg.offset), seg.init) for seg in mod.datas]
         self.start = mod.start
         self.init_fuel = init_plan(mod)
@@ -142,6 +142,12 @@ class _Plan:
         self.allocate = _allocator(self, [constant_of(g.init) for g in mod.globals])
         """``allocate(inst, store)``: the instance's own entities (see :func:`_allocator`)."""
         self.spaces = [space for _imp, space in self.imports]
+
+
+def _elem_plan(seg: Any) -> tuple[Any, ...]:
+    indices = _func_indices(seg.init)
+    init = indices if indices is not None else [compile_const(x) for x in seg.init]
+    return (seg.mode, seg.table, _offset(seg.offset), indices, init)
 
 
 def _offset(expr: Any) -> Any:
@@ -176,15 +182,16 @@ def _allocator(plan: _Plan, constants: list[Any]) -> Any:
     g: dict[str, Any] = {"FuncInst": FuncInst, "TagInst": TagInst, "GlobalInst": GlobalInst,
                          "TableInst": TableInst, "MemoryInst": MemoryInst}  # fmt: skip
     lines = ["def allocate(inst, store):"]
-    if len(plan.funcs) > STRAIGHT_FUNCS:
+    nfuncs = len(plan.func_types)
+    if nfuncs > STRAIGHT_FUNCS:
         # A big module: compiling one item per function would cost more (~14 us each:
         # 17 ms for Graphviz's 1,205) than the loop does on its few instantiations.
-        g["FUNCS"] = [(ft, canon, plan.first_func + i)
-                      for i, (ft, canon) in enumerate(plan.funcs)]  # fmt: skip
-        lines.append("    inst.funcs += [FuncInst(ft, c, None, inst, k) for ft, c, k in FUNCS]")
-    elif plan.funcs:
+        g.update(FTS=plan.func_types, CANONS=plan.func_canons, repeat=itertools.repeat,
+                 KS=range(plan.first_func, plan.first_func + nfuncs))
+        lines.append("    inst.funcs += map(FuncInst, FTS, CANONS, repeat(None), repeat(inst), KS)")
+    elif nfuncs:
         items = []
-        for i, (ft, canon) in enumerate(plan.funcs):
+        for i, (ft, canon) in enumerate(zip(plan.func_types, plan.func_canons)):
             g[f"ft{i}"], g[f"c{i}"] = ft, canon
             items.append(f"FuncInst(ft{i}, c{i}, None, inst, {plan.first_func + i})")
         lines.append(f"    inst.funcs += [{', '.join(items)}]")
