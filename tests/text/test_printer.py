@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import random
@@ -930,9 +929,9 @@ def comparable(m: Module) -> dict[str, Any]:
     """A module's content, without what text cannot keep: custom sections (names are
     identifiers), local groups (text lists each local)."""
     out = {}
-    for f in dataclasses.fields(Module):
-        if f.name not in ("customs", "names", "id", "_deftypes"):
-            out[f.name] = getattr(m, f.name)
+    for name in Module.__match_args__:
+        if name not in ("customs", "names", "id", "_deftypes"):
+            out[name] = getattr(m, name)
     out["funcs"] = [(f.typeidx, f.local_types(), f.instrs) for f in m.funcs]
     return out
 

@@ -30,10 +30,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from dataclasses import dataclass
 from functools import cache
 
 from ..internal.errors import WasmtimeError
+from ..internal.records import Frozen
 
 MAGIC = b"\0nanoproc-cwasm\0"
 FORMAT_VERSION = 4
@@ -47,6 +47,8 @@ MIN_KEY_BYTES = 16
 
 DAMAGED = "artifact is damaged (digest mismatch)"
 """The refusal of every artifact whose bytes changed after it was written."""
+
+_set = object.__setattr__
 
 
 @cache
@@ -80,13 +82,20 @@ def nanoproc_version() -> str:
     return "0+unknown"
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(Frozen):
+    __match_args__ = ("tier", "wasm", "code", "signed")
     tier: str
     wasm: bytes
-    code: bytes | None = None
+    code: bytes | None
     """The tier's compiled code, or None."""
-    signed: bool = False
+    signed: bool
+
+    def __init__(self, tier: str, wasm: bytes, code: bytes | None = None,
+                 signed: bool = False) -> None:  # fmt: skip
+        _set(self, "tier", tier)
+        _set(self, "wasm", wasm)
+        _set(self, "code", code)
+        _set(self, "signed", signed)
 
 
 def check_key(key: object) -> bytes:

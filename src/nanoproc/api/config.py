@@ -10,10 +10,10 @@ nothing here; docs/api-differences.md lists them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..internal.errors import WasmtimeError
+from ..internal.records import Frozen
 from .managed import Closable, setter_property
 from .tiers import resolve_strategy
 
@@ -39,25 +39,46 @@ is allowed (wasmtime-py code does), modules using them still fail to load."""
 _DEFAULT_OFF = UNIMPLEMENTED_FEATURES | {"relaxed_simd_deterministic"}
 
 
-@dataclass(frozen=True)
-class EngineSettings:
-    """What an ``Engine`` was configured with (a consumed ``Config``)."""
+_DEFAULT_FEATURES = frozenset(f for f in FEATURES if f not in _DEFAULT_OFF)
 
-    strategy: str = "auto"
+_set = object.__setattr__
+
+
+class EngineSettings(Frozen):
+    """What an ``Engine`` was configured with (a consumed ``Config``).
+
+    A frozen record (see internal/records.py): ``replace(**changes)`` makes a copy.
+    """
+
+    __match_args__ = ("strategy", "consume_fuel", "epoch_interruption", "max_wasm_stack",
+                      "features", "cache", "debug_info", "artifact_key")  # fmt: skip
+    strategy: str
     """``auto``, ``interp`` or ``llvm``; the engine resolves ``auto``."""
-    consume_fuel: bool = False
-    epoch_interruption: bool = False
-    max_wasm_stack: int = DEFAULT_MAX_WASM_STACK
-    features: frozenset[str] = field(
-        default_factory=lambda: frozenset(f for f in FEATURES if f not in _DEFAULT_OFF)
-    )
+    consume_fuel: bool
+    epoch_interruption: bool
+    max_wasm_stack: int
+    features: frozenset[str]
     """Enabled ``wasm_*`` features (names without the prefix)."""
-    cache: bool | str = False
+    cache: bool | str
     """``True`` or a cache configuration file; kept for tiers that cache code."""
-    debug_info: bool = False
-    artifact_key: bytes | None = None
+    debug_info: bool
+    artifact_key: bytes | None
     """Key that signs ``Module.serialize`` output and that ``Module.deserialize``
     requires of artifacts (see api/artifact.py); not part of the code key."""
+
+    def __init__(self, strategy: str = "auto", consume_fuel: bool = False,
+                 epoch_interruption: bool = False,
+                 max_wasm_stack: int = DEFAULT_MAX_WASM_STACK,
+                 features: frozenset[str] = _DEFAULT_FEATURES, cache: bool | str = False,
+                 debug_info: bool = False, artifact_key: bytes | None = None) -> None:  # fmt: skip
+        _set(self, "strategy", strategy)
+        _set(self, "consume_fuel", consume_fuel)
+        _set(self, "epoch_interruption", epoch_interruption)
+        _set(self, "max_wasm_stack", max_wasm_stack)
+        _set(self, "features", features)
+        _set(self, "cache", cache)
+        _set(self, "debug_info", debug_info)
+        _set(self, "artifact_key", artifact_key)
 
     def code_key(self) -> tuple[Any, ...]:
         """Settings that shape compiled code: engines with equal keys share modules."""
@@ -92,7 +113,7 @@ class Config(Closable):
 
     def _set(self, **changes: Any) -> None:
         self._check_open()
-        self._settings = replace(self._settings, **changes)
+        self._settings = self._settings.replace(**changes)
 
     def _feature(self, name: str, enable: Any) -> None:
         _want_bool(enable)

@@ -9,16 +9,18 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Union
 
 from ..internal.errors import WasmtimeError
+from ..internal.records import Frozen
 from .managed import Closable, setter_property
 
 PathLike = Union[str, bytes, "os.PathLike[Any]"]
 CustomOutput = Callable[[bytes], int | None]
 """Receives each write to stdout/stderr; returns the bytes taken (None: all)."""
+
+_set = object.__setattr__
 
 
 class DirPerms(Enum):
@@ -37,33 +39,60 @@ class FilePerms(Enum):
     READ_WRITE = 3
 
 
-@dataclass(frozen=True)
-class Preopen:
+class Preopen(Frozen):
+    __match_args__ = ("host_path", "guest_path", "dir_perms", "file_perms")
     host_path: str
     guest_path: str
     dir_perms: DirPerms
     file_perms: FilePerms
 
+    def __init__(self, host_path: str, guest_path: str, dir_perms: DirPerms,
+                 file_perms: FilePerms) -> None:  # fmt: skip
+        _set(self, "host_path", host_path)
+        _set(self, "guest_path", guest_path)
+        _set(self, "dir_perms", dir_perms)
+        _set(self, "file_perms", file_perms)
 
-@dataclass(frozen=True)
-class WasiSettings:
+
+class WasiSettings(Frozen):
     """A consumed WasiConfig. Streams are ``"inherit"``, ``None`` (closed/empty),
     a host file path, (stdin) ``bytes`` to read, or (stdout/stderr) a CustomOutput
     callable. ``sockets`` are host sockets handed to the program (nanoproc only)."""
 
+    __match_args__ = ("argv", "env", "stdin", "stdout", "stderr", "preopens", "sockets",
+                      "max_open_files", "http_hosts", "network", "ip_name_lookup")  # fmt: skip
     argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...]
     stdin: str | bytes | None
     stdout: str | CustomOutput | None
     stderr: str | CustomOutput | None
     preopens: tuple[Preopen, ...]
-    sockets: tuple[socket.socket, ...] = ()
-    max_open_files: int | None = None
-    http_hosts: tuple[str, ...] = ()
+    sockets: tuple[socket.socket, ...]
+    max_open_files: int | None
+    http_hosts: tuple[str, ...]
     """Authorities (``host`` or ``host:port``, lower-case) wasi:http may send to."""
-    network: tuple[tuple[str, str, int | None], ...] = ()
+    network: tuple[tuple[str, str, int | None], ...]
     """wasi:sockets rules: (``"tcp"``/``"udp"``, IP network, port or None for any)."""
-    ip_name_lookup: bool = False
+    ip_name_lookup: bool
+
+    def __init__(self, argv: tuple[str, ...], env: tuple[tuple[str, str], ...],
+                 stdin: str | bytes | None, stdout: str | CustomOutput | None,
+                 stderr: str | CustomOutput | None, preopens: tuple[Preopen, ...],
+                 sockets: tuple[socket.socket, ...] = (), max_open_files: int | None = None,
+                 http_hosts: tuple[str, ...] = (),
+                 network: tuple[tuple[str, str, int | None], ...] = (),
+                 ip_name_lookup: bool = False) -> None:  # fmt: skip
+        _set(self, "argv", argv)
+        _set(self, "env", env)
+        _set(self, "stdin", stdin)
+        _set(self, "stdout", stdout)
+        _set(self, "stderr", stderr)
+        _set(self, "preopens", preopens)
+        _set(self, "sockets", sockets)
+        _set(self, "max_open_files", max_open_files)
+        _set(self, "http_hosts", http_hosts)
+        _set(self, "network", network)
+        _set(self, "ip_name_lookup", ip_name_lookup)
 
 
 def _path(path: PathLike) -> str:

@@ -11,7 +11,6 @@ predicate only ever sees valid modules.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,9 +39,9 @@ _OPENERS = frozenset({"block", "loop", "if", "try_table", "try"})
 def own_copy(module: Module) -> Module:
     """A copy whose function bodies can be edited (operators and types are shared:
     they are compared by identity, so they must not be deep-copied)."""
-    funcs = [dataclasses.replace(f, body=list(f.instrs), offsets=None, lazy=None)
+    funcs = [f.replace(body=list(f.instrs), offsets=None, lazy=None)
              for f in module.funcs]
-    return dataclasses.replace(module, funcs=funcs)
+    return module.replace(funcs=funcs)
 
 
 def is_valid(module: Module) -> bool:

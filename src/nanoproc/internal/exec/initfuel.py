@@ -16,9 +16,9 @@ holds the cases); nanoproc reproduces what is observable, not wasmtime's code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..records import Record
 from ..syntax.module import Expr, Module
 from ..syntax.types import FUNC_HIERARCHY, FuncType, MemType, TableType
 from .trap import Trap, TrapCode
@@ -44,8 +44,7 @@ have a compile-time image and an element segment's offset must be computed."""
 Step = tuple[int, bool] | tuple[int, bool, int]
 """(cost, checked), or (cost, checked, step number) for a step with marks."""
 
-@dataclass(slots=True)
-class InitFuel:
+class InitFuel(Record):
     """The startup function's charges, in wasmtime's order.
 
     ``before`` are (cost, checked) pairs for globals, passive element segments and
@@ -55,24 +54,40 @@ class InitFuel:
     Checked: bulk lengths above 128 and every data segment applied at run time.
     """
 
-    before: list[Step] = field(default_factory=list)
-    elems: list[Step | None] = field(default_factory=list)
-    datas: list[tuple[int, bool] | None] = field(default_factory=list)
-    static_memory: bool = False
+    __slots__ = __match_args__ = ("before", "elems", "datas", "static_memory", "computed_offset",
+                                  "start", "marks", "sources")  # fmt: skip
+    before: list[Step]
+    elems: list[Step | None]
+    datas: list[tuple[int, bool] | None]
+    static_memory: bool
     """The memories have a compile-time image (not empty)."""
-    computed_offset: bool = False
+    computed_offset: bool
     """An element segment applied at run time has an offset to compute."""
-    start: bool = False
-    marks: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    start: bool
+    marks: dict[int, tuple[int, ...]]
     """Step number (a step's third item) -> for each ``array.new`` or
     ``array.new_default`` the step runs, its instructions counted up to and including
     that one. wasmtime charges the array's length there too (checked above 128), so
     such steps are charged with the lengths instantiation recorded."""
-    sources: list[tuple[tuple[int, int], int, int]] = field(default_factory=list)
+    sources: list[tuple[tuple[int, int], int, int]]
     """(evaluation order, step number, arrays allocated) of the steps with marks,
     sorted in the order instantiation evaluates the expressions (globals, table
     initial values, element segments' items: see exec.instance), which is how
     recorded lengths are matched to steps."""
+
+    def __init__(self, before: list[Step] | None = None, elems: list[Step | None] | None = None,
+                 datas: list[tuple[int, bool] | None] | None = None, static_memory: bool = False,
+                 computed_offset: bool = False, start: bool = False,
+                 marks: dict[int, tuple[int, ...]] | None = None,
+                 sources: list[tuple[tuple[int, int], int, int]] | None = None) -> None:  # fmt: skip
+        self.before = [] if before is None else before
+        self.elems = [] if elems is None else elems
+        self.datas = [] if datas is None else datas
+        self.static_memory = static_memory
+        self.computed_offset = computed_offset
+        self.start = start
+        self.marks = {} if marks is None else marks
+        self.sources = [] if sources is None else sources
 
     def step(self, cost: int, checked: bool, order: tuple[int, int], exprs: list[Expr],
              lead: int = 0) -> Step:

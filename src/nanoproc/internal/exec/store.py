@@ -7,24 +7,35 @@ one store; nothing is shared between stores, which is what isolates tenants.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import WasmtimeError
+from ..records import Frozen
 from . import reservation
 
+_set = object.__setattr__
 
-@dataclass(frozen=True)
-class StoreLimits:
+
+class StoreLimits(Frozen):
     """Resource limits of a store; ``None`` means unlimited (wasmtime-py uses -1)."""
 
-    memory_size: int | None = None
+    __match_args__ = ("memory_size", "table_elements", "instances", "tables", "memories")
+    memory_size: int | None
     """Largest size in bytes of any one linear memory."""
-    table_elements: int | None = None
+    table_elements: int | None
     """Largest number of elements of any one table."""
-    instances: int | None = None
-    tables: int | None = None
-    memories: int | None = None
+    instances: int | None
+    tables: int | None
+    memories: int | None
+
+    def __init__(self, memory_size: int | None = None, table_elements: int | None = None,
+                 instances: int | None = None, tables: int | None = None,
+                 memories: int | None = None) -> None:  # fmt: skip
+        _set(self, "memory_size", memory_size)
+        _set(self, "table_elements", table_elements)
+        _set(self, "instances", instances)
+        _set(self, "tables", tables)
+        _set(self, "memories", memories)
 
 
 NO_LIMITS = StoreLimits()

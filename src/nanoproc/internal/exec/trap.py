@@ -7,12 +7,14 @@ memory access", "integer divide by zero", ...), which the spec test suite checks
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from ..errors import WasmtimeError
+from ..records import Frozen
 from .demangle import demangle
+
+_set = object.__setattr__
 
 
 class TrapCode(Enum):
@@ -57,10 +59,10 @@ MESSAGES: dict[TrapCode, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(Frozen):
     """One Wasm frame of a trap's backtrace (wasmtime-py's Frame)."""
 
+    __match_args__ = ("func_index", "func_name", "module_name", "func_offset", "module_offset")
     func_index: int
     func_name: str | None
     module_name: str | None
@@ -68,6 +70,14 @@ class Frame:
     """Offset of the trapping instruction from the start of the function's body."""
     module_offset: int
     """Offset of the trapping instruction in the module binary."""
+
+    def __init__(self, func_index: int, func_name: str | None, module_name: str | None,
+                 func_offset: int, module_offset: int) -> None:  # fmt: skip
+        _set(self, "func_index", func_index)
+        _set(self, "func_name", func_name)
+        _set(self, "module_name", module_name)
+        _set(self, "func_offset", func_offset)
+        _set(self, "module_offset", module_offset)
 
     def __str__(self) -> str:
         """As wasmtime prints a frame: the offset, the module, the demangled name."""

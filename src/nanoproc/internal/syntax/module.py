@@ -13,9 +13,9 @@ blocks delimited by ``block``/``loop``/``if``/``try_table`` ... ``end``. The fin
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..records import Record
 from .types import (
     CompType,
     FuncType,
@@ -37,24 +37,39 @@ ImportDesc = int | TableType | MemType | GlobalType | TagType
 """For ``func`` imports: the type index; ``tag``: a TagType; otherwise the entity type."""
 
 
-@dataclass(slots=True)
-class Import:
+# The classes below are mutable records written out by hand (see ..records): each keeps
+# the fields, order, defaults (a fresh list/dict where there was a default factory),
+# equality and repr of the slotted dataclass it was.
+
+
+class Import(Record):
+    __slots__ = __match_args__ = ("module", "name", "kind", "desc")
     module: str
     name: str
     kind: str
     """One of ``func``, ``table``, ``memory``, ``global``, ``tag``."""
     desc: ImportDesc
 
+    def __init__(self, module: str, name: str, kind: str, desc: ImportDesc) -> None:
+        self.module = module
+        self.name = name
+        self.kind = kind
+        self.desc = desc
 
-@dataclass(slots=True)
-class Export:
+
+class Export(Record):
+    __slots__ = __match_args__ = ("name", "kind", "index")
     name: str
     kind: str
     index: int
 
+    def __init__(self, name: str, kind: str, index: int) -> None:
+        self.name = name
+        self.kind = kind
+        self.index = index
 
-@dataclass(slots=True)
-class Func:
+
+class Func(Record):
     """A function defined in the module (not imported).
 
     ``locals`` keeps the binary's run-length groups ``(count, type)`` so that
@@ -62,16 +77,28 @@ class Func:
     decoder: use :attr:`instrs`, which decodes on first access.
     """
 
+    __slots__ = __match_args__ = ("typeidx", "locals", "body", "code_offset", "offsets", "lazy")
     typeidx: int
-    locals: list[tuple[int, ValType]] = field(default_factory=list)
-    body: Expr | None = None
-    code_offset: int = 0
+    locals: list[tuple[int, ValType]]
+    body: Expr | None
+    code_offset: int
     """Byte offset of this function's body (its locals vector) in the binary; 0 if from text."""
-    offsets: Sequence[int] | None = None
+    offsets: Sequence[int] | None
     """Byte offset of each instruction of ``body`` in the binary (None if from text).
     The decoder stores an ``array('I')``: 4 bytes per instruction instead of ~36."""
-    lazy: Callable[[Func], None] | None = None
+    lazy: Callable[[Func], None] | None
     """Decoder hook that fills ``body`` (and ``offsets``) on first use."""
+
+    def __init__(self, typeidx: int, locals: list[tuple[int, ValType]] | None = None,
+                 body: Expr | None = None, code_offset: int = 0,
+                 offsets: Sequence[int] | None = None,
+                 lazy: Callable[[Func], None] | None = None) -> None:  # fmt: skip
+        self.typeidx = typeidx
+        self.locals = [] if locals is None else locals
+        self.body = body
+        self.code_offset = code_offset
+        self.offsets = offsets
+        self.lazy = lazy
 
     @property
     def instrs(self) -> Expr:
@@ -89,31 +116,44 @@ class Func:
         return out
 
 
-@dataclass(slots=True)
-class Table:
+class Table(Record):
+    __slots__ = __match_args__ = ("type", "init")
     type: TableType
-    init: Expr | None = None
+    init: Expr | None
     """Explicit initialiser expression (3.0 form ``0x40 0x00``), else None (null)."""
 
+    def __init__(self, type: TableType, init: Expr | None = None) -> None:
+        self.type = type
+        self.init = init
 
-@dataclass(slots=True)
-class Memory:
+
+class Memory(Record):
+    __slots__ = __match_args__ = ("type",)
     type: MemType
 
+    def __init__(self, type: MemType) -> None:
+        self.type = type
 
-@dataclass(slots=True)
-class Global:
+
+class Global(Record):
+    __slots__ = __match_args__ = ("type", "init")
     type: GlobalType
     init: Expr
 
+    def __init__(self, type: GlobalType, init: Expr) -> None:
+        self.type = type
+        self.init = init
 
-@dataclass(slots=True)
-class Tag:
+
+class Tag(Record):
+    __slots__ = __match_args__ = ("type",)
     type: TagType
 
+    def __init__(self, type: TagType) -> None:
+        self.type = type
 
-@dataclass(slots=True)
-class Elem:
+
+class Elem(Record):
     """An element segment.
 
     ``mode`` is ``active``, ``passive`` or ``declarative``. ``init`` holds one constant
@@ -123,80 +163,157 @@ class Elem:
     or element kind, so the encoder can reproduce the exact bytes.
     """
 
+    __slots__ = __match_args__ = ("mode", "type", "init", "table", "offset",
+                                  "funcidx_encoding", "explicit_table")  # fmt: skip
     mode: str
     type: RefType
     init: list[Expr]
-    table: int = 0
-    offset: Expr | None = None
-    funcidx_encoding: bool = False
-    explicit_table: bool = False
+    table: int
+    offset: Expr | None
+    funcidx_encoding: bool
+    explicit_table: bool
+
+    def __init__(self, mode: str, type: RefType, init: list[Expr], table: int = 0,
+                 offset: Expr | None = None, funcidx_encoding: bool = False,
+                 explicit_table: bool = False) -> None:  # fmt: skip
+        self.mode = mode
+        self.type = type
+        self.init = init
+        self.table = table
+        self.offset = offset
+        self.funcidx_encoding = funcidx_encoding
+        self.explicit_table = explicit_table
 
 
-@dataclass(slots=True)
-class Data:
+class Data(Record):
     """A data segment; ``mode`` is ``active`` or ``passive``."""
 
+    __slots__ = __match_args__ = ("mode", "init", "memory", "offset", "explicit_memory")
     mode: str
     init: bytes
-    memory: int = 0
-    offset: Expr | None = None
-    explicit_memory: bool = False
+    memory: int
+    offset: Expr | None
+    explicit_memory: bool
+
+    def __init__(self, mode: str, init: bytes, memory: int = 0, offset: Expr | None = None,
+                 explicit_memory: bool = False) -> None:  # fmt: skip
+        self.mode = mode
+        self.init = init
+        self.memory = memory
+        self.offset = offset
+        self.explicit_memory = explicit_memory
 
 
-@dataclass(slots=True)
-class Custom:
+class Custom(Record):
     """A custom section, kept as raw bytes.
 
     ``after`` is the id of the last non-custom section before it (0 if none), so the
     encoder puts it back where it was.
     """
 
+    __slots__ = __match_args__ = ("name", "data", "after")
     name: str
     data: bytes
-    after: int = 0
+    after: int
+
+    def __init__(self, name: str, data: bytes, after: int = 0) -> None:
+        self.name = name
+        self.data = data
+        self.after = after
 
 
-@dataclass(slots=True)
-class Names:
+class Names(Record):
     """Contents of the ``name`` custom section (including extended subsections)."""
 
-    module: str | None = None
-    funcs: dict[int, str] = field(default_factory=dict)
-    locals: dict[int, dict[int, str]] = field(default_factory=dict)
-    labels: dict[int, dict[int, str]] = field(default_factory=dict)
-    types: dict[int, str] = field(default_factory=dict)
-    tables: dict[int, str] = field(default_factory=dict)
-    memories: dict[int, str] = field(default_factory=dict)
-    globals: dict[int, str] = field(default_factory=dict)
-    elems: dict[int, str] = field(default_factory=dict)
-    datas: dict[int, str] = field(default_factory=dict)
-    fields: dict[int, dict[int, str]] = field(default_factory=dict)
-    tags: dict[int, str] = field(default_factory=dict)
+    __slots__ = __match_args__ = ("module", "funcs", "locals", "labels", "types", "tables",
+                                  "memories", "globals", "elems", "datas", "fields", "tags")  # fmt: skip
+    module: str | None
+    funcs: dict[int, str]
+    locals: dict[int, dict[int, str]]
+    labels: dict[int, dict[int, str]]
+    types: dict[int, str]
+    tables: dict[int, str]
+    memories: dict[int, str]
+    globals: dict[int, str]
+    elems: dict[int, str]
+    datas: dict[int, str]
+    fields: dict[int, dict[int, str]]
+    tags: dict[int, str]
+
+    def __init__(self, module: str | None = None, funcs: dict[int, str] | None = None,
+                 locals: dict[int, dict[int, str]] | None = None,
+                 labels: dict[int, dict[int, str]] | None = None,
+                 types: dict[int, str] | None = None, tables: dict[int, str] | None = None,
+                 memories: dict[int, str] | None = None, globals: dict[int, str] | None = None,
+                 elems: dict[int, str] | None = None, datas: dict[int, str] | None = None,
+                 fields: dict[int, dict[int, str]] | None = None,
+                 tags: dict[int, str] | None = None) -> None:  # fmt: skip
+        self.module = module
+        self.funcs = {} if funcs is None else funcs
+        self.locals = {} if locals is None else locals
+        self.labels = {} if labels is None else labels
+        self.types = {} if types is None else types
+        self.tables = {} if tables is None else tables
+        self.memories = {} if memories is None else memories
+        self.globals = {} if globals is None else globals
+        self.elems = {} if elems is None else elems
+        self.datas = {} if datas is None else datas
+        self.fields = {} if fields is None else fields
+        self.tags = {} if tags is None else tags
 
 
-@dataclass(slots=True)
-class Module:
+class Module(Record):
     """A WebAssembly module."""
 
-    types: list[RecType] = field(default_factory=list)
-    imports: list[Import] = field(default_factory=list)
-    funcs: list[Func] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    memories: list[Memory] = field(default_factory=list)
-    tags: list[Tag] = field(default_factory=list)
-    globals: list[Global] = field(default_factory=list)
-    exports: list[Export] = field(default_factory=list)
-    start: int | None = None
-    elems: list[Elem] = field(default_factory=list)
-    datas: list[Data] = field(default_factory=list)
-    data_count: int | None = None
+    __slots__ = __match_args__ = ("types", "imports", "funcs", "tables", "memories", "tags",
+                                  "globals", "exports", "start", "elems", "datas", "data_count",
+                                  "customs", "names", "id", "_deftypes")  # fmt: skip
+    _shown = __match_args__[:-1]
+    """``_deftypes`` (a cache) is neither compared nor shown."""
+    types: list[RecType]
+    imports: list[Import]
+    funcs: list[Func]
+    tables: list[Table]
+    memories: list[Memory]
+    tags: list[Tag]
+    globals: list[Global]
+    exports: list[Export]
+    start: int | None
+    elems: list[Elem]
+    datas: list[Data]
+    data_count: int | None
     """Value of the data count section, or None if the section is absent."""
-    customs: list[Custom] = field(default_factory=list)
-    names: Names | None = None
+    customs: list[Custom]
+    names: Names | None
     """Parsed ``name`` section (also kept raw among ``customs`` when decoded)."""
-    id: str | None = None
+    id: str | None
     """The text format's ``$id`` of the module, if any."""
-    _deftypes: list[SubType] | None = field(default=None, repr=False, compare=False)
+    _deftypes: list[SubType] | None
+
+    def __init__(self, types: list[RecType] | None = None, imports: list[Import] | None = None,
+                 funcs: list[Func] | None = None, tables: list[Table] | None = None,
+                 memories: list[Memory] | None = None, tags: list[Tag] | None = None,
+                 globals: list[Global] | None = None, exports: list[Export] | None = None,
+                 start: int | None = None, elems: list[Elem] | None = None,
+                 datas: list[Data] | None = None, data_count: int | None = None,
+                 customs: list[Custom] | None = None, names: Names | None = None,
+                 id: str | None = None, _deftypes: list[SubType] | None = None) -> None:  # fmt: skip
+        self.types = [] if types is None else types
+        self.imports = [] if imports is None else imports
+        self.funcs = [] if funcs is None else funcs
+        self.tables = [] if tables is None else tables
+        self.memories = [] if memories is None else memories
+        self.tags = [] if tags is None else tags
+        self.globals = [] if globals is None else globals
+        self.exports = [] if exports is None else exports
+        self.start = start
+        self.elems = [] if elems is None else elems
+        self.datas = [] if datas is None else datas
+        self.data_count = data_count
+        self.customs = [] if customs is None else customs
+        self.names = names
+        self.id = id
+        self._deftypes = _deftypes
 
     # ------------------------------------------------------------ type index space
     @property

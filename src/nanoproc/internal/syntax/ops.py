@@ -38,8 +38,9 @@ Text order differs from binary order for a few instructions (``call_indirect``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
+from ..records import Frozen
 from .types import (
     ARRAYREF,
     EQREF,
@@ -53,11 +54,18 @@ from .types import (
     ValType,
 )
 
+_set = object.__setattr__
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Op:
-    """One instruction: encoding, text name, immediates and typing."""
 
+class Op(Frozen):
+    """One instruction: encoding, text name, immediates and typing.
+
+    A frozen record (see ..records) compared and hashed by identity: one object per
+    instruction, so hot code compares operators with ``is``.
+    """
+
+    __slots__ = __match_args__ = ("idx", "name", "prefix", "code", "imms", "params",
+                                  "results", "rule", "feature", "width", "lanes")  # fmt: skip
     idx: int
     """Dense index, usable for dispatch tables."""
     name: str
@@ -75,10 +83,29 @@ class Op:
     ``results`` still give the value operands where the rule uses them (for
     ``memarg`` rules: operands besides the address)."""
     feature: str
-    width: int = 0
+    width: int
     """Bytes accessed, for memarg instructions (the natural alignment)."""
-    lanes: int = 0
+    lanes: int
     """Lane count, for instructions with a ``lane`` immediate."""
+
+    def __init__(self, idx: int, name: str, prefix: int | None, code: int,
+                 imms: tuple[str, ...], params: tuple[ValType, ...],
+                 results: tuple[ValType, ...], rule: str | None, feature: str,
+                 width: int = 0, lanes: int = 0) -> None:  # fmt: skip
+        _set(self, "idx", idx)
+        _set(self, "name", name)
+        _set(self, "prefix", prefix)
+        _set(self, "code", code)
+        _set(self, "imms", imms)
+        _set(self, "params", params)
+        _set(self, "results", results)
+        _set(self, "rule", rule)
+        _set(self, "feature", feature)
+        _set(self, "width", width)
+        _set(self, "lanes", lanes)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -100,13 +127,26 @@ class Op:
                 return bytes(out)
 
 
-@dataclass(frozen=True, slots=True)
-class Catch:
+class Catch(Frozen):
     """A try_table catch clause. ``kind``: catch, catch_ref, catch_all, catch_all_ref."""
 
+    __slots__ = __match_args__ = ("kind", "tag", "label")
     kind: str
     tag: int | None
     label: int
+
+    def __init__(self, kind: str, tag: int | None, label: int) -> None:
+        _set(self, "kind", kind)
+        _set(self, "tag", tag)
+        _set(self, "label", label)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.kind, self.tag, self.label) == (other.kind, other.tag, other.label)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.tag, self.label))
 
 
 CATCH_KINDS = ("catch", "catch_ref", "catch_all", "catch_all_ref")

@@ -9,14 +9,33 @@ type section.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
+
+from ..records import Frozen
+
+_set = object.__setattr__
+# The classes below are frozen records written out by hand (see ..records): each
+# keeps the fields, order, defaults, equality, hash and repr of the frozen, slotted
+# dataclass it was.
 
 
-@dataclass(frozen=True, slots=True)
-class NumType:
+class NumType(Frozen):
     """A number or vector type: i32, i64, f32, f64, v128."""
 
+    __slots__ = ("name",)
+    __match_args__ = ("name",)
     name: str
+
+    def __init__(self, name: str) -> None:
+        _set(self, "name", name)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return self.name == other.name
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name,))
 
     def __str__(self) -> str:
         return self.name
@@ -46,12 +65,25 @@ HeapType = str | int
 """An abstract heap type name, or a concrete type index."""
 
 
-@dataclass(frozen=True, slots=True)
-class RefType:
+class RefType(Frozen):
     """``(ref null? heap)``."""
 
+    __slots__ = ("nullable", "heap")
+    __match_args__ = ("nullable", "heap")
     nullable: bool
     heap: HeapType
+
+    def __init__(self, nullable: bool, heap: HeapType) -> None:
+        _set(self, "nullable", nullable)
+        _set(self, "heap", heap)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.nullable, self.heap) == (other.nullable, other.heap)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.nullable, self.heap))
 
     def __str__(self) -> str:
         ht = self.heap if isinstance(self.heap, str) else str(self.heap)
@@ -96,11 +128,23 @@ SHORTHANDS: dict[str, RefType] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PackedType:
+class PackedType(Frozen):
     """A packed storage type, only valid as a struct or array field: i8, i16."""
 
+    __slots__ = ("name",)
+    __match_args__ = ("name",)
     name: str
+
+    def __init__(self, name: str) -> None:
+        _set(self, "name", name)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return self.name == other.name
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name,))
 
     @property
     def bits(self) -> int:
@@ -121,16 +165,42 @@ def unpacked(t: StorageType) -> ValType:
     return I32 if isinstance(t, PackedType) else t
 
 
-@dataclass(frozen=True, slots=True)
-class FieldType:
+class FieldType(Frozen):
+    __slots__ = ("storage", "mutable")
+    __match_args__ = ("storage", "mutable")
     storage: StorageType
-    mutable: bool = False
+    mutable: bool
+
+    def __init__(self, storage: StorageType, mutable: bool = False) -> None:
+        _set(self, "storage", storage)
+        _set(self, "mutable", mutable)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.storage, self.mutable) == (other.storage, other.mutable)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.storage, self.mutable))
 
 
-@dataclass(frozen=True, slots=True)
-class FuncType:
-    params: tuple[ValType, ...] = ()
-    results: tuple[ValType, ...] = ()
+class FuncType(Frozen):
+    __slots__ = ("params", "results")
+    __match_args__ = ("params", "results")
+    params: tuple[ValType, ...]
+    results: tuple[ValType, ...]
+
+    def __init__(self, params: tuple[ValType, ...] = (), results: tuple[ValType, ...] = ()) -> None:
+        _set(self, "params", params)
+        _set(self, "results", results)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.params, self.results) == (other.params, other.results)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.params, self.results))
 
     def __str__(self) -> str:
         p = " ".join(map(str, self.params))
@@ -138,62 +208,144 @@ class FuncType:
         return f"[{p}] -> [{r}]"
 
 
-@dataclass(frozen=True, slots=True)
-class StructType:
-    fields: tuple[FieldType, ...] = ()
+class StructType(Frozen):
+    __slots__ = ("fields",)
+    __match_args__ = ("fields",)
+    fields: tuple[FieldType, ...]
+
+    def __init__(self, fields: tuple[FieldType, ...] = ()) -> None:
+        _set(self, "fields", fields)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return self.fields == other.fields
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.fields,))
 
 
-@dataclass(frozen=True, slots=True)
-class ArrayType:
+class ArrayType(Frozen):
+    __slots__ = ("field",)
+    __match_args__ = ("field",)
     field: FieldType
+
+    def __init__(self, field: FieldType) -> None:
+        _set(self, "field", field)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return self.field == other.field
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.field,))
 
 
 CompType = FuncType | StructType | ArrayType
 
 
-@dataclass(frozen=True, slots=True)
-class SubType:
+class SubType(Frozen):
     """A type definition: ``(sub final? supertype* comptype)``.
 
     A plain ``(type (func ...))`` is ``SubType(final=True, supers=(), ...)``.
     ``supers`` are type indices within the defining module.
     """
 
+    __slots__ = ("comp", "final", "supers")
+    __match_args__ = ("comp", "final", "supers")
     comp: CompType
-    final: bool = True
-    supers: tuple[int, ...] = ()
+    final: bool
+    supers: tuple[int, ...]
+
+    def __init__(self, comp: CompType, final: bool = True, supers: tuple[int, ...] = ()) -> None:
+        _set(self, "comp", comp)
+        _set(self, "final", final)
+        _set(self, "supers", supers)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.comp, self.final, self.supers) == (
+                other.comp, other.final, other.supers)  # fmt: skip
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.comp, self.final, self.supers))
 
 
-@dataclass(frozen=True, slots=True)
-class RecType:
+class RecType(Frozen):
     """A recursion group. A lone type definition is a group of one.
 
     ``explicit`` records whether the source wrote ``(rec ...)`` (binary 0x4E) for a
     group of one, so the encoder reproduces the bytes.
     """
 
+    __slots__ = ("subtypes", "explicit")
+    __match_args__ = ("subtypes", "explicit")
     subtypes: tuple[SubType, ...]
-    explicit: bool = False
+    explicit: bool
+
+    def __init__(self, subtypes: tuple[SubType, ...], explicit: bool = False) -> None:
+        _set(self, "subtypes", subtypes)
+        _set(self, "explicit", explicit)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.subtypes, self.explicit) == (other.subtypes, other.explicit)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.subtypes, self.explicit))
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Frozen):
     """Limits of a memory or table. ``addr64`` marks memory64/table64 (i64 addresses)."""
 
+    __slots__ = ("min", "max", "addr64", "shared", "page_size_log2")
+    __match_args__ = ("min", "max", "addr64", "shared", "page_size_log2")
     min: int
-    max: int | None = None
-    addr64: bool = False
-    shared: bool = False
-    page_size_log2: int | None = None
+    max: int | None
+    addr64: bool
+    shared: bool
+    page_size_log2: int | None
+
+    def __init__(self, min: int, max: int | None = None, addr64: bool = False,
+                 shared: bool = False, page_size_log2: int | None = None) -> None:  # fmt: skip
+        _set(self, "min", min)
+        _set(self, "max", max)
+        _set(self, "addr64", addr64)
+        _set(self, "shared", shared)
+        _set(self, "page_size_log2", page_size_log2)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.min, self.max, self.addr64, self.shared, self.page_size_log2) == (
+                other.min, other.max, other.addr64, other.shared, other.page_size_log2)  # fmt: skip
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.min, self.max, self.addr64, self.shared, self.page_size_log2))
 
     @property
     def addr_type(self) -> NumType:
         return I64 if self.addr64 else I32
 
 
-@dataclass(frozen=True, slots=True)
-class MemType:
+class MemType(Frozen):
+    __slots__ = ("limits",)
+    __match_args__ = ("limits",)
     limits: Limits
+
+    def __init__(self, limits: Limits) -> None:
+        _set(self, "limits", limits)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return self.limits == other.limits
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.limits,))
 
     @property
     def page_size(self) -> int:
@@ -201,23 +353,61 @@ class MemType:
         return 65536 if p is None else 1 << p
 
 
-@dataclass(frozen=True, slots=True)
-class TableType:
+class TableType(Frozen):
+    __slots__ = ("elem", "limits")
+    __match_args__ = ("elem", "limits")
     elem: RefType
     limits: Limits
 
+    def __init__(self, elem: RefType, limits: Limits) -> None:
+        _set(self, "elem", elem)
+        _set(self, "limits", limits)
 
-@dataclass(frozen=True, slots=True)
-class GlobalType:
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.elem, self.limits) == (other.elem, other.limits)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.elem, self.limits))
+
+
+class GlobalType(Frozen):
+    __slots__ = ("type", "mutable")
+    __match_args__ = ("type", "mutable")
     type: ValType
-    mutable: bool = False
+    mutable: bool
+
+    def __init__(self, type: ValType, mutable: bool = False) -> None:
+        _set(self, "type", type)
+        _set(self, "mutable", mutable)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.type, self.mutable) == (other.type, other.mutable)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.mutable))
 
 
-@dataclass(frozen=True, slots=True)
-class TagType:
+class TagType(Frozen):
     """An exception tag; ``typeidx`` names a function type with empty results."""
 
+    __slots__ = ("typeidx",)
+    __match_args__ = ("typeidx",)
     typeidx: int
+
+    def __init__(self, typeidx: int) -> None:
+        _set(self, "typeidx", typeidx)
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            return self.typeidx == other.typeidx
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.typeidx,))
 
 
 BlockType = NumType | RefType | int | None

@@ -7,8 +7,7 @@ functions of :mod:`.subtyping`, and never touches module type indices again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ..records import Record
 from ..syntax.module import Module
 from ..syntax.types import (
     ABSTRACT_HEAP_TYPES,
@@ -36,38 +35,65 @@ class Invalid(Exception):
         """Index of the offending instruction in its sequence, once known."""
 
 
-@dataclass(slots=True)
-class TableInfo:
+class TableInfo(Record):
+    __slots__ = __match_args__ = ("elem", "addr")
     elem: RefType
     """Canonical element type."""
     addr: NumType
 
+    def __init__(self, elem: RefType, addr: NumType) -> None:
+        self.elem = elem
+        self.addr = addr
 
-@dataclass(slots=True)
-class Context:
+
+class Context(Record):
     """What the typing rules of a module's definitions and code may refer to."""
 
+    __slots__ = __match_args__ = ("module", "type_ids", "defs", "funcs", "func_type_ids", "tables",
+                                  "mems", "globals", "tags", "elems", "ndatas", "refs", "_cache")  # fmt: skip
     module: Module
-    type_ids: list[int] = field(default_factory=list)
+    type_ids: list[int]
     """Type index -> canonical id (grows group by group while the type section is checked)."""
-    defs: list[SubType] = field(default_factory=list)
+    defs: list[SubType]
     """Type index -> canonical definition."""
-    funcs: list[FuncType] = field(default_factory=list)
+    funcs: list[FuncType]
     """Function index -> canonical function type."""
-    func_type_ids: list[int] = field(default_factory=list)
-    tables: list[TableInfo] = field(default_factory=list)
-    mems: list[NumType] = field(default_factory=list)
+    func_type_ids: list[int]
+    tables: list[TableInfo]
+    mems: list[NumType]
     """Memory index -> address type."""
-    globals: list[tuple[ValType, bool]] = field(default_factory=list)
+    globals: list[tuple[ValType, bool]]
     """Global index -> (canonical type, mutable)."""
-    tags: list[FuncType] = field(default_factory=list)
+    tags: list[FuncType]
     """Tag index -> canonical function type (empty results)."""
-    elems: list[RefType] = field(default_factory=list)
+    elems: list[RefType]
     """Element segment index -> canonical element type."""
-    ndatas: int = 0
-    refs: frozenset[int] = frozenset()
+    ndatas: int
+    refs: frozenset[int]
     """Function indices declared outside function bodies (``ref.func`` may use them)."""
-    _cache: dict[ValType, ValType] = field(default_factory=dict)
+    _cache: dict[ValType, ValType]
+
+    def __init__(self, module: Module, type_ids: list[int] | None = None,
+                 defs: list[SubType] | None = None, funcs: list[FuncType] | None = None,
+                 func_type_ids: list[int] | None = None, tables: list[TableInfo] | None = None,
+                 mems: list[NumType] | None = None,
+                 globals: list[tuple[ValType, bool]] | None = None,
+                 tags: list[FuncType] | None = None, elems: list[RefType] | None = None,
+                 ndatas: int = 0, refs: frozenset[int] = frozenset(),
+                 _cache: dict[ValType, ValType] | None = None) -> None:  # fmt: skip
+        self.module = module
+        self.type_ids = [] if type_ids is None else type_ids
+        self.defs = [] if defs is None else defs
+        self.funcs = [] if funcs is None else funcs
+        self.func_type_ids = [] if func_type_ids is None else func_type_ids
+        self.tables = [] if tables is None else tables
+        self.mems = [] if mems is None else mems
+        self.globals = [] if globals is None else globals
+        self.tags = [] if tags is None else tags
+        self.elems = [] if elems is None else elems
+        self.ndatas = ndatas
+        self.refs = refs
+        self._cache = {} if _cache is None else _cache
 
     # ------------------------------------------------------------ types
     def heap(self, h: HeapType) -> HeapType:

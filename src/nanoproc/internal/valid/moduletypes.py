@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..records import Frozen
 from ..syntax.types import (
     CompType,
     FuncType,
@@ -16,9 +15,10 @@ from ..syntax.types import (
 )
 from . import canon
 
+_set = object.__setattr__
 
-@dataclass(frozen=True, slots=True)
-class ModuleTypes:
+
+class ModuleTypes(Frozen):
     """The canonical types of a valid module.
 
     *Canonical* types are the usual dataclasses with every concrete heap type replaced
@@ -26,6 +26,8 @@ class ModuleTypes:
     with ``==`` and :mod:`.subtyping` (e.g. ``match_valtype``, ``is_subtype_canon``).
     """
 
+    __slots__ = __match_args__ = ("type_ids", "func_type_ids", "func_types", "table_types",
+                                  "global_types", "tag_type_ids", "elem_types", "num_instrs")  # fmt: skip
     type_ids: tuple[int, ...]
     """Type index -> canonical id. Equal ids mean equivalent types (iso-recursively)."""
     func_type_ids: tuple[int, ...]
@@ -40,8 +42,21 @@ class ModuleTypes:
     """Tag index -> canonical id of its function type."""
     elem_types: tuple[RefType, ...]
     """Element segment index -> canonical element type."""
-    num_instrs: int = 0
+    num_instrs: int
     """Instructions checked in function bodies (for throughput figures)."""
+
+    def __init__(self, type_ids: tuple[int, ...], func_type_ids: tuple[int, ...],
+                 func_types: tuple[FuncType, ...], table_types: tuple[TableType, ...],
+                 global_types: tuple[GlobalType, ...], tag_type_ids: tuple[int, ...],
+                 elem_types: tuple[RefType, ...], num_instrs: int = 0) -> None:  # fmt: skip
+        _set(self, "type_ids", type_ids)
+        _set(self, "func_type_ids", func_type_ids)
+        _set(self, "func_types", func_types)
+        _set(self, "table_types", table_types)
+        _set(self, "global_types", global_types)
+        _set(self, "tag_type_ids", tag_type_ids)
+        _set(self, "elem_types", elem_types)
+        _set(self, "num_instrs", num_instrs)
 
     @property
     def canon(self) -> tuple[int, ...]:
