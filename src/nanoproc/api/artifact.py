@@ -28,7 +28,6 @@ loading.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import struct
 from functools import cache
 
@@ -128,6 +127,8 @@ def write_artifact(tier: str, wasm: bytes, code: bytes | None = None,
         out += struct.pack("<Q", len(code))
         out += code
     if key is not None:
+        import hmac  # only for signed artifacts: not at start-up
+
         out += hmac.digest(key, out, "sha256")
     out += hashlib.sha256(out).digest()
     return out
@@ -172,6 +173,7 @@ class _Reader:
 
 def _verify(data: bytes, key: bytes | None) -> memoryview:
     """The artifact's bytes without its MAC and digest, once they check out."""
+    import hmac  # not at start-up: only artifacts read back use it
     if not looks_like_artifact(data):
         raise WasmtimeError("not a serialized nanoproc module (bad magic)")
     body = memoryview(data)[:-DIGEST_SIZE] if len(data) > DIGEST_SIZE else memoryview(b"")

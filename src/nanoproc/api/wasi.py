@@ -6,15 +6,17 @@ a frozen copy (:class:`WasiSettings`) to the WASI host, ``internal/host``.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from ..internal.errors import WasmtimeError
 from ..internal.records import Frozen
 from .managed import Closable, setter_property
+
+if TYPE_CHECKING:
+    import socket  # not at start-up (~2 ms with selectors): see preopen_socket
 
 PathLike = Union[str, bytes, "os.PathLike[Any]"]
 CustomOutput = Callable[[bytes], int | None]
@@ -253,6 +255,8 @@ class WasiConfig(Closable):
         host keeps ownership: the program closing its descriptor does not close
         ``sock``.
         """
+        import socket
+
         self._check_open()
         if not isinstance(sock, socket.socket):
             raise TypeError("expected a socket.socket")

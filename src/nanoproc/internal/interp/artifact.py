@@ -12,12 +12,12 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from types import CodeType
 from typing import Any, NamedTuple
 
 from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
+from ..records import Record
 from ..syntax.ops import BY_NAME
 from ..syntax.types import FuncType
 
@@ -63,10 +63,11 @@ class TranslationOptions(NamedTuple):
 DEFAULT_OPTIONS = TranslationOptions()
 
 
-@dataclass(slots=True)
-class Translated:
+class Translated(Record):
     """The result of translating one function."""
 
+    __slots__ = __match_args__ = ("funcidx", "source", "code", "body_code", "consts", "funcrefs",
+                                  "tail_targets", "cast_memories", "callees", "line_pcs")  # fmt: skip
     funcidx: int
     source: str
     code: CodeType
@@ -83,8 +84,23 @@ class Translated:
     """Memories whose cast views (``MI<m>``, ``MQ<m>``, ``MD<m>``) the code reads."""
     callees: tuple[int, ...]
     """Functions the code calls by name (``f<idx>``)."""
-    line_pcs: tuple[int, ...] = ()
+    line_pcs: tuple[int, ...]
     """Line of the source -> index of its instruction (the trap-frame table)."""
+
+    def __init__(self, funcidx: int, source: str, code: CodeType, body_code: CodeType | None,
+                 consts: dict[str, Any], funcrefs: frozenset[int], tail_targets: frozenset[int],
+                 cast_memories: frozenset[int], callees: tuple[int, ...],
+                 line_pcs: tuple[int, ...] = ()) -> None:  # fmt: skip
+        self.funcidx = funcidx
+        self.source = source
+        self.code = code
+        self.body_code = body_code
+        self.consts = consts
+        self.funcrefs = funcrefs
+        self.tail_targets = tail_targets
+        self.cast_memories = cast_memories
+        self.callees = callees
+        self.line_pcs = line_pcs
 
 
 class ModuleArtifact:

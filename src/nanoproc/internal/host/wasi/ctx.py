@@ -10,14 +10,16 @@ names and nothing else.
 from __future__ import annotations
 
 import os
-import socket
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import abi
 from .fdtable import DirEntry, FdTable, Perms, SocketEntry, StreamEntry
 from .streams import input_stream, output_stream
+
+if TYPE_CHECKING:
+    import socket
 
 PREOPEN_RIGHTS = (
     abi.RIGHT_PATH_CREATE_DIRECTORY | abi.RIGHT_PATH_CREATE_FILE | abi.RIGHT_PATH_LINK_SOURCE
@@ -84,6 +86,8 @@ class WasiCtx:
 
     def add_socket(self, sock: socket.socket) -> int:
         """Hand the guest a host socket (listening, or already connected)."""
+        import socket  # not at start-up: loaded by whoever made ``sock``
+
         listening = bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
         entry = SocketEntry(sock, listening, LISTENER_RIGHTS if listening else CONNECTION_RIGHTS)
         entry.owned = False  # the host's socket: it closes it

@@ -9,25 +9,37 @@ from, which no operation can widen.
 from __future__ import annotations
 
 import os
-import socket
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from ...records import Frozen
 from . import abi
 from .errno import Errno, WasiError
 from .streams import InputStream, OutputStream
 
+if TYPE_CHECKING:
+    import socket  # loaded by whoever hands a socket over (WasiConfig.preopen_socket)
 
-@dataclass(frozen=True)
-class Perms:
+_set = object.__setattr__
+
+
+class Perms(Frozen):
     """What a preopen allows, inherited by everything opened through it."""
 
-    dir_read: bool = True
+    __match_args__ = ("dir_read", "dir_write", "file_read", "file_write")
+    dir_read: bool
     """List, open and stat inside the directory."""
-    dir_write: bool = True
+    dir_write: bool
     """Create, remove, rename, link and change times of its entries."""
-    file_read: bool = True
-    file_write: bool = True
+    file_read: bool
+    file_write: bool
     """Open files for writing, truncate them, change their size or times."""
+
+    def __init__(self, dir_read: bool = True, dir_write: bool = True, file_read: bool = True,
+                 file_write: bool = True) -> None:  # fmt: skip
+        _set(self, "dir_read", dir_read)
+        _set(self, "dir_write", dir_write)
+        _set(self, "file_read", file_read)
+        _set(self, "file_write", file_write)
 
 
 class Entry:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import select
 import time
-from dataclasses import dataclass
 
 from ...exec.trap import Trap, TrapCode
+from ...records import Record
 from . import abi
 from .calls_env import now
 from .ctx import WasiCtx
@@ -32,16 +32,25 @@ MAX_SUBSCRIPTIONS = 1 << 16
 """Most subscriptions one call may pass (EINVAL beyond; keeps host memory bounded)."""
 
 
-@dataclass
-class _Sub:
+class _Sub(Record):
+    __match_args__ = ("userdata", "kind", "deadline", "host_fd", "ready", "hangup")
     userdata: int
     kind: int
-    deadline: int = 0
+    deadline: int
     """Clocks: monotonic ns at which the subscription fires."""
-    host_fd: int | None = None
+    host_fd: int | None
     """Descriptors: the OS fd to wait on, None when always ready."""
-    ready: bool = False
-    hangup: bool = False
+    ready: bool
+    hangup: bool
+
+    def __init__(self, userdata: int, kind: int, deadline: int = 0, host_fd: int | None = None,
+                 ready: bool = False, hangup: bool = False) -> None:  # fmt: skip
+        self.userdata = userdata
+        self.kind = kind
+        self.deadline = deadline
+        self.host_fd = host_fd
+        self.ready = ready
+        self.hangup = hangup
 
 
 def _fd_sub(ctx: WasiCtx, userdata: int, kind: int, fd: int) -> _Sub:
