@@ -116,9 +116,7 @@ def _engine(key: bytes | None = None, opt: int | None = None) -> nanoproc.Engine
         config.artifact_key = key
     engine = nanoproc.Engine(config)
     if opt is not None:
-        from dataclasses import replace
-
-        engine.backend.options = replace(engine.backend.options, opt_level=opt)  # type: ignore[attr-defined]
+        engine.backend.options = engine.backend.options.replace(opt_level=opt)  # type: ignore[attr-defined]
     return engine
 
 

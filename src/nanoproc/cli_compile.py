@@ -145,9 +145,7 @@ def _compile(args: argparse.Namespace) -> int:
     engine = nanoproc.Engine(config)
     backend = engine.backend
     if args.opt_level is not None:
-        from dataclasses import replace
-
-        backend.options = replace(backend.options, opt_level=args.opt_level)  # type: ignore[attr-defined]
+        backend.options = backend.options.replace(opt_level=args.opt_level)  # type: ignore[attr-defined]
     from .api.wat import to_wasm_bytes
 
     # Not Module(): it would compile before the progress bar and job count apply.

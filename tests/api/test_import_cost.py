@@ -11,8 +11,10 @@ would pay for nothing stay out (each was measured at 1-20 ms CPU of a warm start
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nanoproc
 
@@ -31,11 +33,12 @@ WASI_HELLO = r"""
 """
 
 
-def _loaded(code: str) -> tuple[list[str], str]:
+def _loaded(code: str, env: dict[str, str] | None = None) -> tuple[list[str], str]:
     probe = code + (f"\nimport json, sys\nprint(json.dumps([m for m in {AVOIDED!r} "
                     "if m in sys.modules]))")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True)  # fmt: skip
+                          env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
     *before, last = proc.stdout.strip().splitlines()
     return json.loads(last), "\n".join(before)
 
@@ -44,9 +47,7 @@ def test_import_nanoproc_loads_none_of_them() -> None:
     assert _loaded("import nanoproc")[0] == []
 
 
-def test_a_wasi_program_runs_without_them() -> None:
-    wasm = nanoproc.wat2wasm(WASI_HELLO)  # a binary, as programs ship (text loads more)
-    code = f"""
+HELLO_RUN = """
 import nanoproc
 engine = nanoproc.Engine()
 store = nanoproc.Store(engine)
@@ -55,10 +56,35 @@ config.inherit_stdout()
 store.set_wasi(config)
 linker = nanoproc.Linker(engine)
 linker.define_wasi()
-module = nanoproc.Module(engine, {wasm!r})
+module = nanoproc.Module(engine, WASM)
 linker.instantiate(store, module).exports(store)["_start"](store)
 """
-    loaded, out = _loaded(code)
+
+
+def _hello(wasm: bytes) -> str:
+    return HELLO_RUN.replace("WASM", repr(wasm))
+
+
+def test_a_wasi_program_runs_without_socket_or_hmac() -> None:
+    """A first run (interp tier: the translator still uses dataclasses)."""
+    wasm = nanoproc.wat2wasm(WASI_HELLO)  # a binary, as programs ship (text loads more)
+    loaded, out = _loaded(_hello(wasm))
+    assert out == "hi"
+    assert [m for m in loaded if m not in ("dataclasses", "inspect")] == []
+
+
+def test_a_warm_start_loads_none_of_them(tmp_path: Path) -> None:
+    """The default engine with the native code in the compile cache: the start that
+    issue 10's warm-start target measures."""
+    wasm = nanoproc.wat2wasm(WASI_HELLO)
+    env = {**os.environ, "NANOPROC_CACHE_DIR": str(tmp_path), "NANOPROC_LLVM_OPT": "0"}
+    fill = subprocess.run([sys.executable, "-c", _hello(wasm)], capture_output=True, text=True,
+                          env={**env, "NANOPROC_STRATEGY": "llvm"})  # fmt: skip
+    assert fill.returncode == 0, fill.stderr
+    check = ("\nimport sys\nassert engine.tier == 'tiered'\n"
+             "assert 'nanoproc.internal.llvm.code' in sys.modules  # native code ran\n"
+             "assert 'nanoproc.internal.interp.translate' not in sys.modules\n")
+    loaded, out = _loaded(_hello(wasm) + check, env)
     assert out == "hi"
     assert loaded == []
 

@@ -18,7 +18,6 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -49,7 +48,7 @@ def _compile(key: bytes | None) -> bytes:
     """trap.wasm at -O0, split into several objects (as a big module is)."""
     engine = _engine(key)
     backend = engine.backend
-    backend.options = replace(backend.options, opt_level=0)  # type: ignore[attr-defined]
+    backend.options = backend.options.replace(opt_level=0)  # type: ignore[attr-defined]
     module = nanoproc.Module._of_binary(engine, PROGRAM.read_bytes())
     art = backend.prepare(module._compiled)  # type: ignore[attr-defined]
     with pytest.MonkeyPatch.context() as mp:

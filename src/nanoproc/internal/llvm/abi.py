@@ -22,9 +22,12 @@ Structures (all fields 8 bytes unless noted):
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
+
+from ..records import Frozen
+
+_set = object.__setattr__
 
 RESULTS_CAP = 1000
 """Most results a function may have (wasmtime's limit, enforced by validation): a
@@ -234,18 +237,28 @@ TRIP_BYTE = 7
 LIMIT_MASK = (1 << 48) - 1
 """The stack limit proper (user-space addresses are below 2**48)."""
 
-@dataclass(frozen=True)
-class VMLayout:
+class VMLayout(Frozen):
     """Byte offsets of one module's vmctx arrays (sizes from the module; each offset
     computed once, as every instantiation reads them)."""
 
+    __match_args__ = ("memories", "tables", "globals", "funcs", "types", "datas", "tags")
     memories: int
     tables: int
     globals: int
     funcs: int
     types: int
     datas: int
-    tags: int = 0
+    tags: int
+
+    def __init__(self, memories: int, tables: int, globals: int, funcs: int, types: int,
+                 datas: int, tags: int = 0) -> None:  # fmt: skip
+        _set(self, "memories", memories)
+        _set(self, "tables", tables)
+        _set(self, "globals", globals)
+        _set(self, "funcs", funcs)
+        _set(self, "types", types)
+        _set(self, "datas", datas)
+        _set(self, "tags", tags)
 
     SC_PTR = 0
 

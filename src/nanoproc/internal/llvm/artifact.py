@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import WasmtimeError
 from .cache import generator_hash
-from .compiler import CodeOptions
+from .options import CodeOptions
 
 if TYPE_CHECKING:
     from .jit import HostTarget

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import replace
 from typing import Any
 
 from ..errors import UnsupportedFeature, WasmtimeError
@@ -289,7 +288,7 @@ class LLVMBackend:
                                     "which this engine's configuration does not match "
                                     "(`nanoproc compile -W consume-fuel` / "
                                     "`-W epoch-interruption` compile them in)")
-        art = ModuleArtifact(module, replace(self.options, opt_level=options.opt_level))
+        art = ModuleArtifact(module, self.options.replace(opt_level=options.opt_level))
         art.install(objects)
         module.artifacts[self._key()] = art
 

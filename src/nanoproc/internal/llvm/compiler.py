@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..exec.compiled import CompiledModule
@@ -161,6 +160,8 @@ def module_objects(cm: CompiledModule, options: CodeOptions, progress: Progress 
     if len(parts) == 1 and not background:
         # Compiled here: the glue comes from the objects shared per shape (glue.py),
         # not compiled again into this module (most of a small module's time).
+        from dataclasses import replace  # compiling only: not at a warm start
+
         part = replace(parts[0], glue=False)
         objects = [compile_partition(cm, part, options),
                    *(glue or glue_objects(module_shapes(cm.module), options.opt_level))]

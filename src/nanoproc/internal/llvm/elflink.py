@@ -25,9 +25,10 @@ import ctypes
 import marshal
 import struct
 import weakref
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+
+from ..records import Record
 
 PAGE = 4096
 
@@ -60,8 +61,8 @@ class Unsupported(Exception):
     """The objects need something this linker does not do (link them through LLVM)."""
 
 
-@dataclass
-class _Section:
+class _Section(Record):
+    __match_args__ = ("obj", "index", "name", "kind", "data", "size", "align", "offset")
     obj: int
     index: int
     name: str
@@ -71,20 +72,41 @@ class _Section:
     """None for NOBITS (zero-filled)."""
     size: int
     align: int
-    offset: int = 0
+    offset: int
     """Offset in the image, once laid out."""
 
+    def __init__(self, obj: int, index: int, name: str, kind: str, data: bytes | None, size: int,
+                 align: int, offset: int = 0) -> None:  # fmt: skip
+        self.obj = obj
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.data = data
+        self.size = size
+        self.align = align
+        self.offset = offset
 
-@dataclass
-class _Object:
+
+class _Object(Record):
+    __match_args__ = ("data", "sections", "symbols", "sizes", "placed")
     data: bytes
-    sections: list[tuple[str, int, int, int, int, int, int, int]] = field(default_factory=list)
+    sections: list[tuple[str, int, int, int, int, int, int, int]]
     """(name, type, flags, offset, size, link, info, align) per section header."""
-    symbols: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    symbols: list[tuple[str, int, int, int, int]]
     """(name, bind, type, shndx, value) per symbol table entry."""
-    sizes: dict[str, int] = field(default_factory=dict)
-    placed: dict[int, _Section] = field(default_factory=dict)
+    sizes: dict[str, int]
+    placed: dict[int, _Section]
     """Section index -> its loaded section."""
+
+    def __init__(self, data: bytes,
+                 sections: list[tuple[str, int, int, int, int, int, int, int]] | None = None,
+                 symbols: list[tuple[str, int, int, int, int]] | None = None,
+                 sizes: dict[str, int] | None = None, placed: dict[int, _Section] | None = None) -> None:  # fmt: skip
+        self.data = data
+        self.sections = [] if sections is None else sections
+        self.symbols = [] if symbols is None else symbols
+        self.sizes = {} if sizes is None else sizes
+        self.placed = {} if placed is None else placed
 
 
 def _cstr(data: bytes, at: int) -> str:
@@ -210,13 +232,14 @@ FORMAT = 1
 """Version of :meth:`Image.encode`'s layout."""
 
 
-@dataclass
-class Image:
+class Image(Record):
     """Objects linked at address 0: what is left to do at load is adding the mapping's
     address at ``base_fixups`` and the process's addresses of external names at
     ``ext_fixups``; every other relocation is relative and was applied already. So
     an image kept in the compile cache loads in a few milliseconds."""
 
+    __match_args__ = ("total", "protections", "data", "base_fixups", "ext_fixups", "symbols",
+                      "absolute", "sizes")  # fmt: skip
     total: int
     """Bytes to map (a multiple of the page size)."""
     protections: list[tuple[int, int, int]]
@@ -234,6 +257,18 @@ class Image:
     """Global symbols with absolute values."""
     sizes: dict[str, int]
     """Function symbol -> size in bytes."""
+
+    def __init__(self, total: int, protections: list[tuple[int, int, int]], data: bytes,
+                 base_fixups: bytes, ext_fixups: list[tuple[int, str, int, bool]],
+                 symbols: dict[str, int], absolute: dict[str, int], sizes: dict[str, int]) -> None:  # fmt: skip
+        self.total = total
+        self.protections = protections
+        self.data = data
+        self.base_fixups = base_fixups
+        self.ext_fixups = ext_fixups
+        self.symbols = symbols
+        self.absolute = absolute
+        self.sizes = sizes
 
     def encode(self) -> bytes:
         return marshal.dumps((FORMAT, self.total, self.protections, self.data,

@@ -55,7 +55,6 @@ import struct
 import threading
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +63,7 @@ from ..exec.gcref import I31, ArrayRef, HostAny, StructRef
 from ..exec.gctypes import MAX_ARRAY_LENGTH, array_field, struct_fields
 from ..exec.trap import Trap, TrapCode
 from ..exec.values import f32_to_bits, f64_to_bits
+from ..records import Frozen
 from ..syntax.types import (
     EXN_HIERARCHY,
     F32,
@@ -177,8 +177,11 @@ _PY = ctypes.PYFUNCTYPE
 COLLECT_PROTO = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 
 
-@dataclass(frozen=True)
-class Runtime:
+_set = object.__setattr__
+
+
+class Runtime(Frozen):
+    __match_args__ = ("library", "new", "delete", "alloc", "collect", "hosts", "stats")
     library: Any
     new: Any
     delete: Any
@@ -186,6 +189,16 @@ class Runtime:
     collect: Any
     hosts: Any
     stats: Any
+
+    def __init__(self, library: Any, new: Any, delete: Any, alloc: Any, collect: Any, hosts: Any,
+                 stats: Any) -> None:  # fmt: skip
+        _set(self, "library", library)
+        _set(self, "new", new)
+        _set(self, "delete", delete)
+        _set(self, "alloc", alloc)
+        _set(self, "collect", collect)
+        _set(self, "hosts", hosts)
+        _set(self, "stats", stats)
 
 
 @cache

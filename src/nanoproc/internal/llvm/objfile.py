@@ -20,8 +20,10 @@ Linux); anything else raises ValueError.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
+from ..records import Frozen
+
+_set = object.__setattr__
 _SHT_SYMTAB = 2
 _STT_FUNC = 2
 
@@ -29,10 +31,10 @@ ENTRY_PC = 0xFFFF_FFFF
 """The pc of the stackmap at a function's entry (no instruction has it)."""
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
+class ObjectInfo(Frozen):
     """Function sizes and call sites of one object."""
 
+    __match_args__ = ("sizes", "call_sites", "frames")
     sizes: dict[str, int]
     """Function symbol -> size in bytes."""
     call_sites: dict[int, list[tuple[int, int]]]
@@ -40,6 +42,12 @@ class ObjectInfo:
     frames: dict[int, int]
     """Function index -> bytes its frame takes below the return address (pushed
     registers, spills, locals): what its prologue allocates."""
+
+    def __init__(self, sizes: dict[str, int], call_sites: dict[int, list[tuple[int, int]]],
+                 frames: dict[int, int]) -> None:  # fmt: skip
+        _set(self, "sizes", sizes)
+        _set(self, "call_sites", call_sites)
+        _set(self, "frames", frames)
 
 
 def _sections(data: bytes) -> list[tuple[str, int, int, int, int, int]]:

@@ -4,23 +4,33 @@ artifacts). Stdlib only: a tiered engine reads it without loading LLVM."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from ..records import Frozen
+
+_set = object.__setattr__
 
 DEFAULT_OPT = 2
 
 
-@dataclass(frozen=True)
-class CodeOptions:
+class CodeOptions(Frozen):
     """What shapes generated code besides the module: part of cache keys and artifacts."""
 
-    opt_level: int = DEFAULT_OPT
-    fuel: bool = False
+    __match_args__ = ("opt_level", "fuel", "epochs", "interrupts")
+    opt_level: int
+    fuel: bool
     """Fuel metering compiled in (Config.consume_fuel)."""
-    epochs: bool = False
+    epochs: bool
     """Epoch checks compiled in (Config.epoch_interruption)."""
-    interrupts: bool = True
+    interrupts: bool
     """Loop headers test the interrupt byte even without epochs (Ctrl-C; see
     interrupts.py). Only benchmarks/interrupt_checks.py turns this off."""
+
+    def __init__(self, opt_level: int = DEFAULT_OPT, fuel: bool = False, epochs: bool = False,
+                 interrupts: bool = True) -> None:  # fmt: skip
+        _set(self, "opt_level", opt_level)
+        _set(self, "fuel", fuel)
+        _set(self, "epochs", epochs)
+        _set(self, "interrupts", interrupts)
 
     def key(self) -> str:
         base = f"opt={self.opt_level};fuel={int(self.fuel)};epochs={int(self.epochs)}"

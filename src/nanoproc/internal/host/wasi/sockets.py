@@ -8,7 +8,6 @@ beyond the one the host chose to grant.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from . import abi
@@ -21,9 +20,9 @@ from .registry import wasi_function
 if TYPE_CHECKING:
     import socket
 
-# ``socket`` is not imported at start-up (with ``selectors`` it is ~2 ms of every
-# WASI program): a SocketEntry holds a socket.socket, so once ``_socket`` accepted
-# one, the module is loaded.
+# ``socket`` is imported by the functions, not at start-up (with ``selectors`` it is
+# ~2 ms of every WASI program): they only run on a SocketEntry, whose socket.socket
+# the host made, so the module is loaded by then.
 
 
 def _socket(entry: Entry) -> SocketEntry:
@@ -49,6 +48,8 @@ def send(entry: SocketEntry, buf: memoryview, flags: int) -> int:
     sock = _connection(entry)
     if not len(buf):
         return 0
+    import socket  # loaded: the entry holds a socket.socket
+
     return sock.send(buf, flags | getattr(socket, "MSG_NOSIGNAL", 0))
 
 
@@ -79,7 +80,8 @@ def sock_recv(ctx: WasiCtx, mem: GuestMemory, fd: int, ri_data: int, ri_data_len
     if ri_flags & ~(abi.RIFLAG_RECV_PEEK | abi.RIFLAG_RECV_WAITALL):
         raise WasiError(Errno.INVAL)
     entry.require(abi.RIGHT_FD_READ)
-    socket = sys.modules["socket"]
+    import socket  # loaded: the entry holds a socket.socket
+
     host = 0
     if ri_flags & abi.RIFLAG_RECV_PEEK:
         host |= socket.MSG_PEEK
@@ -110,5 +112,6 @@ def sock_shutdown(ctx: WasiCtx, mem: GuestMemory, fd: int, how: int) -> None:
         raise WasiError(Errno.INVAL)
     entry.require(abi.RIGHT_SOCK_SHUTDOWN)
     sock = _connection(entry)
-    socket = sys.modules["socket"]
+    import socket  # loaded: the entry holds a socket.socket
+
     sock.shutdown({1: socket.SHUT_RD, 2: socket.SHUT_WR, 3: socket.SHUT_RDWR}[how])
