@@ -137,15 +137,18 @@ def _find_func(exports: Any, name: str) -> list[str]:
 
 def is_component_input(data: bytes) -> bool:
     """Whether the file's bytes hold a component, binary or text."""
-    from .internal.binary.component_decode import is_component
-    from .internal.text.component_wat import is_component_text
-
     if data[:4] == b"\0asm":
+        if data[6:8] == b"\0\0":
+            return False  # a core module's layer: the component decoder (~60 classes) not loaded
+        from .internal.binary.component_decode import is_component
+
         return is_component(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return False
+    from .internal.text.component_wat import is_component_text
+
     return is_component_text(text)
 
 

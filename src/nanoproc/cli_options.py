@@ -10,8 +10,12 @@ them (turning a feature off is accepted); unknown keys are refused as unknown.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from .internal.records import Record
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 U64_MAX = (1 << 64) - 1
 
@@ -56,9 +60,9 @@ def number(flag: str, item: str, value: str | None, limit: int = U64_MAX) -> int
     return n
 
 
-_UNITS = {"ns": Fraction(1, 10**9), "us": Fraction(1, 10**6), "µs": Fraction(1, 10**6),
-          "μs": Fraction(1, 10**6), "ms": Fraction(1, 1000), "s": Fraction(1), "m": Fraction(60),
-          "min": Fraction(60), "h": Fraction(3600)}  # fmt: skip
+_UNITS = {"ns": (1, 10**9), "us": (1, 10**6), "µs": (1, 10**6), "μs": (1, 10**6),
+          "ms": (1, 1000), "s": (1, 1), "m": (60, 1), "min": (60, 1), "h": (3600, 1)}
+"""Seconds per unit, as a fraction."""
 
 
 def duration(text: str, what: str = "-W timeout") -> Fraction:
@@ -67,7 +71,9 @@ def duration(text: str, what: str = "-W timeout") -> Fraction:
     m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([a-zµμ]*)\s*", text)
     if not m or m.group(2) not in ("", *_UNITS):
         raise OptionError(f"{what}={text}: expected a duration such as 2s or 500ms")
-    seconds = Fraction(m.group(1)) * _UNITS[m.group(2) or "s"]
+    from fractions import Fraction  # with decimal, ~3 ms: only when a duration is given
+
+    seconds = Fraction(m.group(1)) * Fraction(*_UNITS[m.group(2) or "s"])
     if seconds > U64_MAX:
         raise OptionError(f"{what}={text}: must be at most {U64_MAX}s")
     return seconds
@@ -100,16 +106,27 @@ _WASM_UNSUPPORTED = frozenset({
 """wasmtime -W keys nanoproc does not take (its features are all on)."""
 
 
-@dataclass
-class WasmOptions:
-    fuel: int | None = None
-    timeout: Fraction | None = None
-    limits: dict[str, int] = field(default_factory=dict)
+class WasmOptions(Record):
+    __match_args__ = ("fuel", "timeout", "limits", "max_wasm_stack", "epoch_interruption",
+                      "unknown_imports")  # fmt: skip
+    fuel: int | None
+    timeout: Fraction | None
+    limits: dict[str, int]
     """Store.set_limits keyword arguments."""
-    max_wasm_stack: int | None = None
-    epoch_interruption: bool = False
-    unknown_imports: str | None = None
+    max_wasm_stack: int | None
+    epoch_interruption: bool
+    unknown_imports: str | None
     """"trap" or "default": how function imports no host defines are linked."""
+
+    def __init__(self, fuel: int | None = None, timeout: Fraction | None = None,
+                 limits: dict[str, int] | None = None, max_wasm_stack: int | None = None,
+                 epoch_interruption: bool = False, unknown_imports: str | None = None) -> None:  # fmt: skip
+        self.fuel = fuel
+        self.timeout = timeout
+        self.limits = {} if limits is None else limits
+        self.max_wasm_stack = max_wasm_stack
+        self.epoch_interruption = epoch_interruption
+        self.unknown_imports = unknown_imports
 
 
 def parse_wasm(specs: list[str]) -> WasmOptions:
@@ -177,22 +194,44 @@ _WASI_VALUES_UNSUPPORTED = frozenset({
 _NO_EFFECT = frozenset({"preview2"})
 
 
-@dataclass
-class WasiOptions:
-    enabled: bool = True
-    inherit_env: bool = False
-    inherit_stdin: bool = True
-    inherit_stdout: bool = True
-    inherit_stderr: bool = True
-    tcplisten: list[str] = field(default_factory=list)
-    http: bool = False
-    http_hosts: list[str] = field(default_factory=list)
-    inherit_network: bool = False
-    ip_name_lookup: bool = False
-    tcp: bool = True
-    udp: bool = True
-    net_rules: list[tuple[str, str, int | None]] = field(default_factory=list)
+class WasiOptions(Record):
+    __match_args__ = ("enabled", "inherit_env", "inherit_stdin", "inherit_stdout",
+                      "inherit_stderr", "tcplisten", "http", "http_hosts", "inherit_network",
+                      "ip_name_lookup", "tcp", "udp", "net_rules")  # fmt: skip
+    enabled: bool
+    inherit_env: bool
+    inherit_stdin: bool
+    inherit_stdout: bool
+    inherit_stderr: bool
+    tcplisten: list[str]
+    http: bool
+    http_hosts: list[str]
+    inherit_network: bool
+    ip_name_lookup: bool
+    tcp: bool
+    udp: bool
+    net_rules: list[tuple[str, str, int | None]]
     """(protocol, IP network, port or None) from allow-tcp / allow-udp."""
+
+    def __init__(self, enabled: bool = True, inherit_env: bool = False, inherit_stdin: bool = True,
+                 inherit_stdout: bool = True, inherit_stderr: bool = True,
+                 tcplisten: list[str] | None = None, http: bool = False,
+                 http_hosts: list[str] | None = None, inherit_network: bool = False,
+                 ip_name_lookup: bool = False, tcp: bool = True, udp: bool = True,
+                 net_rules: list[tuple[str, str, int | None]] | None = None) -> None:  # fmt: skip
+        self.enabled = enabled
+        self.inherit_env = inherit_env
+        self.inherit_stdin = inherit_stdin
+        self.inherit_stdout = inherit_stdout
+        self.inherit_stderr = inherit_stderr
+        self.tcplisten = [] if tcplisten is None else tcplisten
+        self.http = http
+        self.http_hosts = [] if http_hosts is None else http_hosts
+        self.inherit_network = inherit_network
+        self.ip_name_lookup = ip_name_lookup
+        self.tcp = tcp
+        self.udp = udp
+        self.net_rules = [] if net_rules is None else net_rules
 
 
 def parse_wasi(specs: list[str]) -> WasiOptions:

@@ -19,19 +19,20 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import socket
 import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from decimal import Decimal
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli_options import OptionError, WasiOptions, help_text, parse_wasi, parse_wasm
 from .cli_stdio import ensure_standard_streams, flush_quietly, write_quietly
 from .internal import threads
+
+if TYPE_CHECKING:
+    import socket
+    from fractions import Fraction
 
 EXIT_FAILED = 1
 """Bad command line, unreadable or invalid module, failed instantiation."""
@@ -183,6 +184,8 @@ def _listen(spec: str) -> socket.socket:
     if not sep or not port.isascii() or not port.isdigit() or int(port) > 65535:
         raise RunError(f"--tcplisten {shown(spec)}: expected HOST:PORT (a port from 0 to 65535)")
     try:
+        import socket  # not at start-up: only --tcplisten needs it
+
         return socket.create_server((host.strip("[]") or "127.0.0.1", int(port)))
     except (OSError, UnicodeError) as e:
         raise RunError(f"--tcplisten {shown(spec)}: {getattr(e, 'strerror', None) or e}") from None
@@ -466,6 +469,8 @@ def format_value(value: Any, kind: str) -> str:
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
         text = _shortest_f32(value) if kind == "f32" else repr(value)
+        from decimal import Decimal  # not at start-up: only --invoke prints floats
+
         out = format(Decimal(text), "f")
         return out[:-2] if out.endswith(".0") else out
     return str(value)

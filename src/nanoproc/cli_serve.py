@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import socket
 import sys
 from typing import Any
 
@@ -104,6 +103,8 @@ def build(args: argparse.Namespace, log: Any = None) -> tuple[Any, Any]:
     except Exception as e:  # noqa: BLE001 - e.g. a linking failure: one line, no traceback
         raise ServeError(f"{shown(args.file)}: {str(e).splitlines()[0] if str(e) else e}") from None
     try:
+        import socket  # not at start-up: the CLI builds this parser for every command
+
         sock = socket.create_server((host, port), backlog=1024)
     except (OSError, UnicodeError, OverflowError) as e:
         raise ServeError(f"--addr {args.addr}: {getattr(e, 'strerror', None) or e}") from None

@@ -23,7 +23,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import threading
 import weakref
 from functools import cache
@@ -150,6 +149,8 @@ def write(path: Path, entries: dict[int, bytes]) -> None:
     data = MAGIC + hashlib.sha256(payload).digest() + payload
     tmp = None
     try:
+        import tempfile  # writing only (tempfile loads random, shutil)
+
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".code")
         with os.fdopen(fd, "wb") as f:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import tempfile
 import threading
 from functools import cache
 from pathlib import Path
@@ -90,7 +89,6 @@ def machine_fingerprint() -> str | None:
     """A hash of what the host target depends on, read without LLVM; None where
     that is not known (no /proc/cpuinfo, no llvmlite library file)."""
     import importlib.util
-    import platform
     import sys
 
     try:
@@ -104,7 +102,8 @@ def machine_fingerprint() -> str | None:
         st = libs[0].stat()
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             text = f.read()
-    except (OSError, ValueError, ImportError):
+        machine = os.uname().machine  # platform.machine()'s answer, without importing it
+    except (OSError, ValueError, ImportError, AttributeError):
         return None
     cpu = []
     for line in text.splitlines():
@@ -118,7 +117,7 @@ def machine_fingerprint() -> str | None:
     if not cpu:
         return None
     h = hashlib.sha256()
-    for part in (sys.platform, platform.machine(), str(libs[0]), str(st.st_size),
+    for part in (sys.platform, machine, str(libs[0]), str(st.st_size),
                  str(st.st_mtime_ns), *cpu):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:32]
@@ -249,6 +248,8 @@ def store(key: str, objects: list[bytes], memory: bool = True) -> None:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     try:
+        import tempfile  # writing only: a warm start reads (tempfile loads random, shutil)
+
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         try:
