@@ -27,7 +27,6 @@ loading.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from functools import cache
 
@@ -126,6 +125,8 @@ def write_artifact(tier: str, wasm: bytes, code: bytes | None = None,
     if code is not None:
         out += struct.pack("<Q", len(code))
         out += code
+    import hashlib  # not at start-up (OpenSSL's _hashlib, ~3 ms): only artifacts need it here
+
     if key is not None:
         import hmac  # only for signed artifacts: not at start-up
 
@@ -173,7 +174,8 @@ class _Reader:
 
 def _verify(data: bytes, key: bytes | None) -> memoryview:
     """The artifact's bytes without its MAC and digest, once they check out."""
-    import hmac  # not at start-up: only artifacts read back use it
+    import hashlib
+    import hmac  # not at start-up: only artifacts read back use them
     if not looks_like_artifact(data):
         raise WasmtimeError("not a serialized nanoproc module (bad magic)")
     body = memoryview(data)[:-DIGEST_SIZE] if len(data) > DIGEST_SIZE else memoryview(b"")
