@@ -236,14 +236,20 @@ def test_unit_index_warm_start(tmp_path: Any) -> None:
     assert units.unit_index(engine.backend, module._compiled) == [[1, 2]]
     compiled: list[Any] = []
     real = llvm_units.compile_partition
+    real_refs = llvm_units.outside_refs
     try:
         llvm_units.compile_partition = lambda *a: compiled.append(a) or real(*a)  # type: ignore
+        llvm_units.outside_refs = lambda *a: compiled.append(a) or real_refs(*a)  # type: ignore
         plan = units.Plan(engine.backend, art)
         art.plan = plan
         plan.warm()
     finally:
         llvm_units.compile_partition = real  # type: ignore
+        llvm_units.outside_refs = real_refs  # type: ignore
+    # nothing compiled, no body decoded for the unit's outside references (cached)
     assert not compiled and [f for f, _ in plan.units] == [[1, 2]]
+    cm = module._compiled
+    assert plan.units[0][1].unit_refs == sorted(real_refs(cm, [1, 2])) == [0, 1]
     store = nanoproc.Store(engine)
     store.set_fuel(1_000_000)
     inst = nanoproc.Instance(store, module, [])

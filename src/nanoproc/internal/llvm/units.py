@@ -73,11 +73,17 @@ def outside_refs(cm: CompiledModule, funcs: Iterable[int]) -> set[int]:
     return out
 
 
+REFS = b"refs:"
+"""The last item of a unit's cache entry: its ``outside_refs``, so that loading it
+decodes no body (a warm CPython process loads 70 units at its first instance)."""
+
+
 def unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOptions,
                  cached_only: bool = False) -> list[bytes] | None:
     """Object code of the unit of ``funcs`` (sorted defined function indices), from
     the compile cache or compiled now (in this thread; LLVM releases the interpreter
-    lock while it works). ``cached_only``: None when it is not cached."""
+    lock while it works), then the ``REFS`` item. ``cached_only``: None when it is
+    not cached."""
     from .irgen.function import light_function
     from .irgen.module import Partition
 
@@ -92,17 +98,23 @@ def unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOptions,
     parts = [Partition(0, heavy, False)] if heavy else []
     parts += [Partition(len(parts) + i, [f], False) for i, f in enumerate(light)]
     objects = [compile_partition(cm, part, options, unit) for part in parts]
+    objects.append(REFS + ",".join(map(str, sorted(outside_refs(cm, funcs)))).encode())
     cache.store(key, objects)
     return objects
 
 
 def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
               options: CodeOptions) -> LoadedCode:
-    """Link a unit's objects (with the entries of its functions' shapes)."""
+    """Link a unit's objects (with the entries of its functions' shapes); the last
+    item of ``objects`` may be the ``REFS`` one (see unit_objects)."""
+    refs: list[int] | None = None
+    if objects and objects[-1].startswith(REFS):
+        refs = [int(x) for x in objects[-1][len(REFS):].split(b",") if x]
+        objects = objects[:-1]
     shapes = unit_shapes(cm, funcs)
     code = LoadedCode(cm, objects + glue_objects(shapes, options.opt_level), shapes, funcs)
     register_thunks(code)
-    code.unit_refs = sorted(outside_refs(cm, funcs))
+    code.unit_refs = refs if refs is not None else sorted(outside_refs(cm, funcs))
     return code
 
 
