@@ -259,6 +259,67 @@ def test_unit_index_warm_start(tmp_path: Any) -> None:
     assert isinstance(inst._inst.tier_state, units.PartialState)
 
 
+def _chain_calls(store: Any, inst: Any) -> list[Any]:
+    ex = inst.exports(store)
+    return [(_outcome(store, ex["sum"], n), store.get_fuel(), ex["g"].value(store),
+             bytes(ex["mem"].read(store, 0, 64))) for n in (3, 5, 8, 12, 4, 9, 10)]
+
+
+def test_warm_units_load_from_their_linked_images(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Any) -> None:
+    """A warm start links each cached unit from its image entry (keyed by the unit's
+    key): the unit's objects are neither read, hashed nor linked, and results, traps
+    with their backtraces (stackmaps kept in the entry) and fuel equal the interp
+    tier's. A damaged image entry is refused by its checksum, never run: the unit is
+    linked again from its objects, and the entry rewritten."""
+    from nanoproc.internal.llvm import cache, elflink, link
+    from nanoproc.internal.llvm import units as llvm_units
+
+    want = _chain_run(_engine("interp"))
+    assert any(o[0][0] == "trap" for o in want)
+    assert _chain_run(_engine("tiered", [(1, [0, 1])])) == want
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+
+    def warm_run() -> tuple[list[Any], Any]:
+        monkeypatch.setattr(cache, "_memory", {})
+        engine = _engine("tiered")
+        store = nanoproc.Store(engine)
+        store.set_fuel(1_000_000)
+        module = nanoproc.Module(engine, CHAIN)
+        inst = nanoproc.Instance(store, module, [])
+        plan = module._compiled.artifacts["tiered"].plan
+        assert [f for f, _ in plan.units] == [[0, 1]]
+        out = _chain_calls(store, inst)
+        state = inst._inst.tier_state
+        assert isinstance(state, units.PartialState) and set(state.native.codes) == {0, 1}
+        return out, (module._compiled, engine.backend.llvm.options)
+
+    def refuse(*a: Any) -> Any:
+        raise AssertionError("a warm start read, hashed or linked a unit's objects")
+
+    with monkeypatch.context() as m:
+        m.setattr(llvm_units, "unit_objects", refuse)
+        m.setattr(link, "image_key", refuse)
+        m.setattr(elflink, "prelink", refuse)
+        got, (cm, options) = warm_run()
+    assert got == want
+    key = llvm_units._image_key(cm, [0, 1], options, llvm_units.unit_shapes(cm, [0, 1]))
+    path = next(p for p in (tmp_path / "cache").rglob("*.obj") if p.stem == key)
+    good = path.read_bytes()
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0x40
+    path.write_bytes(bytes(bad))
+    assert llvm_units.cached_unit(cm, [0, 1], options) is None  # refused
+    for _ in range(2):  # linked again from the objects (entry rewritten), then from it
+        linked: list[int] = []
+        real = elflink.prelink
+        with monkeypatch.context() as m:
+            m.setattr(elflink, "prelink", lambda objs: linked.append(1) or real(objs))
+            assert warm_run()[0] == want
+        assert linked == ([1] if _ == 0 else [])
+    assert path.read_bytes() == good
+
+
 def test_warm_start_loads_units_at_the_first_instantiation(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A module with per-function tier-up whose units are cached has them at its

@@ -237,9 +237,12 @@ class LLVMBackend:
         """Linked native code of defined functions ``funcs`` (sorted) of ``module``
         alone, calling the others through their FuncRecords (see .units); compiled
         in this thread unless cached. ``cached_only``: None when not cached."""
-        from .units import load_unit, unit_objects
+        from .units import cached_unit, load_unit, unit_objects
 
         self.prepare(module).check_supported()
+        code = cached_unit(module, funcs, self.options)
+        if code is not None:
+            return code
         objects = unit_objects(module, funcs, self.options, cached_only)
         if objects is None:
             return None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..exec.trap import ENTRY_PC, Frame, entry_offset
 from .irgen.types import Shape
 from .link import link
-from .objfile import max_stack_size, read_object, read_stackmaps
+from .objfile import max_stack_size, read_object, read_stackmap_sections, read_stackmaps
 from .symbols import (
     entry_symbol,
     func_symbol,
@@ -30,6 +30,7 @@ from .symbols import (
 
 if TYPE_CHECKING:
     from ..exec.compiled import CompiledModule
+    from .link import UnitImage
 
 FRAME_SLACK = 64
 """Bytes of a frame the stackmap's size leaves out (return address, a tailcc
@@ -88,9 +89,10 @@ class LoadedCode:
     """Linked code of one module: function, entry and thunk addresses, frame info."""
 
     def __init__(self, module: CompiledModule, objects: list[bytes], shapes: list[Shape],
-                 funcs: list[int] | None = None) -> None:
+                 funcs: list[int] | None = None, unit: UnitImage | None = None) -> None:
         """``funcs``: the defined functions the objects define (a partial unit's,
-        see .units); all of them when None."""
+        see .units); all of them when None. ``unit``: their image already linked,
+        with what loading needs of the objects (then ``objects`` is not used)."""
         self.module = module
         self.layout = vm_layout(module.module)
         nimp = module.num_imported_funcs
@@ -100,7 +102,7 @@ class LoadedCode:
         natives = thunk_shapes(shapes)
         symbols += [entry_symbol(s) for s in shapes] + [host_symbol(s) for s in natives]
         symbols += [held_entry_symbol(s) for s in shapes]
-        self.library = link(objects, symbols)
+        self.library = link(objects, symbols) if unit is None else unit[0].load(symbols)
         addr = self.library.addresses
         self.func_addr = {f: addr[s] for f, s in fsyms.items()}
         self.entries = {s: addr[entry_symbol(s)] for s in shapes}
@@ -112,9 +114,13 @@ class LoadedCode:
             for o in objects:
                 sizes.update(read_object(o).sizes)
         self._objects = objects
+        self._sections = None if unit is None else unit[3]
+        """The objects' stackmap sections, when the objects are not at hand."""
         self._stackmaps: tuple[dict[int, list[tuple[int, int]]], dict[int, int]] | None = None
         """call_sites and frames, read from the stackmaps when first needed."""
-        self.max_frame = max((max_stack_size(o) for o in objects), default=0) + FRAME_SLACK
+        deepest = (max((max_stack_size(o) for o in objects), default=0) if unit is None
+                   else unit[1])  # fmt: skip
+        self.max_frame = deepest + FRAME_SLACK
         """The most stack one Wasm frame of this code takes: what a function may touch
         below its caller's stack pointer before its stack check has run."""
         self.ranges = {f: (self.func_addr[f], sizes.get(s, 1)) for f, s in fsyms.items()}
@@ -137,6 +143,8 @@ class LoadedCode:
 
     def _read_stackmaps(self) -> tuple[dict[int, list[tuple[int, int]]], dict[int, int]]:
         got = self._stackmaps
+        if got is None and self._sections is not None:
+            got = self._stackmaps = read_stackmap_sections(self._sections)
         if got is None:
             sites: dict[int, list[tuple[int, int]]] = {}
             frames: dict[int, int] = {}

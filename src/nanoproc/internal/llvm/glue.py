@@ -52,6 +52,13 @@ def _remember(key: str, obj: bytes) -> None:
         _memory[key] = obj
 
 
+def glue_keys(shapes: list[Shape], opt_level: int) -> list[str]:
+    """The cache keys of the glue objects that :func:`glue_objects` gives for
+    ``shapes`` (what a unit's image key names them by, see link.unit_image_key)."""
+    wanted = [("entry", s) for s in shapes] + [("thunk", s) for s in thunk_shapes(shapes)]
+    return [_key(kind, shape, opt_level) for kind, shape in wanted]
+
+
 def glue_objects(shapes: list[Shape], opt_level: int) -> list[bytes]:
     """Objects defining the entries of ``shapes`` and the host thunks of their native
     shapes (each object once)."""

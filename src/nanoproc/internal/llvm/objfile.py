@@ -109,10 +109,32 @@ def read_stackmaps(data: bytes, secs: list[tuple[str, int, int, int, int, int]] 
     return call_sites, frames
 
 
+def stackmap_section(data: bytes) -> bytes:
+    """Object ``data``'s stackmap section (empty if it has none): all that
+    :func:`read_stackmap_sections` and :func:`section_max_stack` need of it."""
+    return _stackmaps(data)
+
+
+def read_stackmap_sections(sections: list[bytes]
+                           ) -> tuple[dict[int, list[tuple[int, int]]], dict[int, int]]:  # fmt: skip
+    """:func:`read_stackmaps` of the objects whose stackmap sections these are."""
+    call_sites: dict[int, list[tuple[int, int]]] = {}
+    frames: dict[int, int] = {}
+    for sm in sections:
+        _read_stackmaps(sm, call_sites, frames)
+    for sites in call_sites.values():
+        sites.sort()
+    return call_sites, frames
+
+
 def max_stack_size(data: bytes) -> int:
     """The biggest frame of a function of object ``data`` (from the stackmaps'
     function table alone: cheap, unlike reading every record)."""
-    sm = _stackmaps(data)
+    return section_max_stack(_stackmaps(data))
+
+
+def section_max_stack(sm: bytes) -> int:
+    """:func:`max_stack_size` from the object's stackmap section."""
     if not sm:
         return 0
     if sm[0] != 3:

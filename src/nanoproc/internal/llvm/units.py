@@ -29,16 +29,18 @@ from ..exec.compiled import CompiledModule
 from ..exec.instance import ModuleInstance
 from ..exec.link import close_global
 from ..syntax.types import FuncType
-from . import abi, cache
+from . import abi, cache, elflink
 from .code import LoadedCode
 from .compiler import compile_partition, module_digest
 from .entry import make_call
 from .gcheap import rtt_address
-from .glue import glue_objects
+from .glue import glue_keys, glue_objects
 from .hostcall import INSTANCES, register_thunks
 from .instance import InstanceState, bind_state
 from .irgen.types import shape_of
+from .link import UnitImage, load_unit_image, store_unit_image, unit_image_key
 from .nativestore import NativeStore
+from .objfile import max_stack_size, stackmap_section
 from .options import CodeOptions
 from .refs import py_letter, py_shape
 from .symbols import vm_layout
@@ -112,9 +114,49 @@ def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
         refs = [int(x) for x in objects[-1][len(REFS):].split(b",") if x]
         objects = objects[:-1]
     shapes = unit_shapes(cm, funcs)
-    code = LoadedCode(cm, objects + glue_objects(shapes, options.opt_level), shapes, funcs)
+    objects = objects + glue_objects(shapes, options.opt_level)
+    if refs is None:
+        refs = sorted(outside_refs(cm, funcs))
+    unit: UnitImage | None = None
+    key = _image_key(cm, funcs, options, shapes)
+    if key is not None:
+        try:
+            img = elflink.prelink(objects)
+        except elflink.Unsupported:
+            pass  # LLVM links it (LoadedCode, through link.link)
+        else:
+            deepest = max((max_stack_size(o) for o in objects), default=0)
+            unit = (img, deepest, refs, [stackmap_section(o) for o in objects])
+            store_unit_image(key, unit)
+    code = LoadedCode(cm, objects, shapes, funcs, unit)
     register_thunks(code)
-    code.unit_refs = refs if refs is not None else sorted(outside_refs(cm, funcs))
+    code.unit_refs = refs
+    return code
+
+
+def _image_key(cm: CompiledModule, funcs: list[int], options: CodeOptions,
+               shapes: list[Any]) -> str | None:
+    return unit_image_key(unit_key(cm, funcs, options), glue_keys(shapes, options.opt_level))
+
+
+def cached_unit(cm: CompiledModule, funcs: list[int], options: CodeOptions) -> LoadedCode | None:
+    """The unit of ``funcs`` from its linked image in the compile cache, or None.
+    Its objects are neither read nor hashed: the image entry is keyed by the unit's
+    key and holds what loading needs of them (a warm CPython process loads ~70
+    units at its first instance; hashing their objects was ~19 % of its first run).
+    The entry's checksum is checked; a damaged or unusable one gives None (the
+    caller links the objects again, which rewrites it)."""
+    shapes = unit_shapes(cm, funcs)
+    key = _image_key(cm, funcs, options, shapes)
+    unit = load_unit_image(key) if key is not None else None
+    if unit is None:
+        return None
+    try:
+        code = LoadedCode(cm, [], shapes, funcs, unit)
+    except KeyError:  # a symbol missing: not this unit's image
+        return None
+    register_thunks(code)
+    code.unit_refs = unit[2]
     return code
 
 
