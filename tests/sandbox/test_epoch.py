@@ -18,6 +18,10 @@ from sandbox_helpers import engine, instance, outcome, tier_fixture  # noqa: F40
 
 import nanoproc
 
+SLACK = 2.0
+"""Seconds a timeout may fire late: the ticker is a thread, and a loaded 2-core test
+machine delayed it by more than the deadline (0.4 s) itself. Never early."""
+
 LOOPS = '''(module
   (import "" "tick" (func $tick))
   (func (export "tight") (loop (br 0)))
@@ -76,7 +80,7 @@ def test_host_can_move_the_deadline(tier: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["tight", "counting", "tail_calling", "calling"])
-def test_timeout_stops_an_infinite_loop_within_twice_the_deadline(tier: str, name: str) -> None:
+def test_timeout_stops_an_infinite_loop_soon_after_the_deadline(tier: str, name: str) -> None:
     store, ex = _setup(tier)
     deadline = 0.4
     start = time.monotonic()  # before set_timeout: the deadline counts from there
@@ -84,7 +88,7 @@ def test_timeout_stops_an_infinite_loop_within_twice_the_deadline(tier: str, nam
     result = outcome(nanoproc, store, ex[name])
     elapsed = time.monotonic() - start
     assert result == ("trap", "INTERRUPT")
-    assert deadline <= elapsed < 2 * deadline, elapsed
+    assert deadline <= elapsed < deadline + SLACK, elapsed
 
 
 def test_a_lagging_ticker_does_not_fire_a_new_timeout_early(tier: str) -> None:
@@ -130,7 +134,7 @@ def test_timeout_stops_a_call_tree_without_loops(tier: str) -> None:
     result = outcome(nanoproc, store, ex["tree"], 1)
     elapsed = time.monotonic() - start
     assert result == ("trap", "INTERRUPT")
-    assert deadline <= elapsed < 2 * deadline, elapsed
+    assert deadline <= elapsed < deadline + SLACK, elapsed
 
 
 def test_timeout_is_per_call_when_set_per_call(tier: str) -> None:
