@@ -146,4 +146,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous)
+        server.close()
     return 0

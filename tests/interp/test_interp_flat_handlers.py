@@ -128,7 +128,7 @@ def test_llvm_exception_frames_match_wasmtime(opt: str, monkeypatch: pytest.Monk
     got = nanoproc_runs(wasm, args, "llvm")
     want = wasmtime_runs(wasm, args)
     assert [g for g, w in zip(got, want) if g != w] == []
-    assert any(str(r[1]).startswith("('exn'") or "exn" in str(r[1])[:6] for r in got)
+    assert any(isinstance(r[1], tuple) and r[1][0] == "exn" for r in got)  # some calls throw out
 
 
 @pytest.mark.parametrize("host", [False, True], ids=["callee", "host"])

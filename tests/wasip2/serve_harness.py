@@ -48,6 +48,7 @@ def serving(handler: Any, max_connections: int = 64) -> Iterator[Any]:
     finally:
         server.stop()
         t.join(10)
+        server.close()
 
 
 def get(port: int, path: str, method: str = "GET", body: bytes | None = None,

@@ -182,6 +182,7 @@ def test_the_wakeup_byte_alone_stops_the_accept_loop() -> None:
     t.join(10)
     assert seen == ["interrupted"]
     server.stop()
+    server.close()
 
 
 def test_stop_wakes_the_accept_loop() -> None:
@@ -194,6 +195,7 @@ def test_stop_wakes_the_accept_loop() -> None:
     server.stop()
     t.join(10)
     assert not t.is_alive()
+    server.close()
 
 
 def test_serve_cli() -> None:

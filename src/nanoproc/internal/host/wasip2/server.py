@@ -123,6 +123,12 @@ class Server:
             except OSError:
                 pass
 
+    def close(self) -> None:
+        """Release the wake pair, once the accept loop has ended and the pair is no
+        longer the signal wakeup fd (a signal must never write to a reused fd)."""
+        self._wake_r.close()
+        self._wake_w.close()
+
     def _connection(self, conn: socket.socket) -> None:
         try:
             conn.settimeout(IDLE_TIMEOUT)
