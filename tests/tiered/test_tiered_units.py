@@ -337,6 +337,33 @@ def test_warm_start_loads_units_at_the_first_instantiation(
     assert isinstance(state, units.PartialState) and set(state.native.codes) == {1, 2}
 
 
+def test_warm_start_offers_each_unit_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm start loading several units gives each unit function one install stub
+    at the first Instance() (offering every unbound unit again after each loaded
+    unit was quadratic: ~92,000 stubs for CPython-for-WASI's 74 units), and the
+    instance runs as on the interp tier."""
+    want = _chain_run(_engine("interp"))
+    assert _chain_run(_engine("tiered", [(1, [0]), (2, [1]), (3, [2])])) == want
+    stubs: list[int] = []
+    real = units._install_stub
+
+    def counting(plan: Any, ref: Any, idx: int) -> Any:
+        stubs.append(idx)
+        return real(plan, ref, idx)
+
+    monkeypatch.setattr(units, "_install_stub", counting)
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    engine = _engine("tiered")
+    module = nanoproc.Module(engine, CHAIN)
+    for k in (1, 2):
+        store = nanoproc.Store(engine)
+        store.set_fuel(1_000_000)
+        inst = nanoproc.Instance(store, module, [])
+        assert sorted(stubs) == sorted([0, 1, 2] * k)  # once each per instance
+        assert _chain_calls(store, inst) == want
+    assert [f for f, _ in module._compiled.artifacts["tiered"].plan.units] == [[0], [1], [2]]
+
+
 def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None:
     """With sampling on, a module spending its time in one loop gets that function
     compiled and installed while it runs, and results stay those of interp."""

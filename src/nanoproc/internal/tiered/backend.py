@@ -395,8 +395,9 @@ class TieredBackend:
     def _units_instance(self, inst: ModuleInstance, art: TieredArtifact) -> None:
         """A new instance of a module with per-function tier-up: the units made so far
         are offered to it, and the sampler watches the module."""
+        fresh = art.plan is None
         plan = self._plan(art)
-        if plan.units:
+        if plan.units and not fresh:  # (a fresh plan's warm start offered its units)
             plan.offer(inst)
 
     def _exempt_unit(self, inst: ModuleInstance, art: TieredArtifact) -> bool:

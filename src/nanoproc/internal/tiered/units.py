@@ -242,7 +242,7 @@ class Plan:
         if not cached_only:
             remember_unit(self.backend, module, funcs)
         for inst in list(art.instances):
-            self.offer(inst)
+            self.offer(inst, [(funcs, code)])
         return True
 
     def warm(self) -> None:
@@ -267,16 +267,21 @@ class Plan:
                 self.make_unit(funcs, cached_only=True)
 
     # ------------------------------------------------------------ installing
-    def offer(self, inst: ModuleInstance) -> None:
+    def offer(self, inst: ModuleInstance,
+              pending: list[tuple[list[int], Any]] | None = None) -> None:
         """Give the functions of units not bound to ``inst`` install stubs (from any
-        thread; the binding happens on the thread running the store's code)."""
+        thread; the binding happens on the thread running the store's code).
+        ``pending``: only those units (a unit just made: the earlier ones were
+        offered already; offering every unbound unit at each of a warm start's ~70
+        units was quadratic)."""
         state = inst.tier_state
         if state is None:
             return
         interp_state = getattr(state, "interp", state)
-        done = state.installed if isinstance(state, PartialState) else 0
-        with self.lock:
-            pending = self.units[done:]
+        if pending is None:
+            done = state.installed if isinstance(state, PartialState) else 0
+            with self.lock:
+                pending = self.units[done:]
         ref = weakref.ref(inst)
         for funcs, _code in pending:
             for f in funcs:
