@@ -235,16 +235,16 @@ def test_unit_index_warm_start(tmp_path: Any) -> None:
     art = module._compiled.artifacts["tiered"]
     assert units.unit_index(engine.backend, module._compiled) == [[1, 2]]
     compiled: list[Any] = []
-    real = llvm_units.compile_partition
+    real = llvm_units.compile_unit_objects
     real_refs = llvm_units.outside_refs
     try:
-        llvm_units.compile_partition = lambda *a: compiled.append(a) or real(*a)  # type: ignore
+        llvm_units.compile_unit_objects = lambda *a: compiled.append(a) or real(*a)  # type: ignore
         llvm_units.outside_refs = lambda *a: compiled.append(a) or real_refs(*a)  # type: ignore
         plan = units.Plan(engine.backend, art)
         art.plan = plan
         plan.warm()
     finally:
-        llvm_units.compile_partition = real  # type: ignore
+        llvm_units.compile_unit_objects = real  # type: ignore
         llvm_units.outside_refs = real_refs  # type: ignore
     # nothing compiled, no body decoded for the unit's outside references (cached)
     assert not compiled and [f for f, _ in plan.units] == [[1, 2]]
@@ -613,10 +613,10 @@ def test_a_refused_unit_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> No
     llvm = engine.backend.llvm
     real = llvm.compile_unit
 
-    def refuse(cm: Any, funcs: list[int], cached_only: bool = False) -> Any:
+    def refuse(cm: Any, funcs: list[int], cached_only: bool = False, **kw: Any) -> Any:
         if 1 in funcs:
             raise nanoproc.WasmtimeError("refused")
-        return real(cm, funcs, cached_only)
+        return real(cm, funcs, cached_only, **kw)
 
     monkeypatch.setattr(llvm, "compile_unit", refuse)
     assert not plan.make_unit([1])
@@ -654,9 +654,11 @@ def test_making_a_unit_makes_the_host_thunks_first(monkeypatch: pytest.MonkeyPat
 
 
 def test_exit_waits_for_the_unit_being_compiled(tmp_path: Any) -> None:
-    """A program ending while the sampler's thread makes a unit waits for it at exit
+    """Where no worker process can be had (the unit is compiled in this process), a
+    program ending while the sampler's thread makes a unit waits for it at exit
     (the interpreter's teardown would free LLVM objects the compile still uses:
-    LLVM then aborts the process) and starts no other."""
+    LLVM then aborts the process) and starts no other. (With workers the exit
+    does not wait: tests/tiered/test_unit_workers.py.)"""
     import subprocess
     import sys
     import textwrap
@@ -686,7 +688,8 @@ def test_exit_waits_for_the_unit_being_compiled(tmp_path: Any) -> None:
         print("main done", flush=True)
     """))
     env = dict(__import__("os").environ, NANOPROC_TIER_UNITS="always",
-               NANOPROC_TIER_SAMPLE="1", NANOPROC_CACHE_DIR=str(tmp_path / "cache"))
+               NANOPROC_TIER_SAMPLE="1", NANOPROC_CACHE_DIR=str(tmp_path / "cache"),
+               NANOPROC_COMPILE_WORKERS="0")
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr

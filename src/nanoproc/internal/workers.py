@@ -19,6 +19,7 @@ caller compiles in its own process, with the same results.
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import pickle
 import struct
@@ -105,7 +106,7 @@ def main() -> None:
                 wasm_of.clear()
                 state.clear()
                 wasm_of[digest] = wasm
-            key = (kind, digest)
+            key = (_STATE.get(kind, kind), digest)
             if key not in state:
                 state[key] = _PREPARE[kind](wasm_of[digest])
             result = _RUN[kind](state[key], *args)
@@ -123,15 +124,27 @@ def _prepare_compile(wasm: bytes) -> tuple[Any, Any]:
 
 def _compile(prepared: tuple[Any, Any], funcs: list[int], glue: bool, index: int,
              options: Any) -> bytes:
-    from .llvm import jit
-    from .llvm.irgen.module import ModuleInfo, Partition, partition_text
+    from .llvm.irgen.module import Partition
+    from .llvm.unitcode import partition_object
 
     module, func_types = prepared
-    info = ModuleInfo(module, func_types, options.opt_level, options.fuel, options.epochs,
-                      options.interrupts)
-    target = jit.host_target()
-    text = partition_text(info, Partition(index, funcs, glue), target.triple, target.datalayout)
-    return jit.compile_ir(text, options.opt_level)
+    return partition_object(module, func_types, Partition(index, funcs, glue), options)
+
+
+def _unit(prepared: tuple[Any, Any], funcs: list[int], options: Any) -> list[bytes]:
+    """A partial unit's cache entry (llvm/unitcode.py). The bodies it decoded are
+    dropped again after: a worker serving a big module's tier-up (CPython-for-WASI,
+    89,000 functions) keeps only the module's bytes and its skeleton."""
+    from .llvm.unitcode import unit_code
+
+    module, func_types = prepared
+    try:
+        return unit_code(module, func_types, funcs, options)
+    finally:
+        for f in module.funcs:
+            if f.lazy is not None and f.body is not None:
+                f.body = None
+                f.offsets = None
 
 
 def _prepare_validate(wasm: bytes) -> Any:
@@ -146,8 +159,12 @@ def _validate(checker: Any, start: int, stop: int) -> Any:
 
 
 _PREPARE: dict[str, Callable[[bytes], Any]] = {"compile": _prepare_compile,
+                                               "unit": _prepare_compile,
                                                "validate": _prepare_validate}
-_RUN: dict[str, Callable[..., Any]] = {"compile": _compile, "validate": _validate}
+_RUN: dict[str, Callable[..., Any]] = {"compile": _compile, "unit": _unit,
+                                       "validate": _validate}
+_STATE = {"unit": "compile"}
+"""Task kinds sharing another's prepared state (one decoded module per worker)."""
 
 
 # ---------------------------------------------------------------- the parent side
@@ -200,14 +217,22 @@ class Worker:
                 self.stdin.flush()
             self.digest = digest
             reply = _read_msg(self.stdout)
-        except (OSError, ValueError, pickle.PickleError) as e:
+        except (OSError, ValueError, pickle.PickleError, EOFError) as e:
             self.kill()
             raise WorkerFailed(str(e)) from None
+        except BaseException:
+            # Interrupted mid-task (KeyboardInterrupt in the thread waiting here): the
+            # worker would answer a task nobody reads, so it is not used again.
+            self.kill()
+            raise
         if reply is None:
             self.kill()
             raise WorkerFailed("compile worker exited")
         rid, ok, payload = reply
-        if rid != task_id or not ok:
+        if rid != task_id:
+            self.kill()
+            raise WorkerFailed("compile worker answered another task")
+        if not ok:
             raise WorkerFailed(str(payload))
         return payload
 
@@ -256,7 +281,7 @@ class Pool:
                 w = self._idle.pop()
                 if w.alive():
                     return w
-            if self.disabled:
+            if self.disabled or _closing:
                 return None
         try:
             w = Worker(self.nice)
@@ -264,8 +289,11 @@ class Pool:
             self.disabled = True
             return None
         with self._lock:
-            self._all.append(w)
-        return w
+            if not _closing:
+                self._all.append(w)
+                return w
+        w.kill()  # the pool was shut down meanwhile: no worker outlives it
+        return None
 
     def release(self, w: Worker) -> None:
         with self._lock:
@@ -310,6 +338,47 @@ def pool(background: bool = False) -> Pool:
 def worker_pids() -> list[int]:
     """Every live worker of this process (tests)."""
     return [pid for p in list(_pools.values()) for pid in p.pids()]
+
+
+_task_ids = itertools.count(1 << 32)
+
+
+def run_one(kind: str, digest: str, wasm: bytes, args: tuple[Any, ...],
+            run_here: Callable[[], Any], background: bool = True) -> Any:
+    """The result of one task ``kind`` on module ``wasm`` (``digest``: its sha256):
+    on a worker of the pool when one can be had, else (or when the worker dies or
+    errs) ``run_here()`` in this thread. While the interpreter exits, the pool's
+    workers are killed and a task they had is dropped: ShuttingDown, never redone
+    here (an exit does not wait for a compile)."""
+    if not workers_available():
+        return run_here()
+    if _closing:
+        raise ShuttingDown()
+    p = pool(background)
+    w = p.acquire()
+    if w is None:
+        if _closing:
+            raise ShuttingDown()
+        return run_here()
+    try:
+        return w.run(kind, next(_task_ids), digest, wasm, *args)
+    except WorkerFailed:
+        if _closing:
+            raise ShuttingDown() from None
+        return run_here()
+    finally:
+        p.release(w)
+
+
+def abandon() -> None:
+    """The interpreter exits: every worker is killed now (what it compiles is
+    dropped) and later tasks raise ShuttingDown (none starts a worker)."""
+    global _closing
+    _closing = True
+    with _pool_lock:
+        pools = list(_pools.values())
+    for p in pools:
+        p.shutdown()
 
 
 def run_tasks(tasks: list[Any], jobs: int, run_here: Callable[[Any], Any],

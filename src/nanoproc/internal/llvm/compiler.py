@@ -119,14 +119,9 @@ def compile_partition(cm: CompiledModule, part: Partition, options: CodeOptions,
                       unit: frozenset[int] | None = None) -> bytes:
     """Object code of ``part``; ``unit``: the functions of a partial unit (see
     .units), whose calls to other functions go through their FuncRecords."""
-    from . import jit
-    from .irgen.module import ModuleInfo, partition_text
+    from .unitcode import partition_object
 
-    target = jit.host_target()
-    info = ModuleInfo(cm.module, cm.func_types, options.opt_level, options.fuel, options.epochs,
-                      options.interrupts, unit)
-    text = partition_text(info, part, target.triple, target.datalayout)
-    return jit.compile_ir(text, options.opt_level)
+    return partition_object(cm.module, cm.func_types, part, options, unit)
 
 
 def cached_objects(cm: CompiledModule, options: CodeOptions) -> list[bytes] | None:

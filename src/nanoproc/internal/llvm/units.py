@@ -31,7 +31,7 @@ from ..exec.link import close_global
 from ..syntax.types import FuncType
 from . import abi, cache, elflink
 from .code import LoadedCode
-from .compiler import compile_partition, module_digest
+from .compiler import module_binary, module_digest
 from .entry import make_call
 from .gcheap import rtt_address
 from .glue import glue_keys, glue_objects
@@ -45,8 +45,7 @@ from .options import CodeOptions
 from .refs import py_letter, py_shape
 from .symbols import vm_layout
 from .tables import NativeElems
-
-_CALLS = frozenset({"call", "return_call"})
+from .unitcode import REFS, refs_of, unit_code
 
 
 def unit_key(cm: CompiledModule, funcs: list[int], options: CodeOptions) -> str:
@@ -64,45 +63,44 @@ def unit_shapes(cm: CompiledModule, funcs: Iterable[int]) -> list[tuple[str, str
 def outside_refs(cm: CompiledModule, funcs: Iterable[int]) -> set[int]:
     """Functions whose vmctx slot the code of ``funcs`` reads: the targets of their
     calls (imports too) and of their ``ref.func``s."""
-    nimp = cm.num_imported_funcs
-    mod = cm.module
-    out: set[int] = set()
-    for f in funcs:
-        for ins in mod.funcs[f - nimp].instrs:
-            name = ins[0].name
-            if name in _CALLS or name == "ref.func":
-                out.add(ins[1])
-    return out
-
-
-REFS = b"refs:"
-"""The last item of a unit's cache entry: its ``outside_refs``, so that loading it
-decodes no body (a warm CPython process loads 70 units at its first instance)."""
+    return refs_of(cm.module, cm.num_imported_funcs, funcs)
 
 
 def unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOptions,
-                 cached_only: bool = False) -> list[bytes] | None:
+                 cached_only: bool = False, background: bool = True) -> list[bytes] | None:
     """Object code of the unit of ``funcs`` (sorted defined function indices), from
-    the compile cache or compiled now (in this thread; LLVM releases the interpreter
-    lock while it works), then the ``REFS`` item. ``cached_only``: None when it is
-    not cached."""
-    from .irgen.function import light_function
-    from .irgen.module import Partition
-
+    the compile cache or compiled now (see compile_unit_objects) and stored there,
+    then the ``REFS`` item. ``cached_only``: None when it is not cached."""
     key = unit_key(cm, funcs, options)
     objects = cache.load(key)
     if objects is not None or cached_only:
         return objects
-    unit = frozenset(funcs)
-    nimp = cm.num_imported_funcs
-    light = [f for f in funcs if light_function(cm.module.funcs[f - nimp].instrs)]
-    heavy = [f for f in funcs if f not in set(light)]
-    parts = [Partition(0, heavy, False)] if heavy else []
-    parts += [Partition(len(parts) + i, [f], False) for i, f in enumerate(light)]
-    objects = [compile_partition(cm, part, options, unit) for part in parts]
-    objects.append(REFS + ",".join(map(str, sorted(outside_refs(cm, funcs)))).encode())
+    objects = compile_unit_objects(cm, funcs, options, background)
     cache.store(key, objects)
     return objects
+
+
+def compile_unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOptions,
+                         background: bool = True) -> list[bytes]:
+    """The unit's cache entry, compiled by a worker process when one can be had (IR
+    generation and LLVM outside this process: the program's threads neither wait
+    for the interpreter lock nor share the CPU with it, and an exit kills the
+    worker instead of waiting; ``background``: a niced one, see
+    workers.BACKGROUND_NICE), else in this thread; the same code either way
+    (unitcode.py). What a worker sends back is checked for the entry's form; the
+    objects themselves are checked by the linker. While the interpreter exits:
+    workers.ShuttingDown."""
+    from ..workers import run_one
+
+    def here() -> list[bytes]:
+        return unit_code(cm.module, cm.func_types, funcs, options)
+
+    got = run_one("unit", module_digest(cm), module_binary(cm), (funcs, options), here,
+                  background)
+    if not (isinstance(got, list) and got and all(isinstance(o, bytes) for o in got)
+            and got[-1].startswith(REFS)):  # fmt: skip
+        got = here()  # pragma: no cover - a worker of another build answered
+    return got
 
 
 def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],

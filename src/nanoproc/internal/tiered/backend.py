@@ -414,7 +414,7 @@ class TieredBackend:
         bad = plan.exempt
         if not bad:
             return False
-        if not set(bad) <= plan.native and not plan.make_unit(bad):
+        if not set(bad) <= plan.native and not plan.make_unit(bad, background=False):
             return False
         self.interp.instantiate(inst, exempt=frozenset(bad))
         art.instances.add(inst)

@@ -18,8 +18,10 @@ asks for it. How it goes:
   instructions. A round with no hot function takes the functions the program has
   run on the interp tier instead (``IDLE``): in the end all the code a program
   runs is native, this run's and, through the unit index, the next process's. The unit is
-  compiled on the sampler's thread (LLVM works without the interpreter lock) at the
-  engine's optimisation level, or taken from the compile cache, and linked.
+  compiled at the engine's optimisation level by a niced compile worker process
+  (..workers; IR generation and LLVM outside the program's process; the sampler's
+  thread waits for it), or on the sampler's thread where no worker can be had, or
+  taken from the compile cache; then linked here.
 * Its functions' callers are then given *install stubs* (from the sampler's thread:
   dict and attribute stores only). The first stub called, on the thread running
   that store's code, binds every unit not bound yet to the instance (llvm/units.py:
@@ -80,9 +82,9 @@ IDLE = os.environ.get("NANOPROC_TIER_IDLE", "1") != "0"
 (so that its next run, or the next process through the unit index, is native
 from the start)."""
 IDLE_BUDGET = int(os.environ.get("NANOPROC_TIER_IDLE_BUDGET", "10000"))
-"""Instructions in one unit of an idle round: smaller than ``BUDGET``, as a program's
-exit waits for the unit being compiled (see ``Sampler.stop``) and idle rounds run
-back to back."""
+"""Instructions in one unit of an idle round: smaller than ``BUDGET``, as idle rounds
+run back to back (and where no worker process can be had, a program's exit waits for
+the unit being compiled in it, see ``Sampler.stop``)."""
 MAX_UNITS = 400
 """Units per module (each is a linked object; past this the module stays as is)."""
 SWITCH = float(os.environ.get("NANOPROC_TIER_SWITCH", "0.0002"))
@@ -211,9 +213,11 @@ class Plan:
                     del heat[f]
         return sorted(chosen)
 
-    def make_unit(self, funcs: list[int], cached_only: bool = False) -> bool:
+    def make_unit(self, funcs: list[int], cached_only: bool = False,
+                  background: bool = True) -> bool:
         """Compile (or load) and link the unit of ``funcs``, then offer it to every
-        instance. False if it could not be made (the functions stay interp)."""
+        instance. False if it could not be made (the functions stay interp).
+        ``background=False``: the program waits for it (a niceless worker)."""
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None or art is None:
@@ -225,7 +229,8 @@ class Plan:
                 # LLVM's lock while a unit compiles (tens of seconds)
                 self.backend.llvm.unit_thunks(module)
                 self.thunks = True
-            code = self.backend.llvm.compile_unit(module, funcs, cached_only)
+            code = self.backend.llvm.compile_unit(module, funcs, cached_only,
+                                                  background=background)
         except Exception as e:  # unsupported here, LLVM failed: stay on the interp tier
             self.native.difference_update(funcs)
             if self.units:  # the tier works: these functions stay interp, the rest go on
@@ -378,7 +383,7 @@ def count_units(backend: TieredBackend, inst: ModuleInstance, art: TieredArtifac
             while todo and todo[0][0] <= count[0]:
                 _, funcs = todo.pop(0)
                 funcs = sorted(set(funcs) - plan.native)
-                if funcs and plan.make_unit(funcs):
+                if funcs and plan.make_unit(funcs, background=False):  # the call waits
                     made = True
             if made:
                 i = ref()
@@ -475,10 +480,16 @@ class Sampler:
         self.stopping = False
 
     def stop(self) -> None:
-        """No unit is started from now on; waits for the one being made, if any (at
-        exit: the interpreter's teardown frees LLVM objects a compile in a daemon
-        thread still uses, and LLVM aborts the process)."""
+        """No unit is started from now on (at exit). A unit a worker process compiles
+        is dropped (the background workers are killed: the exit does not wait for
+        it, and the cache never sees a part of it); one compiled in this process
+        (no workers here) is waited for: the interpreter's teardown frees LLVM
+        objects a compile in a daemon thread still uses, and LLVM aborts the
+        process."""
+        from .. import workers
+
         self.stopping = True
+        workers.abandon()
         with self.busy:
             pass
 
