@@ -364,26 +364,28 @@ def test_warm_start_offers_each_unit_once(monkeypatch: pytest.MonkeyPatch) -> No
     assert [f for f, _ in module._compiled.artifacts["tiered"].plan.units] == [[0], [1], [2]]
 
 
+HOT = """
+(module
+  (func $inner (param i32) (result i32) (i32.add (local.get 0) (i32.const 3)))
+  (func (export "spin") (param i32) (result i32) (local i32)
+    (loop $l
+      (local.set 1 (call $inner (local.get 1)))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br_if $l (local.get 0)))
+    (local.get 1)))
+"""
+
+
 def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None:
     """With sampling on, a module spending its time in one loop gets that function
     compiled and installed while it runs, and results stay those of interp."""
     monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "1")
     monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
     monkeypatch.setattr(units, "ROUND", 0.3)
-    hot = """
-    (module
-      (func $inner (param i32) (result i32) (i32.add (local.get 0) (i32.const 3)))
-      (func (export "spin") (param i32) (result i32) (local i32)
-        (loop $l
-          (local.set 1 (call $inner (local.get 1)))
-          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
-          (br_if $l (local.get 0)))
-        (local.get 1)))
-    """
     engine = _engine("tiered")
     store = nanoproc.Store(engine)
     store.set_fuel(1 << 60)
-    module = nanoproc.Module(engine, hot)
+    module = nanoproc.Module(engine, HOT)
     inst = nanoproc.Instance(store, module, [])
     spin = inst.exports(store)["spin"]
     plan = module._compiled.artifacts["tiered"].plan
@@ -400,6 +402,48 @@ def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None
     for _ in range(3):
         assert spin(store, 20_000) == 60_000
     assert isinstance(inst._inst.tier_state, units.PartialState)
+
+
+def test_sampler_backs_off_while_no_interp_code_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While its samples find no interp code running, the sampler wakes less and less
+    often (each sample then counts for the time it stands for), down to one sample
+    per QUIET_INTERVAL; at the first sample that finds interp code it samples every
+    INTERVAL again. (Waking every 5 ms slowed a program running native code up to
+    2x on a loaded machine.)"""
+    monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "1")
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    monkeypatch.setattr(units, "INTERVAL", 0.005)
+    monkeypatch.setattr(units, "QUIET_INTERVAL", 0.08)
+    monkeypatch.setattr(units.Plan, "choose", lambda self: [])  # no unit: stays interp
+    seen: list[tuple[float, bool]] = []
+    real = units.Sampler.sample
+
+    def recording(self: Any, weight: float = 1.0) -> bool:
+        found = real(self, weight)
+        seen.append((weight, found))
+        return found
+
+    monkeypatch.setattr(units.Sampler, "sample", recording)
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1 << 60)
+    module = nanoproc.Module(engine, HOT)
+    inst = nanoproc.Instance(store, module, [])
+    spin = inst.exports(store)["spin"]
+    deadline = time.monotonic() + 60
+    while not any(w == 16 for w, _ in seen) and time.monotonic() < deadline:
+        time.sleep(0.1)  # nothing runs
+    weights = [w for w, _ in seen]
+    assert weights == sorted(weights) and set(weights) <= {1, 2, 4, 8, 16} and len(weights) < 40
+    assert not any(found for _, found in seen)
+    plan = module._compiled.artifacts["tiered"].plan
+    seen.clear()
+    while sum(found for _, found in seen) < 3 and time.monotonic() < deadline:
+        assert spin(store, 20_000) == 60_000  # interp code runs
+    hits = [k for k, (_, found) in enumerate(seen) if found]
+    assert len(hits) >= 3
+    assert all(seen[k + 1][0] == 1 for k in hits if k + 1 < len(seen))
+    assert sum(plan.heat.values()) + sum(plan.samples.values()) > 0
 
 
 def test_auto_mode_is_for_big_modules(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -747,8 +791,8 @@ def _wide_table(n: int) -> str:
 
 def test_table_records_share_a_callback_per_signature() -> None:
     """An instance's table entries of functions still on the interp tier get host
-    records whose callbacks are method objects of one callback per signature (no
-    Python function per entry: CPython's table has 40,000), called through
+    records whose callbacks are the functions themselves, calling one callback per
+    signature (no Python object per entry: CPython's table has 47,000), called through
     call_indirect from native code with results, traps and fuel as on interp, and
     again after a trap; the native function's own entry has no host record."""
     import ctypes
@@ -780,8 +824,8 @@ def test_table_records_share_a_callback_per_signature() -> None:
         hctx = ctypes.c_uint64.from_address(rec + abi.REC_CTX).value
         cb = ctypes.cast(ctypes.c_uint64.from_address(hctx + abi.HOST_CALLBACK).value,
                          ctypes.py_object).value
-        assert isinstance(cb, MethodType) and cb.__self__ is fi
-        callbacks.add(cb.__func__)
+        assert cb is fi and not isinstance(fi.native_cb, MethodType)
+        callbacks.add(fi.native_cb)
     assert len(callbacks) == 2
     assert list(ns.records).count(funcs[n]) == 1
     assert len(ns.func_at) == n + 1  # the native function never had a host record

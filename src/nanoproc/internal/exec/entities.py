@@ -45,7 +45,7 @@ class FuncInst:
 
     __slots__ = (
         "type", "canon", "call", "instance", "index", "host", "hostfn", "needs_caller",
-        "__weakref__",
+        "native_cb", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -70,8 +70,17 @@ class FuncInst:
         self.needs_caller = needs_caller
         """For host functions: the user's Python callable (for introspection)."""
 
+    def __call__(self, *args: Any) -> Any:
+        """What the llvm tier's record of a function of another tier calls (see
+        llvm/hostcall.py, SHARED): ``native_cb(self, *args)``, set when the record
+        is made. The record's callback is the FuncInst itself, not a bound method
+        per function: a table of 47,000 such functions made as many objects per
+        instance, each a survivor counting towards a full collection of the cyclic GC."""
+        return self.native_cb(self, *args)
+
     def __getattr__(self, name: str) -> Any:
-        # Only reached while ``call`` is unset (a defined function not bound yet).
+        # Only reached while ``call`` or ``native_cb`` is unset (a defined function
+        # not bound yet; no native record).
         if name != "call":
             raise AttributeError(name)
         inst = self.instance

@@ -79,10 +79,12 @@ WITH_CALLER = 1
 """Callback kind: ``call(caller_instance, *args)`` (a host function asking for it)."""
 SHARED = 2
 """Callback kind: ``call(fi, *args)``, one callable for many functions (a composing
-backend's ``foreign``): the record's callback is ``MethodType(cb, fi)``, made in C,
-so that a table of 40,000 entries costs one small object per entry (no function,
-cells or argument tuple: each run's survivors are what triggers full collections
-of the cyclic GC, ~0.25 s each over a CPython-for-WASI process's heap)."""
+backend's ``foreign``): the record's callback is ``fi`` itself, with ``cb`` in its
+``native_cb`` slot (``FuncInst.__call__`` calls ``cb(fi, ...)``), so that a table of
+47,000 entries makes no object per entry (each run's survivors are what triggers
+full collections of the cyclic GC, 0.15-0.4 s each over a CPython-for-WASI process's
+heap). A function whose slot holds another store's callback gets
+``MethodType(cb, fi)``."""
 
 
 def _factory(shape: tuple[str, str], kind: int) -> Callable[..., Callable[..., None]]:
@@ -218,7 +220,15 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
             owners[id(owner)] = owner
             pair = shared[key] = (thunk, cb)
         thunks.append(pair[0])
-        callbacks.append(MethodType(pair[1], fi))
+        cb = pair[1]
+        mine = getattr(fi, "native_cb", None)
+        if mine is None:
+            fi.native_cb = cb  # the record calls ``fi``: FuncInst.__call__
+            callbacks.append(fi)
+        elif mine is cb:
+            callbacks.append(fi)
+        else:  # another store's callback: this record's own binding
+            callbacks.append(MethodType(cb, fi))
     if n:
         size = 8 * step
         buf[0::step] = thunks

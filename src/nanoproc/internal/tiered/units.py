@@ -47,8 +47,9 @@ import sys
 import threading
 import time
 import weakref
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import threads
@@ -59,6 +60,13 @@ if TYPE_CHECKING:
 
 INTERVAL = float(os.environ.get("NANOPROC_TIER_INTERVAL", "0.005"))
 """Seconds between two samples."""
+QUIET_INTERVAL = float(os.environ.get("NANOPROC_TIER_QUIET_INTERVAL", "0.2"))
+"""Seconds between two samples once they find no interp code running: the interval
+doubles from ``INTERVAL`` up to this while samples find none, and is back at
+``INTERVAL`` at the first that does (or at a unit made). A sample counts for the
+interval it stands for. Waking 200 times a second cost a program running native
+code (no interp frame, no crossing) up to 2x its time on a loaded machine: each
+wake-up of this thread can cost the program's thread its place on a core."""
 ROUND = float(os.environ.get("NANOPROC_TIER_ROUND", "1.0"))
 """Seconds of samples a unit is chosen from."""
 MIN_HITS = 3
@@ -132,8 +140,9 @@ class Plan:
     def __init__(self, backend: TieredBackend, art: TieredArtifact) -> None:
         self.backend = backend
         self.art_ref = weakref.ref(art)
-        self.samples: Counter[int] = Counter()
-        """Samples since the last round (the sampler's thread adds them)."""
+        self.samples: defaultdict[int, float] = defaultdict(float)
+        """Samples since the last round (the sampler's thread adds them; a sample
+        taken after a longer interval counts for more, see QUIET_INTERVAL)."""
         self.crossings: Counter[int] = Counter()
         """Calls from native code into functions still on the interp tier since the
         last round (``TieredBackend.foreign_call`` counts them)."""
@@ -323,14 +332,17 @@ class Plan:
 
 def _install_stub(plan: Plan, ref: Any, idx: int) -> Callable[..., Any]:
     """Stands for function ``idx`` once a unit with it is ready: binds the units to
-    the instance, then makes the call (natively)."""
+    the instance, then makes the call (natively). A partial, not a closure: two
+    objects per function and instance instead of five (each a survivor counting
+    towards a full collection of the cyclic GC; CPython-for-WASI's instances have
+    2,400 unit functions)."""
+    return partial(_install_call, plan, ref, idx)
 
-    def stub(*args: Any) -> Any:
-        inst = ref()
-        plan.install(inst)
-        return inst.funcs[idx].call(*args)
 
-    return stub
+def _install_call(plan: Plan, ref: Any, idx: int, *args: Any) -> Any:
+    inst = ref()
+    plan.install(inst)
+    return inst.funcs[idx].call(*args)
 
 
 def _entry_stub(ref: Any, f: int, budget: int,
@@ -339,17 +351,19 @@ def _entry_stub(ref: Any, f: int, budget: int,
     from Python (interp code, ``FuncInst.call``) makes its native entry and puts that
     in its place: most unit functions are only ever called from native code, which
     needs no entry (an instance of CPython-for-WASI has thousands). Holds the
-    instance weakly: the stub sits in the instance's own overrides."""
+    instance weakly: the stub sits in the instance's own overrides. A partial, as
+    ``_install_stub``."""
+    return partial(_entry_call, ref, f, budget, override)
 
-    def stub(*args: Any) -> Any:
-        state = ref().tier_state
-        fn = state.native.bind_call(f)
-        if budget:
-            fn = _drop_depth(fn, len(state.native.inst.funcs[f].type.params))
-        override(state.interp, f, fn)
-        return fn(*args)
 
-    return stub
+def _entry_call(ref: Any, f: int, budget: int, override: Callable[..., None],
+                *args: Any) -> Any:
+    state = ref().tier_state
+    fn = state.native.bind_call(f)
+    if budget:
+        fn = _drop_depth(fn, len(state.native.inst.funcs[f].type.params))
+    override(state.interp, f, fn)
+    return fn(*args)
 
 
 def _drop_depth(fn: Callable[..., Any], nparams: int) -> Callable[..., Any]:
@@ -501,6 +515,7 @@ class Sampler:
 
     def _run(self) -> None:
         next_round = time.monotonic() + ROUND
+        interval = INTERVAL
         while True:
             with self.lock:
                 if not self.plans or self.stopping:
@@ -511,14 +526,18 @@ class Sampler:
                     with self.busy:
                         if not self.stopping:
                             plan.warm()
-            time.sleep(INTERVAL)
-            self.sample()
+            time.sleep(interval)
+            hit = self.sample(interval / INTERVAL)
+            interval = INTERVAL if hit else min(interval * 2, max(INTERVAL, QUIET_INTERVAL))
             now = time.monotonic()
             if now >= next_round:
                 for plan in list(self.plans.values()):
                     if plan.failed is None and len(plan.units) < MAX_UNITS:
+                        if plan.crossings:
+                            interval = INTERVAL  # native code calls interp code
                         funcs = plan.choose()
                         if funcs:
+                            interval = INTERVAL
                             with self.busy:
                                 if self.stopping:
                                     return
@@ -526,12 +545,15 @@ class Sampler:
                                     plan.make_unit(funcs)
                 next_round = time.monotonic() + ROUND
 
-    def sample(self) -> None:
+    def sample(self, weight: float = 1.0) -> bool:
+        """Count ``weight`` samples for the interp function each thread runs (its
+        innermost Wasm frame on the interp tier); whether any was found."""
         me = threading.get_ident()
         function_of = self.function_of
         plans = self.plans
         frames = sys._current_frames()
         frame: Any = None
+        found = False
         try:
             for tid, frame in frames.items():
                 if tid == me:
@@ -542,12 +564,14 @@ class Sampler:
                     if hit is not None:
                         plan = plans.get(id(hit[0]))
                         if plan is not None:
-                            plan.samples[hit[1]] += 1
+                            plan.samples[hit[1]] += weight
+                            found = True
                         break
                     frame = frame.f_back
                     depth += 1
         finally:
             del frames, frame
+        return found
 
 
 @contextlib.contextmanager
