@@ -151,6 +151,8 @@ class ModuleArtifact:
         """Defined functions bound for a call in some instance, in first-use order (a
         composing backend compiles what a program ran; see ``InterpBackend.used``)."""
         self._unsupported: str | None | bool = False
+        self.binder: Any = None
+        """``bind(state, inst) -> G``, generated on first instantiation (binding)."""
         """False: not scanned yet; None: fine; str: the missing feature."""
         self._caches: dict[TranslationOptions, Any] = {}
         """Options -> the translation cache (codecache.CodeCache, or None: not cached)."""

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from types import FunctionType
 from typing import Any
 
-from ..exec.entities import CALL_SLOT
+from ..exec.entities import CALL_SLOT, FuncInst
 from ..exec.instance import ModuleInstance
+from ..exec.memory import MemoryInst
 from .artifact import ModuleArtifact, TranslationOptions
 from .helpers import TEMPLATE, host_caller
 
@@ -36,12 +37,6 @@ class InstanceState:
         self.inst = inst
         self.art = art
         self.options = options
-        G: dict[str, Any] = TEMPLATE.copy()
-        self.G = G
-        G["INST"] = inst
-        if options.fuel or options.epochs:
-            G["ST"] = inst.store
-            G["ENG"] = inst.store.engine
         self.importers: dict[int, list[tuple[dict[str, Any], str]]] | None = None
         """Function index -> (globals, name) of importers bound to its stub."""
         self.listeners: list[Callable[[memoryview], None]] | None = None
@@ -49,50 +44,39 @@ class InstanceState:
         self.overrides: dict[int, Callable[..., Any]] | None = None
         """Function index -> what callers use instead of its translation (a composing
         backend's native code); see :meth:`override`."""
-        funcs = inst.funcs
-        fnames = art.func_names
-        for i in range(art.num_imported):
-            fi = funcs[i]
-            name = fnames[i]
-            if fi.host:
-                G[name] = host_caller(fi, inst)
-                continue
-            try:
-                G[name] = CALL_SLOT(fi)
-            except AttributeError:  # another instance's function, not bound yet
-                owner = fi.instance.tier_state
-                if not isinstance(owner, InstanceState):  # another tier's: bind it now
-                    G[name] = fi.call
-                    continue
-                G[name] = _stub(owner, fi.index)
-                if owner.importers is None:
-                    owner.importers = {}
-                owner.importers.setdefault(fi.index, []).append((G, name))
+        binder = art.binder
+        if binder is None:
+            binder = art.binder = _binder(art)
+        G: dict[str, Any] = binder(self, inst)
+        self.G = G
+        if options.fuel or options.epochs:
+            G["ST"] = inst.store
+            G["ENG"] = inst.store.engine
         # Defined functions get no stand-in here: FuncInst.call resolves on first
         # read, and a caller's binding puts stubs for its callees into G.
-        mem_names, table_names, global_names = art.entity_names
-        nimp_mems = art.num_imported_mems
-        for m, mem in enumerate(inst.memories):
-            view_name, mem_name = mem_names[m]
-            G[mem_name] = mem
-            G[view_name] = mem.view
-            if m < nimp_mems:
-                listener = _view_listener(G, m)
-                if self.listeners is None:
-                    self.listeners = []
-                self.listeners.append(listener)
-                mem.bind(listener)
-            else:
-                # One bound method serves every own memory: growth is rare, so it
-                # looks for the views that changed.
-                mem.bind(self.refresh_views, owner=True)
-        for tab, (elems_name, tab_name) in zip(inst.tables, table_names):
-            G[elems_name] = tab.elems
-            G[tab_name] = tab
-        for k, tag in enumerate(inst.tags):
-            G[f"X{k}"] = tag
-        for gi, (name, mutable) in zip(inst.globals, global_names):
-            G[name] = gi if mutable else gi.value
+
+    def bind_import(self, G: dict[str, Any], fi: FuncInst, name: str) -> None:
+        """Bind imported Wasm function ``fi`` as ``name`` (a host function's is bound
+        by the binder itself): its code if bound, else a stub."""
+        try:
+            G[name] = CALL_SLOT(fi)
+        except AttributeError:  # another instance's function, not bound yet
+            owner = fi.instance.tier_state
+            if not isinstance(owner, InstanceState):  # another tier's: bind it now
+                G[name] = fi.call
+                return
+            G[name] = _stub(owner, fi.index)
+            if owner.importers is None:
+                owner.importers = {}
+            owner.importers.setdefault(fi.index, []).append((G, name))
+
+    def listen(self, G: dict[str, Any], m: int, mem: MemoryInst) -> None:
+        """Follow imported memory ``m``'s growth (its view is rebound in ``G``)."""
+        listener = _view_listener(G, m)
+        if self.listeners is None:
+            self.listeners = []
+        self.listeners.append(listener)
+        mem.bind(listener)
 
     def refresh_views(self, view: memoryview) -> None:
         """Rebind the views (and casts) of own memories that grew."""
@@ -186,6 +170,68 @@ class InstanceState:
         _, table_names, _ = self.art.entity_names
         for tab, (elems_name, _tab_name) in zip(self.inst.tables, table_names):
             G[elems_name] = tab.elems
+
+
+STRAIGHT_IMPORTS = 64
+"""Imported functions up to which the binder binds each with lines of its own."""
+
+
+def _binder(art: ModuleArtifact) -> Callable[[InstanceState, ModuleInstance], dict[str, Any]]:
+    """``bind(state, inst) -> G``: an instance's globals dict, made by one function
+    generated per module (its entities' names written out: instantiating a small
+    module is a hot path, and the loops over its index spaces cost more than the
+    dict). Imported functions: a host function gets a caller wrapper, another
+    instance's its code or a stub; imported memories a growth listener; own
+    memories the state's ``refresh_views`` (held strongly: they live as long)."""
+    mem_names, table_names, global_names = art.entity_names
+    mod = art.module
+    nmem = len(mem_names)
+    ntab = len(table_names)
+    ntags = sum(1 for imp in mod.imports if imp.kind == "tag") + len(mod.tags)
+    items = ["'__builtins__': BUILTINS", "'INST': inst"]
+    pre: list[str] = []
+    post: list[str] = []
+    if nmem:
+        pre.append("mems = inst.memories")
+        for m, (view_name, mem_name) in enumerate(mem_names):
+            pre.append(f"m{m} = mems[{m}]")
+            items += [f"{mem_name!r}: m{m}", f"{view_name!r}: m{m}.view"]
+            if m < art.num_imported_mems:
+                post.append(f"state.listen(G, {m}, m{m})")
+            else:
+                post.append(f"m{m}.bind(state.refresh_views, owner=True)")
+    if ntab:
+        pre.append("tabs = inst.tables")
+        for t, (elems_name, tab_name) in enumerate(table_names):
+            pre.append(f"t{t} = tabs[{t}]")
+            items += [f"{elems_name!r}: t{t}.elems", f"{tab_name!r}: t{t}"]
+    if ntags:
+        pre.append("tags = inst.tags")
+        items += [f"'X{k}': tags[{k}]" for k in range(ntags)]
+    if global_names:
+        pre.append("gls = inst.globals")
+        for g, (name, mutable) in enumerate(global_names):
+            items.append(f"{name!r}: gls[{g}]" if mutable else f"{name!r}: gls[{g}].value")
+    lines = ["def bind(state, inst):", *("    " + x for x in pre),
+             "    G = {" + ", ".join(items) + "}"]
+    fnames = art.func_names
+    if art.num_imported > STRAIGHT_IMPORTS:
+        lines += ["    for fi, name in zip(inst.funcs[:NIMP], FNAMES):",
+                  "        if fi.host: G[name] = host_caller(fi, inst)",
+                  "        else: state.bind_import(G, fi, name)"]  # fmt: skip
+    elif art.num_imported:
+        lines.append("    funcs = inst.funcs")
+        for i in range(art.num_imported):
+            lines.append(f"    fi = funcs[{i}]")
+            lines.append(f"    if fi.host: G[{fnames[i]!r}] = host_caller(fi, inst)")
+            lines.append(f"    else: state.bind_import(G, fi, {fnames[i]!r})")
+    lines += ["    " + x for x in post]
+    lines.append("    return G")
+    ns: dict[str, Any] = {"BUILTINS": TEMPLATE["__builtins__"], "host_caller": host_caller,
+                          "NIMP": art.num_imported, "FNAMES": fnames[:art.num_imported]}
+    exec(compile("\n".join(lines) + "\n", f"<nanoproc interp binding {art.name or ''}>",
+                 "exec"), ns)  # fmt: skip
+    return ns["bind"]  # type: ignore[no-any-return]
 
 
 def _stub(state: InstanceState, idx: int) -> Callable[..., Any]:
