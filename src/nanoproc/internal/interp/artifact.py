@@ -153,6 +153,9 @@ class ModuleArtifact:
         self._unsupported: str | None | bool = False
         self.binder: Any = None
         """``bind(state, inst) -> G``, generated on first instantiation (binding)."""
+        self.declares_gc: bool | None = None
+        """Whether the module declares GC types (asked at every instantiation)."""
+        """``bind(state, inst) -> G``, generated on first instantiation (binding)."""
         """False: not scanned yet; None: fine; str: the missing feature."""
         self._caches: dict[TranslationOptions, Any] = {}
         """Options -> the translation cache (codecache.CodeCache, or None: not cached)."""

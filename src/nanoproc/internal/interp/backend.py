@@ -23,7 +23,7 @@ from ..errors import UnsupportedFeature
 from ..exec.compiled import CompiledModule
 from ..exec.gctypes import declares_gc_types
 from ..exec.instance import ModuleInstance
-from .artifact import ModuleArtifact, TranslationOptions
+from .artifact import _TRANSLATE, ModuleArtifact, TranslationOptions
 from .binding import InstanceState
 from .frames import _REGISTRY as _CODE_REGISTRY
 from .frames import convert_exception, implicit_trap, wasm_frames
@@ -113,10 +113,17 @@ class InterpBackend:
         """Give every function defined by ``inst`` a lazy ``FuncInst.call``.
         ``exempt``: functions a composing backend gives other code before any runs
         (``override``), which this tier may be unable to translate."""
-        art = self.prepare(inst.module)
-        art.check_supported()
-        art.translate_risky(self.options, exempt)
-        if declares_gc_types(inst.module):
+        module = inst.module
+        art = module.artifacts.get("interp") or self.prepare(module)
+        if art._unsupported is not None:  # None: scanned, nothing missing
+            art.check_supported()
+        translate = sys.modules.get(_TRANSLATE)
+        if translate is not None and translate.REFUSE:  # a test hook (see translate_risky)
+            art.translate_risky(self.options, exempt)
+        gc = art.declares_gc
+        if gc is None:
+            gc = art.declares_gc = declares_gc_types(module)
+        if gc:
             from .gcobjects import HEAP
 
             store = inst.store

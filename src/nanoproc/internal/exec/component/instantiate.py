@@ -133,6 +133,25 @@ class CFunc:
         """Shared by the CFuncs one ``canon lift`` makes (one per instance): (mode,
         encoding) -> the lifting factory, looked up once for all of them."""
 
+    @classmethod
+    def lifted_at(cls, ft: FuncT, rts: list[RType], inst: Any, core: Any, opts: Any,
+                  bind: tuple[Any, Any, Any, bool], site: dict[Any, Any]) -> CFunc:  # fmt: skip
+        """``CFunc("lifted", ...)`` with positional arguments (what instantiation's
+        generated code calls for every ``canon lift``: keywords cost more)."""
+        cf = _new(cls)
+        cf.kind = "lifted"
+        cf.ft = ft
+        cf.rts = rts
+        cf.inst = inst
+        cf.host = None
+        cf.core = core
+        cf.opts = opts
+        cf.bind = bind
+        cf._calls = None
+        cf.name = ""
+        cf.site = site
+        return cf
+
     @property
     def encoding(self) -> str:
         return "utf8" if self.opts is None else self.opts.string_encoding
@@ -179,6 +198,7 @@ class CFunc:
 
 
 _RNAMES = tuple(f"R{i}" for i in range(16))
+_new = object.__new__
 
 
 def _async_lift_stub(*args: Any) -> Any:
@@ -663,7 +683,8 @@ def _lift(c: _Compiler, d: C.Canon) -> Step:
     site: dict[Any, Any] = {}
     if wide:
         return step
-    consts: dict[str, Any] = {"CFunc": CFunc, "ft": ft, "o": o, "ctx": ctx, "site": site}
+    consts: dict[str, Any] = {"lifted": CFunc.lifted_at, "ft": ft, "o": o, "ctx": ctx,
+                              "site": site}  # fmt: skip
     rts_src = "[" + ", ".join(f"f.rt({{r{k}}})" for k in range(len(rids))) + "]"
     for k, r in enumerate(rids):
         consts[f"r{k}"] = r
@@ -671,8 +692,8 @@ def _lift(c: _Compiler, d: C.Canon) -> Step:
     bind_src = (("None" if mem_i is None else f"S{CORE_MEMORIES}[{mem_i}]") + ", "
                 + ("None" if realloc_i is None else f"{cf}[{realloc_i}]") + ", "
                 + ("None" if post_i is None else f"{cf}[{post_i}]") + ", {ctx}")
-    line = (f"S{FUNCS}.append({{CFunc}}('lifted', {{ft}}, {rts_src}, inst=f.inst, "
-            f"core={cf}[{core_i}], opts={{o}}, bind=({bind_src}), site={{site}}))")
+    line = (f"S{FUNCS}.append({{lifted}}({{ft}}, {rts_src}, f.inst, {cf}[{core_i}], {{o}}, "
+            f"({bind_src}), {{site}}))")
     return _inline(step, line, **consts)
 
 
@@ -739,10 +760,11 @@ def _helpers(b: dict[str, Any], uses: frozenset[str], inst: ComponentInstance, r
              mem: Any, enc: str, src: str, mode: str) -> None:  # fmt: skip
     """Put into ``b`` the memory helpers a lifting/lowering function ``uses`` (most
     use none or one: making all of them cost more than the rest of its binding)."""
+    alloc = None
     if "alloc" in uses:
-        b["alloc"] = R.make_alloc(inst, realloc, mem, mode)
+        alloc = b["alloc"] = R.make_alloc(inst, realloc, mem, mode)
     if "sst" in uses:
-        b["sst"] = R.make_string_store(inst, realloc, mem, enc, src, mode)
+        b["sst"] = R.make_string_store(inst, realloc, mem, enc, src, mode, alloc)
     if "sld" in uses:
         b["sld"] = R.make_string_load(mem, enc, mode)
 
@@ -958,8 +980,8 @@ class _Deferred:
     def _run(self) -> None:
         inst, frame = self.inst, self.frame
         sizes = list(map(len, frame.sp))
-        rmap = dict(frame.rmap)
-        exports = dict(inst._exports)
+        rmap = frame.rmap.copy() if frame.rmap else {}
+        exports = inst._exports.copy() if inst._exports else {}
         frame.host_store = None if self.host_ref is None else self.host_ref()
         try:
             self.run(frame, {}, self.store)

@@ -357,14 +357,50 @@ def _src_units(s: str, src: str) -> tuple[str, int]:
     return "utf16", len(_encoded(s, "utf-16-le")) // 2
 
 
+def _store_utf8(s: Any, inst: ComponentInstance, realloc: Any, mem: Any, src: str,
+                mode: str, alloc: Any) -> tuple[int, int]:  # fmt: skip
+    """store_string_into_range to utf8 of a string that is not plain ASCII (or not a
+    str at all, which raises)."""
+    data = _encoded(s, "utf-8")
+    kind, units = _src_units(s, src)
+    if kind == "utf8":
+        ptr = alloc(1, len(data), "string")
+        mem.view[ptr:ptr + len(data)] = data
+        return ptr, len(data)
+    # store_string_to_utf8: optimistic one byte per code unit, then worst case
+    realloc2 = make_realloc(inst, realloc, mem, mode)
+    worst = units * (3 if kind == "utf16" else 2)
+    ptr = alloc(1, units, "string")
+    ptr = realloc2(ptr, units, 1, worst, "string")
+    mem.view[ptr:ptr + len(data)] = data
+    if worst > len(data):
+        ptr = realloc2(ptr, worst, 1, len(data), "string")
+    return ptr, len(data)
+
+
 def make_string_store(inst: ComponentInstance, realloc: Any, mem: Any,
-                      encoding: str, src: str, mode: str) -> Callable[[Any], tuple[int, int]]:  # fmt: skip
+                      encoding: str, src: str, mode: str,
+                      alloc: Any = None) -> Callable[[Any], tuple[int, int]]:  # fmt: skip
     """``store(s) -> (ptr, tagged_code_units)``: ``s`` written into ``mem`` in
     ``encoding``, allocating with ``realloc`` as store_string_into_range does for a
     source string in encoding ``src`` (utf8 for host strings). Only the closures
-    ``encoding`` needs are made: a lifted function makes one per instance, on its
-    first call."""
-    alloc = make_alloc(inst, realloc, mem, mode)
+    ``encoding`` needs are made (a lifted function makes one per instance, on its
+    first call): for utf8, the store and ``alloc`` (given, or made here); what
+    a non-ASCII string needs besides is made when one comes."""
+    if alloc is None:
+        alloc = make_alloc(inst, realloc, mem, mode)
+
+    if encoding == "utf8":
+        def store_utf8(s: Any) -> tuple[int, int]:
+            if s.__class__ is str and s.isascii():
+                data = s.encode("ascii")
+                ptr = alloc(1, len(data), "string")
+                mem.view[ptr:ptr + len(data)] = data
+                return ptr, len(data)
+            return _store_utf8(s, inst, realloc, mem, src, mode, alloc)
+
+        return store_utf8
+
     realloc2 = make_realloc(inst, realloc, mem, mode)
     encoded = _encoded
 
@@ -373,32 +409,6 @@ def make_string_store(inst: ComponentInstance, realloc: Any, mem: Any,
 
     def put(ptr: int, data: bytes) -> None:
         mem.view[ptr:ptr + len(data)] = data
-
-    if encoding == "utf8":
-        def store_utf8(s: Any) -> tuple[int, int]:
-            if s.__class__ is str and s.isascii():
-                data = s.encode("ascii")
-                if src != "utf8" and len(data) != len(s):  # pragma: no cover
-                    raise AssertionError
-                ptr = alloc(1, len(data), "string")
-                mem.view[ptr:ptr + len(data)] = data
-                return ptr, len(data)
-            data = encoded(s, "utf-8")
-            kind, units = src_units(s)
-            if kind == "utf8":
-                ptr = alloc(1, len(data), "string")
-                put(ptr, data)
-                return ptr, len(data)
-            # store_string_to_utf8: optimistic one byte per code unit, then worst case
-            worst = units * (3 if kind == "utf16" else 2)
-            ptr = alloc(1, units, "string")
-            ptr = realloc2(ptr, units, 1, worst, "string")
-            put(ptr, data)
-            if worst > len(data):
-                ptr = realloc2(ptr, worst, 1, len(data), "string")
-            return ptr, len(data)
-
-        return store_utf8
 
     if encoding == "utf16":
         def store_utf16(s: Any) -> tuple[int, int]:
