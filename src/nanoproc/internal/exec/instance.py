@@ -142,6 +142,8 @@ class _Plan:
         self.allocate = _allocator(self, [constant_of(g.init) for g in mod.globals])
         """``allocate(inst, store)``: the instance's own entities (see :func:`_allocator`)."""
         self.spaces = [space for _imp, space in self.imports]
+        self.export = _exporter(self.exports)
+        """``export(inst)``: the instance's exports dict (see :func:`_exporter`)."""
 
 
 def _elem_plan(seg: Any) -> tuple[Any, ...]:
@@ -218,6 +220,29 @@ def _allocator(plan: _Plan, constants: list[Any]) -> Any:
         lines.append("    pass")
     exec(compile("\n".join(lines) + "\n", "<nanoproc module allocation>", "exec"), g)
     return g["allocate"]
+
+
+STRAIGHT_EXPORTS = 256
+"""Exports up to which the exports dict is written out as one dict display."""
+
+
+def _exporter(exports: list[tuple[str, str, int]]) -> Any:
+    """``export(inst) -> {name: entity}``, generated once per module: one dict display
+    (a small module is instantiated per request; a loop per export costs more)."""
+    if len(exports) > STRAIGHT_EXPORTS:
+        def export(inst: ModuleInstance) -> dict[str, Any]:
+            d = inst.__dict__
+            return {name: d[space][index] for name, space, index in exports}
+
+        return export
+    g: dict[str, Any] = {}
+    items = []
+    for k, (name, space, index) in enumerate(exports):
+        g[f"n{k}"] = name
+        items.append(f"n{k}: inst.{space}[{index}]")
+    src = "def export(inst):\n    return {" + ", ".join(items) + "}\n"
+    exec(compile(src, "<nanoproc module exports>", "exec"), g)
+    return g["export"]
 
 
 def _plan(module: CompiledModule) -> _Plan:
@@ -322,10 +347,7 @@ def instantiate(
         store.remove_instance(inst, tables, memories)
         raise
 
-    d = inst.__dict__
-    exports = inst.exports
-    for name, space, index in plan.exports:
-        exports[name] = d[space][index]
+    inst.exports = plan.export(inst)
 
     backend.instantiate(inst)
 

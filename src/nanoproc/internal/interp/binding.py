@@ -24,7 +24,7 @@ from ..exec.entities import CALL_SLOT, FuncInst
 from ..exec.instance import ModuleInstance
 from ..exec.memory import MemoryInst
 from .artifact import ModuleArtifact, TranslationOptions
-from .helpers import TEMPLATE, host_caller
+from .helpers import TEMPLATE, host_caller, host_caller_factory
 
 
 class InstanceState:
@@ -98,7 +98,8 @@ class InstanceState:
     def resolve(self, idx: int) -> Callable[..., Any]:
         """Bind defined function ``idx`` (translating it if needed); returns it."""
         art = self.art
-        t = art.translated(idx, self.options)
+        options = self.options
+        t = art.code.get((idx, options)) or art.translated(idx, options)
         art.used[idx] = None
         G = self.G
         if t.consts:
@@ -109,7 +110,7 @@ class InstanceState:
         funcs = self.inst.funcs
         for f in t.funcrefs:
             G[f"F{f}"] = funcs[f]
-        fnames = self.art.func_names
+        fnames = art.func_names
         for f in t.callees:
             name = fnames[f]
             if name not in G:
@@ -119,7 +120,7 @@ class InstanceState:
             if key not in G:
                 G[key] = _body_stub(self, f)
         # the trailing ``dp``, when the engine has a depth budget (see callgraph)
-        defaults = (self.options.stack_frames,) if self.options.stack_frames else None
+        defaults = (options.stack_frames,) if options.stack_frames else None
         fn = FunctionType(t.code, G, None, defaults)
         if t.body_code is not None:
             body = FunctionType(t.body_code, G, None, defaults)
@@ -215,6 +216,8 @@ def _binder(art: ModuleArtifact) -> Callable[[InstanceState, ModuleInstance], di
     lines = ["def bind(state, inst):", *("    " + x for x in pre),
              "    G = {" + ", ".join(items) + "}"]
     fnames = art.func_names
+    ns: dict[str, Any] = {"BUILTINS": TEMPLATE["__builtins__"], "host_caller": host_caller,
+                          "NIMP": art.num_imported, "FNAMES": fnames[:art.num_imported]}
     if art.num_imported > STRAIGHT_IMPORTS:
         lines += ["    for fi, name in zip(inst.funcs[:NIMP], FNAMES):",
                   "        if fi.host: G[name] = host_caller(fi, inst)",
@@ -222,13 +225,17 @@ def _binder(art: ModuleArtifact) -> Callable[[InstanceState, ModuleInstance], di
     elif art.num_imported:
         lines.append("    funcs = inst.funcs")
         for i in range(art.num_imported):
+            # a host function's wrapper factory, by arity (the type is the import's;
+            # whether it wants its caller is the function's)
+            arity = len(art.func_types[i].params)
+            ns[f"H{i}"] = host_caller_factory(arity, False)
+            ns[f"C{i}"] = host_caller_factory(arity, True)
             lines.append(f"    fi = funcs[{i}]")
-            lines.append(f"    if fi.host: G[{fnames[i]!r}] = host_caller(fi, inst)")
+            lines.append(f"    if fi.host: G[{fnames[i]!r}] = (C{i} if fi.needs_caller else H{i})"
+                         "(fi.call, inst)")
             lines.append(f"    else: state.bind_import(G, fi, {fnames[i]!r})")
     lines += ["    " + x for x in post]
     lines.append("    return G")
-    ns: dict[str, Any] = {"BUILTINS": TEMPLATE["__builtins__"], "host_caller": host_caller,
-                          "NIMP": art.num_imported, "FNAMES": fnames[:art.num_imported]}
     exec(compile("\n".join(lines) + "\n", f"<nanoproc interp binding {art.name or ''}>",
                  "exec"), ns)  # fmt: skip
     return ns["bind"]  # type: ignore[no-any-return]

@@ -119,6 +119,16 @@ def _host_caller_factory(arity: int, with_caller: bool) -> Any:
     return ns["factory"]
 
 
+def host_caller_factory(arity: int, with_caller: bool) -> Any:
+    """``factory(call, inst)`` making the wrappers :func:`host_caller` makes for host
+    functions of ``arity`` parameters (``with_caller``: they want the caller)."""
+    key = (arity, with_caller)
+    factory = _HOST_CALLERS.get(key)
+    if factory is None:
+        factory = _HOST_CALLERS[key] = _host_caller_factory(*key)
+    return factory
+
+
 def host_caller(fi: Any, inst: Any) -> Any:
     """A callable for Wasm code to call host function ``fi`` with: passes the caller
     instance when the host asked for it, and wraps host exceptions in HostError
