@@ -160,8 +160,20 @@ def test_limits_are_applied_at_instantiation(tier: str) -> None:
             linker.instantiate(store, comp)
 
 
+class _Interrupting(list):  # type: ignore[type-arg]
+    """A store's instance list whose ``append`` is interrupted (Ctrl-C)."""
+
+    def append(self, item: object) -> None:
+        raise KeyboardInterrupt
+
+
+def _interrupt_limiter(*args: object) -> bool:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("where", ["registering", "allocating"])
 @pytest.mark.parametrize("tier", TIERS)
-def test_a_failure_while_realizing_leaves_it_to_run_again(tier: str) -> None:
+def test_a_failure_while_realizing_leaves_it_to_run_again(tier: str, where: str) -> None:
     engine = tier_engine(tier)
     comp = c.Component(engine, COUNTER)
     linker = c.Linker(engine)
@@ -170,18 +182,18 @@ def test_a_failure_while_realizing_leaves_it_to_run_again(tier: str) -> None:
     inst = linker.instantiate(store, comp)
     assert inst._inst.pending is not None
     st = store._state
-    real = st.add_memories
-
-    def interrupted(n: int) -> None:
-        raise KeyboardInterrupt
-
-    st.add_memories = interrupted
+    before = (list(st.instances), st.num_memories, st.num_tables)
+    if where == "registering":  # before the core instance took anything from the store
+        st.instances = _Interrupting(st.instances)
+    else:  # its memory's allocation asks the limiter: undone after it was counted
+        st.limiter = _interrupt_limiter
     for _ in range(2):
         with pytest.raises(KeyboardInterrupt):
             inst.get_func(store, "bump")
-    assert inst._inst.pending is not None
-    del st.add_memories
-    assert st.add_memories == real
+        assert inst._inst.pending is not None
+        assert (list(st.instances), st.num_memories, st.num_tables) == before
+    st.instances = list(st.instances)
+    st.limiter = None
     assert [_call(store, inst, "bump") for _ in range(2)] == [1, 2]
     assert _call(store, inst, "peek") == 5
     assert sorted(inst._inst.exports) == ["bump", "peek", "poke"]
@@ -223,15 +235,14 @@ def test_another_thread_waits_for_the_deferred_steps() -> None:
     store = nanoproc.Store(engine)
     inst = linker.instantiate(store, comp)
     st = store._state
-    real = st.add_memories
     started = threading.Event()
 
-    def slow(n: int) -> None:  # the first core instance's memory, mid-way
+    def slow(*args: object) -> bool:  # the first core instance's memory, mid-way
         started.set()
         time.sleep(0.2)
-        real(n)
+        return True
 
-    st.add_memories = slow
+    st.limiter = slow
     got: list[Any] = []
     worker = threading.Thread(target=lambda: got.append(inst.get_func(store, "bump")))
     worker.start()

@@ -21,7 +21,7 @@ from .entities import FuncInst, GlobalInst, TableInst, TagInst
 from .initfuel import InitMeter, init_plan
 from .link import check_import, close_global, close_table, close_valtype
 from .memory import MemoryInst, memory_facts
-from .store import StoreState
+from .store import NO_LIMITS, StoreState
 from .trap import Trap, TrapCode
 
 Extern = FuncInst | TableInst | MemoryInst | GlobalInst | TagInst
@@ -144,6 +144,12 @@ class _Plan:
         self.spaces = [space for _imp, space in self.imports]
         self.export = _exporter(self.exports)
         """``export(inst)``: the instance's exports dict (see :func:`_exporter`)."""
+        self.num_imports = len(self.imports)
+        self.quick = _quick(self) if not (self.elems or self.datas or self.allocates
+                                          or self.start is not None) else None  # fmt: skip
+        """``quick(store, module, imports, backend)``: :func:`instantiate` for a module
+        without segments, start function or GC allocation, with trusted imports, in
+        a store without fuel or limits (see :func:`_quick`); None for other modules."""
 
 
 def _elem_plan(seg: Any) -> tuple[Any, ...]:
@@ -220,6 +226,38 @@ def _allocator(plan: _Plan, constants: list[Any]) -> Any:
         lines.append("    pass")
     exec(compile("\n".join(lines) + "\n", "<nanoproc module allocation>", "exec"), g)
     return g["allocate"]
+
+
+def _quick(plan: _Plan) -> Any:
+    """:func:`instantiate`'s work for a simple module (see ``_Plan.quick``) as one
+    function generated per module: imports placed without a dispatch per import,
+    no limit or fuel checks (the store has neither), nothing to apply after
+    allocation. Same order and failure behaviour: allocation is undone on any
+    failure, and the tier binds the instance last."""
+    if plan.num_imports > STRAIGHT_FUNCS:
+        return None
+    g: dict[str, Any] = {"ModuleInstance": ModuleInstance, "allocate": plan.allocate,
+                         "export": plan.export}  # fmt: skip
+    lines = ["def quick(store, module, imports, backend):",
+             "    inst = ModuleInstance(module, store)"]
+    for k, space in enumerate(plan.spaces):
+        lines.append(f"    inst.{space}.append(imports[{k}])")
+    lines.append("    store.instances.append(inst)")
+    nt, nm = plan.num_tables, plan.num_memories
+    if nt:
+        lines.append(f"    store.num_tables += {nt}")
+    if nm:
+        lines.append(f"    store.num_memories += {nm}")
+    lines += ["    try:",
+              "        allocate(inst, store)",
+              "    except BaseException:",
+              f"        store.remove_instance(inst, {nt}, {nm})",
+              "        raise",
+              "    inst.exports = export(inst)",
+              "    backend.instantiate(inst)",
+              "    return inst"]  # fmt: skip
+    exec(compile("\n".join(lines) + "\n", "<nanoproc module instantiation>", "exec"), g)
+    return g["quick"]
 
 
 STRAIGHT_EXPORTS = 256
@@ -309,6 +347,10 @@ def instantiate(
     ``trusted``: validation already matched the imports' types (core instances inside
     a component), so the run-time checks are skipped."""
     plan = module.artifacts.get("plan") or _plan(module)
+    quick = plan.quick
+    if quick is not None and trusted and store.fuel is None and store.limits is NO_LIMITS \
+            and len(imports) == plan.num_imports:  # fmt: skip
+        return quick(store, module, imports, backend)  # type: ignore[no-any-return]
     if len(imports) != len(plan.imports):
         raise LinkError(f"expected {len(plan.imports)} imports, found {len(imports)}")
     inst = ModuleInstance(module, store)

@@ -77,7 +77,8 @@ class MemoryInst:
         self.max_pages = max_pages
         self.pages = lim.min
         initial = lim.min * page_size
-        if store is not None and not store.allow_memory(0, initial, max_pages * page_size):
+        if store is not None and (store.limiter is not None or store.limits.memory_size is not None) \
+                and not store.allow_memory(0, initial, max_pages * page_size):  # fmt: skip
             from ..errors import WasmtimeError
 
             raise WasmtimeError(

@@ -49,7 +49,8 @@ class StoreState:
     """Internal store. The public ``Store`` wraps one."""
 
     def __init__(self, engine: Any, data: Any = None) -> None:
-        reservation.drain()  # memories of stores that have gone give back their pages
+        if reservation._released:  # memories of stores that have gone give back their pages
+            reservation.drain()
         self.engine = engine
         self.data = data
         self.limits = NO_LIMITS
