@@ -134,6 +134,18 @@ class _LazyBodies:
             return None
         return self.data, span[0], span[1], self.data_count
 
+    def raw_spans(self, funcs: list[Func]) -> tuple[Buffer, list[tuple[int, int, int] | None]]:
+        """``(data, spans)``: for each of ``funcs``, ``(locals, instructions, end)``
+        positions in ``data`` (its locals are at ``locals:instructions``), or None for
+        a function this hook does not hold."""
+        base = self.base
+        get = self.spans.get
+        out: list[tuple[int, int, int] | None] = []
+        for f in funcs:
+            span = get(f.code_offset)
+            out.append(None if span is None else (f.code_offset - base, span[0], span[1]))
+        return self.data, out
+
 
 def _body(
     data: Buffer, start: int, end: int, body_start: int, base: int, data_count: bool

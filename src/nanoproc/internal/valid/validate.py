@@ -79,7 +79,10 @@ def _validate(module: Module, bodies: bool = True, release: bool = False,
     base = len(ctx.funcs) - len(module.funcs)
     ninstrs = 0
     if bodies:
-        if parallel and _code_bytes(module) >= PARALLEL_BYTES:
+        got = _check_bodies_native(module, ctx, base, release, parallel)
+        if got is not None:
+            ninstrs = got
+        elif parallel and _code_bytes(module) >= PARALLEL_BYTES:
             ninstrs = _check_bodies_in_parallel(module, ctx, base)
         else:
             ninstrs = _check_bodies(module, ctx, base, 0, len(module.funcs), release)
@@ -111,6 +114,55 @@ def _check_bodies(module: Module, ctx: Context, base: int, start: int, stop: int
             f.body = None
             f.offsets = None
     return ninstrs
+
+
+NATIVE_BYTES = 4 << 20
+"""Code section size from which bodies go through the native filter first (where
+llvmlite is: see .native); below it, compiling the filter (~0.03 s) and building its
+tables would cost more than they save."""
+
+
+def _check_bodies_native(module: Module, ctx: Context, base: int, release: bool,
+                         parallel: bool) -> int | None:  # fmt: skip
+    """Check every body: the native filter first, then the Python checks for the bodies
+    it is not sure of (in function order, so the first error is the first invalid
+    body's). None if the native filter is not used for this module."""
+    funcs = module.funcs
+    if _code_bytes(module) < NATIVE_BYTES:
+        return None
+    hook = funcs[0].lazy
+    raw_spans = getattr(hook, "raw_spans", None)
+    if raw_spans is None:
+        return None
+    data, spans = raw_spans(funcs)
+    if not isinstance(data, bytes):
+        return None
+    from . import native
+
+    if not native.available():
+        return None
+    indices = [i for i, sp in enumerate(spans) if sp is not None and funcs[i].body is None]
+    verdicts = native.check_bodies(ctx, module, base, data, [spans[i] for i in indices], indices)
+    ninstrs = 0
+    unsure = [True] * len(funcs)
+    for i, n in zip(indices, verdicts):
+        if n >= 0:
+            unsure[i] = False
+            ninstrs += n
+    rest = [i for i, u in enumerate(unsure) if u]
+    if parallel and _bytes_of(module, rest) >= PARALLEL_BYTES:
+        return None  # many bodies outside the native subset: the parallel path checks all
+    fast = ModuleTables(ctx) if rest else None
+    for i in rest:
+        ninstrs += _check_bodies(module, ctx, base, i, i + 1, release, fast)
+    return ninstrs
+
+
+def _bytes_of(module: Module, indices: list[int]) -> int:
+    """Code bytes of the bodies ``indices`` (the last one's counted as zero)."""
+    funcs = module.funcs
+    last = len(funcs) - 1
+    return sum(funcs[i + 1].code_offset - funcs[i].code_offset for i in indices if i < last)
 
 
 def _code_bytes(module: Module) -> int:
