@@ -116,30 +116,22 @@ def _check_bodies(module: Module, ctx: Context, base: int, start: int, stop: int
     return ninstrs
 
 
-NATIVE_BYTES = 4 << 20
-"""Code section size from which bodies go through the native filter first (where
-llvmlite is: see .native); below it, compiling the filter (~0.03 s) and building its
-tables would cost more than they save."""
-
-
 def _check_bodies_native(module: Module, ctx: Context, base: int, release: bool,
                          parallel: bool) -> int | None:  # fmt: skip
     """Check every body: the native filter first, then the Python checks for the bodies
     it is not sure of (in function order, so the first error is the first invalid
     body's). None if the native filter is not used for this module."""
+    from . import native
+
     funcs = module.funcs
-    if _code_bytes(module) < NATIVE_BYTES:
+    if not funcs or _code_bytes(module) < native.min_code_bytes():
         return None
-    hook = funcs[0].lazy
+    hook = next((f.lazy for f in funcs if f.lazy is not None), None)
     raw_spans = getattr(hook, "raw_spans", None)
     if raw_spans is None:
         return None
     data, spans = raw_spans(funcs)
-    if not isinstance(data, bytes):
-        return None
-    from . import native
-
-    if not native.available():
+    if not isinstance(data, bytes) or not native.available():
         return None
     indices = [i for i, sp in enumerate(spans) if sp is not None and funcs[i].body is None]
     verdicts = native.check_bodies(ctx, module, base, data, [spans[i] for i in indices], indices)

@@ -9,7 +9,8 @@ runs at -O0). Like the fused check it only ever *accepts*: every body it is not 
 of (an error, or anything outside its subset) goes to the Python checks, which give
 the error and its offset. Where llvmlite is not installed, or with
 ``NANOPROC_NATIVE_VALIDATE=0``, :func:`available` is False and validation is pure
-Python as before.
+Python as before; ``NANOPROC_NATIVE_VALIDATE=always`` uses it for modules of any size
+(tests and campaigns: see :func:`min_code_bytes`).
 
 The opcode tables handed to the C code are built here from the operator table by the
 fused check's own classification (``fused.KIND``/``INFO``/``PREFIXED``), so there is
@@ -23,14 +24,26 @@ import os
 from functools import cache
 from typing import Any
 
-from ...syntax.module import Module
 from ...binary.typecodes import VALTYPE_BY_BYTE
+from ...syntax.module import Module
 from ...syntax.ops import Op
 from ...syntax.types import F32, F64, FUNCREF, I32, I64, V128, RefType
 from ..context import Context
-from ..fused import INFO, KIND, NEEDS_DATA_COUNT, PREFIXED
-from ..fused import K_BAIL, K_BIN, K_CONST, K_DATADROP, K_FIXED, K_LOAD, K_MEMINIT
-from ..fused import K_STORE, K_UN
+from ..fused import (
+    INFO,
+    K_BAIL,
+    K_BIN,
+    K_CONST,
+    K_DATADROP,
+    K_FIXED,
+    K_LOAD,
+    K_MEMINIT,
+    K_STORE,
+    K_UN,
+    KIND,
+    NEEDS_DATA_COUNT,
+    PREFIXED,
+)
 from ..subtyping import match_valtype
 
 PREFIX_SPAN = 512
@@ -101,9 +114,19 @@ _FIELD_TYPES: dict[str, Any] = dict(Tables._fields_)
 FRAME_SIZE = 48
 """sizeof(Frame) in bodies.c: three pointers, four u32, three bytes, padded to 8."""
 
+MIN_CODE_BYTES = 4 << 20
+"""Code section size from which validation uses the native filter first; below it,
+compiling the filter (~0.03-0.2 s) and building its tables cost more than they save."""
+
+
+def min_code_bytes() -> int:
+    """MIN_CODE_BYTES, or 0 with ``NANOPROC_NATIVE_VALIDATE=always``."""
+    return 0 if os.environ.get("NANOPROC_NATIVE_VALIDATE") == "always" else MIN_CODE_BYTES
+
+
 def available() -> bool:
     """Whether the native filter can be used (llvmlite importable, not disabled)."""
-    if os.environ.get("NANOPROC_NATIVE_VALIDATE", "1") == "0":
+    if os.environ.get("NANOPROC_NATIVE_VALIDATE") == "0":
         return False
     try:
         _compiled()
