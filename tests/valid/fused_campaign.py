@@ -5,8 +5,10 @@
 Modules from three sources, each also mutated (``fuzz.mutate``): the project's own
 generator (``fuzz.generator.generate``: exceptions, GC, SIMD on some seeds), and
 ``wasm-tools smith`` with every Wasm 3.0 feature, valid and with ill-typed bodies.
-For every body, the fused verdict must be implied by the full checker's (see
-test_valid_fused.body_verdicts); every module's verdict must equal the full path's,
+For every body, the fused verdict and the native filter's (valid/native) must be
+implied by the full checker's (see test_valid_fused.body_verdicts and
+test_valid_native.native_body_verdicts); every module's verdict, with the native filter
+forced (NANOPROC_NATIVE_VALIDATE=always), must equal the full path's (neither),
 and for unmutated and once-mutated modules the verdict (valid or not) must equal
 ``wasm-tools validate``'s. Prints the counts and any disagreement.
 """
@@ -14,6 +16,7 @@ and for unmutated and once-mutated modules the verdict (valid or not) must equal
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -24,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from test_valid_fused import _full_verdict, _smith, _verdict, body_verdicts  # noqa: E402
+from test_valid_native import native_body_verdicts  # noqa: E402
 from valid_build import wasm_tools_exe  # noqa: E402
 
 from nanoproc.fuzz.generator import generate  # noqa: E402
@@ -43,9 +47,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--mutants", type=int, default=5)
     args = ap.parse_args()
+    os.environ["NANOPROC_NATIVE_VALIDATE"] = "always"
     rng = random.Random(args.seed)
     stop = time.monotonic() + args.seconds
-    counts = {"modules": 0, "bodies": 0, "fused accepted": 0, "wasm-tools compared": 0}
+    counts = {"modules": 0, "bodies": 0, "fused accepted": 0, "native accepted": 0,
+              "wasm-tools compared": 0}  # fmt: skip
     problems: list[str] = []
     seed = args.seed * 1_000_000
     while time.monotonic() < stop:
@@ -65,6 +71,9 @@ def main() -> int:
             counts["bodies"] += total
             counts["fused accepted"] += accepted
             problems += [f"seed {seed} source {source} mutant {k}: {x}" for x in p]
+            accepted, _, p = native_body_verdicts(data)
+            counts["native accepted"] += accepted
+            problems += [f"seed {seed} source {source} mutant {k}: native {x}" for x in p]
             ours = _verdict(data)
             full = _full_verdict(data)
             if ours != full:

@@ -11,6 +11,7 @@ Module verdicts are compared with ``wasm-tools validate`` for the generated modu
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 from pathlib import Path
@@ -128,13 +129,19 @@ def _verdict(wasm: bytes) -> str | None:
 
 
 def _full_verdict(wasm: bytes) -> str | None:
-    """The module's verdict without the fused check (every body decoded, then checked)."""
-    saved = code._fused
+    """The module's verdict without the fused check and the native filter (every body
+    decoded, then checked)."""
+    saved = code._fused, os.environ.get("NANOPROC_NATIVE_VALIDATE")
     code._fused = lambda *args: None
+    os.environ["NANOPROC_NATIVE_VALIDATE"] = "0"
     try:
         return _verdict(wasm)
     finally:
-        code._fused = saved
+        code._fused = saved[0]
+        if saved[1] is None:
+            del os.environ["NANOPROC_NATIVE_VALIDATE"]
+        else:
+            os.environ["NANOPROC_NATIVE_VALIDATE"] = saved[1]
 
 
 @pytest.mark.parametrize("invalid", [False, True])

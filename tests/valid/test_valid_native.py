@@ -12,15 +12,13 @@ feature cases of test_valid_fused. Module verdicts with the native filter forced
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_valid_fused import FEATURE_CASES, _smith, _verdict
-from test_valid_fused import _full_verdict as _full_verdict_native_allowed
+from test_valid_fused import FEATURE_CASES, _full_verdict, _smith, _verdict
 from valid_build import ScriptCache
 
 from conftest import spec_dir, spec_files
@@ -71,22 +69,6 @@ def native_body_verdicts(wasm: bytes) -> tuple[int, int, list[str]]:
         f.body = None
         f.offsets = None
     return accepted, len(funcs), problems
-
-
-def _full_verdict(wasm: bytes) -> str | None:
-    """The module's verdict from the full path alone (no native filter, no fused check)."""
-    saved = os.environ.get(ENV)
-    os.environ[ENV] = "0"
-    try:
-        return _full_verdict_native_allowed(wasm)
-    finally:
-        if saved is None:
-            del os.environ[ENV]
-        else:
-            os.environ[ENV] = saved
-
-
-ENV = "NANOPROC_NATIVE_VALIDATE"
 
 
 @pytest.fixture

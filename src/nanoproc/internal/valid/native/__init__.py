@@ -109,10 +109,10 @@ class Tables(ctypes.Structure):
     ]  # fmt: skip
 
 
-_FIELD_TYPES: dict[str, Any] = dict(Tables._fields_)
+_FIELD_TYPES: dict[str, Any] = {f[0]: f[1] for f in Tables._fields_}
 
 FRAME_SIZE = 48
-"""sizeof(Frame) in bodies.c: three pointers, four u32, three bytes, padded to 8."""
+"""sizeof(Frame) in bodies.c (checked when it is compiled)."""
 
 MIN_CODE_BYTES = 4 << 20
 """Code section size from which validation uses the native filter first; below it,
@@ -152,6 +152,9 @@ def _compiled() -> tuple[Any, Any]:
     mod.data_layout = str(tm.target_data)
     ee = llvm.create_mcjit_compiler(mod, tm)
     ee.finalize_object()
+    sizes = ctypes.CFUNCTYPE(ctypes.c_uint64)(ee.get_function_address("np_sizes"))()
+    if sizes != FRAME_SIZE << 32 | ctypes.sizeof(Tables):
+        raise RuntimeError(f"bodies.c's layout differs from this module's ({sizes:#x})")
     u64p = ctypes.POINTER(ctypes.c_uint64)
     fn = ctypes.CFUNCTYPE(
         None, ctypes.POINTER(Tables), ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32,
@@ -288,22 +291,22 @@ class NativeTables:
             stack=(ctypes.c_uint8 * STACK_CAP)(), locals=(ctypes.c_uint8 * LOCALS_CAP)(),
             frames=(ctypes.c_uint8 * (FRAME_SIZE * FRAMES_CAP))(),
         )  # fmt: skip
-        t = Tables()
+        tb = Tables()
         for name, arr in arrays.items():
             if name == "frames":
-                t.frames = ctypes.addressof(arr)
+                tb.frames = ctypes.addressof(arr)
             else:
-                setattr(t, name, ctypes.cast(arr, _FIELD_TYPES[name]))
-        t.ntypes = len(type_sig)
-        t.nfuncs = len(func_sig)
-        t.nglobals = len(ctx.globals)
-        t.nmems = len(ctx.mems)
-        t.ntables = len(ctx.tables)
-        t.ntags = len(tag_sig)
-        t.ndatas = ctx.ndatas
-        t.max_locals = _code.MAX_LOCALS
-        t.stack_cap, t.frames_cap, t.locals_cap = STACK_CAP, FRAMES_CAP, LOCALS_CAP
-        self.tables = t
+                setattr(tb, name, ctypes.cast(arr, _FIELD_TYPES[name]))
+        tb.ntypes = len(type_sig)
+        tb.nfuncs = len(func_sig)
+        tb.nglobals = len(ctx.globals)
+        tb.nmems = len(ctx.mems)
+        tb.ntables = len(ctx.tables)
+        tb.ntags = len(tag_sig)
+        tb.ndatas = ctx.ndatas
+        tb.max_locals = _code.MAX_LOCALS
+        tb.stack_cap, tb.frames_cap, tb.locals_cap = STACK_CAP, FRAMES_CAP, LOCALS_CAP
+        self.tables = tb
 
 
 def check_bodies(ctx: Context, module: Module, base: int, data: bytes, spans: list[Any],

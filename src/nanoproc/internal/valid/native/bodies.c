@@ -652,6 +652,9 @@ __attribute__((noinline)) i64 np_check_body(const Tables *t, const u8 *data, u64
   }
 }
 
+/* sizeof(Frame) and sizeof(Tables), which the caller checks against its own layout. */
+u64 np_sizes(void) { return (u64)sizeof(Frame) << 32 | sizeof(Tables); }
+
 /* Check ``count`` bodies; out[i] is np_check_body's answer for body i. */
 void np_check_bodies(const Tables *t, const u8 *data, u64 len, u32 count, const u64 *lpos,
                      const u64 *ipos, const u64 *end, const u32 *func, i64 *out) {

@@ -7519,8 +7519,13 @@ define dso_local i64 @np_check_body(ptr noundef readonly %0, ptr noundef %1, i64
   ret i64 %5383
 }
 
+; Function Attrs: mustprogress nofree norecurse nosync nounwind willreturn memory(none)
+define dso_local i64 @np_sizes() local_unnamed_addr #1 {
+  ret i64 206158430424
+}
+
 ; Function Attrs: nofree nosync nounwind
-define dso_local void @np_check_bodies(ptr noundef %0, ptr noundef %1, i64 noundef %2, i32 noundef %3, ptr noundef readonly captures(none) %4, ptr noundef readonly captures(none) %5, ptr noundef readonly captures(none) %6, ptr noundef readonly captures(none) %7, ptr noundef writeonly captures(none) %8) local_unnamed_addr #1 {
+define dso_local void @np_check_bodies(ptr noundef %0, ptr noundef %1, i64 noundef %2, i32 noundef %3, ptr noundef readonly captures(none) %4, ptr noundef readonly captures(none) %5, ptr noundef readonly captures(none) %6, ptr noundef readonly captures(none) %7, ptr noundef writeonly captures(none) %8) local_unnamed_addr #2 {
   %10 = icmp eq i32 %3, 0
   br i1 %10, label %13, label %11
 
@@ -7541,7 +7546,7 @@ define dso_local void @np_check_bodies(ptr noundef %0, ptr noundef %1, i64 nound
   %21 = load i64, ptr %20, align 8, !tbaa !179
   %22 = getelementptr inbounds i32, ptr %7, i64 %15
   %23 = load i32, ptr %22, align 4, !tbaa !11
-  %24 = tail call i64 @np_check_body(ptr noundef %0, ptr noundef %1, i64 noundef %2, i64 noundef %17, i64 noundef %19, i64 noundef %21, i32 noundef %23) #2
+  %24 = tail call i64 @np_check_body(ptr noundef %0, ptr noundef %1, i64 noundef %2, i64 noundef %17, i64 noundef %19, i64 noundef %21, i32 noundef %23) #3
   %25 = getelementptr inbounds i64, ptr %8, i64 %15
   store i64 %24, ptr %25, align 8, !tbaa !179
   %26 = add nuw nsw i64 %15, 1
@@ -7550,8 +7555,9 @@ define dso_local void @np_check_bodies(ptr noundef %0, ptr noundef %1, i64 nound
 }
 
 attributes #0 = { nofree noinline nosync nounwind "frame-pointer"="none" "min-legal-vector-width"="0" "no-builtins" "no-trapping-math"="true" "stack-protector-buffer-size"="8" }
-attributes #1 = { nofree nosync nounwind "frame-pointer"="none" "min-legal-vector-width"="0" "no-builtins" "no-trapping-math"="true" "stack-protector-buffer-size"="8" }
-attributes #2 = { nobuiltin "no-builtins" }
+attributes #1 = { mustprogress nofree norecurse nosync nounwind willreturn memory(none) "frame-pointer"="none" "min-legal-vector-width"="0" "no-builtins" "no-trapping-math"="true" "stack-protector-buffer-size"="8" }
+attributes #2 = { nofree nosync nounwind "frame-pointer"="none" "min-legal-vector-width"="0" "no-builtins" "no-trapping-math"="true" "stack-protector-buffer-size"="8" }
+attributes #3 = { nobuiltin "no-builtins" }
 
 
 !0 = !{i32 1, !"wchar_size", i32 4}
