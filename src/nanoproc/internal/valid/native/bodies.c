@@ -202,7 +202,7 @@ __attribute__((noinline)) i64 np_check_body(const Tables *t, const u8 *data, u64
   sig_of(t, fsig, &fpar, &fnp, &fres, &fnr);
 
   /* Locals: the parameters, then the declared groups (numeric/vector types only). */
-  u8 *locals = t->locals;
+  u8 *restrict locals = t->locals;
   u32 nlocals = fnp;
   if (fnp > t->max_locals || fnp > t->locals_cap) return -1;
   for (u32 i = 0; i < fnp; i++) locals[i] = fpar[i];
@@ -224,7 +224,7 @@ __attribute__((noinline)) i64 np_check_body(const Tables *t, const u8 *data, u64
   }
 
   const u8 *p = data + ipos, *end = data + end_;
-  u8 *stack = t->stack;
+  u8 *restrict stack = t->stack; /* restrict: its stores leave the tables in registers */
   u32 cap = t->stack_cap;
   Frame *frames = (Frame *)t->frames;
   u32 fcap = t->frames_cap;
