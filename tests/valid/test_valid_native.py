@@ -272,3 +272,23 @@ def test_operand_types_op_by_op() -> None:
                                    for p in problems[:20])  # fmt: skip
     valid = sum(1 for name, _ in cases if " " not in name)
     assert accepted == valid, (accepted, valid, total)  # the valid ones, and only those
+
+
+def test_without_llvmlite_validation_is_pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    grep = (ROOT / "tests" / "wasi" / "wasm" / "grep.wasm").read_bytes()
+    bad = bytearray(_module_of_bodies([_CONSTS[2] + b"\x1a", _CONSTS[1] + _CONSTS[2] + b"\x6a\x1a"]))
+    monkeypatch.setenv("NANOPROC_NATIVE_VALIDATE", "always")
+    monkeypatch.setitem(sys.modules, "llvmlite", None)  # import fails
+    monkeypatch.setitem(sys.modules, "llvmlite.binding", None)
+    native._compiled.cache_clear()
+    native._usable.cache_clear()
+    try:
+        assert not native.available()
+        assert _verdict(grep) is None
+        assert _verdict(bytes(bad)) == _full_verdict(bytes(bad))
+        assert "type mismatch" in str(_verdict(bytes(bad)))
+    finally:
+        native._compiled.cache_clear()
+        native._usable.cache_clear()

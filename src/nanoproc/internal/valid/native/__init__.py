@@ -126,8 +126,12 @@ def min_code_bytes() -> int:
 
 def available() -> bool:
     """Whether the native filter can be used (llvmlite importable, not disabled)."""
-    if os.environ.get("NANOPROC_NATIVE_VALIDATE") == "0":
-        return False
+    return os.environ.get("NANOPROC_NATIVE_VALIDATE") != "0" and _usable()
+
+
+@cache
+def _usable() -> bool:
+    """Whether the filter compiles here (tried once per process)."""
     try:
         _compiled()
     except Exception:  # noqa: BLE001  (no llvmlite, or it cannot compile here: pure Python)
