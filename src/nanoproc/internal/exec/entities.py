@@ -69,6 +69,7 @@ class FuncInst:
         self.hostfn = hostfn
         self.needs_caller = needs_caller
         """For host functions: the user's Python callable (for introspection)."""
+        self.native_cb: Any = None
 
     def __call__(self, *args: Any) -> Any:
         """What the llvm tier's record of a function of another tier calls (see
@@ -79,8 +80,7 @@ class FuncInst:
         return self.native_cb(self, *args)
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached while ``call`` or ``native_cb`` is unset (a defined function
-        # not bound yet; no native record).
+        # Only reached while ``call`` is unset (a defined function not bound yet).
         if name != "call":
             raise AttributeError(name)
         inst = self.instance

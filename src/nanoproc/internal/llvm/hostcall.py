@@ -221,7 +221,7 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
             pair = shared[key] = (thunk, cb)
         thunks.append(pair[0])
         cb = pair[1]
-        mine = getattr(fi, "native_cb", None)
+        mine = fi.native_cb
         if mine is None:
             fi.native_cb = cb  # the record calls ``fi``: FuncInst.__call__
             callbacks.append(fi)
