@@ -161,3 +161,23 @@ def test_parallel_compilation_in_worker_processes(cache_dir: Path,
     inst = new_instance(cm, backend=backend)
     assert [call(inst, f"f{i}", 100, backend=backend) for i in (0, 7, 23)] == [100, 107, 123]
 
+
+
+def test_reading_key_is_the_full_key(cache_dir: Path) -> None:
+    """``reading_key`` (what a warm start computes the keys of units and glue with,
+    from the host key recorded under this machine's fingerprint, without LLVM) is
+    ``cache_key``; with no recorded host key, or an unusable one, it is computed
+    as ``cache_key`` (and recorded)."""
+    if cache.machine_fingerprint() is None:
+        pytest.skip("no machine fingerprint here: quick keys are off")
+    path = cache._host_key_path()
+    assert path is not None and not path.exists()
+    full = cache.cache_key("m", "c")
+    assert path.read_text() == jit.host_target().key()
+    assert cache.reading_key("m", "c") == full
+    assert cache.reading_key("m2", "c") == cache.cache_key("m2", "c") != full
+    cache._known_hosts.clear()
+    cache._recorded.discard(path)
+    path.write_text("two\nlines")
+    assert cache.reading_key("m", "c") == full
+    assert path.read_text() == jit.host_target().key()  # recorded again

@@ -16,6 +16,7 @@ import itertools
 import random
 import time
 import weakref
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -374,6 +375,54 @@ HOT = """
       (br_if $l (local.get 0)))
     (local.get 1)))
 """
+
+
+def test_warm_start_loads_no_llvm(tmp_path: Any) -> None:
+    """A new process finding a module's units in the cache loads and runs them
+    without loading LLVM (llvmlite.binding) or the IR generator: the keys of the units and
+    of their glue are computed from this machine's recorded host key (as the
+    whole-module path does), which equals LLVM's."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from nanoproc.internal.llvm import cache
+
+    cache_dir = tmp_path / "cache"
+    assert _chain_run(_engine("tiered", [(1, [1, 2])])) == _chain_run(_engine("interp"))
+    assert cache.reading_key("x", "y") == cache.cache_key("x", "y")
+    script = tmp_path / "warm.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        import nanoproc
+        from test_tiered_switch import CHAIN
+        config = nanoproc.Config()
+        config.strategy = "tiered"
+        config.consume_fuel = True  # as the first engine: the same code options
+        engine = nanoproc.Engine(config)
+        store = nanoproc.Store(engine)
+        store.set_fuel(1_000_000)
+        module = nanoproc.Module(engine, CHAIN)
+        inst = nanoproc.Instance(store, module, [])
+        print(inst.exports(store)["sum"](store, 5))
+        print([f for f, _ in module._compiled.artifacts["tiered"].plan.units])
+        print(sorted(inst._inst.tier_state.native.codes))
+        print([m for m in ("llvmlite.binding", "nanoproc.internal.llvm.jit",
+                           "nanoproc.internal.llvm.irgen.module") if m in sys.modules])
+    """))
+    env = dict(os.environ, NANOPROC_TIER_UNITS="always", NANOPROC_TIER_SAMPLE="0",
+               NANOPROC_CACHE_DIR=str(cache_dir),
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), *sys.path]))
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    engine = _engine("interp")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1_000_000)
+    inst = nanoproc.Instance(store, nanoproc.Module(engine, CHAIN), [])
+    want = str(inst.exports(store)["sum"](store, 5))
+    assert out.stdout.splitlines() == [want, "[[1, 2]]", "[1, 2]", "[]"], out.stdout
 
 
 def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None:

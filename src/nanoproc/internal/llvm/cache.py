@@ -161,6 +161,28 @@ def quick_key(module_digest: str, config: str) -> str | None:
     return _key(module_digest, host, config)
 
 
+_known_hosts: dict[Path, str] = {}
+
+
+def reading_key(module_digest: str, config: str) -> str:
+    """``cache_key``, computed without loading LLVM when this machine's host key is
+    recorded (as :func:`quick_key`; read once per process): a warm start computes
+    the keys of every cached unit and glue object it loads (~1,100 for
+    CPython-for-WASI), and loading LLVM for them was ~0.1 s of its first run."""
+    path = _host_key_path()
+    host = _known_hosts.get(path) if path is not None else None
+    if host is None and path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            text = ""
+        if text and "\n" not in text:
+            host = _known_hosts[path] = text
+    if host is None:
+        return cache_key(module_digest, config)
+    return _key(module_digest, host, config)
+
+
 def load_quick(module_digest: str, config: str) -> list[bytes] | None:
     """The entry of (``module_digest``, ``config``) found through :func:`quick_key`
     (no LLVM loaded), or None: then ask again with :func:`cache_key`."""

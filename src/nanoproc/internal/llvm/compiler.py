@@ -183,7 +183,6 @@ class GlueLibrary:
     """Host thunks compiled on their own (for host functions' native shapes)."""
 
     def __init__(self, shapes: list[Shape]) -> None:
-        from .irgen.module import glue_only_text
         from .link import link
 
         digest = "glue:" + ";".join(f"{p}_{r}" for p, r in shapes)
@@ -194,6 +193,8 @@ class GlueLibrary:
             key = cache.cache_key(digest, "opt=2")
             objects = cache.load(key)
         if objects is None:
+            from .irgen.module import glue_only_text  # (a warm start imports no IR code)
+
             target = jit.host_target()
             objects = [jit.compile_ir(glue_only_text(shapes, target.triple,
                                                      target.datalayout), 2)]  # fmt: skip

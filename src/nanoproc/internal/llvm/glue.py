@@ -31,7 +31,7 @@ KEY_PREFIX = "glue-"
 
 
 def _key(kind: str, shape: Shape, opt_level: int) -> str:
-    return KEY_PREFIX + cache.cache_key(f"glue-{kind}:{shape_name(shape)}", f"opt={opt_level}")
+    return KEY_PREFIX + cache.reading_key(f"glue-{kind}:{shape_name(shape)}", f"opt={opt_level}")
 
 
 def _get(key: str) -> bytes | None:

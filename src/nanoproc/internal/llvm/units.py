@@ -51,7 +51,7 @@ from .unitcode import REFS, refs_of, unit_code
 def unit_key(cm: CompiledModule, funcs: list[int], options: CodeOptions) -> str:
     """The compile cache's key of the unit of ``funcs`` (sorted) of ``cm``."""
     digest = hashlib.sha256(",".join(map(str, funcs)).encode()).hexdigest()[:32]
-    return cache.cache_key(f"{module_digest(cm)}:unit:{digest}", options.key())
+    return cache.reading_key(f"{module_digest(cm)}:unit:{digest}", options.key())
 
 
 def unit_shapes(cm: CompiledModule, funcs: Iterable[int]) -> list[tuple[str, str]]:
