@@ -379,9 +379,10 @@ HOT = """
 
 def test_warm_start_loads_no_llvm(tmp_path: Any) -> None:
     """A new process finding a module's units in the cache loads and runs them
-    without loading LLVM (llvmlite.binding) or the IR generator: the keys of the units and
-    of their glue are computed from this machine's recorded host key (as the
-    whole-module path does), which equals LLVM's."""
+    without loading LLVM (llvmlite.binding) or the IR generator: the keys of the
+    units and of their glue are computed from this machine's recorded host key (as
+    the whole-module path does), which equals LLVM's. (Both processes are new:
+    this one's in-memory caches hold glue made for other tests' cache dirs.)"""
     import os
     import subprocess
     import sys
@@ -389,8 +390,6 @@ def test_warm_start_loads_no_llvm(tmp_path: Any) -> None:
 
     from nanoproc.internal.llvm import cache
 
-    cache_dir = tmp_path / "cache"
-    assert _chain_run(_engine("tiered", [(1, [1, 2])])) == _chain_run(_engine("interp"))
     assert cache.reading_key("x", "y") == cache.cache_key("x", "y")
     script = tmp_path / "warm.py"
     script.write_text(textwrap.dedent("""
@@ -399,8 +398,10 @@ def test_warm_start_loads_no_llvm(tmp_path: Any) -> None:
         from test_tiered_switch import CHAIN
         config = nanoproc.Config()
         config.strategy = "tiered"
-        config.consume_fuel = True  # as the first engine: the same code options
+        config.consume_fuel = True
         engine = nanoproc.Engine(config)
+        if sys.argv[1] == "cold":
+            engine.backend.units_after = lambda module: [(1, [1, 2])]
         store = nanoproc.Store(engine)
         store.set_fuel(1_000_000)
         module = nanoproc.Module(engine, CHAIN)
@@ -412,17 +413,20 @@ def test_warm_start_loads_no_llvm(tmp_path: Any) -> None:
                            "nanoproc.internal.llvm.irgen.module") if m in sys.modules])
     """))
     env = dict(os.environ, NANOPROC_TIER_UNITS="always", NANOPROC_TIER_SAMPLE="0",
-               NANOPROC_CACHE_DIR=str(cache_dir),
+               NANOPROC_CACHE_DIR=str(tmp_path / "cache"),
                PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), *sys.path]))
-    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
     engine = _engine("interp")
     store = nanoproc.Store(engine)
     store.set_fuel(1_000_000)
     inst = nanoproc.Instance(store, nanoproc.Module(engine, CHAIN), [])
     want = str(inst.exports(store)["sum"](store, 5))
-    assert out.stdout.splitlines() == [want, "[[1, 2]]", "[1, 2]", "[]"], out.stdout
+    for run in ("cold", "warm"):
+        out = subprocess.run([sys.executable, str(script), run], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert lines[:3] == [want, "[[1, 2]]", "[1, 2]"], out.stdout
+    assert lines[3] == "[]", out.stdout  # the warm process
 
 
 def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None:
