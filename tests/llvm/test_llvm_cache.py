@@ -176,7 +176,7 @@ def test_reading_key_is_the_full_key(cache_dir: Path) -> None:
     assert path.read_text() == jit.host_target().key()
     assert cache.reading_key("m", "c") == full
     assert cache.reading_key("m2", "c") == cache.cache_key("m2", "c") != full
-    cache._known_hosts.clear()
+    cache._known_hosts.clear()  # (it remembers the host key per cache directory)
     cache._recorded.discard(path)
     path.write_text("two\nlines")
     assert cache.reading_key("m", "c") == full

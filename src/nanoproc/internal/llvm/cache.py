@@ -161,25 +161,28 @@ def quick_key(module_digest: str, config: str) -> str | None:
     return _key(module_digest, host, config)
 
 
-_known_hosts: dict[Path, str] = {}
+_known_hosts: dict[tuple[str | None, str | None], str] = {}
+"""(NANOPROC_CACHE_DIR, NANOPROC_LLVM_CACHE) -> the host key recorded there."""
 
 
 def reading_key(module_digest: str, config: str) -> str:
     """``cache_key``, computed without loading LLVM when this machine's host key is
-    recorded (as :func:`quick_key`; read once per process): a warm start computes
-    the keys of every cached unit and glue object it loads (~1,100 for
-    CPython-for-WASI), and loading LLVM for them was ~0.1 s of its first run."""
-    path = _host_key_path()
-    host = _known_hosts.get(path) if path is not None else None
-    if host is None and path is not None:
+    recorded (as :func:`quick_key`; read once per process and cache directory): a
+    warm start computes the keys of every cached unit and glue object it loads
+    (~1,100 for CPython-for-WASI), and loading LLVM for them was ~0.1 s of its
+    first run."""
+    env = os.environ
+    where = (env.get("NANOPROC_CACHE_DIR"), env.get("NANOPROC_LLVM_CACHE"))
+    host = _known_hosts.get(where)
+    if host is None:
+        path = _host_key_path()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8") if path is not None else ""
         except (OSError, ValueError):
             text = ""
-        if text and "\n" not in text:
-            host = _known_hosts[path] = text
-    if host is None:
-        return cache_key(module_digest, config)
+        if not text or "\n" in text:
+            return cache_key(module_digest, config)
+        host = _known_hosts[where] = text
     return _key(module_digest, host, config)
 
 

@@ -187,7 +187,7 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
     base = ctypes.addressof(buf)
     thunks: list[int] = []
     callbacks: list[Any] = []
-    shared: dict[tuple[int, int], tuple[int, Callable[..., Any]]] = {}
+    shared: dict[tuple[int, int], tuple[int, Any]] = {}
     """(id of the type, id of the instance) -> (thunk, store callback)."""
     callers: dict[int, Any] = {}
     owners: dict[int, Any] = {}
@@ -215,7 +215,7 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
                 cbs = ns.host_makers[caller] = {}
             cb = cbs.get(got[2])
             if cb is None:
-                cb = cbs[got[2]] = _maker(ns, got[2], SHARED)(caller)
+                cb = cbs[got[2]] = _SharedCallback(ns, got[2], caller)
             thunk, owner = thunk_for(got[1])
             owners[id(owner)] = owner
             pair = shared[key] = (thunk, cb)
@@ -225,7 +225,7 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
         if mine is None:
             fi.native_cb = cb  # the record calls ``fi``: FuncInst.__call__
             callbacks.append(fi)
-        elif mine is cb:
+        elif mine is cb or mine is cb.real:
             callbacks.append(fi)
         else:  # another store's callback: this record's own binding
             callbacks.append(MethodType(cb, fi))
@@ -242,6 +242,31 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
     addresses = list(range(base, base + 8 * step * n, 8 * step))
     ns.add_records(fis, addresses)  # registered once nothing can fail
     return addresses
+
+
+class _SharedCallback:
+    """A store's callback of one signature for the functions of another tier (kind
+    SHARED), whose code is made at its first call: CPython-for-WASI's table holds
+    functions of ~340 signatures, and generating and compiling each one's callback
+    at the first instantiation was ~0.1 s of a warm process's first run, for
+    signatures mostly never called from native code. The first call of each
+    function puts the real callback in its ``native_cb``."""
+
+    __slots__ = ("ns", "pshape", "caller", "real")
+
+    def __init__(self, ns: NativeStore, pshape: tuple[str, str], caller: Any) -> None:
+        self.ns = ns
+        self.pshape = pshape
+        self.caller = caller
+        self.real: Callable[..., Any] | None = None
+
+    def __call__(self, fi: FuncInst, *args: Any) -> Any:
+        real = self.real
+        if real is None:
+            real = self.real = _maker(self.ns, self.pshape, SHARED)(self.caller)
+        if fi.native_cb is self:
+            fi.native_cb = real
+        return real(fi, *args)
 
 
 def thunk_for(shape: tuple[str, str]) -> tuple[int, Any]:
