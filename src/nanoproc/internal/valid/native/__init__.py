@@ -314,16 +314,17 @@ class NativeTables:
 
 
 def check_bodies(ctx: Context, module: Module, base: int, data: bytes, spans: list[Any],
-                 indices: list[int]) -> list[int]:  # fmt: skip
+                 indices: list[int], tables: NativeTables | None = None) -> list[int]:  # fmt: skip
     """Native verdicts for the bodies ``indices`` (into ``module.funcs``): the
     instruction count, or -1 where only the Python checks can tell. ``spans[i]`` is
     ``(locals position, instructions position, end)`` of body ``indices[i]`` in
-    ``data``; ``base`` the index of the module's first function."""
+    ``data``; ``base`` the index of the module's first function; ``tables`` the
+    module's NativeTables if already built."""
     _, fn = _compiled()
     n = len(indices)
     if n == 0:
         return []
-    nt = NativeTables(ctx, module)
+    nt = NativeTables(ctx, module) if tables is None else tables
     u64 = ctypes.c_uint64 * n
     lpos = u64(*[s[0] for s in spans])
     ipos = u64(*[s[1] for s in spans])
