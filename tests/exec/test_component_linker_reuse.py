@@ -133,3 +133,20 @@ def test_nested_components_are_freed_without_the_cycle_collector(tier: str) -> N
         assert inst() is None
     finally:
         gc.enable()
+
+
+def test_a_linker_forgets_the_template_of_a_component_that_died() -> None:
+    engine = tier_engine("interp")
+    linker = c.Linker(engine)
+    comp = c.Component(engine, '(component (core module $m) (core instance (instantiate $m)))')
+    linker.instantiate(nanoproc.Store(engine), comp)
+    assert len(linker._templates) == 1
+    plan = weakref.ref(comp._plan)
+    del comp
+    gc.collect()
+    assert plan() is None
+    assert linker._templates == {}
+    # a new component (perhaps at the dead one's address) gets a template of its own
+    comp = c.Component(engine, '(component (core module $m) (core instance (instantiate $m)))')
+    linker.instantiate(nanoproc.Store(engine), comp)
+    assert [entry[0]() for entry in linker._templates.values()] == [comp._plan]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ...internal.errors import LinkError, UnsupportedFeature, WasmtimeError
@@ -52,9 +53,11 @@ class Linker(Closable):
         self._found: dict[str, _Def | None] = {}
         """Import name -> its top-level definition (semver matching is slow, and a
         server instantiates per request); emptied by every definition."""
-        self._templates: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        """Component plan -> ``build(store, st)`` making its import values (see
-        :func:`_template`; None when some import fails); emptied by every definition."""
+        self._templates: dict[int, tuple[weakref.ReferenceType[Any], Any]] = {}
+        """id of a component plan -> (weak reference to it, ``build(store, st)`` making
+        its import values: see :func:`_template`; None when some import fails); an
+        entry goes with its plan, and all of them with every definition. (What a
+        WeakKeyDictionary does, without its Python-level ``get`` per instantiation.)"""
         self._shadowing = False
         self.locked = False
 
@@ -116,9 +119,14 @@ class Linker(Closable):
             raise WasmtimeError("cross-`Engine` instantiation is not currently supported")
         engine.check_can_run()
         plan = component._plan
-        build = self._templates.get(plan, _UNSEEN)
-        if build is _UNSEEN:
-            build = self._templates[plan] = _template(self, plan)
+        entry = self._templates.get(id(plan))
+        if entry is not None and entry[0]() is plan:
+            build = entry[1]
+        else:
+            build = _template(self, plan)
+            key = id(plan)
+            self._templates[key] = (weakref.ref(plan, partial(_drop_template, self._templates,
+                                                              key)), build)  # fmt: skip
         if build is not None:
             args = build(store, st)
         else:  # some import cannot be satisfied: find which, in order, and say so
@@ -349,9 +357,6 @@ def _host_func(d: _Def, e: Entity, name: str) -> CFunc:
     return CFunc("host", ft, [], host=d.value, name=name)
 
 
-_UNSEEN = object()
-
-
 class _Unresolved(Exception):
     """Some import has no fitting definition (:meth:`Linker._resolve` says which)."""
 
@@ -410,6 +415,13 @@ def _template(linker: Linker, plan: Any) -> Callable[[Any, Any], dict[str, Any]]
                      "    return {" + ", ".join(items) + "}", ""])  # fmt: skip
     exec(compile(src, "<nanoproc component imports>", "exec"), consts)
     return consts["build"]  # type: ignore[no-any-return]
+
+
+def _drop_template(templates: dict[int, Any], key: int, ref: weakref.ReferenceType[Any]) -> None:
+    """A plan died: drop its linker template (unless the key was reused meanwhile)."""
+    entry = templates.get(key)
+    if entry is not None and entry[0] is ref:
+        del templates[key]
 
 
 def _is_plain_type(e: Entity) -> bool:

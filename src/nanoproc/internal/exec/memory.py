@@ -17,6 +17,7 @@ import mmap
 import sys
 import weakref
 from collections.abc import Callable
+from types import MethodType
 from typing import Any
 
 from ..syntax.types import MemType
@@ -97,7 +98,7 @@ class MemoryInst:
         else:
             self._mm = _reserve(reserve)
         self._buf: bytearray | None = None if self._mm is not None else bytearray(initial)
-        self.view = self._make_view()
+        self.view = res.view[:initial] if res is not None else self._make_view()
 
     def _max_bytes(self) -> int:
         return self.max_pages * self.page_size
@@ -166,7 +167,7 @@ class MemoryInst:
             self._held = listener
             return
         ref: weakref.ReferenceType[Callable[[memoryview], None]]
-        if hasattr(listener, "__self__"):
+        if isinstance(listener, MethodType):  # (no failed attribute lookup per function)
             ref = weakref.WeakMethod(listener)  # type: ignore[arg-type]
         else:
             ref = weakref.ref(listener)
