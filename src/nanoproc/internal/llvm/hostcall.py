@@ -185,6 +185,9 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
     step = abi.REC_SIZE // 8 + 2
     buf = abi.array(ctypes.c_uint64, max(1, step * n))()
     base = ctypes.addressof(buf)
+    words = [0] * (step * n)
+    """The buffer's contents, written in one go once known (strided writes to a
+    ctypes array cost more than building the list)."""
     thunks: list[int] = []
     callbacks: list[Any] = []
     shared: dict[tuple[int, int], tuple[int, Any]] = {}
@@ -231,11 +234,12 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
             callbacks.append(MethodType(cb, fi))
     if n:
         size = 8 * step
-        buf[0::step] = thunks
-        buf[1::step] = range(base + abi.REC_SIZE, base + abi.REC_SIZE + size * n, size)
-        buf[2::step] = [fi.canon for fi in fis]
-        buf[4::step] = list(map(id, callbacks))
-        buf[5::step] = [ns.sc_addr] * n
+        words[0::step] = thunks
+        words[1::step] = range(base + abi.REC_SIZE, base + abi.REC_SIZE + size * n, size)
+        words[2::step] = [fi.canon for fi in fis]
+        words[4::step] = map(id, callbacks)
+        words[5::step] = [ns.sc_addr] * n
+        buf[:] = words
     ns.keep += callbacks
     ns.keep += owners.values()
     ns.keep.append(buf)

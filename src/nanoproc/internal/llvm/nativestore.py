@@ -25,7 +25,7 @@ import ctypes
 import threading
 import weakref
 from collections.abc import Sequence
-from functools import cache, cached_property
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..errors import WasmtimeError
@@ -103,6 +103,25 @@ def _constant_ids() -> tuple[int, int, int, int]:
     return id(HELPER), id(ExitTrap), id(ExitThread), id(ExitBusy)
 
 
+class _once:  # noqa: N801 - used as a decorator, like the functools one it replaces
+    """``functools.cached_property`` without its lock (Python 3.11 takes one on every
+    first read, which cost more than the value for a store's views): computed on
+    first read and stored in the instance's ``__dict__``, which then shadows this
+    descriptor. Two threads reading it first at once both compute it: equal views
+    of the same native memory, either is right."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 @cache
 def _host_records() -> Any:
     """``hostcall.host_records`` (which imports this module), imported once."""
@@ -152,9 +171,10 @@ class NativeStore:
         self._heap: ExnHeap | None = None
         self.gc: NativeHeap | None = None
         """The GC heap, made when a module that uses GC is instantiated (gcheap)."""
+        self.claim()
 
     # Made on first use (host functions, epochs): most stores never need them.
-    @cached_property
+    @_once
     def trip_view(self) -> memoryview:
         """The stack limit's top byte: TRIP while the epoch is at or past the deadline
         or an interrupt is pending (see irgen.metering; one-byte writes, so no
@@ -162,13 +182,13 @@ class NativeStore:
         t = abi.SC["stack_limit"] + abi.TRIP_BYTE
         return memoryview(self.sc).cast("B")[t : t + 1]
 
-    @cached_property
+    @_once
     def ures(self) -> Any:
         """StoreCtx.results as u64s: where host functions put their results."""
         res = self.sc_addr + abi.SC["results"]
         return abi.array(ctypes.c_uint64, abi.RESULTS_CAP).from_address(res)
 
-    @cached_property
+    @_once
     def fres(self) -> Any:
         """StoreCtx.results as doubles."""
         res = self.sc_addr + abi.SC["results"]
@@ -389,6 +409,17 @@ class NativeStore:
         self._take_pending()
         return 1
 
+    def claim(self) -> None:
+        """Make the calling thread the store's (its stack bounds for native code's
+        checks). Done when the store is made, so that the first call need not exit
+        to claim it (the usual case: a store is used on the thread that made it);
+        a call from another thread claims it again (ExitThread)."""
+        sc = self.sc
+        sc.owner = threading.get_ident()
+        sc.stack_low = usable_low() + self.frame_room
+        low, size = thread_stack()
+        sc.exn_stack_top = low + size
+
     # ------------------------------------------------------------ abnormal exits
     def on_exit(self, e: BaseException) -> BaseException | None:
         """What the entry's Python side raises for ``e`` (a NativeExit), or None to
@@ -398,10 +429,7 @@ class NativeStore:
             if sc.depth:  # pragma: no cover - the entry reports ExitBusy then
                 return WasmtimeError("a store's code was entered from a new thread "
                                      "while running")  # fmt: skip
-            sc.owner = threading.get_ident()
-            sc.stack_low = usable_low() + self.frame_room
-            low, size = thread_stack()
-            sc.exn_stack_top = low + size
+            self.claim()
             return None
         if isinstance(e, ExitBusy):
             return WasmtimeError("store used by two threads at once: a store's code may "
