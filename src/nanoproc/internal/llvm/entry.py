@@ -29,6 +29,12 @@ _CTYPE: dict[str, Any] = {"i": ctypes.c_uint32, "I": ctypes.c_uint64, "f": ctype
 
 _PROTOS: dict[tuple[str, str], Any] = {}
 _FACTORIES: dict[tuple[str, str], Callable[..., Callable[..., Any]]] = {}
+_ENTRIES: dict[tuple[tuple[str, str], int], Any] = {}
+"""(shape, trampoline address) -> its ctypes function object: one serves every
+function and instance of that shape (it holds only the address; made per first
+call of each function it cost more than the rest of the entry)."""
+MAX_ENTRIES = 4096
+"""Entries kept at most (code loaded and dropped over a long run leaves stale ones)."""
 
 
 def prototype(pshape: tuple[str, str]) -> Any:
@@ -130,12 +136,18 @@ def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
     factory = _FACTORIES.get(pshape)
     if factory is None:
         factory = _FACTORIES[pshape] = _factory(pshape)
-    entry = prototype(pshape)(entry_address)
-    n = 2 + len(pshape[0]) + pshape[0].count("V")
+    key = (pshape, entry_address)
+    entry = _ENTRIES.get(key)
+    if entry is None:
+        if len(_ENTRIES) >= MAX_ENTRIES:
+            _ENTRIES.clear()
+        entry = _ENTRIES[key] = prototype(pshape)(entry_address)
+    params = pshape[0]
+    n = 2 + len(params) + params.count("V")
     block = abi.array(ctypes.c_uint64, n)(vmctx, fn)
     # memoryviews: item assignment is cheaper than on ctypes arrays
     ub = memoryview(block).cast("B").cast("Q")
-    fb = memoryview(block).cast("B").cast("d")
+    fb = memoryview(block).cast("B").cast("d") if "f" in params or "F" in params else None
     call = factory(entry, ub, fb, ctypes.c_void_p(ctypes.addressof(block)), ns, NativeExit)
     call.argv = block  # type: ignore[attr-defined]  # keeps the block alive with the function
     return call
