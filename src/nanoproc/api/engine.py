@@ -72,7 +72,8 @@ class Engine(Closable):
     def check_can_run(self) -> None:
         """Raise UnsupportedFeature if this engine's settings need what its tier
         lacks (fuel metering, epoch checks): code must not run ignoring them."""
-        self.backend  # noqa: B018 - creating the backend computes the blocker
+        if self._backend is None:
+            self.backend  # noqa: B018 - creating the backend computes the blocker
         if self._blocker is not None:
             raise UnsupportedFeature(self._blocker)
 
