@@ -445,6 +445,28 @@ def test_store_used_by_another_thread_in_turn() -> None:
     assert results == [7] and call(inst, "f", 8) == 8
 
 
+def test_a_store_is_claimed_by_the_thread_that_made_it() -> None:
+    # Its first call on that thread runs at once; the first on another thread exits
+    # once to claim the store, then runs there.
+    inst = new_instance('(module (func (export "f") (param i32) (result i32) local.get 0))')
+    ns = inst.store.tier_state
+    real = ns.on_exit
+    exits: list[str] = []
+
+    def on_exit(e: BaseException) -> BaseException | None:
+        exits.append(type(e).__name__)
+        return real(e)
+
+    ns.on_exit = on_exit  # read by an entry when it is made (the first call)
+    assert call(inst, "f", 1) == 1 and exits == []
+    results = []
+    t = threading.Thread(target=lambda: results.append(call(inst, "f", 2)))
+    t.start()
+    t.join()
+    assert results == [2] and exits == ["ExitThread"]
+    assert call(inst, "f", 3) == 3 and exits == ["ExitThread", "ExitThread"]
+
+
 def test_store_running_on_one_thread_refuses_another() -> None:
     entered = threading.Event()
     release = threading.Event()

@@ -812,7 +812,7 @@ def _builtin(c: _Compiler, d: C.Canon) -> Step:
     if resource_op is None:
         return _quiet(step)
     return _inline(step, f"S{CORE_FUNCS}.append({{FuncInst}}({{ft}}, {{cid}}, "
-                   f"{{op}}(f.inst, S{TYPES}[{args[0]}]), host=True))",
+                   f"{{op}}(f.inst, S{TYPES}[{args[0]}]), None, -1, True))",
                    FuncInst=FuncInst, ft=core_ft, cid=cid, op=resource_op)  # fmt: skip
 
 
