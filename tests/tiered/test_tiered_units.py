@@ -435,6 +435,7 @@ def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "1")
     monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
     monkeypatch.setattr(units, "ROUND", 0.3)
+    monkeypatch.setattr(units, "IDLE", False)  # every unit is of hot functions
     engine = _engine("tiered")
     store = nanoproc.Store(engine)
     store.set_fuel(1 << 60)
@@ -442,10 +443,14 @@ def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None
     inst = nanoproc.Instance(store, module, [])
     spin = inst.exports(store)["spin"]
     plan = module._compiled.artifacts["tiered"].plan
+    made: list[Any] = []
+    real = plan.make_unit
+    plan.make_unit = lambda funcs, *a, **kw: made.append(kw) or real(funcs, *a, **kw)  # type: ignore[method-assign]
     deadline = time.monotonic() + 120
     while not plan.units and time.monotonic() < deadline:
         assert spin(store, 20_000) == 60_000
     assert plan.units, "the sampler made no unit in 120 s"
+    assert made[0] == {"background": False}  # hot: not left to a niced worker
     assert 0 in plan.native or 1 in plan.native
     # the unit is listed before the compile thread offers it to the instances: the
     # install happens at a call after that offer
@@ -697,8 +702,10 @@ def test_idle_rounds_compile_what_the_program_ran(monkeypatch: pytest.MonkeyPatc
     assert plan.choose() == []
     monkeypatch.setattr(units, "IDLE", True)
     assert plan.choose() == [0, 1, 2]
+    assert plan.idle  # its unit goes to a niced worker
     plan.samples[1] = units.MIN_HITS  # a hot function comes first, alone with its callee
     assert plan.choose() == [0, 1]
+    assert not plan.idle  # a worker at the program's priority
 
 
 def test_a_refused_unit_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -768,10 +775,10 @@ def test_exit_waits_for_the_unit_being_compiled(tmp_path: Any) -> None:
         units.ROUND = 0.05
         entered = threading.Event()
         real = units.Plan.make_unit
-        def slow(self, funcs, cached_only=False):
+        def slow(self, funcs, cached_only=False, **kw):
             entered.set()
             time.sleep(1.0)
-            ok = real(self, funcs, cached_only)
+            ok = real(self, funcs, cached_only, **kw)
             print("unit made", ok, flush=True)
             return ok
         units.Plan.make_unit = slow

@@ -18,10 +18,14 @@ asks for it. How it goes:
   instructions. A round with no hot function takes the functions the program has
   run on the interp tier instead (``IDLE``): in the end all the code a program
   runs is native, this run's and, through the unit index, the next process's. The unit is
-  compiled at the engine's optimisation level by a niced compile worker process
+  compiled at the engine's optimisation level by a compile worker process
   (..workers; IR generation and LLVM outside the program's process; the sampler's
-  thread waits for it), or on the sampler's thread where no worker can be had, or
-  taken from the compile cache; then linked here.
+  thread waits for it): a unit of hot functions by a worker at the program's own
+  priority (the program runs their interp code meanwhile: on a busy machine a niced
+  worker did not finish one before a short program ended), an idle round's unit by
+  a niced one (CPU nobody else wants). Where no worker can be had, on the sampler's
+  thread. Or taken from the compile cache; then linked here. An exit kills a
+  worker's compile under way (the next run makes the unit again).
 * Its functions' callers are then given *install stubs* (from the sampler's thread:
   dict and attribute stores only). The first stub called, on the thread running
   that store's code, binds every unit not bound yet to the instance (llvm/units.py:
@@ -162,6 +166,9 @@ class Plan:
         ``TieredBackend._exempt_unit``), once asked."""
         self.warm_done = False
         self.thunks = False
+        self.idle = False
+        """Whether the last ``choose`` found no hot function (an idle round's unit:
+        compiled by a niced worker, see ``Sampler``)."""
         """Whether the host thunks of the module's function types are made."""
         self.lock = threading.Lock()
 
@@ -188,6 +195,7 @@ class Plan:
         hot = [f for f, n in sorted(heat.items(), key=lambda fn: -fn[1])
                if n >= MIN_HITS and f not in native and f not in refused]
         budget = BUDGET
+        self.idle = not hot
         if not hot and IDLE:
             hot = [f for f in self.backend.interp.used(module)
                    if f not in native and f not in refused]
@@ -542,7 +550,10 @@ class Sampler:
                                 if self.stopping:
                                     return
                                 with _switching():
-                                    plan.make_unit(funcs)
+                                    # a hot unit is worth the program's own priority
+                                    # (it runs interp code meanwhile); an idle one
+                                    # only the CPU nobody else wants
+                                    plan.make_unit(funcs, background=plan.idle)
                 next_round = time.monotonic() + ROUND
 
     def sample(self, weight: float = 1.0) -> bool:
