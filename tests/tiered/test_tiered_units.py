@@ -450,7 +450,7 @@ def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None
     while not plan.units and time.monotonic() < deadline:
         assert spin(store, 20_000) == 60_000
     assert plan.units, "the sampler made no unit in 120 s"
-    assert made[0] == {"background": False}  # hot: not left to a niced worker
+    assert made[0]["background"] is False  # hot: not left to a niced worker
     assert 0 in plan.native or 1 in plan.native
     # the unit is listed before the compile thread offers it to the instances: the
     # install happens at a call after that offer

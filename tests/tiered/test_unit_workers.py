@@ -152,7 +152,10 @@ import sys, threading, time
 import nanoproc
 from nanoproc.internal import workers
 from nanoproc.internal.tiered import units
-units.ROUND = 0.05
+mode = sys.argv[1]
+# "finish": no sampling round, so only a unit left unfinished by the last run is made
+units.ROUND = 1e9 if mode == "finish" else 0.05
+units.IDLE = False  # units of hot functions only (those are resumed)
 submitted = threading.Event()
 real_run = workers.Worker.run
 def run(self, kind, *a):
@@ -174,7 +177,6 @@ module = nanoproc.Module(engine, '''(module
 inst = nanoproc.Instance(store, module, [])
 spin = inst.exports(store)["spin"]
 plan = module._compiled.artifacts["tiered"].plan
-mode = sys.argv[1]
 deadline = time.monotonic() + 120
 while time.monotonic() < deadline:
     assert spin(store, 20000) == 60000
@@ -183,7 +185,8 @@ while time.monotonic() < deadline:
         break
     if mode == "finish" and isinstance(inst._inst.tier_state, units.PartialState):
         break
-print("main done", mode, len(plan.units), spin(store, 20000), flush=True)
+print("main done", mode, len(plan.units), spin(store, 20000),
+      len(units.unit_index(engine.backend, module._compiled, "pending")), flush=True)
 """
 
 
@@ -223,12 +226,14 @@ def _gone(pid: int, marker: str) -> None:
 
 
 def _finish(tmp_path: Path) -> None:
-    """The next run (no hook) compiles the unit in a worker and runs it natively."""
+    """The next run (no hook, no sampling round) makes the unit the last one left
+    unfinished, in a worker, and runs it natively."""
     proc = _start(tmp_path, "finish", "")
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     done = next(x for x in out.splitlines() if x.startswith("main done")).split()
     assert int(done[3]) >= 1 and done[4] == "60000", (out, err)
+    assert done[5] == "0", "a unit made is no longer listed as unfinished"
     assert _cache_is_whole(tmp_path / "cache") >= 2
     assert not _live_workers(str(tmp_path))
 
@@ -236,8 +241,8 @@ def _finish(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_exit_does_not_wait_for_a_unit_a_worker_compiles(tmp_path: Path) -> None:
     """A program ending while a worker compiles a unit (that would take 10 minutes)
-    exits at once: the worker is killed, nothing of the unit reaches the cache;
-    the next run makes it."""
+    exits at once: the worker is killed, nothing of the unit reaches the cache but
+    its listing as unfinished; the next run makes it first."""
     proc = _start(tmp_path, "exit", "sleep:600")
     start = time.monotonic()
     try:
@@ -247,7 +252,7 @@ def test_exit_does_not_wait_for_a_unit_a_worker_compiles(tmp_path: Path) -> None
         proc.kill()
     assert time.monotonic() - start < 120
     assert proc.returncode == 0, err
-    assert "main done exit 0 60000" in "".join(lines), lines
+    assert "main done exit 0 60000 1" in "".join(lines), lines  # listed as unfinished
     _gone(_pid_of(lines), str(tmp_path))
     _cache_is_whole(tmp_path / "cache")
     _finish(tmp_path)

@@ -165,6 +165,7 @@ class Plan:
         """Functions the interp tier cannot translate (compiled at instantiation; see
         ``TieredBackend._exempt_unit``), once asked."""
         self.warm_done = False
+        self.resumed = False
         self.thunks = False
         self.idle = False
         """Whether the last ``choose`` found no hot function (an idle round's unit:
@@ -231,24 +232,33 @@ class Plan:
         return sorted(chosen)
 
     def make_unit(self, funcs: list[int], cached_only: bool = False,
-                  background: bool = True) -> bool:
+                  background: bool = True, resumable: bool = False) -> bool:
         """Compile (or load) and link the unit of ``funcs``, then offer it to every
         instance. False if it could not be made (the functions stay interp).
-        ``background=False``: the program waits for it (a niceless worker)."""
+        ``background=False``: a worker at the program's priority (else a niced one).
+        ``resumable``: listed as unfinished until made (see ``note_pending``)."""
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None or art is None:
             return False
         self.native.update(funcs)
+        pending = False
         try:
             if not self.thunks:
                 # here, not on the store's thread, where making a thunk would wait for
                 # LLVM's lock while a unit compiles (tens of seconds)
                 self.backend.llvm.unit_thunks(module)
                 self.thunks = True
+            if resumable and not cached_only:
+                note_pending(self.backend, module, funcs, True)
+                pending = True
             code = self.backend.llvm.compile_unit(module, funcs, cached_only,
                                                   background=background)
         except Exception as e:  # unsupported here, LLVM failed: stay on the interp tier
+            from ..workers import ShuttingDown
+
+            if pending and not isinstance(e, ShuttingDown):
+                note_pending(self.backend, module, funcs, False)  # not worth a retry
             self.native.difference_update(funcs)
             if self.units:  # the tier works: these functions stay interp, the rest go on
                 self.refused.update(funcs)
@@ -263,6 +273,8 @@ class Plan:
             self.units.append((funcs, code))
         if not cached_only:
             remember_unit(self.backend, module, funcs)
+            if pending:
+                note_pending(self.backend, module, funcs, False)
         for inst in list(art.instances):
             self.offer(inst, [(funcs, code)])
         return True
@@ -287,6 +299,25 @@ class Plan:
                 return
             if not set(funcs) & self.native:
                 self.make_unit(funcs, cached_only=True)
+
+    def resume(self) -> None:
+        """Make the units an earlier process started but did not finish (see
+        ``note_pending``), hottest there first, at the program's priority; once,
+        on the sampler's thread before its first round."""
+        self.resumed = True
+        art = self.art_ref()
+        module = art.module_ref() if art is not None else None
+        if module is None or self.failed is not None:
+            return
+        try:
+            sets = unit_index(self.backend, module, "pending")
+        except Exception:  # no llvm tier here
+            return
+        for funcs in reversed(sets):  # the latest first
+            if self.failed is not None or len(self.units) >= MAX_UNITS:
+                return
+            if funcs and not set(funcs) & self.native:
+                self.make_unit(funcs, background=False, resumable=True)
 
     # ------------------------------------------------------------ installing
     def offer(self, inst: ModuleInstance,
@@ -430,14 +461,14 @@ def count_units(backend: TieredBackend, inst: ModuleInstance, art: TieredArtifac
 
 
 # ---------------------------------------------------------------- the unit index
-def _index_key(backend: TieredBackend, module: Any) -> str:
+def _index_key(backend: TieredBackend, module: Any, name: str = "units") -> str:
     from ..llvm import cache
     from ..llvm.compiler import module_digest
 
-    return cache.cache_key(f"{module_digest(module)}:units", backend.llvm.options.key())
+    return cache.cache_key(f"{module_digest(module)}:{name}", backend.llvm.options.key())
 
 
-def _quick_index_key(backend: TieredBackend, module: Any) -> str | None:
+def _quick_index_key(backend: TieredBackend, module: Any, name: str = "units") -> str | None:
     """The index's key computed without loading LLVM, or None when that cannot be
     done (then the llvm tier is loaded to compute it)."""
     from ..exec.digest import sha256_hex
@@ -449,19 +480,20 @@ def _quick_index_key(backend: TieredBackend, module: Any) -> str | None:
     digest = module.artifacts.get("sha256")  # llvm.compiler.module_digest's, kept there
     if digest is None:
         digest = module.artifacts["sha256"] = sha256_hex(module.binary)
-    return cache.quick_key(f"{digest}:units", config) or ""
+    return cache.quick_key(f"{digest}:{name}", config) or ""
 
 
-def unit_index(backend: TieredBackend, module: Any) -> list[list[int]]:
+def unit_index(backend: TieredBackend, module: Any, name: str = "units") -> list[list[int]]:
     """The function sets of the units compiled for ``module`` (compile cache),
-    asked without loading LLVM when possible (a cold start has nothing cached)."""
+    asked without loading LLVM when possible (a cold start has nothing cached).
+    ``name="pending"``: the units started but not finished (see ``note_pending``)."""
     from ..llvm import cache
 
-    key = _quick_index_key(backend, module) if backend._llvm is None else None
+    key = _quick_index_key(backend, module, name) if backend._llvm is None else None
     if key == "":
         return []  # nothing was ever compiled into this cache on this machine
     if key is None:
-        key = _index_key(backend, module)
+        key = _index_key(backend, module, name)
     got = cache.load(key)
     out = []
     for entry in got or ():
@@ -473,6 +505,26 @@ def unit_index(backend: TieredBackend, module: Any) -> list[list[int]]:
 
 
 _index_lock = threading.Lock()
+
+MAX_PENDING = 4
+"""Unfinished units remembered per module (the latest)."""
+
+
+def note_pending(backend: TieredBackend, module: Any, funcs: list[int], started: bool) -> None:
+    """Remember (``started``) or forget the unit of ``funcs`` as unfinished: a program
+    ending while a worker compiles a unit kills the worker (the exit does not wait),
+    and the next process makes that unit first (``Plan.resume``); without this, a
+    short program whose hot unit takes longer to compile than what is left of its
+    run would lose it at every exit."""
+    from ..llvm import cache
+
+    entry = ",".join(map(str, funcs)).encode()
+    with _index_lock:
+        key = _index_key(backend, module, "pending")
+        entries = [e for e in cache.load(key) or () if e != entry]
+        if started:
+            entries = [*entries[-(MAX_PENDING - 1):], entry]
+        cache.store(key, entries)
 
 
 def remember_unit(backend: TieredBackend, module: Any, funcs: list[int]) -> None:
@@ -534,6 +586,11 @@ class Sampler:
                     with self.busy:
                         if not self.stopping:
                             plan.warm()
+                if not plan.resumed:
+                    with self.busy:
+                        if self.stopping:
+                            return
+                        plan.resume()
             time.sleep(interval)
             hit = self.sample(interval / INTERVAL)
             interval = INTERVAL if hit else min(interval * 2, max(INTERVAL, QUIET_INTERVAL))
@@ -553,7 +610,9 @@ class Sampler:
                                     # a hot unit is worth the program's own priority
                                     # (it runs interp code meanwhile); an idle one
                                     # only the CPU nobody else wants
-                                    plan.make_unit(funcs, background=plan.idle)
+                                    # (and lost at an exit: listed for the next run)
+                                    plan.make_unit(funcs, background=plan.idle,
+                                                   resumable=not plan.idle)
                 next_round = time.monotonic() + ROUND
 
     def sample(self, weight: float = 1.0) -> bool:
