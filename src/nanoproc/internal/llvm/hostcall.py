@@ -179,8 +179,10 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
 
     A Wasm function of another tier (a composing backend's) is called through the
     callable that backend gives for its instance (``foreign(instance)``, called as
-    ``caller(fi, *args)``), like a host function: its callback is a method object
-    binding ``fi`` to the store's callback of that caller and signature."""
+    ``caller(fi, *args)``), like a host function: its record calls ``fi`` itself,
+    whose ``native_cb`` is the store's callback of that caller and signature (see
+    SHARED). (A version with C-level maps over the entries instead of this loop was
+    slower on Python 3.11: 46 ms vs 25 ms for 47,000 entries.)"""
     n = len(fis)
     step = abi.REC_SIZE // 8 + 2
     buf = abi.array(ctypes.c_uint64, max(1, step * n))()
