@@ -14,10 +14,12 @@ from typing import Any
 
 from ..errors import LinkError, WasmtimeError
 from ..syntax.types import FuncType, GlobalType, MemType, TableType, TagType
+from . import funcpool
 from .backend import Backend
 from .compiled import CompiledModule
 from .constexpr import NOT_CONSTANT, compile_const, constant_of, func_index_of
 from .entities import FuncInst, GlobalInst, TableInst, TagInst
+from .funcpool import FuncPool
 from .initfuel import InitMeter, init_plan
 from .link import check_import, close_global, close_table, close_valtype
 from .memory import MemoryInst, memory_facts
@@ -62,6 +64,10 @@ class ModuleInstance:
         self.tier_state = None
         if state is not None and hasattr(state, "release"):
             state.release()
+        plan = self.module.artifacts.get("plan")
+        pool = plan.pool if plan is not None else None
+        if pool is not None and self.funcs:
+            pool.give(self.funcs, self)  # the next instance takes back what nobody holds
         self.funcs = []
         self.tables = []
         self.memories = []
@@ -112,6 +118,9 @@ class _Plan:
         self.func_types = module.func_types[n_imp:]
         self.func_canons = [module.canon(f.typeidx) for f in mod.funcs]
         self.first_func = n_imp
+        self.pool = (FuncPool(self.func_types, self.func_canons, n_imp)
+                     if len(self.func_types) >= funcpool.MIN_FUNCS else None)
+        """A big module's functions, reused from a released instance (see funcpool)."""
         self.tags = []
         for tag in mod.tags:
             ft = types[tag.type.typeidx].comp
@@ -196,7 +205,11 @@ def _allocator(plan: _Plan, constants: list[Any]) -> Any:
         # 17 ms for Graphviz's 1,205) than the loop does on its few instantiations.
         g.update(FTS=plan.func_types, CANONS=plan.func_canons, repeat=itertools.repeat,
                  KS=range(plan.first_func, plan.first_func + nfuncs))
-        lines.append("    inst.funcs += map(FuncInst, FTS, CANONS, repeat(None), repeat(inst), KS)")
+        if plan.pool is not None:  # (see funcpool)
+            g["POOL"] = plan.pool
+            lines.append("    inst.funcs += POOL.take(inst)")
+        else:
+            lines.append("    inst.funcs += map(FuncInst, FTS, CANONS, repeat(None), repeat(inst), KS)")
     elif nfuncs:
         items = []
         for i, (ft, canon) in enumerate(zip(plan.func_types, plan.func_canons)):
