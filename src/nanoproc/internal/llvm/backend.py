@@ -251,12 +251,6 @@ class LLVMBackend:
             return None
         return load_unit(module, funcs, objects, self.options, light)
 
-    def prime_unit_worker(self, module: CompiledModule) -> None:
-        """Have a foreground worker ready for units of ``module`` (see .units)."""
-        from .units import prime_worker
-
-        prime_worker(module, self.options)
-
     def unit_thunks(self, module: CompiledModule) -> None:
         """Make the host thunks units of ``module`` may need (see units.prepare_thunks)."""
         from .units import prepare_thunks

@@ -108,15 +108,6 @@ def compile_unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOpti
     return got
 
 
-def prime_worker(cm: CompiledModule, options: CodeOptions) -> None:
-    """Start a foreground worker and have it decode ``cm`` (an empty unit task), so
-    that the next unit task there starts compiling at once; it stays in the pool.
-    Where no worker can be had, nothing is done here."""
-    from ..workers import run_one
-
-    run_one("unit", module_digest(cm), module_binary(cm), ([], options), list, False)
-
-
 def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
               options: CodeOptions, light: bool = False) -> LoadedCode:
     """Link a unit's objects (with the entries of its functions' shapes); the last

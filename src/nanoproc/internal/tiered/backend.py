@@ -385,8 +385,6 @@ class TieredBackend:
         plan = art.plan
         if plan is None:
             plan = art.plan = units.Plan(self, art)
-            if self.sample_units:
-                plan.prime()  # a worker for the units left unfinished (if any)
             plan.warm()  # the units an earlier run made, from the cache (if any)
             if self.sample_units:
                 module = art.module_ref()

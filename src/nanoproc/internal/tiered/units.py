@@ -167,8 +167,6 @@ class Plan:
         ``TieredBackend._exempt_unit``), once asked."""
         self.warm_done = False
         self.resumed = False
-        self.primer: threading.Thread | None = None
-        """Starts the worker that makes the pending units (see ``prime``)."""
         self.thunks = False
         self.idle = False
         """Whether the last ``choose`` found no hot function (an idle round's unit:
@@ -310,26 +308,6 @@ class Plan:
             if not set(funcs) & self.native:
                 self.make_unit(funcs, cached_only=True, light=light)
 
-    def prime(self) -> None:
-        """When units an earlier process did not finish are pending (see ``resume``),
-        start a worker at the program's priority and have it decode the module
-        (~1 s), from another thread while the instantiation loads the cached units
-        (``warm``; the sampler resumes after that): a short program repeated ended
-        before its resumed unit's worker was even ready. Nothing is started (nor
-        LLVM loaded) when nothing is pending."""
-        art = self.art_ref()
-        module = art.module_ref() if art is not None else None
-        if module is None or self.primer is not None:
-            return
-        try:
-            if not unit_index(self.backend, module, "pending"):
-                return
-            llvm = self.backend.llvm
-        except Exception:  # no llvm tier here
-            return
-        self.primer = threads.start_daemon(partial(_prime, llvm, module),
-                                           "nanoproc unit worker start")
-
     def resume(self) -> None:
         """Make the units an earlier process started but did not finish (see
         ``note_pending``), the latest first, at the program's priority; once,
@@ -339,8 +317,6 @@ class Plan:
         CPython's took > 10 s at -O2, every run killed its compile at exit), the
         light pipeline's time is linear in the functions."""
         self.resumed = True
-        if self.primer is not None:
-            self.primer.join()  # then its worker is idle: this unit's
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None or self.failed is not None:
@@ -403,11 +379,6 @@ class Plan:
             for f in funcs:
                 override(interp_state, f, _entry_stub(ref, f, budget, override))
         state.installed += len(todo)
-
-
-def _prime(llvm: Any, module: Any) -> None:
-    with contextlib.suppress(Exception):  # ShuttingDown: the exit came first
-        llvm.prime_unit_worker(module)
 
 
 def _install_stub(plan: Plan, ref: Any, idx: int) -> Callable[..., Any]:
