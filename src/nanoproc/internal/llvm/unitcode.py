@@ -70,14 +70,14 @@ def unit_code(module: Module, func_types: list[FuncType], funcs: list[int],
     nimp = len(func_types) - len(module.funcs)
     unit = frozenset(funcs)
     if light:
-        parts = [Partition(0, list(funcs), False)]
-    else:
-        deep = [f for f in funcs if light_function(module.funcs[f - nimp].instrs)]
-        alone = set(deep)
-        heavy = [f for f in funcs if f not in alone]
-        parts = [Partition(0, heavy, False)] if heavy else []
-        parts += [Partition(len(parts) + i, [f], False) for i, f in enumerate(deep)]
-    objects = [partition_object(module, func_types, part, options, unit, light)
-               for part in parts]
+        obj = partition_object(module, func_types, Partition(0, list(funcs), False), options,
+                               unit, light=True)
+        return [obj, REFS + ",".join(map(str, sorted(refs_of(module, nimp, funcs)))).encode()]
+    light = [f for f in funcs if light_function(module.funcs[f - nimp].instrs)]
+    alone = set(light)
+    heavy = [f for f in funcs if f not in alone]
+    parts = [Partition(0, heavy, False)] if heavy else []
+    parts += [Partition(len(parts) + i, [f], False) for i, f in enumerate(light)]
+    objects = [partition_object(module, func_types, part, options, unit) for part in parts]
     objects.append(REFS + ",".join(map(str, sorted(refs_of(module, nimp, funcs)))).encode())
     return objects
