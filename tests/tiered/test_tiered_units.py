@@ -224,33 +224,6 @@ def test_units_really_run_native_code() -> None:
     assert InterpBackend.function_of(funcs[2].call.__code__) is None  # native entry
 
 
-def test_light_units_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Units compiled with the light pipeline (a resumed unit's level, see
-    Plan.resume) agree with the interp tier as -O2 units do: results, traps with
-    backtraces, fuel, globals, memory; the light level was asked each time."""
-    from nanoproc.internal.llvm.backend import LLVMBackend
-
-    asked: list[bool] = []
-    real_make = units.Plan.make_unit
-    real_compile = LLVMBackend.compile_unit
-
-    def make(self: Any, funcs: list[int], *a: Any, **k: Any) -> bool:
-        return real_make(self, funcs, *a, **{**k, "light": True})
-
-    def compile_unit(self: Any, *a: Any, **k: Any) -> Any:
-        asked.append(k.get("light", False))
-        return real_compile(self, *a, **k)
-
-    monkeypatch.setattr(units.Plan, "make_unit", make)
-    monkeypatch.setattr(LLVMBackend, "compile_unit", compile_unit)
-    for name, run, funcs in (("mix", _mix_run, list(range(1, 10))),
-                             ("chain", _chain_run, [0, 1, 2])):
-        want = run(_engine("interp"))
-        for schedule in _schedules(funcs, seed=len(name) + 7, count=3):
-            assert run(_engine("tiered", schedule)) == want, schedule
-    assert asked and all(asked)
-
-
 def test_unit_index_warm_start(tmp_path: Any) -> None:
     """Units compiled in one run are listed in the compile cache; a new engine (same
     cache) loads them without compiling and installs them."""

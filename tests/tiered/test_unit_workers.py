@@ -131,24 +131,6 @@ def test_a_worker_compiles_the_same_unit_as_this_thread(monkeypatch: pytest.Monk
     assert fresh_pools[True].nice == workers.BACKGROUND_NICE and fresh_pools[False].nice == 0
 
 
-def test_a_light_unit_is_compiled_alike_by_a_worker_and_this_thread(
-        monkeypatch: pytest.MonkeyPatch, fresh_pools: Any) -> None:
-    """A unit at the light pipeline's level (a resumed unit, see units.Plan.resume):
-    one object of all its functions and the outside references, the same from a
-    worker as from this thread, not the -O2 entry, under a cache key of its own."""
-    cm, funcs, options = _mix_unit()
-    remote = llvm_units.compile_unit_objects(cm, funcs, options, False, True)
-    assert len(fresh_pools[False].pids()) == 1
-    with monkeypatch.context() as m:
-        m.setenv("NANOPROC_COMPILE_WORKERS", "0")
-        local = llvm_units.compile_unit_objects(cm, funcs, options, False, True)
-        heavy = llvm_units.compile_unit_objects(cm, funcs, options, False)
-    assert remote == local and len(local) == 2 and local[-1] == heavy[-1]
-    assert local[0] not in heavy
-    assert llvm_units.unit_key(cm, funcs, options, True) != llvm_units.unit_key(cm, funcs,
-                                                                                options)
-
-
 def test_a_failing_worker_leaves_the_unit_to_this_thread(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          fresh_pools: Any) -> None:
@@ -171,9 +153,8 @@ import nanoproc
 from nanoproc.internal import workers
 from nanoproc.internal.tiered import units
 mode = sys.argv[1]
-# "finish": no sampling round, so only a unit left unfinished by the last run is made;
-# "warm": no sampling round either, the unit index's units are loaded
-units.ROUND = 1e9 if mode in ("finish", "warm") else 0.05
+# "finish": no sampling round, so only a unit left unfinished by the last run is made
+units.ROUND = 1e9 if mode == "finish" else 0.05
 units.IDLE = False  # units of hot functions only (those are resumed)
 submitted = threading.Event()
 real_run = workers.Worker.run
@@ -202,13 +183,10 @@ while time.monotonic() < deadline:
     if mode == "exit" and submitted.is_set():
         time.sleep(0.5)  # the task is with the worker
         break
-    if mode != "exit" and mode != "spin" and isinstance(inst._inst.tier_state,
-                                                         units.PartialState):
+    if mode == "finish" and isinstance(inst._inst.tier_state, units.PartialState):
         break
 print("main done", mode, len(plan.units), spin(store, 20000),
-      len(units.unit_index(engine.backend, module._compiled, "pending")),
-      sum(light for _, light in units.unit_entries(engine.backend, module._compiled)),
-      flush=True)
+      len(units.unit_index(engine.backend, module._compiled, "pending")), flush=True)
 """
 
 
@@ -249,24 +227,15 @@ def _gone(pid: int, marker: str) -> None:
 
 def _finish(tmp_path: Path) -> None:
     """The next run (no hook, no sampling round) makes the unit the last one left
-    unfinished, in a worker, with the light pipeline (listed so in the unit index),
-    and runs it natively; the run after (warm start) loads that light unit from the
-    cache, compiling nothing."""
+    unfinished, in a worker, and runs it natively."""
     proc = _start(tmp_path, "finish", "")
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     done = next(x for x in out.splitlines() if x.startswith("main done")).split()
     assert int(done[3]) >= 1 and done[4] == "60000", (out, err)
     assert done[5] == "0", "a unit made is no longer listed as unfinished"
-    assert done[6] == done[3], "the resumed unit was made light"
     assert _cache_is_whole(tmp_path / "cache") >= 2
     assert not _live_workers(str(tmp_path))
-    proc = _start(tmp_path, "warm", "fail")
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    assert "submitted" not in out, "a warm start compiled a unit"
-    done = next(x for x in out.splitlines() if x.startswith("main done")).split()
-    assert int(done[3]) >= 1 and done[4] == "60000" and done[6] == done[3], (out, err)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")

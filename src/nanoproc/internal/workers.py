@@ -131,8 +131,7 @@ def _compile(prepared: tuple[Any, Any], funcs: list[int], glue: bool, index: int
     return partition_object(module, func_types, Partition(index, funcs, glue), options)
 
 
-def _unit(prepared: tuple[Any, Any], funcs: list[int], options: Any,
-          light: bool = False) -> list[bytes]:
+def _unit(prepared: tuple[Any, Any], funcs: list[int], options: Any) -> list[bytes]:
     """A partial unit's cache entry (llvm/unitcode.py). The bodies it decoded are
     dropped again after: a worker serving a big module's tier-up (CPython-for-WASI,
     89,000 functions) keeps only the module's bytes and its skeleton."""
@@ -140,7 +139,7 @@ def _unit(prepared: tuple[Any, Any], funcs: list[int], options: Any,
 
     module, func_types = prepared
     try:
-        return unit_code(module, func_types, funcs, options, light)
+        return unit_code(module, func_types, funcs, options)
     finally:
         for f in module.funcs:
             if f.lazy is not None and f.body is not None:

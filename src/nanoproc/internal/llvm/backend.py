@@ -233,23 +233,21 @@ class LLVMBackend:
 
     # ------------------------------------------------------------ partial units
     def compile_unit(self, module: CompiledModule, funcs: list[int],
-                     cached_only: bool = False, background: bool = True,
-                     light: bool = False) -> LoadedCode | None:
+                     cached_only: bool = False, background: bool = True) -> LoadedCode | None:
         """Linked native code of defined functions ``funcs`` (sorted) of ``module``
         alone, calling the others through their FuncRecords (see .units); compiled
         by a worker process (``background``: a niced one), or in this thread where
-        none can be had, unless cached. ``cached_only``: None when not cached.
-        ``light``: the unit at the light pipeline's level (its own cache entry)."""
+        none can be had, unless cached. ``cached_only``: None when not cached."""
         from .units import cached_unit, load_unit, unit_objects
 
         self.prepare(module).check_supported()
-        code = cached_unit(module, funcs, self.options, light)
+        code = cached_unit(module, funcs, self.options)
         if code is not None:
             return code
-        objects = unit_objects(module, funcs, self.options, cached_only, background, light)
+        objects = unit_objects(module, funcs, self.options, cached_only, background)
         if objects is None:
             return None
-        return load_unit(module, funcs, objects, self.options, light)
+        return load_unit(module, funcs, objects, self.options)
 
     def unit_thunks(self, module: CompiledModule) -> None:
         """Make the host thunks units of ``module`` may need (see units.prepare_thunks)."""

@@ -40,39 +40,29 @@ def refs_of(module: Module, nimp: int, funcs: Iterable[int]) -> set[int]:
 
 
 def partition_object(module: Module, func_types: list[FuncType], part: Partition,
-                     options: CodeOptions, unit: frozenset[int] | None = None,
-                     light: bool = False) -> bytes:
+                     options: CodeOptions, unit: frozenset[int] | None = None) -> bytes:
     """Object code of ``part``; ``unit``: the functions of a partial unit, whose calls
-    to other functions go through their FuncRecords; ``light``: every function with
-    LLVM's light pipeline."""
+    to other functions go through their FuncRecords."""
     from . import jit
     from .irgen.module import ModuleInfo, partition_text
 
     target = jit.host_target()
     info = ModuleInfo(module, func_types, options.opt_level, options.fuel, options.epochs,
-                      options.interrupts, unit, light)
+                      options.interrupts, unit)
     text = partition_text(info, part, target.triple, target.datalayout)
     return jit.compile_ir(text, options.opt_level)
 
 
 def unit_code(module: Module, func_types: list[FuncType], funcs: list[int],
-              options: CodeOptions, light: bool = False) -> list[bytes]:
+              options: CodeOptions) -> list[bytes]:
     """The cache entry of the unit of ``funcs`` (sorted defined function indices): its
     objects (the functions for LLVM's light pipeline each alone, as the whole-module
-    partitioner does), then the ``REFS`` item. ``light``: every function with the
-    light pipeline, in one object (a unit an earlier process could not finish at
-    -O2 within its run, see tiered/units.py ``Plan.resume``: time linear in the
-    functions, a fraction of -O2's; code of the kind whole-module compiles already
-    give their deepest functions)."""
+    partitioner does), then the ``REFS`` item."""
     from .irgen.function import light_function
     from .irgen.module import Partition
 
     nimp = len(func_types) - len(module.funcs)
     unit = frozenset(funcs)
-    if light:
-        obj = partition_object(module, func_types, Partition(0, list(funcs), False), options,
-                               unit, light=True)
-        return [obj, REFS + ",".join(map(str, sorted(refs_of(module, nimp, funcs)))).encode()]
     light = [f for f in funcs if light_function(module.funcs[f - nimp].instrs)]
     alone = set(light)
     heavy = [f for f in funcs if f not in alone]

@@ -15,8 +15,7 @@ vmctx slots of its functions at them (code already running keeps the record it
 loaded on entry: the old one still works) and refreshes the native mirrors of the
 instance's tables, so ``call_indirect`` reaches the new code too.
 
-Units go to the compile cache, keyed by the module, the function set and the level
-(``light``: every function with LLVM's light pipeline, a unit's quick first compile).
+Units go to the compile cache, keyed by the module and the function set.
 """
 
 from __future__ import annotations
@@ -49,13 +48,10 @@ from .tables import NativeElems
 from .unitcode import REFS, refs_of, unit_code
 
 
-def unit_key(cm: CompiledModule, funcs: list[int], options: CodeOptions,
-             light: bool = False) -> str:
-    """The compile cache's key of the unit of ``funcs`` (sorted) of ``cm`` (``light``:
-    compiled with the light pipeline, see unitcode.unit_code)."""
+def unit_key(cm: CompiledModule, funcs: list[int], options: CodeOptions) -> str:
+    """The compile cache's key of the unit of ``funcs`` (sorted) of ``cm``."""
     digest = hashlib.sha256(",".join(map(str, funcs)).encode()).hexdigest()[:32]
-    level = ":light" if light else ""
-    return cache.reading_key(f"{module_digest(cm)}:unit:{digest}{level}", options.key())
+    return cache.reading_key(f"{module_digest(cm)}:unit:{digest}", options.key())
 
 
 def unit_shapes(cm: CompiledModule, funcs: Iterable[int]) -> list[tuple[str, str]]:
@@ -71,22 +67,21 @@ def outside_refs(cm: CompiledModule, funcs: Iterable[int]) -> set[int]:
 
 
 def unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOptions,
-                 cached_only: bool = False, background: bool = True,
-                 light: bool = False) -> list[bytes] | None:
+                 cached_only: bool = False, background: bool = True) -> list[bytes] | None:
     """Object code of the unit of ``funcs`` (sorted defined function indices), from
     the compile cache or compiled now (see compile_unit_objects) and stored there,
     then the ``REFS`` item. ``cached_only``: None when it is not cached."""
-    key = unit_key(cm, funcs, options, light)
+    key = unit_key(cm, funcs, options)
     objects = cache.load(key)
     if objects is not None or cached_only:
         return objects
-    objects = compile_unit_objects(cm, funcs, options, background, light)
+    objects = compile_unit_objects(cm, funcs, options, background)
     cache.store(key, objects)
     return objects
 
 
 def compile_unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOptions,
-                         background: bool = True, light: bool = False) -> list[bytes]:
+                         background: bool = True) -> list[bytes]:
     """The unit's cache entry, compiled by a worker process when one can be had (IR
     generation and LLVM outside this process: the program's threads neither wait
     for the interpreter lock nor share the CPU with it, and an exit kills the
@@ -98,10 +93,10 @@ def compile_unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOpti
     from ..workers import run_one
 
     def here() -> list[bytes]:
-        return unit_code(cm.module, cm.func_types, funcs, options, light)
+        return unit_code(cm.module, cm.func_types, funcs, options)
 
-    args = (funcs, options, light) if light else (funcs, options)
-    got = run_one("unit", module_digest(cm), module_binary(cm), args, here, background)
+    got = run_one("unit", module_digest(cm), module_binary(cm), (funcs, options), here,
+                  background)
     if not (isinstance(got, list) and got and all(isinstance(o, bytes) for o in got)
             and got[-1].startswith(REFS)):  # fmt: skip
         got = here()  # pragma: no cover - a worker of another build answered
@@ -109,7 +104,7 @@ def compile_unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOpti
 
 
 def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
-              options: CodeOptions, light: bool = False) -> LoadedCode:
+              options: CodeOptions) -> LoadedCode:
     """Link a unit's objects (with the entries of its functions' shapes); the last
     item of ``objects`` may be the ``REFS`` one (see unit_objects)."""
     refs: list[int] | None = None
@@ -121,7 +116,7 @@ def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
     if refs is None:
         refs = sorted(outside_refs(cm, funcs))
     unit: UnitImage | None = None
-    key = _image_key(cm, funcs, options, shapes, light)
+    key = _image_key(cm, funcs, options, shapes)
     if key is not None:
         try:
             img = elflink.prelink(objects)
@@ -138,13 +133,11 @@ def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
 
 
 def _image_key(cm: CompiledModule, funcs: list[int], options: CodeOptions,
-               shapes: list[Any], light: bool = False) -> str | None:
-    return unit_image_key(unit_key(cm, funcs, options, light),
-                          glue_keys(shapes, options.opt_level))
+               shapes: list[Any]) -> str | None:
+    return unit_image_key(unit_key(cm, funcs, options), glue_keys(shapes, options.opt_level))
 
 
-def cached_unit(cm: CompiledModule, funcs: list[int], options: CodeOptions,
-                light: bool = False) -> LoadedCode | None:
+def cached_unit(cm: CompiledModule, funcs: list[int], options: CodeOptions) -> LoadedCode | None:
     """The unit of ``funcs`` from its linked image in the compile cache, or None.
     Its objects are neither read nor hashed: the image entry is keyed by the unit's
     key and holds what loading needs of them (a warm CPython process loads ~70
@@ -152,7 +145,7 @@ def cached_unit(cm: CompiledModule, funcs: list[int], options: CodeOptions,
     The entry's checksum is checked; a damaged or unusable one gives None (the
     caller links the objects again, which rewrites it)."""
     shapes = unit_shapes(cm, funcs)
-    key = _image_key(cm, funcs, options, shapes, light)
+    key = _image_key(cm, funcs, options, shapes)
     unit = load_unit_image(key) if key is not None else None
     if unit is None:
         return None

@@ -25,8 +25,7 @@ asks for it. How it goes:
   worker did not finish one before a short program ended), an idle round's unit by
   a niced one (CPU nobody else wants). Where no worker can be had, on the sampler's
   thread. Or taken from the compile cache; then linked here. An exit kills a
-  worker's compile under way; the next run makes the unit again, first and with
-  LLVM's light pipeline (``Plan.resume``), so that it fits in a short run.
+  worker's compile under way (the next run makes the unit again).
 * Its functions' callers are then given *install stubs* (from the sampler's thread:
   dict and attribute stores only). The first stub called, on the thread running
   that store's code, binds every unit not bound yet to the instance (llvm/units.py:
@@ -233,14 +232,11 @@ class Plan:
         return sorted(chosen)
 
     def make_unit(self, funcs: list[int], cached_only: bool = False,
-                  background: bool = True, resumable: bool = False,
-                  light: bool = False) -> bool:
+                  background: bool = True, resumable: bool = False) -> bool:
         """Compile (or load) and link the unit of ``funcs``, then offer it to every
         instance. False if it could not be made (the functions stay interp).
         ``background=False``: a worker at the program's priority (else a niced one).
-        ``resumable``: listed as unfinished until made (see ``note_pending``).
-        ``light``: at the light pipeline's level (see ``resume``; recorded so in the
-        unit index, and a warm start loads that code)."""
+        ``resumable``: listed as unfinished until made (see ``note_pending``)."""
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None or art is None:
@@ -256,12 +252,8 @@ class Plan:
             if resumable and not cached_only:
                 note_pending(self.backend, module, funcs, True)
                 pending = True
-            if light:
-                code = self.backend.llvm.compile_unit(module, funcs, cached_only,
-                                                      background=background, light=True)
-            else:
-                code = self.backend.llvm.compile_unit(module, funcs, cached_only,
-                                                      background=background)
+            code = self.backend.llvm.compile_unit(module, funcs, cached_only,
+                                                  background=background)
         except Exception as e:  # unsupported here, LLVM failed: stay on the interp tier
             from ..workers import ShuttingDown
 
@@ -280,7 +272,7 @@ class Plan:
         with self.lock:
             self.units.append((funcs, code))
         if not cached_only:
-            remember_unit(self.backend, module, funcs, light)
+            remember_unit(self.backend, module, funcs)
             if pending:
                 note_pending(self.backend, module, funcs, False)
         for inst in list(art.instances):
@@ -298,24 +290,20 @@ class Plan:
         if module is None:
             return
         try:
-            sets = unit_entries(self.backend, module)
+            sets = unit_index(self.backend, module)
         except Exception as e:  # no llvm tier here
             self.failed = e
             return
-        for funcs, light in sets:
+        for funcs in sets:
             if self.failed is not None or len(self.units) >= MAX_UNITS:
                 return
             if not set(funcs) & self.native:
-                self.make_unit(funcs, cached_only=True, light=light)
+                self.make_unit(funcs, cached_only=True)
 
     def resume(self) -> None:
         """Make the units an earlier process started but did not finish (see
-        ``note_pending``), the latest first, at the program's priority; once,
-        on the sampler's thread before its first round. Each with LLVM's light
-        pipeline: it did not finish at the engine's level within that run (a short
-        program run repeatedly on a busy machine: one 6,570-instruction function of
-        CPython's took > 10 s at -O2, every run killed its compile at exit), the
-        light pipeline's time is linear in the functions."""
+        ``note_pending``), hottest there first, at the program's priority; once,
+        on the sampler's thread before its first round."""
         self.resumed = True
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
@@ -329,7 +317,7 @@ class Plan:
             if self.failed is not None or len(self.units) >= MAX_UNITS:
                 return
             if funcs and not set(funcs) & self.native:
-                self.make_unit(funcs, background=False, resumable=True, light=True)
+                self.make_unit(funcs, background=False, resumable=True)
 
     # ------------------------------------------------------------ installing
     def offer(self, inst: ModuleInstance,
@@ -495,21 +483,10 @@ def _quick_index_key(backend: TieredBackend, module: Any, name: str = "units") -
     return cache.quick_key(f"{digest}:{name}", config) or ""
 
 
-LIGHT_ENTRY = b"light:"
-"""The prefix of a unit index entry whose unit was compiled with the light pipeline
-(its code has a cache key of its own, see llvm/units.py ``unit_key``)."""
-
-
 def unit_index(backend: TieredBackend, module: Any, name: str = "units") -> list[list[int]]:
     """The function sets of the units compiled for ``module`` (compile cache),
     asked without loading LLVM when possible (a cold start has nothing cached).
     ``name="pending"``: the units started but not finished (see ``note_pending``)."""
-    return [funcs for funcs, _light in unit_entries(backend, module, name)]
-
-
-def unit_entries(backend: TieredBackend, module: Any,
-                 name: str = "units") -> list[tuple[list[int], bool]]:
-    """``unit_index`` with each unit's level: (functions, compiled light)."""
     from ..llvm import cache
 
     key = _quick_index_key(backend, module, name) if backend._llvm is None else None
@@ -520,11 +497,8 @@ def unit_entries(backend: TieredBackend, module: Any,
     got = cache.load(key)
     out = []
     for entry in got or ():
-        light = entry.startswith(LIGHT_ENTRY)
-        if light:
-            entry = entry[len(LIGHT_ENTRY):]
         try:
-            out.append(([int(x) for x in entry.decode().split(",") if x], light))
+            out.append([int(x) for x in entry.decode().split(",") if x])
         except ValueError:
             return []  # damaged: nothing cached (the checksum makes this unlikely)
     return out
@@ -553,16 +527,14 @@ def note_pending(backend: TieredBackend, module: Any, funcs: list[int], started:
         cache.store(key, entries)
 
 
-def remember_unit(backend: TieredBackend, module: Any, funcs: list[int],
-                  light: bool = False) -> None:
-    """Add a unit to the module's index in the compile cache (``light``: compiled
-    with the light pipeline, which a warm start then loads)."""
+def remember_unit(backend: TieredBackend, module: Any, funcs: list[int]) -> None:
+    """Add a unit to the module's index in the compile cache."""
     from ..llvm import cache
 
     with _index_lock:
         key = _index_key(backend, module)
         entries = list(cache.load(key) or ())
-        entries.append((LIGHT_ENTRY if light else b"") + ",".join(map(str, funcs)).encode())
+        entries.append(",".join(map(str, funcs)).encode())
         cache.store(key, entries)
 
 

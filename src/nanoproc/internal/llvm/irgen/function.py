@@ -525,9 +525,8 @@ class FunctionGen:
 
     def light(self) -> bool:
         """Whether LLVM's optimiser would take time quadratic in this function's size
-        (see LIGHT_DEPTH), or the unit asks for it (ModuleInfo.light): then it gets the
-        light pipeline (jit.compile_ir)."""
-        return self.info.light or self.max_depth > LIGHT_DEPTH or self.max_fanout > LIGHT_FANOUT
+        (see LIGHT_DEPTH): then it gets the light pipeline (jit.compile_ir)."""
+        return self.max_depth > LIGHT_DEPTH or self.max_fanout > LIGHT_FANOUT
 
     def assemble(self, ft: FuncType) -> str:
         out = ["ptr %out"] if self.wide else []

@@ -55,12 +55,9 @@ class ModuleInfo:
 
     def __init__(self, module: Module, func_types: list[FuncType], opt_level: int,
                  fuel: bool = False, epochs: bool = False, interrupts: bool = True,
-                 unit: frozenset[int] | None = None, light: bool = False) -> None:
+                 unit: frozenset[int] | None = None) -> None:
         self.module = module
         self.unit = unit
-        self.light = light
-        """Every function gets LLVM's light pipeline (a partial unit's quick first
-        compile, see ..unitcode.unit_code), whatever its shape."""
         """For a partial unit (per-function tier-up, see ..units): the defined
         functions it compiles; calls to the others go through their vmctx slot's
         FuncRecord, as calls to imports do. None: the whole module."""
