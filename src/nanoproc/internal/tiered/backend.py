@@ -47,7 +47,7 @@ from ..exec.exceptions import Thrown, thrown_to_api
 from ..exec.gctypes import declares_gc_types
 from ..exec.instance import ModuleInstance
 from ..exec.trap import HostError, Trap, TrapCode, host_error_result
-from . import units
+from . import bounded, units
 
 DELAY = float(os.environ.get("NANOPROC_TIER_DELAY", "0.25"))
 """Seconds a module is in use (instantiated and alive) before its compile may
@@ -98,9 +98,25 @@ class TieredArtifact:
         self.in_use_since = 0.0
         self.plan: Any = None
         """The per-function tier-up's state (units.Plan), for a module that uses it."""
+        self._stays: bool | None = None
+        """Cached :meth:`stays_interp`."""
         self.foreign_caller: Any = None
         """What native code calls for the module's functions on the interp tier (see
         ``TieredBackend.foreign_call``)."""
+
+    def stays_interp(self) -> bool:
+        """Whether the module's instances run on the interp tier for good (every
+        call of its functions is brief: see .bounded), unless a testing hook asks
+        for a switch or native code was given (an AOT artifact)."""
+        b = self.backend
+        if b.switch_after is not None or b.units_after is not None or not bounded.ENABLED:
+            return False
+        keep = self._stays
+        if keep is None:
+            module = self.module_ref()
+            keep = self._stays = self.code is None and module is not None \
+                and bounded.bounded(module)
+        return keep
 
     @property
     def llvm_art(self) -> Any:
@@ -340,11 +356,17 @@ class TieredBackend:
     def precompile(self, module: CompiledModule) -> None:
         """``Module()``: native code from the cache if it is there. Otherwise
         nothing: the compile starts once the module is in use and quiet (see
-        QUIET), so it does not compete with the program's start."""
-        self.prepare(module).ready()
+        QUIET), so it does not compete with the program's start. Nothing for a
+        module that stays on the interp tier (see .bounded)."""
+        art = self.prepare(module)
+        if not art.stays_interp():
+            art.ready()
 
     def instantiate(self, inst: ModuleInstance) -> None:
         art = self.prepare(inst.module)
+        if art.stays_interp():
+            self.interp.instantiate(inst)  # for good: see .bounded
+            return
         if self.switch_after is None and art.ready():
             self.llvm.instantiate(inst)
             return
@@ -459,6 +481,7 @@ class TieredBackend:
         self.llvm.load_serialized(module, payload)
         art = self.prepare(module)
         art.llvm_art = self.llvm.prepare(module)
+        art._stays = False  # its native code was asked for
         art.ready()
 
     # ------------------------------------------------------------ the switch
