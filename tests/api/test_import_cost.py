@@ -81,7 +81,9 @@ def test_a_warm_start_loads_none_of_them(tmp_path: Path) -> None:
     """The default engine with the native code in the compile cache: the start that
     issue 10's warm-start target measures."""
     wasm = nanoproc.wat2wasm(WASI_HELLO)
-    env = {**os.environ, "NANOPROC_CACHE_DIR": str(tmp_path), "NANOPROC_LLVM_OPT": "0"}
+    # (this small module would stay on the interp tier: internal/tiered/bounded.py)
+    env = {**os.environ, "NANOPROC_CACHE_DIR": str(tmp_path), "NANOPROC_LLVM_OPT": "0",
+           "NANOPROC_TIER_BOUNDED": "0"}
     fill = subprocess.run([sys.executable, "-c", _hello(wasm)], capture_output=True, text=True,
                           env={**env, "NANOPROC_STRATEGY": "llvm"})  # fmt: skip
     assert fill.returncode == 0, fill.stderr
