@@ -849,18 +849,30 @@ def _wide_table(n: int) -> str:
 """
 
 
-def test_table_records_share_a_callback_per_signature() -> None:
+@pytest.mark.parametrize("n", [60, 150])
+def test_table_records_share_a_callback_per_signature(n: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """An instance's table entries of functions still on the interp tier get host
     records whose callbacks are the functions themselves, calling one callback per
     signature (no Python object per entry: CPython's table has 47,000), called through
     call_indirect from native code with results, traps and fuel as on interp, and
-    again after a trap; the native function's own entry has no host record."""
+    again after a trap; the native function's own entry has no host record. (150
+    entries: made by ``hostcall._one_instance``'s maps; 60: by the loop.)"""
     import ctypes
     from types import MethodType
 
-    from nanoproc.internal.llvm import abi
+    from nanoproc.internal.llvm import abi, hostcall
 
-    n = 60
+    assert 60 < hostcall.QUICK_MIN <= 150
+    quick: list[bool] = []
+    one_instance = hostcall._one_instance
+
+    def spy(*args: Any) -> Any:
+        got = one_instance(*args)
+        quick.append(got is not None)
+        return got
+
+    monkeypatch.setattr(hostcall, "_one_instance", spy)
     wat = _wide_table(n)
 
     def run(engine: Any) -> tuple[list[Any], Any]:
@@ -895,3 +907,4 @@ def test_table_records_share_a_callback_per_signature() -> None:
     assert called == n  # each was called: it holds its signature's made callback
     assert list(ns.records).count(funcs[n]) == 1
     assert len(ns.func_at) == n + 1  # the native function never had a host record
+    assert any(quick) == (n >= hostcall.QUICK_MIN)

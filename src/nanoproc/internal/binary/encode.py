@@ -26,6 +26,7 @@ from ..syntax.module import (
     Export,
     Expr,
     Func,
+    FuncRefs,
     Global,
     Import,
     Memory,
@@ -378,8 +379,8 @@ def _table(out: bytearray, t: Table) -> None:
         _write_tabletype(out, t.type)
 
 
-def _is_funcidx(init: list[Expr]) -> bool:
-    return all(len(e) == 1 and e[0][0] is REF_FUNC for e in init)
+def _is_funcidx(init: list[Expr] | FuncRefs) -> bool:
+    return isinstance(init, FuncRefs) or all(len(e) == 1 and e[0][0] is REF_FUNC for e in init)
 
 
 def _elem(out: bytearray, e: Elem) -> None:
@@ -404,8 +405,8 @@ def _elem(out: bytearray, e: Elem) -> None:
             write_valtype(out, e.type)
     write_u(out, len(e.init))
     if funcidx:
-        for expr in e.init:
-            write_u(out, expr[0][1])
+        for x in e.init.indices if isinstance(e.init, FuncRefs) else (ex[0][1] for ex in e.init):
+            write_u(out, x)
     else:
         for expr in e.init:
             write_instrs(out, expr)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from collections import deque
 from itertools import repeat
 from typing import Any
 
@@ -27,6 +28,9 @@ MIN_FUNCS = 10_000
 """Modules with at least this many defined functions pool them."""
 
 _CALL_DELETE = FuncInst.call.__delete__  # type: ignore[misc, attr-defined]
+_CALL_SET = FuncInst.call.__set__  # type: ignore[misc, attr-defined]
+_INSTANCE_SET = FuncInst.instance.__set__  # type: ignore[attr-defined]
+_NATIVE_CB_SET = FuncInst.native_cb.__set__  # type: ignore[attr-defined]
 
 
 def _unheld_count() -> int:
@@ -71,17 +75,27 @@ class FuncPool:
                             range(first, first + len(types))))  # fmt: skip
         counts = list(map(sys.getrefcount, spare))
         weak = list(map(weakref.getweakrefcount, spare))
-        reused = 0
-        for i, fi in enumerate(spare):
-            if counts[i] != _UNHELD or weak[i]:
-                spare[i] = FuncInst(types[i], canons[i], None, inst, first + i)
-                continue
-            fi.instance = inst
-            fi.native_cb = None
-            try:
-                _CALL_DELETE(fi)
-            except AttributeError:  # never bound
-                pass
-            reused += 1
-        self.reused += reused
+        n = len(spare)
+        held = [] if counts.count(_UNHELD) == n and weak.count(0) == n else \
+            [i for i in range(n) if counts[i] != _UNHELD or weak[i]]  # fmt: skip
+        # Reset the free ones with C-level maps (a Python loop over CPython's 89,060
+        # cost ~65 ms per instance, most of it an AttributeError per function never
+        # bound): ``call`` set, then deleted, so that each is unset without a check.
+        # A held one is left as it is (it is still in use) and replaced.
+        free = spare
+        if held:
+            skip = set(held)
+            free = [fi for i, fi in enumerate(spare) if i not in skip]
+        _drain(map(_INSTANCE_SET, free, repeat(inst)))
+        _drain(map(_NATIVE_CB_SET, free, repeat(None)))
+        _drain(map(_CALL_SET, free, repeat(None)))
+        _drain(map(_CALL_DELETE, free))
+        for i in held:
+            spare[i] = FuncInst(types[i], canons[i], None, inst, first + i)
+        self.reused += n - len(held)
         return spare
+
+
+def _drain(it: Any) -> None:
+    """Run an iterator of side effects to its end (in C)."""
+    deque(it, maxlen=0)

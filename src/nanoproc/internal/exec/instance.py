@@ -13,6 +13,7 @@ import itertools
 from typing import Any
 
 from ..errors import LinkError, WasmtimeError
+from ..syntax.module import FuncRefs
 from ..syntax.types import FuncType, GlobalType, MemType, TableType, TagType
 from . import funcpool
 from .backend import Backend
@@ -146,7 +147,7 @@ class _Plan:
         self.init_fuel = init_plan(mod)
         """What wasmtime's startup function charges (None: nothing)."""
         exprs = [g.init for g in mod.globals] + [t.init for t in mod.tables if t.init is not None]
-        exprs += [x for seg in mod.elems for x in seg.init]
+        exprs += [x for seg in mod.elems if not isinstance(seg.init, FuncRefs) for x in seg.init]
         self.allocates = any(i[0].name.startswith(("struct.", "array.")) for x in exprs for i in x)
         """Whether constant expressions allocate GC objects (the store needs its heap)."""
         self.allocate = _allocator(self, [constant_of(g.init) for g in mod.globals])
@@ -180,6 +181,8 @@ def _offset(expr: Any) -> Any:
 def _func_indices(init: list[Any]) -> list[int] | None:
     """The function indices of an element segment made only of ``ref.func``
     (``func_index_of`` written out: CPython-for-WASI's table segment has 47,000)."""
+    if isinstance(init, FuncRefs):  # the binary's bare indices (as decoded)
+        return list(init.indices)
     out = []
     for expr in init:
         if len(expr) != 1 or expr[0][0].name != "ref.func":

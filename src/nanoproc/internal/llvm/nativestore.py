@@ -25,7 +25,9 @@ import ctypes
 import threading
 import weakref
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
+from itertools import compress, repeat
+from operator import is_, is_not
 from typing import TYPE_CHECKING, Any
 
 from ..errors import WasmtimeError
@@ -128,6 +130,9 @@ def _host_records() -> Any:
     from .hostcall import host_records
 
     return host_records
+
+
+_not_none = partial(is_not, None)
 
 
 class NativeStore:
@@ -291,15 +296,17 @@ class NativeStore:
         """The native funcrefs of functions ``fis`` (an instance's imports), the
         missing records made in one go."""
         get = self.records.get
-        out = [get(fi) if fi is not None else 0 for fi in fis]
-        if None in out:
-            missing = list(dict.fromkeys(fi for fi, h in zip(fis, out) if h is None))
-            if not all(fi.__class__ is FuncInst for fi in missing) \
-                    or (getattr(self.backend, "foreign", None) is None and not all(fi.host for fi in missing)):
-                for fi in missing:
-                    self._check_foreign(fi)  # raises for the first bad one
-            _host_records()(self, missing)
-            out = [get(fi) if fi is not None else 0 for fi in fis]
+        out = list(map(get, fis))  # None for a null entry and for a missing record
+        if None in out:  # (C-level maps: a table of CPython-for-WASI has 47,000)
+            missing = list(dict.fromkeys(filter(_not_none, compress(fis, map(is_, out, repeat(None))))))
+            if missing:
+                if not all(map(is_, map(type, missing), repeat(FuncInst))) \
+                        or (getattr(self.backend, "foreign", None) is None
+                            and not all(fi.host for fi in missing)):
+                    for fi in missing:
+                        self._check_foreign(fi)  # raises for the first bad one
+                _host_records()(self, missing)
+            out = list(map(get, fis, repeat(0)))
         return out  # type: ignore[return-value]
 
     def _check_foreign(self, fi: Any) -> None:
