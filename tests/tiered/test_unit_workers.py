@@ -23,19 +23,23 @@ from test_tiered_units import MIX  # noqa: E402
 
 import nanoproc  # noqa: E402
 from nanoproc.internal import workers  # noqa: E402
-from nanoproc.internal.llvm import cache  # noqa: E402
+from nanoproc.internal.llvm import (
+    cache,  # noqa: E402
+    unitcode,  # noqa: E402
+)
 from nanoproc.internal.llvm import units as llvm_units  # noqa: E402
+from nanoproc.internal.workers import ShuttingDown  # noqa: E402
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 # A sitecustomize for the worker processes only (they get NANOPROC_WORKER_NICE in
-# their environment): ``UNIT_HOOK=sleep:S`` makes each unit task sleep S seconds
-# first, ``UNIT_HOOK=fail`` makes it fail.
+# their environment): ``UNIT_HOOK=sleep:S`` makes each unit partition's task sleep S
+# seconds first, ``UNIT_HOOK=fail`` makes it fail.
 HOOK = """
 import os
 if "NANOPROC_WORKER_NICE" in os.environ and os.environ.get("UNIT_HOOK"):
     from nanoproc.internal.llvm import unitcode
-    _real = unitcode.unit_code
+    _real = unitcode.partition_object
     def _hooked(*a, **k):
         how = os.environ["UNIT_HOOK"]
         if how == "fail":
@@ -43,7 +47,7 @@ if "NANOPROC_WORKER_NICE" in os.environ and os.environ.get("UNIT_HOOK"):
         import time
         time.sleep(float(how.split(":")[1]))
         return _real(*a, **k)
-    unitcode.unit_code = _hooked
+    unitcode.partition_object = _hooked
 """
 
 
@@ -108,15 +112,27 @@ def fresh_pools(monkeypatch: pytest.MonkeyPatch) -> Any:
             w.kill()
 
 
+@pytest.fixture(autouse=True)
+def _small_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty compile cache; units of several partitions even for small modules."""
+    monkeypatch.setenv("NANOPROC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "_memory", {})
+    monkeypatch.setattr(unitcode, "PART_SIZE", 12)
+
+
 def test_a_worker_compiles_the_same_unit_as_this_thread(monkeypatch: pytest.MonkeyPatch,
                                                          fresh_pools: Any) -> None:
-    """The unit's cache entry (objects of the light and heavy functions, outside
-    references) from a worker process is byte for byte the in-thread compile's
-    (NANOPROC_COMPILE_WORKERS=0, where no process can start); the worker did it."""
+    """The unit's cache entry (objects of its partitions, a light function's alone,
+    outside references) from a worker process is byte for byte the in-thread
+    compile's (NANOPROC_COMPILE_WORKERS=0, where no process can start), and the
+    whole unit's compiled at once (unitcode.unit_code); the worker did it."""
+    monkeypatch.setenv("NANOPROC_LLVM_CACHE", "0")
     cm, funcs, options = _mix_unit()
     here: list[Any] = []
-    real = llvm_units.unit_code
-    monkeypatch.setattr(llvm_units, "unit_code", lambda *a: here.append(a) or real(*a))
+    real = llvm_units.partition_object
+    monkeypatch.setattr(llvm_units, "partition_object", lambda *a: here.append(a) or real(*a))
+    whole = unitcode.unit_code(cm.module, cm.func_types, funcs, options)
+    assert len(unitcode.unit_parts(cm.module, cm.num_imported_funcs, funcs)) >= 4
     for background in (True, False):
         remote = llvm_units.compile_unit_objects(cm, funcs, options, background)
         assert not here, "compiled in this process although a worker could run"
@@ -124,11 +140,38 @@ def test_a_worker_compiles_the_same_unit_as_this_thread(monkeypatch: pytest.Monk
         with monkeypatch.context() as m:
             m.setenv("NANOPROC_COMPILE_WORKERS", "0")
             local = llvm_units.compile_unit_objects(cm, funcs, options, background)
-        assert len(here) == 1
+        assert len(here) == len(whole) - 1
         here.clear()
-        assert remote == local
-        assert len(remote) >= 3 and remote[-1].startswith(llvm_units.REFS)
+        assert remote == local == whole
+        assert remote[-1].startswith(llvm_units.REFS)
     assert fresh_pools[True].nice == workers.BACKGROUND_NICE and fresh_pools[False].nice == 0
+
+
+def test_a_unit_cut_short_keeps_its_finished_partitions(monkeypatch: pytest.MonkeyPatch,
+                                                        fresh_pools: Any) -> None:
+    """The interpreter exits after a unit's first partitions were compiled: those
+    are in the cache, and the next compile of the unit does only the others; the
+    entry is the whole compile's."""
+    cm, funcs, options = _mix_unit()
+    whole = unitcode.unit_code(cm.module, cm.func_types, funcs, options)
+    real = workers.run_one
+    calls: list[Any] = []
+
+    def cut(*a: Any, **kw: Any) -> Any:
+        calls.append(a[3][1])
+        if len(calls) > 2:
+            raise ShuttingDown()
+        return real(*a, **kw)
+
+    monkeypatch.setattr(workers, "run_one", cut)
+    with pytest.raises(ShuttingDown):
+        llvm_units.compile_unit_objects(cm, funcs, options)
+    assert calls == [0, 1, 2]
+    calls.clear()
+    monkeypatch.setattr(workers, "run_one", lambda *a, **kw: calls.append(a[3][1]) or real(*a, **kw))
+    monkeypatch.setattr(cache, "_memory", {})
+    assert llvm_units.compile_unit_objects(cm, funcs, options) == whole
+    assert calls == list(range(2, len(whole) - 1))
 
 
 def test_a_failing_worker_leaves_the_unit_to_this_thread(tmp_path: Path,
@@ -138,6 +181,7 @@ def test_a_failing_worker_leaves_the_unit_to_this_thread(tmp_path: Path,
     code), the worker stays usable; repeated, the same again."""
     monkeypatch.setenv("PYTHONPATH", f"{_hook_dir(tmp_path)}{os.pathsep}{SRC}")
     monkeypatch.setenv("UNIT_HOOK", "fail")
+    monkeypatch.setenv("NANOPROC_LLVM_CACHE", "0")  # every call compiles
     cm, funcs, options = _mix_unit()
     with monkeypatch.context() as m:
         m.setenv("NANOPROC_COMPILE_WORKERS", "0")
@@ -159,7 +203,7 @@ units.IDLE = False  # units of hot functions only (those are resumed)
 submitted = threading.Event()
 real_run = workers.Worker.run
 def run(self, kind, *a):
-    if kind == "unit":
+    if kind == "unitpart":
         print("submitted", self.proc.pid, flush=True)
         submitted.set()
     return real_run(self, kind, *a)

@@ -131,15 +131,19 @@ def _compile(prepared: tuple[Any, Any], funcs: list[int], glue: bool, index: int
     return partition_object(module, func_types, Partition(index, funcs, glue), options)
 
 
-def _unit(prepared: tuple[Any, Any], funcs: list[int], options: Any) -> list[bytes]:
-    """A partial unit's cache entry (llvm/unitcode.py). The bodies it decoded are
-    dropped again after: a worker serving a big module's tier-up (CPython-for-WASI,
-    89,000 functions) keeps only the module's bytes and its skeleton."""
-    from .llvm.unitcode import unit_code
+def _unit_part(prepared: tuple[Any, Any], part_funcs: list[int], index: int,
+               unit_funcs: list[int], options: Any) -> bytes:
+    """The object of one partition of a partial unit (llvm/unitcode.py). The bodies it
+    decoded are dropped again after: a worker serving a big module's tier-up
+    (CPython-for-WASI, 89,000 functions) keeps only the module's bytes and its
+    skeleton."""
+    from .llvm import unitcode
+    from .llvm.irgen.module import Partition
 
     module, func_types = prepared
     try:
-        return unit_code(module, func_types, funcs, options)
+        return unitcode.partition_object(module, func_types, Partition(index, part_funcs, False),
+                                         options, frozenset(unit_funcs))
     finally:
         for f in module.funcs:
             if f.lazy is not None and f.body is not None:
@@ -159,11 +163,11 @@ def _validate(checker: Any, start: int, stop: int) -> Any:
 
 
 _PREPARE: dict[str, Callable[[bytes], Any]] = {"compile": _prepare_compile,
-                                               "unit": _prepare_compile,
+                                               "unitpart": _prepare_compile,
                                                "validate": _prepare_validate}
-_RUN: dict[str, Callable[..., Any]] = {"compile": _compile, "unit": _unit,
+_RUN: dict[str, Callable[..., Any]] = {"compile": _compile, "unitpart": _unit_part,
                                        "validate": _validate}
-_STATE = {"unit": "compile"}
+_STATE = {"unitpart": "compile"}
 """Task kinds sharing another's prepared state (one decoded module per worker)."""
 
 

@@ -26,6 +26,14 @@ units at its first instance)."""
 
 _CALLS = frozenset({"call", "return_call"})
 
+PART_SIZE = 5_000
+"""Instructions per partition of a unit's heavy functions. Each partition is an LLVM
+module of its own, compiled (and cached, see units.compile_unit_objects) on its own:
+a unit that takes longer to compile than a short program runs is then finished over
+several runs (the next run makes the unit left unfinished first, see
+tiered/units.note_pending). Calls between a unit's partitions stay direct (the
+linker resolves them); only inlining across them is lost."""
+
 
 def refs_of(module: Module, nimp: int, funcs: Iterable[int]) -> set[int]:
     """Functions whose vmctx slot the code of ``funcs`` reads: the targets of their
@@ -53,21 +61,47 @@ def partition_object(module: Module, func_types: list[FuncType], part: Partition
     return jit.compile_ir(text, options.opt_level)
 
 
-def unit_code(module: Module, func_types: list[FuncType], funcs: list[int],
-              options: CodeOptions) -> list[bytes]:
-    """The cache entry of the unit of ``funcs`` (sorted defined function indices): its
-    objects (the functions for LLVM's light pipeline each alone, as the whole-module
-    partitioner does), then the ``REFS`` item."""
+def unit_parts(module: Module, nimp: int, funcs: list[int]) -> list[Partition]:
+    """The partitions of the unit of ``funcs`` (sorted defined function indices): its
+    heavy functions in order, ``PART_SIZE`` instructions at most each (a bigger
+    function alone), then each function for LLVM's light pipeline alone (as the
+    whole-module partitioner does)."""
     from .irgen.function import light_function
     from .irgen.module import Partition
 
-    nimp = len(func_types) - len(module.funcs)
-    unit = frozenset(funcs)
     light = [f for f in funcs if light_function(module.funcs[f - nimp].instrs)]
     alone = set(light)
-    heavy = [f for f in funcs if f not in alone]
-    parts = [Partition(0, heavy, False)] if heavy else []
-    parts += [Partition(len(parts) + i, [f], False) for i, f in enumerate(light)]
-    objects = [partition_object(module, func_types, part, options, unit) for part in parts]
-    objects.append(REFS + ",".join(map(str, sorted(refs_of(module, nimp, funcs)))).encode())
+    parts: list[Partition] = []
+    current: list[int] = []
+    size = 0
+    for f in funcs:
+        if f in alone:
+            continue
+        n = len(module.funcs[f - nimp].instrs) + 1
+        if current and size + n > PART_SIZE:
+            parts.append(Partition(len(parts), current, False))
+            current, size = [], 0
+        current.append(f)
+        size += n
+    if current:
+        parts.append(Partition(len(parts), current, False))
+    return parts + [Partition(len(parts) + i, [f], False) for i, f in enumerate(light)]
+
+
+def refs_item(module: Module, nimp: int, funcs: list[int]) -> bytes:
+    """The ``REFS`` item of the unit of ``funcs``."""
+    return REFS + ",".join(map(str, sorted(refs_of(module, nimp, funcs)))).encode()
+
+
+def unit_code(module: Module, func_types: list[FuncType], funcs: list[int],
+              options: CodeOptions) -> list[bytes]:
+    """The cache entry of the unit of ``funcs`` (sorted defined function indices): the
+    objects of its partitions (``unit_parts``), then the ``REFS`` item. (A unit
+    compiled partition by partition, as units.compile_unit_objects does, has the
+    same entry.)"""
+    nimp = len(func_types) - len(module.funcs)
+    unit = frozenset(funcs)
+    objects = [partition_object(module, func_types, part, options, unit)
+               for part in unit_parts(module, nimp, funcs)]  # fmt: skip
+    objects.append(refs_item(module, nimp, funcs))
     return objects

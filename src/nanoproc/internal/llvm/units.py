@@ -45,7 +45,7 @@ from .options import CodeOptions
 from .refs import py_letter, py_shape
 from .symbols import vm_layout
 from .tables import NativeElems
-from .unitcode import REFS, refs_of, unit_code
+from .unitcode import REFS, partition_object, refs_item, refs_of, unit_parts
 
 
 def unit_key(cm: CompiledModule, funcs: list[int], options: CodeOptions) -> str:
@@ -87,20 +87,43 @@ def compile_unit_objects(cm: CompiledModule, funcs: list[int], options: CodeOpti
     for the interpreter lock nor share the CPU with it, and an exit kills the
     worker instead of waiting; ``background``: a niced one, see
     workers.BACKGROUND_NICE), else in this thread; the same code either way
-    (unitcode.py). What a worker sends back is checked for the entry's form; the
+    (unitcode.py). What a worker sends back is checked to be an object; the
     objects themselves are checked by the linker. While the interpreter exits:
-    workers.ShuttingDown."""
+    workers.ShuttingDown.
+
+    A unit of several partitions (unitcode.unit_parts) is compiled one partition
+    per task, each stored in the cache as it arrives: a program that ends before
+    the whole unit is compiled leaves those to the next run, which makes the same
+    unit first (tiered/units.note_pending)."""
     from ..workers import run_one
 
-    def here() -> list[bytes]:
-        return unit_code(cm.module, cm.func_types, funcs, options)
+    mod = cm.module
+    nimp = cm.num_imported_funcs
+    parts = unit_parts(mod, nimp, funcs)
+    unit = frozenset(funcs)
+    base = unit_key(cm, funcs, options)
+    digest = module_digest(cm)
+    wasm = module_binary(cm)
+    objects = []
+    for part in parts:
+        key = hashlib.sha256(f"{base}:part={part.index}/{len(parts)}".encode()).hexdigest()
+        got = cache.load(key, memory=False) if len(parts) > 1 else None
+        if got is not None and len(got) == 1:
+            objects.append(got[0])
+            continue
 
-    got = run_one("unit", module_digest(cm), module_binary(cm), (funcs, options), here,
-                  background)
-    if not (isinstance(got, list) and got and all(isinstance(o, bytes) for o in got)
-            and got[-1].startswith(REFS)):  # fmt: skip
-        got = here()  # pragma: no cover - a worker of another build answered
-    return got
+        def here(part: Any = part) -> bytes:
+            return partition_object(mod, cm.func_types, part, options, unit)
+
+        obj = run_one("unitpart", digest, wasm, (part.funcs, part.index, funcs, options),
+                      here, background)
+        if not isinstance(obj, bytes):  # pragma: no cover - a worker of another build
+            obj = here()
+        if len(parts) > 1:
+            cache.store(key, [obj], memory=False)
+        objects.append(obj)
+    objects.append(refs_item(mod, nimp, funcs))
+    return objects
 
 
 def load_unit(cm: CompiledModule, funcs: list[int], objects: list[bytes],
