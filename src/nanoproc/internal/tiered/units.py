@@ -97,8 +97,16 @@ IDLE_BUDGET = int(os.environ.get("NANOPROC_TIER_IDLE_BUDGET", "10000"))
 """Instructions in one unit of an idle round: smaller than ``BUDGET``, as idle rounds
 run back to back (and where no worker process can be had, a program's exit waits for
 the unit being compiled in it, see ``Sampler.stop``)."""
-MAX_UNITS = 400
+MAX_UNITS = 2_000
 """Units per module (each is a linked object; past this the module stays as is)."""
+PIECE = int(os.environ.get("NANOPROC_TIER_PIECE", "4000"))
+"""Instructions per piece: a chosen set of functions is made as several units of
+this size at most (a bigger function alone, after the others), each compiled,
+cached, listed in the unit index and offered as it arrives (``Plan.make_pieces``).
+A program that ends while a unit is compiled loses only that piece: the next run
+resumes with the rest, so a program run briefly and repeatedly converges (one unit
+of 40,000 instructions took longer than a whole yosys run and was lost at every
+exit). Calls between pieces go through their records, as between any two units."""
 SWITCH = float(os.environ.get("NANOPROC_TIER_SWITCH", "0.0002"))
 """The interpreter's thread switch interval (``sys.setswitchinterval``) while the
 sampler's thread makes a unit (0: left alone). Making a unit's IR is Python, holding
@@ -166,6 +174,8 @@ class Plan:
         ``TieredBackend._exempt_unit``), once asked."""
         self.warm_done = False
         self.resumed = False
+        self.stopped = False
+        """Whether a unit's compile was dropped because the interpreter exits."""
         self.thunks = False
         self.idle = False
         """Whether the last ``choose`` found no hot function (an idle round's unit:
@@ -175,10 +185,15 @@ class Plan:
 
     # ------------------------------------------------------------ choosing units
     def choose(self) -> list[int]:
-        """The next unit's functions (sorted), or []: the hot functions (samples and
+        """The next unit's functions (sorted), or [] (see ``choose_ordered``)."""
+        return sorted(self.choose_ordered())
+
+    def choose_ordered(self) -> list[int]:
+        """The next unit's functions, or []: the hot functions (samples and
         crossings from native code, see MIN_HITS), hottest first, with their small
-        direct callees; when none is hot, the functions the program ran on the
-        interp tier (first used first: its start-up, which every run repeats)."""
+        direct callees (after them); when none is hot, the functions the program ran
+        on the interp tier (first used first: its start-up, which every run
+        repeats)."""
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None or art is None:
@@ -229,7 +244,7 @@ class Plan:
                 heat[f] *= DECAY
                 if heat[f] < 0.5:
                     del heat[f]
-        return sorted(chosen)
+        return list(chosen)
 
     def make_unit(self, funcs: list[int], cached_only: bool = False,
                   background: bool = True, resumable: bool = False) -> bool:
@@ -257,7 +272,11 @@ class Plan:
         except Exception as e:  # unsupported here, LLVM failed: stay on the interp tier
             from ..workers import ShuttingDown
 
-            if pending and not isinstance(e, ShuttingDown):
+            if isinstance(e, ShuttingDown):
+                self.native.difference_update(funcs)
+                self.stopped = True
+                return False  # the exit killed its compile: not refused
+            if pending:
                 note_pending(self.backend, module, funcs, False)  # not worth a retry
             self.native.difference_update(funcs)
             if self.units:  # the tier works: these functions stay interp, the rest go on
@@ -278,6 +297,41 @@ class Plan:
         for inst in list(art.instances):
             self.offer(inst, [(funcs, code)])
         return True
+
+    def make_pieces(self, funcs: list[int], background: bool = True,
+                    resumable: bool = False) -> int:
+        """Make the unit of ``funcs`` (in the order they were chosen) piece by piece
+        (``pieces``): each piece its own unit, compiled, cached, indexed and offered
+        before the next is started. ``resumable``: the pieces not made yet are
+        listed as unfinished (``note_pending``) until every piece is made or
+        refused, so that an exit loses only the piece under way. How many pieces
+        were made."""
+        art = self.art_ref()
+        module = art.module_ref() if art is not None else None
+        if module is None or art is None or not funcs:
+            return 0
+        todo = pieces(module, funcs)
+        entry = sorted(funcs)
+        if resumable and len(todo) > 1:
+            note_pending(self.backend, module, entry, True)
+        made = 0
+        for i, piece in enumerate(todo):
+            if _stopping():
+                return made  # the exit (a compile in this thread would be waited for)
+            if self.failed is not None or len(self.units) >= MAX_UNITS:
+                break
+            if self.make_unit(piece, background=background,
+                              resumable=resumable and len(todo) == 1):
+                made += 1
+            elif self.stopped:
+                return made  # the exit: the rest stays listed
+            if resumable and len(todo) > 1 and i + 1 < len(todo):
+                rest = sorted(f for p in todo[i + 1:] for f in p)
+                note_pending(self.backend, module, entry, False, rest)
+                entry = rest
+        if resumable and len(todo) > 1:
+            note_pending(self.backend, module, entry, False)
+        return made
 
     def warm(self) -> None:
         """Load the units an earlier run compiled (see ``unit_index``); once."""
@@ -314,10 +368,13 @@ class Plan:
         except Exception:  # no llvm tier here
             return
         for funcs in reversed(sets):  # the latest first
-            if self.failed is not None or len(self.units) >= MAX_UNITS:
+            if self.failed is not None or len(self.units) >= MAX_UNITS or self.stopped:
                 return
-            if funcs and not set(funcs) & self.native:
-                self.make_unit(funcs, background=False, resumable=True)
+            rest = [f for f in funcs if f not in self.native and f not in self.refused]
+            if rest != funcs:  # some pieces were made (the warm start loaded them)
+                note_pending(self.backend, module, funcs, False, rest or None)
+            if rest:
+                self.make_pieces(rest, background=False, resumable=True)
 
     # ------------------------------------------------------------ installing
     def offer(self, inst: ModuleInstance,
@@ -460,6 +517,31 @@ def count_units(backend: TieredBackend, inst: ModuleInstance, art: TieredArtifac
         plan.offer(inst)
 
 
+def pieces(module: Any, funcs: list[int]) -> list[list[int]]:
+    """``funcs`` (in the order chosen) cut into units of ``PIECE`` instructions at
+    most, each sorted; a function bigger than that alone, after the others (its
+    compile is the longest, and the likeliest to be cut short by an exit)."""
+    nimp = module.num_imported_funcs
+    mod = module.module
+    out: list[list[int]] = []
+    big: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for f in funcs:
+        n = len(mod.funcs[f - nimp].instrs) + 1
+        if n > PIECE:
+            big.append([f])
+            continue
+        if current and size + n > PIECE:
+            out.append(sorted(current))
+            current, size = [], 0
+        current.append(f)
+        size += n
+    if current:
+        out.append(sorted(current))
+    return out + big
+
+
 # ---------------------------------------------------------------- the unit index
 def _index_key(backend: TieredBackend, module: Any, name: str = "units") -> str:
     from ..llvm import cache
@@ -510,20 +592,29 @@ MAX_PENDING = 4
 """Unfinished units remembered per module (the latest)."""
 
 
-def note_pending(backend: TieredBackend, module: Any, funcs: list[int], started: bool) -> None:
+def note_pending(backend: TieredBackend, module: Any, funcs: list[int], started: bool,
+                 rest: list[int] | None = None) -> None:
     """Remember (``started``) or forget the unit of ``funcs`` as unfinished: a program
     ending while a worker compiles a unit kills the worker (the exit does not wait),
     and the next process makes that unit first (``Plan.resume``); without this, a
     short program whose hot unit takes longer to compile than what is left of its
-    run would lose it at every exit."""
+    run would lose it at every exit. ``rest`` (when forgetting): what is left of it,
+    listed in its place (a unit made piece by piece, see ``Plan.make_pieces``)."""
     from ..llvm import cache
 
     entry = ",".join(map(str, funcs)).encode()
     with _index_lock:
         key = _index_key(backend, module, "pending")
-        entries = [e for e in cache.load(key) or () if e != entry]
+        old = list(cache.load(key) or ())
+        entries = [e for e in old if e != entry]
         if started:
             entries = [*entries[-(MAX_PENDING - 1):], entry]
+        elif rest:
+            new = ",".join(map(str, rest)).encode()
+            at = old.index(entry) if entry in old else len(old)
+            entries = [e for e in old[:at] if e != new] + [new]
+            entries += [e for e in old[at + 1:] if e != new]
+            entries = entries[-MAX_PENDING:]
         cache.store(key, entries)
 
 
@@ -600,7 +691,7 @@ class Sampler:
                     if plan.failed is None and len(plan.units) < MAX_UNITS:
                         if plan.crossings:
                             interval = INTERVAL  # native code calls interp code
-                        funcs = plan.choose()
+                        funcs = plan.choose_ordered()
                         if funcs:
                             interval = INTERVAL
                             with self.busy:
@@ -611,8 +702,8 @@ class Sampler:
                                     # (it runs interp code meanwhile); an idle one
                                     # only the CPU nobody else wants
                                     # (and lost at an exit: listed for the next run)
-                                    plan.make_unit(funcs, background=plan.idle,
-                                                   resumable=not plan.idle)
+                                    plan.make_pieces(funcs, background=plan.idle,
+                                                     resumable=not plan.idle)
                 next_round = time.monotonic() + ROUND
 
     def sample(self, weight: float = 1.0) -> bool:
@@ -663,6 +754,11 @@ def _switching() -> Iterator[None]:
 
 _SAMPLER: Sampler | None = None
 _sampler_lock = threading.Lock()
+
+
+def _stopping() -> bool:
+    """Whether the interpreter exits (the sampler was stopped)."""
+    return _SAMPLER is not None and _SAMPLER.stopping
 
 
 def sampler(backend: TieredBackend) -> Sampler:
