@@ -29,6 +29,8 @@ def _own_cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cache, "_memory", {})
     monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "0")
     monkeypatch.setattr(units, "PIECE", 20)
+    # in this thread: big functions last, not on the side thread (its own test)
+    monkeypatch.setenv("NANOPROC_COMPILE_WORKERS", "0")
 
 
 def _sizes(module: Any) -> list[int]:
@@ -149,3 +151,40 @@ def test_a_pending_set_keeps_its_place(monkeypatch: pytest.MonkeyPatch) -> None:
     assert units.unit_index(be, cm, "pending") == [[1]]
     units.note_pending(be, cm, [1], False)
     assert units.unit_index(be, cm, "pending") == []
+
+
+def test_a_big_function_does_not_hold_up_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where workers compile, a function bigger than a piece is made by the side
+    thread: the other pieces are made (and the call returns) while its compile is
+    still under way; it is listed as unfinished on its own until it is made."""
+    import threading
+
+    monkeypatch.delenv("NANOPROC_COMPILE_WORKERS")
+    engine, store, module, inst = _chain_tiering(monkeypatch)
+    cm = module._compiled
+    plan = cm.artifacts["tiered"].plan
+    llvm = engine.backend.llvm
+    real = llvm.compile_unit
+    go = threading.Event()
+    started = threading.Event()
+
+    def held(m: Any, funcs: list[int], cached_only: bool = False, **kw: Any) -> Any:
+        if funcs == [0]:
+            started.set()
+            assert go.wait(60)
+        return real(m, funcs, cached_only, **kw)
+
+    monkeypatch.setattr(llvm, "compile_unit", held)
+    assert plan.make_pieces([0, 2, 1], background=False, resumable=True) == 1
+    assert started.wait(60)
+    assert [f for f, _ in plan.units] == [[1, 2]] and plan.native == {0, 1, 2}
+    assert units.unit_index(engine.backend, cm, "pending") == [[0]]
+    side = plan.side
+    assert side is not None
+    go.set()
+    side.join(120)
+    assert not side.is_alive() and plan.side is None
+    assert [f for f, _ in plan.units] == [[1, 2], [0]]
+    assert units.unit_index(engine.backend, cm) == [[1, 2], [0]]
+    assert units.unit_index(engine.backend, cm, "pending") == []
+    assert _chain_calls(store, inst) == _chain_calls(*_interp_chain())

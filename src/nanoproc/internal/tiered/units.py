@@ -176,6 +176,10 @@ class Plan:
         self.resumed = False
         self.stopped = False
         """Whether a unit's compile was dropped because the interpreter exits."""
+        self.big: list[tuple[list[int], bool, bool]] = []
+        """Pieces of one big function (with their ``background`` and ``resumable``)
+        waiting for the side thread (see ``make_pieces``)."""
+        self.side: threading.Thread | None = None
         self.thunks = False
         self.idle = False
         """Whether the last ``choose`` found no hot function (an idle round's unit:
@@ -304,15 +308,26 @@ class Plan:
         (``pieces``): each piece its own unit, compiled, cached, indexed and offered
         before the next is started. ``resumable``: the pieces not made yet are
         listed as unfinished (``note_pending``) until every piece is made or
-        refused, so that an exit loses only the piece under way. How many pieces
-        were made."""
+        refused, so that an exit loses only the piece under way. A function bigger
+        than a piece goes to a side thread (``_side``) when workers compile: its
+        compile may outlast a whole run (yosys's 64,000-instruction AST function), and
+        made here it would hold up every other piece at each run until then. How
+        many pieces were made here."""
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None or art is None or not funcs:
             return 0
         todo = pieces(module, funcs)
-        entry = sorted(funcs)
-        if resumable and len(todo) > 1:
+        from ..workers import workers_available
+
+        if workers_available():
+            big = [p for p in todo if len(p) == 1 and _size(module, p[0]) > PIECE]
+            if big:
+                todo = todo[: len(todo) - len(big)]  # (pieces puts them last)
+                self._to_side(module, big, background, resumable)
+        entry = sorted(f for p in todo for f in p)
+        listed = resumable and len(todo) > 1
+        if listed:
             note_pending(self.backend, module, entry, True)
         made = 0
         for i, piece in enumerate(todo):
@@ -321,17 +336,46 @@ class Plan:
             if self.failed is not None or len(self.units) >= MAX_UNITS:
                 break
             if self.make_unit(piece, background=background,
-                              resumable=resumable and len(todo) == 1):
+                              resumable=resumable and not listed):
                 made += 1
             elif self.stopped:
                 return made  # the exit: the rest stays listed
-            if resumable and len(todo) > 1 and i + 1 < len(todo):
+            if listed and i + 1 < len(todo):
                 rest = sorted(f for p in todo[i + 1:] for f in p)
                 note_pending(self.backend, module, entry, False, rest)
                 entry = rest
-        if resumable and len(todo) > 1:
+        if listed:
             note_pending(self.backend, module, entry, False)
         return made
+
+    def _to_side(self, module: Any, big: list[list[int]], background: bool,
+                 resumable: bool) -> None:
+        """Queue ``big`` (pieces of one function each) for the side thread, which
+        makes them one at a time (started if it is not running); each listed as
+        unfinished now when ``resumable``."""
+        for piece in big:
+            if resumable:
+                note_pending(self.backend, module, piece, True)
+        with self.lock:
+            self.native.update(f for p in big for f in p)  # not chosen again meanwhile
+            self.big.extend((p, background, resumable) for p in big)
+            if self.side is None:
+                self.side = threads.start_daemon(self._side, "nanoproc tier-up side")
+
+    def _side(self) -> None:
+        """The side thread: makes the queued pieces of big functions (see
+        ``make_pieces``) while the sampler's thread goes on with other units. At
+        exit its compile is dropped like the sampler's (``Sampler.stop`` waits
+        only for a link under way)."""
+        while True:
+            with self.lock:
+                if not self.big or _stopping() or self.failed is not None:
+                    self.side = None
+                    return
+                piece, background, resumable = self.big.pop(0)
+            with _side_busy:
+                if not _stopping():
+                    self.make_unit(piece, background=background, resumable=resumable)
 
     def warm(self) -> None:
         """Load the units an earlier run compiled (see ``unit_index``); once."""
@@ -517,6 +561,10 @@ def count_units(backend: TieredBackend, inst: ModuleInstance, art: TieredArtifac
         plan.offer(inst)
 
 
+def _size(module: Any, f: int) -> int:
+    return len(module.module.funcs[f - module.num_imported_funcs].instrs) + 1
+
+
 def pieces(module: Any, funcs: list[int]) -> list[list[int]]:
     """``funcs`` (in the order chosen) cut into units of ``PIECE`` instructions at
     most, each sorted; a function bigger than that alone, after the others (its
@@ -588,7 +636,7 @@ def unit_index(backend: TieredBackend, module: Any, name: str = "units") -> list
 
 _index_lock = threading.Lock()
 
-MAX_PENDING = 4
+MAX_PENDING = 16
 """Unfinished units remembered per module (the latest)."""
 
 
@@ -655,7 +703,7 @@ class Sampler:
 
         self.stopping = True
         workers.abandon()
-        with self.busy:
+        with self.busy, _side_busy:
             pass
 
     def add(self, module: Any, plan: Plan) -> None:
@@ -754,6 +802,8 @@ def _switching() -> Iterator[None]:
 
 _SAMPLER: Sampler | None = None
 _sampler_lock = threading.Lock()
+_side_busy = threading.Lock()
+"""Held while a side thread (``Plan._side``) loads or compiles a unit."""
 
 
 def _stopping() -> bool:
