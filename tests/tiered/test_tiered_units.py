@@ -472,7 +472,7 @@ def test_sampler_backs_off_while_no_interp_code_runs(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
     monkeypatch.setattr(units, "INTERVAL", 0.005)
     monkeypatch.setattr(units, "QUIET_INTERVAL", 0.08)
-    monkeypatch.setattr(units.Plan, "choose", lambda self: [])  # no unit: stays interp
+    monkeypatch.setattr(units.Plan, "choose_ordered", lambda self: [])  # no unit: stays interp
     seen: list[tuple[float, bool]] = []
     real = units.Sampler.sample
 
