@@ -24,7 +24,9 @@ wasmtime`` for nanoproc, timed from the outside:
 
 * **first result, empty caches**: nanoproc's default engine (``auto``: the tiered
   strategy) with an empty compile cache; wasmtime-py as the packages use it (no
-  cache). Also nanoproc's llvm tier alone with ``--with-llvm-cold`` (slow).
+  cache). Also nanoproc's llvm tier alone with ``--with-llvm-cold`` (slow), and
+  with ``--with-ahead`` the default engine with a worker translating ahead
+  (``NANOPROC_TRANSLATE_AHEAD=1``, opt-in: see internal/interp/ahead.py).
 * **warm start**: nanoproc with its compile cache filled (the tiered engine then runs
   native code from the first call); wasmtime-py with its own compilation cache
   enabled and filled.
@@ -260,7 +262,7 @@ def _result(out: str) -> str:
 def measure(prog: Program, site: Path, repeat: int, work: Path,
             with_llvm_cold: bool, warm_dir: Path,
             cold_only: bool = False, llvm_warm: bool = True,
-            warm_only: bool = False) -> dict[str, list[float]]:
+            warm_only: bool = False, with_ahead: bool = False) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     results: set[str] = set()
     # The warm caches persist in --cache (filling nanoproc's takes a full llvm compile;
@@ -298,6 +300,11 @@ def measure(prog: Program, site: Path, repeat: int, work: Path,
             one("nanoproc interp first", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
                                                        "NANOPROC_STRATEGY": "interp"})
             shutil.rmtree(cold, ignore_errors=True)
+            if with_ahead:
+                cold = tempfile.mkdtemp(dir=work)
+                one("nanoproc first, ahead", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
+                                                          "NANOPROC_TRANSLATE_AHEAD": "1"})
+                shutil.rmtree(cold, ignore_errors=True)
         if with_llvm_cold:
             cold = tempfile.mkdtemp(dir=work)
             one("nanoproc llvm first", "nanoproc", {"NANOPROC_CACHE_DIR": cold,
@@ -371,6 +378,9 @@ def main() -> None:
     ap.add_argument("--cold-only", action="store_true",
                     help="only first results with empty caches (no warm caches to fill)")
     ap.add_argument("--with-llvm-cold", action="store_true")
+    ap.add_argument("--with-ahead", action="store_true",
+                    help="also the default engine's first result with translation ahead "
+                         "(NANOPROC_TRANSLATE_AHEAD=1: a worker translates callees ahead)")
     ap.add_argument("--warm-only", action="store_true", help="only the warm columns")
     ap.add_argument("--no-llvm-warm", action="store_true",
                     help="skip the warm column (its cache takes a full llvm compile)")
@@ -399,7 +409,7 @@ def main() -> None:
             print(f"measuring {name} ({size / 1e6:.2f} MB)...", file=sys.stderr)
             times = measure(prog, site, args.repeat, work, args.with_llvm_cold,
                             args.cache / "warm", args.cold_only, not args.no_llvm_warm,
-                            args.warm_only)
+                            args.warm_only, args.with_ahead)
             raw[name] = times
             print(f"  {name}: " + ", ".join(f"{k} {statistics.median(v):.2f} s"
                                            for k, v in times.items()), file=sys.stderr)

@@ -162,11 +162,25 @@ def _validate(checker: Any, start: int, stop: int) -> Any:
     return checker(start, stop)
 
 
+def _prepare_translate(wasm: bytes) -> Any:
+    from .interp.ahead import prepare
+
+    return prepare(wasm)
+
+
+def _translate(art: Any, options: tuple[Any, ...], funcs: list[int],
+               classify: list[int]) -> Any:
+    from .interp.ahead import work
+
+    return work(art, options, funcs, classify)
+
+
 _PREPARE: dict[str, Callable[[bytes], Any]] = {"compile": _prepare_compile,
                                                "unitpart": _prepare_compile,
-                                               "validate": _prepare_validate}
+                                               "validate": _prepare_validate,
+                                               "translate": _prepare_translate}
 _RUN: dict[str, Callable[..., Any]] = {"compile": _compile, "unitpart": _unit_part,
-                                       "validate": _validate}
+                                       "validate": _validate, "translate": _translate}
 _STATE = {"unitpart": "compile"}
 """Task kinds sharing another's prepared state (one decoded module per worker)."""
 

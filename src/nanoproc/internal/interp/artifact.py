@@ -157,6 +157,8 @@ class ModuleArtifact:
         """Whether the module declares GC types (asked at every instantiation)."""
         """``bind(state, inst) -> G``, generated on first instantiation (binding)."""
         """False: not scanned yet; None: fine; str: the missing feature."""
+        self.ahead: Any = None
+        """The worker translating ahead of this process (.ahead.Ahead), if any."""
         self._caches: dict[TranslationOptions, Any] = {}
         """Options -> the translation cache (codecache.CodeCache, or None: not cached)."""
 
@@ -254,6 +256,9 @@ class ModuleArtifact:
                     t = self._translate(funcidx, options)
                     self.code[key] = t
                     self.last_translation = (time.monotonic(), time.process_time())
+                    ahead = self.ahead
+                    if ahead is not None and ahead.options == options:
+                        ahead.note(t)
         return t
 
     def _cache(self, options: TranslationOptions) -> Any:
@@ -284,6 +289,17 @@ class ModuleArtifact:
             if data is not None:
                 t = unpack(data, self, funcidx)
                 if t is not None:
+                    return t
+        ahead = self.ahead
+        if ahead is not None and ahead.options == options:
+            from .packed import unpack
+
+            data = ahead.take(funcidx)
+            if data is not None:
+                t = unpack(data, self, funcidx)
+                if t is not None:
+                    if cc is not None:
+                        cc.add(funcidx, data)
                     return t
         from .translate import translate_function
 

@@ -216,6 +216,13 @@ class InterpBackend:
         thread."""
         state.override(idx, fn)
 
+    def translate_ahead(self, module: CompiledModule) -> None:
+        """Let a worker process translate ``module``'s functions ahead of their first
+        calls (a cold start of a big module; see .ahead)."""
+        from .ahead import start
+
+        start(self.prepare(module), self.options)
+
     def has_cached_code(self, wasm: bytes) -> bool:
         """Whether the translation cache holds code of module ``wasm`` for this
         engine's options (which was then valid: see codecache.known_valid)."""

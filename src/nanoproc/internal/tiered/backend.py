@@ -356,11 +356,14 @@ class TieredBackend:
     def precompile(self, module: CompiledModule) -> None:
         """``Module()``: native code from the cache if it is there. Otherwise
         nothing: the compile starts once the module is in use and quiet (see
-        QUIET), so it does not compete with the program's start. Nothing for a
-        module that stays on the interp tier (see .bounded)."""
+        QUIET), so it does not compete with the program's start; meanwhile a worker
+        may translate ahead for the interp tier (see interp/ahead.py). Nothing for
+        a module that stays on the interp tier (see .bounded)."""
         art = self.prepare(module)
-        if not art.stays_interp():
-            art.ready()
+        if art.stays_interp():
+            return
+        if not art.ready() and self.switch_after is None and self.units_after is None:
+            self.interp.translate_ahead(module)
 
     def instantiate(self, inst: ModuleInstance) -> None:
         art = self.prepare(inst.module)
