@@ -29,7 +29,8 @@ WAT = """
   (elem (table $tab) (i32.const 1) func $a $b $c $d $e $f $a)
   (elem declare func $e)
   (elem $p funcref (ref.func $b) (ref.null func))
-  (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0))))
+  (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0)))
+  (func $g (result i32) (local i32 f64) (i32.const 6)))
 """
 
 
@@ -46,6 +47,7 @@ def test_equal_locals_share_one_list() -> None:
     assert f[2].locals == [(2, I64), (1, F64)] and f[2].locals is f[3].locals
     assert f[4].locals == [] and f[4].locals is f[5].locals
     assert f[0].locals is not f[2].locals
+    assert f[7].locals == [(1, I32), (1, F64)] and f[7].locals[0] is f[0].locals[0]  # groups too
     assert [g.locals for g in f] == [g.locals for g in text_mod.funcs]  # the parser's lists
     # a second decode shares nothing with the first
     assert decode_module(_data).funcs[0].locals is not f[0].locals

@@ -432,6 +432,7 @@ def _code(st: _State, data: Buffer, pos: int, end: int) -> int:
     one list (CPython-for-WASI's 89,060 functions have a few thousand distinct ones;
     a list and a tuple per group each, ~270,000 objects the cyclic GC traversed at
     every full collection and at exit). Nothing mutates a decoded ``Func.locals``."""
+    pairs: dict[tuple[int, ValType], tuple[int, ValType]] = {}
     keyed = isinstance(data, bytes)
     for i in range(n):
         # Body size (a len32: must fit in what is left), inlined for 1- and 2-byte sizes.
@@ -471,8 +472,8 @@ def _code(st: _State, data: Buffer, pos: int, end: int) -> int:
             raise Malformed("too many locals", body_start)
         key = data[body_start:pos] if keyed else bytes(data[body_start:pos])
         got = shared.get(key)
-        if got is None:
-            shared[key] = locals_
+        if got is None:  # its groups shared too: ``(1, i32)`` is in most declarations
+            locals_ = shared[key] = [pairs.setdefault(p, p) for p in locals_]
         else:
             locals_ = got
         f = Func(func_types[i] if i < nft else -1, locals_, None, base + body_start)
