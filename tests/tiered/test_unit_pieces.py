@@ -188,3 +188,48 @@ def test_a_big_function_does_not_hold_up_the_others(monkeypatch: pytest.MonkeyPa
     assert units.unit_index(engine.backend, cm) == [[1, 2], [0]]
     assert units.unit_index(engine.backend, cm, "pending") == []
     assert _chain_calls(store, inst) == _chain_calls(*_interp_chain())
+
+
+def test_the_sampler_samples_while_a_unit_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sampler's thread hands a chosen set to the maker thread and keeps sampling
+    while it is made (the next round's choice sees the whole time); no other set
+    is started meanwhile; the results are the interp tier's."""
+    import threading
+    import time
+
+    from test_tiered_units import HOT
+
+    monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "1")
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    monkeypatch.setattr(units, "ROUND", 0.2)
+    monkeypatch.setattr(units, "IDLE", False)
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1 << 60)
+    module = nanoproc.Module(engine, HOT)
+    inst = nanoproc.Instance(store, module, [])
+    spin = inst.exports(store)["spin"]
+    plan = module._compiled.artifacts["tiered"].plan
+    go = threading.Event()
+    calls: list[tuple[list[int], str]] = []
+    real = plan.make_pieces
+
+    def held(funcs: list[int], **kw: Any) -> int:
+        calls.append((funcs, threading.current_thread().name))
+        assert go.wait(120)
+        return real(funcs, **kw)
+
+    plan.make_pieces = held  # type: ignore[method-assign]
+    deadline = time.monotonic() + 120
+    while not calls and time.monotonic() < deadline:
+        assert spin(store, 20_000) == 60_000
+    assert calls and calls[0][1] == "nanoproc tier-up maker"
+    plan.samples.clear()
+    for _ in range(20):  # ~1 s of interp code, five rounds, while the unit is held
+        assert spin(store, 20_000) == 60_000
+    assert sum(plan.samples.values()) > 0 and len(calls) == 1
+    go.set()
+    while not plan.units and time.monotonic() < deadline:
+        assert spin(store, 20_000) == 60_000
+    assert plan.units
+    assert spin(store, 20_000) == 60_000

@@ -176,9 +176,9 @@ class Plan:
         self.resumed = False
         self.stopped = False
         """Whether a unit's compile was dropped because the interpreter exits."""
-        self.big: list[tuple[list[int], bool, bool]] = []
-        """Pieces of one big function (with their ``background`` and ``resumable``)
-        waiting for the side thread (see ``make_pieces``)."""
+        self.big: list[tuple[list[int], bool]] = []
+        """Pieces of one big function (with their ``resumable``) waiting for the side
+        thread (see ``make_pieces``)."""
         self.side: threading.Thread | None = None
         self.thunks = False
         self.idle = False
@@ -324,7 +324,7 @@ class Plan:
             big = [p for p in todo if len(p) == 1 and _size(module, p[0]) > PIECE]
             if big:
                 todo = todo[: len(todo) - len(big)]  # (pieces puts them last)
-                self._to_side(module, big, background, resumable)
+                self._to_side(module, big, resumable)
         entry = sorted(f for p in todo for f in p)
         listed = resumable and len(todo) > 1
         if listed:
@@ -348,17 +348,18 @@ class Plan:
             note_pending(self.backend, module, entry, False)
         return made
 
-    def _to_side(self, module: Any, big: list[list[int]], background: bool,
-                 resumable: bool) -> None:
+    def _to_side(self, module: Any, big: list[list[int]], resumable: bool) -> None:
         """Queue ``big`` (pieces of one function each) for the side thread, which
-        makes them one at a time (started if it is not running); each listed as
-        unfinished now when ``resumable``."""
+        makes them one at a time on the niced workers (started if it is not
+        running); each listed as unfinished now when ``resumable``."""
         for piece in big:
             if resumable:
                 note_pending(self.backend, module, piece, True)
         with self.lock:
             self.native.update(f for p in big for f in p)  # not chosen again meanwhile
-            self.big.extend((p, background, resumable) for p in big)
+            # niced: it would compete with the program for a core the whole run,
+            # most often for nothing (cut short at the exit)
+            self.big.extend((p, resumable) for p in big)
             if self.side is None:
                 self.side = threads.start_daemon(self._side, "nanoproc tier-up side")
 
@@ -372,10 +373,10 @@ class Plan:
                 if not self.big or _stopping() or self.failed is not None:
                     self.side = None
                     return
-                piece, background, resumable = self.big.pop(0)
+                piece, resumable = self.big.pop(0)
             with _side_busy:
                 if not _stopping():
-                    self.make_unit(piece, background=background, resumable=resumable)
+                    self.make_unit(piece, background=True, resumable=resumable)
 
     def warm(self) -> None:
         """Load the units an earlier run compiled (see ``unit_index``); once."""
@@ -400,8 +401,8 @@ class Plan:
 
     def resume(self) -> None:
         """Make the units an earlier process started but did not finish (see
-        ``note_pending``), hottest there first, at the program's priority; once,
-        on the sampler's thread before its first round."""
+        ``note_pending``), the latest first, at the program's priority; once, on
+        the maker thread before the first round's unit (see ``Sampler._make``)."""
         self.resumed = True
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
@@ -689,7 +690,9 @@ class Sampler:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.busy = threading.Lock()
-        """Held while this thread loads or compiles a unit (LLVM at work)."""
+        """Held while this thread loads or the maker thread makes a unit (LLVM at work)."""
+        self.maker: threading.Thread | None = None
+        """The thread making units (one at a time), see ``_make``."""
         self.stopping = False
 
     def stop(self) -> None:
@@ -725,16 +728,15 @@ class Sampler:
                     with self.busy:
                         if not self.stopping:
                             plan.warm()
-                if not plan.resumed:
-                    with self.busy:
-                        if self.stopping:
-                            return
-                        plan.resume()
+                if not plan.resumed and not self.making():
+                    plan.resumed = True
+                    self._make(plan.resume)
             time.sleep(interval)
             hit = self.sample(interval / INTERVAL)
             interval = INTERVAL if hit else min(interval * 2, max(INTERVAL, QUIET_INTERVAL))
             now = time.monotonic()
-            if now >= next_round:
+            if now >= next_round and not self.making():
+                # (while a unit is made, samples add up for the next round)
                 for plan in list(self.plans.values()):
                     if plan.failed is None and len(plan.units) < MAX_UNITS:
                         if plan.crossings:
@@ -742,17 +744,33 @@ class Sampler:
                         funcs = plan.choose_ordered()
                         if funcs:
                             interval = INTERVAL
-                            with self.busy:
-                                if self.stopping:
-                                    return
-                                with _switching():
-                                    # a hot unit is worth the program's own priority
-                                    # (it runs interp code meanwhile); an idle one
-                                    # only the CPU nobody else wants
-                                    # (and lost at an exit: listed for the next run)
-                                    plan.make_pieces(funcs, background=plan.idle,
-                                                     resumable=not plan.idle)
+                            # a hot unit is worth the program's own priority (it runs
+                            # interp code meanwhile); an idle one only the CPU nobody
+                            # else wants (and lost at an exit: listed for the next run)
+                            self._make(partial(plan.make_pieces, funcs, background=plan.idle,
+                                               resumable=not plan.idle))
+                            break
                 next_round = time.monotonic() + ROUND
+
+    def making(self) -> bool:
+        """Whether the maker thread is making units."""
+        maker = self.maker
+        return maker is not None and maker.is_alive()
+
+    def _make(self, work: Callable[[], Any]) -> None:
+        """Run ``work`` (making units) on the maker thread, so that this thread keeps
+        sampling meanwhile (a unit of yosys takes seconds to compile: the sampler
+        saw its program only between units, and chose the next unit from a few
+        samples). Holds ``busy`` (see ``stop``)."""
+
+        def run() -> None:
+            with self.busy:
+                if self.stopping:
+                    return
+                with _switching():
+                    work()
+
+        self.maker = threads.start_daemon(run, "nanoproc tier-up maker")
 
     def sample(self, weight: float = 1.0) -> bool:
         """Count ``weight`` samples for the interp function each thread runs (its
