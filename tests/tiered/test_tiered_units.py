@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import itertools
 import random
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -502,6 +503,53 @@ def test_sampler_backs_off_while_no_interp_code_runs(monkeypatch: pytest.MonkeyP
     assert len(hits) >= 3
     assert all(seen[k + 1][0] == 1 for k in hits if k + 1 < len(seen))
     assert sum(plan.heat.values()) + sum(plan.samples.values()) > 0
+
+
+def test_sampler_does_not_count_translation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread inside the interp tier's translation (a callee translated at its
+    first call) is not running its caller's interp code: a sample there counts for
+    nobody (counted, the callers of whatever a program's start translates looked
+    hot). The same sample with the check off counts for the caller."""
+    from nanoproc.internal.interp import translate
+
+    monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "0")  # no sampler thread: samples by hand
+    monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
+    entered = threading.Event()
+    release = threading.Event()
+    real = translate.translate_function
+
+    def slow(art: Any, funcidx: int, options: Any) -> Any:
+        if funcidx == 0:  # $inner, translated at spin's first call of it
+            entered.set()
+            assert release.wait(60)
+        return real(art, funcidx, options)
+
+    monkeypatch.setattr(translate, "translate_function", slow)
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1 << 60)
+    module = nanoproc.Module(engine, HOT)
+    inst = nanoproc.Instance(store, module, [])
+    spin = inst.exports(store)["spin"]
+    plan = module._compiled.artifacts["tiered"].plan
+    assert plan is not None
+    out: list[int] = []
+    t = threading.Thread(target=lambda: out.append(spin(store, 5)))
+    t.start()
+    try:
+        assert entered.wait(60)
+        sampler = units.Sampler(engine.backend)
+        sampler.plans[id(module._compiled.module)] = plan
+        for _ in range(5):
+            assert not sampler.sample()
+        assert not plan.samples
+        sampler.translating = frozenset()  # the check off: spin (function 1) counted
+        assert sampler.sample()
+        assert dict(plan.samples) == {1: 1.0}
+    finally:
+        release.set()
+        t.join(60)
+    assert out == [15]
 
 
 def test_auto_mode_is_for_big_modules(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -204,6 +204,13 @@ class InterpBackend:
         except ReferenceError:  # its module is gone
             return None
 
+    @staticmethod
+    def translating_codes() -> frozenset[Any]:
+        """Code objects on the stack of a thread that is translating a function (a
+        sampler's frames below them belong to the caller that asked, not to its
+        interp code running)."""
+        return frozenset({ModuleArtifact.translated.__code__})
+
     def used(self, module: CompiledModule) -> list[int]:
         """Defined functions of ``module`` some instance bound for a call, in
         first-use order (a composing backend compiles what the program ran)."""

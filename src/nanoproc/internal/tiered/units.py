@@ -684,6 +684,12 @@ class Sampler:
 
     def __init__(self, backend: TieredBackend) -> None:
         self.function_of = backend.interp.function_of
+        self.translating: frozenset[Any] = backend.interp.translating_codes()
+        """Code of the interp tier's translation: a thread with it on its stack is
+        translating a function, not running the interp code of the Wasm frame below
+        (its caller): such a sample counts for nobody. Counted, a program's start-up
+        (translation bursts) made its parsers "hot": boolector's first unit was the
+        callers of the functions being translated, not its solver loop."""
         self.plans: weakref.WeakValueDictionary[int, Plan] = weakref.WeakValueDictionary()
         """id of a module's syntax tree -> its plan."""
         self.keep: dict[int, Any] = {}
@@ -777,6 +783,7 @@ class Sampler:
         innermost Wasm frame on the interp tier); whether any was found."""
         me = threading.get_ident()
         function_of = self.function_of
+        translating = self.translating
         plans = self.plans
         frames = sys._current_frames()
         frame: Any = None
@@ -787,7 +794,10 @@ class Sampler:
                     continue
                 depth = 0
                 while frame is not None and depth < 64:
-                    hit = function_of(frame.f_code)
+                    code = frame.f_code
+                    if code in translating:
+                        break  # translating (see ``translating``)
+                    hit = function_of(code)
                     if hit is not None:
                         plan = plans.get(id(hit[0]))
                         if plan is not None:
