@@ -541,8 +541,11 @@ def test_sampler_does_not_count_translation(monkeypatch: pytest.MonkeyPatch) -> 
         sampler = units.Sampler(engine.backend)
         sampler.plans[id(module._compiled.module)] = plan
         for _ in range(5):
-            assert not sampler.sample()
-        assert not plan.samples
+            assert sampler.sample()  # the program is busy...
+        assert not plan.samples  # ...but no function's interp code ran
+        assert plan.translating == 5
+        plan.heat.clear()
+        assert plan.choose() == []  # starting up: no idle round's unit
         sampler.translating = frozenset()  # the check off: spin (function 1) counted
         assert sampler.sample()
         assert dict(plan.samples) == {1: 1.0}

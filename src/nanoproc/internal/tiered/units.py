@@ -155,6 +155,9 @@ class Plan:
         self.samples: defaultdict[int, float] = defaultdict(float)
         """Samples since the last round (the sampler's thread adds them; a sample
         taken after a longer interval counts for more, see QUIET_INTERVAL)."""
+        self.translating = 0.0
+        """Samples since the last round that found the program translating a
+        function for the interp tier: it is starting up, not idle (see ``choose``)."""
         self.crossings: Counter[int] = Counter()
         """Calls from native code into functions still on the interp tier since the
         last round (``TieredBackend.foreign_call`` counts them)."""
@@ -197,7 +200,8 @@ class Plan:
         crossings from native code, see MIN_HITS), hottest first, with their small
         direct callees (after them); when none is hot, the functions the program ran
         on the interp tier (first used first: its start-up, which every run
-        repeats)."""
+        repeats), unless the program spent the round translating (it is starting
+        up: a unit of what it ran so far would compete with it for nothing)."""
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None or art is None:
@@ -216,7 +220,8 @@ class Plan:
                if n >= MIN_HITS and f not in native and f not in refused]
         budget = BUDGET
         self.idle = not hot
-        if not hot and IDLE:
+        translating, self.translating = self.translating, 0.0
+        if not hot and IDLE and translating < MIN_HITS:  # (translating: not idle)
             hot = [f for f in self.backend.interp.used(module)
                    if f not in native and f not in refused]
             budget = IDLE_BUDGET
@@ -687,9 +692,10 @@ class Sampler:
         self.translating: frozenset[Any] = backend.interp.translating_codes()
         """Code of the interp tier's translation: a thread with it on its stack is
         translating a function, not running the interp code of the Wasm frame below
-        (its caller): such a sample counts for nobody. Counted, a program's start-up
-        (translation bursts) made its parsers "hot": boolector's first unit was the
-        callers of the functions being translated, not its solver loop."""
+        (its caller): such a sample counts for no function (``Plan.translating``).
+        Counted, a program's start-up (translation bursts) made its parsers "hot":
+        boolector's first unit was the callers of the functions being translated,
+        not its solver loop."""
         self.plans: weakref.WeakValueDictionary[int, Plan] = weakref.WeakValueDictionary()
         """id of a module's syntax tree -> its plan."""
         self.keep: dict[int, Any] = {}
@@ -793,15 +799,18 @@ class Sampler:
                 if tid == me:
                     continue
                 depth = 0
+                busy = False
                 while frame is not None and depth < 64:
                     code = frame.f_code
                     if code in translating:
-                        break  # translating (see ``translating``)
-                    hit = function_of(code)
-                    if hit is not None:
+                        busy = True  # (see ``translating``)
+                    elif (hit := function_of(code)) is not None:
                         plan = plans.get(id(hit[0]))
                         if plan is not None:
-                            plan.samples[hit[1]] += weight
+                            if busy:
+                                plan.translating += weight
+                            else:
+                                plan.samples[hit[1]] += weight
                             found = True
                         break
                     frame = frame.f_back
