@@ -71,11 +71,13 @@ def enabled() -> bool:
 def start(art: ModuleArtifact, options: TranslationOptions) -> Ahead | None:
     """Start translating ahead for ``art`` with ``options`` (see the module
     docstring); None where it does not apply."""
+    if art.ahead is not None or not enabled():
+        return art.ahead  # (off: nothing more imported on a cold start)
     from .. import workers
     from . import artifact, codecache
 
-    if art.ahead is not None or not enabled() or not workers.workers_available():
-        return art.ahead
+    if not workers.workers_available():
+        return None
     wasm = art.compiled.binary
     funcs = art.module.funcs
     if wasm is None or len(funcs) < 2 \

@@ -16,6 +16,7 @@ Python function itself, taking and returning values in the representation of
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -226,6 +227,8 @@ class InterpBackend:
     def translate_ahead(self, module: CompiledModule) -> None:
         """Let a worker process translate ``module``'s functions ahead of their first
         calls (a cold start of a big module; see .ahead)."""
+        if os.environ.get("NANOPROC_TRANSLATE_AHEAD", "0") != "1":
+            return  # off (ahead.enabled's test, without importing it on every cold start)
         from .ahead import start
 
         start(self.prepare(module), self.options)
