@@ -155,8 +155,9 @@ def test_a_pending_set_keeps_its_place(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_big_function_does_not_hold_up_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where workers compile, a function bigger than a piece is made by the side
-    thread: the other pieces are made (and the call returns) while its compile is
-    still under way; it is listed as unfinished on its own until it is made."""
+    thread (on the set's pool): the other pieces are made (and the call returns)
+    while its compile is still under way; it is listed as unfinished on its own
+    until it is made."""
     import threading
 
     monkeypatch.delenv("NANOPROC_COMPILE_WORKERS")
@@ -167,9 +168,11 @@ def test_a_big_function_does_not_hold_up_the_others(monkeypatch: pytest.MonkeyPa
     real = llvm.compile_unit
     go = threading.Event()
     started = threading.Event()
+    pools: list[Any] = []
 
     def held(m: Any, funcs: list[int], cached_only: bool = False, **kw: Any) -> Any:
         if funcs == [0]:
+            pools.append(kw.get("background"))
             started.set()
             assert go.wait(60)
         return real(m, funcs, cached_only, **kw)
@@ -177,6 +180,7 @@ def test_a_big_function_does_not_hold_up_the_others(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(llvm, "compile_unit", held)
     assert plan.make_pieces([0, 2, 1], background=False, resumable=True) == 1
     assert started.wait(60)
+    assert pools == [False]  # a hot set's big function: at the program's priority too
     assert [f for f, _ in plan.units] == [[1, 2]] and plan.native == {0, 1, 2}
     assert units.unit_index(engine.backend, cm, "pending") == [[0]]
     side = plan.side

@@ -179,9 +179,9 @@ class Plan:
         self.resumed = False
         self.stopped = False
         """Whether a unit's compile was dropped because the interpreter exits."""
-        self.big: list[tuple[list[int], bool]] = []
-        """Pieces of one big function (with their ``resumable``) waiting for the side
-        thread (see ``make_pieces``)."""
+        self.big: list[tuple[list[int], bool, bool]] = []
+        """Pieces of one big function (with their ``background`` and ``resumable``)
+        waiting for the side thread (see ``make_pieces``)."""
         self.side: threading.Thread | None = None
         self.thunks = False
         self.idle = False
@@ -329,7 +329,7 @@ class Plan:
             big = [p for p in todo if len(p) == 1 and _size(module, p[0]) > PIECE]
             if big:
                 todo = todo[: len(todo) - len(big)]  # (pieces puts them last)
-                self._to_side(module, big, resumable)
+                self._to_side(module, big, background, resumable)
         entry = sorted(f for p in todo for f in p)
         listed = resumable and len(todo) > 1
         if listed:
@@ -353,18 +353,19 @@ class Plan:
             note_pending(self.backend, module, entry, False)
         return made
 
-    def _to_side(self, module: Any, big: list[list[int]], resumable: bool) -> None:
+    def _to_side(self, module: Any, big: list[list[int]], background: bool,
+                 resumable: bool) -> None:
         """Queue ``big`` (pieces of one function each) for the side thread, which
-        makes them one at a time on the niced workers (started if it is not
-        running); each listed as unfinished now when ``resumable``."""
+        makes them one at a time (started if it is not running); each listed as
+        unfinished now when ``resumable``."""
         for piece in big:
             if resumable:
                 note_pending(self.backend, module, piece, True)
         with self.lock:
             self.native.update(f for p in big for f in p)  # not chosen again meanwhile
-            # niced: it would compete with the program for a core the whole run,
-            # most often for nothing (cut short at the exit)
-            self.big.extend((p, resumable) for p in big)
+            # (hot: at the program's priority, as the others: a niced worker finished
+            # nothing within a run on a busy machine, see ``Sampler``)
+            self.big.extend((p, background, resumable) for p in big)
             if self.side is None:
                 self.side = threads.start_daemon(self._side, "nanoproc tier-up side")
 
@@ -378,10 +379,10 @@ class Plan:
                 if not self.big or _stopping() or self.failed is not None:
                     self.side = None
                     return
-                piece, resumable = self.big.pop(0)
+                piece, background, resumable = self.big.pop(0)
             with _side_busy:
                 if not _stopping():
-                    self.make_unit(piece, background=True, resumable=resumable)
+                    self.make_unit(piece, background=background, resumable=resumable)
 
     def warm(self) -> None:
         """Load the units an earlier run compiled (see ``unit_index``); once."""
