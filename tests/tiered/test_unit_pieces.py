@@ -237,3 +237,32 @@ def test_the_sampler_samples_while_a_unit_is_made(monkeypatch: pytest.MonkeyPatc
         assert spin(store, 20_000) == 60_000
     assert plan.units
     assert spin(store, 20_000) == 60_000
+
+
+def test_a_round_takes_hot_functions_before_unfinished_sets(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A round with hot functions makes them (at the program's priority); one with
+    nothing hot resumes the latest set an earlier process left unfinished, one set
+    per round; with none left, the idle round's set (niced)."""
+    engine, store, module, inst = _chain_tiering(monkeypatch)
+    cm = module._compiled
+    plan = cm.artifacts["tiered"].plan
+    units.note_pending(engine.backend, cm, [0], True)
+    units.note_pending(engine.backend, cm, [1], True)
+    inst.exports(store)["sum"](store, 3)  # every function ran on interp
+    plan.samples[2] = units.MIN_HITS
+    work = units.round_work(plan)
+    assert work is not None and work.func == plan.make_pieces
+    assert work.args == ([2, 1],)  # with its small callee
+    assert work.keywords == {"background": False, "resumable": True}
+    work = units.round_work(plan)  # nothing hot: the latest unfinished set
+    assert work is not None and work.func == plan.resume and work.args == (1,)
+    assert work() is True and plan.native == {1}
+    assert units.unit_index(engine.backend, cm, "pending") == [[0]]
+    work = units.round_work(plan)
+    assert work is not None and work.func == plan.resume
+    assert work() is False and plan.native == {0, 1}
+    assert units.unit_index(engine.backend, cm, "pending") == []
+    work = units.round_work(plan)  # the idle round: what ran and is not native
+    assert work is not None and work.func == plan.make_pieces
+    assert work.args == ([2],) and work.keywords == {"background": True, "resumable": False}

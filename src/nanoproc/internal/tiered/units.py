@@ -13,20 +13,25 @@ asks for it. How it goes:
   too (``TieredBackend.foreign_call``): such a crossing costs microseconds the
   sampler does not see.
 * Every ``ROUND`` seconds, the functions whose samples and crossings add up to
-  ``MIN_HITS`` (decayed by half each round) and not native yet form a *unit*,
-  hottest first, with the small functions they call directly, up to ``BUDGET``
-  instructions. A round with no hot function takes the functions the program has
-  run on the interp tier instead (``IDLE``): in the end all the code a program
-  runs is native, this run's and, through the unit index, the next process's. The unit is
+  ``MIN_HITS`` (decayed by half each round) and not native yet are chosen, hottest
+  first, with the small functions they call directly, up to ``BUDGET``
+  instructions. A round with no hot function resumes a set an earlier process left
+  unfinished (``Plan.resume``), or else takes the functions the program has run on
+  the interp tier (``IDLE``): in the end all the code a program runs is native, this
+  run's and, through the unit index, the next process's. A chosen set is made
+  *piece by piece* (``PIECE`` instructions each, ``Plan.make_pieces``) on a maker
+  thread, while the sampler's thread goes on sampling: each piece is a unit,
   compiled at the engine's optimisation level by a compile worker process
-  (..workers; IR generation and LLVM outside the program's process; the sampler's
-  thread waits for it): a unit of hot functions by a worker at the program's own
-  priority (the program runs their interp code meanwhile: on a busy machine a niced
-  worker did not finish one before a short program ended), an idle round's unit by
-  a niced one (CPU nobody else wants). Where no worker can be had, on the sampler's
-  thread. Or taken from the compile cache; then linked here. An exit kills a
-  worker's compile under way (the next run makes the unit again).
-* Its functions' callers are then given *install stubs* (from the sampler's thread:
+  (..workers; IR generation and LLVM outside the program's process), cached,
+  listed in the unit index and offered before the next is started; a function
+  bigger than a piece is made by a side thread, so that it holds up no other. Hot
+  functions go to a worker at the program's own priority (the program runs their
+  interp code meanwhile: on a busy machine a niced worker did not finish one before
+  a short program ended), an idle round's to a niced one (CPU nobody else wants).
+  Where no worker can be had, on the maker thread. Or taken from the compile cache;
+  then linked here. An exit kills a worker's compile under way: only that piece is
+  lost (the rest of a hot set stays listed as unfinished for the next run).
+* Its functions' callers are then given *install stubs* (from the maker thread:
   dict and attribute stores only). The first stub called, on the thread running
   that store's code, binds every unit not bound yet to the instance (llvm/units.py:
   one vmctx per instance, state shared with the interp tier) and points the
@@ -179,6 +184,8 @@ class Plan:
         self.resumed = False
         self.stopped = False
         """Whether a unit's compile was dropped because the interpreter exits."""
+        self.pending: list[list[int]] | None = None
+        """The unfinished sets of earlier processes not resumed yet (``resume``)."""
         self.big: list[tuple[list[int], bool, bool]] = []
         """Pieces of one big function (with their ``background`` and ``resumable``)
         waiting for the side thread (see ``make_pieces``)."""
@@ -405,27 +412,35 @@ class Plan:
             if not set(funcs) & self.native:
                 self.make_unit(funcs, cached_only=True)
 
-    def resume(self) -> None:
+    def resume(self, limit: int | None = None) -> bool:
         """Make the units an earlier process started but did not finish (see
-        ``note_pending``), the latest first, at the program's priority; once, on
-        the maker thread before the first round's unit (see ``Sampler._make``)."""
+        ``note_pending``), the latest first, at the program's priority: ``limit``
+        sets of them at most (the sampler's maker thread takes the latest before
+        the first round, the others in rounds with nothing hot, see
+        ``Sampler._run``). Whether sets are left."""
         self.resumed = True
         art = self.art_ref()
         module = art.module_ref() if art is not None else None
         if module is None or self.failed is not None:
-            return
-        try:
-            sets = unit_index(self.backend, module, "pending")
-        except Exception:  # no llvm tier here
-            return
-        for funcs in reversed(sets):  # the latest first
+            return False
+        if self.pending is None:
+            try:
+                self.pending = unit_index(self.backend, module, "pending")
+            except Exception:  # no llvm tier here
+                self.pending = []
+        sets = self.pending
+        while sets and limit != 0:
+            funcs = sets.pop()  # the latest first
+            if limit is not None:
+                limit -= 1
             if self.failed is not None or len(self.units) >= MAX_UNITS or self.stopped:
-                return
+                return False
             rest = [f for f in funcs if f not in self.native and f not in self.refused]
             if rest != funcs:  # some pieces were made (the warm start loaded them)
                 note_pending(self.backend, module, funcs, False, rest or None)
             if rest:
                 self.make_pieces(rest, background=False, resumable=True)
+        return bool(sets)
 
     # ------------------------------------------------------------ installing
     def offer(self, inst: ModuleInstance,
@@ -743,7 +758,7 @@ class Sampler:
                             plan.warm()
                 if not plan.resumed and not self.making():
                     plan.resumed = True
-                    self._make(plan.resume)
+                    self._make(partial(plan.resume, 1))  # the set the last exit cut
             time.sleep(interval)
             hit = self.sample(interval / INTERVAL)
             interval = INTERVAL if hit else min(interval * 2, max(INTERVAL, QUIET_INTERVAL))
@@ -754,14 +769,10 @@ class Sampler:
                     if plan.failed is None and len(plan.units) < MAX_UNITS:
                         if plan.crossings:
                             interval = INTERVAL  # native code calls interp code
-                        funcs = plan.choose_ordered()
-                        if funcs:
+                        work = round_work(plan)
+                        if work is not None:
                             interval = INTERVAL
-                            # a hot unit is worth the program's own priority (it runs
-                            # interp code meanwhile); an idle one only the CPU nobody
-                            # else wants (and lost at an exit: listed for the next run)
-                            self._make(partial(plan.make_pieces, funcs, background=plan.idle,
-                                               resumable=not plan.idle))
+                            self._make(work)
                             break
                 next_round = time.monotonic() + ROUND
 
@@ -836,6 +847,19 @@ def _switching() -> Iterator[None]:
     finally:
         if sys.getswitchinterval() == mine:
             sys.setswitchinterval(old)
+
+
+def round_work(plan: Plan) -> Callable[[], Any] | None:
+    """What a round gives the maker thread for ``plan``, or None: the hot functions
+    (``Plan.choose_ordered``) at the program's priority; with nothing hot, the next
+    set an earlier process left unfinished (hot then; ``Plan.resume``); else the
+    idle round's set, on the niced workers (lost at an exit, not listed)."""
+    funcs = plan.choose_ordered()
+    if (not funcs or plan.idle) and (plan.pending or plan.pending is None):
+        return partial(plan.resume, 1)
+    if not funcs:
+        return None
+    return partial(plan.make_pieces, funcs, background=plan.idle, resumable=not plan.idle)
 
 
 _SAMPLER: Sampler | None = None
