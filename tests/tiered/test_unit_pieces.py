@@ -243,7 +243,8 @@ def test_a_round_takes_hot_functions_before_unfinished_sets(monkeypatch: pytest.
                                                             ) -> None:
     """A round with hot functions makes them (at the program's priority); one with
     nothing hot resumes the latest set an earlier process left unfinished, one set
-    per round; with none left, the idle round's set (niced)."""
+    per round (not while the program translates: its start-up); with none left,
+    the idle round's set (niced)."""
     engine, store, module, inst = _chain_tiering(monkeypatch)
     cm = module._compiled
     plan = cm.artifacts["tiered"].plan
@@ -255,6 +256,8 @@ def test_a_round_takes_hot_functions_before_unfinished_sets(monkeypatch: pytest.
     assert work is not None and work.func == plan.make_pieces
     assert work.args == ([2, 1],)  # with its small callee
     assert work.keywords == {"background": False, "resumable": True}
+    plan.translating = units.MIN_HITS  # a round of start-up (translations): no work
+    assert units.round_work(plan) is None
     work = units.round_work(plan)  # nothing hot: the latest unfinished set
     assert work is not None and work.func == plan.resume and work.args == (1,)
     assert work() is True and plan.native == {1}

@@ -163,6 +163,8 @@ class Plan:
         self.translating = 0.0
         """Samples since the last round that found the program translating a
         function for the interp tier: it is starting up, not idle (see ``choose``)."""
+        self.starting = False
+        """Whether the last round found the program translating (``translating``)."""
         self.crossings: Counter[int] = Counter()
         """Calls from native code into functions still on the interp tier since the
         last round (``TieredBackend.foreign_call`` counts them)."""
@@ -228,7 +230,8 @@ class Plan:
         budget = BUDGET
         self.idle = not hot
         translating, self.translating = self.translating, 0.0
-        if not hot and IDLE and translating < MIN_HITS:  # (translating: not idle)
+        self.starting = translating >= MIN_HITS
+        if not hot and IDLE and not self.starting:  # (translating: not idle)
             hot = [f for f in self.backend.interp.used(module)
                    if f not in native and f not in refused]
             budget = IDLE_BUDGET
@@ -852,9 +855,12 @@ def _switching() -> Iterator[None]:
 def round_work(plan: Plan) -> Callable[[], Any] | None:
     """What a round gives the maker thread for ``plan``, or None: the hot functions
     (``Plan.choose_ordered``) at the program's priority; with nothing hot, the next
-    set an earlier process left unfinished (hot then; ``Plan.resume``); else the
-    idle round's set, on the niced workers (lost at an exit, not listed)."""
+    set an earlier process left unfinished (hot then; ``Plan.resume``), unless the
+    program spent the round translating; else the idle round's set, on the niced
+    workers (lost at an exit, not listed)."""
     funcs = plan.choose_ordered()
+    if plan.starting and not funcs:
+        return None  # its start-up: no unit to compete with it (see Plan.translating)
     if (not funcs or plan.idle) and (plan.pending or plan.pending is None):
         return partial(plan.resume, 1)
     if not funcs:
