@@ -203,18 +203,18 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
     for fi in fis if quick is None else ():
         t = fi.type
         if fi.host:
-            got = _shapes(t)
+            got = _host_shapes(t)
             make = _maker(ns, got[2], WITH_CALLER if fi.needs_caller else 0)
-            thunk, owner = thunk_for(got[1])
+            owner = got[4]
             owners[id(owner)] = owner
-            thunks.append(thunk)
+            thunks.append(got[3])
             callbacks.append(make(fi.call))
             continue
         inst = fi.instance
         key = (id(t), id(inst))
         pair = shared.get(key)
         if pair is None:
-            got = _shapes(t)
+            got = _host_shapes(t)
             caller = callers.get(id(inst))
             if caller is None:
                 caller = callers[id(inst)] = foreign(inst)
@@ -224,9 +224,9 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
             cb = cbs.get(got[2])
             if cb is None:
                 cb = cbs[got[2]] = _SharedCallback(ns, got[2], caller)
-            thunk, owner = thunk_for(got[1])
+            owner = got[4]
             owners[id(owner)] = owner
-            pair = shared[key] = (thunk, cb)
+            pair = shared[key] = (got[3], cb)
         thunks.append(pair[0])
         cb = pair[1]
         mine = fi.native_cb
@@ -253,6 +253,20 @@ def host_records(ns: NativeStore, fis: list[FuncInst]) -> list[int]:
     addresses = list(range(base, base + 8 * step * n, 8 * step))
     ns.add_records(fis, addresses)  # registered once nothing can fail
     return addresses
+
+
+_HOST_SHAPES: dict[int, tuple[Any, tuple[str, str], tuple[str, str], int, Any]] = {}
+"""id of a function type -> (the type, native shape, Python shape, host thunk, what
+keeps the thunk's code loaded): one lookup per entry."""
+
+
+def _host_shapes(t: Any) -> tuple[Any, tuple[str, str], tuple[str, str], int, Any]:
+    got = _HOST_SHAPES.get(id(t))
+    if got is None or got[0] is not t:
+        shapes = _shapes(t)
+        thunk, owner = thunk_for(shapes[1])
+        got = _HOST_SHAPES[id(t)] = (*shapes, thunk, owner)
+    return got
 
 
 QUICK_MIN = 64

@@ -22,7 +22,6 @@ host functions and the API see one counter and nothing is copied around calls.
 from __future__ import annotations
 
 import ctypes
-import threading
 import weakref
 from collections.abc import Sequence
 from functools import cache, partial
@@ -39,7 +38,7 @@ from ..exec.trap import HostError, Trap, TrapCode
 from . import abi
 from .gcheap import HANDLES, NativeHeap
 from .interrupts import ensure_handler, sig_block_address
-from .stack import native_budget, thread_stack, usable_low
+from .stack import native_budget, thread_bounds
 from .traps import backtrace, trap_of_kind
 
 if TYPE_CHECKING:
@@ -133,6 +132,9 @@ def _host_records() -> Any:
 
 
 _not_none = partial(is_not, None)
+
+FEW = 16
+"""Functions up to which :meth:`NativeStore.func_handles` loops in Python."""
 
 
 class NativeStore:
@@ -293,9 +295,11 @@ class NativeStore:
         return h
 
     def func_handles(self, fis: list[FuncInst]) -> list[int]:
-        """The native funcrefs of functions ``fis`` (an instance's imports), the
-        missing records made in one go."""
+        """The native funcrefs of functions ``fis`` (an instance's imports, a table's
+        entries), the missing records made in one go."""
         get = self.records.get
+        if len(fis) <= FEW:
+            return self._few_handles(fis)
         out = list(map(get, fis))  # None for a null entry and for a missing record
         if None in out:  # (C-level maps: a table of CPython-for-WASI has 47,000)
             missing = list(dict.fromkeys(filter(_not_none, compress(fis, map(is_, out, repeat(None))))))
@@ -308,6 +312,35 @@ class NativeStore:
                 _host_records()(self, missing)
             out = list(map(get, fis, repeat(0)))
         return out  # type: ignore[return-value]
+
+    def _few_handles(self, fis: list[FuncInst]) -> list[int]:
+        """:meth:`func_handles` of a few functions (an instance's imports, usually):
+        plain loops, cheaper than the C-level maps' iterator objects for a few."""
+        get = self.records.get
+        out: list[Any] = []
+        missing: dict[FuncInst, None] | None = None
+        for fi in fis:
+            if fi is None:
+                out.append(0)
+                continue
+            h = get(fi)
+            if h is None:
+                if missing is None:
+                    missing = {}
+                missing[fi] = None
+            out.append(h)
+        if missing is None:
+            return out
+        todo = list(missing)
+        foreign = getattr(self.backend, "foreign", None)
+        for fi in todo:
+            if fi.__class__ is not FuncInst or (foreign is None and not fi.host):
+                self._check_foreign(fi)  # raises for a bad one
+        _host_records()(self, todo)
+        for i, fi in enumerate(fis):
+            if out[i] is None:
+                out[i] = get(fi)
+        return out
 
     def _check_foreign(self, fi: Any) -> None:
         """``fi`` may get a record made here: a host function (or another tier's
@@ -422,10 +455,10 @@ class NativeStore:
         to claim it (the usual case: a store is used on the thread that made it);
         a call from another thread claims it again (ExitThread)."""
         sc = self.sc
-        sc.owner = threading.get_ident()
-        sc.stack_low = usable_low() + self.frame_room
-        low, size = thread_stack()
-        sc.exn_stack_top = low + size
+        owner, low, top = thread_bounds()
+        sc.owner = owner
+        sc.stack_low = low + self.frame_room
+        sc.exn_stack_top = top
 
     # ------------------------------------------------------------ abnormal exits
     def on_exit(self, e: BaseException) -> BaseException | None:

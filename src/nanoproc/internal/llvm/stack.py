@@ -74,3 +74,14 @@ def usable_low() -> int:
     low, size = thread_stack()
     return low + min(HOST_MARGIN, size // 4)
 
+
+
+def thread_bounds() -> tuple[int, int, int]:
+    """(thread ident, :func:`usable_low`, top of the stack) of the calling thread,
+    what a store claiming the thread records (cached per thread: a store is made
+    per request)."""
+    got: tuple[int, int, int] | None = getattr(_local, "claim", None)
+    if got is None:
+        low, size = thread_stack()
+        got = _local.claim = (threading.get_ident(), usable_low(), low + size)
+    return got
