@@ -128,11 +128,15 @@ _ENTRY_NS = {"pins": "pins", "unpin": "unpin", "on_exit": "on_exit",
 
 def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
               ns: NativeStore) -> Callable[..., Any]:
-    """The ``FuncInst.call`` of the compiled function at ``fn`` of the instance ``vmctx``.
+    """The ``FuncInst.call`` of the compiled function at ``fn`` of the instance ``vmctx``
+    (see :func:`make_call_with`)."""
+    return make_call_with(entry_plan(pshape, entry_address), vmctx, fn, ns)
 
-    Its argument block (vmctx, fn, then the arguments) belongs to the function: the
-    trampoline reads the arguments before anything else can run, so nested and
-    recursive calls may reuse it."""
+
+def entry_plan(pshape: tuple[str, str], entry_address: int) -> tuple[Any, ...]:
+    """What every call of shape ``pshape`` through the trampoline at ``entry_address``
+    is made from: (its factory, the trampoline's ctypes function, the argument
+    block's type, whether it has float arguments)."""
     factory = _FACTORIES.get(pshape)
     if factory is None:
         factory = _FACTORIES[pshape] = _factory(pshape)
@@ -144,10 +148,24 @@ def make_call(pshape: tuple[str, str], entry_address: int, vmctx: int, fn: int,
         entry = _ENTRIES[key] = prototype(pshape)(entry_address)
     params = pshape[0]
     n = 2 + len(params) + params.count("V")
-    block = abi.array(ctypes.c_uint64, n)(vmctx, fn)
+    return (factory, entry, abi.array(ctypes.c_uint64, n), "f" in params or "F" in params)
+
+
+def make_call_with(plan: tuple[Any, ...], vmctx: int, fn: int,
+                   ns: NativeStore) -> Callable[..., Any]:
+    """The ``FuncInst.call`` of the compiled function at ``fn`` of the instance
+    ``vmctx``, from its :func:`entry_plan`.
+
+    Its argument block (vmctx, fn, then the arguments) belongs to the function: the
+    trampoline reads the arguments before anything else can run, so nested and
+    recursive calls may reuse it. The call passes it by reference (``byref``), which
+    also keeps it alive with the function."""
+    factory, entry, block_type, floats = plan
+    block = block_type(vmctx, fn)
     # memoryviews: item assignment is cheaper than on ctypes arrays
     ub = memoryview(block).cast("B").cast("Q")
-    fb = memoryview(block).cast("B").cast("d") if "f" in params or "F" in params else None
-    call = factory(entry, ub, fb, ctypes.c_void_p(ctypes.addressof(block)), ns, NativeExit)
-    call.argv = block  # type: ignore[attr-defined]  # keeps the block alive with the function
-    return call
+    fb = memoryview(block).cast("B").cast("d") if floats else None
+    return factory(entry, ub, fb, _byref(block), ns, NativeExit)  # type: ignore[no-any-return]
+
+
+_byref = ctypes.byref

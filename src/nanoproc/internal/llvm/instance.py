@@ -21,7 +21,7 @@ from ..syntax.types import FuncType
 from . import abi
 from .cells import global_cell, mem_cell
 from .datas import bind_datas
-from .entry import make_call
+from .entry import entry_plan, make_call_with
 from .gcheap import rtt_address
 from .hostcall import INSTANCES, subtype
 from .nativestore import NativeStore
@@ -102,13 +102,14 @@ class InstanceState:
     def bind_call(self, f: int) -> Callable[..., Any]:
         """Make (and install) the ctypes entry of function ``f``."""
         fi = self.inst.funcs[f]
-        shapes = self.image.shapes
-        shape = shapes.get(f)
-        if shape is None:
-            shape = shapes[f] = py_shape(fi.type, self.inst.module.module)
-        code = self.code
-        entries = code.held_entries if code.runs_briefly(f) else code.entries
-        call = make_call(shape, entries[shape], self.vmctx, code.func_addr[f], self.ns)
+        entries = self.image.entries
+        got = entries.get(f)
+        if got is None:
+            shape = py_shape(fi.type, self.inst.module.module)
+            code = self.code
+            table = code.held_entries if code.runs_briefly(f) else code.entries
+            got = entries[f] = (entry_plan(shape, table[shape]), code.func_addr[f])
+        call = make_call_with(got[0], self.vmctx, got[1], self.ns)
         fi.call = call
         return call
 
@@ -163,8 +164,9 @@ class _Image:
         self.global_letters += [py_letter(close_global(g.type, cm).type)
                                 for g in cm.module.globals]  # fmt: skip
 
-        self.shapes: dict[int, tuple[str, str]] = {}
-        """Function index -> its entry's shape (``py_shape``), found on first call."""
+        self.entries: dict[int, tuple[Any, int]] = {}
+        """Function index -> (its entry's plan (see entry.entry_plan), its code's
+        address), found on its first call in any instance."""
 
     def vm_slots(self, vm_addr: int) -> list[int]:
         return [vm_addr] * self.ndef
