@@ -32,6 +32,12 @@ MAX_INSTRS = 64
 MAX_FUNCS = 64
 """Defined functions a module may have, at most (bounds the scan)."""
 
+MAX_BODY_BYTES = 2048
+"""A function body this long in the binary is not decoded to be counted: it cannot
+hold at most MAX_INSTRS instructions of the kinds allowed, save for a huge local
+declaration or constant (a warm start that runs native code would pay for decoding
+a big body in Python otherwise)."""
+
 ENABLED = os.environ.get("NANOPROC_TIER_BOUNDED", "1") != "0"
 """``NANOPROC_TIER_BOUNDED=0`` turns the policy off (every module may tier up)."""
 
@@ -59,7 +65,14 @@ def _scan(module: Any) -> bool:
     if len(m.funcs) > MAX_FUNCS or declares_gc_types(module):
         return False
     nimp = module.num_imported_funcs
-    for f in m.funcs:
+    funcs = m.funcs
+    end = len(module.binary) if module.binary is not None else 0
+    for i in range(len(funcs) - 1, -1, -1):  # sizes from the next body's offset
+        start = funcs[i].code_offset
+        if start and end and end - start > MAX_BODY_BYTES:
+            return False
+        end = start
+    for f in funcs:
         body = f.instrs
         if len(body) > MAX_INSTRS:
             return False
