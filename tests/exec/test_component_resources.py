@@ -158,7 +158,7 @@ def test_host_resource(tier: str) -> None:
     assert dropped == [2100]
 
 
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", [*TIERS, "tiered"])  # tiered: the default engine
 def test_trap_leaves_linker_and_other_instances_usable(tier: str) -> None:
     store, linker, comp, inst = _guest(tier)
     other = linker.instantiate(store, comp)
