@@ -120,3 +120,26 @@ def test_hooks_and_the_switch_off_turn_the_policy_off(monkeypatch: pytest.Monkey
     other = nanoproc.Module(_engine(), BRIEF)
     monkeypatch.setattr(bounded, "ENABLED", False)
     assert not other.engine.backend.prepare(other._compiled).stays_interp()
+
+
+def test_a_bounded_module_the_interp_tier_refuses_runs_natively(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The interp tier cannot run it (an UnsupportedFeature at instantiation): the
+    usual way decides, as for any module (native code, waited for)."""
+    from nanoproc.internal.errors import UnsupportedFeature
+
+    engine = _engine()
+    module = _module(engine, '(func (export "f") (result i32) (i32.const 7))')
+    art = engine.backend.prepare(module._compiled)
+    assert art.stays_interp()
+    interp = engine.backend.interp
+
+    def refuse(inst: Any, exempt: Any = frozenset()) -> None:
+        raise UnsupportedFeature("something", "in this test")
+
+    monkeypatch.setattr(interp, "instantiate", refuse)
+    store = nanoproc.Store(engine)
+    inst = nanoproc.Instance(store, module, [])
+    assert inst.exports(store)["f"](store) == 7
+    assert type(inst._inst.tier_state).__module__.startswith("nanoproc.internal.llvm")
+    assert not art.stays_interp()

@@ -368,8 +368,11 @@ class TieredBackend:
     def instantiate(self, inst: ModuleInstance) -> None:
         art = self.prepare(inst.module)
         if art.stays_interp():
-            self.interp.instantiate(inst)  # for good: see .bounded
-            return
+            try:
+                self.interp.instantiate(inst)  # for good: see .bounded
+                return
+            except UnsupportedFeature:
+                art._stays = False  # the usual way decides (native code, if it runs it)
         if self.switch_after is None and art.ready():
             self.llvm.instantiate(inst)
             return
