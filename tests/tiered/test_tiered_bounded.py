@@ -143,3 +143,41 @@ def test_a_bounded_module_the_interp_tier_refuses_runs_natively(
     assert inst.exports(store)["f"](store) == 7
     assert type(inst._inst.tier_state).__module__.startswith("nanoproc.internal.llvm")
     assert not art.stays_interp()
+
+
+def test_native_code_calling_a_bounded_module_often_tiers_it_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loop of native code calling a brief function of a bounded module: after
+    bounded.CROSSINGS such calls the module tiers up (compiled, the instance switched),
+    with the right results all along."""
+    import time
+
+    from nanoproc.internal.tiered.backend import SwitchedState
+
+    monkeypatch.setattr(bounded, "CROSSINGS", 5)
+    engine = _engine()
+    helper = _module(engine, '(func (export "inc") (param i32) (result i32)'
+                             ' (i32.add (local.get 0) (i32.const 1)))')
+    hot = _module(engine, '(import "h" "inc" (func $inc (param i32) (result i32)))'
+                          '(func (export "run") (param i32) (result i32) (local i32)'
+                          ' (loop (local.set 1 (call $inc (local.get 1)))'
+                          '  (br_if 0 (i32.lt_u (local.get 1) (local.get 0))))'
+                          ' (local.get 1))')
+    hart = engine.backend.prepare(helper._compiled)
+    assert hart.stays_interp()
+    assert engine.backend.prepare(hot._compiled).wait(timeout=300)
+    store = nanoproc.Store(engine)
+    h = nanoproc.Instance(store, helper, [])
+    inc = h.exports(store)["inc"]
+    run = nanoproc.Instance(store, hot, [inc]).exports(store)["run"]
+    assert run(store, 3) == 3  # 3 calls of inc from native code: still bounded
+    assert hart.stays_interp() and hart.code is None
+    assert run(store, 10) == 10
+    assert not hart.stays_interp()
+    assert hart.wait(timeout=300)
+    deadline = time.monotonic() + 60
+    while not isinstance(h._inst.tier_state, SwitchedState):  # offered by the compile thread
+        assert time.monotonic() < deadline
+        assert run(store, 10) == 10
+        time.sleep(0.01)
+    assert run(store, 1000) == 1000 and inc(store, 41) == 42

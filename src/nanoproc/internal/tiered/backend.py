@@ -38,6 +38,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from .. import threads
@@ -557,8 +558,12 @@ class TieredBackend:
         caller = art.foreign_caller
         if caller is None:
             plan = art.plan
-            caller = art.foreign_caller = _foreign_caller(
-                self.fold, plan.crossings if plan is not None else None)
+            if art.stays_interp():
+                caller = _bounded_caller(self.fold, partial(_tier_up_bounded, weakref.ref(art)),
+                                         bounded.CROSSINGS)
+            else:
+                caller = _foreign_caller(self.fold, plan.crossings if plan is not None else None)
+            art.foreign_caller = caller
         return caller  # type: ignore[no-any-return]
 
     def fold(self, exc: BaseException) -> BaseException:
@@ -628,6 +633,40 @@ def _foreign_caller(fold: Callable[[BaseException], BaseException],
             raise fold(e) from None
 
     return counted
+
+
+def _bounded_caller(fold: Callable[[BaseException], BaseException],
+                    give_up: Callable[[Any], None], limit: int) -> Callable[..., Any]:
+    """The foreign caller of a module kept on the interp tier for good (see .bounded):
+    it counts the calls native code makes into it, and after ``limit`` of them the
+    module tiers up as any other (``give_up(instance)``): native code calling a brief
+    function in a hot loop would otherwise pay a crossing into Python per call."""
+    left = [max(1, limit)]
+
+    def call(fi: Any, *args: Any) -> Any:
+        if left[0]:
+            left[0] -= 1
+            if not left[0]:
+                give_up(fi.instance)
+        try:
+            return fi.call(*args)
+        except BaseException as e:
+            raise fold(e) from None
+
+    return call
+
+
+def _tier_up_bounded(ref: Any, inst: Any) -> None:
+    """A bounded module's functions were called from native code often: it tiers up
+    (its compile starts now; the calling instance switches when the code is ready,
+    later instances get the code at instantiation)."""
+    art = ref()
+    if art is None:
+        return
+    art._stays = False
+    if inst is not None:
+        art.instances.add(inst)
+    art.schedule(now=True)
 
 
 def _mark(exc: BaseException, tb: Any) -> None:

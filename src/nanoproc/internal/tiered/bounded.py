@@ -13,7 +13,9 @@ Typical cases are the small core modules of components (adapters, a bump
 allocator's ``realloc``, shims) instantiated once per request.
 
 Calls of imported functions are allowed: an import is a host function or a
-function of another instance, which runs on its own module's tier. SIMD and atomic
+function of another instance, which runs on its own module's tier. The other way
+round, native code of another module calling a bounded module's functions often
+(CROSSINGS calls) makes it tier up as any module does. SIMD and atomic
 instructions are not (the interp tier emulates their lanes in Python, each one
 costing microseconds), nor are GC types (see ``declares_gc_types``: such a module
 runs natively from the start).
@@ -37,6 +39,11 @@ MAX_BODY_BYTES = 2048
 hold at most MAX_INSTRS instructions of the kinds allowed, save for a huge local
 declaration or constant (a warm start that runs native code would pay for decoding
 a big body in Python otherwise)."""
+
+CROSSINGS = 10_000
+"""Calls from native code into a bounded module's functions after which it tiers up
+as any module does (a hot loop of native code calling a brief function would
+otherwise cross into Python each time)."""
 
 ENABLED = os.environ.get("NANOPROC_TIER_BOUNDED", "1") != "0"
 """``NANOPROC_TIER_BOUNDED=0`` turns the policy off (every module may tier up)."""
