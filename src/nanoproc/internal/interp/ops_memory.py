@@ -32,18 +32,32 @@ def _width(t: object) -> int:
 @register("local.get")
 def _local_get(tr: Translator, ins: Instr) -> None:
     x = ins[1]
+    r = tr.local_facts[x]
+    if r is None:
+        r = _local_facts(tr, x)
+    tr.stack.append(simple_val(r[0], r[1], NO_SLOT, True, r[2], r[3], None, False))
+
+
+def _local_facts(tr: Translator, x: int) -> tuple[str, frozenset[int], int, int]:
+    """Local ``x``'s name, the set of it, its width and bits, made once per function
+    (local.get/set are a third of the instructions translated)."""
     w = _WIDTHS.get(getattr(tr.local_types[x], "name", ""), 0)
-    tr.stack.append(simple_val(f"l{x}", frozenset((x,)), NO_SLOT, True, w, w or 64, None, False))
+    r = tr.local_facts[x] = (f"l{x}", frozenset((x,)), w, w or 64)
+    return r
 
 
 def _set_local(tr: Translator, x: int, v: Val) -> None:
     if v.width:
         v = tr.exact(v)
-    mark = tr.out.mark()
-    tr.flush(traps=v.trap, writes=frozenset((x,)))
-    if tr.out.mark() == mark and tr.retarget(v, f"l{x}"):
+    r = tr.local_facts[x]
+    if r is None:
+        r = _local_facts(tr, x)
+    out = tr.out
+    mark = len(out.lines)
+    tr.flush(traps=v.trap, writes=r[1])
+    if len(out.lines) == mark and tr.retarget(v, r[0]):
         return
-    tr.out.emit(f"l{x} = {v.code}", v.pc if v.trap else -1)
+    out.emit(f"{r[0]} = {v.code}", v.pc if v.trap else -1)
 
 
 @register("local.set")

@@ -78,6 +78,9 @@ class Translator(FlatExcFlow):
         self.ftype = art.func_types[funcidx]
         self.nparams = len(self.ftype.params)
         self.local_types: list[ValType] = list(self.ftype.params) + func.local_types()
+        self.local_facts: list[tuple[str, frozenset[int], int, int] | None] = (
+            [None] * len(self.local_types))
+        """Per local, made at its first access: see ops_memory._local_facts."""
         self.st = Structure(self.body, self.ftype, art.block_arity, no_chain, flat_height)
         art.note_tail_calls(funcidx, bool(self.st.tail_calls))
         self.funcrefs: set[int] = set()
@@ -99,6 +102,8 @@ class Translator(FlatExcFlow):
         at = self.st.at
         pc = start
         out = self.out
+        control = CONTROL.get
+        handlers = HANDLERS.get
         while pc < stop:
             ins = body[pc]
             name = ins[0].name
@@ -113,11 +118,11 @@ class Translator(FlatExcFlow):
                 # after them revive, the instruction itself is not run).
             elif self.fuel:
                 self.charge(name)
-            special = CONTROL.get(name)
+            special = control(name)
             if special is not None:
                 pc = special(self, ins, pc)
                 continue
-            handler = HANDLERS.get(name)
+            handler = handlers(name)
             if handler is None:
                 handler = _late_handler(name)
             if handler is None:
