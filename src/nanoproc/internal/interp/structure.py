@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..syntax.module import Instr
+from ..syntax.ops import Op
 from ..syntax.types import FuncType
 
 # Instructions after which the rest of the enclosing block is unreachable.
@@ -70,6 +71,19 @@ TRAPPING = frozenset({
 
 BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null",
                       "br_on_cast", "br_on_cast_fail"})
+
+
+_NOTED = frozenset({"block", "loop", "if", "try_table", "try", "else", "catch", "catch_all",
+                    "delegate", "end", "local.set", "local.tee"}) | EFFECTS | TRAPPING | BRANCHES
+"""What :meth:`Structure._scan` notes besides the enclosing construct."""
+
+_PLAIN: dict[Op, bool] = {}
+"""Operator -> whether the scan notes nothing about it but its enclosing construct
+(most instructions: the test is made once per operator, not per instruction)."""
+
+
+def _is_plain(op: Op) -> bool:
+    return op.name not in _NOTED and op.rule != "memarg"
 
 
 @dataclass(eq=False)
@@ -218,10 +232,18 @@ class Structure:
         body = self.body
         stack: list[Construct] = [self.func]
         constructs: list[Construct] = []
+        enclosing = self.enclosing
+        plain = _PLAIN
         for i, ins in enumerate(body):
-            name = ins[0].name
+            op = ins[0]
             cur = stack[-1]
-            self.enclosing[i] = cur
+            enclosing[i] = cur
+            p = plain.get(op)
+            if p is None:
+                p = plain[op] = _is_plain(op)
+            if p:
+                continue
+            name = op.name
             if name in ("block", "loop", "if", "try_table", "try"):
                 np_, nr = block_arity(ins[1])
                 if name == "try_table":
