@@ -474,6 +474,9 @@ def test_sampler_backs_off_while_no_interp_code_runs(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(units, "INTERVAL", 0.005)
     monkeypatch.setattr(units, "QUIET_INTERVAL", 0.08)
     monkeypatch.setattr(units.Plan, "choose_ordered", lambda self: [])  # no unit: stays interp
+    # No round makes anything either (a pending set resumed or an idle unit would make
+    # `spin` native, and a round with work resets the interval mid-way: flaky under load).
+    monkeypatch.setattr(units, "round_work", lambda plan: None)
     seen: list[tuple[float, bool]] = []
     real = units.Sampler.sample
 
