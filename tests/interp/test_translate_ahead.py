@@ -88,13 +88,19 @@ def _shape(code: CodeType) -> tuple[Any, ...]:
             tuple(_shape(c) if isinstance(c, CodeType) else c for c in code.co_consts))
 
 
-def test_the_worker_translates_what_is_called_next() -> None:
-    expected = _expected()
+def _started() -> tuple[Any, Any, Any, Any]:
+    """A tiered cold start of WAT with translation ahead on: (engine, module, its
+    interp artifact, the artifact's ``ahead``)."""
     engine = _engine("tiered")
     module = nanoproc.Module(engine, WAT)
     art = module._compiled.artifacts["interp"]
-    ah = art.ahead
-    assert ah is not None
+    assert art.ahead is not None
+    return engine, module, art, art.ahead
+
+
+def test_the_worker_translates_what_is_called_next() -> None:
+    expected = _expected()
+    engine, module, art, ah = _started()
     options = engine.backend.interp.options
     art.translated(RUN, options)  # as its first call would: queues $tail
     _wait_ready(ah, {TAIL})
@@ -128,10 +134,7 @@ def test_the_worker_translates_what_is_called_next() -> None:
 
 def test_a_function_in_hand_is_waited_for_and_a_queued_one_done_here() -> None:
     expected = _expected()
-    engine = _engine("tiered")
-    module = nanoproc.Module(engine, WAT)
-    ah = module._compiled.artifacts["interp"].ahead
-    assert ah is not None
+    engine, module, _, ah = _started()
     # Run at once: the worker may or may not be ahead; whatever it is, the results
     # are the same and every function is translated once (here or there).
     assert _observe(engine, module) == expected
@@ -141,11 +144,7 @@ def test_a_function_in_hand_is_waited_for_and_a_queued_one_done_here() -> None:
 
 def test_a_dead_worker_leaves_the_work_here() -> None:
     expected = _expected()
-    engine = _engine("tiered")
-    module = nanoproc.Module(engine, WAT)
-    art = module._compiled.artifacts["interp"]
-    ah = art.ahead
-    assert ah is not None
+    engine, module, art, ah = _started()
     deadline = time.monotonic() + 60
     while not workers.worker_pids():  # its worker has started
         assert time.monotonic() < deadline and not ah.dead

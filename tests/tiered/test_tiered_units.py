@@ -104,6 +104,17 @@ def _engine(strategy: str, schedule: list[tuple[int, list[int]]] | None = None) 
     return engine
 
 
+def _hot_spin() -> tuple[Any, Any, Any, Any, Any]:
+    """The tiered set-up the sampler tests share: a store with fuel to spare and HOT
+    instantiated in it, as (engine, store, module, instance, its ``spin`` export)."""
+    engine = _engine("tiered")
+    store = nanoproc.Store(engine)
+    store.set_fuel(1 << 60)
+    module = nanoproc.Module(engine, HOT)
+    inst = nanoproc.Instance(store, module, [])
+    return engine, store, module, inst, inst.exports(store)["spin"]
+
+
 def _outcome(store: Any, fn: Any, *args: Any) -> Any:
     try:
         return ("ok", fn(store, *args))
@@ -437,12 +448,7 @@ def test_sampler_finds_the_hot_function(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
     monkeypatch.setattr(units, "ROUND", 0.3)
     monkeypatch.setattr(units, "IDLE", False)  # every unit is of hot functions
-    engine = _engine("tiered")
-    store = nanoproc.Store(engine)
-    store.set_fuel(1 << 60)
-    module = nanoproc.Module(engine, HOT)
-    inst = nanoproc.Instance(store, module, [])
-    spin = inst.exports(store)["spin"]
+    engine, store, module, inst, spin = _hot_spin()
     plan = module._compiled.artifacts["tiered"].plan
     made: list[Any] = []
     real = plan.make_unit
@@ -486,12 +492,7 @@ def test_sampler_backs_off_while_no_interp_code_runs(monkeypatch: pytest.MonkeyP
         return found
 
     monkeypatch.setattr(units.Sampler, "sample", recording)
-    engine = _engine("tiered")
-    store = nanoproc.Store(engine)
-    store.set_fuel(1 << 60)
-    module = nanoproc.Module(engine, HOT)
-    inst = nanoproc.Instance(store, module, [])
-    spin = inst.exports(store)["spin"]
+    engine, store, module, inst, spin = _hot_spin()
     deadline = time.monotonic() + 60
     while not any(w == 16 for w, _ in seen) and time.monotonic() < deadline:
         time.sleep(0.1)  # nothing runs
@@ -528,12 +529,7 @@ def test_sampler_does_not_count_translation(monkeypatch: pytest.MonkeyPatch) -> 
         return real(art, funcidx, options)
 
     monkeypatch.setattr(translate, "translate_function", slow)
-    engine = _engine("tiered")
-    store = nanoproc.Store(engine)
-    store.set_fuel(1 << 60)
-    module = nanoproc.Module(engine, HOT)
-    inst = nanoproc.Instance(store, module, [])
-    spin = inst.exports(store)["spin"]
+    engine, store, module, inst, spin = _hot_spin()
     plan = module._compiled.artifacts["tiered"].plan
     assert plan is not None
     out: list[int] = []

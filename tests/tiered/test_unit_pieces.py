@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("llvmlite", reason="llvmlite is not installed: no tiered strategy")
 
 from test_tiered_switch import CHAIN  # noqa: E402
-from test_tiered_units import _chain_calls, _chain_run, _chain_tiering, _engine  # noqa: E402
+from test_tiered_units import _chain_calls, _chain_run, _chain_tiering, _engine, _hot_spin  # noqa: E402
 
 import nanoproc  # noqa: E402
 from nanoproc.internal.tiered import units  # noqa: E402
@@ -201,18 +201,11 @@ def test_the_sampler_samples_while_a_unit_is_made(monkeypatch: pytest.MonkeyPatc
     import threading
     import time
 
-    from test_tiered_units import HOT
-
     monkeypatch.setenv("NANOPROC_TIER_SAMPLE", "1")
     monkeypatch.setenv("NANOPROC_TIER_UNITS", "always")
     monkeypatch.setattr(units, "ROUND", 0.2)
     monkeypatch.setattr(units, "IDLE", False)
-    engine = _engine("tiered")
-    store = nanoproc.Store(engine)
-    store.set_fuel(1 << 60)
-    module = nanoproc.Module(engine, HOT)
-    inst = nanoproc.Instance(store, module, [])
-    spin = inst.exports(store)["spin"]
+    _, store, module, _, spin = _hot_spin()
     plan = module._compiled.artifacts["tiered"].plan
     go = threading.Event()
     calls: list[tuple[list[int], str]] = []
