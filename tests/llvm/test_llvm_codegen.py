@@ -92,6 +92,28 @@ def test_bounds_at_the_edges_match_interp(addr: int, offset: int) -> None:
         assert outcome(ours, name, *args) == outcome(theirs, name, *args, backend=INTERP)
 
 
+@pytest.mark.parametrize("addr", [65536 - 20 + k for k in range(0, 21, 2)] + [65535, 0xFFFFFFF0])
+def test_merged_bounds_checks_trap_after_the_same_stores(addr: int) -> None:
+    """Accesses from one address with several offsets: LLVM drops the checks an earlier
+    wider one implies, but a trap still comes after exactly the stores before it."""
+    text = """(module (memory 1 2)
+      (func (export "f") (param $a i32) (result i32)
+        (i32.store8 offset=3 (local.get $a) (i32.const 1))
+        (i64.store offset=4 (local.get $a) (i64.const 0x0202020202020202))
+        (i32.store offset=0 (local.get $a) (i32.const 0x03030303))
+        (i32.add (i32.load offset=12 (local.get $a)) (i32.load16_u offset=2 (local.get $a))))
+      (func (export "peek") (param i32) (result i64) local.get 0 i64.load)
+      (func (export "grow") (result i32) i32.const 1 memory.grow))"""
+    ours, theirs = both(text)
+    for name in ("f", "grow", "f"):
+        args = () if name == "grow" else (addr,)
+        assert outcome(ours, name, *args) == outcome(theirs, name, *args, backend=INTERP)
+        for at in range(65536 - 24, 65536, 8):
+            assert outcome(ours, "peek", at) == outcome(theirs, "peek", at, backend=INTERP)
+        for at in range(2 * 65536 - 24, 2 * 65536, 8):
+            assert outcome(ours, "peek", at) == outcome(theirs, "peek", at, backend=INTERP)
+
+
 def test_native_code_runs_without_the_gil() -> None:
     # xorshift: no closed form, so LLVM keeps the loop
     inst = new_instance("""(module (func (export "spin") (param i32) (result i32)

@@ -62,11 +62,13 @@ def to_i64(g: FunctionGen, t: str, v: str) -> str:
 def effective_address(g: FunctionGen, m: int, offset: int, width: int) -> str:
     """Pop an address, check ``[addr + offset, +width)`` is in bounds; returns a pointer.
 
-    The check is ``addr < usub.sat(size + 1, offset + width)``: one compare of the
-    address with a bound that only changes with the memory's size, so LLVM computes
-    the bound once per loop (or function) rather than ``addr + offset + width`` per
-    access. It holds for memory64 too: an address so large that ``addr + offset``
-    would wrap is above any bound (sizes stay far below 2**64).
+    A 32-bit memory checks ``addr + offset + width <= size`` (no wrap in 64 bits):
+    after a call, where the size is loaded again, that is an ``lea`` and a compare,
+    and of the accesses from one address a wider check that comes first makes the
+    narrower ones after it redundant, which LLVM then drops (CPython's code reads
+    several fields of one struct between calls). memory64 checks
+    ``addr < usub.sat(size + 1, offset + width)``: an address so large that ``addr +
+    offset`` would wrap is above any bound (sizes stay far below 2**64).
     """
     t, a = g.stack.pop()
     mem = g.info.memories[m]
@@ -83,7 +85,11 @@ def effective_address(g: FunctionGen, m: int, offset: int, width: int) -> str:
             g.trap_unless(ok, abi.TRAP_MEMORY_OOB)
         addr = str(int(ea) + offset)
     else:
-        ok = g.value(f"icmp ult i64 {ea}, {bound(g, m, end)}")
+        if mem.addr64 or end >= 1 << 33:
+            ok = g.value(f"icmp ult i64 {ea}, {bound(g, m, end)}")
+        else:  # a 32-bit address plus an end below 2**33 cannot wrap in 64 bits
+            last = g.value(f"add nuw nsw i64 {ea}, {end}")
+            ok = g.value(f"icmp ule i64 {last}, {size_bytes(g, m)}")
         g.trap_unless(ok, abi.TRAP_MEMORY_OOB)
         if not offset:
             addr = ea
