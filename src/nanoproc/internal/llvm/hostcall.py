@@ -303,13 +303,13 @@ def _one_instance(ns: NativeStore, fis: list[FuncInst],
     cb_of: dict[int, Any] = {}
     owners: dict[int, Any] = {}
     for tid, t in dict(zip(tids, types)).items():  # each distinct type, in order
-        got = _shapes(t)
+        got = _host_shapes(t)
         cb = cbs.get(got[2])
         if cb is None:
             cb = cbs[got[2]] = _SharedCallback(ns, got[2], caller)
-        thunk, owner = thunk_for(got[1])
+        owner = got[4]
         owners[id(owner)] = owner
-        thunk_of[tid] = thunk
+        thunk_of[tid] = got[3]
         cb_of[tid] = cb
     callbacks = list(map(cb_of.__getitem__, tids))
     deque(map(_NATIVE_CB_SET, fis, callbacks), maxlen=0)  # each record calls ``fi``

@@ -594,14 +594,12 @@ def pieces(module: Any, funcs: list[int]) -> list[list[int]]:
     """``funcs`` (in the order chosen) cut into units of ``PIECE`` instructions at
     most, each sorted; a function bigger than that alone, after the others (its
     compile is the longest, and the likeliest to be cut short by an exit)."""
-    nimp = module.num_imported_funcs
-    mod = module.module
     out: list[list[int]] = []
     big: list[list[int]] = []
     current: list[int] = []
     size = 0
     for f in funcs:
-        n = len(mod.funcs[f - nimp].instrs) + 1
+        n = _size(module, f)
         if n > PIECE:
             big.append([f])
             continue
